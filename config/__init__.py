@@ -1,0 +1,1 @@
+"""Settings and the data shipped as defaults (rules, demo district, services)."""

@@ -1,0 +1,12 @@
+"""SQLAlchemy 2 typed models of the grid, people, cases and messaging; no business rules beyond invariants."""
+
+from models.base import Base, UTCDateTime
+from models.cases import Case, CaseEvent, CaseKind, CaseStatus, Rating
+from models.grid import ChatGroup, GridUnit, Identity, Resident, Staff, StaffRole, UnitLevel
+from models.messaging import Conversation, InboundMessage, InboundStatus, Outbox, SendState
+
+__all__ = [
+    "Base", "UTCDateTime", "Case", "CaseEvent", "CaseKind", "CaseStatus", "Rating", "ChatGroup", "GridUnit",
+    "Identity", "Resident", "Staff", "StaffRole", "UnitLevel", "Conversation", "InboundMessage",
+    "InboundStatus", "Outbox", "SendState",
+]

@@ -1,0 +1,135 @@
+"""Cases (reports, wishes, appointments) and their audit trail."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+
+from sqlalchemy import JSON, Float, ForeignKey, Index, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from models.base import Base, UTCDateTime
+from models.grid import GridUnit, Resident, Staff, _enum
+
+
+class CaseKind(enum.StrEnum):
+    REPORT = "report"  # 随手拍
+    WISH = "wish"  # 微心愿
+    APPOINTMENT = "appointment"  # 预约办事
+
+
+class CaseStatus(enum.StrEnum):
+    NEW = "new"  # filed, waiting in a triage queue for a human
+    ASSIGNED = "assigned"
+    ACCEPTED = "accepted"
+    IN_PROGRESS = "in_progress"
+    RESOLVED = "resolved"
+    CLOSED = "closed"
+    TRANSFERRED = "transferred"  # handed to another assignee, waiting for them to accept
+    RETURNED = "returned"  # sent back by the assignee with a reason, waiting for triage
+    DUPLICATE = "duplicate"
+    REJECTED = "rejected"
+    REOPENED = "reopened"
+
+    @property
+    def label(self) -> str:
+        return STATUS_LABELS[self]
+
+    @property
+    def is_open(self) -> bool:
+        return self not in {CaseStatus.RESOLVED, CaseStatus.CLOSED, CaseStatus.DUPLICATE, CaseStatus.REJECTED}
+
+
+STATUS_LABELS = {
+    CaseStatus.NEW: "待分派",
+    CaseStatus.ASSIGNED: "已派单",
+    CaseStatus.ACCEPTED: "已接单",
+    CaseStatus.IN_PROGRESS: "处理中",
+    CaseStatus.RESOLVED: "已办结",
+    CaseStatus.CLOSED: "已关闭",
+    CaseStatus.TRANSFERRED: "已转派",
+    CaseStatus.RETURNED: "已退回",
+    CaseStatus.DUPLICATE: "已合并",
+    CaseStatus.REJECTED: "不予受理",
+    CaseStatus.REOPENED: "已重办",
+}
+
+OPEN_STATUSES = tuple(s for s in CaseStatus if s.is_open)
+
+
+class Rating(enum.StrEnum):
+    SATISFIED = "satisfied"  # 满意
+    BASICALLY_SATISFIED = "basically_satisfied"  # 基本满意
+    DISSATISFIED = "dissatisfied"  # 不满意
+
+    @property
+    def label(self) -> str:
+        return {"satisfied": "满意", "basically_satisfied": "基本满意", "dissatisfied": "不满意"}[self.value]
+
+
+class Case(Base):
+    """One resident request; its id is the short number residents quote (#id)."""
+
+    __tablename__ = "case"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[CaseKind] = mapped_column(_enum(CaseKind))
+    status: Mapped[CaseStatus] = mapped_column(_enum(CaseStatus), index=True)
+    text: Mapped[str] = mapped_column(Text)
+    media: Mapped[list[dict]] = mapped_column(JSON, default=list)
+    category_code: Mapped[str | None] = mapped_column(String(64), index=True)
+    category_name: Mapped[str | None] = mapped_column(String(64))
+    confidence: Mapped[float] = mapped_column(Float, default=0.0)
+    keywords: Mapped[list[str]] = mapped_column(JSON, default=list)
+    unit_id: Mapped[int] = mapped_column(ForeignKey("grid_unit.id"), index=True)
+    unit_path: Mapped[str] = mapped_column(String(512), index=True)
+    reporter_id: Mapped[int] = mapped_column(ForeignKey("resident.id"), index=True)
+    source_channel: Mapped[str] = mapped_column(String(16))
+    source_chat_id: Mapped[str] = mapped_column(String(128))
+    source_is_group: Mapped[bool] = mapped_column(default=False)
+    assignee_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"), index=True)
+    department: Mapped[str | None] = mapped_column(String(64))
+    queue_unit_id: Mapped[int | None] = mapped_column(ForeignKey("grid_unit.id"))
+    duplicate_of_id: Mapped[int | None] = mapped_column(ForeignKey("case.id"), index=True)
+    priority: Mapped[int] = mapped_column(Integer, default=0)
+    escalation_level: Mapped[int] = mapped_column(Integer, default=0)
+    extras: Mapped[dict] = mapped_column(JSON, default=dict)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    assigned_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    accept_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    resolve_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    accepted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    rating: Mapped[Rating | None] = mapped_column(_enum(Rating))
+    rating_comment: Mapped[str | None] = mapped_column(Text)
+
+    unit: Mapped[GridUnit] = relationship(foreign_keys=[unit_id], lazy="joined")
+    reporter: Mapped[Resident] = relationship(lazy="joined")
+    assignee: Mapped[Staff | None] = relationship(lazy="joined")
+
+    @property
+    def number(self) -> str:
+        return f"#{self.id}"
+
+
+class CaseEvent(Base):
+    """One step in a case's life: who did what, when, with which note (责任追溯)."""
+
+    __tablename__ = "case_event"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("case.id"), index=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    actor_kind: Mapped[str] = mapped_column(String(16))  # resident | staff | system
+    actor_id: Mapped[int | None] = mapped_column(Integer)
+    actor_name: Mapped[str] = mapped_column(String(128), default="")
+    action: Mapped[str] = mapped_column(String(32))
+    from_status: Mapped[str | None] = mapped_column(String(32))
+    to_status: Mapped[str | None] = mapped_column(String(32))
+    note: Mapped[str] = mapped_column(Text, default="")
+
+
+Index("ix_case_open_assignee", Case.assignee_id, Case.status)
+Index("ix_case_dup_lookup", Case.category_code, Case.unit_path, Case.created_at)

@@ -1,0 +1,86 @@
+"""Inbound message ledger, conversation state and the notification outbox."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+
+from sqlalchemy import JSON, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from models.base import Base, UTCDateTime
+from models.grid import _enum
+
+
+class InboundStatus(enum.StrEnum):
+    HANDLED = "handled"
+    IGNORED = "ignored"  # group chatter not addressed to the bot; its text is not kept
+    FAILED = "failed"  # handling raised; the text is kept for staff
+
+
+class InboundMessage(Base):
+    """Every platform message seen, keyed so that a retry or a replay changes nothing."""
+
+    __tablename__ = "inbound_message"
+    __table_args__ = (UniqueConstraint("channel", "platform_message_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    channel: Mapped[str] = mapped_column(String(16))
+    platform_message_id: Mapped[str] = mapped_column(String(128))
+    chat_id: Mapped[str] = mapped_column(String(128))
+    sender_id: Mapped[str] = mapped_column(String(128))
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    status: Mapped[InboundStatus] = mapped_column(_enum(InboundStatus))
+    text: Mapped[str | None] = mapped_column(Text)
+    case_id: Mapped[int | None] = mapped_column(Integer)
+    error: Mapped[str | None] = mapped_column(Text)
+
+
+class Conversation(Base):
+    """Where one user stands in a multi-step dialogue in one chat; kept in the database to survive restarts."""
+
+    __tablename__ = "conversation"
+    __table_args__ = (UniqueConstraint("channel", "chat_id", "user_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    channel: Mapped[str] = mapped_column(String(16))
+    chat_id: Mapped[str] = mapped_column(String(128))
+    user_id: Mapped[str] = mapped_column(String(128))
+    flow: Mapped[str | None] = mapped_column(String(32))
+    step: Mapped[str | None] = mapped_column(String(32))
+    state: Mapped[dict] = mapped_column(JSON, default=dict)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class SendState(enum.StrEnum):
+    PENDING = "pending"
+    SENDING = "sending"
+    SENT = "sent"
+    FAILED = "failed"  # last attempt failed, will be retried at due_at
+    DEAD = "dead"  # gave up; visible to staff, re-queued by hand
+
+
+class Outbox(Base):
+    """A notification to send; written in the transaction that causes it, sent once per dedupe key."""
+
+    __tablename__ = "outbox"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    dedupe_key: Mapped[str] = mapped_column(String(255), unique=True)
+    channel: Mapped[str] = mapped_column(String(16))
+    chat_id: Mapped[str] = mapped_column(String(128))
+    recipient: Mapped[str] = mapped_column(String(128), default="")
+    text: Mapped[str] = mapped_column(Text)
+    extras: Mapped[dict] = mapped_column(JSON, default=dict)
+    case_id: Mapped[int | None] = mapped_column(ForeignKey("case.id"), index=True)
+    state: Mapped[SendState] = mapped_column(_enum(SendState))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    due_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+Index("ix_outbox_due", Outbox.channel, Outbox.state, Outbox.due_at)

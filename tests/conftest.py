@@ -1,0 +1,129 @@
+"""Shared fixtures: every database test runs on SQLite and on PostgreSQL (the latter required under CI)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import uuid
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import asyncpg
+import pytest
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from models import Base
+from models.db import create_engine, migrate, session_factory
+
+PG_ADMIN_DSN = os.environ.get("GRIDBOT_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
+_pg_state: dict[str, object] = {}
+_sqlite_template: dict[str, Path] = {}
+
+
+async def _pg_unavailable_reason() -> str | None:
+    if "reason" not in _pg_state:
+        try:
+            conn = await asyncpg.connect(PG_ADMIN_DSN, timeout=5)
+            await conn.close()
+            _pg_state["reason"] = None
+        except (OSError, asyncpg.PostgresError, TimeoutError) as exc:
+            _pg_state["reason"] = f"PostgreSQL at {PG_ADMIN_DSN} unreachable: {exc}"
+    return _pg_state["reason"]  # type: ignore[return-value]
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "db_backend" in metafunc.fixturenames:
+        metafunc.parametrize("db_backend", ["sqlite", "postgres"])
+
+
+@pytest.fixture
+def db_backend(request: pytest.FixtureRequest) -> str:
+    return request.param
+
+
+async def _fresh_pg_database() -> str:
+    """Creates an empty database for one test and returns its URL; dropped at the end of the session."""
+    name = f"gridbot_t_{uuid.uuid4().hex[:12]}"
+    conn = await asyncpg.connect(PG_ADMIN_DSN)
+    try:
+        template = _pg_state.get("template")
+        if template:
+            await conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
+        else:
+            await conn.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await conn.close()
+    _pg_state.setdefault("created", []).append(name)  # type: ignore[union-attr]
+    base = PG_ADMIN_DSN.rsplit("/", 1)[0].replace("postgresql://", "postgresql+asyncpg://")
+    return f"{base}/{name}"
+
+
+async def _pg_template() -> None:
+    if _pg_state.get("template"):
+        return
+    url = await _fresh_pg_database()
+    engine = create_engine(url)
+    await migrate(engine)
+    await engine.dispose()
+    _pg_state["template"] = url.rsplit("/", 1)[1]
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    created = _pg_state.get("created") or []
+    if not created:
+        return
+    import asyncio
+
+    async def drop() -> None:
+        conn = await asyncpg.connect(PG_ADMIN_DSN)
+        try:
+            for name in reversed(created):  # type: ignore[union-attr]
+                await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        finally:
+            await conn.close()
+
+    asyncio.run(drop())
+
+
+@pytest.fixture
+async def database_url(db_backend: str, tmp_path: Path) -> str:
+    """A migrated, empty database of the requested backend."""
+    if db_backend == "postgres":
+        reason = await _pg_unavailable_reason()
+        if reason:
+            if os.environ.get("CI") == "true":
+                pytest.fail(f"the PostgreSQL leg must run under CI: {reason}")
+            pytest.skip(reason)
+        await _pg_template()
+        return await _fresh_pg_database()
+    if "path" not in _sqlite_template:
+        template = Path(os.environ.get("PYTEST_TMPDIR", tmp_path.parent)) / f"template-{uuid.uuid4().hex}.db"
+        engine = create_engine(f"sqlite+aiosqlite:///{template}")
+        await migrate(engine)
+        await engine.dispose()
+        _sqlite_template["path"] = template
+    target = tmp_path / "gridbot.db"
+    shutil.copyfile(_sqlite_template["path"], target)
+    return f"sqlite+aiosqlite:///{target}"
+
+
+@pytest.fixture
+async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
+    engine = create_engine(database_url)
+    yield engine
+    await engine.dispose()
+
+
+@pytest.fixture
+def sessions(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    return session_factory(engine)
+
+
+async def table_counts(engine: AsyncEngine) -> dict[str, int]:
+    """Row counts of every table, for asserting that a refused request wrote nothing."""
+    counts = {}
+    async with engine.connect() as conn:
+        for table in Base.metadata.sorted_tables:
+            counts[table.name] = (await conn.execute(text(f'SELECT count(*) FROM "{table.name}"'))).scalar_one()
+    return counts
