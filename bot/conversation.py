@@ -1,0 +1,62 @@
+"""Conversation state per (channel, chat, user), stored in the database so a restart loses nothing."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from models import Conversation
+
+
+@dataclass
+class DialogueState:
+    """The open flow and step of one user in one chat, with what they have said so far."""
+
+    flow: str | None = None
+    step: str | None = None
+    values: dict[str, Any] = field(default_factory=dict)
+    expires_at: datetime | None = None
+
+    @property
+    def is_open(self) -> bool:
+        return self.flow is not None
+
+
+async def load_state(session: AsyncSession, channel: str, chat_id: str, user_id: str, *, now: datetime) -> DialogueState:
+    """The user's state in that chat; an expired one reads as closed."""
+    row = await session.scalar(select(Conversation).where(
+        Conversation.channel == channel, Conversation.chat_id == chat_id, Conversation.user_id == user_id))
+    if row is None or row.flow is None or (row.expires_at is not None and row.expires_at <= now):
+        return DialogueState()
+    return DialogueState(row.flow, row.step, dict(row.state or {}), row.expires_at)
+
+
+async def save_state(
+    session: AsyncSession, channel: str, chat_id: str, user_id: str, state: DialogueState, *, now: datetime
+) -> None:
+    """Writes the user's state, creating the row on first use."""
+    row = await session.scalar(select(Conversation).where(
+        Conversation.channel == channel, Conversation.chat_id == chat_id, Conversation.user_id == user_id))
+    if row is None:
+        row = Conversation(channel=channel, chat_id=chat_id, user_id=user_id)
+        session.add(row)
+    row.flow, row.step = state.flow, state.step
+    row.state = state.values if state.flow else {}
+    row.expires_at = state.expires_at if state.flow else None
+    row.updated_at = now
+
+
+async def offer_rating(
+    session: AsyncSession, channel: str, chat_id: str, user_id: str, case_id: int, *, now: datetime,
+    ttl: timedelta = timedelta(days=7),
+) -> None:
+    """Opens the rating step for a resident unless they are in the middle of another dialogue there."""
+    current = await load_state(session, channel, chat_id, user_id, now=now)
+    if current.is_open and current.flow != "rating":
+        return
+    await save_state(session, channel, chat_id, user_id,
+                     DialogueState("rating", "choose", {"case_id": case_id}, now + ttl), now=now)

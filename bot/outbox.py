@@ -1,0 +1,143 @@
+"""The notification outbox: enqueue in the caller's transaction, claim due rows, record each send's result."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, Protocol
+
+from sqlalchemy import or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.clock import Clock
+from models import Outbox, SendState
+
+UNBOUND_CHANNEL = "unbound"
+MAX_ATTEMPTS = 8
+LEASE = timedelta(minutes=2)
+
+
+@dataclass(frozen=True, slots=True)
+class Notice:
+    """One notification to one chat, before it becomes an outbox row."""
+
+    dedupe_key: str
+    channel: str
+    chat_id: str
+    recipient: str
+    text: str
+    extras: dict[str, Any]
+    case_id: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SendResult:
+    """What a channel sender reports for one row."""
+
+    ok: bool
+    permanent: bool = False  # True: retrying cannot help (blocked bot, unknown chat)
+    retry_after: float | None = None  # seconds the platform asked us to wait
+    error: str | None = None
+    platform_message_id: str | None = None
+
+
+class ChannelSender(Protocol):
+    channel: str
+
+    async def send(self, row: Outbox) -> SendResult: ...
+
+
+async def enqueue(session: AsyncSession, notice: Notice, *, now: datetime) -> None:
+    """Adds the notice unless a row with its dedupe key exists; a target with no channel is recorded dead."""
+    unbound = notice.channel == UNBOUND_CHANNEL
+    values = {
+        "dedupe_key": notice.dedupe_key[:255],
+        "channel": notice.channel,
+        "chat_id": notice.chat_id,
+        "recipient": notice.recipient,
+        "text": notice.text,
+        "extras": notice.extras,
+        "case_id": notice.case_id,
+        "state": SendState.DEAD if unbound else SendState.PENDING,
+        "attempts": 0,
+        "due_at": now,
+        "created_at": now,
+        "last_error": "收件人未绑定任何渠道" if unbound else None,
+    }
+    dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    await session.execute(insert(Outbox).values(**values).on_conflict_do_nothing(index_elements=["dedupe_key"]))
+
+
+async def claim_due(
+    sessions: async_sessionmaker[AsyncSession], channel: str, *, now: datetime, limit: int = 50
+) -> list[Outbox]:
+    """Leases up to `limit` due rows of one channel; concurrent claimers never get the same row."""
+    async with sessions.begin() as session:
+        due = or_(
+            Outbox.state.in_([SendState.PENDING, SendState.FAILED]),
+            (Outbox.state == SendState.SENDING) & (Outbox.lease_until < now),  # a crashed sender's lease
+        )
+        query = (
+            select(Outbox).where(Outbox.channel == channel, due, Outbox.due_at <= now)
+            .order_by(Outbox.due_at, Outbox.id).limit(limit)
+        )
+        if session.bind.dialect.name == "postgresql":
+            query = query.with_for_update(skip_locked=True)
+        rows = list((await session.scalars(query)).all())
+        for row in rows:
+            row.state = SendState.SENDING
+            row.lease_until = now + LEASE
+            row.attempts += 1
+    return rows
+
+
+async def record_result(
+    sessions: async_sessionmaker[AsyncSession], row: Outbox, result: SendResult, *, now: datetime,
+    rng: random.Random | None = None,
+) -> SendState:
+    """Marks a claimed row sent, failed (with backoff and jitter, honouring retry-after) or dead."""
+    if result.ok:
+        state, due, error = SendState.SENT, row.due_at, None
+    elif result.permanent or row.attempts >= MAX_ATTEMPTS:
+        state, due, error = SendState.DEAD, row.due_at, result.error
+    else:
+        backoff = min(3600.0, 2.0 ** row.attempts) * (0.5 + (rng or random).random() / 2)
+        delay = max(backoff, result.retry_after or 0.0)
+        state, due, error = SendState.FAILED, now + timedelta(seconds=delay), result.error
+    async with sessions.begin() as session:
+        await session.execute(
+            update(Outbox).where(Outbox.id == row.id, Outbox.state == SendState.SENDING).values(
+                state=state, due_at=due, last_error=error, lease_until=None,
+                sent_at=now if state is SendState.SENT else None,
+            )
+        )
+    return state
+
+
+async def drain(
+    sessions: async_sessionmaker[AsyncSession], sender: ChannelSender, clock: Clock, *, limit: int = 50
+) -> int:
+    """Sends every row of the sender's channel that is due now; returns how many were sent."""
+    sent = 0
+    while rows := await claim_due(sessions, sender.channel, now=clock.now(), limit=limit):
+        for row in rows:
+            result = await sender.send(row)
+            if await record_result(sessions, row, result, now=clock.now()) is SendState.SENT:
+                sent += 1
+        if len(rows) < limit:
+            break
+    return sent
+
+
+async def requeue(sessions: async_sessionmaker[AsyncSession], ids: Sequence[int] | None, *, now: datetime) -> int:
+    """Puts dead rows (all of them when `ids` is None) back in the queue; returns how many."""
+    async with sessions.begin() as session:
+        query = update(Outbox).where(Outbox.state == SendState.DEAD, Outbox.channel != UNBOUND_CHANNEL)
+        if ids is not None:
+            query = query.where(Outbox.id.in_(ids))
+        result = await session.execute(query.values(state=SendState.PENDING, due_at=now, attempts=0))
+    return result.rowcount or 0

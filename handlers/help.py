@@ -1,0 +1,61 @@
+"""帮助 and 取消, and the answer to messages the bot does not understand."""
+
+from __future__ import annotations
+
+from bot.classifier import Intent
+from bot.handling import Context, HandlerRouter
+
+router = HandlerRouter("help")
+
+RESIDENT_HELP = (
+    "您好，我是社区网格助手，可以帮您：\n"
+    "1. 随手拍：发送「#随手拍 问题描述」，可附照片，例如：#随手拍 3号楼门口路灯坏了\n"
+    "2. 微心愿：发送「#微心愿 心愿内容」\n"
+    "3. 预约办事：发送「#预约」，养老、医保、社保、法律咨询、开证明等\n"
+    "4. 查进度：发送「我的诉求」或「查询 编号」\n"
+    "办结后回复「满意 / 基本满意 / 不满意」评价。随时回复「取消」结束当前操作。"
+)
+STAFF_HELP = (
+    "工作人员指令：\n"
+    "接单 编号｜进展 编号 内容｜办结 编号 说明\n"
+    "转派 编号 工号或部门 原因｜退回 编号 原因\n"
+    "分派 编号 工号｜不予受理 编号 原因｜认领 编号（微心愿）\n"
+    "我的工单｜待分拣｜查看 编号"
+)
+GROUP_HINT = "需要帮忙请发「#随手拍 问题描述」「#微心愿」「#预约」，或私聊我。"
+
+
+@router.intent(Intent.HELP)
+async def show_help(ctx: Context) -> None:
+    """Explains what the bot does; briefly in a group, fully in private."""
+    if ctx.actor.is_staff:
+        ctx.reply(STAFF_HELP, private=True)
+    elif ctx.in_group:
+        ctx.reply(GROUP_HINT)
+    else:
+        ctx.reply(RESIDENT_HELP)
+
+
+@router.intent(Intent.CANCEL)
+async def cancel(ctx: Context) -> None:
+    """Ends the open dialogue without filing anything."""
+    if ctx.state.is_open:
+        ctx.finish()
+        ctx.reply("已取消，没有提交任何内容。")
+    else:
+        ctx.reply("当前没有进行中的事项。")
+
+
+@router.intent(Intent.CHATTER)
+async def not_understood(ctx: Context) -> bool:
+    """Answers a private message it could not place; stays silent in groups unless addressed."""
+    if ctx.in_group:
+        if not (ctx.inbound.mentions_bot or ctx.inbound.reply_to_bot or ctx.text.startswith("/")):
+            return False
+        ctx.reply(GROUP_HINT)
+        return True
+    if not ctx.text and not ctx.inbound.media:
+        ctx.reply("没有收到文字内容。请用文字描述您的问题，或发送「帮助」查看用法。")
+        return True
+    ctx.reply("抱歉，我没太明白。想反映问题请直接描述，例如「3号楼楼道灯坏了」；发送「帮助」查看全部用法。")
+    return True

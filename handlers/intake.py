@@ -1,0 +1,163 @@
+"""Steps shared by every intake dialogue (report, wish, appointment): place, confirm, file."""
+
+from __future__ import annotations
+
+import re
+
+from sqlalchemy import select
+
+from bot.cases import Draft, file_case
+from bot.grid import Location, UnitRef
+from bot.handling import Context
+from bot.people import mask_phones_in
+from bot.routing import ROLE_LABELS, Responsibility
+from models import CaseKind, ChatGroup, Resident
+
+YES = re.compile(r"^(确认|确定|是|是的|对|对的|好|好的|提交|没错|嗯|ok|y|yes|1)[!！。.\s]*$", re.IGNORECASE)
+COMMAND_PREFIX = re.compile(r"^/\w+(@\w+)?\s*")
+HASHTAG = re.compile(r"#(随手拍|微心愿|预约|预约办事)\s*")
+KIND_WORDS = {CaseKind.REPORT: "问题", CaseKind.WISH: "微心愿", CaseKind.APPOINTMENT: "预约"}
+
+
+def strip_triggers(text: str) -> str:
+    """The resident's words without the /command or #hashtag that started the dialogue."""
+    return HASHTAG.sub("", COMMAND_PREFIX.sub("", text)).strip()
+
+
+def media_of(ctx: Context) -> list[dict]:
+    return [{"kind": m.kind, "ref": m.ref, **m.extras} for m in ctx.inbound.media]
+
+
+async def group_unit(ctx: Context) -> UnitRef | None:
+    """The grid unit the current group is bound to, if it is a bound group."""
+    if not ctx.in_group:
+        return None
+    unit_id = await ctx.session.scalar(select(ChatGroup.unit_id).where(
+        ChatGroup.channel == ctx.inbound.channel, ChatGroup.chat_id == ctx.inbound.chat_id))
+    return ctx.services.directory.unit(unit_id) if unit_id is not None else None
+
+
+async def home_unit(ctx: Context) -> UnitRef | None:
+    if ctx.actor.is_staff:
+        return None
+    unit_id = await ctx.session.scalar(select(Resident.home_unit_id).where(Resident.id == ctx.actor.id))
+    return ctx.services.directory.unit(unit_id) if unit_id is not None else None
+
+
+async def place(ctx: Context, text: str) -> Location | None:
+    """Where the matter is: the words, the group, or the resident's home."""
+    return ctx.services.directory.locate(text, group_unit=await group_unit(ctx), home_unit=await home_unit(ctx))
+
+
+async def ask_place_or_confirm(ctx: Context) -> None:
+    """Moves the draft on to the place question, or straight to confirmation when the place is known."""
+    location = await place(ctx, ctx.state.values["text"])
+    if location is None:
+        ctx.goto("location")
+        ctx.reply("请问是在哪个小区、哪栋楼？例如：铁塔厂家属院3号楼。")
+        return
+    ctx.state.values.update(unit_id=location.unit.id, location_source=location.source)
+    show_confirmation(ctx)
+
+
+def show_confirmation(ctx: Context) -> None:
+    values = ctx.state.values
+    unit = ctx.services.directory.unit(values["unit_id"])
+    place_name = " ".join(u.name for u in ctx.services.directory.ancestors(unit)[2:]) or unit.name
+    lines = [f"请确认您的{KIND_WORDS[CaseKind(values['kind'])]}："]
+    if values.get("category_name"):
+        lines.append(f"类别：{values['category_name']}")
+    if values.get("extras", {}).get("service"):
+        lines.append(f"事项：{values['extras']['service']}；时间：{values['extras'].get('preferred_time') or '未说明'}")
+    lines.append(f"地点：{place_name}")
+    text = values["text"]
+    lines.append(f"内容：{mask_phones_in(text) if ctx.in_group else text}")
+    if values.get("media"):
+        lines.append(f"照片：{len(values['media'])} 张")
+    lines.append("回复「确认」提交，「取消」放弃；地点不对请直接告诉我正确的小区和楼栋。")
+    ctx.goto("confirm")
+    ctx.reply("\n".join(lines))
+
+
+async def on_location(ctx: Context) -> bool:
+    """Takes the place the resident named."""
+    location = ctx.services.directory.locate(ctx.text, group_unit=None, home_unit=None) if ctx.text else None
+    if location is None:
+        if ctx.in_group and not ctx.text:
+            return False
+        ctx.reply("没有找到这个地点。请写小区名称和楼栋，例如：秦机小区5号楼；或回复「取消」。")
+        return True
+    ctx.state.values.update(unit_id=location.unit.id, location_source="resident")
+    show_confirmation(ctx)
+    return True
+
+
+async def on_confirm(ctx: Context) -> bool:
+    """Files the draft on yes; takes an added photo or a corrected place; otherwise explains the choices."""
+    if ctx.inbound.media:
+        ctx.state.values.setdefault("media", []).extend(media_of(ctx))
+        if not ctx.text:
+            show_confirmation(ctx)
+            return True
+    if YES.match(ctx.text):
+        await file_draft(ctx)
+        return True
+    location = ctx.services.directory.locate(ctx.text, group_unit=None, home_unit=None) if ctx.text else None
+    if location is not None:
+        ctx.state.values.update(unit_id=location.unit.id, location_source="resident")
+        show_confirmation(ctx)
+        return True
+    if ctx.in_group:
+        return False
+    ctx.reply("回复「确认」提交，「取消」放弃；地点不对请直接告诉我正确的小区和楼栋。")
+    return True
+
+
+def duty_of(ctx: Context) -> tuple[Responsibility | None, float, float]:
+    """Who the draft belongs to and its SLA hours, from its category or booked service."""
+    values = ctx.state.values
+    if values.get("service_code"):
+        service = next(s for s in ctx.services.catalogue.services if s.code == values["service_code"])
+        return service.duty, service.sla_accept_hours, service.sla_resolve_hours
+    category = ctx.services.classifier.current().rules.category(values["category_code"]) \
+        if values.get("category_code") else None
+    if category is None:
+        if values["kind"] == CaseKind.WISH:
+            return Responsibility("community_staff", None, False), 24.0, 24.0 * 30
+        return None, 24.0, 72.0
+    return (Responsibility(category.role, category.department, category.department_only),
+            category.sla_accept_hours, category.sla_resolve_hours)
+
+
+async def file_draft(ctx: Context) -> None:
+    """Files the confirmed draft and tells the resident its number and who has it."""
+    values = ctx.state.values
+    duty, accept_hours, resolve_hours = duty_of(ctx)
+    draft = Draft(
+        kind=CaseKind(values["kind"]), text=values["text"], unit=ctx.services.directory.unit(values["unit_id"]),
+        category_code=values.get("category_code"), category_name=values.get("category_name"),
+        confidence=values.get("confidence", 0.0), keywords=values.get("keywords", []), duty=duty,
+        sla_accept_hours=accept_hours, sla_resolve_hours=resolve_hours, media=values.get("media", []),
+        extras=values.get("extras", {}),
+    )
+    filed = await file_case(
+        ctx.session, ctx.services.directory, draft, ctx.actor, channel=ctx.inbound.channel,
+        chat_id=ctx.inbound.chat_id, is_group=ctx.in_group, now=ctx.now,
+        duplicate_window=ctx.services.duplicate_window, duplicate_similarity=ctx.services.settings.duplicate_similarity,
+    )
+    ctx.case_id = filed.case.id
+    ctx.finish()
+    if filed.duplicate_of is not None:
+        ctx.reply(f"这个问题已有居民反映过（{filed.duplicate_of.number}，{filed.duplicate_of.status.label}），"
+                  f"您的反映 {filed.case.number} 已并入，处理进展会同时通知您。")
+        return
+    assignment = filed.assignment
+    assert assignment is not None
+    if assignment.staff is not None:
+        who = f"{ROLE_LABELS[assignment.staff.role]}{assignment.staff.name}"
+        if assignment.department:
+            who = f"{assignment.department}（{assignment.staff.name}）"
+        promise = f"，承诺 {accept_hours:g} 小时内响应" if accept_hours else ""
+        ctx.reply(f"已受理，编号 {filed.case.number}。已派给{who}{promise}。回复「我的诉求」可查看进度。")
+    else:
+        ctx.reply(f"已受理，编号 {filed.case.number}。社区工作人员将尽快安排处理。回复「我的诉求」可查看进度。")

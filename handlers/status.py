@@ -1,0 +1,63 @@
+"""我的诉求: a resident follows their own cases; a case number shows one case with its history."""
+
+from __future__ import annotations
+
+import re
+
+from bot.cases import case_events, load_case, visible_cases
+from bot.classifier import Intent
+from bot.handling import Context, HandlerRouter
+from bot.notify import KIND_LABELS
+from models import Case, CaseStatus
+
+router = HandlerRouter("status")
+CASE_NUMBER = re.compile(r"#\s*(\d{1,9})|(\d{1,9})\s*号|(?:查询|查|编号|进度)\s*(\d{1,9})")
+
+
+def case_number_in(text: str) -> int | None:
+    match = CASE_NUMBER.search(text)
+    return int(next(g for g in match.groups() if g)) if match else None
+
+
+def status_line(case: Case) -> str:
+    label = case.status.label
+    if case.status is CaseStatus.DUPLICATE and case.duplicate_of_id:
+        label += f"（并入 #{case.duplicate_of_id}）"
+    return f"{case.number} {KIND_LABELS[case.kind]}·{case.category_name or '未分类'}：{label}"
+
+
+@router.intent(Intent.STATUS)
+async def show_status(ctx: Context) -> None:
+    """Lists the resident's latest cases, or shows one of their own by number."""
+    if ctx.actor.is_staff:
+        ctx.reply("工作人员请用「我的工单」查看待办，「查看 编号」查看详情。")
+        return
+    number = case_number_in(ctx.text)
+    if number is None:
+        cases = await visible_cases(ctx.session, ctx.actor)
+        if not cases:
+            ctx.reply("您还没有提交过诉求。发送「#随手拍 问题描述」即可反映问题。")
+            return
+        ctx.reply("您最近的诉求：\n" + "\n".join(status_line(c) for c in cases) + "\n回复「查询 编号」看详情。",
+                  private=True)
+        return
+    case = await load_case(ctx.session, number)
+    if case is None or case.reporter_id != ctx.actor.id:
+        ctx.reply(f"没有找到您的诉求 #{number}，请核对编号；回复「我的诉求」查看全部。")
+        return
+    shown = await load_case(ctx.session, case.duplicate_of_id) if case.duplicate_of_id else case
+    assert shown is not None
+    events = await case_events(ctx.session, shown.id)
+    history = [f"{e.at.astimezone(ctx.services.settings.tz):%m-%d %H:%M} {EVENT_LABELS.get(e.action, e.action)}"
+               for e in events[-5:]]
+    lines = [status_line(case), f"内容：{case.text}"]
+    if shown.assignee is not None:
+        lines.append(f"承办：{shown.assignee.name}")
+    ctx.reply("\n".join(lines + history), private=True)
+
+
+EVENT_LABELS = {
+    "filed": "已提交", "routed": "已派单", "linked_duplicate": "并入同类诉求", "duplicate_reported": "又有居民反映",
+    "accept": "已接单", "progress": "有新进展", "resolve": "已办结", "transfer": "已转派", "return": "已退回重派",
+    "assign": "已分派", "reject": "不予受理", "claim": "已认领", "rated": "已评价", "closed": "已关闭",
+}

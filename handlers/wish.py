@@ -1,0 +1,44 @@
+"""微心愿: a resident makes a micro-wish; it joins the community's wish list for staff and party members."""
+
+from __future__ import annotations
+
+from bot.classifier import Intent
+from bot.handling import Context, HandlerRouter
+from handlers.intake import ask_place_or_confirm, media_of, on_confirm, on_location, strip_triggers
+from models import CaseKind
+
+router = HandlerRouter("wish")
+
+
+@router.intent(Intent.WISH)
+async def start_wish(ctx: Context) -> None:
+    """Starts a wish; asks what it is when the message said nothing more."""
+    ctx.start("wish", "describe", kind=CaseKind.WISH.value, media=media_of(ctx))
+    body = strip_triggers(ctx.text)
+    if not body:
+        ctx.reply("请说说您的微心愿，例如：希望有人帮家里老人修一下轮椅。")
+        return
+    await take_wish(ctx, body)
+
+
+@router.step("wish", "describe")
+async def on_wish(ctx: Context) -> bool:
+    """Takes the wish's words."""
+    body = strip_triggers(ctx.text)
+    if not body:
+        return False
+    await take_wish(ctx, body)
+    return True
+
+
+async def take_wish(ctx: Context, body: str) -> None:
+    result = ctx.services.classifier.current().categorize(body, CaseKind.WISH.value)
+    category = result.category if result.confidence >= ctx.services.settings.confidence_threshold else None
+    ctx.state.values.update(text=body, confidence=result.confidence, keywords=list(result.keywords),
+                            category_code=category.code if category else None,
+                            category_name=category.name if category else "微心愿")
+    await ask_place_or_confirm(ctx)
+
+
+router.step("wish", "location")(on_location)
+router.step("wish", "confirm")(on_confirm)

@@ -1,0 +1,102 @@
+"""Grid workers and staff act on cases by text or button: 接单, 进展, 办结, 转派, 退回, 分派, 认领, lists."""
+
+from __future__ import annotations
+
+import re
+
+from bot.cases import (
+    CaseRefused,
+    case_events,
+    load_case,
+    open_cases_of,
+    staff_action,
+    staff_may_act,
+    triage_queue,
+)
+from bot.handling import Context, HandlerRouter
+from bot.notify import case_summary, worker_buttons
+from bot.routing import triage_unit
+from handlers.status import EVENT_LABELS, status_line
+
+router = HandlerRouter("worker")
+NUMBER = r"\s*#?\s*(\d{1,9})"
+ACTION_WORDS = {
+    "accept": "接单|接",
+    "progress": "进展|进度|反馈",
+    "resolve": "办结|已办结|完成|已完成",
+    "return": "退回|退单",
+    "reject": "不予受理|驳回",
+    "claim": "认领",
+}
+TARGETED_WORDS = {"transfer": "转派|转交", "assign": "分派|指派|派给"}
+
+
+def _note(match: re.Match[str], group: int) -> str:
+    return (match.group(group) or "").strip(" ,，。:：")
+
+
+def _action_handler(action: str, pattern: re.Pattern[str], targeted: bool):  # type: ignore[no-untyped-def]
+    async def act(ctx: Context) -> None:
+        match = pattern.match(ctx.text)
+        assert match is not None
+        case_id = int(match.group(1))
+        target = (match.group(2) or None) if targeted else None
+        note = _note(match, 3 if targeted else 2)
+        try:
+            case = await staff_action(ctx.session, ctx.services.directory, ctx.actor, case_id, action,
+                                      now=ctx.now, note=note, target=target)
+        except CaseRefused as refusal:
+            ctx.reply(str(refusal), private=True)
+            return
+        ctx.case_id = case.id
+        ctx.reply(f"{case.number} {case.status.label}。" + (f"（{case.assignee.name}）" if targeted and case.assignee
+                                                            else ""), private=True)
+    act.__doc__ = f"Applies {action} to a case the staff member may act on."
+    return act
+
+
+for _action, _words in ACTION_WORDS.items():
+    _pattern = re.compile(rf"^(?:{_words}){NUMBER}(?:\s+|[,，:：]|$)(.*)$", re.DOTALL)
+    router.staff_command(_pattern.pattern)(_action_handler(_action, _pattern, targeted=False))
+for _action, _words in TARGETED_WORDS.items():
+    _pattern = re.compile(rf"^(?:{_words}){NUMBER}(?:\s+(\S+))?(?:\s+(.*))?$", re.DOTALL)
+    router.staff_command(_pattern.pattern)(_action_handler(_action, _pattern, targeted=True))
+
+
+@router.staff_command(r"^(我的工单|我的待办|待办|工单)$")
+async def my_open_cases(ctx: Context) -> None:
+    """Lists the staff member's open cases, most urgent first."""
+    cases = await open_cases_of(ctx.session, ctx.actor.id)
+    if not cases:
+        ctx.reply("您目前没有待办工单。", private=True)
+        return
+    ctx.reply("您的待办工单：\n" + "\n".join(status_line(c) + f"｜{c.unit.name}" for c in cases), private=True)
+
+
+@router.staff_command(r"^(待分拣|分拣|待分派)$")
+async def triage_list(ctx: Context) -> None:
+    """Lists the cases waiting for a human in the staff member's unit."""
+    if ctx.actor.unit_id is None:
+        return
+    unit = triage_unit(ctx.services.directory, ctx.services.directory.unit(ctx.actor.unit_id))
+    cases = await triage_queue(ctx.session, ctx.services.directory.unit(ctx.actor.unit_id))
+    if not cases:
+        ctx.reply(f"{unit.name}没有待分拣的工单。", private=True)
+        return
+    ctx.reply("待分拣工单：\n" + "\n".join(f"{status_line(c)}｜{c.unit.name}｜{c.text[:30]}" for c in cases)
+              + "\n回复「分派 编号 工号」指派。", private=True)
+
+
+@router.staff_command(rf"^(查看|详情){NUMBER}$")
+async def case_detail(ctx: Context) -> None:
+    """Shows one case with its audit trail to staff who may act on it."""
+    case_id = int(re.match(rf"^(?:查看|详情){NUMBER}$", ctx.text).group(1))  # type: ignore[union-attr]
+    case = await load_case(ctx.session, case_id)
+    if case is None or not (staff_may_act(ctx.services.directory, ctx.actor, case, "progress")
+                            or staff_may_act(ctx.services.directory, ctx.actor, case, "assign")):
+        ctx.reply(f"未找到您可查看的工单 #{case_id}。", private=True)
+        return
+    trail = [f"{e.at.astimezone(ctx.services.settings.tz):%m-%d %H:%M} {e.actor_name} "
+             f"{EVENT_LABELS.get(e.action, e.action)} {e.note}".rstrip() for e in await case_events(ctx.session, case.id)]
+    ctx.reply(f"{case_summary(case, for_staff=True)}\n状态：{case.status.label}\n" + "\n".join(trail),
+              buttons=worker_buttons(case), private=True)
