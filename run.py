@@ -34,7 +34,7 @@ def main(argv: list[str] | None = None) -> int:
     seed.add_argument("--district", type=Path, help="district YAML (default: GRIDBOT_DISTRICT_PATH)")
     seed.add_argument("--synthetic", action="store_true", help="generate a district at full Weibin scale")
     seed.add_argument("--cases", type=int, default=0, help="with --synthetic: historical cases to generate")
-    outbox = commands.add_parser("outbox", help="list pending and dead notifications, or re-queue dead ones")
+    outbox = commands.add_parser("outbox", help="list unsent notifications (pending, sending, failed, dead), or re-queue dead ones")
     outbox.add_argument("--retry", metavar="ID|all-dead")
     args = parser.parse_args(argv)
 
@@ -44,6 +44,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"gridbot: {exc}", file=sys.stderr)
         return 2
     logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("alembic").setLevel(max(logging.WARNING, logging.getLevelName(settings.log_level)))
     if args.command == "classify":
         return classify_command(settings, args)
     return asyncio.run(COMMANDS[args.command](settings, args))
@@ -212,7 +213,7 @@ async def outbox_command(settings: Settings, args: argparse.Namespace) -> int:
             return 0
         async with sessions() as session:
             rows = (await session.scalars(select(Outbox).where(
-                Outbox.state.in_([SendState.PENDING, SendState.FAILED, SendState.DEAD])).order_by(Outbox.id))).all()
+                Outbox.state != SendState.SENT).order_by(Outbox.id))).all()
         for row in rows:
             print(f"{row.id}\t{row.state.value}\t{row.channel}\t{row.recipient}\tattempts={row.attempts}\t"
                   f"{row.last_error or ''}\t{row.text[:40]!r}")

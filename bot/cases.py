@@ -89,6 +89,12 @@ class Filed:
     assignment: Assignment | None
 
 
+def place_label(directory: GridDirectory, unit: UnitRef) -> str:
+    """A unit as residents say it: compound and building (铁塔厂家属院3号楼), or the unit's own name above a grid."""
+    below_community = [u.name for u in directory.ancestors(unit) if u.level.depth >= UnitLevel.GRID.depth]
+    return "".join(below_community) or unit.name
+
+
 def _event(session: AsyncSession, case: Case, actor: Actor | None, action: str, before: CaseStatus | None,
            note: str, now: datetime) -> CaseEvent:
     event = CaseEvent(
@@ -105,7 +111,7 @@ async def find_duplicate(
     similarity: float,
 ) -> Case | None:
     """An open case of the same category in the same grid, recent and alike in words."""
-    if draft.category_code is None or draft.kind is not CaseKind.REPORT:
+    if draft.category_code is None or draft.kind is not CaseKind.REPORT or window <= timedelta(0):
         return None
     scope = directory.ancestor_at(draft.unit, UnitLevel.GRID) or draft.unit
     candidates = (await session.scalars(
@@ -133,7 +139,7 @@ async def file_case(
     case = Case(
         kind=draft.kind, status=S.NEW, text=draft.text, media=draft.media, category_code=draft.category_code,
         category_name=draft.category_name, confidence=round(draft.confidence, 3), keywords=draft.keywords,
-        unit_id=draft.unit.id, unit_path=draft.unit.path, reporter_id=reporter.id, source_channel=channel,
+        unit_id=draft.unit.id, unit_path=draft.unit.path, place=place_label(directory, draft.unit), reporter_id=reporter.id, source_channel=channel,
         source_chat_id=chat_id, source_is_group=is_group, extras=draft.extras, created_at=now, updated_at=now,
         resolve_due_at=now + timedelta(hours=draft.sla_resolve_hours),
     )
@@ -246,7 +252,8 @@ async def staff_action(
         case.assignee_id, case.assignee = staff.id, staff
         case.accepted_at = now
         event = _event(session, case, actor, action, before, "代为接单" if taken_over else note, now)
-        message = f"您反映的 {case.number} 已由{who}{'认领' if action == 'claim' else '接单'}，正在处理。"
+        news = f"已由{who}{'认领' if action == 'claim' else '接单'}，正在处理。"
+        message = f"您反映的 {case.number} {news}"
     elif action == "progress":
         event = _event(session, case, actor, action, before, note, now)
         message = f"{case.number} 处理进展：{note}"
@@ -275,11 +282,11 @@ async def staff_action(
         if identity is not None:
             chat = identity.private_chat_id or case.source_chat_id
             await offer_rating(session, case.source_channel, chat, identity.user_id, case.id, now=now)
-        await notify_followers(session, case, f"{case.number} 已办结：{note}", key=key, now=now)
+        await notify_followers(session, case, f"已办结：{note}", key=key, now=now)
     else:
         await notify_reporter(session, case, message, key=key, now=now)
         if action in {"accept", "claim"}:
-            await notify_followers(session, case, message, key=key, now=now)
+            await notify_followers(session, case, news, key=key, now=now)
     return case
 
 
@@ -328,7 +335,7 @@ async def rate_case(
     """Records the reporter's rating; 不满意 reopens the case and tells the assignee and the secretary."""
     case = await load_case(session, case_id)
     if case is None or actor.is_staff or case.reporter_id != actor.id:
-        raise CaseRefused(f"未找到您的诉求 #{case_id}。")
+        raise CaseRefused(f"没有找到您的诉求 #{case_id}，请核对编号。")
     if case.status is not S.RESOLVED:
         if case.rating is not None:
             raise CaseRefused(f"{case.number} 已评价过（{case.rating.label}），感谢您的反馈。")

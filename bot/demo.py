@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -47,7 +48,7 @@ SCRIPT = [
     Line(1, "W001", "李娟", "接单 1"),
     Line(12, "W003", "王磊", "接单 3"),
     Line(40, "W001", "李娟", "办结 1 已联系供电维修，更换灯泡，恢复照明"),
-    Line(5, "R001", "张桂兰", "满意 谢谢李娟", "JT-TTC-01"),
+    Line(5, "R001", "张桂兰", "满意 谢谢李娟"),
     Line(30, "W003", "王磊", "办结 3 已拆除飞线，张贴安全提示"),
     Line(20, "R002", "李卫东", "不满意 晚上楼道里还是有人拉线充电"),
     Line(5, "R004", "陈志强", "我的诉求"),
@@ -55,13 +56,17 @@ SCRIPT = [
 ]
 
 
+def fresh_demo_database(path: Path) -> str:
+    """Removes the previous demo's SQLite files so every run starts from the same empty district."""
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{path}{suffix}").unlink(missing_ok=True)
+    return f"sqlite+aiosqlite:///{path}"
+
+
 async def run_demo(settings: Settings, out: TextIO, *, database_url: str | None = None) -> int:
     """Plays the script against a fresh database and prints the transcript and the day's figures."""
     if database_url is None:
-        path = Path("var/demo.db")
-        for suffix in ("", "-wal", "-shm"):
-            Path(f"{path}{suffix}").unlink(missing_ok=True)
-        database_url = f"sqlite+aiosqlite:///{path}"
+        database_url = await asyncio.to_thread(fresh_demo_database, Path("var/demo.db"))
     settings = settings.model_copy(update={"database_url": database_url})
     clock = FrozenClock(DEMO_DAY)
     runtime = await start(settings, clock)
@@ -71,7 +76,7 @@ async def run_demo(settings: Settings, out: TextIO, *, database_url: str | None 
         out.write(f"gridbot 演示：{settings.district_path.name} 的一天（{DEMO_DAY:%Y-%m-%d}）\n")
         for line in SCRIPT:
             clock.advance(minutes=line.minutes)
-            where = f"群「{line.group}」" if line.group else "私聊"
+            where = f"{runtime.services.directory.by_code(line.group).name}居民群" if line.group else "私聊"
             out.write(f"\n[{clock.now().astimezone(tz):%H:%M}] {line.name}（{where}）：{line.text}\n")
             replies = await console.say(line.text, user_id=line.who, user_name=line.name,
                                         group_chat=f"group:{line.group}" if line.group else None)

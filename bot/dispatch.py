@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import re
 import unicodedata
+from dataclasses import replace
 
 from sqlalchemy import update
 from sqlalchemy.dialects import postgresql, sqlite
@@ -22,7 +23,15 @@ log = logging.getLogger(__name__)
 
 LEDGER_TEXT_LIMIT = 100_000
 FAILURE_REPLY = "抱歉，系统暂时出错。您的消息已记录，工作人员会尽快跟进。"
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u200b-\u200f\u2028\u2029\ufeff]")
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u200b-\u200f\u2028\u2029\ufeff\ufffd]")
+
+
+def without_nul(inbound: Inbound) -> Inbound:
+    """PostgreSQL text cannot hold NUL; a message carrying one is kept with U+FFFD in its place."""
+    fields = ("chat_id", "sender_id", "sender_name", "text", "message_id")
+    if not any("\x00" in getattr(inbound, name) for name in fields):
+        return inbound
+    return replace(inbound, **{name: getattr(inbound, name).replace("\x00", "\ufffd") for name in fields})
 
 
 def clean_text(text: str, limit: int) -> tuple[str, bool]:
@@ -51,6 +60,7 @@ class Dispatcher:
     async def handle(self, inbound: Inbound) -> list[Reply]:
         """Handles one message; a redelivered message id returns no replies and changes nothing."""
         settings = self.services.settings
+        inbound = without_nul(inbound)
         text, was_cut = clean_text(inbound.text, settings.max_text_chars)
         now = self.services.clock.now()
         try:
@@ -88,7 +98,8 @@ class Dispatcher:
             await session.execute(update(InboundMessage).where(InboundMessage.id == ledger_id)
                                   .values(status=InboundStatus.IGNORED, text=None))
             return None
-        await save_state(session, inbound.channel, inbound.chat_id, inbound.sender_id, ctx.state, now=now)
+        if ctx.state.is_open or state.is_open:
+            await save_state(session, inbound.channel, inbound.chat_id, inbound.sender_id, ctx.state, now=now)
         if ctx.case_id is not None:
             await session.execute(update(InboundMessage).where(InboundMessage.id == ledger_id)
                                   .values(case_id=ctx.case_id))

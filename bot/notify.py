@@ -19,7 +19,7 @@ def case_summary(case: Case, *, for_staff: bool) -> str:
     """A few lines describing a case; staff also see the reporter, with the phone masked."""
     lines = [
         f"【{KIND_LABELS[case.kind]} {case.number}】{case.category_name or '未分类'}",
-        f"地点：{case.unit.name}",
+        f"地点：{case.place or case.unit.name}",
         f"内容：{case.text}",
     ]
     if case.extras.get("service"):
@@ -32,7 +32,8 @@ def case_summary(case: Case, *, for_staff: bool) -> str:
         if case.media:
             lines.append(f"附件：{len(case.media)} 张照片")
         if case.resolve_due_at:
-            lines.append(f"办结时限：{case.resolve_due_at:%m-%d %H:%M} UTC")
+            hours = (case.resolve_due_at - case.created_at).total_seconds() / 3600
+            lines.append(f"办结时限：受理后 {hours:g} 小时内")
     return "\n".join(lines)
 
 
@@ -83,12 +84,12 @@ async def notify_reporter(
     return identity
 
 
-async def notify_followers(session: AsyncSession, case: Case, text: str, *, key: str, now: datetime) -> None:
-    """Tells residents whose reports were merged into this case."""
+async def notify_followers(session: AsyncSession, case: Case, news: str, *, key: str, now: datetime) -> None:
+    """Tells residents whose reports were merged into this case what just happened to it."""
     followers = (await session.scalars(select(Case).where(Case.duplicate_of_id == case.id))).unique().all()
     for follower_case in followers:
-        await notify_reporter(session, follower_case, text.replace(case.number, f"{case.number}（您反映的 "
-                              f"{follower_case.number} 已并入）", 1), key=f"{key}:follower", now=now)
+        await notify_reporter(session, follower_case, f"您反映的 {follower_case.number}（已并入 {case.number}）{news}",
+                              key=f"{key}:follower", now=now)
 
 
 async def reporter_name(session: AsyncSession, resident_id: int) -> str:

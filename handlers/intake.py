@@ -6,7 +6,7 @@ import re
 
 from sqlalchemy import select
 
-from bot.cases import Draft, file_case
+from bot.cases import Draft, file_case, place_label
 from bot.grid import Location, UnitRef
 from bot.handling import Context
 from bot.people import mask_phones_in
@@ -62,8 +62,7 @@ async def ask_place_or_confirm(ctx: Context) -> None:
 
 def show_confirmation(ctx: Context) -> None:
     values = ctx.state.values
-    unit = ctx.services.directory.unit(values["unit_id"])
-    place_name = " ".join(u.name for u in ctx.services.directory.ancestors(unit)[2:]) or unit.name
+    place_name = place_label(ctx.services.directory, ctx.services.directory.unit(values["unit_id"]))
     lines = [f"请确认您的{KIND_WORDS[CaseKind(values['kind'])]}："]
     if values.get("category_name"):
         lines.append(f"类别：{values['category_name']}")

@@ -9,7 +9,6 @@ from sqlalchemy import select
 from bot.cases import CaseRefused, rate_case
 from bot.classifier import Intent
 from bot.handling import Context, HandlerRouter
-from handlers.status import case_number_in
 from models import Case, CaseStatus, Rating
 
 router = HandlerRouter("rating")
@@ -21,6 +20,15 @@ RATING_WORDS = [
 # In the rating step a bare 1/2/3 (optionally followed by a comment) picks from the offered buttons.
 DIGIT_PICK = re.compile(r"^([123])(?:$|[\s,，。:：]+(.*)$)", re.DOTALL)
 DIGIT_RATINGS = {"1": Rating.SATISFIED, "2": Rating.BASICALLY_SATISFIED, "3": Rating.DISSATISFIED}
+
+
+ANY_NUMBER = re.compile(r"(\d{1,9})")
+
+
+def number_in(text: str) -> int | None:
+    """The case number in a rating message: 满意 12, 满意#12, 12号满意."""
+    match = ANY_NUMBER.search(text)
+    return int(match.group(1)) if match else None
 
 
 def rating_in(text: str) -> Rating | None:
@@ -49,7 +57,7 @@ async def rate(ctx: Context) -> bool:
     rating = rating_in(ctx.text)
     if rating is None:
         return False
-    number = case_number_in(ctx.text) or ctx.state.values.get("case_id")
+    number = number_in(ctx.text) or ctx.state.values.get("case_id")
     if number is None:
         waiting = await resolved_cases(ctx)
         if not waiting:
@@ -72,7 +80,7 @@ async def on_rating(ctx: Context) -> bool:
     rating = rating_in(ctx.text)
     if rating is None:
         return False
-    await apply_rating(ctx, case_number_in(ctx.text) or ctx.state.values["case_id"], rating, comment_in(ctx.text))
+    await apply_rating(ctx, number_in(ctx.text) or ctx.state.values["case_id"], rating, comment_in(ctx.text))
     return True
 
 

@@ -70,7 +70,7 @@ async def my_open_cases(ctx: Context) -> None:
     if not cases:
         ctx.reply("您目前没有待办工单。", private=True)
         return
-    ctx.reply("您的待办工单：\n" + "\n".join(status_line(c) + f"｜{c.unit.name}" for c in cases), private=True)
+    ctx.reply("您的待办工单：\n" + "\n".join(status_line(c) + f"｜{c.place}" for c in cases), private=True)
 
 
 @router.staff_command(r"^(待分拣|分拣|待分派)$")
@@ -83,7 +83,7 @@ async def triage_list(ctx: Context) -> None:
     if not cases:
         ctx.reply(f"{unit.name}没有待分拣的工单。", private=True)
         return
-    ctx.reply("待分拣工单：\n" + "\n".join(f"{status_line(c)}｜{c.unit.name}｜{c.text[:30]}" for c in cases)
+    ctx.reply("待分拣工单：\n" + "\n".join(f"{status_line(c)}｜{c.place}｜{c.text[:30]}" for c in cases)
               + "\n回复「分派 编号 工号」指派。", private=True)
 
 

@@ -51,7 +51,7 @@ STATUS_LABELS = {
     CaseStatus.RETURNED: "已退回",
     CaseStatus.DUPLICATE: "已合并",
     CaseStatus.REJECTED: "不予受理",
-    CaseStatus.REOPENED: "已重办",
+    CaseStatus.REOPENED: "重新办理中",
 }
 
 OPEN_STATUSES = tuple(s for s in CaseStatus if s.is_open)
@@ -83,6 +83,7 @@ class Case(Base):
     keywords: Mapped[list[str]] = mapped_column(JSON, default=list)
     unit_id: Mapped[int] = mapped_column(ForeignKey("grid_unit.id"), index=True)
     unit_path: Mapped[str] = mapped_column(String(512), index=True)
+    place: Mapped[str] = mapped_column(String(256), default="")  # the unit as residents say it, at filing time
     reporter_id: Mapped[int] = mapped_column(ForeignKey("resident.id"), index=True)
     source_channel: Mapped[str] = mapped_column(String(16))
     source_chat_id: Mapped[str] = mapped_column(String(128))

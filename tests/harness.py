@@ -46,7 +46,7 @@ class Harness:
                 photos: int = 0, mention: bool = False, message_id: str | None = None, **extra: Any) -> Inbound:
         return Inbound(
             channel="console", chat_id=f"group:{group}" if group else f"private:{user_id}", is_group=group is not None,
-            sender_id=user_id, sender_name=name or user_id.split(":")[-1], text=text,
+            sender_id=user_id, sender_name=name or user_id, text=text,
             message_id=message_id or uuid.uuid4().hex, sent_at=self.clock.now(),
             media=tuple(Media("photo", f"photo-{uuid.uuid4().hex[:8]}") for _ in range(photos)),
             mentions_bot=mention, **extra,
@@ -56,8 +56,9 @@ class Harness:
         return await self.runtime.dispatcher.handle(inbound)
 
     async def resident(self, name: str, text: str, **kwargs: Any) -> str:
-        """A resident's message; returns the bot's replies joined, '' when the bot stayed silent."""
-        replies = await self.send(self.inbound(f"resident:{name}", text, name=name, **kwargs))
+        """A resident's message (a demo resident's code such as R001, or a new name); returns the bot's replies
+        joined, '' when the bot stayed silent."""
+        replies = await self.send(self.inbound(name, text, name=name, **kwargs))
         return "\n".join(r.text for r in replies)
 
     async def staff(self, code: str, text: str, **kwargs: Any) -> str:

@@ -32,9 +32,11 @@ class ConsoleSender:
         self.out = out
 
     async def send(self, row: Outbox) -> SendResult:
-        who = row.recipient.split(":", 1)[-1]
+        where = row.chat_id.removeprefix("private:")
+        if mention := row.extras.get("mention"):
+            where += f" @{mention['name']}"
         body = render(row.text, row.extras.get("buttons", [])).replace("\n", "\n    ")
-        self.out.write(f"  → 通知 {who}（{row.chat_id}）：{body}\n")
+        self.out.write(f"  → 通知 {where}：{body}\n")
         return SendResult(ok=True)
 
 

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-28 00:31:52.802886
+Create Date: 2026-11-28 00:55:05.088114
 """
 
 from collections.abc import Sequence
@@ -116,6 +116,7 @@ def upgrade() -> None:
     sa.Column('keywords', sa.JSON(), nullable=False),
     sa.Column('unit_id', sa.Integer(), nullable=False),
     sa.Column('unit_path', sa.String(length=512), nullable=False),
+    sa.Column('place', sa.String(length=256), nullable=False),
     sa.Column('reporter_id', sa.Integer(), nullable=False),
     sa.Column('source_channel', sa.String(length=16), nullable=False),
     sa.Column('source_chat_id', sa.String(length=128), nullable=False),
