@@ -10,6 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models import Conversation
+from models.db import dialect_insert
 
 
 @dataclass
@@ -26,10 +27,15 @@ class DialogueState:
         return self.flow is not None
 
 
+_CONVERSATION = Conversation.__table__
+_STATE_COLUMNS = select(_CONVERSATION.c.flow, _CONVERSATION.c.step, _CONVERSATION.c.state, _CONVERSATION.c.expires_at)
+
+
 async def load_state(session: AsyncSession, channel: str, chat_id: str, user_id: str, *, now: datetime) -> DialogueState:
     """The user's state in that chat; an expired one reads as closed."""
-    row = await session.scalar(select(Conversation).where(
-        Conversation.channel == channel, Conversation.chat_id == chat_id, Conversation.user_id == user_id))
+    columns = _CONVERSATION.c
+    row = (await session.execute(_STATE_COLUMNS.where(
+        columns.channel == channel, columns.chat_id == chat_id, columns.user_id == user_id))).first()
     if row is None or row.flow is None or (row.expires_at is not None and row.expires_at <= now):
         return DialogueState()
     return DialogueState(row.flow, row.step, dict(row.state or {}), row.expires_at)
@@ -38,16 +44,14 @@ async def load_state(session: AsyncSession, channel: str, chat_id: str, user_id:
 async def save_state(
     session: AsyncSession, channel: str, chat_id: str, user_id: str, state: DialogueState, *, now: datetime
 ) -> None:
-    """Writes the user's state, creating the row on first use."""
-    row = await session.scalar(select(Conversation).where(
-        Conversation.channel == channel, Conversation.chat_id == chat_id, Conversation.user_id == user_id))
-    if row is None:
-        row = Conversation(channel=channel, chat_id=chat_id, user_id=user_id)
-        session.add(row)
-    row.flow, row.step = state.flow, state.step
-    row.state = state.values if state.flow else {}
-    row.expires_at = state.expires_at if state.flow else None
-    row.updated_at = now
+    """Writes the user's state in one upsert, creating the row on first use."""
+    values = {
+        "flow": state.flow, "step": state.step, "state": state.values if state.flow else {},
+        "expires_at": state.expires_at if state.flow else None, "updated_at": now,
+    }
+    statement = dialect_insert(session)(Conversation).values(channel=channel, chat_id=chat_id, user_id=user_id, **values)
+    await session.execute(statement.on_conflict_do_update(
+        index_elements=["channel", "chat_id", "user_id"], set_=values))
 
 
 async def offer_rating(

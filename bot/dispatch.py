@@ -8,7 +8,6 @@ import unicodedata
 from dataclasses import replace
 
 from sqlalchemy import update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.classifier import Intent
@@ -18,6 +17,7 @@ from bot.messages import Inbound, Reply
 from bot.people import identify
 from bot.services import Services
 from models import InboundMessage, InboundStatus
+from models.db import dialect_insert
 
 log = logging.getLogger(__name__)
 
@@ -139,13 +139,12 @@ async def _record_inbound(
     session: AsyncSession, inbound: Inbound, now, status: InboundStatus, text: str | None, *, error: str | None = None
 ) -> int | None:
     """Inserts the ledger row; returns None when this (channel, message id) was seen before."""
-    values = {
+    # Core insert on the table, not the ORM entity: this runs for every message, chatter included.
+    ledger = InboundMessage.__table__
+    statement = dialect_insert(session)(ledger).on_conflict_do_nothing(
+        index_elements=["channel", "platform_message_id"]).returning(ledger.c.id)
+    result = await session.execute(statement, {
         "channel": inbound.channel, "platform_message_id": inbound.message_id, "chat_id": inbound.chat_id,
         "sender_id": inbound.sender_id, "received_at": now, "status": status, "text": text, "error": error,
-    }
-    insert = postgresql.insert if session.bind.dialect.name == "postgresql" else sqlite.insert
-    result = await session.execute(
-        insert(InboundMessage).values(**values)
-        .on_conflict_do_nothing(index_elements=["channel", "platform_message_id"]).returning(InboundMessage.id)
-    )
+    })
     return result.scalar_one_or_none()

@@ -9,11 +9,11 @@ from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from sqlalchemy import or_, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.clock import Clock
 from models import Outbox, SendState
+from models.db import dialect_insert
 
 UNBOUND_CHANNEL = "unbound"
 MAX_ATTEMPTS = 8
@@ -67,9 +67,7 @@ async def enqueue(session: AsyncSession, notice: Notice, *, now: datetime) -> No
         "created_at": now,
         "last_error": "收件人未绑定任何渠道" if unbound else None,
     }
-    dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    await session.execute(insert(Outbox).values(**values).on_conflict_do_nothing(index_elements=["dedupe_key"]))
+    await session.execute(dialect_insert(session)(Outbox).values(**values).on_conflict_do_nothing(index_elements=["dedupe_key"]))
 
 
 async def claim_due(

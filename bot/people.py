@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.messages import Inbound
@@ -48,31 +48,41 @@ class Actor:
         return self.kind == "staff"
 
 
+_SEEN_REFRESH = timedelta(minutes=10)
+_IDENTITY = (
+    select(Identity.id, Identity.private_chat_id, Identity.last_seen_at, Staff.id.label("staff_id"), Staff.name,
+           Staff.role, Staff.unit_id, Staff.department, Resident.id.label("resident_id"), Resident.display_name,
+           Resident.home_unit_id)
+    .outerjoin(Staff, Staff.id == Identity.staff_id).outerjoin(Resident, Resident.id == Identity.resident_id)
+)
+
+
 async def identify(session: AsyncSession, inbound: Inbound, *, now: datetime) -> Actor:
-    """Finds the sender's identity, registering a new resident on first contact."""
-    identity = await session.scalar(
-        select(Identity).where(Identity.channel == inbound.channel, Identity.user_id == inbound.sender_id)
-    )
-    if identity is None:
-        resident = Resident(display_name=inbound.sender_name[:128] or inbound.sender_id, created_at=now)
-        session.add(resident)
-        await session.flush()
-        identity = Identity(
-            channel=inbound.channel, user_id=inbound.sender_id, display_name=inbound.sender_name[:128],
-            resident_id=resident.id,
-        )
-        session.add(identity)
-    identity.last_seen_at = now
-    if not inbound.is_group:
-        identity.private_chat_id = inbound.chat_id
+    """Finds the sender's identity in one query, registering a new resident on first contact."""
+    row = (await session.execute(
+        _IDENTITY.where(Identity.channel == inbound.channel, Identity.user_id == inbound.sender_id))).first()
+    if row is None:
+        return await _register_resident(session, inbound, now=now)
+    private_chat = row.private_chat_id if inbound.is_group else inbound.chat_id
+    if private_chat != row.private_chat_id or row.last_seen_at is None or now - row.last_seen_at > _SEEN_REFRESH:
+        await session.execute(update(Identity).where(Identity.id == row.id)
+                              .values(last_seen_at=now, private_chat_id=private_chat))
+    if row.staff_id is not None:
+        return Actor("staff", row.staff_id, row.name, row.id, row.role, row.unit_id, row.department)
+    return Actor("resident", row.resident_id, row.display_name, row.id, unit_id=row.home_unit_id)
+
+
+async def _register_resident(session: AsyncSession, inbound: Inbound, *, now: datetime) -> Actor:
+    resident = Resident(display_name=inbound.sender_name[:128] or inbound.sender_id, created_at=now)
+    session.add(resident)
     await session.flush()
-    if identity.staff_id is not None:
-        staff = await session.get(Staff, identity.staff_id)
-        assert staff is not None
-        return Actor("staff", staff.id, staff.name, identity.id, staff.role, staff.unit_id, staff.department)
-    resident = await session.get(Resident, identity.resident_id)
-    assert resident is not None
-    return Actor("resident", resident.id, resident.display_name, identity.id, unit_id=resident.home_unit_id)
+    identity = Identity(
+        channel=inbound.channel, user_id=inbound.sender_id, display_name=inbound.sender_name[:128],
+        resident_id=resident.id, last_seen_at=now, private_chat_id=None if inbound.is_group else inbound.chat_id,
+    )
+    session.add(identity)
+    await session.flush()
+    return Actor("resident", resident.id, resident.display_name, identity.id)
 
 
 @dataclass(frozen=True, slots=True)
