@@ -179,10 +179,11 @@ async def serve_command(settings: Settings, args: argparse.Namespace) -> int:
     from aiohttp import web
 
     from bot.app import create_app
+    from bot.channels.registry import enabled_channels
     from bot.runtime import start
 
     runtime = await start(settings)
-    runner = web.AppRunner(create_app(runtime.services, runtime.dispatcher))
+    runner = web.AppRunner(create_app(runtime.services, runtime.dispatcher, enabled_channels(runtime)))
     await runner.setup()
     site = web.TCPSite(runner, settings.host, settings.port)
     await site.start()

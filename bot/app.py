@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from aiohttp import web
 from sqlalchemy import text
 
+from bot.channels import Channel
 from bot.dispatch import Dispatcher
 from bot.services import Services
 
@@ -31,10 +34,12 @@ async def healthz(request: web.Request) -> web.Response:
     return web.json_response(body, status=200 if database == "ok" else 503)
 
 
-def create_app(services: Services, dispatcher: Dispatcher) -> web.Application:
-    """Builds the web app around already-built services; nothing here reads the environment."""
+def create_app(services: Services, dispatcher: Dispatcher, channels: Sequence[Channel] = ()) -> web.Application:
+    """Builds the web app around already-built services and channels; nothing here reads the environment."""
     app = web.Application(client_max_size=1024 * 1024)
     app[SERVICES] = services
     app[DISPATCHER] = dispatcher
     app.router.add_get("/healthz", healthz)
+    for channel in channels:
+        channel.setup(app)
     return app

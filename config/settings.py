@@ -38,6 +38,30 @@ class Settings(BaseModel):
     duplicate_similarity: float = Field(60.0, ge=0.0, le=100.0)
     conversation_ttl_minutes: int = Field(30, ge=1)
     log_level: str = "INFO"
+    public_url: str | None = None  # where platforms reach this service's webhooks, e.g. https://gridbot.example.cn
+
+    # --- telegram (issue 3) ---
+    telegram_token: str | None = None
+    telegram_mode: str = "polling"
+    telegram_api_base: str = "https://api.telegram.org/bot"
+    telegram_webhook_secret: str | None = None
+
+    # --- wechat (issue 4) ---
+    wechat_appid: str | None = None
+    wechat_secret: str | None = None
+    wechat_token: str | None = None
+    wechat_aes_key: str | None = None
+    wechat_api_base: str = "https://api.weixin.qq.com"
+    wecom_corp_id: str | None = None
+    wecom_agent_id: str | None = None
+    wecom_secret: str | None = None
+    wecom_token: str | None = None
+    wecom_aes_key: str | None = None
+    wecom_robot_token: str | None = None
+    wecom_robot_aes_key: str | None = None
+    wecom_api_base: str = "https://qyapi.weixin.qq.com"
+
+    # --- schedule and delivery (issue 5) ---
 
     @field_validator("timezone")
     @classmethod

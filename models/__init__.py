@@ -4,9 +4,10 @@ from models.base import Base, UTCDateTime
 from models.cases import Case, CaseEvent, CaseKind, CaseStatus, Rating
 from models.grid import ChatGroup, GridUnit, Identity, Resident, Staff, StaffRole, UnitLevel
 from models.messaging import Conversation, InboundMessage, InboundStatus, Outbox, SendState
+from models.platform import JobRun, PlatformToken, StaffInvite
 
 __all__ = [
     "Base", "UTCDateTime", "Case", "CaseEvent", "CaseKind", "CaseStatus", "Rating", "ChatGroup", "GridUnit",
     "Identity", "Resident", "Staff", "StaffRole", "UnitLevel", "Conversation", "InboundMessage",
-    "InboundStatus", "Outbox", "SendState",
+    "InboundStatus", "Outbox", "SendState", "JobRun", "PlatformToken", "StaffInvite",
 ]

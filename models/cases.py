@@ -83,7 +83,7 @@ class Case(Base):
     keywords: Mapped[list[str]] = mapped_column(JSON, default=list)
     unit_id: Mapped[int] = mapped_column(ForeignKey("grid_unit.id"), index=True)
     unit_path: Mapped[str] = mapped_column(String(512), index=True)
-    place: Mapped[str] = mapped_column(String(256), default="")  # the unit as residents say it, at filing time
+    place: Mapped[str] = mapped_column(String(256), default="", server_default="")  # the unit as residents say it, at filing time
     reporter_id: Mapped[int] = mapped_column(ForeignKey("resident.id"), index=True)
     source_channel: Mapped[str] = mapped_column(String(16))
     source_chat_id: Mapped[str] = mapped_column(String(128))

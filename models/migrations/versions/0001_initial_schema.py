@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-28 00:55:05.088114
+Create Date: 2026-11-28 01:10:01.244304
 """
 
 from collections.abc import Sequence
@@ -64,6 +64,24 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id', name=op.f('pk_inbound_message')),
     sa.UniqueConstraint('channel', 'platform_message_id', name=op.f('uq_inbound_message_channel_platform_message_id'))
     )
+    op.create_table('job_run',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('job', sa.String(length=64), nullable=False),
+    sa.Column('slot', sa.String(length=64), nullable=False),
+    sa.Column('started_at', models.base.UTCDateTime(), nullable=False),
+    sa.Column('finished_at', models.base.UTCDateTime(), nullable=True),
+    sa.Column('instance', sa.String(length=128), nullable=False),
+    sa.Column('outcome', sa.Text(), nullable=False),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_job_run')),
+    sa.UniqueConstraint('job', 'slot', name=op.f('uq_job_run_job_slot'))
+    )
+    op.create_table('platform_token',
+    sa.Column('key', sa.String(length=128), nullable=False),
+    sa.Column('value', sa.Text(), nullable=False),
+    sa.Column('expires_at', models.base.UTCDateTime(), nullable=False),
+    sa.Column('updated_at', models.base.UTCDateTime(), nullable=False),
+    sa.PrimaryKeyConstraint('key', name=op.f('pk_platform_token'))
+    )
     op.create_table('chat_group',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('channel', sa.String(length=16), nullable=False),
@@ -116,7 +134,7 @@ def upgrade() -> None:
     sa.Column('keywords', sa.JSON(), nullable=False),
     sa.Column('unit_id', sa.Integer(), nullable=False),
     sa.Column('unit_path', sa.String(length=512), nullable=False),
-    sa.Column('place', sa.String(length=256), nullable=False),
+    sa.Column('place', sa.String(length=256), server_default='', nullable=False),
     sa.Column('reporter_id', sa.Integer(), nullable=False),
     sa.Column('source_channel', sa.String(length=16), nullable=False),
     sa.Column('source_chat_id', sa.String(length=128), nullable=False),
@@ -175,6 +193,21 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_identity_resident_id'), ['resident_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_identity_staff_id'), ['staff_id'], unique=False)
 
+    op.create_table('staff_invite',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('token', sa.String(length=64), nullable=False),
+    sa.Column('staff_id', sa.Integer(), nullable=False),
+    sa.Column('created_at', models.base.UTCDateTime(), nullable=False),
+    sa.Column('expires_at', models.base.UTCDateTime(), nullable=False),
+    sa.Column('used_at', models.base.UTCDateTime(), nullable=True),
+    sa.Column('used_by', sa.String(length=160), nullable=True),
+    sa.ForeignKeyConstraint(['staff_id'], ['staff.id'], name=op.f('fk_staff_invite_staff_id_staff')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_staff_invite')),
+    sa.UniqueConstraint('token', name=op.f('uq_staff_invite_token'))
+    )
+    with op.batch_alter_table('staff_invite', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_staff_invite_staff_id'), ['staff_id'], unique=False)
+
     op.create_table('case_event',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('case_id', sa.Integer(), nullable=False),
@@ -230,6 +263,10 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_case_event_case_id'))
 
     op.drop_table('case_event')
+    with op.batch_alter_table('staff_invite', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_staff_invite_staff_id'))
+
+    op.drop_table('staff_invite')
     with op.batch_alter_table('identity', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_identity_staff_id'))
         batch_op.drop_index(batch_op.f('ix_identity_resident_id'))
@@ -258,6 +295,8 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_chat_group_unit_id'))
 
     op.drop_table('chat_group')
+    op.drop_table('platform_token')
+    op.drop_table('job_run')
     op.drop_table('inbound_message')
     with op.batch_alter_table('grid_unit', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_grid_unit_path'))
