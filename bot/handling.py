@@ -46,8 +46,9 @@ class Context:
             self._classification = self.services.classifier.current().classify(self.text)
         return self._classification
 
-    def reply(self, text: str, *, buttons: tuple[Button, ...] = (), private: bool = False) -> None:
-        self.replies.append(Reply(text, buttons, private))
+    def reply(self, text: str, *, buttons: tuple[Button, ...] = (), private: bool = False,
+              alert: bool = False) -> None:
+        self.replies.append(Reply(text, buttons, private, alert))
 
     def start(self, flow: str, step: str, **values: Any) -> None:
         ttl = timedelta(minutes=self.services.settings.conversation_ttl_minutes)

@@ -48,4 +48,5 @@ class Reply:
     text: str
     buttons: tuple[Button, ...] = ()
     private: bool = False  # prefer the sender's private chat over the group
+    alert: bool = False  # a refusal: shown as an alert where the platform has them (button presses)
     extras: dict[str, Any] = field(default_factory=dict)

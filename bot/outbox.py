@@ -111,6 +111,7 @@ async def record_result(
             update(Outbox).where(Outbox.id == row.id, Outbox.state == SendState.SENDING).values(
                 state=state, due_at=due, last_error=error, lease_until=None,
                 sent_at=now if state is SendState.SENT else None,
+                platform_message_id=result.platform_message_id if state is SendState.SENT else None,
             )
         )
     return state

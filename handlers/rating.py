@@ -102,7 +102,7 @@ async def apply_rating(ctx: Context, case_id: int, rating: Rating, comment: str)
         case = await rate_case(ctx.session, ctx.services.directory, ctx.actor, case_id, rating, comment, now=ctx.now)
     except CaseRefused as refusal:
         ctx.finish()
-        ctx.reply(str(refusal))
+        ctx.reply(str(refusal), alert=True)
         return
     ctx.finish()
     ctx.case_id = case.id

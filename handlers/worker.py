@@ -46,7 +46,7 @@ def _action_handler(action: str, pattern: re.Pattern[str], targeted: bool):  # t
             case = await staff_action(ctx.session, ctx.services.directory, ctx.actor, case_id, action,
                                       now=ctx.now, note=note, target=target)
         except CaseRefused as refusal:
-            ctx.reply(str(refusal), private=True)
+            ctx.reply(str(refusal), private=True, alert=True)
             return
         ctx.case_id = case.id
         ctx.reply(f"{case.number} {case.status.label}。" + (f"（{case.assignee.name}）" if targeted and case.assignee

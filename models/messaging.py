@@ -81,6 +81,7 @@ class Outbox(Base):
     last_error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    platform_message_id: Mapped[str | None] = mapped_column(String(128))  # the sent ledger: what the platform called it
 
 
 Index("ix_outbox_due", Outbox.channel, Outbox.state, Outbox.due_at)
