@@ -119,3 +119,10 @@ async def test_outbox_lists_pending_and_dead_and_requeues_dead(tmp_path):
     retry = run("outbox", "--retry", str(blocked.id), env=env)
     assert retry.stdout.strip() == "re-queued 1"
     assert run("outbox", "--retry", "all-dead", env=env).stdout.strip() == "re-queued 0"
+
+
+def test_seed_synthetic_builds_weibin_scale(tmp_path):
+    result = run("seed", "--synthetic", env={"GRIDBOT_DATABASE_URL": f"sqlite:///{tmp_path}/w.db"})
+    assert result.returncode == 0, result.stderr
+    counts = json.loads(result.stdout)
+    assert counts["groups"] == 639 and counts["units"] > 7000 and counts["staff"] > 700

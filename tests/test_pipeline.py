@@ -1,11 +1,15 @@
 """A resident's message travels the whole way: in, classified, placed, routed, handled by a worker, rated."""
 
+import os
+from pathlib import Path
+
 import pytest
 from sqlalchemy import select
 
 from models import CaseKind, CaseStatus, InboundStatus, Rating, Resident, SendState
 from tests.harness import Harness
 
+ROOT = Path(__file__).resolve().parents[1]
 GROUP = "JT-TTC-01"  # 铁塔厂家属院居民群, grid worker W001 李娟, community secretary S001 高建华
 
 
@@ -173,3 +177,20 @@ async def test_outbox_rows_are_pending_until_a_sender_drains_them(bot):
     assert await bot.console.flush() >= 1
     assert {row.state for row in await bot.outbox()} == {SendState.SENT}
     assert "通知 W001" in bot.out.getvalue()
+
+
+async def test_rules_edited_on_disk_apply_without_a_restart(database_url, tmp_path):
+    rules = tmp_path / "rules.yaml"
+    rules.write_text((ROOT / "config" / "rules.yaml").read_text(encoding="utf-8"), encoding="utf-8")
+    harness = await Harness.start(database_url, rules_path=rules)
+    try:
+        assert "没太明白" in await harness.resident("R002", "小区门口的石狮子被人画了花脸")
+        text = rules.read_text(encoding="utf-8").replace(
+            "keywords: [健身器材: 1.5,", "keywords: [石狮子被人画: 3, 健身器材: 1.5,", 1)
+        assert text != rules.read_text(encoding="utf-8"), "the public facility keywords moved; update this test"
+        rules.write_text(text, encoding="utf-8")
+        os.utime(rules, ns=(rules.stat().st_atime_ns, rules.stat().st_mtime_ns + 10**9))
+        answer = await harness.resident("R002", "小区门口的石狮子被人画了花脸")
+        assert "确认" in answer and "公共设施与健身器材" in answer
+    finally:
+        await harness.close()
