@@ -24,6 +24,16 @@ def strip_triggers(text: str) -> str:
     return HASHTAG.sub("", COMMAND_PREFIX.sub("", text)).strip()
 
 
+def begin_intake(ctx: Context, kind: CaseKind, prompt: str) -> str | None:
+    """Opens the kind's dialogue at its first step; returns the words that came with the trigger, or asks."""
+    ctx.start(kind.value, "describe", kind=kind.value, media=media_of(ctx))
+    body = strip_triggers(ctx.text)
+    if not body:
+        ctx.reply(prompt)
+        return None
+    return body
+
+
 def media_of(ctx: Context) -> list[dict]:
     return [{"kind": m.kind, "ref": m.ref, **m.extras} for m in ctx.inbound.media]
 

@@ -4,7 +4,14 @@ from __future__ import annotations
 
 from bot.classifier import Intent
 from bot.handling import Context, HandlerRouter
-from handlers.intake import ask_place_or_confirm, media_of, on_confirm, on_location, strip_triggers
+from handlers.intake import (
+    ask_place_or_confirm,
+    begin_intake,
+    media_of,
+    on_confirm,
+    on_location,
+    strip_triggers,
+)
 from models import CaseKind
 
 router = HandlerRouter("report")
@@ -14,12 +21,9 @@ OTHER = "其他（由工作人员判断）"
 @router.intent(Intent.REPORT)
 async def start_report(ctx: Context) -> None:
     """Starts a report; asks for a description when the message carried none."""
-    ctx.start("report", "describe", kind=CaseKind.REPORT.value, media=media_of(ctx))
-    body = strip_triggers(ctx.text)
-    if not body:
-        ctx.reply("请描述您要反映的问题，可以附上照片。例如：3号楼门口路灯坏了。")
-        return
-    await take_description(ctx, body)
+    body = begin_intake(ctx, CaseKind.REPORT, "请描述您要反映的问题，可以附上照片。例如：3号楼门口路灯坏了。")
+    if body:
+        await take_description(ctx, body)
 
 
 @router.step("report", "describe")

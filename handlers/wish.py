@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from bot.classifier import Intent
 from bot.handling import Context, HandlerRouter
-from handlers.intake import ask_place_or_confirm, media_of, on_confirm, on_location, strip_triggers
+from handlers.intake import ask_place_or_confirm, begin_intake, on_confirm, on_location, strip_triggers
 from models import CaseKind
 
 router = HandlerRouter("wish")
@@ -13,12 +13,9 @@ router = HandlerRouter("wish")
 @router.intent(Intent.WISH)
 async def start_wish(ctx: Context) -> None:
     """Starts a wish; asks what it is when the message said nothing more."""
-    ctx.start("wish", "describe", kind=CaseKind.WISH.value, media=media_of(ctx))
-    body = strip_triggers(ctx.text)
-    if not body:
-        ctx.reply("请说说您的微心愿，例如：希望有人帮家里老人修一下轮椅。")
-        return
-    await take_wish(ctx, body)
+    body = begin_intake(ctx, CaseKind.WISH, "请说说您的微心愿，例如：希望有人帮家里老人修一下轮椅。")
+    if body:
+        await take_wish(ctx, body)
 
 
 @router.step("wish", "describe")
