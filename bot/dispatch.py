@@ -6,6 +6,7 @@ import logging
 import re
 import unicodedata
 from dataclasses import replace
+from datetime import datetime
 
 from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -75,7 +76,7 @@ class Dispatcher:
             replies.append(Reply(f"（消息过长，只收录了前 {settings.max_text_chars} 字。）"))
         return replies
 
-    async def _handle(self, session: AsyncSession, inbound: Inbound, text: str, now) -> list[Reply] | None:
+    async def _handle(self, session: AsyncSession, inbound: Inbound, text: str, now: datetime) -> list[Reply] | None:
         explicit = self.is_explicit(inbound, text)
         staff_command = self.router.staff_handler(text) is not None
         state = DialogueState()
@@ -127,7 +128,7 @@ class Dispatcher:
         handler = self.router.intents.get(intent) or self.router.intents[Intent.CHATTER]
         return await handler(ctx) is not False
 
-    async def _record_failure(self, inbound: Inbound, now, exc: Exception) -> list[Reply]:
+    async def _record_failure(self, inbound: Inbound, now: datetime, exc: Exception) -> list[Reply]:
         async with self.services.sessions.begin() as session:
             # The failed transaction rolled the ledger row back; write it again so nothing is lost.
             await _record_inbound(session, inbound, now, InboundStatus.FAILED, inbound.text[:LEDGER_TEXT_LIMIT],
@@ -136,7 +137,8 @@ class Dispatcher:
 
 
 async def _record_inbound(
-    session: AsyncSession, inbound: Inbound, now, status: InboundStatus, text: str | None, *, error: str | None = None
+    session: AsyncSession, inbound: Inbound, now: datetime, status: InboundStatus, text: str | None, *,
+    error: str | None = None,
 ) -> int | None:
     """Inserts the ledger row; returns None when this (channel, message id) was seen before."""
     # Core insert on the table, not the ORM entity: this runs for every message, chatter included.
