@@ -1,8 +1,12 @@
 """Bad input gets a clear answer and loses nothing."""
 
 import pytest
+from sqlalchemy import func, select
 
-from models import InboundStatus
+from bot.classifier import Intent
+from bot.dispatch import FAILURE_REPLY, Dispatcher
+from bot.handling import HandlerRouter
+from models import InboundStatus, Resident
 from tests.harness import Harness
 
 
@@ -69,3 +73,26 @@ async def test_every_message_is_in_the_ledger(bot):
     await bot.resident("R002", "帮助")
     await bot.resident("R002", "😂")
     assert [row.status for row in await bot.inbound_rows()] == [InboundStatus.HANDLED, InboundStatus.HANDLED]
+
+
+async def test_a_failing_handler_loses_nothing(bot):
+    """A bug in a handler: the resident is told, the message stays in the ledger, no half-written case."""
+    router = HandlerRouter("broken")
+
+    @router.intent(Intent.CHATTER, Intent.REPORT)
+    async def explode(ctx):
+        await bot_files_half_a_case(ctx)
+        raise RuntimeError("handler bug")
+
+    async def bot_files_half_a_case(ctx):
+        ctx.session.add(Resident(display_name="半截", created_at=ctx.now))
+        await ctx.session.flush()
+
+    broken = Dispatcher(bot.services, router)
+    replies = await broken.handle(bot.inbound("R002", "发电厂生活区5号楼电梯坏了"))
+    assert [r.text for r in replies] == [FAILURE_REPLY]
+    [row] = await bot.inbound_rows()
+    assert row.status is InboundStatus.FAILED and row.text == "发电厂生活区5号楼电梯坏了" and "handler bug" in row.error
+    async with bot.services.sessions() as session:
+        assert await session.scalar(select(func.count()).select_from(Resident).where(
+            Resident.display_name == "半截")) == 0
