@@ -11,7 +11,7 @@ from bot.grid import Location, UnitRef
 from bot.handling import Context
 from bot.people import mask_phones_in
 from bot.routing import ROLE_LABELS, Responsibility
-from models import CaseKind, ChatGroup, Resident
+from models import CaseKind, ChatGroup
 
 YES = re.compile(r"^(确认|确定|是|是的|对|对的|好|好的|提交|没错|嗯|ok|y|yes|1)[!！。.\s]*$", re.IGNORECASE)
 COMMAND_PREFIX = re.compile(r"^/\w+(@\w+)?\s*")
@@ -47,16 +47,16 @@ async def group_unit(ctx: Context) -> UnitRef | None:
     return ctx.services.directory.unit(unit_id) if unit_id is not None else None
 
 
-async def home_unit(ctx: Context) -> UnitRef | None:
-    if ctx.actor.is_staff:
+def home_unit(ctx: Context) -> UnitRef | None:
+    """The resident's registered home, as identify() read it with their identity."""
+    if ctx.actor.is_staff or ctx.actor.unit_id is None:
         return None
-    unit_id = await ctx.session.scalar(select(Resident.home_unit_id).where(Resident.id == ctx.actor.id))
-    return ctx.services.directory.unit(unit_id) if unit_id is not None else None
+    return ctx.services.directory.unit(ctx.actor.unit_id)
 
 
 async def place(ctx: Context, text: str) -> Location | None:
     """Where the matter is: the words, the group, or the resident's home."""
-    return ctx.services.directory.locate(text, group_unit=await group_unit(ctx), home_unit=await home_unit(ctx))
+    return ctx.services.directory.locate(text, group_unit=await group_unit(ctx), home_unit=home_unit(ctx))
 
 
 async def ask_place_or_confirm(ctx: Context) -> None:
