@@ -29,6 +29,8 @@ def case_summary(case: Case, *, for_staff: bool) -> str:
         if case.reporter.phone:
             reporter += f"（{mask_phone(case.reporter.phone)}）"
         lines.append(f"反映人：{reporter}")
+        if case.keywords:
+            lines.append(f"分类依据：{'、'.join(case.keywords[:5])}（置信度 {case.confidence:.2f}）")
         if case.media:
             lines.append(f"附件：{len(case.media)} 张照片")
         if case.resolve_due_at:

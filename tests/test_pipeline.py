@@ -35,6 +35,7 @@ async def test_group_report_with_photo_reaches_worker_and_unhappy_rating_reopens
     assert "#1" in assignment.text and ["接单", "接单 1"] in assignment.extras["buttons"]
     assert assignment.extras["media"][0]["kind"] == "photo"
     assert "反映人：老张" in assignment.text
+    assert "分类依据：" in assignment.text and "路灯" in assignment.text  # staff see why it was placed
 
     assert "已接单" in await bot.staff("W001", "接单 1")
     bot.clock.advance(hours=2)
