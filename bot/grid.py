@@ -221,6 +221,10 @@ class GridDirectory:
         """The unit with this id; KeyError if there is none."""
         return self._by_id[unit_id]
 
+    def units(self, level: UnitLevel | None = None) -> list[UnitRef]:
+        """Every unit, or every unit of one level, in code order."""
+        return sorted((u for u in self._by_id.values() if level is None or u.level is level), key=lambda u: u.code)
+
     def by_code(self, code: str) -> UnitRef | None:
         return self._by_code.get(code) or self._by_code.get(code.upper())
 
