@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models import Conversation
@@ -28,14 +28,18 @@ class DialogueState:
 
 
 _CONVERSATION = Conversation.__table__
-_STATE_COLUMNS = select(_CONVERSATION.c.flow, _CONVERSATION.c.step, _CONVERSATION.c.state, _CONVERSATION.c.expires_at)
+# Built once: this runs for every message, chatter included.
+_STATE_OF_USER = select(
+    _CONVERSATION.c.flow, _CONVERSATION.c.step, _CONVERSATION.c.state, _CONVERSATION.c.expires_at,
+).where(
+    _CONVERSATION.c.channel == bindparam("channel"), _CONVERSATION.c.chat_id == bindparam("chat_id"),
+    _CONVERSATION.c.user_id == bindparam("user_id"),
+)
 
 
 async def load_state(session: AsyncSession, channel: str, chat_id: str, user_id: str, *, now: datetime) -> DialogueState:
     """The user's state in that chat; an expired one reads as closed."""
-    columns = _CONVERSATION.c
-    row = (await session.execute(_STATE_COLUMNS.where(
-        columns.channel == channel, columns.chat_id == chat_id, columns.user_id == user_id))).first()
+    row = (await session.execute(_STATE_OF_USER, {"channel": channel, "chat_id": chat_id, "user_id": user_id})).first()
     if row is None or row.flow is None or (row.expires_at is not None and row.expires_at <= now):
         return DialogueState()
     return DialogueState(row.flow, row.step, dict(row.state or {}), row.expires_at)

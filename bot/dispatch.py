@@ -7,6 +7,7 @@ import re
 import unicodedata
 from dataclasses import replace
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -110,6 +111,9 @@ class Dispatcher:
         """Staff commands first, then cancel/help, then the open step, then the classified intent."""
         if ctx.actor.is_staff and (handler := self.router.staff_handler(ctx.text)):
             return await handler(ctx) is not False
+        if ctx.inbound.callback and self.router.staff_handler(ctx.text):
+            ctx.reply("这个按钮只有负责的工作人员可以使用。", alert=True)  # a forwarded or forged staff button
+            return True
         if ctx.in_group and not explicit and not ctx.state.is_open:
             return False  # a resident's words that merely look like a staff command
         if ctx.text:
@@ -136,16 +140,26 @@ class Dispatcher:
         return [Reply(FAILURE_REPLY)]
 
 
+_LEDGER_INSERTS: dict[str, Any] = {}
+
+
+def _ledger_insert(session: AsyncSession) -> Any:
+    """The ledger's INSERT .. ON CONFLICT DO NOTHING RETURNING id, built once per dialect: it runs for every
+    message, chatter included, and on the table rather than the ORM entity for the same reason."""
+    dialect = session.get_bind().dialect.name
+    if dialect not in _LEDGER_INSERTS:
+        ledger = InboundMessage.__table__
+        _LEDGER_INSERTS[dialect] = dialect_insert(session)(ledger).on_conflict_do_nothing(
+            index_elements=["channel", "platform_message_id"]).returning(ledger.c.id)
+    return _LEDGER_INSERTS[dialect]
+
+
 async def _record_inbound(
     session: AsyncSession, inbound: Inbound, now: datetime, status: InboundStatus, text: str | None, *,
     error: str | None = None,
 ) -> int | None:
     """Inserts the ledger row; returns None when this (channel, message id) was seen before."""
-    # Core insert on the table, not the ORM entity: this runs for every message, chatter included.
-    ledger = InboundMessage.__table__
-    statement = dialect_insert(session)(ledger).on_conflict_do_nothing(
-        index_elements=["channel", "platform_message_id"]).returning(ledger.c.id)
-    result = await session.execute(statement, {
+    result = await session.execute(_ledger_insert(session), {
         "channel": inbound.channel, "platform_message_id": inbound.message_id, "chat_id": inbound.chat_id,
         "sender_id": inbound.sender_id, "received_at": now, "status": status, "text": text, "error": error,
     })

@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.messages import Inbound
@@ -54,13 +54,13 @@ _IDENTITY = (
            Staff.role, Staff.unit_id, Staff.department, Resident.id.label("resident_id"), Resident.display_name,
            Resident.home_unit_id)
     .outerjoin(Staff, Staff.id == Identity.staff_id).outerjoin(Resident, Resident.id == Identity.resident_id)
+    .where(Identity.channel == bindparam("channel"), Identity.user_id == bindparam("user_id"))
 )
 
 
 async def identify(session: AsyncSession, inbound: Inbound, *, now: datetime) -> Actor:
     """Finds the sender's identity in one query, registering a new resident on first contact."""
-    row = (await session.execute(
-        _IDENTITY.where(Identity.channel == inbound.channel, Identity.user_id == inbound.sender_id))).first()
+    row = (await session.execute(_IDENTITY, {"channel": inbound.channel, "user_id": inbound.sender_id})).first()
     if row is None:
         return await _register_resident(session, inbound, now=now)
     private_chat = row.private_chat_id if inbound.is_group else inbound.chat_id
