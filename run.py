@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""gridbot command line: serve | demo | chat | classify | migrate | seed | outbox."""
+"""gridbot command line: serve | demo | chat | classify | migrate | seed | outbox | scheduler | report."""
 
 from __future__ import annotations
 
@@ -36,6 +36,18 @@ def main(argv: list[str] | None = None) -> int:
     seed.add_argument("--cases", type=int, default=0, help="with --synthetic: historical cases to generate")
     outbox = commands.add_parser("outbox", help="list unsent notifications (pending, sending, failed, dead), or re-queue dead ones")
     outbox.add_argument("--retry", metavar="ID|all-dead")
+    staff = commands.add_parser("staff", help="staff accounts: one-time invite links")
+    staff_commands = staff.add_subparsers(dest="staff_command", required=True)
+    invite = staff_commands.add_parser("invite", help="print a one-time deep link that binds a chat account to a staff member")
+    invite.add_argument("code", help="staff code, e.g. W001")
+    scheduler = commands.add_parser("scheduler", help="run the cron jobs (reminders, escalation, digests, weekly reports)")
+    scheduler.add_argument("--once", action="store_true", help="run what is due now once (catching up) and exit")
+    report = commands.add_parser("report", help="preview a report")
+    report_kinds = report.add_subparsers(dest="report_kind", required=True)
+    weekly = report_kinds.add_parser("weekly", help="print a unit's weekly progress report")
+    weekly.add_argument("--unit", required=True, help="unit code or name, e.g. JT-TTC or JT-TTC-01")
+    weekly.add_argument("--week", help="ISO week such as 2026-W48 (default: last week)")
+    weekly.add_argument("--chart", type=Path, help="also write the eight-week chart to this PNG")
     args = parser.parse_args(argv)
 
     try:
@@ -183,7 +195,13 @@ async def serve_command(settings: Settings, args: argparse.Namespace) -> int:
     from bot.runtime import start
 
     runtime = await start(settings)
-    runner = web.AppRunner(create_app(runtime.services, runtime.dispatcher, enabled_channels(runtime)))
+    try:
+        channels = enabled_channels(runtime)
+    except SettingsError as exc:
+        await runtime.close()
+        print(f"gridbot: {exc}", file=sys.stderr)
+        return 2
+    runner = web.AppRunner(create_app(runtime.services, runtime.dispatcher, channels, background=True))
     await runner.setup()
     site = web.TCPSite(runner, settings.host, settings.port)
     await site.start()
@@ -223,9 +241,40 @@ async def outbox_command(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+async def staff_command(settings: Settings, args: argparse.Namespace) -> int:
+    """Prints a one-time invite: the Telegram deep link when Telegram is configured, else the bare token."""
+    from bot.invites import InviteError, issue_invite
+
+    try:
+        token = await issue_invite(settings, args.code)
+    except InviteError as exc:
+        print(f"gridbot: {exc}", file=sys.stderr)
+        return 2
+    if settings.telegram_token:
+        from bot.channels.telegram import invite_link
+
+        print(await invite_link(settings, token))
+    else:
+        print(token)
+    return 0
+
+
+async def scheduler_command(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.scheduler import run_scheduler
+
+    return await run_scheduler(settings, once=args.once)
+
+
+async def report_command(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.reports import preview_weekly
+
+    return await preview_weekly(settings, args.unit, args.week, args.chart, sys.stdout)
+
+
 COMMANDS = {
     "serve": serve_command, "demo": demo_command, "chat": chat_command, "migrate": migrate_command,
-    "seed": seed_command, "outbox": outbox_command,
+    "seed": seed_command, "outbox": outbox_command, "staff": staff_command, "scheduler": scheduler_command,
+    "report": report_command,
 }
 
 if __name__ == "__main__":

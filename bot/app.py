@@ -8,7 +8,9 @@ from aiohttp import web
 from sqlalchemy import text
 
 from bot.channels import Channel
+from bot.delivery import DeliveryRunner
 from bot.dispatch import Dispatcher
+from bot.scheduler import JobRunner, Scheduler
 from bot.services import Services
 
 SERVICES = web.AppKey("services", Services)
@@ -34,7 +36,8 @@ async def healthz(request: web.Request) -> web.Response:
     return web.json_response(body, status=200 if database == "ok" else 503)
 
 
-def create_app(services: Services, dispatcher: Dispatcher, channels: Sequence[Channel] = ()) -> web.Application:
+def create_app(services: Services, dispatcher: Dispatcher, channels: Sequence[Channel] = (), *,
+               background: bool = False) -> web.Application:
     """Builds the web app around already-built services and channels; nothing here reads the environment."""
     app = web.Application(client_max_size=1024 * 1024)
     app[SERVICES] = services
@@ -42,4 +45,35 @@ def create_app(services: Services, dispatcher: Dispatcher, channels: Sequence[Ch
     app.router.add_get("/healthz", healthz)
     for channel in channels:
         channel.setup(app)
+    if background:  # outbox senders and cron jobs (serve); tests drive them with an injected clock instead
+        add_delivery_and_schedule(app, services, channels)  # after the channels, so their bots are up first
     return app
+
+
+DELIVERY = web.AppKey("delivery", DeliveryRunner)
+SCHEDULER = web.AppKey("scheduler", Scheduler)
+
+
+def add_delivery_and_schedule(app: web.Application, services: Services, channels: Sequence[Channel]) -> None:
+    """Starts the outbox senders (and the cron jobs, unless a separate scheduler runs them) with the app."""
+    settings = services.settings
+    senders = [channel.sender for channel in channels if channel.sender is not None]
+
+    async def start(app: web.Application) -> None:
+        runner = DeliveryRunner(services.sessions, senders, services.clock, tick=settings.delivery_tick_seconds,
+                                rates=settings.delivery_rates, chat_per_minute=settings.delivery_chat_per_minute)
+        runner.start()
+        app[DELIVERY] = runner
+        if settings.scheduler_in_serve:
+            scheduler = Scheduler(JobRunner(services))
+            scheduler.start()
+            app[SCHEDULER] = scheduler
+
+    async def stop(app: web.Application) -> None:  # on shutdown, before the channels close their clients
+        if SCHEDULER in app:
+            await app[SCHEDULER].stop()
+        if DELIVERY in app:
+            await app[DELIVERY].stop()
+
+    app.on_startup.append(start)
+    app.on_shutdown.append(stop)

@@ -40,6 +40,10 @@ class CaseRefused(Exception):
     """An action that is not allowed; the message is the Chinese answer to show."""
 
 
+class NoteRequired(CaseRefused):
+    """The action is allowed but needs words it did not carry (a note, a reason, a target)."""
+
+
 @dataclass(frozen=True, slots=True)
 class Transition:
     sources: frozenset[CaseStatus]
@@ -187,6 +191,7 @@ async def _apply_assignment(
     case.status, case.queue_unit_id = status, None
     case.assigned_at = now
     case.accept_due_at = now + timedelta(hours=sla_accept_hours)
+    case.sla_next_at = None  # the SLA sweep (bot/jobs.py) schedules the new deadline on its next pass
     event = _event(session, case, actor, action, before, "；".join(filter(None, [assignment.reason, note])), now)
     await session.flush()
     await notify_staff(session, assignment.staff, case,
@@ -238,7 +243,7 @@ async def staff_action(
     if case.status not in transition.sources:
         raise CaseRefused(_wrong_state(case, transition, action))
     if action in NOTE_REQUIRED and not note.strip():
-        raise CaseRefused(f"请写明{NOTE_REQUIRED[action]}，例如：{transition.label} {case.id} ……")
+        raise NoteRequired(f"请写明{NOTE_REQUIRED[action]}，例如：{transition.label} {case.id} ……")
     if action in {"transfer", "assign"}:
         await _reassign(session, directory, actor, case, action, target, note, now)
         return case
@@ -299,7 +304,7 @@ def _wrong_state(case: Case, transition: Transition, action: str) -> str:
 async def _reassign(session: AsyncSession, directory: GridDirectory, actor: Actor, case: Case, action: str,
                     target: str | None, note: str, now: datetime) -> None:
     if not target:
-        raise CaseRefused(f"请说明转给谁，例如：{TRANSITIONS[action].label} {case.id} 工号或部门名 原因")
+        raise NoteRequired(f"请说明转给谁，例如：{TRANSITIONS[action].label} {case.id} 工号或部门名 原因")
     staff = await find_staff(session, target)
     if staff is not None:
         if staff.id == case.assignee_id:
@@ -346,6 +351,7 @@ async def rate_case(
         case.status = S.REOPENED
         case.resolved_at = None
         case.assigned_at = now
+        case.sla_next_at = None  # the SLA sweep chases the reopened case from now on
         event = _event(session, case, actor, "rated", before, f"不满意：{comment}", now)
         await session.flush()
         text = f"{case.number} 居民评价不满意：{comment or '未说明原因'}\n已重新打开，请跟进。\n{case_summary(case, for_staff=True)}"

@@ -108,7 +108,10 @@ async def record_result(
         state, due, error = SendState.FAILED, now + timedelta(seconds=delay), result.error
     async with sessions.begin() as session:
         await session.execute(
-            update(Outbox).where(Outbox.id == row.id, Outbox.state == SendState.SENDING).values(
+            # attempts identifies the claim: a sender whose lease ran out and whose row was claimed again
+            # must not overwrite the new claimer's outcome
+            update(Outbox).where(Outbox.id == row.id, Outbox.state == SendState.SENDING,
+                                 Outbox.attempts == row.attempts).values(
                 state=state, due_at=due, last_error=error, lease_until=None,
                 sent_at=now if state is SendState.SENT else None,
                 platform_message_id=result.platform_message_id if state is SendState.SENT else None,
@@ -140,3 +143,13 @@ async def requeue(sessions: async_sessionmaker[AsyncSession], ids: Sequence[int]
             query = query.where(Outbox.id.in_(ids))
         result = await session.execute(query.values(state=SendState.PENDING, due_at=now, attempts=0))
     return result.rowcount or 0
+
+
+async def release(sessions: async_sessionmaker[AsyncSession], row: Outbox, *, due_at: datetime) -> None:
+    """Hands a claimed row back unsent and without counting the attempt (a rate limit said not yet)."""
+    async with sessions.begin() as session:
+        await session.execute(
+            update(Outbox).where(Outbox.id == row.id, Outbox.state == SendState.SENDING,
+                                 Outbox.attempts == row.attempts)
+            .values(state=SendState.PENDING, due_at=due_at, lease_until=None, attempts=row.attempts - 1)
+        )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -46,6 +47,19 @@ class Settings(BaseModel):
     telegram_api_base: str = "https://api.telegram.org/bot"
     telegram_webhook_secret: str | None = None
 
+    @field_validator("telegram_mode")
+    @classmethod
+    def _telegram_mode(cls, value: str) -> str:
+        value = value.strip().lower()
+        if value not in {"polling", "webhook"}:
+            raise ValueError("must be polling or webhook")
+        return value
+
+    @field_validator("telegram_token", "telegram_webhook_secret")
+    @classmethod
+    def _blank_is_unset(cls, value: str | None) -> str | None:
+        return value.strip() or None if value is not None else None
+
     # --- wechat (issue 4) ---
     wechat_appid: str | None = None
     wechat_secret: str | None = None
@@ -60,8 +74,106 @@ class Settings(BaseModel):
     wecom_robot_token: str | None = None
     wecom_robot_aes_key: str | None = None
     wecom_api_base: str = "https://qyapi.weixin.qq.com"
+    wechat_template_id: str | None = None  # template message used when the 48-hour customer-service window is closed
+    wechat_template_field: str = "thing1"  # the template's field that carries the notice text
+    wechat_reply_window_seconds: float = Field(4.0, gt=0.0, le=4.8)  # passive replies must leave within 5 s
+    wechat_api_timeout_seconds: float = Field(10.0, gt=0.0, le=60.0)
+
+    @field_validator("wechat_appid", "wechat_secret", "wechat_token", "wechat_aes_key", "wecom_corp_id",
+                     "wecom_agent_id", "wecom_secret", "wecom_token", "wecom_aes_key", "wecom_robot_token",
+                     "wecom_robot_aes_key", "wechat_template_id")
+    @classmethod
+    def _wechat_blank_is_unset(cls, value: str | None) -> str | None:
+        return value.strip() or None if value is not None else None
+
+    @field_validator("wechat_aes_key", "wecom_aes_key", "wecom_robot_aes_key")
+    @classmethod
+    def _encoding_aes_key(cls, value: str | None) -> str | None:
+        if value is not None and not (len(value) == 43 and value.isascii() and value.isalnum()):
+            raise ValueError("must be the 43-character EncodingAESKey (letters and digits)")
+        return value
+
+    @field_validator("wecom_agent_id")
+    @classmethod
+    def _agent_id(cls, value: str | None) -> str | None:
+        if value is not None and not value.isdigit():
+            raise ValueError("must be the app's numeric AgentId")
+        return value
 
     # --- schedule and delivery (issue 5) ---
+    scheduler_in_serve: bool = True  # serve also runs the cron jobs; JobRun slots keep them once per slot
+    delivery_tick_seconds: float = Field(1.0, gt=0.0, le=60.0)
+    delivery_rates: dict[str, float] = {"telegram": 30.0, "wechat": 20.0, "wecom": 20.0, "console": 100.0}
+    delivery_chat_per_minute: dict[str, int] = {"telegram": 20}  # per group chat, as the platform allows
+    sla_sweep_minutes: int = Field(5, ge=1, le=60)
+    sla_reminder_hours: float = Field(2.0, ge=0.0)  # remind this long before a deadline (at most 1/4 of the SLA)
+    sla_escalation_step_hours: float = Field(24.0, gt=0.0)  # from community secretary up to street officer
+    sla_natural_below_hours: float = Field(12.0, ge=0.0)  # shorter SLAs run round the clock (urgent matters)
+    work_hours: str = "09:00-12:00,14:00-18:00"
+    work_weekdays: str = "mon-fri"
+    holidays: list[str] = []  # YYYY-MM-DD, 法定节假日
+    extra_workdays: list[str] = []  # YYYY-MM-DD, 调休上班 weekend days
+    digest_time: str = "08:30"
+    weekly_report_at: str = "mon 09:00"
+    wish_campaign_at: str = "01-05 09:00"  # MM-DD HH:MM, every year
+    rating_followup_hours: float = Field(24.0, gt=0.0)
+    rating_autoclose_days: float = Field(7.0, gt=0.0)
+
+    @field_validator("holidays", "extra_workdays", mode="before")
+    @classmethod
+    def _date_list(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            value = [part.strip() for part in value.split(",") if part.strip()]
+        for day in value or []:
+            if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", str(day)):
+                raise ValueError(f"dates are written YYYY-MM-DD, not {day!r}")
+        return [str(day) for day in value or []]
+
+    @field_validator("delivery_rates", "delivery_chat_per_minute", mode="before")
+    @classmethod
+    def _channel_numbers(cls, value: Any) -> Any:
+        if isinstance(value, str):  # telegram:30,wecom:20
+            pairs = [part.split(":", 1) for part in value.split(",") if part.strip()]
+            if any(len(pair) != 2 for pair in pairs):
+                raise ValueError("write channel:number pairs separated by commas, e.g. telegram:30,wecom:20")
+            value = {name.strip(): number.strip() for name, number in pairs}
+        return value
+
+    @field_validator("work_hours")
+    @classmethod
+    def _work_hours(cls, value: str) -> str:
+        if not re.fullmatch(r"\d{2}:\d{2}-\d{2}:\d{2}(,\d{2}:\d{2}-\d{2}:\d{2})*", value.replace(" ", "")):
+            raise ValueError("write periods as HH:MM-HH:MM separated by commas")
+        return value.replace(" ", "")
+
+    @field_validator("digest_time")
+    @classmethod
+    def _clock_time(cls, value: str) -> str:
+        if not re.fullmatch(r"([01]\d|2[0-3]):[0-5]\d", value):
+            raise ValueError("write a time of day as HH:MM")
+        return value
+
+    @field_validator("weekly_report_at")
+    @classmethod
+    def _weekly_at(cls, value: str) -> str:
+        if not re.fullmatch(r"(mon|tue|wed|thu|fri|sat|sun) ([01]\d|2[0-3]):[0-5]\d", value.lower()):
+            raise ValueError("write a weekday and a time, e.g. 'mon 09:00'")
+        return value.lower()
+
+    @field_validator("wish_campaign_at")
+    @classmethod
+    def _yearly_at(cls, value: str) -> str:
+        if not re.fullmatch(r"(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01]) ([01]\d|2[0-3]):[0-5]\d", value):
+            raise ValueError("write a date and a time, e.g. '01-05 09:00'")
+        return value
+
+    @field_validator("work_weekdays")
+    @classmethod
+    def _weekdays(cls, value: str) -> str:
+        if not re.fullmatch(r"(mon|tue|wed|thu|fri|sat|sun)(-(mon|tue|wed|thu|fri|sat|sun))?"
+                            r"(,(mon|tue|wed|thu|fri|sat|sun)(-(mon|tue|wed|thu|fri|sat|sun))?)*", value.lower()):
+            raise ValueError("write weekdays as e.g. 'mon-fri' or 'mon-fri,sat'")
+        return value.lower()
 
     @field_validator("timezone")
     @classmethod

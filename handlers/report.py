@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from bot.classifier import Intent
 from bot.handling import Context, HandlerRouter
+from bot.messages import Button
 from handlers.intake import (
     ask_place_or_confirm,
     begin_intake,
@@ -52,7 +53,8 @@ async def take_description(ctx: Context, body: str) -> None:
     ctx.state.values["choices"] = [c.code for c in choices]
     options = [f"{i}. {c.name}" for i, c in enumerate(choices, 1)] + [f"{len(choices) + 1}. {OTHER}"]
     ctx.goto("category")
-    ctx.reply("您反映的问题属于哪一类？请回复数字：\n" + "\n".join(options))
+    buttons = tuple(Button(c.name, str(i)) for i, c in enumerate(choices, 1)) + (Button("其他", str(len(choices) + 1)),)
+    ctx.reply("您反映的问题属于哪一类？请回复数字：\n" + "\n".join(options), buttons=buttons)
 
 
 @router.step("report", "category")

@@ -6,6 +6,7 @@ import re
 
 from bot.cases import (
     CaseRefused,
+    NoteRequired,
     case_events,
     load_case,
     open_cases_of,
@@ -45,6 +46,11 @@ def _action_handler(action: str, pattern: re.Pattern[str], targeted: bool):  # t
         try:
             case = await staff_action(ctx.session, ctx.services.directory, ctx.actor, case_id, action,
                                       now=ctx.now, note=note, target=target)
+        except NoteRequired as missing:
+            # A button press carries only "办结 12": ask for the note and finish the command with the answer.
+            ctx.start("worker", "note", command=ctx.text.strip())
+            ctx.reply(f"{missing}\n也可以直接回复说明内容，回复「取消」放弃。", private=True)
+            return
         except CaseRefused as refusal:
             ctx.reply(str(refusal), private=True, alert=True)
             return
@@ -61,6 +67,19 @@ for _action, _words in ACTION_WORDS.items():
 for _action, _words in TARGETED_WORDS.items():
     _pattern = re.compile(rf"^(?:{_words}){NUMBER}(?:\s+(\S+))?(?:\s+(.*))?$", re.DOTALL)
     router.staff_command(_pattern.pattern)(_action_handler(_action, _pattern, targeted=True))
+
+
+@router.step("worker", "note")
+async def on_note(ctx: Context) -> bool:
+    """Completes the staff command that waited for its note, reason or target."""
+    command = f"{ctx.state.values.get('command', '')} {ctx.text}".strip()
+    handler = router.staff_handler(command) if ctx.actor.is_staff and ctx.text else None
+    if handler is None:
+        return False
+    ctx.finish()
+    ctx.text = command
+    await handler(ctx)
+    return True
 
 
 @router.staff_command(r"^(我的工单|我的待办|待办|工单)$")

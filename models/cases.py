@@ -94,6 +94,9 @@ class Case(Base):
     duplicate_of_id: Mapped[int | None] = mapped_column(ForeignKey("case.id"), index=True)
     priority: Mapped[int] = mapped_column(Integer, default=0)
     escalation_level: Mapped[int] = mapped_column(Integer, default=0)
+    # The SLA sweep's bookkeeping (bot/jobs.py): the last timer step taken, and when to look at the case next.
+    sla_stage: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    sla_next_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     extras: Mapped[dict] = mapped_column(JSON, default=dict)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
@@ -134,3 +137,4 @@ class CaseEvent(Base):
 
 Index("ix_case_open_assignee", Case.assignee_id, Case.status)
 Index("ix_case_dup_lookup", Case.category_code, Case.unit_path, Case.created_at)
+Index("ix_case_sla_next", Case.status, Case.sla_next_at)

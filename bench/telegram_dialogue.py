@@ -1,0 +1,188 @@
+"""Dialogue throughput in polling mode: 50 residents × 10 complete reports through the fake Bot API.
+
+Every report is the whole conversation: the problem without a place → the bot asks where → the place → the bot
+asks to confirm → 确认 → the bot files it. Each resident waits for the bot's answer before the next step. The
+service polls the fake with PTB's updater; the outbox is drained while the residents talk, and the clock stops
+when every case is filed and every grid worker's notice has reached the fake. PTB's rate limiter is off (one
+real bot is capped by Telegram at 30 msg/s; this measures gridbot). Prints one JSON line.
+Usage: python bench/telegram_dialogue.py [--backend sqlite|postgres|both] [--residents 50] [--reports 10]
+"""
+
+# ruff: noqa: E402  (the repository root goes on sys.path before the project's imports, for tests.fakes)
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import platform
+import statistics
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+import asyncpg
+import uvloop
+from aiohttp import web
+from sqlalchemy import func, select
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from bot.channels.telegram import telegram_channel
+from bot.clock import SystemClock
+from bot.invites import create_invite, redeem_invite
+from bot.messages import Inbound
+from bot.outbox import drain
+from bot.runtime import start
+from config.settings import load_settings
+from models import Case, Outbox, SendState, Staff
+from tests.fakes.telegram_api import TOKEN, FakeBotApi, FloodLimits, message_update, private_chat, user
+
+PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/test"
+STAFF_BASE = 50_000
+RESIDENT_BASE = 100_000
+PROBLEMS = ["门口路灯坏了", "电梯又坏了", "下水道堵了", "楼道有人飞线充电", "门口垃圾没人清运", "楼道灯不亮"]
+COMPOUNDS = ["铁塔厂家属院", "铁塔新村", "发电厂生活区", "电厂南苑小区", "卫校家属楼", "姜谭花园小区", "秦机小区"]
+
+
+async def fresh_database(backend: str, workdir: Path) -> str:
+    if backend == "sqlite":
+        return f"sqlite+aiosqlite:///{workdir}/bench.db"
+    name = f"gridbot_bench_{uuid.uuid4().hex[:8]}"
+    conn = await asyncpg.connect(PG_ADMIN)
+    await conn.execute(f'CREATE DATABASE "{name}"')
+    await conn.close()
+    return f"postgresql+asyncpg://postgres@127.0.0.1:5432/{name}"
+
+
+async def drop_database(url: str) -> None:
+    if url.startswith("postgresql"):
+        conn = await asyncpg.connect(PG_ADMIN)
+        await conn.execute(f'DROP DATABASE IF EXISTS "{url.rsplit("/", 1)[1]}" WITH (FORCE)')
+        await conn.close()
+
+
+async def bind_every_staff_member(runtime, fake: FakeBotApi) -> set[int]:  # type: ignore[no-untyped-def]
+    """Binds every staff member to a Telegram account, so every notice goes through the fake."""
+    now = SystemClock().now()
+    chats: set[int] = set()
+    async with runtime.services.sessions.begin() as session:
+        for offset, code in enumerate((await session.scalars(select(Staff.code).order_by(Staff.id))).all()):
+            token = await create_invite(session, code, now=now)
+            chat = STAFF_BASE + offset
+            await redeem_invite(session, token, channel="telegram", user_id=str(chat), display_name=code,
+                                private_chat_id=str(chat), now=now)
+            chats.add(chat)
+    fake.started.update(chats)
+    return chats
+
+
+async def core_only_rate(runtime, residents: int, reports: int) -> float:  # type: ignore[no-untyped-def]
+    """The same dialogues straight into the dispatcher, no Telegram at all: what the core alone sustains."""
+    async def resident(n: int) -> None:
+        sender = f"core{n}"
+        for k in range(reports):
+            for text in (f"{PROBLEMS[(n + k) % len(PROBLEMS)]}，麻烦处理一下",
+                         f"{COMPOUNDS[(n + k) % len(COMPOUNDS)]}{k % 5 + 1}号楼", "确认"):
+                await runtime.dispatcher.handle(Inbound(
+                    channel="telegram", chat_id=sender, is_group=False, sender_id=sender, sender_name=sender,
+                    text=text, message_id=uuid.uuid4().hex, sent_at=SystemClock().now()))
+
+    began = time.perf_counter()
+    await asyncio.gather(*(resident(n) for n in range(residents)))
+    return round(residents * reports / (time.perf_counter() - began), 1)
+
+
+def percentile(sorted_values: list[float], share: float) -> float:
+    return sorted_values[min(len(sorted_values) - 1, int(len(sorted_values) * share))]
+
+
+async def bench(backend: str, residents: int, reports: int) -> dict:
+    with tempfile.TemporaryDirectory() as workdir:
+        url = await fresh_database(backend, Path(workdir))
+        fake = await FakeBotApi(limits=FloodLimits(overall=(10**9, 1.0), group=(10**9, 1.0))).start()
+        settings = load_settings({}, database_url=url, telegram_token=TOKEN, telegram_api_base=fake.base_url,
+                                 telegram_mode="polling", duplicate_window_hours=0)
+        runtime = await start(settings, SystemClock())
+        channel = telegram_channel(runtime.dispatcher, settings, limits=None, poll_timeout=1.0)
+        app = web.Application()
+        channel.setup(app)
+        runner = web.AppRunner(app)
+        await runner.setup()  # runs on_startup: PTB initializes and starts polling the fake
+        staff_chats = await bind_every_staff_member(runtime, fake)
+        total = residents * reports
+        latencies: list[float] = []
+        try:
+            async def step(chat: dict, person: dict, text: str, expect: str) -> None:
+                seen = len(fake.by_chat[chat["id"]])
+                began = time.perf_counter()
+                await fake.push(message_update(chat, person, text))
+                answer = await asyncio.wait_for(fake.wait_messages(chat["id"], seen + 1), 60)
+                latencies.append(time.perf_counter() - began)
+                assert expect in answer[-1]["text"], (text, answer[-1]["text"])
+
+            async def resident(n: int) -> None:
+                person = user(RESIDENT_BASE + n, f"居民{n}")
+                chat = private_chat(person["id"], person["first_name"])
+                for k in range(reports):
+                    await step(chat, person, f"{PROBLEMS[(n + k) % len(PROBLEMS)]}，麻烦处理一下", "哪个小区")
+                    await step(chat, person, f"{COMPOUNDS[(n + k) % len(COMPOUNDS)]}{k % 5 + 1}号楼", "请确认")
+                    await step(chat, person, "确认", "已受理")
+
+            def notified() -> int:
+                return sum(len(fake.by_chat[c]) for c in staff_chats)
+
+            async def deliver_until_done(done: asyncio.Event) -> None:
+                while not done.is_set():
+                    if not await drain(runtime.services.sessions, channel.sender, runtime.services.clock, limit=200):
+                        await asyncio.sleep(0.2)  # the delivery loop's tick (1 s in serve), shortened
+
+            began = time.perf_counter()
+            talking = asyncio.Event()
+            delivering = asyncio.create_task(deliver_until_done(talking))
+            await asyncio.gather(*(resident(n) for n in range(residents)))
+            filed_at = time.perf_counter()
+            await asyncio.wait_for(fake.wait_for(lambda f: notified() >= total), 60)
+            elapsed = time.perf_counter() - began
+            talking.set()
+            await delivering
+            async with runtime.services.sessions() as session:
+                cases = await session.scalar(select(func.count()).select_from(Case))
+                unsent = await session.scalar(select(func.count()).select_from(Outbox).where(
+                    Outbox.state != SendState.SENT))
+            updates = len(fake.called("getUpdates"))
+            core_only = await core_only_rate(runtime, residents, reports)
+        finally:
+            await runner.cleanup()
+            await runtime.close()
+            await fake.stop()
+            await drop_database(url)
+    latencies.sort()
+    return {
+        "reports": total, "cases_filed": cases, "workers_notified": notified(), "unsent_notices": unsent,
+        "reports_per_s": round(total / elapsed, 1), "seconds": round(elapsed, 2),
+        "seconds_until_all_filed": round(filed_at - began, 2), "updates": len(latencies),
+        "update_p50_ms": round(statistics.median(latencies) * 1000, 2),
+        "update_p99_ms": round(percentile(latencies, 0.99) * 1000, 2), "get_updates_calls": updates,
+        "core_only_reports_per_s": core_only,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--backend", choices=["sqlite", "postgres", "both"], default="both")
+    parser.add_argument("--residents", type=int, default=50)
+    parser.add_argument("--reports", type=int, default=10, help="complete reports per resident")
+    args = parser.parse_args()
+    figures: dict = {"bench": "telegram_dialogue", "python": platform.python_version(),
+                     "machine": platform.machine(), "event_loop": "uvloop", "rate_limiter": "off",
+                     "residents": args.residents, "reports_each": args.reports, "steps_per_report": 3}
+    for backend in (["sqlite", "postgres"] if args.backend == "both" else [args.backend]):
+        figures[backend] = uvloop.run(bench(backend, args.residents, args.reports))
+    print(json.dumps(figures, ensure_ascii=False))
+
+
+if __name__ == "__main__":
+    main()

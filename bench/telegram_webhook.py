@@ -1,0 +1,198 @@
+"""Webhook throughput: Telegram updates POSTed to /telegram/webhook, end to end, against the fake Bot API.
+
+Each resident files reports in a private chat (the report with its place, then 确认); every request returns
+after the dispatcher has written its rows and the reply has reached the fake Bot API, so a request's latency is
+"update in → rows written and outbound call recorded". Afterwards the outbox is drained to the bound grid
+worker and every count is checked. PTB's rate limiter is off: one real bot is capped by Telegram at 30 msg/s,
+this measures gridbot. A second phase posts group chatter (recorded, never answered) to show what the webhook
+itself costs. Prints one JSON line. Usage: python bench/telegram_webhook.py [--backend ...] [--reports N]
+"""
+
+# ruff: noqa: E402  (the repository root goes on sys.path before the project's imports, for tests.fakes)
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import platform
+import statistics
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+import asyncpg
+import uvloop
+from aiohttp import ClientSession, TCPConnector, web
+from sqlalchemy import func, select
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from bot.channels.telegram import SECRET_HEADER, WEBHOOK_PATH, telegram_channel
+from bot.clock import SystemClock
+from bot.invites import (
+    create_invite,
+    redeem_invite,
+)
+from bot.outbox import drain
+from bot.runtime import start
+from config.settings import load_settings
+from models import Case, Outbox, SendState, Staff
+from tests.fakes.telegram_api import (
+    TOKEN,
+    FakeBotApi,
+    FloodLimits,
+    group_chat,
+    message_update,
+    private_chat,
+    user,
+)
+
+PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/test"
+SECRET = "bench-secret"
+WORKER_ID = 9001
+CHATTER = ["大家早上好", "谁家的快递放错了", "今晚广场舞几点开始", "哈哈哈", "收到，谢谢", "明天降温多穿点"]
+PROBLEMS = ["门口路灯坏了", "电梯又坏了", "下水道堵了", "楼道有人飞线充电", "门口垃圾没人清运", "楼道灯不亮"]
+
+
+async def fresh_database(backend: str, workdir: Path) -> str:
+    if backend == "sqlite":
+        return f"sqlite+aiosqlite:///{workdir}/bench.db"
+    name = f"gridbot_bench_{uuid.uuid4().hex[:8]}"
+    conn = await asyncpg.connect(PG_ADMIN)
+    await conn.execute(f'CREATE DATABASE "{name}"')
+    await conn.close()
+    return f"postgresql+asyncpg://postgres@127.0.0.1:5432/{name}"
+
+
+async def drop_database(url: str) -> None:
+    if url.startswith("postgresql"):
+        conn = await asyncpg.connect(PG_ADMIN)
+        await conn.execute(f'DROP DATABASE IF EXISTS "{url.rsplit("/", 1)[1]}" WITH (FORCE)')
+        await conn.close()
+
+
+async def bind_every_staff_member(runtime, fake: FakeBotApi) -> str:  # type: ignore[no-untyped-def]
+    """Binds every staff member to a Telegram account (so every notice goes through the fake); returns a fresh
+    invite for W001 that the bench redeems through the webhook."""
+    now = SystemClock().now()
+    async with runtime.services.sessions.begin() as session:
+        codes = (await session.scalars(select(Staff.code).order_by(Staff.id))).all()
+        for offset, code in enumerate(codes):
+            if code == "W001":
+                continue
+            token = await create_invite(session, code, now=now)
+            await redeem_invite(session, token, channel="telegram", user_id=str(50_000 + offset), display_name=code,
+                                private_chat_id=str(50_000 + offset), now=now)
+            fake.started.add(50_000 + offset)
+        fake.started.add(WORKER_ID)
+        return await create_invite(session, "W001", now=now)
+
+
+def percentile(sorted_values: list[float], share: float) -> float:
+    return sorted_values[min(len(sorted_values) - 1, int(len(sorted_values) * share))]
+
+
+async def bench(backend: str, reports: int, concurrency: int) -> dict:
+    with tempfile.TemporaryDirectory() as workdir:
+        url = await fresh_database(backend, Path(workdir))
+        fake = await FakeBotApi(limits=FloodLimits(overall=(10**9, 1.0), group=(10**9, 1.0))).start()
+        settings = load_settings({}, database_url=url, telegram_token=TOKEN, telegram_api_base=fake.base_url,
+                                 telegram_mode="webhook", telegram_webhook_secret=SECRET,
+                                 public_url="https://gridbot.bench", duplicate_window_hours=0)
+        runtime = await start(settings, SystemClock())
+        channel = telegram_channel(runtime.dispatcher, settings, limits=None)
+        app = web.Application()
+        channel.setup(app)
+        runner = web.AppRunner(app)
+        await runner.setup()
+        site = web.TCPSite(runner, "127.0.0.1", 0)
+        await site.start()
+        port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        endpoint = f"http://127.0.0.1:{port}{WEBHOOK_PATH}"
+        try:
+            token = await bind_every_staff_member(runtime, fake)
+            update_ids = iter(range(1, 10**9))
+            latencies: list[float] = []
+
+            async with ClientSession(connector=TCPConnector(limit=concurrency)) as http:
+                async def post(update: dict) -> None:
+                    update["update_id"] = next(update_ids)
+                    began = time.perf_counter()
+                    async with http.post(endpoint, json=update, headers={SECRET_HEADER: SECRET}) as response:
+                        assert response.status == 200, response.status
+                    latencies.append(time.perf_counter() - began)
+
+                await post(message_update(private_chat(WORKER_ID, "李娟"), user(WORKER_ID, "李娟"), f"/start {token}"))
+                latencies.clear()
+                queue = list(range(reports))
+
+                async def resident_loop(slot: int) -> None:
+                    while queue:
+                        n = queue.pop()
+                        person = user(100_000 + n, f"居民{n}")
+                        chat = private_chat(person["id"], person["first_name"])
+                        fake.started.add(person["id"])
+                        text = f"铁塔厂家属院{n % 8 + 1}号楼{PROBLEMS[n % len(PROBLEMS)]}"
+                        await post(message_update(chat, person, text))
+                        await post(message_update(chat, person, "确认"))
+
+                began = time.perf_counter()
+                await asyncio.gather(*(resident_loop(i) for i in range(concurrency)))
+                elapsed = time.perf_counter() - began
+                report_latencies, latencies = sorted(latencies), []
+                chatter = list(range(reports * 2))
+                group = group_chat(-100_777, "铁塔厂家属院居民群")
+
+                async def chatter_loop() -> None:
+                    while chatter:
+                        n = chatter.pop()
+                        await post(message_update(group, user(200_000 + n, f"群友{n}"), CHATTER[n % len(CHATTER)]))
+
+                chatter_began = time.perf_counter()
+                await asyncio.gather(*(chatter_loop() for _ in range(concurrency)))
+                chatter_elapsed = time.perf_counter() - chatter_began
+            drained = time.perf_counter()
+            notified = await drain(runtime.services.sessions, channel.sender, runtime.services.clock, limit=200)
+            drain_seconds = time.perf_counter() - drained
+            async with runtime.services.sessions() as session:
+                cases = await session.scalar(select(func.count()).select_from(Case))
+                unsent = await session.scalar(select(func.count()).select_from(Outbox).where(
+                    Outbox.state != SendState.SENT))
+            replies = sum(1 for (chat, _) in fake.messages if chat >= 100_000)
+        finally:
+            await runner.cleanup()
+            await runtime.close()
+            await fake.stop()
+            await drop_database(url)
+    latencies.sort()
+    return {
+        "report_updates": len(report_latencies), "updates_per_s": round(len(report_latencies) / elapsed, 1),
+        "p50_ms": round(statistics.median(report_latencies) * 1000, 2),
+        "p99_ms": round(percentile(report_latencies, 0.99) * 1000, 2),
+        "chatter_updates": len(latencies), "chatter_updates_per_s": round(len(latencies) / chatter_elapsed, 1),
+        "chatter_p50_ms": round(statistics.median(latencies) * 1000, 2),
+        "chatter_p99_ms": round(percentile(latencies, 0.99) * 1000, 2),
+        "cases": cases, "replies_recorded": replies, "worker_notices_sent": notified,
+        "worker_notices_per_s": round(notified / drain_seconds, 1), "unsent_notices": unsent,
+        "lost": reports - cases + 2 * reports - replies,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--backend", choices=["sqlite", "postgres", "both"], default="both")
+    parser.add_argument("--reports", type=int, default=1000, help="reports filed; each is two updates")
+    parser.add_argument("--concurrency", type=int, default=8, help="requests in flight")
+    args = parser.parse_args()
+    figures: dict = {"bench": "telegram_webhook", "python": platform.python_version(), "machine": platform.machine(), "event_loop": "uvloop",
+                     "concurrency": args.concurrency, "rate_limiter": "off"}
+    for backend in (["sqlite", "postgres"] if args.backend == "both" else [args.backend]):
+        figures[backend] = uvloop.run(bench(backend, args.reports, args.concurrency))
+    print(json.dumps(figures, ensure_ascii=False))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,189 @@
+"""Encrypted WeCom app callbacks end to end over HTTP on 127.0.0.1: verify, decrypt, parse, classify, route,
+persist, and the encrypted passive reply.
+
+Residents write to the app in private chats (demo district): 80% report a problem and confirm it (so a case is
+classified, routed and filed), 20% ask for their cases; then a run of status queries only, where the core does
+little; then enter_agent events, which are verified, decrypted and parsed but never reach the core: the
+surface's own cost (HTTP, signature, AES, XML). Requests are encrypted and signed before the clock
+starts, as WeCom would send them; 16 senders post concurrently. Prints one JSON line with, per backend,
+callbacks/s and p50/p99 latency. Usage: python bench/wecom_callback.py [--backend sqlite|postgres|both] [--messages N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import base64
+import hashlib
+import itertools
+import json
+import platform
+import random
+import statistics
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+import aiohttp
+import asyncpg
+import uvloop
+from aiohttp import web
+from sqlalchemy import func, select
+from wechatpy.crypto import PrpCrypto
+
+from bot.app import create_app
+from bot.channels.wecom import WeComChannel
+from bot.runtime import start
+from config.settings import load_settings
+from models import Case
+
+PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/test"
+CORP_ID, TOKEN, AES_KEY = "wx5823bf96d3bd56c7", "QDG6eK", "jWmYm7qr5nMoAUwZRjGtBxmz3KA1tkAj3ykkR6q2B2C"
+COMPOUNDS = ["铁塔厂家属院", "铁塔新村", "发电厂生活区", "卫校家属楼", "秦机小区", "红旗路小区", "石坝河小区", "峪泉小区"]
+PROBLEMS = ["{b}号楼门口路灯坏了", "{b}号楼电梯又坏了，老人下不了楼", "{b}号楼下水道堵了，污水冒出来了",
+            "{b}号楼门口垃圾好几天没人清运", "{b}号楼楼道有人飞线充电"]
+
+
+def sealed(text: str, user: str, msg_id: int, timestamp: int) -> tuple[dict[str, str], bytes]:
+    """One text callback as WeCom sends it: the query (signature) and the XML body with the encrypted message."""
+    return sealed_xml(f"<xml><ToUserName><![CDATA[{CORP_ID}]]></ToUserName><FromUserName><![CDATA[{user}]]>"
+                      f"</FromUserName><CreateTime>{timestamp}</CreateTime><MsgType><![CDATA[text]]></MsgType>"
+                      f"<Content><![CDATA[{text}]]></Content><MsgId>{msg_id}</MsgId><AgentID>1000002</AgentID></xml>",
+                      timestamp)
+
+
+def enter_agent(user: str, timestamp: int) -> tuple[dict[str, str], bytes]:
+    """An enter_agent event: verified, decrypted and parsed, then answered empty without reaching the core."""
+    return sealed_xml(f"<xml><ToUserName><![CDATA[{CORP_ID}]]></ToUserName><FromUserName><![CDATA[{user}]]>"
+                      f"</FromUserName><CreateTime>{timestamp}</CreateTime><MsgType><![CDATA[event]]></MsgType>"
+                      f"<Event><![CDATA[enter_agent]]></Event><AgentID>1000002</AgentID></xml>", timestamp)
+
+
+def sealed_xml(plaintext: str, timestamp: int) -> tuple[dict[str, str], bytes]:
+    encrypted = PrpCrypto(base64.b64decode(AES_KEY + "=")).encrypt(plaintext, CORP_ID).decode()
+    nonce = uuid.uuid4().hex[:10]
+    signature = hashlib.sha1("".join(sorted([TOKEN, str(timestamp), nonce, encrypted])).encode()).hexdigest()
+    body = f"<xml><ToUserName><![CDATA[{CORP_ID}]]></ToUserName><Encrypt><![CDATA[{encrypted}]]></Encrypt></xml>"
+    return {"msg_signature": signature, "timestamp": str(timestamp), "nonce": nonce}, body.encode()
+
+
+MSG_IDS = itertools.count(7_000_000_000_000_000_000)
+
+
+def scripts(count: int, rng: random.Random, *, reports: float = 0.8) -> list[list[tuple[dict[str, str], bytes]]]:
+    """Callback sequences, each from one resident: a report and its confirmation, or a status query."""
+    sequences: list[list[tuple[dict[str, str], bytes]]] = []
+    produced, now = 0, int(time.time())
+    while produced < count:
+        user = f"resident{rng.randrange(1_000_000)}"
+        if rng.random() < reports:
+            problem = rng.choice(COMPOUNDS) + rng.choice(PROBLEMS).format(b=rng.randint(1, 6))
+            texts = [f"#随手拍 {problem}", "确认"]
+        else:
+            texts = ["我的诉求"]
+        sequence = []
+        for text in texts:
+            sequence.append(sealed(text, user, next(MSG_IDS), now))
+        sequences.append(sequence)
+        produced += len(sequence)
+    return sequences
+
+
+async def measure(url: str, sequences: list[list[tuple[dict[str, str], bytes]]], concurrency: int, *,
+                  surface_only: bool = False) -> dict:
+    latencies: list[float] = []
+    queue = list(sequences)
+    failures = 0
+    expect_reply = not surface_only
+
+    async def sender(http: aiohttp.ClientSession) -> None:
+        nonlocal failures
+        while queue:
+            for params, body in queue.pop():
+                began = time.perf_counter()
+                async with http.post(url, params=params, data=body) as response:
+                    answer = await response.read()
+                latencies.append(time.perf_counter() - began)
+                if response.status != 200 or (b"<Encrypt>" in answer) != expect_reply:
+                    failures += 1
+
+
+    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=concurrency)) as http:
+        began = time.perf_counter()
+        await asyncio.gather(*(sender(http) for _ in range(concurrency)))
+        elapsed = time.perf_counter() - began
+    latencies.sort()
+    return {
+        "callbacks": len(latencies), "per_s": round(len(latencies) / elapsed, 1),
+        "p50_ms": round(statistics.median(latencies) * 1000, 2),
+        "p99_ms": round(latencies[max(0, int(len(latencies) * 0.99) - 1)] * 1000, 2), "failures": failures,
+    }
+
+
+async def fresh_database(backend: str, workdir: Path) -> str:
+    if backend == "sqlite":
+        return f"sqlite+aiosqlite:///{workdir}/bench.db"
+    name = f"gridbot_bench_{uuid.uuid4().hex[:8]}"
+    conn = await asyncpg.connect(PG_ADMIN)
+    await conn.execute(f'CREATE DATABASE "{name}"')
+    await conn.close()
+    return f"postgresql+asyncpg://postgres@127.0.0.1:5432/{name}"
+
+
+async def drop_database(url: str) -> None:
+    if url.startswith("postgresql"):
+        conn = await asyncpg.connect(PG_ADMIN)
+        await conn.execute(f'DROP DATABASE IF EXISTS "{url.rsplit("/", 1)[1]}" WITH (FORCE)')
+        await conn.close()
+
+
+async def bench(backend: str, messages: int, concurrency: int) -> dict:
+    with tempfile.TemporaryDirectory() as workdir:
+        url = await fresh_database(backend, Path(workdir))
+        try:
+            settings = load_settings({}, database_url=url, wecom_corp_id=CORP_ID, wecom_token=TOKEN,
+                                     wecom_aes_key=AES_KEY, wecom_agent_id="1000002", wecom_secret="unused",
+                                     wecom_api_base="http://127.0.0.1:9", scheduler_in_serve=False,
+                                     delivery_tick_seconds=60.0, log_level="WARNING")
+            runtime = await start(settings)
+            runner = web.AppRunner(create_app(runtime.services, runtime.dispatcher,
+                                              [WeComChannel(runtime.dispatcher)]), access_log=None)
+            await runner.setup()
+            site = web.TCPSite(runner, "127.0.0.1", 0)
+            await site.start()
+            port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+            try:
+                rng = random.Random(11)
+                callback = f"http://127.0.0.1:{port}/wecom/callback"
+                await measure(callback, scripts(100, rng), concurrency)  # warm-up: rules, pools, caches
+                figures = await measure(callback, scripts(messages, rng), concurrency)
+                async with runtime.services.sessions() as session:
+                    figures["cases_filed"] = await session.scalar(select(func.count()).select_from(Case))
+                figures["status_queries_only"] = await measure(callback, scripts(messages, rng, reports=0.0),
+                                                               concurrency)
+                events = [[enter_agent(f"member{i}", int(time.time()))] for i in range(messages)]
+                figures["surface_only"] = await measure(callback, events, concurrency, surface_only=True)
+            finally:
+                await runner.cleanup()
+                await runtime.close()
+        finally:
+            await drop_database(url)
+    return figures
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--backend", choices=["sqlite", "postgres", "both"], default="both")
+    parser.add_argument("--messages", type=int, default=3000)
+    parser.add_argument("--concurrency", type=int, default=16)
+    args = parser.parse_args()
+    figures: dict = {"bench": "wecom_callback", "python": platform.python_version(), "event_loop": "uvloop",
+                     "concurrency": args.concurrency}
+    for backend in (["sqlite", "postgres"] if args.backend == "both" else [args.backend]):
+        figures[backend] = uvloop.run(bench(backend, args.messages, args.concurrency))
+    print(json.dumps(figures, ensure_ascii=False))
+
+
+if __name__ == "__main__":
+    main()

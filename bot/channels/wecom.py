@@ -1,0 +1,523 @@
+"""WeChat Work (企业微信): the self-built app for staff, the intelligent robot for groups, group robot webhooks."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import hashlib
+import hmac
+import json
+import logging
+import re
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from datetime import timedelta
+from typing import Any
+
+import xmltodict
+from aiohttp import web
+from sqlalchemy import select
+from wechatpy.exceptions import InvalidSignatureException
+from wechatpy.replies import TextReply
+from wechatpy.utils import WeChatSigner
+from wechatpy.work import parse_message
+from wechatpy.work.crypto import PrpCrypto, WeChatCrypto
+from wechatpy.work.exceptions import InvalidCorpIdException
+
+from bot.dispatch import Dispatcher
+from bot.invites import redeem_invite
+from bot.messages import Inbound, Media, Reply
+from bot.outbox import SendResult, drain
+from bot.wechat_api import (
+    ApiUnavailable,
+    PlatformApi,
+    RateWindow,
+    ReplyWindow,
+    TokenStore,
+    button_hints,
+    enqueue_replies,
+    fetch_token,
+    refuses_xml,
+    result_of,
+    unavailable,
+)
+from models import ChatGroup, Identity, Outbox
+
+log = logging.getLogger(__name__)
+
+CHANNEL = "wecom"
+ROBOT_PREFIX = "robot:"  # robot msgids live beside app MsgIds in the ledger's (channel, message id) key
+MAX_BODY = 1024 * 1024
+BIND = re.compile(r"^(?:绑定|bind)\s+([A-Za-z0-9_-]{16,64})$", re.IGNORECASE)
+LEADING_MENTION = re.compile(r"^\s*@\S+\s*")
+PERMANENT_CODES = frozenset({40003, 60011, 60111, 81013, 93000, 93004})
+WEBHOOK_LIMIT = (20, timedelta(minutes=1))  # documented: each group robot sends at most 20 messages a minute
+APP_LIMIT = (30, timedelta(seconds=1))  # our own pacing of the app message API
+
+
+class Refused(Exception):
+    """A callback that fails verification or parsing; carries the HTTP status to answer."""
+
+    def __init__(self, status: int, reason: str) -> None:
+        super().__init__(reason)
+        self.status = status
+
+
+def signature_matches(token: str, signature: str, *parts: str) -> bool:
+    """Compares the callback's SHA1 signature with ours in constant time."""
+    signer = WeChatSigner()
+    signer.add_data(token, *parts)
+    return hmac.compare_digest(signer.signature.encode(), (signature or "").encode())
+
+
+async def read_body(request: web.Request) -> bytes:
+    """The request body, refusing anything over 1 MB with 413 before reading it whole."""
+    if request.content_length is not None and request.content_length > MAX_BODY:
+        raise Refused(413, "body too large")
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.content.iter_chunked(64 * 1024):  # a chunked body has no length to check up front
+        size += len(chunk)
+        if size > MAX_BODY:
+            raise Refused(413, "body too large")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def query_params(request: web.Request, *names: str) -> list[str]:
+    """The named query parameters, refusing the request when one is missing."""
+    values = [request.query.get(name, "") for name in names]
+    if not all(values[:3]):
+        raise Refused(403, "missing signature parameters")
+    return values
+
+
+def xml_envelope(body: bytes) -> dict[str, Any]:
+    """The outer <xml> element of a callback as a dict; DOCTYPE/ENTITY and malformed XML are refused."""
+    if refuses_xml(body):
+        raise Refused(400, "XML declarations are not accepted")
+    try:
+        envelope = xmltodict.parse(body, disable_entities=True)["xml"]
+    except Exception as exc:  # expat errors, a missing root, a non-mapping root
+        raise Refused(400, f"malformed XML: {type(exc).__name__}") from exc
+    if not isinstance(envelope, dict):
+        raise Refused(400, "malformed XML")
+    return envelope
+
+
+class Cipher:
+    """WXBizMsgCrypt for one receive id (the corp id for the app, "" for the intelligent robot)."""
+
+    def __init__(self, token: str, aes_key: str, receive_id: str) -> None:
+        self.token = token
+        self.receive_id = receive_id
+        self.crypto = WeChatCrypto(token, aes_key, receive_id)
+
+    def open(self, signature: str, timestamp: str, nonce: str, encrypted: str) -> str:
+        """Checks the signature in constant time, then decrypts; a wrong receive id is refused like a forgery."""
+        if not encrypted or not signature_matches(self.token, signature, timestamp, nonce, encrypted):
+            raise Refused(403, "bad signature")
+        try:
+            return PrpCrypto(self.crypto.key).decrypt(encrypted, self.receive_id)
+        except InvalidCorpIdException as exc:
+            raise Refused(403, "wrong receive id") from exc
+        except Exception as exc:  # bad base64, bad padding: a payload we cannot read
+            raise Refused(400, f"cannot decrypt: {type(exc).__name__}") from exc
+
+    def seal_xml(self, plaintext: str, nonce: str) -> str:
+        """Encrypts a passive XML reply into the signed <xml><Encrypt>… envelope."""
+        return self.crypto.encrypt_message(plaintext, nonce, str(int(time.time())))
+
+    def seal_json(self, plaintext: str, nonce: str) -> dict[str, str]:
+        """Encrypts a passive JSON reply into the robot's {encrypt, msgsignature, timestamp, nonce} envelope."""
+        encrypted = PrpCrypto(self.crypto.key).encrypt(plaintext, self.receive_id).decode()
+        timestamp = str(int(time.time()))
+        signer = WeChatSigner()
+        signer.add_data(self.token, timestamp, nonce, encrypted)
+        return {"encrypt": encrypted, "msgsignature": signer.signature, "timestamp": timestamp, "nonce": nonce}
+
+
+TEXT_BYTES = 2048  # the platforms' limit for a text message's content, in UTF-8 bytes
+CUT_NOTE = "\n…（内容较长，已截断）"
+
+
+def safe_text(text: str, limit: int = TEXT_BYTES) -> str:
+    """Keeps user text from closing its CDATA section and cuts it to the platform's byte limit, saying so."""
+    text = text.replace("]]>", "]] >")
+    if len(text.encode()) <= limit:
+        return text
+    room = limit - len(CUT_NOTE.encode())
+    return text.encode()[:room].decode(errors="ignore") + CUT_NOTE
+
+
+class WeComSender:
+    """Sends outbox rows: to a staff member as an app message (a card when it has buttons), to a group by webhook."""
+
+    channel = CHANNEL
+
+    def __init__(self, settings: Any, sessions: Any, clock: Any, api: PlatformApi) -> None:
+        self.settings = settings
+        self.sessions = sessions
+        self.clock = clock
+        self.api = api
+        self.webhook_window = RateWindow(*WEBHOOK_LIMIT)
+        self.app_window = RateWindow(*APP_LIMIT)
+
+    async def send(self, row: Outbox) -> SendResult:
+        """Sends one row; transient failures come back retryable, permanent ones say why."""
+        try:
+            if response_url := row.extras.get("response_url"):
+                return result_of(await self.api.post_url(response_url, markdown(row)), permanent_codes=PERMANENT_CODES)
+            group = await self._group(row.chat_id)
+            if group is not None:
+                return await self._to_group(group, row)
+            return await self._to_member(row)
+        except ApiUnavailable as exc:
+            return unavailable(exc)
+
+    async def _group(self, chat_id: str) -> ChatGroup | None:
+        async with self.sessions() as session:
+            return await session.scalar(select(ChatGroup).where(ChatGroup.channel == CHANNEL,
+                                                                ChatGroup.chat_id == chat_id))
+
+    async def _to_group(self, group: ChatGroup, row: Outbox) -> SendResult:
+        key = (group.extras or {}).get("webhook_key")
+        if not key:
+            return SendResult(ok=False, permanent=True, error=f"群 {group.title or group.chat_id} 未配置机器人 webhook")
+        if wait := self.webhook_window.wait(key, self.clock.now()):
+            return SendResult(ok=False, retry_after=wait, error="webhook rate limit (20/min)")
+        url = f"{self.api.base}/cgi-bin/webhook/send?key={key}"
+        result = result_of(await self.api.post_url(url, webhook_message(row)), permanent_codes=PERMANENT_CODES)
+        png = png_of(row)
+        if result.ok and png is not None:
+            image = {"msgtype": "image", "image": {"base64": base64.b64encode(png).decode(),
+                                                   "md5": hashlib.md5(png).hexdigest()}}
+            result = result_of(await self.api.post_url(url, image), permanent_codes=PERMANENT_CODES)
+        return result
+
+    async def _to_member(self, row: Outbox) -> SendResult:
+        if not (self.settings.wecom_agent_id and self.settings.wecom_secret):
+            return SendResult(ok=False, permanent=True, error="企业微信应用未配置（agent id / secret）")
+        if wait := self.app_window.wait("message/send", self.clock.now()):
+            return SendResult(ok=False, retry_after=wait, error="app message rate limit")
+        agent_id = int(self.settings.wecom_agent_id)
+        result = result_of(await self.api.post("/cgi-bin/message/send", app_message(row, agent_id=agent_id)),
+                           permanent_codes=PERMANENT_CODES)
+        png = png_of(row)
+        if result.ok and png is not None:
+            result = await self._image_to_member(row, png, agent_id)
+        return result
+
+    async def _image_to_member(self, row: Outbox, png: bytes, agent_id: int) -> SendResult:
+        """Uploads the notice's chart as temporary media and sends it as an image message."""
+        image = row.extras["image"]
+        uploaded = await self.api.upload("/cgi-bin/media/upload", {"type": "image"}, image.get("filename", "chart.png"),
+                                         png, image.get("mime", "image/png"))
+        if not uploaded.ok:
+            return result_of(uploaded, permanent_codes=PERMANENT_CODES)
+        payload = {"touser": row.chat_id, "agentid": agent_id, "msgtype": "image",
+                   "image": {"media_id": uploaded.body.get("media_id")}}
+        return result_of(await self.api.post("/cgi-bin/message/send", payload), permanent_codes=PERMANENT_CODES)
+
+
+def png_of(row: Outbox) -> bytes | None:
+    """The chart a notice carries (the weekly report's), decoded; None when it has none."""
+    image = row.extras.get("image")
+    if not isinstance(image, dict) or not image.get("png_base64"):
+        return None
+    try:
+        return base64.b64decode(image["png_base64"])
+    except ValueError:
+        return None
+
+
+def app_message(row: Outbox, *, agent_id: int) -> dict[str, Any]:
+    """An app message for one member: a button card when the notice has buttons, plain text otherwise."""
+    base = {"touser": row.chat_id, "agentid": agent_id, "enable_duplicate_check": 1,
+            "duplicate_check_interval": 1800}
+    buttons = row.extras.get("buttons") or []
+    if not buttons:
+        return {**base, "msgtype": "text", "text": {"content": safe_text(row.text)}}
+    return {**base, "msgtype": "template_card", "template_card": button_card(row, buttons)}
+
+
+def button_card(row: Outbox, buttons: list[list[str]]) -> dict[str, Any]:
+    """A button_interaction template card; each button's key is the words the worker could type instead."""
+    lines = [line for line in row.text.splitlines() if line.strip()] or [row.text]
+    title, rest = lines[0], lines[1:]
+    pairs = [line.split("：", 1) for line in rest if "：" in line][:6]
+    plain = [line for line in rest if "：" not in line]
+    card: dict[str, Any] = {
+        "card_type": "button_interaction",
+        "main_title": {"title": title[:36]},
+        "task_id": f"outbox-{row.id}-{uuid.uuid4().hex[:8]}",
+        "button_list": [{"text": label[:10], "style": 1 if i == 0 else 2, "key": payload[:1024]}
+                        for i, (label, payload) in enumerate(buttons[:6])],
+    }
+    if pairs:
+        card["horizontal_content_list"] = [{"keyname": k[:5], "value": v[:30]} for k, v in pairs]
+    if plain:
+        card["sub_title_text"] = "\n".join(plain)[:112]
+    photos = [m["url"] for m in row.extras.get("media", []) if isinstance(m, dict) and m.get("url")]
+    if photos:
+        card["jump_list"] = [{"type": 1, "title": f"照片{i + 1}", "url": url} for i, url in enumerate(photos[:3])]
+    return card
+
+
+def robot_text(event: dict[str, Any]) -> str | None:
+    """The words of a robot text or mixed (text and pictures) message; None for every other kind."""
+    if event.get("msgtype") == "text" and isinstance(event.get("text"), dict):
+        content = event["text"].get("content")
+        return content if isinstance(content, str) else None
+    if event.get("msgtype") == "mixed" and isinstance(event.get("mixed"), dict):
+        items = event["mixed"].get("msg_item")
+        if isinstance(items, list):
+            words = [item["text"].get("content", "") for item in items
+                     if isinstance(item, dict) and item.get("msgtype") == "text" and isinstance(item.get("text"), dict)]
+            return " ".join(w for w in words if isinstance(w, str)) or None
+    return None
+
+
+def webhook_message(row: Outbox) -> dict[str, Any]:
+    """A group robot message: markdown when asked for, else text mentioning the person it is for."""
+    text = row.text + ("\n可回复：" + " / ".join(f"「{p}」" for _, p in row.extras["buttons"])
+                       if row.extras.get("buttons") else "")
+    mention = row.extras.get("mention") or {}
+    if row.extras.get("format") == "markdown":
+        if mention.get("user_id"):
+            text = f"<@{mention['user_id']}> " + text
+        return {"msgtype": "markdown", "markdown": {"content": safe_text(text, 4096)}}
+    body: dict[str, Any] = {"content": safe_text(text)}
+    if mention.get("user_id"):
+        body["mentioned_list"] = [mention["user_id"]]
+    return {"msgtype": "text", "text": body}
+
+
+def markdown(row: Outbox) -> dict[str, Any]:
+    """A reply through a robot's response_url, which takes markdown."""
+    return {"msgtype": "markdown", "markdown": {"content": webhook_message(row).get("text", {}).get("content")
+                                                or row.text}}
+
+
+class WeComChannel:
+    """The /wecom/callback (app) and /wecom/robot/callback (intelligent robot) routes and the wecom sender."""
+
+    name = CHANNEL
+
+    def __init__(self, dispatcher: Dispatcher) -> None:
+        services = dispatcher.services
+        settings = services.settings
+        self.dispatcher = dispatcher
+        self.services = services
+        self.settings = settings
+        tokens = TokenStore(services.sessions, services.clock, f"wecom:{settings.wecom_corp_id}:{settings.wecom_agent_id}",
+                            self._fetch_token)
+        self.api = PlatformApi(settings.wecom_api_base, tokens, timeout=settings.wechat_api_timeout_seconds)
+        self.sender = WeComSender(settings, services.sessions, services.clock, self.api)
+        self.window = ReplyWindow(dispatcher, settings.wechat_reply_window_seconds, self._late)
+        self.app_cipher = (Cipher(settings.wecom_token, settings.wecom_aes_key, settings.wecom_corp_id)
+                           if settings.wecom_token and settings.wecom_aes_key and settings.wecom_corp_id else None)
+        self.robot_cipher = (Cipher(settings.wecom_robot_token, settings.wecom_robot_aes_key, "")
+                             if settings.wecom_robot_token and settings.wecom_robot_aes_key else None)
+        self._kicks: set[asyncio.Task[Any]] = set()
+
+    async def _fetch_token(self, http: Any) -> tuple[str, int]:
+        return await fetch_token(http, f"{self.api.base}/cgi-bin/gettoken",
+                                 {"corpid": self.settings.wecom_corp_id or "", "corpsecret": self.settings.wecom_secret or ""})
+
+    def setup(self, app: web.Application) -> None:
+        """Adds the callback routes of the surfaces that are configured, and closes the HTTP session on cleanup."""
+        if self.app_cipher is not None:
+            app.router.add_get("/wecom/callback", self.verify_app)
+            app.router.add_post("/wecom/callback", self.app_callback)
+        if self.robot_cipher is not None:
+            app.router.add_get("/wecom/robot/callback", self.verify_robot)
+            app.router.add_post("/wecom/robot/callback", self.robot_callback)
+        app.on_cleanup.append(self._cleanup)
+
+    async def _cleanup(self, _app: web.Application) -> None:
+        await self.close()
+
+    async def close(self) -> None:
+        """Lets follow-ups finish and closes the HTTP session."""
+        await self.window.settle()
+        await asyncio.gather(*list(self._kicks), return_exceptions=True)
+        await self.api.close()
+
+    # --- URL verification -------------------------------------------------------------------------------------
+
+    async def verify_app(self, request: web.Request) -> web.Response:
+        """Echoes the decrypted echostr when the signature checks out (URL verification)."""
+        return await guarded(lambda: self._echo(self.app_cipher, request))
+
+    async def verify_robot(self, request: web.Request) -> web.Response:
+        """The robot's URL verification: same scheme, empty receive id."""
+        return await guarded(lambda: self._echo(self.robot_cipher, request))
+
+    async def _echo(self, cipher: Cipher | None, request: web.Request) -> web.Response:
+        assert cipher is not None
+        signature, timestamp, nonce, echostr = query_params(request, "msg_signature", "timestamp", "nonce", "echostr")
+        return web.Response(text=cipher.open(signature, timestamp, nonce, echostr))
+
+    # --- the self-built app -----------------------------------------------------------------------------------
+
+    async def app_callback(self, request: web.Request) -> web.Response:
+        """Verifies, decrypts and parses an app callback, dispatches it and answers passively when in time."""
+        return await guarded(lambda: self._app_callback(request))
+
+    async def _app_callback(self, request: web.Request) -> web.Response:
+        assert self.app_cipher is not None
+        signature, timestamp, nonce = query_params(request, "msg_signature", "timestamp", "nonce")
+        envelope = xml_envelope(await read_body(request))
+        plaintext = self.app_cipher.open(signature, timestamp, nonce, str(envelope.get("Encrypt") or ""))
+        if refuses_xml(plaintext.encode()):
+            raise Refused(400, "XML declarations are not accepted")
+        try:
+            message = parse_message(plaintext)
+        except Exception as exc:  # wechatpy raises whatever xmltodict or a missing MsgType raise
+            raise Refused(400, f"malformed message: {type(exc).__name__}") from exc
+        if message is None:
+            raise Refused(400, "empty message")
+        return await self._answer_app(message, nonce)
+
+    async def _answer_app(self, message: Any, nonce: str) -> web.Response:
+        raw: dict[str, Any] = message._data
+        inbound = self._app_inbound(message, raw)
+        if inbound is None:
+            return web.Response(text="")  # unknown types and events we do not act on: an empty answer, nothing filed
+        if match := BIND.match(inbound.text):
+            return self._passive(message, await self._bind(inbound, match.group(1)), nonce)
+        replies = await self.window.replies(inbound)
+        if replies is None or not replies:
+            return web.Response(text="")
+        if inbound.callback is not None:
+            # A card button: the card stays as it is and the answer arrives as an app message.
+            await self._late(inbound, replies)
+            return web.Response(text="")
+        return self._passive(message, "\n\n".join(button_hints(r) for r in replies), nonce)
+
+    def _passive(self, message: Any, text: str, nonce: str) -> web.Response:
+        assert self.app_cipher is not None
+        reply = TextReply(content=safe_text(text), message=message).render()
+        return web.Response(text=self.app_cipher.seal_xml(reply, nonce), content_type="application/xml")
+
+    def _app_inbound(self, message: Any, raw: dict[str, Any]) -> Inbound | None:
+        """The Inbound for an app message or card button; None for anything gridbot does not act on."""
+        user = str(raw.get("FromUserName") or "")
+        if not user:
+            return None
+        base = {"channel": CHANNEL, "chat_id": user, "is_group": False, "sender_id": user, "sender_name": user,
+                "sent_at": self.services.clock.now()}
+        message_id = str(raw.get("MsgId") or "")
+        if message.type in ("text", "image", "location") and not message_id:
+            return None  # without its MsgId a message could not be told from WeCom's retries of it
+        if message.type == "text":
+            return Inbound(text=message.content or "", message_id=message_id, **base)
+        if message.type == "image":
+            media = Media("photo", str(raw.get("MediaId") or ""), {"url": raw.get("PicUrl") or ""})
+            return Inbound(text="", message_id=message_id, media=(media,), **base)
+        if message.type == "location":
+            media = Media("location", f"{raw.get('Location_X')},{raw.get('Location_Y')}", {"label": raw.get("Label")})
+            return Inbound(text=str(raw.get("Label") or ""), message_id=message_id, media=(media,), **base)
+        if str(raw.get("MsgType", "")).lower() == "event" and str(raw.get("Event", "")).lower() == "template_card_event":
+            payload = str(raw.get("EventKey") or "")
+            if not payload:
+                return None
+            key = f"card:{user}:{raw.get('CreateTime')}:{raw.get('TaskId')}:{payload}"
+            return Inbound(text=payload, message_id=key[:128], callback=payload,
+                           extras={"task_id": raw.get("TaskId"), "response_code": raw.get("ResponseCode")}, **base)
+        return None
+
+    async def _bind(self, inbound: Inbound, token: str) -> str:
+        """Binds this WeCom member to the staff record of a one-time invite code."""
+        now = self.services.clock.now()
+        async with self.services.sessions.begin() as session:
+            staff = await redeem_invite(session, token, channel=CHANNEL, user_id=inbound.sender_id,
+                                        display_name=inbound.sender_name, private_chat_id=inbound.chat_id, now=now)
+            if staff is not None:
+                return f"绑定成功：{staff.name}（{staff.code}）。新工单会推送到这里，可点卡片按钮或回复「接单 编号」「办结 编号 说明」。"
+            bound = await session.scalar(select(Identity.staff_id).where(Identity.channel == CHANNEL,
+                                                                        Identity.user_id == inbound.sender_id))
+        return "您已绑定工作人员身份。" if bound else "绑定码无效或已过期，请向社区管理员重新获取。"
+
+    # --- the intelligent robot ----------------------------------------------------------------------------------
+
+    async def robot_callback(self, request: web.Request) -> web.Response:
+        """Verifies and decrypts a robot callback ({"encrypt": ...}), dispatches it and answers with a stream reply."""
+        return await guarded(lambda: self._robot_callback(request))
+
+    async def _robot_callback(self, request: web.Request) -> web.Response:
+        assert self.robot_cipher is not None
+        signature, timestamp, nonce = query_params(request, "msg_signature", "timestamp", "nonce")
+        body = await read_body(request)
+        try:
+            envelope = json.loads(body)
+            encrypted = envelope["encrypt"] if isinstance(envelope, dict) else None
+        except (ValueError, KeyError) as exc:
+            raise Refused(400, "malformed JSON") from exc
+        if not isinstance(encrypted, str):
+            raise Refused(400, "malformed JSON")
+        plaintext = self.robot_cipher.open(signature, timestamp, nonce, encrypted)
+        try:
+            event = json.loads(plaintext)
+        except ValueError as exc:
+            raise Refused(400, "malformed JSON message") from exc
+        if not isinstance(event, dict):
+            raise Refused(400, "malformed JSON message")
+        inbound = self._robot_inbound(event)
+        if inbound is None:
+            return web.Response(text="")
+        replies = await self.window.replies(inbound)
+        if not replies:
+            return web.Response(text="")
+        stream = {"msgtype": "stream", "stream": {"id": uuid.uuid4().hex, "finish": True,
+                                                  "content": "\n\n".join(button_hints(r) for r in replies)}}
+        return web.json_response(self.robot_cipher.seal_json(json.dumps(stream, ensure_ascii=False), nonce))
+
+    def _robot_inbound(self, event: dict[str, Any]) -> Inbound | None:
+        """The Inbound for a robot text message; events and other types are not acted on."""
+        sender = event.get("from") or {}
+        user = str(sender.get("userid") or "") if isinstance(sender, dict) else ""
+        text = robot_text(event)
+        if not user or text is None or not event.get("msgid"):
+            return None
+        in_group = event.get("chattype") == "group"
+        chat_id = str(event.get("chatid") or "") if in_group else user
+        if in_group and not chat_id:
+            return None
+        return Inbound(
+            channel=CHANNEL, chat_id=chat_id, is_group=in_group, sender_id=user, sender_name=user,
+            text=LEADING_MENTION.sub("", text) if in_group else text, message_id=(ROBOT_PREFIX + str(event["msgid"]))[:128],
+            sent_at=self.services.clock.now(), mentions_bot=in_group,
+            extras={"response_url": event.get("response_url"), "aibotid": event.get("aibotid")},
+        )
+
+    # --- follow-ups ---------------------------------------------------------------------------------------------
+
+    async def _late(self, inbound: Inbound, replies: list[Reply]) -> None:
+        """Queues replies that missed the passive window (robot: through response_url) and kicks the sender."""
+        response_url = inbound.extras.get("response_url")
+        extras = {"response_url": response_url} if response_url else None
+        if response_url and len(replies) > 1:  # a response_url takes one message
+            replies = [Reply("\n\n".join(r.text for r in replies), buttons=tuple(b for r in replies for b in r.buttons))]
+        await enqueue_replies(self.services.sessions, inbound, replies, now=self.services.clock.now(), extras=extras)
+        self.kick()
+
+    def kick(self) -> None:
+        """Drains the wecom outbox in the background."""
+        task = asyncio.create_task(drain(self.services.sessions, self.sender, self.services.clock))
+        self._kicks.add(task)
+        task.add_done_callback(self._kicks.discard)
+
+
+async def guarded(handler: Callable[[], Awaitable[web.Response]]) -> web.Response:
+    """Runs a callback handler; a refused callback is answered with its status and nothing is written."""
+    try:
+        return await handler()
+    except Refused as refusal:
+        log.info("wecom callback refused (%s): %s", refusal.status, refusal)
+        return web.Response(status=refusal.status, text=str(refusal))
+    except InvalidSignatureException:
+        return web.Response(status=403, text="bad signature")
+

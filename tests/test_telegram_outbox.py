@@ -1,0 +1,149 @@
+"""The Telegram outbox sender against the fake Bot API: flood limits, 429/5xx/timeouts, dead chats, rendering."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import AsyncIterator
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select
+from telegram.ext import Application
+
+from bot.channels.telegram import RateLimits, TelegramSender, build_application
+from bot.clock import FrozenClock
+from bot.outbox import Notice, drain, enqueue
+from models import Outbox, SendState
+from tests.fakes.telegram_api import TOKEN, FakeBotApi, FloodLimits
+from tests.harness import START
+
+GROUP = -1007770
+WORKER = 9001
+
+
+async def open_sender(fake: FakeBotApi, limits: RateLimits | None) -> tuple[Application, TelegramSender]:
+    application = build_application(TOKEN, fake.base_url, limits=limits, polling=False, read_timeout=0.5)
+    await application.initialize()
+    return application, TelegramSender(application.bot)
+
+
+@pytest.fixture
+async def fake() -> AsyncIterator[FakeBotApi]:
+    server = await FakeBotApi(limits=FloodLimits(overall=(30, 1.0), group=(20, 1.0))).start()
+    server.started.add(WORKER)
+    try:
+        yield server
+    finally:
+        await server.stop()
+
+
+@pytest.fixture
+async def sender(fake: FakeBotApi) -> AsyncIterator[TelegramSender]:
+    application, telegram_sender = await open_sender(fake, RateLimits(overall=(30, 1.0), group=(20, 1.0)))
+    try:
+        yield telegram_sender
+    finally:
+        await application.shutdown()
+
+
+async def queue(sessions, *notices: Notice) -> None:  # type: ignore[no-untyped-def]
+    async with sessions.begin() as session:
+        for notice in notices:
+            await enqueue(session, notice, now=START)
+
+
+def notice(key: str, chat_id: int, text: str, **extras) -> Notice:  # type: ignore[no-untyped-def]
+    return Notice(dedupe_key=key, channel="telegram", chat_id=str(chat_id), recipient=f"test:{chat_id}",
+                  text=text, extras=extras)
+
+
+async def rows(sessions) -> list[Outbox]:  # type: ignore[no-untyped-def]
+    async with sessions() as session:
+        return list((await session.scalars(select(Outbox).order_by(Outbox.id))).all())
+
+
+def delivered_texts(fake: FakeBotApi) -> Counter[str]:
+    return Counter(m.get("text", "") for m in fake.messages.values())
+
+
+async def test_a_burst_into_one_group_keeps_flood_limits_and_loses_nothing(sessions, fake, sender):
+    """100 notices into one group (20 per window, the window scaled from a minute to a second) and 20 private."""
+    await queue(sessions, *(notice(f"g{n}", GROUP, f"群通知 {n}") for n in range(100)),
+                *(notice(f"p{n}", WORKER, f"私信 {n}") for n in range(20)))
+    clock = FrozenClock(START)
+    assert await drain(sessions, sender, clock) == 120
+    assert fake.violations == []
+    texts = delivered_texts(fake)
+    assert len(texts) == 120 and set(texts.values()) == {1}
+    assert {r.state for r in await rows(sessions)} == {SendState.SENT}
+
+
+async def test_the_fake_notices_a_sender_without_limits(fake):
+    application, unlimited = await open_sender(fake, None)
+    try:
+        for n in range(25):
+            await application.bot.send_message(GROUP, f"刷屏 {n}")
+    finally:
+        await application.shutdown()
+    assert fake.violations and fake.violations[0].startswith(f"group {GROUP}")
+
+
+async def test_429_5xx_and_timeouts_are_retried_and_nothing_is_sent_twice(sessions, fake, sender):
+    await queue(sessions, *(notice(f"k{n}", WORKER, f"工单提醒 {n}") for n in range(4)))
+    fake.fail("sendMessage", 429, retry_after=7)
+    fake.fail("sendMessage", 500)
+    fake.stall("sendMessage")
+    clock = FrozenClock(START)
+    assert await drain(sessions, sender, clock) == 1
+    first, second, third, fourth = await rows(sessions)
+    assert first.state is SendState.FAILED and first.due_at >= START + timedelta(seconds=7)
+    assert "Flood control" in first.last_error
+    assert second.state is SendState.FAILED and "Internal Server Error" in second.last_error
+    assert third.state is SendState.FAILED and "TimedOut" in third.last_error
+    assert fourth.state is SendState.SENT and fourth.platform_message_id
+    clock.advance(hours=2)
+    assert await drain(sessions, sender, clock) == 3
+    assert delivered_texts(fake) == Counter({f"工单提醒 {n}": 1 for n in range(4)})
+    clock.advance(hours=2)
+    assert await drain(sessions, sender, clock) == 0
+
+
+async def test_blocked_bot_and_deleted_chat_are_recorded_dead_not_retried(sessions, fake, sender):
+    fake.started.add(8100)
+    fake.blocked.add(8100)
+    fake.gone.add(-100999)
+    await queue(sessions, notice("blocked", 8100, "办结通知"), notice("gone", -100999, "群通知"),
+                notice("never-started", 8200, "您好"))
+    clock = FrozenClock(START)
+    assert await drain(sessions, sender, clock) == 0
+    blocked, gone, never = await rows(sessions)
+    assert blocked.state is SendState.DEAD and "blocked" in blocked.last_error
+    assert gone.state is SendState.DEAD and "Chat not found" in gone.last_error
+    assert never.state is SendState.DEAD and "Forbidden" in never.last_error
+    calls = len(fake.calls)
+    clock.advance(days=1)
+    assert await drain(sessions, sender, clock) == 0
+    assert len(fake.calls) == calls
+
+
+async def test_photos_buttons_and_mentions_are_rendered(sessions, fake, sender):
+    media = [{"kind": "photo", "ref": "AgACbig", "channel": "telegram"}, {"kind": "photo", "ref": "console-photo-1"}]
+    await queue(
+        sessions,
+        notice("assigned", WORKER, "【随手拍 #3】路灯", media=media,
+               buttons=[["接单", "接单 3"], ["办结", "办结 3"], ["转派", "转派 3"], ["退回", "退回 3"]]),
+        notice("progress", GROUP, "#3 已办结 <b>", mention={"user_id": "8001", "name": "王<阿姨>"},
+               buttons=[["满意", "满意 3"], ["基本满意", "基本满意 3"], ["不满意", "不满意 3"]]),
+    )
+    assert await drain(sessions, sender, FrozenClock(START)) == 2
+    photo, assignment = fake.sent_to(WORKER)
+    assert [p["file_id"] for p in photo["photo"]] == ["AgACbig"] and [c.params["photo"] for c in
+                                                                     fake.called("sendPhoto")] == ["AgACbig"]
+    assert assignment["reply_markup"]["inline_keyboard"] == [
+        [{"text": "接单", "callback_data": "接单 3"}, {"text": "办结", "callback_data": "办结 3"}],
+        [{"text": "转派", "callback_data": "转派 3"}, {"text": "退回", "callback_data": "退回 3"}]]
+    [in_group] = fake.sent_to(GROUP)
+    assert in_group["parse_mode"] == "HTML"
+    assert in_group["text"] == '<a href="tg://user?id=8001">王&lt;阿姨&gt;</a> #3 已办结 &lt;b&gt;'
+    assert [r.platform_message_id for r in await rows(sessions)] == [str(assignment["message_id"]),
+                                                                     str(in_group["message_id"])]
