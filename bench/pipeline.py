@@ -19,8 +19,8 @@ import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 
-import asyncpg
 import uvloop
+from scratch_db import drop_database, fresh_database
 from sqlalchemy import select
 
 from bot.clock import SystemClock
@@ -31,7 +31,6 @@ from config.settings import load_settings
 from models import ChatGroup, GridUnit, UnitLevel
 from models.db import create_engine, migrate, session_factory
 
-PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/test"
 CHATTER = ["大家早上好", "谁家的快递放错了", "今晚广场舞几点开始", "哈哈哈", "有人拼车去西安吗", "楼下超市打折了",
            "孩子作业不会写", "明天降温多穿点", "谁有多余的纸箱", "收到，谢谢"]
 PROBLEMS = ["{b}号楼门口路灯坏了", "{b}号楼电梯又坏了，老人下不了楼", "{b}号楼下水道堵了，污水冒出来了",
@@ -98,23 +97,6 @@ async def measure(dispatcher, sequences: list[list[Inbound]], concurrency: int) 
         "p50_ms": round(statistics.median(latencies) * 1000, 2),
         "p99_ms": round(latencies[int(len(latencies) * 0.99) - 1] * 1000, 2),
     }
-
-
-async def fresh_database(backend: str, workdir: Path) -> str:
-    if backend == "sqlite":
-        return f"sqlite+aiosqlite:///{workdir}/bench.db"
-    name = f"gridbot_bench_{uuid.uuid4().hex[:8]}"
-    conn = await asyncpg.connect(PG_ADMIN)
-    await conn.execute(f'CREATE DATABASE "{name}"')
-    await conn.close()
-    return f"postgresql+asyncpg://postgres@127.0.0.1:5432/{name}"
-
-
-async def drop_database(url: str) -> None:
-    if url.startswith("postgresql"):
-        conn = await asyncpg.connect(PG_ADMIN)
-        await conn.execute(f'DROP DATABASE IF EXISTS "{url.rsplit("/", 1)[1]}" WITH (FORCE)')
-        await conn.close()
 
 
 async def bench(backend: str, messages: int, history: int) -> dict:

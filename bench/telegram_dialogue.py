@@ -22,13 +22,14 @@ import time
 import uuid
 from pathlib import Path
 
-import asyncpg
 import uvloop
 from aiohttp import web
 from sqlalchemy import func, select
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+
+from scratch_db import drop_database, fresh_database
 
 from bot.channels.telegram import telegram_channel
 from bot.clock import SystemClock
@@ -40,28 +41,10 @@ from config.settings import load_settings
 from models import Case, Outbox, SendState, Staff
 from tests.fakes.telegram_api import TOKEN, FakeBotApi, FloodLimits, message_update, private_chat, user
 
-PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/test"
 STAFF_BASE = 50_000
 RESIDENT_BASE = 100_000
 PROBLEMS = ["门口路灯坏了", "电梯又坏了", "下水道堵了", "楼道有人飞线充电", "门口垃圾没人清运", "楼道灯不亮"]
 COMPOUNDS = ["铁塔厂家属院", "铁塔新村", "发电厂生活区", "电厂南苑小区", "卫校家属楼", "姜谭花园小区", "秦机小区"]
-
-
-async def fresh_database(backend: str, workdir: Path) -> str:
-    if backend == "sqlite":
-        return f"sqlite+aiosqlite:///{workdir}/bench.db"
-    name = f"gridbot_bench_{uuid.uuid4().hex[:8]}"
-    conn = await asyncpg.connect(PG_ADMIN)
-    await conn.execute(f'CREATE DATABASE "{name}"')
-    await conn.close()
-    return f"postgresql+asyncpg://postgres@127.0.0.1:5432/{name}"
-
-
-async def drop_database(url: str) -> None:
-    if url.startswith("postgresql"):
-        conn = await asyncpg.connect(PG_ADMIN)
-        await conn.execute(f'DROP DATABASE IF EXISTS "{url.rsplit("/", 1)[1]}" WITH (FORCE)')
-        await conn.close()
 
 
 async def bind_every_staff_member(runtime, fake: FakeBotApi) -> set[int]:  # type: ignore[no-untyped-def]

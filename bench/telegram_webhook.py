@@ -19,16 +19,16 @@ import statistics
 import sys
 import tempfile
 import time
-import uuid
 from pathlib import Path
 
-import asyncpg
 import uvloop
 from aiohttp import ClientSession, TCPConnector, web
 from sqlalchemy import func, select
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+
+from scratch_db import drop_database, fresh_database
 
 from bot.channels.telegram import SECRET_HEADER, WEBHOOK_PATH, telegram_channel
 from bot.clock import SystemClock
@@ -50,28 +50,10 @@ from tests.fakes.telegram_api import (
     user,
 )
 
-PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/test"
 SECRET = "bench-secret"
 WORKER_ID = 9001
 CHATTER = ["大家早上好", "谁家的快递放错了", "今晚广场舞几点开始", "哈哈哈", "收到，谢谢", "明天降温多穿点"]
 PROBLEMS = ["门口路灯坏了", "电梯又坏了", "下水道堵了", "楼道有人飞线充电", "门口垃圾没人清运", "楼道灯不亮"]
-
-
-async def fresh_database(backend: str, workdir: Path) -> str:
-    if backend == "sqlite":
-        return f"sqlite+aiosqlite:///{workdir}/bench.db"
-    name = f"gridbot_bench_{uuid.uuid4().hex[:8]}"
-    conn = await asyncpg.connect(PG_ADMIN)
-    await conn.execute(f'CREATE DATABASE "{name}"')
-    await conn.close()
-    return f"postgresql+asyncpg://postgres@127.0.0.1:5432/{name}"
-
-
-async def drop_database(url: str) -> None:
-    if url.startswith("postgresql"):
-        conn = await asyncpg.connect(PG_ADMIN)
-        await conn.execute(f'DROP DATABASE IF EXISTS "{url.rsplit("/", 1)[1]}" WITH (FORCE)')
-        await conn.close()
 
 
 async def bind_every_staff_member(runtime, fake: FakeBotApi) -> str:  # type: ignore[no-untyped-def]

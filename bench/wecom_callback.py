@@ -26,9 +26,9 @@ import uuid
 from pathlib import Path
 
 import aiohttp
-import asyncpg
 import uvloop
 from aiohttp import web
+from scratch_db import drop_database, fresh_database
 from sqlalchemy import func, select
 from wechatpy.crypto import PrpCrypto
 
@@ -38,7 +38,6 @@ from bot.runtime import start
 from config.settings import load_settings
 from models import Case
 
-PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/test"
 CORP_ID, TOKEN, AES_KEY = "wx5823bf96d3bd56c7", "QDG6eK", "jWmYm7qr5nMoAUwZRjGtBxmz3KA1tkAj3ykkR6q2B2C"
 COMPOUNDS = ["铁塔厂家属院", "铁塔新村", "发电厂生活区", "卫校家属楼", "秦机小区", "红旗路小区", "石坝河小区", "峪泉小区"]
 PROBLEMS = ["{b}号楼门口路灯坏了", "{b}号楼电梯又坏了，老人下不了楼", "{b}号楼下水道堵了，污水冒出来了",
@@ -119,23 +118,6 @@ async def measure(url: str, sequences: list[list[tuple[dict[str, str], bytes]]],
         "p50_ms": round(statistics.median(latencies) * 1000, 2),
         "p99_ms": round(latencies[max(0, int(len(latencies) * 0.99) - 1)] * 1000, 2), "failures": failures,
     }
-
-
-async def fresh_database(backend: str, workdir: Path) -> str:
-    if backend == "sqlite":
-        return f"sqlite+aiosqlite:///{workdir}/bench.db"
-    name = f"gridbot_bench_{uuid.uuid4().hex[:8]}"
-    conn = await asyncpg.connect(PG_ADMIN)
-    await conn.execute(f'CREATE DATABASE "{name}"')
-    await conn.close()
-    return f"postgresql+asyncpg://postgres@127.0.0.1:5432/{name}"
-
-
-async def drop_database(url: str) -> None:
-    if url.startswith("postgresql"):
-        conn = await asyncpg.connect(PG_ADMIN)
-        await conn.execute(f'DROP DATABASE IF EXISTS "{url.rsplit("/", 1)[1]}" WITH (FORCE)')
-        await conn.close()
 
 
 async def bench(backend: str, messages: int, concurrency: int) -> dict:
