@@ -3,12 +3,11 @@
 SQLAlchemy's aiosqlite adapter awaits the driver four times per statement (open a cursor, execute, fetch,
 close), and each await is a round trip to aiosqlite's worker thread; on a busy machine those trips, not
 SQLite, are most of a statement's cost. This cursor runs all four steps in the worker thread in one trip,
-through the same queue SQLAlchemy's adapter already uses for its isolation-level setter.
+through aiosqlite's own Connection._execute.
 """
 
 from __future__ import annotations
 
-import asyncio
 import collections
 import sqlite3
 from typing import Any
@@ -80,9 +79,8 @@ class OneTripCursor(AsyncAdapt_aiosqlite_cursor):
                 cursor.close()
 
         async with self._adapt_connection._execute_mutex:
-            future = asyncio.get_running_loop().create_future()
-            self._connection._tx.put_nowait((future, run))
-            return await future
+            # aiosqlite's own hand-off, which refuses (rather than waits forever) once the connection is closed.
+            return await self._connection._execute(run)
 
 
 class OneTripConnection(AsyncAdapt_aiosqlite_connection):
