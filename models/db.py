@@ -13,7 +13,7 @@ from sqlalchemy.dialects.postgresql import Insert
 from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
-from models.sqlite_driver import one_trip_dbapi
+from models.sqlite_driver import inline_dbapi
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 
@@ -27,7 +27,7 @@ def create_engine(database_url: str, *, echo: bool = False) -> AsyncEngine:
         # One connection: SQLite has one writer anyway, and queueing on the pool is fair and cheap where
         # queueing on the file lock means busy-sleeping in the driver.
         engine = create_async_engine(url, echo=echo, connect_args={"timeout": 30}, pool_size=1, max_overflow=0,
-                                     pool_timeout=60, module=one_trip_dbapi())
+                                     pool_timeout=60, module=inline_dbapi())
         _configure_sqlite(engine)
         return engine
     return create_async_engine(url, echo=echo, pool_size=10, max_overflow=20, pool_pre_ping=True)
