@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from rapidfuzz import fuzz
-from sqlalchemy import select
+from sqlalchemy import bindparam, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.conversation import offer_rating
@@ -26,11 +26,12 @@ from bot.routing import (
     TRIAGE_ROLES,
     Assignment,
     Responsibility,
+    StaffRef,
     route,
     triage_staff,
     triage_unit,
 )
-from models import Case, CaseEvent, CaseKind, CaseStatus, Rating, Staff, StaffRole, UnitLevel
+from models import Case, CaseEvent, CaseKind, CaseStatus, Rating, Resident, Staff, StaffRole, UnitLevel
 from models.cases import OPEN_STATUSES
 
 S = CaseStatus
@@ -110,6 +111,19 @@ def _event(session: AsyncSession, case: Case, actor: Actor | None, action: str, 
     return event
 
 
+_CASE, _EVENT = Case.__table__, CaseEvent.__table__
+# Filing is the hottest write: the case is one INSERT with its final values, its events one more.
+_NEW_CASE = insert(_CASE).returning(_CASE.c.id)
+_NEW_EVENTS = insert(_EVENT).returning(_EVENT.c.id)
+_DUPLICATE_CANDIDATES = (
+    select(_CASE.c.id, _CASE.c.text, _CASE.c.unit_id, _CASE.c.keywords)
+    .where(_CASE.c.kind == CaseKind.REPORT, _CASE.c.category_code == bindparam("category_code"),
+           _CASE.c.unit_path.like(bindparam("scope")), _CASE.c.created_at >= bindparam("since"),
+           _CASE.c.status.in_(OPEN_STATUSES), _CASE.c.duplicate_of_id.is_(None))
+    .order_by(_CASE.c.created_at.desc()).limit(20)
+)
+
+
 async def find_duplicate(
     session: AsyncSession, directory: GridDirectory, draft: Draft, *, now: datetime, window: timedelta,
     similarity: float,
@@ -118,62 +132,96 @@ async def find_duplicate(
     if draft.category_code is None or draft.kind is not CaseKind.REPORT or window <= timedelta(0):
         return None
     scope = directory.ancestor_at(draft.unit, UnitLevel.GRID) or draft.unit
-    candidates = (await session.scalars(
-        select(Case).where(
-            Case.kind == CaseKind.REPORT, Case.category_code == draft.category_code,
-            Case.unit_path.startswith(scope.path), Case.created_at >= now - window,
-            Case.status.in_(OPEN_STATUSES), Case.duplicate_of_id.is_(None),
-        ).order_by(Case.created_at.desc()).limit(20)
-    )).unique().all()
+    candidates = await session.execute(_DUPLICATE_CANDIDATES, {
+        "category_code": draft.category_code, "scope": f"{scope.path}%", "since": now - window})  # paths are digits and /
     for candidate in candidates:
         same_spot = candidate.unit_id == draft.unit.id and draft.unit.level is not UnitLevel.GRID
         alike = max(fuzz.ratio(candidate.text, draft.text), fuzz.partial_ratio(candidate.text, draft.text))
         if alike >= similarity or (same_spot and set(candidate.keywords) & set(draft.keywords)):
-            return candidate
+            return await load_case(session, candidate.id)
     return None
+
+
+def _event_row(case: Case, actor: Actor | None, action: str, before: CaseStatus | None, note: str,
+               now: datetime) -> dict[str, Any]:
+    return {"case_id": case.id, "at": now, "actor_kind": actor.kind if actor else "system",
+            "actor_id": actor.id if actor else None, "actor_name": actor.name if actor else "系统", "action": action,
+            "from_status": before.value if before else None, "to_status": case.status.value, "note": note}
+
+
+async def _insert_events(session: AsyncSession, rows: list[dict[str, Any]]) -> list[int]:
+    """Inserts events in one statement; their ids rise in the rows' order, whatever order RETURNING uses."""
+    return list((await session.execute(_NEW_EVENTS, rows)).scalars())
 
 
 async def file_case(
     session: AsyncSession, directory: GridDirectory, draft: Draft, reporter: Actor, *, channel: str,
     chat_id: str, is_group: bool, now: datetime, duplicate_window: timedelta, duplicate_similarity: float,
 ) -> Filed:
-    """Files a case, links it to an open duplicate or routes it, and queues every notice it causes."""
+    """Files a case, links it to an open duplicate or routes it, and queues every notice it causes.
+
+    The returned case is a transient copy of the row written: a later change to it is not saved."""
     original = await find_duplicate(session, directory, draft, now=now, window=duplicate_window,
                                     similarity=duplicate_similarity)
-    case = Case(
-        kind=draft.kind, status=S.NEW, text=draft.text, media=draft.media, category_code=draft.category_code,
-        category_name=draft.category_name, confidence=round(draft.confidence, 3), keywords=draft.keywords,
-        unit_id=draft.unit.id, unit_path=draft.unit.path, place=place_label(directory, draft.unit), reporter_id=reporter.id, source_channel=channel,
-        source_chat_id=chat_id, source_is_group=is_group, extras=draft.extras, created_at=now, updated_at=now,
-        resolve_due_at=now + timedelta(hours=draft.sla_resolve_hours),
-    )
-    session.add(case)
-    await session.flush()
-    await session.refresh(case)
-    _event(session, case, reporter, "filed", None, f"经{channel}提交；类别置信度 {draft.confidence:.2f}", now)
+    values: dict[str, Any] = {
+        "kind": draft.kind, "status": S.NEW, "text": draft.text, "media": draft.media,
+        "category_code": draft.category_code, "category_name": draft.category_name,
+        "confidence": round(draft.confidence, 3), "keywords": draft.keywords, "unit_id": draft.unit.id,
+        "unit_path": draft.unit.path, "place": place_label(directory, draft.unit), "reporter_id": reporter.id,
+        "source_channel": channel, "source_chat_id": chat_id, "source_is_group": is_group, "extras": draft.extras,
+        "created_at": now, "updated_at": now, "resolve_due_at": now + timedelta(hours=draft.sla_resolve_hours),
+        "assignee_id": None, "department": None, "queue_unit_id": None, "duplicate_of_id": None, "priority": 0,
+        "escalation_level": 0, "sla_stage": 0, "sla_next_at": None, "assigned_at": None, "accept_due_at": None,
+    }
+    filed_note = f"经{channel}提交；类别置信度 {draft.confidence:.2f}"
     if original is not None:
-        before = case.status
-        case.status, case.duplicate_of_id, case.resolve_due_at = S.DUPLICATE, original.id, None
+        values.update(status=S.DUPLICATE, duplicate_of_id=original.id, resolve_due_at=None)
+        case = await _insert_case(session, values, reporter)
         original.priority += 1
         original.updated_at = now
-        _event(session, case, None, "linked_duplicate", before, f"与 {original.number} 重复，已并入", now)
-        _event(session, original, None, "duplicate_reported", original.status, f"{case.number} 反映同一问题", now)
+        await _insert_events(session, [
+            _event_row(case, reporter, "filed", None, filed_note, now) | {"to_status": S.NEW.value},
+            _event_row(case, None, "linked_duplicate", S.NEW, f"与 {original.number} 重复，已并入", now),
+            _event_row(original, None, "duplicate_reported", original.status, f"{case.number} 反映同一问题", now),
+        ])
         if original.assignee is not None:
             await notify_staff(session, original.assignee, original,
                                f"又有居民反映同一问题（{case.number}）：{draft.text}\n已提高 {original.number} 的优先级。",
                                key=f"case:{original.id}:dup:{case.id}", now=now)
         return Filed(case, original, None)
     assignment = await route(session, directory, draft.unit, draft.duty)
-    await _apply_assignment(session, directory, case, assignment, None, "routed", now,
-                            sla_accept_hours=draft.sla_accept_hours)
+    values["department"] = assignment.department
+    if assignment.staff is None:
+        values["queue_unit_id"] = assignment.queue_unit.id if assignment.queue_unit else draft.unit.id
+    else:
+        values.update(status=S.ASSIGNED, assignee_id=assignment.staff.id, assigned_at=now,
+                      accept_due_at=now + timedelta(hours=draft.sla_accept_hours))
+    case = await _insert_case(session, values, reporter)
+    routed = max(await _insert_events(session, [
+        _event_row(case, reporter, "filed", None, filed_note, now) | {"to_status": S.NEW.value},
+        _event_row(case, None, "routed", S.NEW, assignment.reason, now),
+    ]))
+    summary = case_summary(case, for_staff=True)
+    if assignment.staff is None:
+        await _notify_triage(session, directory, case, f"{summary}\n{assignment.reason}。\n回复「分派 {case.id} 工号」"
+                             f"指派，或「不予受理 {case.id} 原因」。", key=f"case:{case.id}:triage:{routed}", now=now)
+    else:
+        await notify_staff(session, assignment.staff, case, f"{summary}\n请回复「接单 {case.id}」接单。",
+                           key=f"case:{case.id}:assigned:{routed}", now=now, buttons=worker_buttons(case))
     return Filed(case, None, assignment)
+
+
+async def _insert_case(session: AsyncSession, values: dict[str, Any], reporter: Actor) -> Case:
+    case = Case(id=(await session.execute(_NEW_CASE, values)).scalar_one(), **values)
+    case.reporter = Resident(id=reporter.id, display_name=reporter.name, phone=reporter.phone)
+    return case
 
 
 async def _apply_assignment(
     session: AsyncSession, directory: GridDirectory, case: Case, assignment: Assignment, actor: Actor | None,
-    action: str, now: datetime, *, sla_accept_hours: float = 24.0, status: CaseStatus = S.ASSIGNED,
-    note: str = "",
+    action: str, now: datetime, *, sla_accept_hours: float = 24.0, status: CaseStatus = S.ASSIGNED, note: str = "",
 ) -> None:
+    """Gives a persistent case to the assignment's person, or to a triage queue, with its event and notices."""
     before = case.status
     case.department = assignment.department or case.department
     case.updated_at = now
@@ -187,7 +235,7 @@ async def _apply_assignment(
                              f"\n回复「分派 {case.id} 工号」指派，或「不予受理 {case.id} 原因」。",
                              key=f"case:{case.id}:triage:{event.id}", now=now)
         return
-    case.assignee_id, case.assignee = assignment.staff.id, assignment.staff
+    case.assignee_id, case.assignee = assignment.staff.id, await session.get(Staff, assignment.staff.id)
     case.status, case.queue_unit_id = status, None
     case.assigned_at = now
     case.accept_due_at = now + timedelta(hours=sla_accept_hours)
@@ -309,7 +357,8 @@ async def _reassign(session: AsyncSession, directory: GridDirectory, actor: Acto
     if staff is not None:
         if staff.id == case.assignee_id:
             raise CaseRefused(f"{case.number} 已在{staff.name}名下。")
-        assignment = Assignment(staff, staff.department, None, f"{actor.name}{TRANSITIONS[action].label}给{staff.name}")
+        assignment = Assignment(StaffRef.of(staff), staff.department, None,
+                                f"{actor.name}{TRANSITIONS[action].label}给{staff.name}")
     else:
         department = await session.scalar(select(Staff.department).where(Staff.department == target).limit(1))
         if department is None:

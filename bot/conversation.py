@@ -10,7 +10,7 @@ from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models import Conversation
-from models.db import dialect_insert
+from models.db import PerDialect
 
 
 @dataclass
@@ -37,25 +37,40 @@ _STATE_OF_USER = select(
 )
 
 
-async def load_state(session: AsyncSession, channel: str, chat_id: str, user_id: str, *, now: datetime) -> DialogueState:
-    """The user's state in that chat; an expired one reads as closed."""
-    row = (await session.execute(_STATE_OF_USER, {"channel": channel, "chat_id": chat_id, "user_id": user_id})).first()
+def state_of(row: Any, now: datetime) -> DialogueState:
+    """The dialogue in a row carrying flow, step, state and expires_at (None: no row); expired reads as closed."""
     if row is None or row.flow is None or (row.expires_at is not None and row.expires_at <= now):
         return DialogueState()
     return DialogueState(row.flow, row.step, dict(row.state or {}), row.expires_at)
+
+
+async def load_state(session: AsyncSession, channel: str, chat_id: str, user_id: str, *, now: datetime) -> DialogueState:
+    """The user's state in that chat; an expired one reads as closed."""
+    row = (await session.execute(_STATE_OF_USER, {"channel": channel, "chat_id": chat_id, "user_id": user_id})).first()
+    return state_of(row, now)
+
+
+_CHANGED = ("flow", "step", "state", "expires_at", "updated_at")
+
+
+def _upsert(insert: Any) -> Any:
+    statement = insert(_CONVERSATION)
+    return statement.on_conflict_do_update(index_elements=["channel", "chat_id", "user_id"],
+                                           set_={name: statement.excluded[name] for name in _CHANGED})
+
+
+_SAVE_STATE = PerDialect(_upsert)
 
 
 async def save_state(
     session: AsyncSession, channel: str, chat_id: str, user_id: str, state: DialogueState, *, now: datetime
 ) -> None:
     """Writes the user's state in one upsert, creating the row on first use."""
-    values = {
-        "flow": state.flow, "step": state.step, "state": state.values if state.flow else {},
-        "expires_at": state.expires_at if state.flow else None, "updated_at": now,
-    }
-    statement = dialect_insert(session)(Conversation).values(channel=channel, chat_id=chat_id, user_id=user_id, **values)
-    await session.execute(statement.on_conflict_do_update(
-        index_elements=["channel", "chat_id", "user_id"], set_=values))
+    await session.execute(_SAVE_STATE(session), {
+        "channel": channel, "chat_id": chat_id, "user_id": user_id, "flow": state.flow, "step": state.step,
+        "state": state.values if state.flow else {}, "expires_at": state.expires_at if state.flow else None,
+        "updated_at": now,
+    })
 
 
 async def offer_rating(

@@ -7,19 +7,18 @@ import re
 import unicodedata
 from dataclasses import replace
 from datetime import datetime
-from typing import Any
 
-from sqlalchemy import update
+from sqlalchemy import bindparam, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.classifier import Intent
-from bot.conversation import DialogueState, load_state, save_state
+from bot.conversation import save_state
 from bot.handling import Context, HandlerRouter
 from bot.messages import Inbound, Reply
-from bot.people import identify
+from bot.people import find_sender, identify
 from bot.services import Services
 from models import InboundMessage, InboundStatus
-from models.db import dialect_insert
+from models.db import PerDialect
 
 log = logging.getLogger(__name__)
 
@@ -79,32 +78,27 @@ class Dispatcher:
 
     async def _handle(self, session: AsyncSession, inbound: Inbound, text: str, now: datetime) -> list[Reply] | None:
         explicit = self.is_explicit(inbound, text)
-        staff_command = self.router.staff_handler(text) is not None
-        state = DialogueState()
-        if inbound.is_group and not explicit:
-            state = await load_state(session, inbound.channel, inbound.chat_id, inbound.sender_id, now=now)
-            if not state.is_open and not staff_command:
-                # Chatter: keep only the key that makes a redelivery harmless, never what residents said.
-                await _record_inbound(session, inbound, now, InboundStatus.IGNORED, None)
-                return None
+        sender = await find_sender(session, inbound, now=now)
+        state = sender.state
+        overheard = inbound.is_group and not explicit
+        if overheard and not state.is_open and self.router.staff_handler(text) is None:
+            # Chatter: keep only the key that makes a redelivery harmless, never what residents said.
+            await _record_inbound(session, inbound, now, InboundStatus.IGNORED, None)
+            return None
         ledger_id = await _record_inbound(session, inbound, now, InboundStatus.HANDLED,
                                           inbound.text[:LEDGER_TEXT_LIMIT])
         if ledger_id is None:
             return None
-        actor = await identify(session, inbound, now=now)
-        if not (inbound.is_group and not explicit):
-            state = await load_state(session, inbound.channel, inbound.chat_id, inbound.sender_id, now=now)
+        actor = await identify(session, inbound, sender, now=now)
         ctx = Context(inbound, text, session, actor, state, self.services, now)
         handled = await self._route(ctx, explicit)
-        if not handled and inbound.is_group and not explicit:
-            await session.execute(update(InboundMessage).where(InboundMessage.id == ledger_id)
-                                  .values(status=InboundStatus.IGNORED, text=None))
+        if not handled and overheard:
+            await session.execute(_LEDGER_IGNORED, {"ledger_id": ledger_id})
             return None
         if ctx.state.is_open or state.is_open:
             await save_state(session, inbound.channel, inbound.chat_id, inbound.sender_id, ctx.state, now=now)
         if ctx.case_id is not None:
-            await session.execute(update(InboundMessage).where(InboundMessage.id == ledger_id)
-                                  .values(case_id=ctx.case_id))
+            await session.execute(_LEDGER_CASE, {"ledger_id": ledger_id, "case_id": ctx.case_id})
         return ctx.replies
 
     async def _route(self, ctx: Context, explicit: bool) -> bool:
@@ -140,18 +134,13 @@ class Dispatcher:
         return [Reply(FAILURE_REPLY)]
 
 
-_LEDGER_INSERTS: dict[str, Any] = {}
-
-
-def _ledger_insert(session: AsyncSession) -> Any:
-    """The ledger's INSERT .. ON CONFLICT DO NOTHING RETURNING id, built once per dialect: it runs for every
-    message, chatter included, and on the table rather than the ORM entity for the same reason."""
-    dialect = session.get_bind().dialect.name
-    if dialect not in _LEDGER_INSERTS:
-        ledger = InboundMessage.__table__
-        _LEDGER_INSERTS[dialect] = dialect_insert(session)(ledger).on_conflict_do_nothing(
-            index_elements=["channel", "platform_message_id"]).returning(ledger.c.id)
-    return _LEDGER_INSERTS[dialect]
+_LEDGER = InboundMessage.__table__
+# Built once: the ledger insert runs for every message, chatter included.
+_LEDGER_INSERT = PerDialect(lambda insert: insert(_LEDGER).on_conflict_do_nothing(
+    index_elements=["channel", "platform_message_id"]).returning(_LEDGER.c.id))
+_LEDGER_IGNORED = (update(_LEDGER).where(_LEDGER.c.id == bindparam("ledger_id"))
+                   .values(status=InboundStatus.IGNORED, text=None))
+_LEDGER_CASE = update(_LEDGER).where(_LEDGER.c.id == bindparam("ledger_id")).values(case_id=bindparam("case_id"))
 
 
 async def _record_inbound(
@@ -159,7 +148,7 @@ async def _record_inbound(
     error: str | None = None,
 ) -> int | None:
     """Inserts the ledger row; returns None when this (channel, message id) was seen before."""
-    result = await session.execute(_ledger_insert(session), {
+    result = await session.execute(_LEDGER_INSERT(session), {
         "channel": inbound.channel, "platform_message_id": inbound.message_id, "chat_id": inbound.chat_id,
         "sender_id": inbound.sender_id, "received_at": now, "status": status, "text": text, "error": error,
     })

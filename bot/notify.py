@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Row, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.messages import Button
 from bot.outbox import UNBOUND_CHANNEL, Notice, enqueue
-from bot.people import mask_phone, resident_identity, staff_contact
-from models import Case, CaseKind, Identity, Resident, Staff
+from bot.people import StaffLike, mask_phone, resident_identity, staff_contact
+from models import Case, CaseKind, Resident
 
 KIND_LABELS = {CaseKind.REPORT: "随手拍", CaseKind.WISH: "微心愿", CaseKind.APPOINTMENT: "预约"}
 
@@ -51,7 +52,7 @@ def rating_buttons(case: Case) -> tuple[Button, ...]:
 
 
 async def notify_staff(
-    session: AsyncSession, staff: Staff, case: Case, text: str, *, key: str, now: datetime,
+    session: AsyncSession, staff: StaffLike, case: Case, text: str, *, key: str, now: datetime,
     buttons: tuple[Button, ...] = (),
 ) -> None:
     """Sends a staff member a private notice about a case, with photos and action buttons where given."""
@@ -67,7 +68,7 @@ async def notify_staff(
 
 async def notify_reporter(
     session: AsyncSession, case: Case, text: str, *, key: str, now: datetime, buttons: tuple[Button, ...] = (),
-) -> Identity | None:
+) -> Row[Any] | None:
     """Tells the reporter privately when we can reach them privately, else in their group with a mention."""
     identity = await resident_identity(session, case.reporter_id, case.source_channel)
     extras: dict = {"buttons": [[b.label, b.payload] for b in buttons]}

@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.clock import Clock
 from models import Outbox, SendState
-from models.db import dialect_insert
+from models.db import PerDialect
 
 UNBOUND_CHANNEL = "unbound"
 MAX_ATTEMPTS = 8
@@ -50,6 +50,9 @@ class ChannelSender(Protocol):
     async def send(self, row: Outbox) -> SendResult: ...
 
 
+_ENQUEUE = PerDialect(lambda insert: insert(Outbox.__table__).on_conflict_do_nothing(index_elements=["dedupe_key"]))
+
+
 async def enqueue(session: AsyncSession, notice: Notice, *, now: datetime) -> None:
     """Adds the notice unless a row with its dedupe key exists; a target with no channel is recorded dead."""
     unbound = notice.channel == UNBOUND_CHANNEL
@@ -67,7 +70,7 @@ async def enqueue(session: AsyncSession, notice: Notice, *, now: datetime) -> No
         "created_at": now,
         "last_error": "收件人未绑定任何渠道" if unbound else None,
     }
-    await session.execute(dialect_insert(session)(Outbox).values(**values).on_conflict_do_nothing(index_elements=["dedupe_key"]))
+    await session.execute(_ENQUEUE(session), values)
 
 
 async def claim_due(

@@ -5,13 +5,15 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any, Protocol
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import Row, and_, bindparam, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.conversation import DialogueState, state_of
 from bot.messages import Inbound
 from bot.outbox import UNBOUND_CHANNEL
-from models import Identity, Resident, Staff, StaffRole
+from models import Conversation, Identity, Resident, Staff, StaffRole
 
 _PHONE = re.compile(r"(?<!\d)(1[3-9]\d)(\d{4})(\d{4})(?!\d)")
 
@@ -42,47 +44,77 @@ class Actor:
     role: StaffRole | None = None
     unit_id: int | None = None  # a staff member's unit, or a resident's home unit
     department: str | None = None
+    phone: str | None = None  # a resident's, shown to staff masked
 
     @property
     def is_staff(self) -> bool:
         return self.kind == "staff"
 
 
-_SEEN_REFRESH = timedelta(minutes=10)
-_IDENTITY = (
-    select(Identity.id, Identity.private_chat_id, Identity.last_seen_at, Staff.id.label("staff_id"), Staff.name,
-           Staff.role, Staff.unit_id, Staff.department, Resident.id.label("resident_id"), Resident.display_name,
-           Resident.home_unit_id)
-    .outerjoin(Staff, Staff.id == Identity.staff_id).outerjoin(Resident, Resident.id == Identity.resident_id)
-    .where(Identity.channel == bindparam("channel"), Identity.user_id == bindparam("user_id"))
+@dataclass(frozen=True, slots=True)
+class Sender:
+    """What the database knows of a message's sender: their identity (None on first contact), with the person
+    behind it, and their dialogue in the message's chat."""
+
+    identity: Row[Any] | None
+    state: DialogueState
+
+
+_IDENTITY, _STAFF, _RESIDENT = Identity.__table__, Staff.__table__, Resident.__table__
+_CONVERSATION = Conversation.__table__
+# One query per message, chatter included. A dialogue row exists only for an identity (identify() registers the
+# sender before any state is saved), so the outer join from the identity finds every open dialogue.
+_SENDER = (
+    select(_IDENTITY.c.id, _IDENTITY.c.private_chat_id, _IDENTITY.c.last_seen_at, _STAFF.c.id.label("staff_id"),
+           _STAFF.c.name, _STAFF.c.role, _STAFF.c.unit_id, _STAFF.c.department,
+           _RESIDENT.c.id.label("resident_id"), _RESIDENT.c.display_name, _RESIDENT.c.phone,
+           _RESIDENT.c.home_unit_id, _CONVERSATION.c.flow, _CONVERSATION.c.step, _CONVERSATION.c.state,
+           _CONVERSATION.c.expires_at)
+    .select_from(
+        _IDENTITY.outerjoin(_STAFF, _STAFF.c.id == _IDENTITY.c.staff_id)
+        .outerjoin(_RESIDENT, _RESIDENT.c.id == _IDENTITY.c.resident_id)
+        .outerjoin(_CONVERSATION, and_(_CONVERSATION.c.channel == _IDENTITY.c.channel,
+                                       _CONVERSATION.c.user_id == _IDENTITY.c.user_id,
+                                       _CONVERSATION.c.chat_id == bindparam("chat_id")))
+    )
+    .where(_IDENTITY.c.channel == bindparam("channel"), _IDENTITY.c.user_id == bindparam("user_id"))
 )
+_SEEN = (update(_IDENTITY).where(_IDENTITY.c.id == bindparam("identity_id"))
+         .values(last_seen_at=bindparam("seen_at"), private_chat_id=bindparam("chat")))
+_NEW_RESIDENT = insert(_RESIDENT).returning(_RESIDENT.c.id)
+_NEW_IDENTITY = insert(_IDENTITY).returning(_IDENTITY.c.id)
+_SEEN_REFRESH = timedelta(minutes=10)
 
 
-async def identify(session: AsyncSession, inbound: Inbound, *, now: datetime) -> Actor:
-    """Finds the sender's identity in one query, registering a new resident on first contact."""
-    row = (await session.execute(_IDENTITY, {"channel": inbound.channel, "user_id": inbound.sender_id})).first()
+async def find_sender(session: AsyncSession, inbound: Inbound, *, now: datetime) -> Sender:
+    """The sender's identity and their dialogue in this chat, in one query."""
+    row = (await session.execute(_SENDER, {"channel": inbound.channel, "user_id": inbound.sender_id,
+                                           "chat_id": inbound.chat_id})).first()
+    return Sender(row, state_of(row, now))
+
+
+async def identify(session: AsyncSession, inbound: Inbound, sender: Sender, *, now: datetime) -> Actor:
+    """The actor behind a found sender, registering a new resident on first contact."""
+    row = sender.identity
     if row is None:
         return await _register_resident(session, inbound, now=now)
     private_chat = row.private_chat_id if inbound.is_group else inbound.chat_id
     if private_chat != row.private_chat_id or row.last_seen_at is None or now - row.last_seen_at > _SEEN_REFRESH:
-        await session.execute(update(Identity).where(Identity.id == row.id)
-                              .values(last_seen_at=now, private_chat_id=private_chat))
+        await session.execute(_SEEN, {"identity_id": row.id, "seen_at": now, "chat": private_chat})
     if row.staff_id is not None:
         return Actor("staff", row.staff_id, row.name, row.id, row.role, row.unit_id, row.department)
-    return Actor("resident", row.resident_id, row.display_name, row.id, unit_id=row.home_unit_id)
+    return Actor("resident", row.resident_id, row.display_name, row.id, unit_id=row.home_unit_id, phone=row.phone)
 
 
 async def _register_resident(session: AsyncSession, inbound: Inbound, *, now: datetime) -> Actor:
-    resident = Resident(display_name=inbound.sender_name[:128] or inbound.sender_id, created_at=now)
-    session.add(resident)
-    await session.flush()
-    identity = Identity(
-        channel=inbound.channel, user_id=inbound.sender_id, display_name=inbound.sender_name[:128],
-        resident_id=resident.id, last_seen_at=now, private_chat_id=None if inbound.is_group else inbound.chat_id,
-    )
-    session.add(identity)
-    await session.flush()
-    return Actor("resident", resident.id, resident.display_name, identity.id)
+    name = inbound.sender_name[:128] or inbound.sender_id
+    resident_id = (await session.execute(_NEW_RESIDENT, {"display_name": name, "created_at": now})).scalar_one()
+    identity_id = (await session.execute(_NEW_IDENTITY, {
+        "channel": inbound.channel, "user_id": inbound.sender_id, "display_name": inbound.sender_name[:128],
+        "resident_id": resident_id, "last_seen_at": now,
+        "private_chat_id": None if inbound.is_group else inbound.chat_id,
+    })).scalar_one()
+    return Actor("resident", resident_id, name, identity_id)
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,19 +127,35 @@ class Contact:
     name: str
 
 
-async def staff_contact(session: AsyncSession, staff: Staff) -> Contact:
+class StaffLike(Protocol):
+    """What notices need of a staff member: the ORM row and routing's StaffRef both have it."""
+
+    id: int
+    code: str
+    name: str
+
+
+_LATEST_IDENTITY = (
+    select(_IDENTITY.c.channel, _IDENTITY.c.private_chat_id, _IDENTITY.c.user_id)
+    .where(_IDENTITY.c.staff_id == bindparam("staff_id"))
+    .order_by(_IDENTITY.c.last_seen_at.desc().nulls_last(), _IDENTITY.c.id).limit(1)
+)
+_RESIDENT_IDENTITY = (
+    select(_IDENTITY.c.user_id, _IDENTITY.c.display_name, _IDENTITY.c.private_chat_id)
+    .where(_IDENTITY.c.resident_id == bindparam("resident_id"), _IDENTITY.c.channel == bindparam("channel"))
+    .order_by(_IDENTITY.c.id).limit(1)
+)
+
+
+async def staff_contact(session: AsyncSession, staff: StaffLike) -> Contact:
     """The staff member's most recently used identity, or an unbound placeholder."""
-    identity = await session.scalar(
-        select(Identity).where(Identity.staff_id == staff.id)
-        .order_by(Identity.last_seen_at.desc().nulls_last(), Identity.id).limit(1)
-    )
+    identity = (await session.execute(_LATEST_IDENTITY, {"staff_id": staff.id})).first()
     if identity is None:
         return Contact(UNBOUND_CHANNEL, f"staff:{staff.code}", f"staff:{staff.code}", staff.name)
     return Contact(identity.channel, identity.private_chat_id or identity.user_id, identity.user_id, staff.name)
 
 
-async def resident_identity(session: AsyncSession, resident_id: int, channel: str) -> Identity | None:
-    """The resident's identity on a channel (the one a case came in through)."""
-    return await session.scalar(
-        select(Identity).where(Identity.resident_id == resident_id, Identity.channel == channel).limit(1)
-    )
+async def resident_identity(session: AsyncSession, resident_id: int, channel: str) -> Row[Any] | None:
+    """The resident's identity on a channel (the one a case came in through): user_id, display_name and
+    private_chat_id."""
+    return (await session.execute(_RESIDENT_IDENTITY, {"resident_id": resident_id, "channel": channel})).first()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.grid import GridDirectory, UnitRef
@@ -35,10 +35,27 @@ class Responsibility:
 
 
 @dataclass(frozen=True, slots=True)
+class StaffRef:
+    """A staff member as routing sees them, with the open cases they hold when they were looked up."""
+
+    id: int
+    code: str
+    name: str
+    role: StaffRole
+    unit_id: int
+    department: str | None
+    open_cases: int = 0
+
+    @classmethod
+    def of(cls, staff: Staff) -> StaffRef:
+        return cls(staff.id, staff.code, staff.name, staff.role, staff.unit_id, staff.department)
+
+
+@dataclass(frozen=True, slots=True)
 class Assignment:
     """The routing decision: a staff member, or a triage queue when nobody fits; `reason` goes to the audit trail."""
 
-    staff: Staff | None
+    staff: StaffRef | None
     department: str | None
     queue_unit: UnitRef | None
     reason: str
@@ -49,30 +66,29 @@ def triage_unit(directory: GridDirectory, unit: UnitRef) -> UnitRef:
     return directory.ancestor_at(unit, UnitLevel.COMMUNITY) or unit
 
 
-async def open_load(session: AsyncSession, staff_ids: list[int]) -> dict[int, int]:
-    """Open cases per staff member."""
-    rows = await session.execute(
-        select(Case.assignee_id, func.count()).where(Case.assignee_id.in_(staff_ids), Case.status.in_(OPEN_STATUSES))
-        .group_by(Case.assignee_id)
-    )
-    return {staff_id: count for staff_id, count in rows.all()}
+_STAFF, _CASE = Staff.__table__, Case.__table__
+# Candidates and their load in one query, built once: routing runs for every case filed.
+_OPEN_CASES = (select(func.count()).select_from(_CASE)
+               .where(_CASE.c.assignee_id == _STAFF.c.id, _CASE.c.status.in_(OPEN_STATUSES))
+               .correlate(_STAFF).scalar_subquery())
+_CANDIDATES = select(_STAFF.c.id, _STAFF.c.code, _STAFF.c.name, _STAFF.c.role, _STAFF.c.unit_id,
+                     _STAFF.c.department, _OPEN_CASES.label("open_cases"))
+_OF_ROLE = (_CANDIDATES.where(_STAFF.c.role == bindparam("role"), _STAFF.c.unit_id == bindparam("unit_id"),
+                              _STAFF.c.on_duty.is_(True)).order_by(_STAFF.c.id))
+_OF_DEPARTMENT = (_CANDIDATES.where(_STAFF.c.department == bindparam("department"), _STAFF.c.on_duty.is_(True))
+                  .order_by(_STAFF.c.id))
 
 
-async def least_loaded(session: AsyncSession, candidates: list[Staff]) -> Staff:
+def least_loaded(candidates: list[StaffRef]) -> StaffRef:
     """The candidate with the fewest open cases; ties go to the lowest id so the choice is repeatable."""
-    if len(candidates) == 1:
-        return candidates[0]
-    load = await open_load(session, [s.id for s in candidates])
-    return min(candidates, key=lambda s: (load.get(s.id, 0), s.id))
+    return min(candidates, key=lambda s: (s.open_cases, s.id))
 
 
 async def department_staff(
     session: AsyncSession, directory: GridDirectory, department: str, unit: UnitRef
-) -> list[Staff]:
+) -> list[StaffRef]:
     """On-duty staff of a department, nearest to the unit first (a street's office before the district's)."""
-    staff = list((await session.scalars(
-        select(Staff).where(Staff.department == department, Staff.on_duty.is_(True))
-    )).all())
+    staff = [StaffRef(*row) for row in await session.execute(_OF_DEPARTMENT, {"department": department})]
     ancestors = {u.id: depth for depth, u in enumerate(directory.ancestors(unit))}
     covering = [s for s in staff if s.unit_id in ancestors]
     if not covering:
@@ -81,14 +97,12 @@ async def department_staff(
     return [s for s in covering if ancestors[s.unit_id] == nearest]
 
 
-async def role_staff(session: AsyncSession, directory: GridDirectory, role: StaffRole, unit: UnitRef) -> list[Staff]:
+async def role_staff(session: AsyncSession, directory: GridDirectory, role: StaffRole, unit: UnitRef) -> list[StaffRef]:
     """On-duty staff of a role at the case unit's ancestor of that role's level."""
     home = directory.ancestor_at(unit, ROLE_LEVEL.get(role, UnitLevel.COMMUNITY))
     if home is None:
         return []
-    return list((await session.scalars(
-        select(Staff).where(Staff.role == role, Staff.unit_id == home.id, Staff.on_duty.is_(True))
-    )).all())
+    return [StaffRef(*row) for row in await session.execute(_OF_ROLE, {"role": role, "unit_id": home.id})]
 
 
 async def route(
@@ -103,7 +117,7 @@ async def route(
         candidates = [s for s in await department_staff(session, directory, duty.department, unit)
                       if s.id != exclude_staff_id]
         if candidates:
-            chosen = await least_loaded(session, candidates)
+            chosen = least_loaded(candidates)
             return Assignment(chosen, duty.department, None,
                               f"按职责派给{duty.department}（{chosen.name}）")
         if duty.department_only:
@@ -117,14 +131,14 @@ async def route(
         candidates = [s for s in await role_staff(session, directory, StaffRole.GRID_WORKER, unit)
                       if s.id != exclude_staff_id]
     if candidates:
-        chosen = await least_loaded(session, candidates)
+        chosen = least_loaded(candidates)
         return Assignment(chosen, duty.department, None,
-                          f"派给{chosen.unit.name}的{ROLE_LABELS[chosen.role]}{chosen.name}"
+                          f"派给{directory.unit(chosen.unit_id).name}的{ROLE_LABELS[chosen.role]}{chosen.name}"
                           + ("（当前待办最少）" if len(candidates) > 1 else ""))
     return Assignment(None, duty.department, queue, f"{unit.name}暂无在岗{ROLE_LABELS[role]}，转{queue.name}人工分拣")
 
 
-async def triage_staff(session: AsyncSession, directory: GridDirectory, queue: UnitRef) -> list[Staff]:
+async def triage_staff(session: AsyncSession, directory: GridDirectory, queue: UnitRef) -> list[StaffRef]:
     """The people who watch a triage queue: the community's secretary and staff, else the street's officers."""
     for role in TRIAGE_ROLES:
         people = await role_staff(session, directory, role, queue)

@@ -12,6 +12,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.dialects.postgresql import Insert
 from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.sql import Executable
 
 from models.sqlite_driver import inline_dbapi
 
@@ -54,6 +55,22 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
 def dialect_insert(session: AsyncSession) -> Callable[..., Insert]:
     """The INSERT construct of the session's dialect, for ON CONFLICT clauses (SQLite and PostgreSQL agree)."""
     return postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+
+
+class PerDialect:
+    """A statement built once per SQL dialect: ON CONFLICT constructs differ by dialect, and the statements that
+    run for every message are cheaper built once than rebuilt per call."""
+
+    def __init__(self, build: Callable[[Callable[..., Insert]], Executable]) -> None:
+        self._build = build
+        self._built: dict[str, Executable] = {}
+
+    def __call__(self, session: AsyncSession) -> Executable:
+        name = session.get_bind().dialect.name
+        statement = self._built.get(name)
+        if statement is None:
+            statement = self._built[name] = self._build(postgresql.insert if name == "postgresql" else sqlite.insert)
+        return statement
 
 
 def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

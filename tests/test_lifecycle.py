@@ -33,6 +33,29 @@ async def test_progress_then_resolve_records_each_step(bot, case):
                           ("resolve", "in_progress", "resolved", "灯已换好")]
 
 
+async def test_filing_records_who_filed_and_where_it_was_routed(bot, case):
+    trail = [(e.action, e.from_status, e.to_status, e.actor_kind) for e in await bot.events(case.id)]
+    assert trail == [("filed", None, "new", "resident"), ("routed", "new", "assigned", "system")]
+    assert "派给" in (await bot.events(case.id))[1].note
+    case = await bot.case(case.id)
+    assert case.assignee is not None and case.assignee.code == "W001" and case.accept_due_at is not None
+    notices = [r for r in await bot.outbox("staff:W001") if r.case_id == case.id]
+    assert len(notices) == 1 and "137****1001" in notices[0].text and f"接单 {case.id}" in notices[0].text
+
+
+async def test_an_unplaced_case_waits_in_the_community_queue_and_its_staff_are_told(bot):
+    await bot.resident("R001", "#随手拍 有点事想反映一下")
+    answer = await bot.resident("R001", "其他")
+    assert "确认" in answer, answer
+    assert "编号" in await bot.resident("R001", "确认")
+    case = await bot.latest_case()
+    assert case.status is CaseStatus.NEW and case.assignee_id is None and case.queue_unit_id is not None
+    trail = [(e.action, e.from_status, e.to_status) for e in await bot.events(case.id)]
+    assert trail == [("filed", None, "new"), ("routed", "new", "new")]
+    triage = [r for r in await bot.outbox() if r.case_id == case.id]
+    assert triage and all(r.recipient.startswith("staff:") and f"分派 {case.id}" in r.text for r in triage)
+
+
 async def test_resolve_before_accept_is_refused(bot, case):
     assert "请先回复「接单" in await bot.staff("W001", f"办结 {case.id} 好了")
     assert (await bot.case(case.id)).status is CaseStatus.ASSIGNED
@@ -143,6 +166,10 @@ async def test_duplicate_links_follows_and_raises_priority(bot, case):
     original = await bot.case(case.id)
     assert original.priority == 1
     assert len([r for r in await bot.outbox("staff:W001") if "又有居民反映" in r.text]) == 1
+    trail = [(e.action, e.from_status, e.to_status, e.actor_kind) for e in await bot.events(duplicate.id)]
+    assert trail == [("filed", None, "new", "resident"), ("linked_duplicate", "new", "duplicate", "system")]
+    assert [(e.action, e.note) for e in await bot.events(case.id)][-1] == (
+        "duplicate_reported", f"#{duplicate.id} 反映同一问题")
     await bot.staff("W001", f"接单 {case.id}")
     follower_notices = await bot.outbox(f"resident:{duplicate.reporter_id}")
     assert any("接单" in row.text for row in follower_notices)
