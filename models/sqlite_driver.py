@@ -1,10 +1,12 @@
-"""aiosqlite, with statements that cannot wait run inline on the event loop's thread.
+"""aiosqlite, with every statement that cannot wait run inline on the event loop's thread.
 
 SQLAlchemy's aiosqlite adapter hands every statement to aiosqlite's worker thread (four trips: open a cursor,
 execute, fetch, close), and each trip is a hand-off between threads that costs more than the statement. In
-WAL mode only two things ever wait for another connection: taking the write lock (BEGIN IMMEDIATE, see
-models/db.py) and the checkpoint a COMMIT may run (an fsync). Those go to the worker thread, so the event loop
-never blocks on a lock or a disk; every other statement of the transaction runs inline, in one call.
+WAL mode only two things ever wait: taking the write lock (BEGIN IMMEDIATE, see models/db.py) while another
+process holds it, and a checkpoint (an fsync). So BEGIN IMMEDIATE is tried inline without a busy timeout and
+only waits on the worker thread when the lock is taken; the automatic checkpoint a COMMIT would run is turned
+off and run on the worker thread every CHECKPOINT_EVERY commits instead. The event loop never waits on a lock
+or a disk, and everything else runs inline, one call per statement.
 """
 
 from __future__ import annotations
@@ -24,9 +26,9 @@ from sqlalchemy.util import EMPTY_DICT
 from sqlalchemy.util.concurrency import await_
 
 Outcome = tuple[Any, int, Any, list[Any]]
-# Statements that may wait on another connection's lock (BEGIN IMMEDIATE) or on the disk (PRAGMA journal_mode
-# at connect, VACUUM): these run on the driver's thread.
-_WAITING = ("BEGIN", "PRAGMA", "VACUUM")
+# Statements that may wait on the disk or a lock (PRAGMA journal_mode at connect, VACUUM): the driver's thread.
+_WAITING = ("PRAGMA", "VACUUM")
+CHECKPOINT_EVERY = 256  # commits; at a few pages each, about SQLite's own default of 1,000 pages
 
 
 def _run(raw: sqlite3.Connection, statement: Callable[[sqlite3.Cursor], Any]) -> Outcome:
@@ -76,7 +78,12 @@ class InlineCursor(AsyncAdapt_aiosqlite_cursor):
         self._rows.clear()
 
     def execute(self, operation: Any, parameters: Any = None) -> None:
-        waits = operation.lstrip()[:7].upper().startswith(_WAITING)
+        head = operation.lstrip()[:15].upper()
+        if head == "BEGIN IMMEDIATE" and not parameters:
+            self._adapt_connection.begin_immediate()
+            self._description, self._rowcount, self._lastrowid, self._rows = None, -1, None, collections.deque()
+            return
+        waits = head.startswith(_WAITING)
         self._outcome(lambda cursor: cursor.execute(operation, () if parameters is None else parameters), waits)
 
     def executemany(self, operation: Any, seq_of_parameters: Any) -> None:
@@ -96,10 +103,16 @@ class InlineCursor(AsyncAdapt_aiosqlite_cursor):
 
 
 class InlineConnection(AsyncAdapt_aiosqlite_connection):
-    """The adapted connection: COMMIT (which may checkpoint and fsync) on the thread, ROLLBACK inline."""
+    """The adapted connection: the write lock taken inline unless another process holds it, COMMIT and
+    ROLLBACK inline, checkpoints on the driver's thread."""
 
-    __slots__ = ()
+    __slots__ = ("_busy_timeout_ms", "_commits")
     _cursor_cls = InlineCursor
+
+    def __init__(self, dbapi: Any, connection: Any) -> None:
+        super().__init__(dbapi, connection)
+        self._busy_timeout_ms: int | None = None
+        self._commits = 0
 
     def raw(self) -> sqlite3.Connection:
         raw = self._connection._conn
@@ -112,10 +125,33 @@ class InlineConnection(AsyncAdapt_aiosqlite_connection):
             # aiosqlite's own hand-off, which refuses (rather than waits forever) once the connection is closed.
             return await self._connection._execute(work)
 
+    def begin_immediate(self) -> None:
+        raw = self.raw()
+        try:
+            if self._busy_timeout_ms is None:
+                self._busy_timeout_ms = int(raw.execute("PRAGMA busy_timeout").fetchone()[0])
+            raw.execute("PRAGMA busy_timeout=0")
+            try:
+                raw.execute("BEGIN IMMEDIATE")
+                return
+            except sqlite3.OperationalError as error:
+                if error.sqlite_errorcode & 0xFF != sqlite3.SQLITE_BUSY:
+                    raise
+            finally:
+                raw.execute(f"PRAGMA busy_timeout={self._busy_timeout_ms}")
+            # Another process holds the write lock: wait for it, up to the busy timeout, off the loop.
+            await_(self.in_thread(lambda: raw.execute("BEGIN IMMEDIATE")))
+        except Exception as error:
+            self._handle_exception(error)
+
     def commit(self) -> None:
         if self._connection._connection:
             try:
-                await_(self.in_thread(self.raw().commit))
+                raw = self.raw()
+                raw.commit()
+                self._commits += 1
+                if self._commits % CHECKPOINT_EVERY == 0:
+                    await_(self.in_thread(lambda: raw.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()))
             except Exception as error:
                 self._handle_exception(error)
 
@@ -133,8 +169,10 @@ class InlineDBAPI(AsyncAdapt_aiosqlite_dbapi):
 
     def connect(self, *arg: Any, **kw: Any) -> InlineConnection:
         kw["check_same_thread"] = False
-        adapted = super().connect(*arg, **kw)
-        return InlineConnection(self, adapted._connection)
+        adapted = InlineConnection(self, super().connect(*arg, **kw)._connection)
+        # Commits must not checkpoint (and fsync) on the loop's thread: InlineConnection.commit runs them.
+        adapted.cursor().execute("PRAGMA wal_autocheckpoint=0")
+        return adapted
 
 
 def inline_dbapi() -> InlineDBAPI:
