@@ -167,6 +167,7 @@ class Classifier:
         self._commands = {cmd: Intent(name) for name, rule in rules.intents.items() for cmd in rule.commands}
         self._hashtags = sorted(((tag, Intent(name)) for name, rule in rules.intents.items() for tag in rule.hashtags),
                                 key=lambda item: -len(item[0]))
+        self.hashtags = tuple(tag for tag, _ in self._hashtags)  # every intent's hashtags, longest first
         self._negatives = {index: tuple(w for w in map(normalize, category.negative) if w)
                            for index, category in enumerate(self._categories, self._first_category)}
         terms = self._collect_terms()

@@ -11,7 +11,7 @@ from datetime import datetime
 from sqlalchemy import bindparam, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.classifier import Intent
+from bot.classifier import Classifier, Intent
 from bot.conversation import save_state
 from bot.handling import Context, HandlerRouter
 from bot.messages import Inbound, Reply
@@ -48,15 +48,12 @@ class Dispatcher:
         self.services = services
         self.router = router
 
-    def is_explicit(self, inbound: Inbound, text: str) -> bool:
+    @staticmethod
+    def is_explicit(inbound: Inbound, text: str, classifier: Classifier) -> bool:
         """Addressed to the bot by form alone: a mention, a reply to the bot, a button, a command or a hashtag."""
         if inbound.mentions_bot or inbound.reply_to_bot or inbound.callback or text.startswith("/"):
             return True
-        return "#" in text and any(tag in text for tag in self._hashtags())
-
-    def _hashtags(self) -> tuple[str, ...]:
-        rules = self.services.classifier.current().rules
-        return tuple(tag for rule in rules.intents.values() for tag in rule.hashtags)
+        return "#" in text and any(tag in text for tag in classifier.hashtags)
 
     async def handle(self, inbound: Inbound) -> list[Reply]:
         """Handles one message; a redelivered message id returns no replies and changes nothing."""
@@ -77,7 +74,8 @@ class Dispatcher:
         return replies
 
     async def _handle(self, session: AsyncSession, inbound: Inbound, text: str, now: datetime) -> list[Reply] | None:
-        explicit = self.is_explicit(inbound, text)
+        classifier = self.services.classifier.current()
+        explicit = self.is_explicit(inbound, text, classifier)
         sender = await find_sender(session, inbound, now=now)
         state = sender.state
         overheard = inbound.is_group and not explicit
@@ -90,7 +88,7 @@ class Dispatcher:
         if ledger_id is None:
             return None
         actor = await identify(session, inbound, sender, now=now)
-        ctx = Context(inbound, text, session, actor, state, self.services, now)
+        ctx = Context(inbound, text, session, actor, state, self.services, now, classifier)
         handled = await self._route(ctx, explicit)
         if not handled and overheard:
             await session.execute(_LEDGER_IGNORED, {"ledger_id": ledger_id})

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.classifier import Classification, Intent
+from bot.classifier import Classification, Classifier, Intent
 from bot.conversation import DialogueState
 from bot.messages import Button, Inbound, Reply
 from bot.people import Actor
@@ -33,6 +33,7 @@ class Context:
     state: DialogueState
     services: Services
     now: datetime
+    classifier: Classifier  # the rules as they were when the message came in, for the whole message
     replies: list[Reply] = field(default_factory=list)
     case_id: int | None = None
     _classification: Classification | None = None
@@ -43,7 +44,7 @@ class Context:
 
     def classification(self) -> Classification:
         if self._classification is None:
-            self._classification = self.services.classifier.current().classify(self.text)
+            self._classification = self.classifier.classify(self.text)
         return self._classification
 
     def reply(self, text: str, *, buttons: tuple[Button, ...] = (), private: bool = False,

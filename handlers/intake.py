@@ -128,7 +128,7 @@ def duty_of(ctx: Context) -> tuple[Responsibility | None, float, float]:
     if values.get("service_code"):
         service = next(s for s in ctx.services.catalogue.services if s.code == values["service_code"])
         return service.duty, service.sla_accept_hours, service.sla_resolve_hours
-    category = ctx.services.classifier.current().rules.category(values["category_code"]) \
+    category = ctx.classifier.rules.category(values["category_code"]) \
         if values.get("category_code") else None
     if category is None:
         if values["kind"] == CaseKind.WISH:

@@ -43,7 +43,7 @@ async def on_description(ctx: Context) -> bool:
 
 
 async def take_description(ctx: Context, body: str) -> None:
-    result = ctx.services.classifier.current().categorize(body, CaseKind.REPORT.value)
+    result = ctx.classifier.categorize(body, CaseKind.REPORT.value)
     ctx.state.values.update(text=body, confidence=result.confidence, keywords=list(result.keywords))
     if result.category is not None and result.confidence >= ctx.services.settings.confidence_threshold:
         ctx.state.values.update(category_code=result.category.code, category_name=result.category.name)
@@ -62,7 +62,7 @@ async def on_category(ctx: Context) -> bool:
     """Takes the resident's pick among the suggested categories, or 其他 for a human to place."""
     choices: list[str] = ctx.state.values.get("choices", [])
     pick = ctx.text.strip().rstrip(".。")
-    rules = ctx.services.classifier.current().rules
+    rules = ctx.classifier.rules
     chosen = None
     if pick.isdigit() and 1 <= int(pick) <= len(choices) + 1:
         chosen = rules.category(choices[int(pick) - 1]) if int(pick) <= len(choices) else "other"

@@ -29,7 +29,7 @@ async def on_wish(ctx: Context) -> bool:
 
 
 async def take_wish(ctx: Context, body: str) -> None:
-    result = ctx.services.classifier.current().categorize(body, CaseKind.WISH.value)
+    result = ctx.classifier.categorize(body, CaseKind.WISH.value)
     category = result.category if result.confidence >= ctx.services.settings.confidence_threshold else None
     ctx.state.values.update(text=body, confidence=result.confidence, keywords=list(result.keywords),
                             category_code=category.code if category else None,

@@ -26,7 +26,10 @@ class UnitLevel(enum.StrEnum):
 
     @property
     def depth(self) -> int:
-        return list(UnitLevel).index(self)
+        return _DEPTHS[self]
+
+
+_DEPTHS = {level: depth for depth, level in enumerate(UnitLevel)}
 
 
 class StaffRole(enum.StrEnum):
