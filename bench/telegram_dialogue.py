@@ -3,8 +3,9 @@
 Every report is the whole conversation: the problem without a place → the bot asks where → the place → the bot
 asks to confirm → 确认 → the bot files it. Each resident waits for the bot's answer before the next step. The
 service polls the fake with PTB's updater; the outbox is drained while the residents talk, and the clock stops
-when every case is filed and every grid worker's notice has reached the fake. PTB's rate limiter is off (one
-real bot is capped by Telegram at 30 msg/s; this measures gridbot). Prints one JSON line.
+when every case is filed and every grid worker's notice has reached the fake. The fake Bot API and the residents
+run in a second process (bench/peer.py), as Telegram's servers would be elsewhere. PTB's rate limiter is off
+(one real bot is capped by Telegram at 30 msg/s; this measures gridbot). Prints one JSON line.
 Usage: python bench/telegram_dialogue.py [--backend sqlite|postgres|both] [--residents 50] [--reports 10]
 """
 
@@ -21,6 +22,7 @@ import tempfile
 import time
 import uuid
 from pathlib import Path
+from typing import Any
 
 import uvloop
 from aiohttp import web
@@ -29,6 +31,7 @@ from sqlalchemy import func, select
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from peer import Commands, Peer
 from scratch_db import drop_database, fresh_database
 
 from bot.channels.telegram import telegram_channel
@@ -47,18 +50,72 @@ PROBLEMS = ["门口路灯坏了", "电梯又坏了", "下水道堵了", "楼道�
 COMPOUNDS = ["铁塔厂家属院", "铁塔新村", "发电厂生活区", "电厂南苑小区", "卫校家属楼", "姜谭花园小区", "秦机小区"]
 
 
-async def bind_every_staff_member(runtime, fake: FakeBotApi) -> set[int]:  # type: ignore[no-untyped-def]
+# --- the platform's side: the fake Bot API and the residents talking to it (in the peer process) ---
+
+def platform_side() -> Commands:
+    fake = FakeBotApi(limits=FloodLimits(overall=(10**9, 1.0), group=(10**9, 1.0)))
+    staff_chats: set[int] = set()
+
+    async def open_api() -> dict[str, Any]:
+        await fake.start()
+        return {"base_url": fake.base_url}
+
+    async def open_chats(ids: list[int]) -> dict[str, Any]:
+        staff_chats.update(ids)
+        fake.started.update(ids)
+        return {}
+
+    def notified() -> int:
+        return sum(len(fake.by_chat[c]) for c in staff_chats)
+
+    async def talk(residents: int, reports: int) -> dict[str, Any]:
+        """Every resident files their reports, each step waiting for the bot's answer; then waits until every
+        grid worker's notice has arrived."""
+        latencies: list[float] = []
+
+        async def step(chat: dict, person: dict, text: str, expect: str) -> None:
+            seen = len(fake.by_chat[chat["id"]])
+            began = time.perf_counter()
+            await fake.push(message_update(chat, person, text))
+            answer = await asyncio.wait_for(fake.wait_messages(chat["id"], seen + 1), 60)
+            latencies.append(time.perf_counter() - began)
+            assert expect in answer[-1]["text"], (text, answer[-1]["text"])
+
+        async def resident(n: int) -> None:
+            person = user(RESIDENT_BASE + n, f"居民{n}")
+            chat = private_chat(person["id"], person["first_name"])
+            for k in range(reports):
+                await step(chat, person, f"{PROBLEMS[(n + k) % len(PROBLEMS)]}，麻烦处理一下", "哪个小区")
+                await step(chat, person, f"{COMPOUNDS[(n + k) % len(COMPOUNDS)]}{k % 5 + 1}号楼", "请确认")
+                await step(chat, person, "确认", "已受理")
+
+        began = time.perf_counter()
+        await asyncio.gather(*(resident(n) for n in range(residents)))
+        filed_at = time.perf_counter()
+        await asyncio.wait_for(fake.wait_for(lambda f: notified() >= residents * reports), 60)
+        elapsed = time.perf_counter() - began
+        latencies.sort()
+        return {"seconds": elapsed, "seconds_until_all_filed": filed_at - began, "updates": len(latencies),
+                "update_p50_ms": round(statistics.median(latencies) * 1000, 2),
+                "update_p99_ms": round(percentile(latencies, 0.99) * 1000, 2),
+                "workers_notified": notified(), "get_updates_calls": len(fake.called("getUpdates"))}
+
+    return {"open_api": open_api, "open_chats": open_chats, "talk": talk, "stop": fake.stop}
+
+
+# --- the service's side ---
+
+async def bind_every_staff_member(runtime) -> list[int]:  # type: ignore[no-untyped-def]
     """Binds every staff member to a Telegram account, so every notice goes through the fake."""
     now = SystemClock().now()
-    chats: set[int] = set()
+    chats: list[int] = []
     async with runtime.services.sessions.begin() as session:
         for offset, code in enumerate((await session.scalars(select(Staff.code).order_by(Staff.id))).all()):
             token = await create_invite(session, code, now=now)
             chat = STAFF_BASE + offset
             await redeem_invite(session, token, channel="telegram", user_id=str(chat), display_name=code,
                                 private_chat_id=str(chat), now=now)
-            chats.add(chat)
-    fake.started.update(chats)
+            chats.append(chat)
     return chats
 
 
@@ -85,70 +142,45 @@ def percentile(sorted_values: list[float], share: float) -> float:
 async def bench(backend: str, residents: int, reports: int) -> dict:
     with tempfile.TemporaryDirectory() as workdir:
         url = await fresh_database(backend, Path(workdir))
-        fake = await FakeBotApi(limits=FloodLimits(overall=(10**9, 1.0), group=(10**9, 1.0))).start()
-        settings = load_settings({}, database_url=url, telegram_token=TOKEN, telegram_api_base=fake.base_url,
-                                 telegram_mode="polling", duplicate_window_hours=0)
-        runtime = await start(settings, SystemClock())
-        channel = telegram_channel(runtime.dispatcher, settings, limits=None, poll_timeout=1.0)
-        app = web.Application()
-        channel.setup(app)
-        runner = web.AppRunner(app)
-        await runner.setup()  # runs on_startup: PTB initializes and starts polling the fake
-        staff_chats = await bind_every_staff_member(runtime, fake)
-        total = residents * reports
-        latencies: list[float] = []
-        try:
-            async def step(chat: dict, person: dict, text: str, expect: str) -> None:
-                seen = len(fake.by_chat[chat["id"]])
-                began = time.perf_counter()
-                await fake.push(message_update(chat, person, text))
-                answer = await asyncio.wait_for(fake.wait_messages(chat["id"], seen + 1), 60)
-                latencies.append(time.perf_counter() - began)
-                assert expect in answer[-1]["text"], (text, answer[-1]["text"])
+        async with Peer(platform_side) as telegram:
+            api = await telegram.ask("open_api")
+            settings = load_settings({}, database_url=url, telegram_token=TOKEN, telegram_api_base=api["base_url"],
+                                     telegram_mode="polling", duplicate_window_hours=0)
+            runtime = await start(settings, SystemClock())
+            channel = telegram_channel(runtime.dispatcher, settings, limits=None, poll_timeout=1.0)
+            app = web.Application()
+            channel.setup(app)
+            runner = web.AppRunner(app)
+            await runner.setup()  # runs on_startup: PTB initializes and starts polling the fake
+            total = residents * reports
+            try:
+                await telegram.ask("open_chats", ids=await bind_every_staff_member(runtime))
 
-            async def resident(n: int) -> None:
-                person = user(RESIDENT_BASE + n, f"居民{n}")
-                chat = private_chat(person["id"], person["first_name"])
-                for k in range(reports):
-                    await step(chat, person, f"{PROBLEMS[(n + k) % len(PROBLEMS)]}，麻烦处理一下", "哪个小区")
-                    await step(chat, person, f"{COMPOUNDS[(n + k) % len(COMPOUNDS)]}{k % 5 + 1}号楼", "请确认")
-                    await step(chat, person, "确认", "已受理")
+                async def deliver_until_done(done: asyncio.Event) -> None:
+                    while not done.is_set():
+                        if not await drain(runtime.services.sessions, channel.sender, runtime.services.clock,
+                                           limit=200):
+                            await asyncio.sleep(0.2)  # the delivery loop's tick (1 s in serve), shortened
 
-            def notified() -> int:
-                return sum(len(fake.by_chat[c]) for c in staff_chats)
-
-            async def deliver_until_done(done: asyncio.Event) -> None:
-                while not done.is_set():
-                    if not await drain(runtime.services.sessions, channel.sender, runtime.services.clock, limit=200):
-                        await asyncio.sleep(0.2)  # the delivery loop's tick (1 s in serve), shortened
-
-            began = time.perf_counter()
-            talking = asyncio.Event()
-            delivering = asyncio.create_task(deliver_until_done(talking))
-            await asyncio.gather(*(resident(n) for n in range(residents)))
-            filed_at = time.perf_counter()
-            await asyncio.wait_for(fake.wait_for(lambda f: notified() >= total), 60)
-            elapsed = time.perf_counter() - began
-            talking.set()
-            await delivering
-            async with runtime.services.sessions() as session:
-                cases = await session.scalar(select(func.count()).select_from(Case))
-                unsent = await session.scalar(select(func.count()).select_from(Outbox).where(
-                    Outbox.state != SendState.SENT))
-            updates = len(fake.called("getUpdates"))
-            core_only = await core_only_rate(runtime, residents, reports)
-        finally:
-            await runner.cleanup()
-            await runtime.close()
-            await fake.stop()
-            await drop_database(url)
-    latencies.sort()
+                talking = asyncio.Event()
+                delivering = asyncio.create_task(deliver_until_done(talking))
+                figures = await telegram.ask("talk", residents=residents, reports=reports)
+                talking.set()
+                await delivering
+                async with runtime.services.sessions() as session:
+                    cases = await session.scalar(select(func.count()).select_from(Case))
+                    unsent = await session.scalar(select(func.count()).select_from(Outbox).where(
+                        Outbox.state != SendState.SENT))
+                core_only = await core_only_rate(runtime, residents, reports)
+            finally:
+                await runner.cleanup()
+                await runtime.close()
+        await drop_database(url)
+    seconds = figures.pop("seconds")
     return {
-        "reports": total, "cases_filed": cases, "workers_notified": notified(), "unsent_notices": unsent,
-        "reports_per_s": round(total / elapsed, 1), "seconds": round(elapsed, 2),
-        "seconds_until_all_filed": round(filed_at - began, 2), "updates": len(latencies),
-        "update_p50_ms": round(statistics.median(latencies) * 1000, 2),
-        "update_p99_ms": round(percentile(latencies, 0.99) * 1000, 2), "get_updates_calls": updates,
+        "reports": total, "cases_filed": cases, "workers_notified": figures.pop("workers_notified"),
+        "unsent_notices": unsent, "reports_per_s": round(total / seconds, 1), "seconds": round(seconds, 2),
+        "seconds_until_all_filed": round(figures.pop("seconds_until_all_filed"), 2), **figures,
         "core_only_reports_per_s": core_only,
     }
 
@@ -161,7 +193,8 @@ def main() -> None:
     args = parser.parse_args()
     figures: dict = {"bench": "telegram_dialogue", "python": platform.python_version(),
                      "machine": platform.machine(), "event_loop": "uvloop", "rate_limiter": "off",
-                     "residents": args.residents, "reports_each": args.reports, "steps_per_report": 3}
+                     "residents": args.residents, "reports_each": args.reports, "steps_per_report": 3,
+                     "platform_side": "fake Bot API and residents in a second process"}
     for backend in (["sqlite", "postgres"] if args.backend == "both" else [args.backend]):
         figures[backend] = uvloop.run(bench(backend, args.residents, args.reports))
     print(json.dumps(figures, ensure_ascii=False))

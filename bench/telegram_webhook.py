@@ -3,9 +3,11 @@
 Each resident files reports in a private chat (the report with its place, then 确认); every request returns
 after the dispatcher has written its rows and the reply has reached the fake Bot API, so a request's latency is
 "update in → rows written and outbound call recorded". Afterwards the outbox is drained to the bound grid
-worker and every count is checked. PTB's rate limiter is off: one real bot is capped by Telegram at 30 msg/s,
-this measures gridbot. A second phase posts group chatter (recorded, never answered) to show what the webhook
-itself costs. Prints one JSON line. Usage: python bench/telegram_webhook.py [--backend ...] [--reports N]
+workers and every count is checked. The fake Bot API and the clients posting the updates run in a second
+process (bench/peer.py), as Telegram's servers would be elsewhere; the service has the other core. PTB's rate
+limiter is off: one real bot is capped by Telegram at 30 msg/s, this measures gridbot. A second phase posts
+group chatter (recorded, never answered) to show what the webhook itself costs. Prints one JSON line.
+Usage: python bench/telegram_webhook.py [--backend sqlite|postgres|both] [--reports N] [--concurrency N]
 """
 
 # ruff: noqa: E402  (the repository root goes on sys.path before the project's imports, for tests.fakes)
@@ -20,6 +22,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 import uvloop
 from aiohttp import ClientSession, TCPConnector, web
@@ -28,14 +31,12 @@ from sqlalchemy import func, select
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from peer import Commands, Peer
 from scratch_db import drop_database, fresh_database
 
 from bot.channels.telegram import SECRET_HEADER, WEBHOOK_PATH, telegram_channel
 from bot.clock import SystemClock
-from bot.invites import (
-    create_invite,
-    redeem_invite,
-)
+from bot.invites import create_invite, redeem_invite
 from bot.outbox import drain
 from bot.runtime import start
 from config.settings import load_settings
@@ -52,25 +53,102 @@ from tests.fakes.telegram_api import (
 
 SECRET = "bench-secret"
 WORKER_ID = 9001
+STAFF_BASE = 50_000
+RESIDENT_BASE = 100_000
 CHATTER = ["大家早上好", "谁家的快递放错了", "今晚广场舞几点开始", "哈哈哈", "收到，谢谢", "明天降温多穿点"]
 PROBLEMS = ["门口路灯坏了", "电梯又坏了", "下水道堵了", "楼道有人飞线充电", "门口垃圾没人清运", "楼道灯不亮"]
 
 
-async def bind_every_staff_member(runtime, fake: FakeBotApi) -> str:  # type: ignore[no-untyped-def]
-    """Binds every staff member to a Telegram account (so every notice goes through the fake); returns a fresh
-    invite for W001 that the bench redeems through the webhook."""
+# --- the platform's side: the fake Bot API and the clients that post updates (in the peer process) ---
+
+def platform_side() -> Commands:
+    fake = FakeBotApi(limits=FloodLimits(overall=(10**9, 1.0), group=(10**9, 1.0)))
+
+    async def open_api() -> dict[str, Any]:
+        await fake.start()
+        return {"base_url": fake.base_url}
+
+    async def open_chats(ids: list[int]) -> dict[str, Any]:
+        fake.started.update(ids)
+        return {}
+
+    async def post_updates(endpoint: str, token: str, reports: int, concurrency: int) -> dict[str, Any]:
+        update_ids = iter(range(1, 10**9))
+        latencies: list[float] = []
+        async with ClientSession(connector=TCPConnector(limit=concurrency)) as http:
+            async def post(update: dict) -> None:
+                update["update_id"] = next(update_ids)
+                began = time.perf_counter()
+                async with http.post(endpoint, json=update, headers={SECRET_HEADER: SECRET}) as response:
+                    assert response.status == 200, response.status
+                latencies.append(time.perf_counter() - began)
+
+            fake.started.add(WORKER_ID)
+            await post(message_update(private_chat(WORKER_ID, "李娟"), user(WORKER_ID, "李娟"), f"/start {token}"))
+            latencies.clear()
+            queue = list(range(reports))
+
+            async def resident_loop() -> None:
+                while queue:
+                    n = queue.pop()
+                    person = user(RESIDENT_BASE + n, f"居民{n}")
+                    chat = private_chat(person["id"], person["first_name"])
+                    fake.started.add(person["id"])
+                    await post(message_update(chat, person, f"铁塔厂家属院{n % 8 + 1}号楼{PROBLEMS[n % len(PROBLEMS)]}"))
+                    await post(message_update(chat, person, "确认"))
+
+            began = time.perf_counter()
+            await asyncio.gather(*(resident_loop() for _ in range(concurrency)))
+            elapsed = time.perf_counter() - began
+            report_latencies, latencies = sorted(latencies), []
+            chatter = list(range(reports * 2))
+            group = group_chat(-100_777, "铁塔厂家属院居民群")
+
+            async def chatter_loop() -> None:
+                while chatter:
+                    n = chatter.pop()
+                    await post(message_update(group, user(200_000 + n, f"群友{n}"), CHATTER[n % len(CHATTER)]))
+
+            chatter_began = time.perf_counter()
+            await asyncio.gather(*(chatter_loop() for _ in range(concurrency)))
+            chatter_elapsed = time.perf_counter() - chatter_began
+        latencies.sort()
+        return {
+            "report_updates": len(report_latencies), "updates_per_s": round(len(report_latencies) / elapsed, 1),
+            "p50_ms": round(statistics.median(report_latencies) * 1000, 2),
+            "p99_ms": round(percentile(report_latencies, 0.99) * 1000, 2),
+            "chatter_updates": len(latencies), "chatter_updates_per_s": round(len(latencies) / chatter_elapsed, 1),
+            "chatter_p50_ms": round(statistics.median(latencies) * 1000, 2),
+            "chatter_p99_ms": round(percentile(latencies, 0.99) * 1000, 2),
+        }
+
+    async def delivered() -> dict[str, Any]:
+        """Replies to residents, and notices to staff (without W001's answer to its /start)."""
+        return {"replies": sum(1 for (chat, _) in fake.messages if chat >= RESIDENT_BASE),
+                "staff_notices": sum(1 for (chat, _) in fake.messages if STAFF_BASE <= chat < RESIDENT_BASE
+                                     or chat == WORKER_ID) - 1}
+
+    return {"open_api": open_api, "open_chats": open_chats, "post_updates": post_updates, "delivered": delivered,
+            "stop": fake.stop}
+
+
+# --- the service's side ---
+
+async def bind_every_staff_member(runtime) -> tuple[list[int], str]:  # type: ignore[no-untyped-def]
+    """Binds every staff member but W001 to a Telegram account (so every notice goes through the fake); returns
+    their chats and a fresh invite for W001, which the bench redeems through the webhook."""
     now = SystemClock().now()
+    chats: list[int] = []
     async with runtime.services.sessions.begin() as session:
         codes = (await session.scalars(select(Staff.code).order_by(Staff.id))).all()
         for offset, code in enumerate(codes):
             if code == "W001":
                 continue
             token = await create_invite(session, code, now=now)
-            await redeem_invite(session, token, channel="telegram", user_id=str(50_000 + offset), display_name=code,
-                                private_chat_id=str(50_000 + offset), now=now)
-            fake.started.add(50_000 + offset)
-        fake.started.add(WORKER_ID)
-        return await create_invite(session, "W001", now=now)
+            await redeem_invite(session, token, channel="telegram", user_id=str(STAFF_BASE + offset), display_name=code,
+                                private_chat_id=str(STAFF_BASE + offset), now=now)
+            chats.append(STAFF_BASE + offset)
+        return chats, await create_invite(session, "W001", now=now)
 
 
 def percentile(sorted_values: list[float], share: float) -> float:
@@ -80,86 +158,42 @@ def percentile(sorted_values: list[float], share: float) -> float:
 async def bench(backend: str, reports: int, concurrency: int) -> dict:
     with tempfile.TemporaryDirectory() as workdir:
         url = await fresh_database(backend, Path(workdir))
-        fake = await FakeBotApi(limits=FloodLimits(overall=(10**9, 1.0), group=(10**9, 1.0))).start()
-        settings = load_settings({}, database_url=url, telegram_token=TOKEN, telegram_api_base=fake.base_url,
-                                 telegram_mode="webhook", telegram_webhook_secret=SECRET,
-                                 public_url="https://gridbot.bench", duplicate_window_hours=0)
-        runtime = await start(settings, SystemClock())
-        channel = telegram_channel(runtime.dispatcher, settings, limits=None)
-        app = web.Application()
-        channel.setup(app)
-        runner = web.AppRunner(app)
-        await runner.setup()
-        site = web.TCPSite(runner, "127.0.0.1", 0)
-        await site.start()
-        port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-        endpoint = f"http://127.0.0.1:{port}{WEBHOOK_PATH}"
-        try:
-            token = await bind_every_staff_member(runtime, fake)
-            update_ids = iter(range(1, 10**9))
-            latencies: list[float] = []
-
-            async with ClientSession(connector=TCPConnector(limit=concurrency)) as http:
-                async def post(update: dict) -> None:
-                    update["update_id"] = next(update_ids)
-                    began = time.perf_counter()
-                    async with http.post(endpoint, json=update, headers={SECRET_HEADER: SECRET}) as response:
-                        assert response.status == 200, response.status
-                    latencies.append(time.perf_counter() - began)
-
-                await post(message_update(private_chat(WORKER_ID, "李娟"), user(WORKER_ID, "李娟"), f"/start {token}"))
-                latencies.clear()
-                queue = list(range(reports))
-
-                async def resident_loop(slot: int) -> None:
-                    while queue:
-                        n = queue.pop()
-                        person = user(100_000 + n, f"居民{n}")
-                        chat = private_chat(person["id"], person["first_name"])
-                        fake.started.add(person["id"])
-                        text = f"铁塔厂家属院{n % 8 + 1}号楼{PROBLEMS[n % len(PROBLEMS)]}"
-                        await post(message_update(chat, person, text))
-                        await post(message_update(chat, person, "确认"))
-
-                began = time.perf_counter()
-                await asyncio.gather(*(resident_loop(i) for i in range(concurrency)))
-                elapsed = time.perf_counter() - began
-                report_latencies, latencies = sorted(latencies), []
-                chatter = list(range(reports * 2))
-                group = group_chat(-100_777, "铁塔厂家属院居民群")
-
-                async def chatter_loop() -> None:
-                    while chatter:
-                        n = chatter.pop()
-                        await post(message_update(group, user(200_000 + n, f"群友{n}"), CHATTER[n % len(CHATTER)]))
-
-                chatter_began = time.perf_counter()
-                await asyncio.gather(*(chatter_loop() for _ in range(concurrency)))
-                chatter_elapsed = time.perf_counter() - chatter_began
-            drained = time.perf_counter()
-            notified = await drain(runtime.services.sessions, channel.sender, runtime.services.clock, limit=200)
-            drain_seconds = time.perf_counter() - drained
-            async with runtime.services.sessions() as session:
-                cases = await session.scalar(select(func.count()).select_from(Case))
-                unsent = await session.scalar(select(func.count()).select_from(Outbox).where(
-                    Outbox.state != SendState.SENT))
-            replies = sum(1 for (chat, _) in fake.messages if chat >= 100_000)
-        finally:
-            await runner.cleanup()
-            await runtime.close()
-            await fake.stop()
-            await drop_database(url)
-    latencies.sort()
-    return {
-        "report_updates": len(report_latencies), "updates_per_s": round(len(report_latencies) / elapsed, 1),
-        "p50_ms": round(statistics.median(report_latencies) * 1000, 2),
-        "p99_ms": round(percentile(report_latencies, 0.99) * 1000, 2),
-        "chatter_updates": len(latencies), "chatter_updates_per_s": round(len(latencies) / chatter_elapsed, 1),
-        "chatter_p50_ms": round(statistics.median(latencies) * 1000, 2),
-        "chatter_p99_ms": round(percentile(latencies, 0.99) * 1000, 2),
-        "cases": cases, "replies_recorded": replies, "worker_notices_sent": notified,
-        "worker_notices_per_s": round(notified / drain_seconds, 1), "unsent_notices": unsent,
-        "lost": reports - cases + 2 * reports - replies,
+        async with Peer(platform_side) as telegram:
+            api = await telegram.ask("open_api")
+            settings = load_settings({}, database_url=url, telegram_token=TOKEN, telegram_api_base=api["base_url"],
+                                     telegram_mode="webhook", telegram_webhook_secret=SECRET,
+                                     public_url="https://gridbot.bench", duplicate_window_hours=0)
+            runtime = await start(settings, SystemClock())
+            channel = telegram_channel(runtime.dispatcher, settings, limits=None)
+            app = web.Application()
+            channel.setup(app)
+            runner = web.AppRunner(app)
+            await runner.setup()
+            site = web.TCPSite(runner, "127.0.0.1", 0)
+            await site.start()
+            port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+            try:
+                staff_chats, token = await bind_every_staff_member(runtime)
+                await telegram.ask("open_chats", ids=staff_chats)
+                figures = await telegram.ask("post_updates", endpoint=f"http://127.0.0.1:{port}{WEBHOOK_PATH}",
+                                             token=token, reports=reports, concurrency=concurrency)
+                drained = time.perf_counter()
+                notified = await drain(runtime.services.sessions, channel.sender, runtime.services.clock, limit=200)
+                drain_seconds = time.perf_counter() - drained
+                async with runtime.services.sessions() as session:
+                    cases = await session.scalar(select(func.count()).select_from(Case))
+                    unsent = await session.scalar(select(func.count()).select_from(Outbox).where(
+                        Outbox.state != SendState.SENT))
+                delivered = await telegram.ask("delivered")
+            finally:
+                await runner.cleanup()
+                await runtime.close()
+        await drop_database(url)
+    return figures | {
+        "cases": cases, "replies_recorded": delivered["replies"], "worker_notices_sent": notified,
+        "worker_notices_recorded": delivered["staff_notices"], "worker_notices_per_s": round(notified / drain_seconds, 1),
+        "unsent_notices": unsent,
+        "lost": (reports - cases) + (2 * reports - delivered["replies"]) + (reports - delivered["staff_notices"]),
     }
 
 
@@ -169,8 +203,9 @@ def main() -> None:
     parser.add_argument("--reports", type=int, default=1000, help="reports filed; each is two updates")
     parser.add_argument("--concurrency", type=int, default=8, help="requests in flight")
     args = parser.parse_args()
-    figures: dict = {"bench": "telegram_webhook", "python": platform.python_version(), "machine": platform.machine(), "event_loop": "uvloop",
-                     "concurrency": args.concurrency, "rate_limiter": "off"}
+    figures: dict = {"bench": "telegram_webhook", "python": platform.python_version(), "machine": platform.machine(),
+                     "event_loop": "uvloop", "concurrency": args.concurrency, "rate_limiter": "off",
+                     "platform_side": "fake Bot API and update clients in a second process"}
     for backend in (["sqlite", "postgres"] if args.backend == "both" else [args.backend]):
         figures[backend] = uvloop.run(bench(backend, args.reports, args.concurrency))
     print(json.dumps(figures, ensure_ascii=False))

@@ -249,9 +249,12 @@ class FakeBotApi:
         limit = int(call.params.get("limit") or 100)
         async with self._changed:
             self._updates = [u for u in self._updates if u["update_id"] >= offset]
-            if not self._updates and timeout > 0 and not self._closing.is_set():
-                with _suppress_timeout():
-                    await asyncio.wait_for(self._changed.wait(), timeout)
+            # Long polling as Telegram does it: answer when there are updates or the timeout is over, not
+            # whenever anything else was recorded.
+            with _suppress_timeout():
+                async with asyncio.timeout(timeout):
+                    while not self._updates and timeout > 0 and not self._closing.is_set():
+                        await self._changed.wait()
             batch = [u for u in self._updates if u["update_id"] >= offset][:limit]
             self.calls.append(call)
             self._changed.notify_all()
