@@ -192,7 +192,7 @@ async def serve_command(settings: Settings, args: argparse.Namespace) -> int:
 
     from bot.app import create_app
     from bot.channels.registry import enabled_channels
-    from bot.runtime import start
+    from bot.runtime import freeze_startup_heap, start
 
     runtime = await start(settings)
     try:
@@ -201,6 +201,7 @@ async def serve_command(settings: Settings, args: argparse.Namespace) -> int:
         await runtime.close()
         print(f"gridbot: {exc}", file=sys.stderr)
         return 2
+    freeze_startup_heap()
     runner = web.AppRunner(create_app(runtime.services, runtime.dispatcher, channels, background=True))
     await runner.setup()
     site = web.TCPSite(runner, settings.host, settings.port)

@@ -39,7 +39,7 @@ from bot.clock import SystemClock
 from bot.invites import create_invite, redeem_invite
 from bot.messages import Inbound
 from bot.outbox import drain
-from bot.runtime import start
+from bot.runtime import freeze_startup_heap, start
 from config.settings import load_settings
 from models import Case, Outbox, SendState, Staff
 from tests.fakes.telegram_api import TOKEN, FakeBotApi, FloodLimits, message_update, private_chat, user
@@ -148,6 +148,7 @@ async def bench(backend: str, residents: int, reports: int) -> dict:
                                      telegram_mode="polling", duplicate_window_hours=0)
             runtime = await start(settings, SystemClock())
             channel = telegram_channel(runtime.dispatcher, settings, limits=None, poll_timeout=1.0)
+            freeze_startup_heap()  # as `run.py serve` does
             app = web.Application()
             channel.setup(app)
             runner = web.AppRunner(app)

@@ -38,7 +38,7 @@ from bot.channels.telegram import SECRET_HEADER, WEBHOOK_PATH, telegram_channel
 from bot.clock import SystemClock
 from bot.invites import create_invite, redeem_invite
 from bot.outbox import drain
-from bot.runtime import start
+from bot.runtime import freeze_startup_heap, start
 from config.settings import load_settings
 from models import Case, Outbox, SendState, Staff
 from tests.fakes.telegram_api import (
@@ -165,6 +165,7 @@ async def bench(backend: str, reports: int, concurrency: int) -> dict:
                                      public_url="https://gridbot.bench", duplicate_window_hours=0)
             runtime = await start(settings, SystemClock())
             channel = telegram_channel(runtime.dispatcher, settings, limits=None)
+            freeze_startup_heap()  # as `run.py serve` does
             app = web.Application()
             channel.setup(app)
             runner = web.AppRunner(app)

@@ -5,8 +5,9 @@ Residents write to the app in private chats (demo district): 80% report a proble
 classified, routed and filed), 20% ask for their cases; then a run of status queries only, where the core does
 little; then enter_agent events, which are verified, decrypted and parsed but never reach the core: the
 surface's own cost (HTTP, signature, AES, XML). Requests are encrypted and signed before the clock
-starts, as WeCom would send them; 16 senders post concurrently. Prints one JSON line with, per backend,
-callbacks/s and p50/p99 latency. Usage: python bench/wecom_callback.py [--backend sqlite|postgres|both] [--messages N]
+starts, as WeCom would send them; 16 senders post concurrently from a second process (bench/peer.py), as
+WeCom's servers would be elsewhere. Prints one JSON line with, per backend, callbacks/s and p50/p99 latency.
+Usage: python bench/wecom_callback.py [--backend sqlite|postgres|both] [--messages N]
 """
 
 from __future__ import annotations
@@ -28,13 +29,14 @@ from pathlib import Path
 import aiohttp
 import uvloop
 from aiohttp import web
+from peer import Commands, Peer
 from scratch_db import drop_database, fresh_database
 from sqlalchemy import func, select
 from wechatpy.crypto import PrpCrypto
 
 from bot.app import create_app
 from bot.channels.wecom import WeComChannel
-from bot.runtime import start
+from bot.runtime import freeze_startup_heap, start
 from config.settings import load_settings
 from models import Case
 
@@ -120,6 +122,20 @@ async def measure(url: str, sequences: list[list[tuple[dict[str, str], bytes]]],
     }
 
 
+def platform_side() -> Commands:
+    """WeCom's side: seals the callbacks and posts them, 16 at a time."""
+    rng = random.Random(11)
+
+    async def post(url: str, count: int, concurrency: int, reports: float = 0.8) -> dict:
+        return await measure(url, scripts(count, rng, reports=reports), concurrency)
+
+    async def post_events(url: str, count: int, concurrency: int) -> dict:
+        events = [[enter_agent(f"member{i}", int(time.time()))] for i in range(count)]
+        return await measure(url, events, concurrency, surface_only=True)
+
+    return {"post": post, "post_events": post_events}
+
+
 async def bench(backend: str, messages: int, concurrency: int) -> dict:
     with tempfile.TemporaryDirectory() as workdir:
         url = await fresh_database(backend, Path(workdir))
@@ -129,6 +145,7 @@ async def bench(backend: str, messages: int, concurrency: int) -> dict:
                                      wecom_api_base="http://127.0.0.1:9", scheduler_in_serve=False,
                                      delivery_tick_seconds=60.0, log_level="WARNING")
             runtime = await start(settings)
+            freeze_startup_heap()  # as `run.py serve` does
             runner = web.AppRunner(create_app(runtime.services, runtime.dispatcher,
                                               [WeComChannel(runtime.dispatcher)]), access_log=None)
             await runner.setup()
@@ -136,16 +153,16 @@ async def bench(backend: str, messages: int, concurrency: int) -> dict:
             await site.start()
             port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
             try:
-                rng = random.Random(11)
                 callback = f"http://127.0.0.1:{port}/wecom/callback"
-                await measure(callback, scripts(100, rng), concurrency)  # warm-up: rules, pools, caches
-                figures = await measure(callback, scripts(messages, rng), concurrency)
-                async with runtime.services.sessions() as session:
-                    figures["cases_filed"] = await session.scalar(select(func.count()).select_from(Case))
-                figures["status_queries_only"] = await measure(callback, scripts(messages, rng, reports=0.0),
-                                                               concurrency)
-                events = [[enter_agent(f"member{i}", int(time.time()))] for i in range(messages)]
-                figures["surface_only"] = await measure(callback, events, concurrency, surface_only=True)
+                async with Peer(platform_side) as wecom:
+                    await wecom.ask("post", url=callback, count=100, concurrency=concurrency)  # warm-up
+                    figures = await wecom.ask("post", url=callback, count=messages, concurrency=concurrency)
+                    async with runtime.services.sessions() as session:
+                        figures["cases_filed"] = await session.scalar(select(func.count()).select_from(Case))
+                    figures["status_queries_only"] = await wecom.ask("post", url=callback, count=messages,
+                                                                     concurrency=concurrency, reports=0.0)
+                    figures["surface_only"] = await wecom.ask("post_events", url=callback, count=messages,
+                                                              concurrency=concurrency)
             finally:
                 await runner.cleanup()
                 await runtime.close()
@@ -161,7 +178,7 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=16)
     args = parser.parse_args()
     figures: dict = {"bench": "wecom_callback", "python": platform.python_version(), "event_loop": "uvloop",
-                     "concurrency": args.concurrency}
+                     "concurrency": args.concurrency, "platform_side": "senders in a second process"}
     for backend in (["sqlite", "postgres"] if args.backend == "both" else [args.backend]):
         figures[backend] = uvloop.run(bench(backend, args.messages, args.concurrency))
     print(json.dumps(figures, ensure_ascii=False))

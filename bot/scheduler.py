@@ -201,7 +201,7 @@ class Scheduler:
 
 async def run_scheduler(settings: Settings, *, once: bool = False) -> int:
     """`run.py scheduler`: runs the cron jobs until stopped, or what is due now once with --once."""
-    from bot.runtime import start
+    from bot.runtime import freeze_startup_heap, start
 
     runtime = await start(settings)
     runner = JobRunner(runtime.services)
@@ -210,6 +210,7 @@ async def run_scheduler(settings: Settings, *, once: bool = False) -> int:
             for job, slot, outcome in await runner.run_due(runtime.services.clock.now()):
                 print(f"{job}\t{slot}\t{outcome}")
             return 0
+        freeze_startup_heap()
         scheduler = Scheduler(runner)
         scheduler.start()
         try:
