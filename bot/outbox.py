@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import bindparam, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.clock import Clock
@@ -96,6 +96,20 @@ async def claim_due(
     return rows
 
 
+_OUTBOX = Outbox.__table__
+# attempts identifies the claim: a sender whose lease ran out and whose row was claimed again must not
+# overwrite the new claimer's outcome.
+_THIS_CLAIM = (_OUTBOX.c.id == bindparam("row_id")) & (_OUTBOX.c.state == SendState.SENDING) & (
+    _OUTBOX.c.attempts == bindparam("claimed_attempts"))
+_RECORD = update(_OUTBOX).where(_THIS_CLAIM).values(
+    state=bindparam("new_state"), due_at=bindparam("new_due_at"), last_error=bindparam("error"), lease_until=None,
+    sent_at=bindparam("sent"), platform_message_id=bindparam("message_id"))
+
+_RELEASE = update(_OUTBOX).where(_THIS_CLAIM).values(
+    state=SendState.PENDING, due_at=bindparam("new_due_at"), lease_until=None,
+    attempts=bindparam("unclaimed_attempts"))
+
+
 async def record_result(
     sessions: async_sessionmaker[AsyncSession], row: Outbox, result: SendResult, *, now: datetime,
     rng: random.Random | None = None,
@@ -109,17 +123,12 @@ async def record_result(
         backoff = min(3600.0, 2.0 ** row.attempts) * (0.5 + (rng or random).random() / 2)
         delay = max(backoff, result.retry_after or 0.0)
         state, due, error = SendState.FAILED, now + timedelta(seconds=delay), result.error
+    sent = state is SendState.SENT
     async with sessions.begin() as session:
-        await session.execute(
-            # attempts identifies the claim: a sender whose lease ran out and whose row was claimed again
-            # must not overwrite the new claimer's outcome
-            update(Outbox).where(Outbox.id == row.id, Outbox.state == SendState.SENDING,
-                                 Outbox.attempts == row.attempts).values(
-                state=state, due_at=due, last_error=error, lease_until=None,
-                sent_at=now if state is SendState.SENT else None,
-                platform_message_id=result.platform_message_id if state is SendState.SENT else None,
-            )
-        )
+        await session.execute(_RECORD, {
+            "row_id": row.id, "claimed_attempts": row.attempts, "new_state": state, "new_due_at": due,
+            "error": error, "sent": now if sent else None, "message_id": result.platform_message_id if sent else None,
+        })
     return state
 
 
@@ -151,8 +160,5 @@ async def requeue(sessions: async_sessionmaker[AsyncSession], ids: Sequence[int]
 async def release(sessions: async_sessionmaker[AsyncSession], row: Outbox, *, due_at: datetime) -> None:
     """Hands a claimed row back unsent and without counting the attempt (a rate limit said not yet)."""
     async with sessions.begin() as session:
-        await session.execute(
-            update(Outbox).where(Outbox.id == row.id, Outbox.state == SendState.SENDING,
-                                 Outbox.attempts == row.attempts)
-            .values(state=SendState.PENDING, due_at=due_at, lease_until=None, attempts=row.attempts - 1)
-        )
+        await session.execute(_RELEASE, {"row_id": row.id, "claimed_attempts": row.attempts, "new_due_at": due_at,
+                                         "unclaimed_attempts": row.attempts - 1})
