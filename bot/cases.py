@@ -142,11 +142,11 @@ async def find_duplicate(
     return None
 
 
-def _event_row(case: Case, actor: Actor | None, action: str, before: CaseStatus | None, note: str,
-               now: datetime) -> dict[str, Any]:
+def _event_row(case: Case, actor: Actor | None, action: str, before: CaseStatus | None, after: CaseStatus,
+               note: str, now: datetime) -> dict[str, Any]:
     return {"case_id": case.id, "at": now, "actor_kind": actor.kind if actor else "system",
             "actor_id": actor.id if actor else None, "actor_name": actor.name if actor else "系统", "action": action,
-            "from_status": before.value if before else None, "to_status": case.status.value, "note": note}
+            "from_status": before.value if before else None, "to_status": after.value, "note": note}
 
 
 async def _insert_events(session: AsyncSession, rows: list[dict[str, Any]]) -> list[int]:
@@ -180,9 +180,10 @@ async def file_case(
         original.priority += 1
         original.updated_at = now
         await _insert_events(session, [
-            _event_row(case, reporter, "filed", None, filed_note, now) | {"to_status": S.NEW.value},
-            _event_row(case, None, "linked_duplicate", S.NEW, f"与 {original.number} 重复，已并入", now),
-            _event_row(original, None, "duplicate_reported", original.status, f"{case.number} 反映同一问题", now),
+            _event_row(case, reporter, "filed", None, S.NEW, filed_note, now),
+            _event_row(case, None, "linked_duplicate", S.NEW, S.DUPLICATE, f"与 {original.number} 重复，已并入", now),
+            _event_row(original, None, "duplicate_reported", original.status, original.status,
+                       f"{case.number} 反映同一问题", now),
         ])
         if original.assignee is not None:
             await notify_staff(session, original.assignee, original,
@@ -198,16 +199,10 @@ async def file_case(
                       accept_due_at=now + timedelta(hours=draft.sla_accept_hours))
     case = await _insert_case(session, values, reporter)
     routed = max(await _insert_events(session, [
-        _event_row(case, reporter, "filed", None, filed_note, now) | {"to_status": S.NEW.value},
-        _event_row(case, None, "routed", S.NEW, assignment.reason, now),
+        _event_row(case, reporter, "filed", None, S.NEW, filed_note, now),
+        _event_row(case, None, "routed", S.NEW, case.status, assignment.reason, now),
     ]))
-    summary = case_summary(case, for_staff=True)
-    if assignment.staff is None:
-        await _notify_triage(session, directory, case, f"{summary}\n{assignment.reason}。\n回复「分派 {case.id} 工号」"
-                             f"指派，或「不予受理 {case.id} 原因」。", key=f"case:{case.id}:triage:{routed}", now=now)
-    else:
-        await notify_staff(session, assignment.staff, case, f"{summary}\n请回复「接单 {case.id}」接单。",
-                           key=f"case:{case.id}:assigned:{routed}", now=now, buttons=worker_buttons(case))
+    await _announce(session, directory, case, assignment, routed, now)
     return Filed(case, None, assignment)
 
 
@@ -229,22 +224,27 @@ async def _apply_assignment(
         case.assignee_id, case.assignee = None, None
         case.status = S.NEW if before is S.NEW else S.RETURNED
         case.queue_unit_id = assignment.queue_unit.id if assignment.queue_unit else case.unit_id
-        event = _event(session, case, actor, action, before, "；".join(filter(None, [assignment.reason, note])), now)
-        await session.flush()
-        await _notify_triage(session, directory, case, f"{case_summary(case, for_staff=True)}\n{assignment.reason}。"
-                             f"\n回复「分派 {case.id} 工号」指派，或「不予受理 {case.id} 原因」。",
-                             key=f"case:{case.id}:triage:{event.id}", now=now)
-        return
-    case.assignee_id, case.assignee = assignment.staff.id, await session.get(Staff, assignment.staff.id)
-    case.status, case.queue_unit_id = status, None
-    case.assigned_at = now
-    case.accept_due_at = now + timedelta(hours=sla_accept_hours)
-    case.sla_next_at = None  # the SLA sweep (bot/jobs.py) schedules the new deadline on its next pass
+    else:
+        case.assignee_id, case.assignee = assignment.staff.id, await session.get(Staff, assignment.staff.id)
+        case.status, case.queue_unit_id = status, None
+        case.assigned_at = now
+        case.accept_due_at = now + timedelta(hours=sla_accept_hours)
+        case.sla_next_at = None  # the SLA sweep (bot/jobs.py) schedules the new deadline on its next pass
     event = _event(session, case, actor, action, before, "；".join(filter(None, [assignment.reason, note])), now)
     await session.flush()
-    await notify_staff(session, assignment.staff, case,
-                       f"{case_summary(case, for_staff=True)}\n请回复「接单 {case.id}」接单。",
-                       key=f"case:{case.id}:assigned:{event.id}", now=now, buttons=worker_buttons(case))
+    await _announce(session, directory, case, assignment, event.id, now)
+
+
+async def _announce(session: AsyncSession, directory: GridDirectory, case: Case, assignment: Assignment,
+                    event_id: int, now: datetime) -> None:
+    """Tells the assignee about their new case, or the triage queue's staff when nobody fitted."""
+    summary = case_summary(case, for_staff=True)
+    if assignment.staff is None:
+        await _notify_triage(session, directory, case, f"{summary}\n{assignment.reason}。\n回复「分派 {case.id} 工号」"
+                             f"指派，或「不予受理 {case.id} 原因」。", key=f"case:{case.id}:triage:{event_id}", now=now)
+    else:
+        await notify_staff(session, assignment.staff, case, f"{summary}\n请回复「接单 {case.id}」接单。",
+                           key=f"case:{case.id}:assigned:{event_id}", now=now, buttons=worker_buttons(case))
 
 
 async def _notify_triage(session: AsyncSession, directory: GridDirectory, case: Case, text: str, *, key: str,
