@@ -33,6 +33,7 @@ from models import Case, CaseKind, CaseStatus, Rating, UnitLevel
 DONE = (CaseStatus.RESOLVED.value, CaseStatus.CLOSED.value)
 PLEASED = (Rating.SATISFIED.value, Rating.BASICALLY_SATISFIED.value)
 CHART_WEEKS = 8
+LEGEND_COLUMNS = 6
 TOP_CATEGORIES = 3
 CJK_FONTS = ["Noto Sans CJK SC", "Source Han Sans SC", "WenQuanYi Zen Hei", "SimHei", "Microsoft YaHei",
              "PingFang SC", "DejaVu Sans"]
@@ -238,34 +239,38 @@ class ChartLabels:
 
 def render_chart(labels: Sequence[str], words: ChartLabels, cases: Sequence[Sequence[int]],
                  closure: Sequence[float | None], font: str | None) -> bytes:
-    """A PNG: stacked bars of new cases per week by part, and the closure rate as a line on a second axis."""
-    import matplotlib
+    """A PNG: stacked bars of new cases per week by part, and the closure rate as a line on a second axis.
 
-    matplotlib.use("Agg")
-    from matplotlib import pyplot as plt
+    The legend of the parts sits below the plot, outside it, so neither the bars nor the closure line (which
+    runs along the top when most cases are done) can cover it; the title is also written into the PNG's
+    metadata. A Figure of its own rather than pyplot: charts are drawn in worker threads."""
+    from matplotlib import colormaps, rc_context
+    from matplotlib.figure import Figure
+    from matplotlib.ticker import MaxNLocator
 
     logging.getLogger("matplotlib.font_manager").setLevel(logging.ERROR)
-    with plt.rc_context({"font.sans-serif": [font] if font else ["DejaVu Sans"], "axes.unicode_minus": False}):
-        figure, bars = plt.subplots(figsize=(8, 4.5), dpi=100)
-        try:
-            bottom = [0] * len(labels)
-            for name, counts in zip(words.parts, cases, strict=True):
-                bars.bar(labels, counts, bottom=bottom, label=name)
-                bottom = [b + c for b, c in zip(bottom, counts, strict=True)]
-            bars.set_ylim(bottom=0, top=max([*bottom, 1]) * 1.15)
-            bars.set_ylabel(words.cases)
-            rate = bars.twinx()
-            rate.plot(labels, [None if r is None else r * 100 for r in closure], color="black", marker="o")
-            rate.set_ylim(0, 105)
-            rate.set_ylabel(words.closure)
-            bars.set_title(words.title)
-            if len(words.parts) > 1:
-                bars.legend(fontsize=7, ncol=2, loc="upper left")
-            figure.tight_layout()
-            out = io.BytesIO()
-            figure.savefig(out, format="png")
-        finally:
-            plt.close(figure)
+    with rc_context({"font.sans-serif": [font] if font else ["DejaVu Sans"], "axes.unicode_minus": False}):
+        figure = Figure(figsize=(8, 4.5), dpi=100, layout="constrained")
+        bars = figure.add_subplot()
+        # ten distinct colours, or twenty (in light/dark pairs) for a community of more than ten grids
+        palette = colormaps["tab20" if len(words.parts) > 10 else "tab10"].colors
+        bottom = [0] * len(labels)
+        for number, (name, counts) in enumerate(zip(words.parts, cases, strict=True)):
+            bars.bar(labels, counts, bottom=bottom, label=name, color=palette[number % len(palette)])
+            bottom = [b + c for b, c in zip(bottom, counts, strict=True)]
+        bars.set_ylim(bottom=0, top=max([*bottom, 1]) * 1.15)
+        bars.yaxis.set_major_locator(MaxNLocator(integer=True))  # cases are whole numbers
+        bars.set_ylabel(words.cases)
+        rate = bars.twinx()
+        rate.plot(labels, [None if r is None else r * 100 for r in closure], color="black", marker="o")
+        rate.set_ylim(0, 105)
+        rate.set_ylabel(words.closure)
+        bars.set_title(words.title)
+        if len(words.parts) > 1:
+            figure.legend(loc="outside lower center", ncol=min(len(words.parts), LEGEND_COLUMNS), fontsize=8,
+                          frameon=False)
+        out = io.BytesIO()
+        figure.savefig(out, format="png", metadata={"Title": words.title, "Software": "gridbot"})
     return out.getvalue()
 
 
