@@ -11,9 +11,11 @@ tree in memory, so the 639 groups of a district cost one query, not 639.
 from __future__ import annotations
 
 import asyncio
+import importlib.util
 import io
 import logging
 import sys
+import threading
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -37,6 +39,13 @@ LEGEND_COLUMNS = 6
 TOP_CATEGORIES = 3
 CJK_FONTS = ["Noto Sans CJK SC", "Source Han Sans SC", "WenQuanYi Zen Hei", "SimHei", "Microsoft YaHei",
              "PingFang SC", "DejaVu Sans"]
+# The CJK font the `mplfonts` dependency ships inside its package, so a fresh virtualenv draws Chinese without
+# any system font package. Registered with matplotlib the first time a chart needs a font, never at import.
+BUNDLED_FONT = ("mplfonts", ("fonts", "NotoSansCJKsc-Regular.otf"))
+
+log = logging.getLogger(__name__)
+_font_lock = threading.Lock()
+_bundled_font_tried = False
 
 
 @dataclass
@@ -221,10 +230,58 @@ def chart_parts(directory: GridDirectory, unit: UnitRef) -> list[UnitRef]:
     return [unit]
 
 
-def cjk_font() -> str | None:
-    """The first installed font that can draw Chinese, or None (then charts are labelled in ASCII)."""
+def bundled_font_file() -> Path | None:
+    """Where the font file of BUNDLED_FONT lies, or None when its package is not installed.
+
+    The package is located, not imported: importing mplfonts would pull in its font-manager helpers, and none
+    of its code is needed to read one file out of its folder."""
+    package, parts = BUNDLED_FONT
+    try:
+        spec = importlib.util.find_spec(package)
+    except (ImportError, ValueError):
+        return None
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    path = Path(next(iter(spec.submodule_search_locations)), *parts)
+    return path if path.is_file() else None
+
+
+def register_font_file(path: Path) -> bool:
+    """Adds one font file to matplotlib's font list for this process (the user's font cache and matplotlibrc
+    are left alone); False, with a warning, when the file cannot be read as a font."""
     from matplotlib import font_manager
 
+    try:
+        font_manager.fontManager.addfont(str(path))
+    except (OSError, RuntimeError, ValueError) as exc:  # FreeType's errors arrive as RuntimeError
+        log.warning("cannot load the chart font %s: %s", path, exc)
+        return False
+    return True
+
+
+def _register_bundled_font() -> None:
+    """Registers the bundled CJK font once per process; later calls, from any thread, return at once."""
+    global _bundled_font_tried
+    if _bundled_font_tried:
+        return
+    with _font_lock:
+        if _bundled_font_tried:
+            return
+        path = bundled_font_file()
+        if path is None:
+            log.warning("no bundled CJK font (%s/%s not installed); charts use an installed font or ASCII",
+                        BUNDLED_FONT[0], "/".join(BUNDLED_FONT[1]))
+        else:
+            register_font_file(path)
+        _bundled_font_tried = True
+
+
+def cjk_font() -> str | None:
+    """The first font that can draw Chinese, the bundled one included, or None (then charts are labelled in
+    ASCII, which every host can draw)."""
+    from matplotlib import font_manager
+
+    _register_bundled_font()
     installed = {font.name for font in font_manager.fontManager.ttflist}
     return next((name for name in CJK_FONTS[:-1] if name in installed), None)
 
