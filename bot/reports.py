@@ -11,9 +11,11 @@ tree in memory, so the 639 groups of a district cost one query, not 639.
 from __future__ import annotations
 
 import asyncio
+import importlib.util
 import io
 import logging
 import sys
+import threading
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -33,9 +35,17 @@ from models import Case, CaseKind, CaseStatus, Rating, UnitLevel
 DONE = (CaseStatus.RESOLVED.value, CaseStatus.CLOSED.value)
 PLEASED = (Rating.SATISFIED.value, Rating.BASICALLY_SATISFIED.value)
 CHART_WEEKS = 8
+LEGEND_COLUMNS = 6
 TOP_CATEGORIES = 3
 CJK_FONTS = ["Noto Sans CJK SC", "Source Han Sans SC", "WenQuanYi Zen Hei", "SimHei", "Microsoft YaHei",
              "PingFang SC", "DejaVu Sans"]
+# The CJK font the `mplfonts` dependency ships inside its package, so a fresh virtualenv draws Chinese without
+# any system font package. Registered with matplotlib the first time a chart needs a font, never at import.
+BUNDLED_FONT = ("mplfonts", ("fonts", "NotoSansCJKsc-Regular.otf"))
+
+log = logging.getLogger(__name__)
+_font_lock = threading.Lock()
+_bundled_font_tried = False
 
 
 @dataclass
@@ -220,10 +230,58 @@ def chart_parts(directory: GridDirectory, unit: UnitRef) -> list[UnitRef]:
     return [unit]
 
 
-def cjk_font() -> str | None:
-    """The first installed font that can draw Chinese, or None (then charts are labelled in ASCII)."""
+def bundled_font_file() -> Path | None:
+    """Where the font file of BUNDLED_FONT lies, or None when its package is not installed.
+
+    The package is located, not imported: importing mplfonts would pull in its font-manager helpers, and none
+    of its code is needed to read one file out of its folder."""
+    package, parts = BUNDLED_FONT
+    try:
+        spec = importlib.util.find_spec(package)
+    except (ImportError, ValueError):
+        return None
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    path = Path(next(iter(spec.submodule_search_locations)), *parts)
+    return path if path.is_file() else None
+
+
+def register_font_file(path: Path) -> bool:
+    """Adds one font file to matplotlib's font list for this process (the user's font cache and matplotlibrc
+    are left alone); False, with a warning, when the file cannot be read as a font."""
     from matplotlib import font_manager
 
+    try:
+        font_manager.fontManager.addfont(str(path))
+    except (OSError, RuntimeError, ValueError) as exc:  # FreeType's errors arrive as RuntimeError
+        log.warning("cannot load the chart font %s: %s", path, exc)
+        return False
+    return True
+
+
+def _register_bundled_font() -> None:
+    """Registers the bundled CJK font once per process; later calls, from any thread, return at once."""
+    global _bundled_font_tried
+    if _bundled_font_tried:
+        return
+    with _font_lock:
+        if _bundled_font_tried:
+            return
+        path = bundled_font_file()
+        if path is None:
+            log.warning("no bundled CJK font (%s/%s not installed); charts use an installed font or ASCII",
+                        BUNDLED_FONT[0], "/".join(BUNDLED_FONT[1]))
+        else:
+            register_font_file(path)
+        _bundled_font_tried = True
+
+
+def cjk_font() -> str | None:
+    """The first font that can draw Chinese, the bundled one included, or None (then charts are labelled in
+    ASCII, which every host can draw)."""
+    from matplotlib import font_manager
+
+    _register_bundled_font()
     installed = {font.name for font in font_manager.fontManager.ttflist}
     return next((name for name in CJK_FONTS[:-1] if name in installed), None)
 
@@ -238,34 +296,38 @@ class ChartLabels:
 
 def render_chart(labels: Sequence[str], words: ChartLabels, cases: Sequence[Sequence[int]],
                  closure: Sequence[float | None], font: str | None) -> bytes:
-    """A PNG: stacked bars of new cases per week by part, and the closure rate as a line on a second axis."""
-    import matplotlib
+    """A PNG: stacked bars of new cases per week by part, and the closure rate as a line on a second axis.
 
-    matplotlib.use("Agg")
-    from matplotlib import pyplot as plt
+    The legend of the parts sits below the plot, outside it, so neither the bars nor the closure line (which
+    runs along the top when most cases are done) can cover it; the title is also written into the PNG's
+    metadata. A Figure of its own rather than pyplot: charts are drawn in worker threads."""
+    from matplotlib import colormaps, rc_context
+    from matplotlib.figure import Figure
+    from matplotlib.ticker import MaxNLocator
 
     logging.getLogger("matplotlib.font_manager").setLevel(logging.ERROR)
-    with plt.rc_context({"font.sans-serif": [font] if font else ["DejaVu Sans"], "axes.unicode_minus": False}):
-        figure, bars = plt.subplots(figsize=(8, 4.5), dpi=100)
-        try:
-            bottom = [0] * len(labels)
-            for name, counts in zip(words.parts, cases, strict=True):
-                bars.bar(labels, counts, bottom=bottom, label=name)
-                bottom = [b + c for b, c in zip(bottom, counts, strict=True)]
-            bars.set_ylim(bottom=0, top=max([*bottom, 1]) * 1.15)
-            bars.set_ylabel(words.cases)
-            rate = bars.twinx()
-            rate.plot(labels, [None if r is None else r * 100 for r in closure], color="black", marker="o")
-            rate.set_ylim(0, 105)
-            rate.set_ylabel(words.closure)
-            bars.set_title(words.title)
-            if len(words.parts) > 1:
-                bars.legend(fontsize=7, ncol=2, loc="upper left")
-            figure.tight_layout()
-            out = io.BytesIO()
-            figure.savefig(out, format="png")
-        finally:
-            plt.close(figure)
+    with rc_context({"font.sans-serif": [font] if font else ["DejaVu Sans"], "axes.unicode_minus": False}):
+        figure = Figure(figsize=(8, 4.5), dpi=100, layout="constrained")
+        bars = figure.add_subplot()
+        # ten distinct colours, or twenty (in light/dark pairs) for a community of more than ten grids
+        palette = colormaps["tab20" if len(words.parts) > 10 else "tab10"].colors
+        bottom = [0] * len(labels)
+        for number, (name, counts) in enumerate(zip(words.parts, cases, strict=True)):
+            bars.bar(labels, counts, bottom=bottom, label=name, color=palette[number % len(palette)])
+            bottom = [b + c for b, c in zip(bottom, counts, strict=True)]
+        bars.set_ylim(bottom=0, top=max([*bottom, 1]) * 1.15)
+        bars.yaxis.set_major_locator(MaxNLocator(integer=True))  # cases are whole numbers
+        bars.set_ylabel(words.cases)
+        rate = bars.twinx()
+        rate.plot(labels, [None if r is None else r * 100 for r in closure], color="black", marker="o")
+        rate.set_ylim(0, 105)
+        rate.set_ylabel(words.closure)
+        bars.set_title(words.title)
+        if len(words.parts) > 1:
+            figure.legend(loc="outside lower center", ncol=min(len(words.parts), LEGEND_COLUMNS), fontsize=8,
+                          frameon=False)
+        out = io.BytesIO()
+        figure.savefig(out, format="png", metadata={"Title": words.title, "Software": "gridbot"})
     return out.getvalue()
 
 

@@ -9,6 +9,7 @@ import subprocess
 import sys
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +27,7 @@ from bot.channels.telegram import (
 )
 from bot.clock import FrozenClock
 from bot.invites import create_invite
+from bot.jobs import weekly_broadcast
 from bot.outbox import drain
 from bot.runtime import Runtime, start
 from config.settings import SettingsError, load_settings
@@ -416,3 +418,37 @@ async def test_category_buttons_when_the_classifier_is_unsure(world: World):
     filed = await world.say(chat, RESIDENT, "确认", reply_to=confirm[-1])
     assert "已受理" in filed[0]["text"]
     assert (await world.cases())[0].category_name == "供水"
+
+
+async def test_weekly_broadcast_gives_the_secretary_the_chart_as_one_photo_despite_a_5xx(webhook_world: World):
+    """The secretary's weekly report arrives as an uploaded PNG with the report as its caption; the first
+    attempt's photo upload meets a 502, the retry delivers it, and it is delivered once."""
+    world = webhook_world
+    await staffed_group(world)
+    question = await world.say(group_chat(GROUP), RESIDENT, "#随手拍 3号楼门口路灯坏了")
+    assert "已受理" in (await world.say(group_chat(GROUP), RESIDENT, "确认", reply_to=question[0]))[0]["text"]
+    await world.deliver()
+    world.clock.set(datetime(2026, 12, 7, 1, 0, tzinfo=UTC))  # the next Monday 09:00
+    await weekly_broadcast(world.runtime.services, "2026-W49", world.clock.now())
+    world.fake.fail("sendPhoto", 502)
+    before = len(world.fake.sent_to(SECRETARY["id"]))
+
+    assert await world.deliver() == 1  # the group's report (text only); the secretary's photo met the 502
+    [row] = [r for r in await world.outbox() if r.recipient == "staff:S001" and r.dedupe_key.startswith("weekly:")]
+    assert row.state is SendState.FAILED and "Bad Gateway" in row.last_error
+    assert world.fake.sent_to(SECRETARY["id"])[before:] == []
+
+    world.clock.advance(hours=1)
+    assert await world.deliver() == 1
+    world.clock.advance(days=1)
+    assert await world.deliver() == 0
+    [photo] = world.fake.sent_to(SECRETARY["id"])[before:]
+    [upload] = world.fake.uploads("sendPhoto")
+    assert upload.data.startswith(b"\x89PNG\r\n\x1a\n") and upload.size > 5000
+    assert upload.filename == "weekly-2026-W49-JT-TTC.png" and upload.content_type == "image/png"
+    assert photo["photo"][0]["file_size"] == upload.size
+    [row] = [r for r in await world.outbox() if r.id == row.id]
+    assert photo["caption"] == row.text and "市铁塔厂社区·2026年第49周进展" in row.text and "新受理 1 件" in row.text
+    assert row.state is SendState.SENT and row.attempts == 2 and row.platform_message_id == str(photo["message_id"])
+    group_report = world.fake.sent_to(GROUP)[-1]
+    assert "2026年第49周进展" in group_report["text"] and "photo" not in group_report

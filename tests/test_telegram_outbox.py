@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import base64
+import io
 from collections import Counter
 from collections.abc import AsyncIterator
 from datetime import timedelta
 
 import pytest
+from PIL import Image
 from sqlalchemy import select
 from telegram.ext import Application
 
@@ -21,10 +24,11 @@ GROUP = -1007770
 WORKER = 9001
 
 
-async def open_sender(fake: FakeBotApi, limits: RateLimits | None) -> tuple[Application, TelegramSender]:
+async def open_sender(fake: FakeBotApi, limits: RateLimits | None,
+                      sessions=None) -> tuple[Application, TelegramSender]:  # type: ignore[no-untyped-def]
     application = build_application(TOKEN, fake.base_url, limits=limits, polling=False, read_timeout=0.5)
     await application.initialize()
-    return application, TelegramSender(application.bot)
+    return application, TelegramSender(application.bot, sessions)
 
 
 @pytest.fixture
@@ -40,6 +44,16 @@ async def fake() -> AsyncIterator[FakeBotApi]:
 @pytest.fixture
 async def sender(fake: FakeBotApi) -> AsyncIterator[TelegramSender]:
     application, telegram_sender = await open_sender(fake, RateLimits(overall=(30, 1.0), group=(20, 1.0)))
+    try:
+        yield telegram_sender
+    finally:
+        await application.shutdown()
+
+
+@pytest.fixture
+async def noting_sender(fake: FakeBotApi, sessions) -> AsyncIterator[TelegramSender]:  # type: ignore[no-untyped-def]
+    """A sender that notes a part it delivered in the row, as the Telegram channel's sender does."""
+    application, telegram_sender = await open_sender(fake, RateLimits(overall=(30, 1.0), group=(20, 1.0)), sessions)
     try:
         yield telegram_sender
     finally:
@@ -147,3 +161,47 @@ async def test_photos_buttons_and_mentions_are_rendered(sessions, fake, sender):
     assert in_group["text"] == '<a href="tg://user?id=8001">王&lt;阿姨&gt;</a> #3 已办结 &lt;b&gt;'
     assert [r.platform_message_id for r in await rows(sessions)] == [str(assignment["message_id"]),
                                                                      str(in_group["message_id"])]
+
+
+def png(width: int = 64, height: int = 48) -> bytes:
+    out = io.BytesIO()
+    Image.new("RGB", (width, height), (31, 119, 180)).save(out, format="PNG")
+    return out.getvalue()
+
+
+def image(data: bytes, filename: str = "weekly-2026-W49-JT-TTC.png") -> dict:
+    return {"filename": filename, "mime": "image/png", "png_base64": base64.b64encode(data).decode("ascii")}
+
+
+async def test_a_report_too_long_for_a_caption_sends_its_chart_once_across_retries(sessions, fake, noting_sender):
+    """Over 1,024 characters: the chart with the heading, then the text; the text meets a 500, and the retry
+    sends the text alone because the row says its chart is out."""
+    text = "【市铁塔厂社区·2026年第49周进展】\n" + "主要问题：路灯照明 3、环境卫生 2。" * 60
+    chart = png()
+    await queue(sessions, notice("long", WORKER, text, image=image(chart)))
+    fake.fail("sendMessage", 500)
+    clock = FrozenClock(START)
+    assert await drain(sessions, noting_sender, clock) == 0
+    [row] = await rows(sessions)
+    assert row.state is SendState.FAILED and "Internal Server Error" in row.last_error
+    [photo] = fake.sent_to(WORKER)
+    assert photo["caption"] == "【市铁塔厂社区·2026年第49周进展】"
+    assert row.extras["image"]["telegram_message_id"] == photo["message_id"]
+    clock.advance(hours=1)
+    assert await drain(sessions, noting_sender, clock) == 1
+    photo_again, message = fake.sent_to(WORKER)
+    assert photo_again == photo and message["text"] == text
+    assert [u.data for u in fake.uploads("sendPhoto")] == [chart]
+    [row] = await rows(sessions)
+    assert row.state is SendState.SENT and row.platform_message_id == str(message["message_id"])
+
+
+async def test_a_chart_telegram_refuses_does_not_cost_the_text(sessions, fake, sender):
+    await queue(sessions, notice("broken", WORKER, "【本周进展】新受理 2 件", image=image(b"GIF89a not a png")),
+                notice("fits", WORKER, "【本周进展】新受理 3 件", image=image(png())))
+    assert await drain(sessions, sender, FrozenClock(START)) == 2
+    text_only, with_chart = fake.sent_to(WORKER)
+    assert text_only["text"] == "【本周进展】新受理 2 件" and "photo" not in text_only
+    assert with_chart["caption"] == "【本周进展】新受理 3 件" and "text" not in with_chart
+    assert [r.platform_message_id for r in await rows(sessions)] == [str(text_only["message_id"]),
+                                                                     str(with_chart["message_id"])]

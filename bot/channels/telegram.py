@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import base64
+import binascii
 import contextlib
 import hmac
 import html
@@ -16,7 +18,8 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from aiohttp import ClientError, ClientSession, ClientTimeout, FormData, TCPConnector, web
-from sqlalchemy import select
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from telegram import (
     Bot,
     CallbackQuery,
@@ -24,6 +27,7 @@ from telegram import (
     ForceReply,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
+    InputFile,
     Message,
     MessageEntity,
     ReplyParameters,
@@ -50,7 +54,7 @@ from bot.invites import redeem_invite
 from bot.messages import Button, Inbound, Media, Reply
 from bot.outbox import SendResult
 from config.settings import Settings, SettingsError
-from models import Outbox, StaffInvite
+from models import Outbox, SendState, StaffInvite
 
 log = logging.getLogger(__name__)
 
@@ -62,6 +66,8 @@ ALLOWED_UPDATES = ["message", "callback_query"]
 GROUP_CHATS = (Chat.GROUP, Chat.SUPERGROUP)
 WORKER_VERBS = ("接单", "办结", "转派", "退回")
 TEXT_LIMIT = 4096
+CAPTION_LIMIT = 1024  # a photo's caption, counted after entity parsing in UTF-16 code units
+IMAGE_SENT = "telegram_message_id"  # set in extras["image"] once the chart went out on its own (see _deliver)
 ANSWER_LIMIT = 200
 CALLBACK_DATA_LIMIT = 64
 WEBHOOK_BODY_LIMIT = 4 * 1024 * 1024
@@ -182,13 +188,45 @@ def cut(text: str, limit: int = TEXT_LIMIT) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
+def utf16_length(text: str) -> int:
+    """Length as Telegram counts it (UTF-16 code units: an emoji outside the BMP counts two)."""
+    return len(text.encode("utf-16-le")) // 2
+
+
+@dataclass(frozen=True, slots=True)
+class Chart:
+    """The image a notice carries in extras["image"] (the weekly report's chart), decoded."""
+
+    filename: str
+    png: bytes
+    sent_as: int | None  # the message id of an earlier attempt's photo, when only the text is still owed
+
+    @classmethod
+    def of(cls, extras: dict[str, Any]) -> Chart | None:
+        image = extras.get("image")
+        if not isinstance(image, dict) or not image.get("png_base64"):
+            return None
+        try:
+            png = base64.b64decode(image["png_base64"], validate=True)
+        except (binascii.Error, ValueError):
+            log.warning("outbox image %r is not base64; sending the text alone", image.get("filename"))
+            return None
+        sent = image.get(IMAGE_SENT)
+        return cls(str(image.get("filename") or "chart.png"), png, int(sent) if sent is not None else None)
+
+    def upload(self) -> InputFile:
+        return InputFile(self.png, filename=self.filename)
+
+
 class TelegramSender:
-    """Sends outbox rows: photos first, then the text with its inline keyboard and any mention."""
+    """Sends outbox rows: case photos first, then the text with its inline keyboard and any mention; a chart
+    (extras["image"]) goes as an uploaded photo carrying the text as its caption when it fits."""
 
     channel = CHANNEL
 
-    def __init__(self, bot: Bot) -> None:
+    def __init__(self, bot: Bot, sessions: async_sessionmaker[AsyncSession] | None = None) -> None:
         self.bot = bot
+        self.sessions = sessions  # where a chart sent ahead of its text is noted; see _deliver
 
     async def send(self, row: Outbox) -> SendResult:
         """Sends one row and maps Telegram's answer to retry-after, transient or permanent."""
@@ -203,6 +241,14 @@ class TelegramSender:
         return SendResult(ok=True, platform_message_id=str(message.message_id))
 
     async def _deliver(self, row: Outbox) -> Message:
+        """Sends the row's parts and returns the message that bears its text (the sent ledger's id).
+
+        A chart goes out at most once per row, as far as we can know. When the text fits a caption, photo and
+        text are one sendPhoto: it delivered everything or nothing, and a retry repeats that one call. When
+        the text is too long, the chart goes first with the text's heading as its caption, and its message id
+        is written into the row's extras["image"][IMAGE_SENT] (under the same claim, before the text is
+        sent); an attempt that finds it there sends only the text. What is left is the window every send
+        has: the platform accepted the photo but we died, or timed out, before hearing or noting it."""
         try:
             chat_id = int(row.chat_id)
         except ValueError:
@@ -211,12 +257,39 @@ class TelegramSender:
         photos = [m for m in extras.get("media", []) if m.get("kind") == "photo" and m.get("channel") == CHANNEL]
         for number, photo in enumerate(photos, 1):
             await self.bot.send_photo(chat_id, photo=photo["ref"], caption=f"现场照片 {number}/{len(photos)}")
-        text, parse_mode = cut(row.text), None
+        text, visible, parse_mode = cut(row.text), cut(row.text), None
         if mention := extras.get("mention"):
-            link = f'<a href="tg://user?id={int(mention["user_id"])}">{html.escape(str(mention["name"]))}</a>'
-            text, parse_mode = f"{link} {html.escape(cut(row.text, TEXT_LIMIT - 200))}", "HTML"
-        return await self.bot.send_message(chat_id, text, parse_mode=parse_mode,
-                                           reply_markup=keyboard(extras.get("buttons", [])))
+            name, body = str(mention["name"]), cut(row.text, TEXT_LIMIT - 200)
+            link = f'<a href="tg://user?id={int(mention["user_id"])}">{html.escape(name)}</a>'
+            text, visible, parse_mode = f"{link} {html.escape(body)}", f"{name} {body}", "HTML"
+        markup = keyboard(extras.get("buttons", []))
+        chart = Chart.of(extras)
+        try:
+            if chart is not None and chart.sent_as is None and utf16_length(visible) <= CAPTION_LIMIT:
+                return await self.bot.send_photo(chat_id, photo=chart.upload(), caption=text,
+                                                 parse_mode=parse_mode, reply_markup=markup)
+            if chart is not None and chart.sent_as is None:
+                heading = cut(row.text.split("\n", 1)[0], CAPTION_LIMIT)
+                sent = await self.bot.send_photo(chat_id, photo=chart.upload(), caption=heading)
+                await self._note_chart_sent(row, sent.message_id)
+        except BadRequest as exc:  # a picture Telegram refuses must not cost the text; a bad chat fails again below
+            log.warning("chart %s refused for outbox row %s (%s); sending the text alone", chart and chart.filename,
+                        row.id, exc)
+        return await self.bot.send_message(chat_id, text, parse_mode=parse_mode, reply_markup=markup)
+
+    async def _note_chart_sent(self, row: Outbox, message_id: int) -> None:
+        """Records in the row that its chart is out, so a retry sends only the text. Written only while this
+        attempt still holds the row (the claim is state and attempts, as bot.outbox.record_result checks)."""
+        image = {**row.extras["image"], IMAGE_SENT: message_id}
+        row.extras = {**row.extras, "image": image}
+        if self.sessions is None:  # a sender without the database (benchmarks): the note lives in this row only
+            return
+        async with self.sessions.begin() as session:
+            await session.execute(
+                update(Outbox).where(Outbox.id == row.id, Outbox.state == SendState.SENDING,
+                                     Outbox.attempts == row.attempts)
+                .values(extras=row.extras).execution_options(synchronize_session=False)
+            )
 
 
 class KeyedLocks:
@@ -319,7 +392,7 @@ class TelegramChannel:
         self.public_url = public_url
         self.webhook_secret = webhook_secret
         self.poll_timeout = poll_timeout
-        self.sender = TelegramSender(application.bot)
+        self.sender = TelegramSender(application.bot, dispatcher.services.sessions)
         self._locks = KeyedLocks()
         self.processed = 0  # updates handled so far, for health figures, benchmarks and tests
         self._progress = asyncio.Condition()

@@ -2,7 +2,8 @@
 
 It answers what PTB calls, records every call, keeps the messages the bot sent, serves getUpdates from a queue
 of updates the test pushes, can fail the next calls with 429/5xx or stall them past the client's timeout, and
-checks flood limits (overall per second, per group per window), recording every violation.
+checks flood limits (overall per second, per group per window), recording every violation. Files the bot
+uploads (multipart/form-data, as PTB posts an InputFile) are kept with their call: name, type and bytes.
 """
 
 from __future__ import annotations
@@ -22,6 +23,22 @@ BOT_ID = 777000
 BOT_USERNAME = "weibin_grid_bot"
 TOKEN = "777000:TEST-fake-token"
 MESSAGE_METHODS = {"sendMessage", "sendPhoto"}
+CAPTION_LIMIT = 1024  # characters of a photo's caption (UTF-16 code units, as Telegram counts them)
+PHOTO_LIMIT = 10 * 1024 * 1024  # bytes of an uploaded photo
+IMAGE_SIGNATURES = (b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff")  # what Telegram can process as a photo: PNG, JPEG
+
+
+@dataclass(frozen=True)
+class Upload:
+    """One file part of a multipart call."""
+
+    filename: str | None
+    content_type: str
+    data: bytes
+
+    @property
+    def size(self) -> int:
+        return len(self.data)
 
 
 @dataclass
@@ -30,6 +47,7 @@ class Call:
     params: dict[str, Any]
     at: float
     status: int = 200
+    files: dict[str, Upload] = field(default_factory=dict)  # form field → the uploaded file
 
 
 @dataclass
@@ -62,6 +80,7 @@ class FakeBotApi:
         self._updates: list[dict[str, Any]] = []
         self._update_ids = itertools.count(1)
         self._message_ids = itertools.count(5000)
+        self._upload_ids = itertools.count(1)
         self._faults: dict[str, deque[Fault]] = defaultdict(deque)
         self._sent_at: dict[int | None, deque[float]] = defaultdict(deque)
         self._changed = asyncio.Condition()
@@ -138,6 +157,10 @@ class FakeBotApi:
     def called(self, method: str) -> list[Call]:
         return [c for c in self.calls if c.method == method and c.status == 200]
 
+    def uploads(self, method: str = "sendPhoto") -> list[Upload]:
+        """Files that successful calls of `method` uploaded, in order."""
+        return [upload for call in self.called(method) for upload in call.files.values()]
+
     def sent_to(self, chat_id: int) -> list[dict[str, Any]]:
         """Messages the bot delivered to one chat, in order."""
         return list(self.by_chat.get(chat_id, []))
@@ -148,8 +171,8 @@ class FakeBotApi:
     # --- the server ---
     async def _handle(self, request: web.Request) -> web.Response:
         method = request.match_info["method"]
-        params = await _params(request)
-        call = Call(method, params, time.monotonic())
+        params, files = await _params(request)
+        call = Call(method, params, time.monotonic(), files=files)
         fault = self._faults[method].popleft() if self._faults.get(method) else None
         if fault is not None and fault.status == 0:
             call.status = 0
@@ -171,7 +194,7 @@ class FakeBotApi:
             return _error(404, "Not Found: method not found")
         if method == "getUpdates":
             return await handler(call)
-        outcome = handler(params)
+        outcome = handler(call) if method in CALL_HANDLERS else handler(params)
         if isinstance(outcome, web.Response):
             call.status = outcome.status
         await self._record(call)
@@ -277,12 +300,28 @@ class FakeBotApi:
     def _api_sendMessage(self, params: dict[str, Any]) -> dict[str, Any] | web.Response:
         return self._new_message(params, text=str(params["text"]))
 
-    def _api_sendPhoto(self, params: dict[str, Any]) -> dict[str, Any] | web.Response:
-        file_id = str(params["photo"])
-        sizes = [{"file_id": file_id, "file_unique_id": f"u-{file_id}", "width": 1280, "height": 960}]
+    def _api_sendPhoto(self, call: Call) -> dict[str, Any] | web.Response:
+        """A photo by file_id (one Telegram already has) or uploaded as the multipart part `photo`."""
+        params = call.params
+        caption = str(params.get("caption") or "")
+        if len(caption.encode("utf-16-le")) // 2 > CAPTION_LIMIT:
+            return _error(400, "Bad Request: message caption is too long")
+        upload = call.files.get("photo")
+        if upload is not None:
+            if upload.size > PHOTO_LIMIT:
+                return _error(400, "Bad Request: file is too big")
+            if not upload.data.startswith(IMAGE_SIGNATURES):
+                return _error(400, "Bad Request: IMAGE_PROCESS_FAILED")
+            file_id = f"AgACupload{next(self._upload_ids)}"
+            size: dict[str, Any] = {"file_size": upload.size}
+        elif params.get("photo") is not None:
+            file_id, size = str(params["photo"]), {}
+        else:
+            return _error(400, "Bad Request: there is no photo in the request")
+        sizes = [{"file_id": file_id, "file_unique_id": f"u-{file_id}", "width": 1280, "height": 960, **size}]
         content: dict[str, Any] = {"photo": sizes}
-        if params.get("caption"):
-            content["caption"] = str(params["caption"])
+        if caption:
+            content["caption"] = caption
         return self._new_message(params, **content)
 
     def _edit(self, params: dict[str, Any], **changes: Any) -> dict[str, Any] | web.Response:
@@ -333,21 +372,30 @@ def _error(status: int, description: str, parameters: dict[str, Any] | None = No
     return web.json_response(body, status=status)
 
 
-async def _params(request: web.Request) -> dict[str, Any]:
-    """PTB posts form fields whose values are JSON-encoded where they are not plain strings."""
+CALL_HANDLERS = {"sendPhoto"}  # methods whose handler reads the whole call (its uploaded files too)
+
+
+async def _params(request: web.Request) -> tuple[dict[str, Any], dict[str, Upload]]:
+    """PTB posts form fields whose values are JSON-encoded where they are not plain strings, and files as
+    multipart/form-data parts; a file's field is given its filename in the params and its bytes in the files."""
     if request.content_type == "application/json":
-        return dict(await request.json())
+        return dict(await request.json()), {}
     form = await request.post()
     params: dict[str, Any] = {}
+    files: dict[str, Upload] = {}
     for key, value in form.items():
+        if isinstance(value, web.FileField):
+            files[key] = Upload(value.filename, value.content_type, value.file.read())
+            params[key] = value.filename
+            continue
         if not isinstance(value, str):
-            params[key] = value.filename if hasattr(value, "filename") else str(value)
+            params[key] = str(value)
             continue
         try:
             params[key] = json.loads(value)
         except ValueError:
             params[key] = value
-    return params
+    return params, files
 
 
 # --- updates as Telegram sends them ---
