@@ -76,7 +76,7 @@ async def main() -> None:
         tally = await weekly_broadcast(runtime.services, week, clock.now(), charts=False)
         queued_s = time.perf_counter() - began
         pacer = Pacer(settings.delivery_rates.get("telegram"), settings.delivery_chat_per_minute.get("telegram"))
-        sender = TelegramSender(application.bot)
+        sender = TelegramSender(application.bot, sessions)
         began = time.perf_counter()
         sent = 0
         while sent < tally.groups:

@@ -110,6 +110,16 @@ _RELEASE = update(_OUTBOX).where(_THIS_CLAIM).values(
     attempts=bindparam("unclaimed_attempts"))
 
 
+async def note_extras(sessions: async_sessionmaker[AsyncSession], row: Outbox) -> None:
+    """Saves a claimed row's extras while the claim holds: a sender notes a part already delivered there (a chart
+    sent ahead of its text), so that a retry of the row skips it."""
+    async with sessions.begin() as session:
+        await session.execute(_NOTE_EXTRAS, {"row_id": row.id, "claimed_attempts": row.attempts,
+                                             "new_extras": row.extras})
+
+_NOTE_EXTRAS = update(_OUTBOX).where(_THIS_CLAIM).values(extras=bindparam("new_extras"))
+
+
 async def record_result(
     sessions: async_sessionmaker[AsyncSession], row: Outbox, result: SendResult, *, now: datetime,
     rng: random.Random | None = None,

@@ -29,11 +29,11 @@ async def fake() -> AsyncIterator[FakeBotApi]:
 
 
 @pytest.fixture
-async def sender(fake: FakeBotApi) -> AsyncIterator[TelegramSender]:
+async def sender(fake: FakeBotApi, sessions) -> AsyncIterator[TelegramSender]:  # type: ignore[no-untyped-def]
     application = build_application(TOKEN, fake.base_url, limits=None, polling=False, read_timeout=0.3)
     await application.initialize()
     try:
-        yield TelegramSender(application.bot)
+        yield TelegramSender(application.bot, sessions)
     finally:
         await application.shutdown()
 

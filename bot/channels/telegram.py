@@ -18,7 +18,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from aiohttp import ClientError, ClientSession, ClientTimeout, FormData, TCPConnector, web
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from telegram import (
     Bot,
@@ -52,9 +52,9 @@ from bot.conversation import load_state
 from bot.dispatch import Dispatcher
 from bot.invites import redeem_invite
 from bot.messages import Button, Inbound, Media, Reply
-from bot.outbox import SendResult
+from bot.outbox import SendResult, note_extras
 from config.settings import Settings, SettingsError
-from models import Outbox, SendState, StaffInvite
+from models import Outbox, StaffInvite
 
 log = logging.getLogger(__name__)
 
@@ -224,7 +224,7 @@ class TelegramSender:
 
     channel = CHANNEL
 
-    def __init__(self, bot: Bot, sessions: async_sessionmaker[AsyncSession] | None = None) -> None:
+    def __init__(self, bot: Bot, sessions: async_sessionmaker[AsyncSession]) -> None:
         self.bot = bot
         self.sessions = sessions  # where a chart sent ahead of its text is noted; see _deliver
 
@@ -278,18 +278,9 @@ class TelegramSender:
         return await self.bot.send_message(chat_id, text, parse_mode=parse_mode, reply_markup=markup)
 
     async def _note_chart_sent(self, row: Outbox, message_id: int) -> None:
-        """Records in the row that its chart is out, so a retry sends only the text. Written only while this
-        attempt still holds the row (the claim is state and attempts, as bot.outbox.record_result checks)."""
-        image = {**row.extras["image"], IMAGE_SENT: message_id}
-        row.extras = {**row.extras, "image": image}
-        if self.sessions is None:  # a sender without the database (benchmarks): the note lives in this row only
-            return
-        async with self.sessions.begin() as session:
-            await session.execute(
-                update(Outbox).where(Outbox.id == row.id, Outbox.state == SendState.SENDING,
-                                     Outbox.attempts == row.attempts)
-                .values(extras=row.extras).execution_options(synchronize_session=False)
-            )
+        """Records in the row that its chart is out, so a retry sends only the text."""
+        row.extras = {**row.extras, "image": {**row.extras["image"], IMAGE_SENT: message_id}}
+        await note_extras(self.sessions, row)
 
 
 class KeyedLocks:
