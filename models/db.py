@@ -14,6 +14,7 @@ from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.sql import Executable
 
+from models.pool import FairAsyncPool
 from models.sqlite_driver import inline_dbapi
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
@@ -28,10 +29,11 @@ def create_engine(database_url: str, *, echo: bool = False) -> AsyncEngine:
         # One connection: SQLite has one writer anyway, and queueing on the pool is fair and cheap where
         # queueing on the file lock means busy-sleeping in the driver.
         engine = create_async_engine(url, echo=echo, connect_args={"timeout": 30}, pool_size=1, max_overflow=0,
-                                     pool_timeout=60, module=inline_dbapi())
+                                     pool_timeout=60, module=inline_dbapi(), poolclass=FairAsyncPool)
         _configure_sqlite(engine)
         return engine
-    return create_async_engine(url, echo=echo, pool_size=10, max_overflow=20, pool_pre_ping=True)
+    return create_async_engine(url, echo=echo, pool_size=10, max_overflow=20, pool_pre_ping=True,
+                               poolclass=FairAsyncPool)
 
 
 def _configure_sqlite(engine: AsyncEngine) -> None:
