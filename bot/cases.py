@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from rapidfuzz import fuzz
-from sqlalchemy import bindparam, insert, select
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.conversation import offer_rating
@@ -115,19 +115,33 @@ _CASE, _EVENT = Case.__table__, CaseEvent.__table__
 # Filing is the hottest write: the case is one INSERT with its final values, its events one more.
 _NEW_CASE = insert(_CASE).returning(_CASE.c.id)
 _NEW_EVENTS = insert(_EVENT).returning(_EVENT.c.id)
+_STAFF = Staff.__table__
 _DUPLICATE_CANDIDATES = (
-    select(_CASE.c.id, _CASE.c.text, _CASE.c.unit_id, _CASE.c.keywords)
+    select(_CASE.c.id, _CASE.c.text, _CASE.c.unit_id, _CASE.c.keywords, _CASE.c.status, _CASE.c.media,
+           _CASE.c.assignee_id, _STAFF.c.code, _STAFF.c.name, _STAFF.c.role, _STAFF.c.unit_id.label("staff_unit_id"),
+           _STAFF.c.department)
+    .select_from(_CASE.outerjoin(_STAFF, _STAFF.c.id == _CASE.c.assignee_id))
     .where(_CASE.c.kind == CaseKind.REPORT, _CASE.c.category_code == bindparam("category_code"),
            _CASE.c.unit_path.like(bindparam("scope")), _CASE.c.created_at >= bindparam("since"),
            _CASE.c.status.in_(OPEN_STATUSES), _CASE.c.duplicate_of_id.is_(None))
     .order_by(_CASE.c.created_at.desc()).limit(20)
 )
+_RAISE_PRIORITY = (update(_CASE).where(_CASE.c.id == bindparam("case_id"))
+                   .values(priority=_CASE.c.priority + 1, updated_at=bindparam("now")))
+
+
+@dataclass(frozen=True, slots=True)
+class Original:
+    """The open case a new report repeats: what filing the duplicate needs of it."""
+
+    case: Case  # a transient copy with its id, status and photos
+    assignee: StaffRef | None
 
 
 async def find_duplicate(
     session: AsyncSession, directory: GridDirectory, draft: Draft, *, now: datetime, window: timedelta,
     similarity: float,
-) -> Case | None:
+) -> Original | None:
     """An open case of the same category in the same grid, recent and alike in words."""
     if draft.category_code is None or draft.kind is not CaseKind.REPORT or window <= timedelta(0):
         return None
@@ -138,7 +152,10 @@ async def find_duplicate(
         same_spot = candidate.unit_id == draft.unit.id and draft.unit.level is not UnitLevel.GRID
         alike = max(fuzz.ratio(candidate.text, draft.text), fuzz.partial_ratio(candidate.text, draft.text))
         if alike >= similarity or (same_spot and set(candidate.keywords) & set(draft.keywords)):
-            return await load_case(session, candidate.id)
+            assignee = None if candidate.assignee_id is None else StaffRef(
+                candidate.assignee_id, candidate.code, candidate.name, candidate.role, candidate.staff_unit_id,
+                candidate.department)
+            return Original(Case(id=candidate.id, status=candidate.status, media=candidate.media), assignee)
     return None
 
 
@@ -161,8 +178,8 @@ async def file_case(
     """Files a case, links it to an open duplicate or routes it, and queues every notice it causes.
 
     The returned case is a transient copy of the row written: a later change to it is not saved."""
-    original = await find_duplicate(session, directory, draft, now=now, window=duplicate_window,
-                                    similarity=duplicate_similarity)
+    found = await find_duplicate(session, directory, draft, now=now, window=duplicate_window,
+                                 similarity=duplicate_similarity)
     values: dict[str, Any] = {
         "kind": draft.kind, "status": S.NEW, "text": draft.text, "media": draft.media,
         "category_code": draft.category_code, "category_name": draft.category_name,
@@ -174,19 +191,19 @@ async def file_case(
         "escalation_level": 0, "sla_stage": 0, "sla_next_at": None, "assigned_at": None, "accept_due_at": None,
     }
     filed_note = f"经{channel}提交；类别置信度 {draft.confidence:.2f}"
-    if original is not None:
+    if found is not None:
+        original = found.case
         values.update(status=S.DUPLICATE, duplicate_of_id=original.id, resolve_due_at=None)
         case = await _insert_case(session, values, reporter)
-        original.priority += 1
-        original.updated_at = now
+        await session.execute(_RAISE_PRIORITY, {"case_id": original.id, "now": now})
         await _insert_events(session, [
             _event_row(case, reporter, "filed", None, S.NEW, filed_note, now),
             _event_row(case, None, "linked_duplicate", S.NEW, S.DUPLICATE, f"与 {original.number} 重复，已并入", now),
             _event_row(original, None, "duplicate_reported", original.status, original.status,
                        f"{case.number} 反映同一问题", now),
         ])
-        if original.assignee is not None:
-            await notify_staff(session, original.assignee, original,
+        if found.assignee is not None:
+            await notify_staff(session, found.assignee, original,
                                f"又有居民反映同一问题（{case.number}）：{draft.text}\n已提高 {original.number} 的优先级。",
                                key=f"case:{original.id}:dup:{case.id}", now=now)
         return Filed(case, original, None)
