@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from rapidfuzz import fuzz
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import Row, bindparam, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.conversation import offer_rating
@@ -433,11 +433,17 @@ async def rate_case(
     return case
 
 
-async def visible_cases(session: AsyncSession, actor: Actor, *, limit: int = 5) -> list[Case]:
-    """A resident's own latest cases."""
-    return list((await session.scalars(
-        select(Case).where(Case.reporter_id == actor.id).order_by(Case.created_at.desc(), Case.id.desc()).limit(limit)
-    )).unique().all())
+_LATEST_OF_REPORTER = (
+    select(_CASE.c.id, _CASE.c.kind, _CASE.c.category_name, _CASE.c.status, _CASE.c.duplicate_of_id)
+    .where(_CASE.c.reporter_id == bindparam("reporter_id"))
+    .order_by(_CASE.c.created_at.desc(), _CASE.c.id.desc()).limit(bindparam("limit"))
+)
+
+
+async def visible_cases(session: AsyncSession, actor: Actor, *, limit: int = 5) -> list[Row[Any]]:
+    """A resident's own latest cases, as much of each as a status line shows (id, kind, category_name, status,
+    duplicate_of_id)."""
+    return list(await session.execute(_LATEST_OF_REPORTER, {"reporter_id": actor.id, "limit": limit}))
 
 
 async def open_cases_of(session: AsyncSession, staff_id: int, *, limit: int = 20) -> list[Case]:

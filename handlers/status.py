@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import re
+from typing import Any
+
+from sqlalchemy import Row
 
 from bot.cases import case_events, load_case, visible_cases
 from bot.classifier import Intent
@@ -19,11 +22,12 @@ def case_number_in(text: str) -> int | None:
     return int(next(g for g in match.groups() if g)) if match else None
 
 
-def status_line(case: Case) -> str:
+def status_line(case: Case | Row[Any]) -> str:
+    """One case in a list: number, kind, category and status (a Case, or a row with those columns)."""
     label = case.status.label
     if case.status is CaseStatus.DUPLICATE and case.duplicate_of_id:
         label += f"（并入 #{case.duplicate_of_id}）"
-    return f"{case.number} {KIND_LABELS[case.kind]}·{case.category_name or '未分类'}：{label}"
+    return f"#{case.id} {KIND_LABELS[case.kind]}·{case.category_name or '未分类'}：{label}"
 
 
 @router.intent(Intent.STATUS)
