@@ -49,4 +49,5 @@ class Reply:
     buttons: tuple[Button, ...] = ()
     private: bool = False  # prefer the sender's private chat over the group
     alert: bool = False  # a refusal: shown as an alert where the platform has them (button presses)
+    awaits_answer: bool = False  # the sender's dialogue is open: their next message in this chat continues it
     extras: dict[str, Any] = field(default_factory=dict)

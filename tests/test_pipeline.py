@@ -98,6 +98,13 @@ async def test_unsure_category_offers_top_three_and_other(bot):
     assert [row.recipient for row in await bot.outbox()] == ["staff:S001"]  # the secretary triages
 
 
+async def test_replies_say_whether_the_dialogue_waits_for_the_next_message(bot):
+    question = await bot.send(bot.inbound("老张", "#随手拍 3号楼门口路灯坏了", group=GROUP))
+    assert question and all(reply.awaits_answer for reply in question)  # channels ask for a reply to it
+    filed = await bot.send(bot.inbound("老张", "确认", group=GROUP))
+    assert "编号" in filed[0].text and not any(reply.awaits_answer for reply in filed)
+
+
 async def test_unknown_place_is_asked_for(bot):
     answer = await bot.resident("新住户", "楼下垃圾好几天没人清运了，臭得很")
     assert "哪个小区" in answer

@@ -48,7 +48,6 @@ from telegram.request import BaseRequest, RequestData
 from telegram.warnings import PTBDeprecationWarning
 
 from bot.binding import bind_group
-from bot.conversation import load_state
 from bot.dispatch import Dispatcher
 from bot.invites import redeem_invite
 from bot.messages import Button, Inbound, Media, Reply
@@ -515,12 +514,6 @@ class TelegramChannel:
                                     title=message.chat.title or "", user_id=inbound.sender_id,
                                     unit_ref=inbound.text.removeprefix("/bind"), now=services.clock.now())
 
-    async def _dialogue_open(self, inbound: Inbound) -> bool:
-        services = self.dispatcher.services
-        async with services.sessions() as session:
-            state = await load_state(session, CHANNEL, inbound.chat_id, inbound.sender_id, now=services.clock.now())
-        return state.is_open
-
     async def _answer_message(
         self, inbound: Inbound, message: Message, replies: list[Reply], *, mention: User | None = None,
     ) -> None:
@@ -530,7 +523,7 @@ class TelegramChannel:
         presser instead of replying to them (a selective ForceReply then still targets them)."""
         if not replies:
             return
-        follow_up = inbound.is_group and await self._dialogue_open(inbound)
+        follow_up = inbound.is_group and any(reply.awaits_answer for reply in replies)
         public = [r for r in replies if not (r.private and inbound.is_group)]
         for reply in replies:
             if reply.private and inbound.is_group:
@@ -593,7 +586,7 @@ class TelegramChannel:
             keep = message.reply_markup if verb in WORKER_VERBS else None
             with contextlib.suppress(TelegramError):
                 await message.edit_text(cut(f"{message.text}\n——\n{replies[0].text}"), reply_markup=keep)
-        if isinstance(message, Message) and (len(replies) > 1 or await self._dialogue_open(inbound)):
+        if isinstance(message, Message) and (len(replies) > 1 or replies[0].awaits_answer):
             # The next question must be seen (an edit does not notify) and, in a group, be answerable.
             await self._answer_message(inbound, message, replies, mention=query.from_user)
 
