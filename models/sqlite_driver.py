@@ -6,7 +6,9 @@ WAL mode only two things ever wait: taking the write lock (BEGIN IMMEDIATE, see 
 process holds it, and a checkpoint (an fsync). So BEGIN IMMEDIATE is tried inline without a busy timeout and
 only waits on the worker thread when the lock is taken; the automatic checkpoint a COMMIT would run is turned
 off and run on the worker thread every CHECKPOINT_EVERY commits instead. The event loop never waits on a lock
-or a disk, and everything else runs inline, one call per statement.
+or a disk, and everything else runs inline, one call per statement. The price: a statement that reads much holds
+the loop while it runs; the service's own statements are indexed and bounded (the largest, the weekly figures,
+read one week's cases).
 """
 
 from __future__ import annotations
@@ -165,7 +167,8 @@ class InlineConnection(AsyncAdapt_aiosqlite_connection):
 
 class InlineDBAPI(AsyncAdapt_aiosqlite_dbapi):
     """The aiosqlite DBAPI shim, handing out inline connections (sqlite3 opened with check_same_thread=False,
-    as both the loop's thread and the driver's thread use it, never at once: the pool holds one connection)."""
+    as both the loop's thread and the driver's thread use it, never at once: one checkout uses a connection at
+    a time, and it waits for the thread whenever it hands it work)."""
 
     def connect(self, *arg: Any, **kw: Any) -> InlineConnection:
         kw["check_same_thread"] = False
