@@ -95,10 +95,10 @@ class Dispatcher:
             return None
         if ctx.state.is_open or state.is_open:
             await save_state(session, inbound.channel, inbound.chat_id, inbound.sender_id, ctx.state, now=now)
-        if ctx.state.is_open:
-            return [replace(reply, awaits_answer=True) for reply in ctx.replies]
         if ctx.case_id is not None:
             await session.execute(_LEDGER_CASE, {"ledger_id": ledger_id, "case_id": ctx.case_id})
+        if ctx.state.is_open:
+            return [replace(reply, awaits_answer=True) for reply in ctx.replies]
         return ctx.replies
 
     async def _route(self, ctx: Context, explicit: bool) -> bool:
