@@ -88,7 +88,8 @@ async def department_staff(
     session: AsyncSession, directory: GridDirectory, department: str, unit: UnitRef
 ) -> list[StaffRef]:
     """On-duty staff of a department, nearest to the unit first (a street's office before the district's)."""
-    staff = [StaffRef(*row) for row in await session.execute(_OF_DEPARTMENT, {"department": department})]
+    rows = await session.execute(_OF_DEPARTMENT, {"department": department})
+    staff = [StaffRef(**row._mapping) for row in rows]
     ancestors = {u.id: depth for depth, u in enumerate(directory.ancestors(unit))}
     covering = [s for s in staff if s.unit_id in ancestors]
     if not covering:
@@ -102,7 +103,8 @@ async def role_staff(session: AsyncSession, directory: GridDirectory, role: Staf
     home = directory.ancestor_at(unit, ROLE_LEVEL.get(role, UnitLevel.COMMUNITY))
     if home is None:
         return []
-    return [StaffRef(*row) for row in await session.execute(_OF_ROLE, {"role": role, "unit_id": home.id})]
+    rows = await session.execute(_OF_ROLE, {"role": role, "unit_id": home.id})
+    return [StaffRef(**row._mapping) for row in rows]
 
 
 async def route(
