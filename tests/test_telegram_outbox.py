@@ -25,7 +25,7 @@ WORKER = 9001
 
 
 async def open_sender(fake: FakeBotApi, limits: RateLimits | None,
-                      sessions=None) -> tuple[Application, TelegramSender]:  # type: ignore[no-untyped-def]
+                      sessions) -> tuple[Application, TelegramSender]:  # type: ignore[no-untyped-def]
     application = build_application(TOKEN, fake.base_url, limits=limits, polling=False, read_timeout=0.5)
     await application.initialize()
     return application, TelegramSender(application.bot, sessions)
@@ -42,17 +42,7 @@ async def fake() -> AsyncIterator[FakeBotApi]:
 
 
 @pytest.fixture
-async def sender(fake: FakeBotApi) -> AsyncIterator[TelegramSender]:
-    application, telegram_sender = await open_sender(fake, RateLimits(overall=(30, 1.0), group=(20, 1.0)))
-    try:
-        yield telegram_sender
-    finally:
-        await application.shutdown()
-
-
-@pytest.fixture
-async def noting_sender(fake: FakeBotApi, sessions) -> AsyncIterator[TelegramSender]:  # type: ignore[no-untyped-def]
-    """A sender that notes a part it delivered in the row, as the Telegram channel's sender does."""
+async def sender(fake: FakeBotApi, sessions) -> AsyncIterator[TelegramSender]:  # type: ignore[no-untyped-def]
     application, telegram_sender = await open_sender(fake, RateLimits(overall=(30, 1.0), group=(20, 1.0)), sessions)
     try:
         yield telegram_sender
@@ -92,8 +82,8 @@ async def test_a_burst_into_one_group_keeps_flood_limits_and_loses_nothing(sessi
     assert {r.state for r in await rows(sessions)} == {SendState.SENT}
 
 
-async def test_the_fake_notices_a_sender_without_limits(fake):
-    application, unlimited = await open_sender(fake, None)
+async def test_the_fake_notices_a_sender_without_limits(fake, sessions):
+    application, unlimited = await open_sender(fake, None, sessions)
     try:
         for n in range(25):
             await application.bot.send_message(GROUP, f"刷屏 {n}")
@@ -163,6 +153,20 @@ async def test_photos_buttons_and_mentions_are_rendered(sessions, fake, sender):
                                                                      str(in_group["message_id"])]
 
 
+async def test_case_photos_already_out_are_not_sent_again_when_the_text_is_retried(sessions, fake, sender):
+    media = [{"kind": "photo", "ref": f"AgAC{n}", "channel": "telegram"} for n in (1, 2)]
+    await queue(sessions, notice("assigned", WORKER, "【随手拍 #4】路灯", media=media))
+    fake.fail("sendMessage", 502)
+    clock = FrozenClock(START)
+    assert await drain(sessions, sender, clock) == 0
+    [row] = await rows(sessions)
+    assert row.state is SendState.FAILED and row.extras["photos_sent"] == 2
+    clock.advance(hours=1)
+    assert await drain(sessions, sender, clock) == 1
+    assert [c.params["photo"] for c in fake.called("sendPhoto")] == ["AgAC1", "AgAC2"]
+    assert [m.get("text") for m in fake.sent_to(WORKER)] == [None, None, "【随手拍 #4】路灯"]
+
+
 def png(width: int = 64, height: int = 48) -> bytes:
     out = io.BytesIO()
     Image.new("RGB", (width, height), (31, 119, 180)).save(out, format="PNG")
@@ -173,7 +177,7 @@ def image(data: bytes, filename: str = "weekly-2026-W49-JT-TTC.png") -> dict:
     return {"filename": filename, "mime": "image/png", "png_base64": base64.b64encode(data).decode("ascii")}
 
 
-async def test_a_report_too_long_for_a_caption_sends_its_chart_once_across_retries(sessions, fake, noting_sender):
+async def test_a_report_too_long_for_a_caption_sends_its_chart_once_across_retries(sessions, fake, sender):
     """Over 1,024 characters: the chart with the heading, then the text; the text meets a 500, and the retry
     sends the text alone because the row says its chart is out."""
     text = "【市铁塔厂社区·2026年第49周进展】\n" + "主要问题：路灯照明 3、环境卫生 2。" * 60
@@ -181,14 +185,14 @@ async def test_a_report_too_long_for_a_caption_sends_its_chart_once_across_retri
     await queue(sessions, notice("long", WORKER, text, image=image(chart)))
     fake.fail("sendMessage", 500)
     clock = FrozenClock(START)
-    assert await drain(sessions, noting_sender, clock) == 0
+    assert await drain(sessions, sender, clock) == 0
     [row] = await rows(sessions)
     assert row.state is SendState.FAILED and "Internal Server Error" in row.last_error
     [photo] = fake.sent_to(WORKER)
     assert photo["caption"] == "【市铁塔厂社区·2026年第49周进展】"
     assert row.extras["image"]["telegram_message_id"] == photo["message_id"]
     clock.advance(hours=1)
-    assert await drain(sessions, noting_sender, clock) == 1
+    assert await drain(sessions, sender, clock) == 1
     photo_again, message = fake.sent_to(WORKER)
     assert photo_again == photo and message["text"] == text
     assert [u.data for u in fake.uploads("sendPhoto")] == [chart]

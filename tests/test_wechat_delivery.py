@@ -1,6 +1,7 @@
 """WeChat and WeCom senders against the fake APIs: shared tokens, expired tokens, busy, 5xx, timeouts, fallbacks."""
 
 import asyncio
+import base64
 import uuid
 
 import pytest
@@ -187,6 +188,21 @@ async def test_group_webhook_text_markdown_mentions_and_its_rate_limit(rig):
     assert await rig.deliver() == 18  # 20 a minute per group robot
     limited = [r for r in await rows(rig) if r.state is SendState.FAILED]
     assert len(limited) == 1 and "20/min" in limited[0].last_error
+
+
+async def test_a_chart_that_failed_after_its_text_is_retried_without_the_text(rig):
+    await bind_group(rig, "wrGROUP3", webhook_key="KEY-3")
+    chart = base64.b64encode(b"\x89PNG\r\n\x1a\n chart").decode()
+    await notice(rig, "wecom", "wrGROUP3", "【本周进展】新受理 2 件",
+                 image={"filename": "weekly.png", "mime": "image/png", "png_base64": chart})
+    rig.fake.inject("/cgi-bin/webhook/send", None, "5xx")  # the text goes through, the picture meets a 502
+    assert await rig.deliver() == 0
+    (row,) = await rows(rig)
+    assert row.state is SendState.FAILED and row.extras["text_sent"]
+    rig.harness.clock.advance(hours=1)
+    assert await rig.deliver() == 1
+    kinds = [call.body["msgtype"] for call in rig.fake.to("/cgi-bin/webhook/send")]
+    assert kinds == ["text", "image", "image"]  # the text once, the picture again
 
 
 async def test_a_group_without_a_webhook_key_is_recorded_dead(rig):

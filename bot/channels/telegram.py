@@ -67,6 +67,7 @@ WORKER_VERBS = ("接单", "办结", "转派", "退回")
 TEXT_LIMIT = 4096
 CAPTION_LIMIT = 1024  # a photo's caption, counted after entity parsing in UTF-16 code units
 IMAGE_SENT = "telegram_message_id"  # set in extras["image"] once the chart went out on its own (see _deliver)
+PHOTOS_SENT = "photos_sent"  # in extras: how many of a notice's case photos are out, so a retry skips them
 ANSWER_LIMIT = 200
 CALLBACK_DATA_LIMIT = 64
 WEBHOOK_BODY_LIMIT = 4 * 1024 * 1024
@@ -242,12 +243,13 @@ class TelegramSender:
     async def _deliver(self, row: Outbox) -> Message:
         """Sends the row's parts and returns the message that bears its text (the sent ledger's id).
 
-        A chart goes out at most once per row, as far as we can know. When the text fits a caption, photo and
-        text are one sendPhoto: it delivered everything or nothing, and a retry repeats that one call. When
-        the text is too long, the chart goes first with the text's heading as its caption, and its message id
-        is written into the row's extras["image"][IMAGE_SENT] (under the same claim, before the text is
-        sent); an attempt that finds it there sends only the text. What is left is the window every send
-        has: the platform accepted the photo but we died, or timed out, before hearing or noting it."""
+        Case photos go first, each noted in the row (extras[PHOTOS_SENT]) as it goes, so a retry sends only
+        those not yet out. A chart goes out at most once per row, as far as we can know. When the text fits a
+        caption, photo and text are one sendPhoto: it delivered everything or nothing, and a retry repeats that
+        one call. When the text is too long, the chart goes first with the text's heading as its caption, and
+        its message id is written into the row's extras["image"][IMAGE_SENT] (under the same claim, before the
+        text is sent); an attempt that finds it there sends only the text. What is left is the window every
+        send has: the platform accepted a part but we died, or timed out, before hearing or noting it."""
         try:
             chat_id = int(row.chat_id)
         except ValueError:
@@ -255,7 +257,11 @@ class TelegramSender:
         extras = row.extras or {}
         photos = [m for m in extras.get("media", []) if m.get("kind") == "photo" and m.get("channel") == CHANNEL]
         for number, photo in enumerate(photos, 1):
+            if number <= extras.get(PHOTOS_SENT, 0):
+                continue  # out in an earlier attempt
             await self.bot.send_photo(chat_id, photo=photo["ref"], caption=f"现场照片 {number}/{len(photos)}")
+            row.extras = extras = {**extras, PHOTOS_SENT: number}
+            await note_extras(self.sessions, row)
         text, visible, parse_mode = cut(row.text), cut(row.text), None
         if mention := extras.get("mention"):
             name, body = str(mention["name"]), cut(row.text, TEXT_LIMIT - 200)

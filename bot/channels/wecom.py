@@ -12,6 +12,7 @@ import re
 import time
 import uuid
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 
@@ -28,7 +29,7 @@ from wechatpy.work.exceptions import InvalidCorpIdException
 from bot.dispatch import Dispatcher
 from bot.invites import redeem_invite
 from bot.messages import Inbound, Media, Reply
-from bot.outbox import SendResult, drain
+from bot.outbox import SendResult, drain, note_extras
 from bot.wechat_api import (
     ApiUnavailable,
     PlatformApi,
@@ -151,6 +152,9 @@ def safe_text(text: str, limit: int = TEXT_BYTES) -> str:
     return text.encode()[:room].decode(errors="ignore") + CUT_NOTE
 
 
+TEXT_SENT = "text_sent"  # in a row's extras once its text went out ahead of its chart (see _text_then_chart)
+
+
 class WeComSender:
     """Sends outbox rows: to a staff member as an app message (a card when it has buttons), to a group by webhook."""
 
@@ -188,13 +192,16 @@ class WeComSender:
         if wait := self.webhook_window.wait(key, self.clock.now()):
             return SendResult(ok=False, retry_after=wait, error="webhook rate limit (20/min)")
         url = f"{self.api.base}/cgi-bin/webhook/send?key={key}"
-        result = result_of(await self.api.post_url(url, webhook_message(row)), permanent_codes=PERMANENT_CODES)
-        png = png_of(row)
-        if result.ok and png is not None:
+
+        async def text() -> SendResult:
+            return result_of(await self.api.post_url(url, webhook_message(row)), permanent_codes=PERMANENT_CODES)
+
+        async def chart(png: bytes) -> SendResult:
             image = {"msgtype": "image", "image": {"base64": base64.b64encode(png).decode(),
                                                    "md5": hashlib.md5(png).hexdigest()}}
-            result = result_of(await self.api.post_url(url, image), permanent_codes=PERMANENT_CODES)
-        return result
+            return result_of(await self.api.post_url(url, image), permanent_codes=PERMANENT_CODES)
+
+        return await self._text_then_chart(row, text, chart)
 
     async def _to_member(self, row: Outbox) -> SendResult:
         if not (self.settings.wecom_agent_id and self.settings.wecom_secret):
@@ -202,12 +209,28 @@ class WeComSender:
         if wait := self.app_window.wait("message/send", self.clock.now()):
             return SendResult(ok=False, retry_after=wait, error="app message rate limit")
         agent_id = int(self.settings.wecom_agent_id)
-        result = result_of(await self.api.post("/cgi-bin/message/send", app_message(row, agent_id=agent_id)),
-                           permanent_codes=PERMANENT_CODES)
+
+        async def text() -> SendResult:
+            return result_of(await self.api.post("/cgi-bin/message/send", app_message(row, agent_id=agent_id)),
+                             permanent_codes=PERMANENT_CODES)
+
+        return await self._text_then_chart(row, text, lambda png: self._image_to_member(row, png, agent_id))
+
+    async def _text_then_chart(self, row: Outbox, text: Callable[[], Awaitable[SendResult]],
+                               chart: Callable[[bytes], Awaitable[SendResult]]) -> SendResult:
+        """Sends the text, then the row's chart if it has one. Once the text is out it is noted in the row
+        (extras[TEXT_SENT], under this claim), so a retry after a failed chart sends only the chart. The row's
+        platform message id is the text's."""
         png = png_of(row)
-        if result.ok and png is not None:
-            result = await self._image_to_member(row, png, agent_id)
-        return result
+        if not row.extras.get(TEXT_SENT):
+            result = await text()
+            if not result.ok or png is None:
+                return result
+            row.extras = {**row.extras, TEXT_SENT: result.platform_message_id or True}
+            await note_extras(self.sessions, row)
+        sent_as = row.extras[TEXT_SENT]
+        result = await chart(png) if png is not None else SendResult(ok=True)
+        return replace(result, platform_message_id=None if sent_as is True else sent_as) if result.ok else result
 
     async def _image_to_member(self, row: Outbox, png: bytes, agent_id: int) -> SendResult:
         """Uploads the notice's chart as temporary media and sends it as an image message."""
