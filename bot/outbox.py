@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
+import logging
 import random
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -14,6 +17,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.clock import Clock
 from models import Outbox, SendState
 from models.db import PerDialect
+
+log = logging.getLogger(__name__)
 
 UNBOUND_CHANNEL = "unbound"
 MAX_ATTEMPTS = 8
@@ -42,6 +47,28 @@ class SendResult:
     retry_after: float | None = None  # seconds the platform asked us to wait
     error: str | None = None
     platform_message_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Picture:
+    """The picture a notice carries in extras["image"] (the weekly report's chart), decoded."""
+
+    filename: str
+    mime: str
+    data: bytes
+
+    @classmethod
+    def of(cls, extras: dict[str, Any]) -> Picture | None:
+        """The notice's picture; None when it has none, or when its base64 is broken (logged: the text still goes)."""
+        image = extras.get("image")
+        if not isinstance(image, dict) or not image.get("png_base64"):
+            return None
+        try:
+            data = base64.b64decode(image["png_base64"], validate=True)
+        except (binascii.Error, ValueError):
+            log.warning("outbox image %r is not base64; sending the text alone", image.get("filename"))
+            return None
+        return cls(str(image.get("filename") or "chart.png"), str(image.get("mime") or "image/png"), data)
 
 
 class ChannelSender(Protocol):

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import base64
-import binascii
 import contextlib
 import hmac
 import html
@@ -51,7 +49,7 @@ from bot.binding import bind_group
 from bot.dispatch import Dispatcher
 from bot.invites import redeem_invite
 from bot.messages import Button, Inbound, Media, Reply
-from bot.outbox import SendResult, note_extras
+from bot.outbox import Picture, SendResult, note_extras
 from config.settings import Settings, SettingsError
 from models import Outbox, StaffInvite
 
@@ -195,27 +193,25 @@ def utf16_length(text: str) -> int:
 
 @dataclass(frozen=True, slots=True)
 class Chart:
-    """The image a notice carries in extras["image"] (the weekly report's chart), decoded."""
+    """A notice's picture (the weekly report's chart), and whether an earlier attempt already sent it."""
 
-    filename: str
-    png: bytes
+    picture: Picture
     sent_as: int | None  # the message id of an earlier attempt's photo, when only the text is still owed
 
     @classmethod
     def of(cls, extras: dict[str, Any]) -> Chart | None:
-        image = extras.get("image")
-        if not isinstance(image, dict) or not image.get("png_base64"):
+        picture = Picture.of(extras)
+        if picture is None:
             return None
-        try:
-            png = base64.b64decode(image["png_base64"], validate=True)
-        except (binascii.Error, ValueError):
-            log.warning("outbox image %r is not base64; sending the text alone", image.get("filename"))
-            return None
-        sent = image.get(IMAGE_SENT)
-        return cls(str(image.get("filename") or "chart.png"), png, int(sent) if sent is not None else None)
+        sent = extras["image"].get(IMAGE_SENT)
+        return cls(picture, int(sent) if sent is not None else None)
+
+    @property
+    def filename(self) -> str:
+        return self.picture.filename
 
     def upload(self) -> InputFile:
-        return InputFile(self.png, filename=self.filename)
+        return InputFile(self.picture.data, filename=self.picture.filename)
 
 
 class TelegramSender:

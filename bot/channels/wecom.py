@@ -29,7 +29,7 @@ from wechatpy.work.exceptions import InvalidCorpIdException
 from bot.dispatch import Dispatcher
 from bot.invites import redeem_invite
 from bot.messages import Inbound, Media, Reply
-from bot.outbox import SendResult, drain, note_extras
+from bot.outbox import Picture, SendResult, drain, note_extras
 from bot.wechat_api import (
     ApiUnavailable,
     PlatformApi,
@@ -196,7 +196,8 @@ class WeComSender:
         async def text() -> SendResult:
             return result_of(await self.api.post_url(url, webhook_message(row)), permanent_codes=PERMANENT_CODES)
 
-        async def chart(png: bytes) -> SendResult:
+        async def chart(picture: Picture) -> SendResult:
+            png = picture.data
             image = {"msgtype": "image", "image": {"base64": base64.b64encode(png).decode(),
                                                    "md5": hashlib.md5(png).hexdigest()}}
             return result_of(await self.api.post_url(url, image), permanent_codes=PERMANENT_CODES)
@@ -214,45 +215,33 @@ class WeComSender:
             return result_of(await self.api.post("/cgi-bin/message/send", app_message(row, agent_id=agent_id)),
                              permanent_codes=PERMANENT_CODES)
 
-        return await self._text_then_chart(row, text, lambda png: self._image_to_member(row, png, agent_id))
+        return await self._text_then_chart(row, text, lambda picture: self._image_to_member(row, picture, agent_id))
 
     async def _text_then_chart(self, row: Outbox, text: Callable[[], Awaitable[SendResult]],
-                               chart: Callable[[bytes], Awaitable[SendResult]]) -> SendResult:
+                               chart: Callable[[Picture], Awaitable[SendResult]]) -> SendResult:
         """Sends the text, then the row's chart if it has one. Once the text is out it is noted in the row
         (extras[TEXT_SENT], under this claim), so a retry after a failed chart sends only the chart. The row's
         platform message id is the text's."""
-        png = png_of(row)
+        picture = Picture.of(row.extras)
         if not row.extras.get(TEXT_SENT):
             result = await text()
-            if not result.ok or png is None:
+            if not result.ok or picture is None:
                 return result
             row.extras = {**row.extras, TEXT_SENT: result.platform_message_id or True}
             await note_extras(self.sessions, row)
         sent_as = row.extras[TEXT_SENT]
-        result = await chart(png) if png is not None else SendResult(ok=True)
+        result = await chart(picture) if picture is not None else SendResult(ok=True)
         return replace(result, platform_message_id=None if sent_as is True else sent_as) if result.ok else result
 
-    async def _image_to_member(self, row: Outbox, png: bytes, agent_id: int) -> SendResult:
+    async def _image_to_member(self, row: Outbox, picture: Picture, agent_id: int) -> SendResult:
         """Uploads the notice's chart as temporary media and sends it as an image message."""
-        image = row.extras["image"]
-        uploaded = await self.api.upload("/cgi-bin/media/upload", {"type": "image"}, image.get("filename", "chart.png"),
-                                         png, image.get("mime", "image/png"))
+        uploaded = await self.api.upload("/cgi-bin/media/upload", {"type": "image"}, picture.filename, picture.data,
+                                         picture.mime)
         if not uploaded.ok:
             return result_of(uploaded, permanent_codes=PERMANENT_CODES)
         payload = {"touser": row.chat_id, "agentid": agent_id, "msgtype": "image",
                    "image": {"media_id": uploaded.body.get("media_id")}}
         return result_of(await self.api.post("/cgi-bin/message/send", payload), permanent_codes=PERMANENT_CODES)
-
-
-def png_of(row: Outbox) -> bytes | None:
-    """The chart a notice carries (the weekly report's), decoded; None when it has none."""
-    image = row.extras.get("image")
-    if not isinstance(image, dict) or not image.get("png_base64"):
-        return None
-    try:
-        return base64.b64decode(image["png_base64"])
-    except ValueError:
-        return None
 
 
 def app_message(row: Outbox, *, agent_id: int) -> dict[str, Any]:
