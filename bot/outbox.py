@@ -131,10 +131,10 @@ _THIS_CLAIM = (_OUTBOX.c.id == bindparam("row_id")) & (_OUTBOX.c.state == SendSt
 _RECORD = update(_OUTBOX).where(_THIS_CLAIM).values(
     state=bindparam("new_state"), due_at=bindparam("new_due_at"), last_error=bindparam("error"), lease_until=None,
     sent_at=bindparam("sent"), platform_message_id=bindparam("message_id"))
-
 _RELEASE = update(_OUTBOX).where(_THIS_CLAIM).values(
     state=SendState.PENDING, due_at=bindparam("new_due_at"), lease_until=None,
     attempts=bindparam("unclaimed_attempts"))
+_NOTE_EXTRAS = update(_OUTBOX).where(_THIS_CLAIM).values(extras=bindparam("new_extras"))
 
 
 async def note_extras(sessions: async_sessionmaker[AsyncSession], row: Outbox) -> None:
@@ -143,8 +143,6 @@ async def note_extras(sessions: async_sessionmaker[AsyncSession], row: Outbox) -
     async with sessions.begin() as session:
         await session.execute(_NOTE_EXTRAS, {"row_id": row.id, "claimed_attempts": row.attempts,
                                              "new_extras": row.extras})
-
-_NOTE_EXTRAS = update(_OUTBOX).where(_THIS_CLAIM).values(extras=bindparam("new_extras"))
 
 
 async def record_result(
