@@ -102,11 +102,8 @@ def place_label(directory: GridDirectory, unit: UnitRef) -> str:
 
 def _event(session: AsyncSession, case: Case, actor: Actor | None, action: str, before: CaseStatus | None,
            note: str, now: datetime) -> CaseEvent:
-    event = CaseEvent(
-        case_id=case.id, at=now, actor_kind=actor.kind if actor else "system", actor_id=actor.id if actor else None,
-        actor_name=actor.name if actor else "系统", action=action, from_status=before.value if before else None,
-        to_status=case.status.value, note=note,
-    )
+    """Adds the event of a change to a persistent case (its status now is the event's target)."""
+    event = CaseEvent(**_event_row(case, actor, action, before, case.status, note, now))
     session.add(event)
     return event
 
@@ -161,6 +158,7 @@ async def find_duplicate(
 
 def _event_row(case: Case, actor: Actor | None, action: str, before: CaseStatus | None, after: CaseStatus,
                note: str, now: datetime) -> dict[str, Any]:
+    """The columns of one audit event: who (the system when no actor), what, from which status to which."""
     return {"case_id": case.id, "at": now, "actor_kind": actor.kind if actor else "system",
             "actor_id": actor.id if actor else None, "actor_name": actor.name if actor else "系统", "action": action,
             "from_status": before.value if before else None, "to_status": after.value, "note": note}

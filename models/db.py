@@ -56,7 +56,11 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
 
 def dialect_insert(session: AsyncSession) -> Callable[..., Insert]:
     """The INSERT construct of the session's dialect, for ON CONFLICT clauses (SQLite and PostgreSQL agree)."""
-    return postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+    return _insert_of(session.get_bind().dialect.name)
+
+
+def _insert_of(dialect_name: str) -> Callable[..., Insert]:
+    return postgresql.insert if dialect_name == "postgresql" else sqlite.insert
 
 
 class PerDialect:
@@ -71,7 +75,7 @@ class PerDialect:
         name = session.get_bind().dialect.name
         statement = self._built.get(name)
         if statement is None:
-            statement = self._built[name] = self._build(postgresql.insert if name == "postgresql" else sqlite.insert)
+            statement = self._built[name] = self._build(_insert_of(name))
         return statement
 
 
