@@ -14,28 +14,24 @@ import argparse
 import asyncio
 import json
 import platform
-import sys
 import time
 from collections import Counter
 from datetime import UTC, datetime
-from pathlib import Path
 
 import asyncpg
 from sqlalchemy import func, select, text
 
 from bot.channels.telegram import RateLimits, TelegramSender, build_application
 from bot.clock import SystemClock
-from bot.delivery import Pacer, deliver_due
-from bot.jobs import weekly_broadcast
-from bot.reports import previous_week
+from bot.delivery.runner import Pacer, deliver_due
+from bot.grid.synthetic import generate_synthetic
+from bot.jobs.tasks import weekly_broadcast
+from bot.reports.weekly import previous_week
 from bot.runtime import start
-from bot.synthetic import generate_synthetic
 from config.settings import load_settings
+from fakes.telegram_api import TOKEN, FakeBotApi
 from models import Outbox, SendState
 from models.db import create_engine, migrate, session_factory
-
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the fake Bot API lives in tests/fakes
-from tests.fakes.telegram_api import TOKEN, FakeBotApi
 
 GROUPS = 639
 RATE = 30.0

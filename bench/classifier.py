@@ -7,16 +7,14 @@ import json
 import os
 import platform
 import random
-import sys
 import time
 from dataclasses import replace
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from bot.understanding.classifier import Classifier
+from bot.understanding.rules import Keyword, RuleSet, load_rules
 
-from bot.classifier import Classifier  # noqa: E402
-from bot.rules import Keyword, RuleSet, load_rules  # noqa: E402
+ROOT = Path(__file__).resolve().parent.parent
 
 RULES = ROOT / "config" / "rules.yaml"
 CASES = ROOT / "tests" / "data" / "classifier_cases.csv"

@@ -15,8 +15,8 @@ import time
 from pathlib import Path
 
 from bot.clock import SystemClock
-from bot.grid import GridDirectory
-from bot.synthetic import generate_synthetic
+from bot.grid.directory import GridDirectory
+from bot.grid.synthetic import generate_synthetic
 from models import UnitLevel
 from models.db import create_engine, migrate, session_factory
 

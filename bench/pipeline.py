@@ -24,9 +24,9 @@ from scratch_db import drop_database, fresh_database
 from sqlalchemy import select
 
 from bot.clock import SystemClock
-from bot.messages import Inbound
+from bot.grid.synthetic import generate_synthetic
+from bot.pipeline.messages import Inbound
 from bot.runtime import start
-from bot.synthetic import generate_synthetic
 from config.settings import load_settings
 from models import ChatGroup, GridUnit, UnitLevel
 from models.db import create_engine, migrate, session_factory

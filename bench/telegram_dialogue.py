@@ -9,7 +9,6 @@ run in a second process (bench/peer.py), as Telegram's servers would be elsewher
 Usage: python bench/telegram_dialogue.py [--backend sqlite|postgres|both] [--residents 50] [--reports 10]
 """
 
-# ruff: noqa: E402  (the repository root goes on sys.path before the project's imports, for tests.fakes)
 from __future__ import annotations
 
 import argparse
@@ -17,7 +16,6 @@ import asyncio
 import json
 import platform
 import statistics
-import sys
 import tempfile
 import time
 import uuid
@@ -26,23 +24,19 @@ from typing import Any
 
 import uvloop
 from aiohttp import web
-from sqlalchemy import func, select
-
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-
 from peer import Commands, Peer
 from scratch_db import drop_database, fresh_database
+from sqlalchemy import func, select
 
 from bot.channels.telegram import telegram_channel
 from bot.clock import SystemClock
-from bot.invites import create_invite, redeem_invite
-from bot.messages import Inbound
-from bot.outbox import drain
+from bot.delivery.outbox import drain
+from bot.pipeline.invites import create_invite, redeem_invite
+from bot.pipeline.messages import Inbound
 from bot.runtime import freeze_startup_heap, start
 from config.settings import load_settings
+from fakes.telegram_api import TOKEN, FakeBotApi, FloodLimits, message_update, private_chat, user
 from models import Case, Outbox, SendState, Staff
-from tests.fakes.telegram_api import TOKEN, FakeBotApi, FloodLimits, message_update, private_chat, user
 
 STAFF_BASE = 50_000
 RESIDENT_BASE = 100_000

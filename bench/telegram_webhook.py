@@ -10,7 +10,6 @@ group chatter (recorded, never answered) to show what the webhook itself costs. 
 Usage: python bench/telegram_webhook.py [--backend sqlite|postgres|both] [--reports N] [--concurrency N]
 """
 
-# ruff: noqa: E402  (the repository root goes on sys.path before the project's imports, for tests.fakes)
 from __future__ import annotations
 
 import argparse
@@ -18,7 +17,6 @@ import asyncio
 import json
 import platform
 import statistics
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -26,22 +24,17 @@ from typing import Any
 
 import uvloop
 from aiohttp import ClientSession, TCPConnector, web
-from sqlalchemy import func, select
-
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-
 from peer import Commands, Peer
 from scratch_db import drop_database, fresh_database
+from sqlalchemy import func, select
 
 from bot.channels.telegram import SECRET_HEADER, WEBHOOK_PATH, telegram_channel
 from bot.clock import SystemClock
-from bot.invites import create_invite, redeem_invite
-from bot.outbox import drain
+from bot.delivery.outbox import drain
+from bot.pipeline.invites import create_invite, redeem_invite
 from bot.runtime import freeze_startup_heap, start
 from config.settings import load_settings
-from models import Case, Outbox, SendState, Staff
-from tests.fakes.telegram_api import (
+from fakes.telegram_api import (
     TOKEN,
     FakeBotApi,
     FloodLimits,
@@ -50,6 +43,7 @@ from tests.fakes.telegram_api import (
     private_chat,
     user,
 )
+from models import Case, Outbox, SendState, Staff
 
 SECRET = "bench-secret"
 WORKER_ID = 9001
@@ -172,7 +166,7 @@ async def bench(backend: str, reports: int, concurrency: int) -> dict:
             await runner.setup()
             site = web.TCPSite(runner, "127.0.0.1", 0)
             await site.start()
-            port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+            port = runner.addresses[0][1]
             try:
                 staff_chats, token = await bind_every_staff_member(runtime)
                 await telegram.ask("open_chats", ids=staff_chats)

@@ -151,7 +151,7 @@ async def bench(backend: str, messages: int, concurrency: int) -> dict:
             await runner.setup()
             site = web.TCPSite(runner, "127.0.0.1", 0)
             await site.start()
-            port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+            port = runner.addresses[0][1]
             try:
                 callback = f"http://127.0.0.1:{port}/wecom/callback"
                 async with Peer(platform_side) as wecom:

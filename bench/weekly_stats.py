@@ -20,10 +20,10 @@ import asyncpg
 from sqlalchemy import func, select, text
 
 from bot.clock import FrozenClock
-from bot.jobs import TIMED, sweep_case_timers
-from bot.reports import previous_week, report_text, week_figures
+from bot.grid.synthetic import generate_synthetic
+from bot.jobs.tasks import TIMED, sweep_case_timers
+from bot.reports.weekly import previous_week, report_text, week_figures
 from bot.runtime import start
-from bot.synthetic import generate_synthetic
 from config.settings import load_settings
 from models import Case, ChatGroup
 from models.db import create_engine, migrate, session_factory
@@ -124,7 +124,7 @@ async def main() -> None:
 
 
 def _none():  # type: ignore[no-untyped-def]
-    from bot.reports import Figures
+    from bot.reports.weekly import Figures
 
     return Figures()
 

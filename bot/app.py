@@ -8,9 +8,9 @@ from aiohttp import web
 from sqlalchemy import text
 
 from bot.channels import Channel
-from bot.delivery import DeliveryRunner
-from bot.dispatch import Dispatcher
-from bot.scheduler import JobRunner, Scheduler
+from bot.delivery.runner import DeliveryRunner
+from bot.jobs.scheduler import JobRunner, Scheduler
+from bot.pipeline.dispatcher import Dispatcher
 from bot.services import Services
 
 SERVICES = web.AppKey("services", Services)

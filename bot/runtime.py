@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.clock import Clock, SystemClock
-from bot.dispatch import Dispatcher
+from bot.pipeline.dispatcher import Dispatcher
 from bot.services import Services, build_services
 from config.settings import Settings
 from handlers import build_router

@@ -8,11 +8,11 @@ from datetime import timedelta
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.catalogue import Catalogue, load_catalogue
-from bot.classifier import ReloadingClassifier
 from bot.clock import Clock
-from bot.district import load_district
-from bot.grid import GridDirectory
+from bot.grid.catalogue import Catalogue, load_catalogue
+from bot.grid.directory import GridDirectory
+from bot.grid.district import load_district
+from bot.understanding.classifier import ReloadingClassifier
 from config.settings import Settings
 from models import GridUnit
 

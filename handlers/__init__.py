@@ -1,6 +1,6 @@
 """Conversation and actor handlers, one module per feature, composed into one router here."""
 
-from bot.handling import HandlerRouter
+from bot.pipeline.router import HandlerRouter
 from handlers import appointment, help, rating, report, status, wish, worker
 
 

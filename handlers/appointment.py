@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from bot.classifier import Intent
-from bot.handling import Context, HandlerRouter
+from bot.pipeline.router import Context, HandlerRouter
+from bot.understanding.classifier import Intent
 from handlers.intake import ask_place_or_confirm, on_confirm, on_location, strip_triggers
 from models import CaseKind
 

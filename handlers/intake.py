@@ -6,11 +6,11 @@ import re
 
 from sqlalchemy import select
 
-from bot.cases import Draft, file_case, place_label
-from bot.grid import Location, UnitRef
-from bot.handling import Context
-from bot.people import mask_phones_in
-from bot.routing import ROLE_LABELS, Responsibility
+from bot.cases.lifecycle import Draft, file_case, place_label
+from bot.grid.directory import Location, UnitRef
+from bot.grid.routing import ROLE_LABELS, Responsibility
+from bot.pipeline.identities import mask_phones_in
+from bot.pipeline.router import Context
 from models import CaseKind, ChatGroup
 
 YES = re.compile(r"^(确认|确定|是|是的|对|对的|好|好的|提交|没错|嗯|ok|y|yes|1)[!！。.\s]*$", re.IGNORECASE)

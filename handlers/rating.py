@@ -6,9 +6,9 @@ import re
 
 from sqlalchemy import select
 
-from bot.cases import CaseRefused, rate_case
-from bot.classifier import Intent
-from bot.handling import Context, HandlerRouter
+from bot.cases.lifecycle import CaseRefused, rate_case
+from bot.pipeline.router import Context, HandlerRouter
+from bot.understanding.classifier import Intent
 from models import Case, CaseStatus, Rating
 
 router = HandlerRouter("rating")

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from bot.classifier import Intent
-from bot.handling import Context, HandlerRouter
-from bot.messages import Button
+from bot.pipeline.messages import Button
+from bot.pipeline.router import Context, HandlerRouter
+from bot.understanding.classifier import Intent
 from handlers.intake import (
     ask_place_or_confirm,
     begin_intake,

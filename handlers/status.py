@@ -7,10 +7,10 @@ from typing import Any
 
 from sqlalchemy import Row
 
-from bot.cases import case_events, load_case, visible_cases
-from bot.classifier import Intent
-from bot.handling import Context, HandlerRouter
-from bot.notify import KIND_LABELS
+from bot.cases.lifecycle import case_events, load_case, visible_cases
+from bot.cases.notices import KIND_LABELS
+from bot.pipeline.router import Context, HandlerRouter
+from bot.understanding.classifier import Intent
 from models import Case, CaseStatus
 
 router = HandlerRouter("status")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from bot.cases import (
+from bot.cases.lifecycle import (
     CaseRefused,
     NoteRequired,
     case_events,
@@ -14,9 +14,9 @@ from bot.cases import (
     staff_may_act,
     triage_queue,
 )
-from bot.handling import Context, HandlerRouter
-from bot.notify import case_summary, worker_buttons
-from bot.routing import triage_unit
+from bot.cases.notices import case_summary, worker_buttons
+from bot.grid.routing import triage_unit
+from bot.pipeline.router import Context, HandlerRouter
 from handlers.status import EVENT_LABELS, status_line
 
 router = HandlerRouter("worker")

@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from bot.channels.console import ConsoleChannel
 from bot.clock import FrozenClock
-from bot.messages import Inbound, Media, Reply
+from bot.pipeline.messages import Inbound, Media, Reply
 from bot.runtime import Runtime, start
 from config.settings import load_settings
 from models import Case, CaseEvent, InboundMessage, Outbox

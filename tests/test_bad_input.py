@@ -3,9 +3,9 @@
 import pytest
 from sqlalchemy import func, select
 
-from bot.classifier import Intent
-from bot.dispatch import FAILURE_REPLY, Dispatcher
-from bot.handling import HandlerRouter
+from bot.pipeline.dispatcher import FAILURE_REPLY, Dispatcher
+from bot.pipeline.router import HandlerRouter
+from bot.understanding.classifier import Intent
 from models import InboundStatus, Resident
 from tests.harness import Harness
 

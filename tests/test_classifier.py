@@ -12,8 +12,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.classifier import Classifier, Intent, ReloadingClassifier, normalize
-from bot.rules import RulesError, load_rules
+from bot.understanding.classifier import Classifier, Intent, ReloadingClassifier, normalize
+from bot.understanding.rules import RulesError, load_rules
 from tests.test_rules import MINIMAL_RULES, SHIPPED
 
 CASES = Path(__file__).resolve().parent / "data" / "classifier_cases.csv"

@@ -8,7 +8,7 @@ import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bot.outbox import Notice, SendResult, claim_due, enqueue, record_result
+from bot.delivery.outbox import Notice, SendResult, claim_due, enqueue, record_result
 from models.db import create_engine, session_factory
 
 ROOT = Path(__file__).resolve().parents[1]

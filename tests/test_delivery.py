@@ -10,10 +10,10 @@ from sqlalchemy import select
 
 from bot.channels.telegram import TelegramSender, build_application
 from bot.clock import FrozenClock
-from bot.delivery import DeliveryRunner, Pacer, deliver_due
-from bot.outbox import MAX_ATTEMPTS, Notice, SendResult, enqueue
+from bot.delivery.outbox import MAX_ATTEMPTS, Notice, SendResult, enqueue
+from bot.delivery.runner import DeliveryRunner, Pacer, deliver_due
+from fakes.telegram_api import TOKEN, FakeBotApi
 from models import Outbox, SendState
-from tests.fakes.telegram_api import TOKEN, FakeBotApi
 from tests.harness import START
 
 GROUP = -1005550

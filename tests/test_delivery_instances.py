@@ -14,12 +14,12 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select, text
 
-from bot.delivery import deliver_due
-from bot.outbox import Notice, enqueue
+from bot.delivery.outbox import Notice, enqueue
+from bot.delivery.runner import deliver_due
 from models import ChatGroup, Outbox, SendState, Staff, StaffRole
 from tests.conftest import _fresh_pg_database, _pg_template, _pg_unavailable_reason
-from tests.fakes.instance import SETUP, LoggingSender
 from tests.harness import START, Harness
+from tests.instance import SETUP, LoggingSender
 
 ROOT = Path(__file__).resolve().parent.parent
 STEPS, STEP_MINUTES = 7 * 24 + 2, 60  # a week and two hours, hour by hour
@@ -48,7 +48,7 @@ async def bot(pg_url):
 
 
 async def spawn(*args: str) -> asyncio.subprocess.Process:
-    return await asyncio.create_subprocess_exec(sys.executable, "-m", "tests.fakes.instance", *args, cwd=ROOT,
+    return await asyncio.create_subprocess_exec(sys.executable, "-m", "tests.instance", *args, cwd=ROOT,
                                                 stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
 
 

@@ -9,7 +9,7 @@ import pytest
 import yaml
 from sqlalchemy import select
 
-from bot.district import DistrictError, DistrictSummary, load_district, read_district
+from bot.grid.district import DistrictError, DistrictSummary, load_district, read_district
 from models import (
     Case,
     CaseKind,

@@ -7,8 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.district import load_district, read_district
-from bot.grid import (
+from bot.grid.directory import (
     GROUP,
     HOME,
     TEXT_BUILDING,
@@ -18,6 +17,7 @@ from bot.grid import (
     building_mention,
     chinese_number,
 )
+from bot.grid.district import load_district, read_district
 from models import UnitLevel
 
 DEMO = Path(__file__).resolve().parents[1] / "config" / "district" / "demo.yaml"

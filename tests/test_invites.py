@@ -11,11 +11,11 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from bot.district import load_district
-from bot.invites import InviteError, create_invite, redeem_invite
+from bot.grid.district import load_district
+from bot.pipeline.invites import InviteError, create_invite, redeem_invite
 from config.settings import load_settings
+from fakes.telegram_api import BOT_USERNAME, TOKEN, FakeBotApi
 from models import Identity, Resident, StaffInvite
-from tests.fakes.telegram_api import BOT_USERNAME, TOKEN, FakeBotApi
 from tests.harness import START
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -6,8 +6,8 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 from sqlalchemy import select
 
-from bot.jobs import daily_digest, sweep_case_timers, weekly_broadcast, wish_campaign
-from bot.worktime import WorkCalendar
+from bot.jobs.tasks import daily_digest, sweep_case_timers, weekly_broadcast, wish_campaign
+from bot.jobs.workdays import WorkCalendar
 from config.settings import load_settings
 from models import CaseStatus, Rating, Resident, Staff
 from tests.harness import Harness

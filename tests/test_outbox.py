@@ -6,7 +6,16 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import select
 
 from bot.clock import FrozenClock
-from bot.outbox import UNBOUND_CHANNEL, Notice, SendResult, claim_due, drain, enqueue, record_result, requeue
+from bot.delivery.outbox import (
+    UNBOUND_CHANNEL,
+    Notice,
+    SendResult,
+    claim_due,
+    drain,
+    enqueue,
+    record_result,
+    requeue,
+)
 from models import Outbox, SendState
 
 NOW = datetime(2026, 11, 30, 1, 0, tzinfo=UTC)

@@ -12,7 +12,7 @@ import pytest
 from matplotlib import font_manager
 from PIL import Image
 
-from bot.reports import (
+from bot.reports.weekly import (
     CJK_FONTS,
     Figures,
     chart_for,

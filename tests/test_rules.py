@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.rules import CASE_KINDS, STAFF_ROLES, RulesError, load_rules
+from bot.understanding.rules import CASE_KINDS, STAFF_ROLES, RulesError, load_rules
 
 SHIPPED = Path(__file__).resolve().parent.parent / "config" / "rules.yaml"
 

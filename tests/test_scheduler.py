@@ -5,7 +5,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import select
 
-from bot.scheduler import JobRunner, JobSpec, build_jobs
+from bot.jobs.scheduler import JobRunner, JobSpec, build_jobs
 from models import JobRun
 from tests.harness import Harness
 

@@ -11,9 +11,9 @@ import yaml
 from sqlalchemy import func, select
 from sqlalchemy.orm import aliased
 
-from bot.district import DistrictSummary
-from bot.grid import TEXT_BUILDING, GridDirectory
-from bot.synthetic import MATTERS, generate_synthetic
+from bot.grid.directory import TEXT_BUILDING, GridDirectory
+from bot.grid.district import DistrictSummary
+from bot.grid.synthetic import MATTERS, generate_synthetic
 from models import (
     Case,
     CaseEvent,

@@ -26,14 +26,12 @@ from bot.channels.telegram import (
     telegram_channel,
 )
 from bot.clock import FrozenClock
-from bot.invites import create_invite
-from bot.jobs import weekly_broadcast
-from bot.outbox import drain
+from bot.delivery.outbox import drain
+from bot.jobs.tasks import weekly_broadcast
+from bot.pipeline.invites import create_invite
 from bot.runtime import Runtime, start
 from config.settings import SettingsError, load_settings
-from models import Case, CaseStatus, ChatGroup, Identity, InboundMessage, InboundStatus, Outbox, SendState
-from tests.conftest import table_counts
-from tests.fakes.telegram_api import (
+from fakes.telegram_api import (
     BOT_USERNAME,
     TOKEN,
     FakeBotApi,
@@ -45,6 +43,8 @@ from tests.fakes.telegram_api import (
     private_chat,
     user,
 )
+from models import Case, CaseStatus, ChatGroup, Identity, InboundMessage, InboundStatus, Outbox, SendState
+from tests.conftest import table_counts
 from tests.harness import START
 
 SECRET = "s3cret-token_for-tests"

@@ -15,9 +15,9 @@ from telegram.ext import Application
 
 from bot.channels.telegram import RateLimits, TelegramSender, build_application
 from bot.clock import FrozenClock
-from bot.outbox import Notice, drain, enqueue
+from bot.delivery.outbox import Notice, drain, enqueue
+from fakes.telegram_api import TOKEN, FakeBotApi, FloodLimits
 from models import Outbox, SendState
-from tests.fakes.telegram_api import TOKEN, FakeBotApi, FloodLimits
 from tests.harness import START
 
 GROUP = -1007770

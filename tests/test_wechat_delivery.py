@@ -8,9 +8,9 @@ import pytest
 from sqlalchemy import select
 
 from bot.channels.wechat import WeChatChannel
-from bot.outbox import Notice, drain, enqueue
+from bot.delivery.outbox import Notice, drain, enqueue
 from models import ChatGroup, GridUnit, Outbox, PlatformToken, SendState
-from tests.fakes.wechat_api import Rig
+from tests.wechat_rig import Rig
 
 OPENID = "oGridResident000000000000002"
 CUSTOM = "/cgi-bin/message/custom/send"

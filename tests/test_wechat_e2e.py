@@ -4,10 +4,10 @@ group; a broadcast through a group webhook."""
 import pytest
 from sqlalchemy import select
 
-from bot.invites import create_invite
-from bot.jobs import weekly_broadcast
+from bot.jobs.tasks import weekly_broadcast
+from bot.pipeline.invites import create_invite
 from models import CaseStatus, ChatGroup, GridUnit, Identity, SendState, Staff
-from tests.fakes.wechat_api import Rig
+from tests.wechat_rig import Rig
 
 OPENID = "oGridResident00000000000000e"
 APP_SEND = "/cgi-bin/message/send"

@@ -4,9 +4,10 @@ import pytest
 from sqlalchemy import select
 
 from bot.channels.wecom import safe_text
+from fakes.wechat_api import OA_TOKEN, signature
 from models import Identity
 from tests.conftest import table_counts
-from tests.fakes.wechat_api import OA_TOKEN, Rig, signature
+from tests.wechat_rig import Rig
 
 OPENID = "oGridResident000000000000001"
 

@@ -2,9 +2,10 @@
 
 import pytest
 
+from fakes.wechat_api import CORP_ID, WECOM_AES_KEY, WECOM_TOKEN, encrypt, signature, xml_message
 from models import InboundStatus
 from tests.conftest import table_counts
-from tests.fakes.wechat_api import CORP_ID, WECOM_AES_KEY, WECOM_TOKEN, Rig, encrypt, signature, xml_message
+from tests.wechat_rig import Rig
 
 VECTOR_ENCRYPT = (
     "RypEvHKD8QQKFhvQ6QleEB4J58tiPdvo+rtK1I9qca6aM/wvqnLSV5zEPeusUiX5L5X/0lWfrf0QADHHhGd3QczcdCUpj911L3vg3W/sYYvuJTs3"

@@ -4,8 +4,9 @@ import json
 
 import pytest
 
+from fakes.wechat_api import ROBOT_AES_KEY, ROBOT_TOKEN, encrypt, signature
 from tests.conftest import table_counts
-from tests.fakes.wechat_api import ROBOT_AES_KEY, ROBOT_TOKEN, Rig, encrypt, signature
+from tests.wechat_rig import Rig
 
 
 @pytest.fixture

@@ -6,7 +6,7 @@ from typing import Protocol
 
 from aiohttp import web
 
-from bot.outbox import ChannelSender
+from bot.delivery.outbox import ChannelSender
 
 
 class Channel(Protocol):

@@ -8,9 +8,9 @@ import uuid
 from collections.abc import Iterable
 from typing import TextIO
 
-from bot.dispatch import Dispatcher
-from bot.messages import Inbound, Media, Reply
-from bot.outbox import SendResult, drain
+from bot.delivery.outbox import SendResult, drain
+from bot.pipeline.dispatcher import Dispatcher
+from bot.pipeline.messages import Inbound, Media, Reply
 from models import Outbox
 
 CHANNEL = "console"

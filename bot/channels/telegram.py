@@ -45,11 +45,11 @@ from telegram.ext import AIORateLimiter, Application, ContextTypes, TypeHandler
 from telegram.request import BaseRequest, RequestData
 from telegram.warnings import PTBDeprecationWarning
 
-from bot.binding import bind_group
-from bot.dispatch import Dispatcher
-from bot.invites import redeem_invite
-from bot.messages import Button, Inbound, Media, Reply
-from bot.outbox import Picture, SendResult, note_extras
+from bot.delivery.outbox import Picture, SendResult, note_extras
+from bot.pipeline.binding import bind_group
+from bot.pipeline.dispatcher import Dispatcher
+from bot.pipeline.invites import redeem_invite
+from bot.pipeline.messages import Button, Inbound, Media, Reply
 from config.settings import Settings, SettingsError
 from models import Outbox, StaffInvite
 

@@ -14,11 +14,7 @@ from wechatpy.crypto import PrpCrypto, WeChatCrypto
 from wechatpy.exceptions import InvalidAppIdException
 from wechatpy.replies import TextReply
 
-from bot.channels.wecom import Refused, guarded, read_body, safe_text, signature_matches, xml_envelope
-from bot.dispatch import Dispatcher
-from bot.messages import Inbound, Media, Reply
-from bot.outbox import SendResult, drain
-from bot.wechat_api import (
+from bot.channels.wechat_api import (
     ApiUnavailable,
     PlatformApi,
     RateWindow,
@@ -31,6 +27,17 @@ from bot.wechat_api import (
     result_of,
     unavailable,
 )
+from bot.channels.wechat_callbacks import (
+    Refused,
+    guarded,
+    read_body,
+    safe_text,
+    signature_matches,
+    xml_envelope,
+)
+from bot.delivery.outbox import SendResult, drain
+from bot.pipeline.dispatcher import Dispatcher
+from bot.pipeline.messages import Inbound, Media, Reply
 from models import Outbox
 
 log = logging.getLogger(__name__)

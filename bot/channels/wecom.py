@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import base64
 import hashlib
-import hmac
 import json
 import logging
 import re
@@ -16,21 +15,15 @@ from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 
-import xmltodict
 from aiohttp import web
 from sqlalchemy import select
-from wechatpy.exceptions import InvalidSignatureException
 from wechatpy.replies import TextReply
 from wechatpy.utils import WeChatSigner
 from wechatpy.work import parse_message
 from wechatpy.work.crypto import PrpCrypto, WeChatCrypto
 from wechatpy.work.exceptions import InvalidCorpIdException
 
-from bot.dispatch import Dispatcher
-from bot.invites import redeem_invite
-from bot.messages import Inbound, Media, Reply
-from bot.outbox import Picture, SendResult, drain, note_extras
-from bot.wechat_api import (
+from bot.channels.wechat_api import (
     ApiUnavailable,
     PlatformApi,
     RateWindow,
@@ -43,68 +36,30 @@ from bot.wechat_api import (
     result_of,
     unavailable,
 )
+from bot.channels.wechat_callbacks import (
+    Refused,
+    guarded,
+    query_params,
+    read_body,
+    safe_text,
+    signature_matches,
+    xml_envelope,
+)
+from bot.delivery.outbox import Picture, SendResult, drain, note_extras
+from bot.pipeline.dispatcher import Dispatcher
+from bot.pipeline.invites import redeem_invite
+from bot.pipeline.messages import Inbound, Media, Reply
 from models import ChatGroup, Identity, Outbox
 
 log = logging.getLogger(__name__)
 
 CHANNEL = "wecom"
 ROBOT_PREFIX = "robot:"  # robot msgids live beside app MsgIds in the ledger's (channel, message id) key
-MAX_BODY = 1024 * 1024
 BIND = re.compile(r"^(?:绑定|bind)\s+([A-Za-z0-9_-]{16,64})$", re.IGNORECASE)
 LEADING_MENTION = re.compile(r"^\s*@\S+\s*")
 PERMANENT_CODES = frozenset({40003, 60011, 60111, 81013, 93000, 93004})
 WEBHOOK_LIMIT = (20, timedelta(minutes=1))  # documented: each group robot sends at most 20 messages a minute
 APP_LIMIT = (30, timedelta(seconds=1))  # our own pacing of the app message API
-
-
-class Refused(Exception):
-    """A callback that fails verification or parsing; carries the HTTP status to answer."""
-
-    def __init__(self, status: int, reason: str) -> None:
-        super().__init__(reason)
-        self.status = status
-
-
-def signature_matches(token: str, signature: str, *parts: str) -> bool:
-    """Compares the callback's SHA1 signature with ours in constant time."""
-    signer = WeChatSigner()
-    signer.add_data(token, *parts)
-    return hmac.compare_digest(signer.signature.encode(), (signature or "").encode())
-
-
-async def read_body(request: web.Request) -> bytes:
-    """The request body, refusing anything over 1 MB with 413 before reading it whole."""
-    if request.content_length is not None and request.content_length > MAX_BODY:
-        raise Refused(413, "body too large")
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in request.content.iter_chunked(64 * 1024):  # a chunked body has no length to check up front
-        size += len(chunk)
-        if size > MAX_BODY:
-            raise Refused(413, "body too large")
-        chunks.append(chunk)
-    return b"".join(chunks)
-
-
-def query_params(request: web.Request, *names: str) -> list[str]:
-    """The named query parameters, refusing the request when one is missing."""
-    values = [request.query.get(name, "") for name in names]
-    if not all(values[:3]):
-        raise Refused(403, "missing signature parameters")
-    return values
-
-
-def xml_envelope(body: bytes) -> dict[str, Any]:
-    """The outer <xml> element of a callback as a dict; DOCTYPE/ENTITY and malformed XML are refused."""
-    if refuses_xml(body):
-        raise Refused(400, "XML declarations are not accepted")
-    try:
-        envelope = xmltodict.parse(body, disable_entities=True)["xml"]
-    except Exception as exc:  # expat errors, a missing root, a non-mapping root
-        raise Refused(400, f"malformed XML: {type(exc).__name__}") from exc
-    if not isinstance(envelope, dict):
-        raise Refused(400, "malformed XML")
-    return envelope
 
 
 class Cipher:
@@ -137,19 +92,6 @@ class Cipher:
         signer = WeChatSigner()
         signer.add_data(self.token, timestamp, nonce, encrypted)
         return {"encrypt": encrypted, "msgsignature": signer.signature, "timestamp": timestamp, "nonce": nonce}
-
-
-TEXT_BYTES = 2048  # the platforms' limit for a text message's content, in UTF-8 bytes
-CUT_NOTE = "\n…（内容较长，已截断）"
-
-
-def safe_text(text: str, limit: int = TEXT_BYTES) -> str:
-    """Keeps user text from closing its CDATA section and cuts it to the platform's byte limit, saying so."""
-    text = text.replace("]]>", "]] >")
-    if len(text.encode()) <= limit:
-        return text
-    room = limit - len(CUT_NOTE.encode())
-    return text.encode()[:room].decode(errors="ignore") + CUT_NOTE
 
 
 TEXT_SENT = "text_sent"  # in a row's extras once its text went out ahead of its chart (see _text_then_chart)
@@ -521,15 +463,3 @@ class WeComChannel:
         task = asyncio.create_task(drain(self.services.sessions, self.sender, self.services.clock))
         self._kicks.add(task)
         task.add_done_callback(self._kicks.discard)
-
-
-async def guarded(handler: Callable[[], Awaitable[web.Response]]) -> web.Response:
-    """Runs a callback handler; a refused callback is answered with its status and nothing is written."""
-    try:
-        return await handler()
-    except Refused as refusal:
-        log.info("wecom callback refused (%s): %s", refusal.status, refusal)
-        return web.Response(status=refusal.status, text=str(refusal))
-    except InvalidSignatureException:
-        return web.Response(status=403, text="bad signature")
-

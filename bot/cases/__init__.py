@@ -1,0 +1,1 @@
+"""Cases: the lifecycle, the notices it causes, and the figures leaders read."""

@@ -1,0 +1,92 @@
+"""What the WeChat Official Account and WeCom callbacks share: verification, body limits, XML envelopes, text limits."""
+
+from __future__ import annotations
+
+import hmac
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import xmltodict
+from aiohttp import web
+from wechatpy.exceptions import InvalidSignatureException
+from wechatpy.utils import WeChatSigner
+
+from bot.channels.wechat_api import refuses_xml
+
+log = logging.getLogger(__name__)
+
+MAX_BODY = 1024 * 1024
+
+class Refused(Exception):
+    """A callback that fails verification or parsing; carries the HTTP status to answer."""
+
+    def __init__(self, status: int, reason: str) -> None:
+        super().__init__(reason)
+        self.status = status
+
+
+def signature_matches(token: str, signature: str, *parts: str) -> bool:
+    """Compares the callback's SHA1 signature with ours in constant time."""
+    signer = WeChatSigner()
+    signer.add_data(token, *parts)
+    return hmac.compare_digest(signer.signature.encode(), (signature or "").encode())
+
+
+async def read_body(request: web.Request) -> bytes:
+    """The request body, refusing anything over 1 MB with 413 before reading it whole."""
+    if request.content_length is not None and request.content_length > MAX_BODY:
+        raise Refused(413, "body too large")
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.content.iter_chunked(64 * 1024):  # a chunked body has no length to check up front
+        size += len(chunk)
+        if size > MAX_BODY:
+            raise Refused(413, "body too large")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def query_params(request: web.Request, *names: str) -> list[str]:
+    """The named query parameters, refusing the request when one is missing."""
+    values = [request.query.get(name, "") for name in names]
+    if not all(values[:3]):
+        raise Refused(403, "missing signature parameters")
+    return values
+
+
+def xml_envelope(body: bytes) -> dict[str, Any]:
+    """The outer <xml> element of a callback as a dict; DOCTYPE/ENTITY and malformed XML are refused."""
+    if refuses_xml(body):
+        raise Refused(400, "XML declarations are not accepted")
+    try:
+        envelope = xmltodict.parse(body, disable_entities=True)["xml"]
+    except Exception as exc:  # expat errors, a missing root, a non-mapping root
+        raise Refused(400, f"malformed XML: {type(exc).__name__}") from exc
+    if not isinstance(envelope, dict):
+        raise Refused(400, "malformed XML")
+    return envelope
+
+
+TEXT_BYTES = 2048  # the platforms' limit for a text message's content, in UTF-8 bytes
+CUT_NOTE = "\n…（内容较长，已截断）"
+
+
+def safe_text(text: str, limit: int = TEXT_BYTES) -> str:
+    """Keeps user text from closing its CDATA section and cuts it to the platform's byte limit, saying so."""
+    text = text.replace("]]>", "]] >")
+    if len(text.encode()) <= limit:
+        return text
+    room = limit - len(CUT_NOTE.encode())
+    return text.encode()[:room].decode(errors="ignore") + CUT_NOTE
+
+
+async def guarded(handler: Callable[[], Awaitable[web.Response]]) -> web.Response:
+    """Runs a callback handler; a refused callback is answered with its status and nothing is written."""
+    try:
+        return await handler()
+    except Refused as refusal:
+        log.info("wecom callback refused (%s): %s", refusal.status, refusal)
+        return web.Response(status=refusal.status, text=str(refusal))
+    except InvalidSignatureException:
+        return web.Response(status=403, text="bad signature")

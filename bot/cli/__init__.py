@@ -1,0 +1,53 @@
+"""gridbot's command line (`python run.py ...` and the `gridbot` console script are the same program).
+
+Each command lives in a module of this package that adds its parser with `register(commands)` and sets the
+function to run; this module parses, loads the settings once and turns every expected failure into one line.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import inspect
+import logging
+import sys
+
+from bot.cli import classify, demo, report, service
+from config.settings import SettingsError, load_settings
+
+COMMAND_MODULES = (service, demo, classify, report)
+
+
+class CommandError(Exception):
+    """An expected failure of a command: printed as one line `gridbot: <message>`, exit status 2."""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of every command."""
+    parser = argparse.ArgumentParser(prog="gridbot", description="gridbot: resident requests on the community grid")
+    commands = parser.add_subparsers(dest="command", required=True)
+    for module in COMMAND_MODULES:
+        module.register(commands)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Runs one command and returns its exit status."""
+    args = build_parser().parse_args(argv)
+    try:
+        settings = load_settings()
+    except SettingsError as exc:
+        print(f"gridbot: {exc}", file=sys.stderr)
+        return 2
+    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("alembic").setLevel(max(logging.WARNING, logging.getLevelName(settings.log_level)))
+    try:
+        outcome = args.run(settings, args)
+        if inspect.iscoroutine(outcome):
+            outcome = asyncio.run(outcome)
+    except CommandError as exc:
+        print(f"gridbot: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+    return int(outcome or 0)

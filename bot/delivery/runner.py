@@ -1,0 +1,212 @@
+"""Delivery: drains each enabled channel's outbox rows on a tick, within the platform's rate limits.
+
+Each channel's sender gets a pacer: at most `rate` sends in any one second (a sliding window, so a burst
+never exceeds what the platform counts), and at most `chat_per_minute` to one chat in any minute. A row
+whose chat is at its limit goes back to the queue unsent, without counting an attempt, due when the chat
+has room. Rates are per service instance: with several instances, divide the platform's limit among them
+(a 429 is still handled: the row is retried after the platform's retry-after).
+
+Exactly-once: a row is claimed under a lease and marked by the same claim (bot/delivery/outbox.py). A sender killed
+between the platform's accepting a message and our marking it sent leaves that one row to be sent again
+after the lease: where the platform cannot deduplicate, at most the messages in flight may repeat (one per
+concurrent send: `concurrency` chats are served at once, 4 by default).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections import deque
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.clock import Clock
+from bot.delivery.outbox import ChannelSender, SendResult, claim_due, record_result, release
+from models import Outbox, SendState
+
+log = logging.getLogger(__name__)
+
+SEND_TIMEOUT = 30.0
+LEASE_MARGIN = timedelta(seconds=10)  # a row whose lease is this close to running out is handed back unsent
+Sleep = Callable[[float], Awaitable[None]]
+
+
+class SlidingWindow:
+    """At most `limit` events in any `window` seconds of a monotonic clock."""
+
+    def __init__(self, limit: int, window: float) -> None:
+        self.limit = limit
+        self.window = window
+        self._times: deque[float] = deque()
+
+    def wait(self, now: float) -> float:
+        """Seconds until one more event fits; 0 when it fits now."""
+        while self._times and self._times[0] <= now - self.window:
+            self._times.popleft()
+        if len(self._times) < self.limit:
+            return 0.0
+        return self._times[0] + self.window - now
+
+    def record(self, now: float) -> None:
+        self._times.append(now)
+
+
+@dataclass
+class Pacer:
+    """A channel's limits: sends per second overall and sends per minute to one chat."""
+
+    rate: float | None = None
+    chat_per_minute: int | None = None
+    monotonic: Callable[[], float] = time.monotonic
+    sleep: Sleep = asyncio.sleep
+    # a sliver of slack so that the platform, which counts arrivals, never sees one too many in its second
+    window: float = 1.02
+    _overall: SlidingWindow | None = field(init=False, default=None)
+    _chats: dict[str, SlidingWindow] = field(init=False, default_factory=dict)
+    _lock: asyncio.Lock = field(init=False, default_factory=asyncio.Lock)
+
+    def __post_init__(self) -> None:
+        if self.rate:
+            # whole-number rates count sends per window; fractional ones space single sends out
+            per_window = max(1, int(self.rate)) if self.rate >= 1 else 1
+            self._overall = SlidingWindow(per_window, self.window * per_window / self.rate)
+
+    def chat_wait(self, chat_id: str) -> float:
+        """Seconds before this chat may receive another message."""
+        if not self.chat_per_minute:
+            return 0.0
+        return self._chat(chat_id).wait(self.monotonic())
+
+    def _chat(self, chat_id: str) -> SlidingWindow:
+        return self._chats.setdefault(chat_id, SlidingWindow(self.chat_per_minute or 1, 60.0 * self.window))
+
+    async def acquire(self, chat_id: str) -> float:
+        """Reserves one send to the chat once the overall rate allows it and returns 0; or, when the chat is at
+        its own limit, reserves nothing and returns the seconds it must wait."""
+        async with self._lock:
+            if (wait := self.chat_wait(chat_id)) > 0:
+                return wait
+            if self._overall is not None:
+                while (delay := self._overall.wait(self.monotonic())) > 0:
+                    await self.sleep(delay)
+                self._overall.record(self.monotonic())
+            if self.chat_per_minute:
+                self._chat(chat_id).record(self.monotonic())
+            return 0.0
+
+
+@dataclass
+class DeliveryTally:
+    sent: int = 0
+    failed: int = 0
+    dead: int = 0
+    deferred: int = 0
+
+    @property
+    def handled(self) -> int:
+        return self.sent + self.failed + self.dead
+
+
+async def send_one(sender: ChannelSender, row: Outbox, *, send_timeout: float = SEND_TIMEOUT) -> SendResult:
+    """One send, with a time limit; a sender that raises counts as a transient failure, never as a crash."""
+    try:
+        return await asyncio.wait_for(sender.send(row), send_timeout)
+    except TimeoutError:
+        return SendResult(ok=False, error=f"timeout after {send_timeout:g}s")
+    except Exception as exc:
+        log.exception("sender %s raised on outbox row %s", sender.channel, row.id)
+        return SendResult(ok=False, error=f"{type(exc).__name__}: {exc}"[:500])
+
+
+async def deliver_due(
+    sessions: async_sessionmaker[AsyncSession], sender: ChannelSender, clock: Clock, pacer: Pacer | None = None, *,
+    batch: int = 50, send_timeout: float = SEND_TIMEOUT, concurrency: int = 4,
+) -> DeliveryTally:
+    """Sends every due row of the sender's channel within the pacer's limits: chats in parallel (up to
+    `concurrency` sends in flight), each chat's rows in order."""
+    pacer = pacer or Pacer()
+    tally = DeliveryTally()
+    slots = asyncio.Semaphore(concurrency)
+
+    async def chat_rows(rows: list[Outbox]) -> None:
+        for row in rows:
+            async with slots:
+                await _deliver_row(sessions, sender, clock, pacer, row, tally, send_timeout)
+
+    while rows := await claim_due(sessions, sender.channel, now=clock.now(), limit=batch):
+        by_chat: dict[str, list[Outbox]] = {}
+        for row in rows:
+            by_chat.setdefault(row.chat_id, []).append(row)
+        await asyncio.gather(*(chat_rows(chat) for chat in by_chat.values()))
+        if len(rows) < batch:
+            break
+    return tally
+
+
+async def _deliver_row(sessions: async_sessionmaker[AsyncSession], sender: ChannelSender, clock: Clock, pacer: Pacer,
+                       row: Outbox, tally: DeliveryTally, send_timeout: float) -> None:
+    """Sends one claimed row, or hands it back when its chat is at its limit or its lease nearly ran out."""
+    now = clock.now()
+    if row.lease_until is not None and now > row.lease_until - LEASE_MARGIN:
+        await release(sessions, row, due_at=now)
+        tally.deferred += 1
+        return
+    chat_wait = await pacer.acquire(row.chat_id)
+    if chat_wait > 0:
+        await release(sessions, row, due_at=now + timedelta(seconds=chat_wait))
+        tally.deferred += 1
+        return
+    result = await send_one(sender, row, send_timeout=send_timeout)
+    state = await record_result(sessions, row, result, now=clock.now())
+    if state is SendState.SENT:
+        tally.sent += 1
+    elif state is SendState.DEAD:
+        tally.dead += 1
+    else:
+        tally.failed += 1
+
+
+class DeliveryRunner:
+    """One task per channel sender: deliver what is due, then wait a tick; stopped cleanly on shutdown."""
+
+    def __init__(self, sessions: async_sessionmaker[AsyncSession], senders: Sequence[ChannelSender], clock: Clock,
+                 *, tick: float = 1.0, rates: dict[str, float] | None = None,
+                 chat_per_minute: dict[str, int] | None = None) -> None:
+        self.sessions = sessions
+        self.clock = clock
+        self.tick = tick
+        self.pacers = {s.channel: Pacer((rates or {}).get(s.channel), (chat_per_minute or {}).get(s.channel))
+                       for s in senders}
+        self.senders = list(senders)
+        self._stop = asyncio.Event()
+        self._tasks: list[asyncio.Task[None]] = []
+
+    def start(self) -> None:
+        """Starts a delivery loop per sender on the running event loop."""
+        self._stop.clear()
+        self._tasks = [asyncio.create_task(self._loop(s), name=f"delivery:{s.channel}") for s in self.senders]
+
+    async def stop(self) -> None:
+        """Stops the loops; a send in flight is cancelled and its row is sent again after its lease."""
+        self._stop.set()
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        self._tasks = []
+
+    async def _loop(self, sender: ChannelSender) -> None:
+        while not self._stop.is_set():
+            try:
+                tally = await deliver_due(self.sessions, sender, self.clock, self.pacers[sender.channel])
+            except Exception:  # the database may be away for a moment; the next tick tries again
+                log.exception("delivery on %s failed", sender.channel)
+                tally = DeliveryTally()
+            if tally.handled == 0:
+                try:
+                    await asyncio.wait_for(self._stop.wait(), self.tick)
+                except TimeoutError:
+                    pass

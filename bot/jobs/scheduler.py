@@ -1,0 +1,198 @@
+"""Cron jobs on APScheduler 3, each run once per time slot across every instance sharing the database.
+
+A run first claims its slot with an INSERT into job_run (unique job + slot): whichever instance inserts
+first runs it, the others see the row and skip. A run that crashed leaves an unfinished row; after
+STALE_RUN another instance takes the slot over (the jobs are idempotent: they only enqueue keyed outbox
+rows). A run that raised deletes its row so the next fire retries it. After downtime only the latest missed
+slot of each job runs (within the job's catch-up window), so a missed run is caught up once, not many times.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import socket
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.triggers.cron import CronTrigger
+from sqlalchemy import delete, select, update
+
+from bot.jobs.tasks import TimerPolicy, daily_digest, sweep_case_timers, weekly_broadcast, wish_campaign
+from bot.reports.weekly import week_label
+from bot.services import Services
+from models import JobRun
+from models.db import dialect_insert
+
+log = logging.getLogger(__name__)
+
+STALE_RUN = timedelta(minutes=15)
+
+JobBody = Callable[[Services, datetime, datetime], Awaitable[str]]
+
+
+@dataclass(frozen=True)
+class JobSpec:
+    """A cron job: when it fires, how its slots are named, how late a missed slot may still run."""
+
+    name: str
+    trigger: CronTrigger
+    period: timedelta  # the longest gap between two fires
+    catch_up: timedelta
+    slot: Callable[[datetime], str]  # the fire time (local) as the slot name
+    body: JobBody
+
+    def latest_fire(self, now: datetime) -> datetime | None:
+        """The last fire time at or before `now`."""
+        fire = self.trigger.get_next_fire_time(None, now - self.period - timedelta(seconds=1))
+        latest = None
+        while fire is not None and fire <= now:
+            latest = fire
+            fire = self.trigger.get_next_fire_time(fire, fire + timedelta(seconds=1))
+        return latest
+
+
+async def _sweep(services: Services, fire: datetime, now: datetime) -> str:
+    return str(await sweep_case_timers(services, now, policy=TimerPolicy.from_services(services)))
+
+
+async def _digest(services: Services, fire: datetime, now: datetime) -> str:
+    return f"digests {await daily_digest(services, fire.date(), now)}"
+
+
+async def _weekly(services: Services, fire: datetime, now: datetime) -> str:
+    week = week_label(fire.date() - timedelta(days=7))  # the whole week before the one it fires in
+    return f"{week}: {await weekly_broadcast(services, week, now)}"
+
+
+async def _wishes(services: Services, fire: datetime, now: datetime) -> str:
+    return f"groups {await wish_campaign(services, fire.year, now)}"
+
+
+def build_jobs(services: Services) -> list[JobSpec]:
+    """The cron jobs the settings describe, in the service's time zone."""
+    settings = services.settings
+    tz = settings.tz
+    digest_hour, digest_minute = (int(p) for p in settings.digest_time.split(":"))
+    weekday, weekly_time = settings.weekly_report_at.split()
+    weekly_hour, weekly_minute = (int(p) for p in weekly_time.split(":"))
+    wish_day, wish_time = settings.wish_campaign_at.split()
+    wish_month, wish_date = (int(p) for p in wish_day.split("-"))
+    wish_hour, wish_minute = (int(p) for p in wish_time.split(":"))
+    every = settings.sla_sweep_minutes
+    return [
+        JobSpec("sla", CronTrigger(minute=f"*/{every}", timezone=tz), timedelta(hours=1), timedelta(days=3650),
+                lambda t: t.strftime("%Y-%m-%dT%H:%M"), _sweep),
+        JobSpec("digest", CronTrigger(hour=digest_hour, minute=digest_minute, timezone=tz), timedelta(days=1),
+                timedelta(hours=6), lambda t: t.date().isoformat(), _digest),
+        JobSpec("weekly", CronTrigger(day_of_week=weekday, hour=weekly_hour, minute=weekly_minute, timezone=tz),
+                timedelta(days=7), timedelta(days=2), lambda t: week_label(t.date() - timedelta(days=7)), _weekly),
+        JobSpec("wishes", CronTrigger(month=wish_month, day=wish_date, hour=wish_hour, minute=wish_minute,
+                                      timezone=tz), timedelta(days=366), timedelta(days=14),
+                lambda t: str(t.year), _wishes),
+    ]
+
+
+class JobRunner:
+    """Runs due jobs, each slot once across instances, recorded in job_run."""
+
+    def __init__(self, services: Services, jobs: list[JobSpec] | None = None, *, instance: str | None = None) -> None:
+        self.services = services
+        self.jobs = jobs if jobs is not None else build_jobs(services)
+        self.instance = instance or f"{socket.gethostname()}:{os.getpid()}"
+
+    async def run_due(self, now: datetime, *, only: str | None = None) -> list[tuple[str, str, str]]:
+        """Runs the latest slot of each job that is due and not yet run; returns (job, slot, outcome) of each run."""
+        ran = []
+        tz: ZoneInfo = self.services.settings.tz
+        for spec in self.jobs:
+            if only is not None and spec.name != only:
+                continue
+            fire = spec.latest_fire(now)
+            if fire is None or now - fire > spec.catch_up:
+                continue
+            slot = spec.slot(fire.astimezone(tz))
+            if not await self._claim(spec.name, slot, now):
+                continue
+            try:
+                outcome = await spec.body(self.services, fire.astimezone(tz), now)
+            except Exception:
+                log.exception("job %s slot %s failed; it will be retried", spec.name, slot)
+                await self._release(spec.name, slot)
+                continue
+            await self._finish(spec.name, slot, outcome)
+            log.info("job %s slot %s: %s", spec.name, slot, outcome)
+            ran.append((spec.name, slot, outcome))
+        return ran
+
+    async def _claim(self, job: str, slot: str, now: datetime) -> bool:
+        """True when this instance may run the slot: it inserted the row, or took over a stale unfinished one."""
+        async with self.services.sessions.begin() as session:
+            inserted = await session.scalar(
+                dialect_insert(session)(JobRun).values(job=job, slot=slot, started_at=now, instance=self.instance,
+                                                        outcome="")
+                .on_conflict_do_nothing(index_elements=["job", "slot"]).returning(JobRun.id))
+            if inserted is not None:
+                return True
+            run = await session.scalar(select(JobRun).where(JobRun.job == job, JobRun.slot == slot))
+            if run is None or run.finished_at is not None or now - run.started_at < STALE_RUN:
+                return False
+            taken = await session.execute(
+                update(JobRun).where(JobRun.id == run.id, JobRun.finished_at.is_(None),
+                                     JobRun.started_at == run.started_at)
+                .values(started_at=now, instance=self.instance).execution_options(synchronize_session=False))
+            return taken.rowcount == 1
+
+    async def _finish(self, job: str, slot: str, outcome: str) -> None:
+        async with self.services.sessions.begin() as session:
+            await session.execute(update(JobRun).where(JobRun.job == job, JobRun.slot == slot).values(
+                finished_at=self.services.clock.now(), outcome=outcome[:2000]))
+
+    async def _release(self, job: str, slot: str) -> None:
+        async with self.services.sessions.begin() as session:
+            await session.execute(delete(JobRun).where(JobRun.job == job, JobRun.slot == slot,
+                                                       JobRun.finished_at.is_(None)))
+
+
+class Scheduler:
+    """APScheduler 3 firing each job on its cron trigger, plus one catch-up pass at start."""
+
+    def __init__(self, runner: JobRunner) -> None:
+        self.runner = runner
+        self._scheduler: AsyncIOScheduler | None = None
+        self._running: set[asyncio.Task[None]] = set()
+
+    def start(self) -> None:
+        """Starts firing jobs on the running event loop; the first pass catches up what was missed."""
+        services = self.runner.services
+        scheduler = AsyncIOScheduler(timezone=services.settings.tz)
+        for spec in self.runner.jobs:
+            scheduler.add_job(self._fire, spec.trigger, args=[spec.name], id=spec.name, coalesce=True,
+                              max_instances=1, misfire_grace_time=int(spec.catch_up.total_seconds()))
+        scheduler.add_job(self._fire, "date", args=[None], id="catch-up")
+        scheduler.start()
+        self._scheduler = scheduler
+
+    async def _fire(self, name: str | None) -> None:
+        task = asyncio.current_task()
+        if task is not None:
+            self._running.add(task)
+        try:
+            await self.runner.run_due(self.runner.services.clock.now(), only=name)
+        except Exception:  # a database outage must not stop the scheduler; the next fire catches up
+            log.exception("scheduled run of %s failed", name or "every job")
+        finally:
+            self._running.discard(task)  # type: ignore[arg-type]
+
+    async def stop(self) -> None:
+        """Stops firing and cancels a run in progress (its slot is retried by whoever fires next)."""
+        if self._scheduler is not None:
+            self._scheduler.shutdown(wait=False)
+            self._scheduler = None
+        for task in list(self._running):
+            task.cancel()
+        await asyncio.gather(*self._running, return_exceptions=True)

@@ -1,0 +1,161 @@
+"""Who is talking: staff or resident, registered on first contact; where to reach them; phone masking."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, Protocol
+
+from sqlalchemy import Row, and_, bindparam, insert, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.delivery.outbox import UNBOUND_CHANNEL
+from bot.pipeline.dialogue import DialogueState, state_of
+from bot.pipeline.messages import Inbound
+from models import Conversation, Identity, Resident, Staff, StaffRole
+
+_PHONE = re.compile(r"(?<!\d)(1[3-9]\d)(\d{4})(\d{4})(?!\d)")
+
+
+def mask_phone(phone: str | None) -> str:
+    """Shows a mainland mobile number as 138****5678; anything else keeps only its last four digits."""
+    if not phone:
+        return ""
+    digits = re.sub(r"\D", "", phone)
+    if len(digits) == 11:
+        return f"{digits[:3]}****{digits[7:]}"
+    return "****" + digits[-4:] if len(digits) > 4 else "****"
+
+
+def mask_phones_in(text: str) -> str:
+    """Masks every mobile number inside free text before it is shown to anyone but its owner."""
+    return _PHONE.sub(lambda m: f"{m.group(1)}****{m.group(3)}", text)
+
+
+@dataclass(frozen=True, slots=True)
+class Actor:
+    """The person behind a message, resolved from their channel identity."""
+
+    kind: str  # "resident" | "staff"
+    id: int
+    name: str
+    identity_id: int
+    role: StaffRole | None = None
+    unit_id: int | None = None  # a staff member's unit, or a resident's home unit
+    department: str | None = None
+    phone: str | None = None  # a resident's, shown to staff masked
+
+    @property
+    def is_staff(self) -> bool:
+        return self.kind == "staff"
+
+
+@dataclass(frozen=True, slots=True)
+class Sender:
+    """What the database knows of a message's sender: their identity (None on first contact), with the person
+    behind it, and their dialogue in the message's chat."""
+
+    identity: Row[Any] | None
+    state: DialogueState
+
+
+_IDENTITY, _STAFF, _RESIDENT = Identity.__table__, Staff.__table__, Resident.__table__
+_CONVERSATION = Conversation.__table__
+# One query per message, chatter included. A dialogue row exists only for an identity (identify() registers the
+# sender before any state is saved), so the outer join from the identity finds every open dialogue.
+_SENDER = (
+    select(_IDENTITY.c.id, _IDENTITY.c.private_chat_id, _IDENTITY.c.last_seen_at, _STAFF.c.id.label("staff_id"),
+           _STAFF.c.name, _STAFF.c.role, _STAFF.c.unit_id, _STAFF.c.department,
+           _RESIDENT.c.id.label("resident_id"), _RESIDENT.c.display_name, _RESIDENT.c.phone,
+           _RESIDENT.c.home_unit_id, _CONVERSATION.c.flow, _CONVERSATION.c.step, _CONVERSATION.c.state,
+           _CONVERSATION.c.expires_at)
+    .select_from(
+        _IDENTITY.outerjoin(_STAFF, _STAFF.c.id == _IDENTITY.c.staff_id)
+        .outerjoin(_RESIDENT, _RESIDENT.c.id == _IDENTITY.c.resident_id)
+        .outerjoin(_CONVERSATION, and_(_CONVERSATION.c.channel == _IDENTITY.c.channel,
+                                       _CONVERSATION.c.user_id == _IDENTITY.c.user_id,
+                                       _CONVERSATION.c.chat_id == bindparam("chat_id")))
+    )
+    .where(_IDENTITY.c.channel == bindparam("channel"), _IDENTITY.c.user_id == bindparam("user_id"))
+)
+_SEEN = (update(_IDENTITY).where(_IDENTITY.c.id == bindparam("identity_id"))
+         .values(last_seen_at=bindparam("seen_at"), private_chat_id=bindparam("chat")))
+_NEW_RESIDENT = insert(_RESIDENT).returning(_RESIDENT.c.id)
+_NEW_IDENTITY = insert(_IDENTITY).returning(_IDENTITY.c.id)
+_SEEN_REFRESH = timedelta(minutes=10)
+
+
+async def find_sender(session: AsyncSession, inbound: Inbound, *, now: datetime) -> Sender:
+    """The sender's identity and their dialogue in this chat, in one query."""
+    row = (await session.execute(_SENDER, {"channel": inbound.channel, "user_id": inbound.sender_id,
+                                           "chat_id": inbound.chat_id})).first()
+    return Sender(row, state_of(row, now))
+
+
+async def identify(session: AsyncSession, inbound: Inbound, sender: Sender, *, now: datetime) -> Actor:
+    """The actor behind a found sender, registering a new resident on first contact."""
+    row = sender.identity
+    if row is None:
+        return await _register_resident(session, inbound, now=now)
+    private_chat = row.private_chat_id if inbound.is_group else inbound.chat_id
+    if private_chat != row.private_chat_id or row.last_seen_at is None or now - row.last_seen_at > _SEEN_REFRESH:
+        await session.execute(_SEEN, {"identity_id": row.id, "seen_at": now, "chat": private_chat})
+    if row.staff_id is not None:
+        return Actor("staff", row.staff_id, row.name, row.id, row.role, row.unit_id, row.department)
+    return Actor("resident", row.resident_id, row.display_name, row.id, unit_id=row.home_unit_id, phone=row.phone)
+
+
+async def _register_resident(session: AsyncSession, inbound: Inbound, *, now: datetime) -> Actor:
+    name = inbound.sender_name[:128] or inbound.sender_id
+    resident_id = (await session.execute(_NEW_RESIDENT, {"display_name": name, "created_at": now})).scalar_one()
+    identity_id = (await session.execute(_NEW_IDENTITY, {
+        "channel": inbound.channel, "user_id": inbound.sender_id, "display_name": inbound.sender_name[:128],
+        "resident_id": resident_id, "last_seen_at": now,
+        "private_chat_id": None if inbound.is_group else inbound.chat_id,
+    })).scalar_one()
+    return Actor("resident", resident_id, name, identity_id)
+
+
+@dataclass(frozen=True, slots=True)
+class Contact:
+    """Where a person can be reached privately."""
+
+    channel: str
+    chat_id: str
+    user_id: str
+    name: str
+
+
+class StaffLike(Protocol):
+    """What notices need of a staff member: the ORM row and routing's StaffRef both have it."""
+
+    id: int
+    code: str
+    name: str
+
+
+_LATEST_IDENTITY = (
+    select(_IDENTITY.c.channel, _IDENTITY.c.private_chat_id, _IDENTITY.c.user_id)
+    .where(_IDENTITY.c.staff_id == bindparam("staff_id"))
+    .order_by(_IDENTITY.c.last_seen_at.desc().nulls_last(), _IDENTITY.c.id).limit(1)
+)
+_RESIDENT_IDENTITY = (
+    select(_IDENTITY.c.user_id, _IDENTITY.c.display_name, _IDENTITY.c.private_chat_id)
+    .where(_IDENTITY.c.resident_id == bindparam("resident_id"), _IDENTITY.c.channel == bindparam("channel"))
+    .order_by(_IDENTITY.c.id).limit(1)
+)
+
+
+async def staff_contact(session: AsyncSession, staff: StaffLike) -> Contact:
+    """The staff member's most recently used identity, or an unbound placeholder."""
+    identity = (await session.execute(_LATEST_IDENTITY, {"staff_id": staff.id})).first()
+    if identity is None:
+        return Contact(UNBOUND_CHANNEL, f"staff:{staff.code}", f"staff:{staff.code}", staff.name)
+    return Contact(identity.channel, identity.private_chat_id or identity.user_id, identity.user_id, staff.name)
+
+
+async def resident_identity(session: AsyncSession, resident_id: int, channel: str) -> Row[Any] | None:
+    """The resident's identity on a channel (the one a case came in through): user_id, display_name and
+    private_chat_id."""
+    return (await session.execute(_RESIDENT_IDENTITY, {"resident_id": resident_id, "channel": channel})).first()

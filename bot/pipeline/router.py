@@ -1,0 +1,115 @@
+"""Handler registration (one router per feature, composed in one place) and the context a handler works with."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.pipeline.dialogue import DialogueState
+from bot.pipeline.identities import Actor
+from bot.pipeline.messages import Button, Inbound, Reply
+from bot.understanding.classifier import Classification, Classifier, Intent
+
+if TYPE_CHECKING:
+    from bot.services import Services
+
+# A handler returns False when the text is not something its step can use, so the dispatcher may try others.
+Handler = Callable[["Context"], Awaitable[bool | None]]
+
+
+@dataclass
+class Context:
+    """One message being handled: who sent it, where they stand, and the replies to send back."""
+
+    inbound: Inbound
+    text: str
+    session: AsyncSession
+    actor: Actor
+    state: DialogueState
+    services: Services
+    now: datetime
+    classifier: Classifier  # the rules as they were when the message came in, for the whole message
+    replies: list[Reply] = field(default_factory=list)
+    case_id: int | None = None
+    _classification: Classification | None = None
+
+    @property
+    def in_group(self) -> bool:
+        return self.inbound.is_group
+
+    def classification(self) -> Classification:
+        if self._classification is None:
+            self._classification = self.classifier.classify(self.text)
+        return self._classification
+
+    def reply(self, text: str, *, buttons: tuple[Button, ...] = (), private: bool = False,
+              alert: bool = False) -> None:
+        self.replies.append(Reply(text, buttons, private, alert))
+
+    def start(self, flow: str, step: str, **values: Any) -> None:
+        ttl = timedelta(minutes=self.services.settings.conversation_ttl_minutes)
+        self.state = DialogueState(flow, step, dict(values), self.now + ttl)
+
+    def goto(self, step: str, **values: Any) -> None:
+        self.state.step = step
+        self.state.values.update(values)
+        self.state.expires_at = self.now + timedelta(minutes=self.services.settings.conversation_ttl_minutes)
+
+    def finish(self) -> None:
+        self.state = DialogueState()
+
+
+@dataclass(frozen=True, slots=True)
+class StaffCommand:
+    pattern: re.Pattern[str]
+    handler: Handler
+
+
+class HandlerRouter:
+    """Maps intents, conversation steps and staff command words to handlers; routers nest like aiogram's."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.intents: dict[Intent, Handler] = {}
+        self.steps: dict[tuple[str, str], Handler] = {}
+        self.staff_commands: list[StaffCommand] = []
+
+    def intent(self, *intents: Intent) -> Callable[[Handler], Handler]:
+        def register(handler: Handler) -> Handler:
+            for intent in intents:
+                if intent in self.intents:
+                    raise ValueError(f"intent {intent} already handled")
+                self.intents[intent] = handler
+            return handler
+        return register
+
+    def step(self, flow: str, *steps: str) -> Callable[[Handler], Handler]:
+        def register(handler: Handler) -> Handler:
+            for step in steps:
+                self.steps[(flow, step)] = handler
+            return handler
+        return register
+
+    def staff_command(self, pattern: str) -> Callable[[Handler], Handler]:
+        def register(handler: Handler) -> Handler:
+            self.staff_commands.append(StaffCommand(re.compile(pattern), handler))
+            return handler
+        return register
+
+    def include(self, *routers: HandlerRouter) -> HandlerRouter:
+        for router in routers:
+            for intent, handler in router.intents.items():
+                if intent in self.intents:
+                    raise ValueError(f"intent {intent} handled by two routers")
+                self.intents[intent] = handler
+            self.steps.update(router.steps)
+            self.staff_commands.extend(router.staff_commands)
+        return self
+
+    def staff_handler(self, text: str) -> Handler | None:
+        return next((c.handler for c in self.staff_commands if c.pattern.match(text)), None)

@@ -1,0 +1,1 @@
+"""Reports: the weekly progress text and chart."""

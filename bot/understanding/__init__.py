@@ -1,0 +1,1 @@
+"""Understanding residents: the rules file and the classifier that applies it."""
