@@ -12,21 +12,22 @@ import inspect
 import logging
 import sys
 
-from bot.cli import classify, demo, report, service
+from bot.cli.errors import CommandError
 from config.settings import SettingsError, load_settings
-
-COMMAND_MODULES = (service, demo, classify, report)
-
-
-class CommandError(Exception):
-    """An expected failure of a command: printed as one line `gridbot: <message>`, exit status 2."""
 
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of every command."""
     parser = argparse.ArgumentParser(prog="gridbot", description="gridbot: resident requests on the community grid")
     commands = parser.add_subparsers(dest="command", required=True)
-    for module in COMMAND_MODULES:
+    from bot.cli import (  # here, so they may import CommandError from bot.cli
+        classify,
+        demo,
+        report,
+        service,
+    )
+
+    for module in (service, demo, classify, report):
         module.register(commands)
     return parser
 
