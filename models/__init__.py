@@ -1,5 +1,6 @@
 """SQLAlchemy 2 typed models of the grid, people, cases and messaging; no business rules beyond invariants."""
 
+from models.appointments import Booking, BookingStatus, SlotSeats, WaitlistEntry, WaitStatus
 from models.base import Base, UTCDateTime
 from models.cases import Case, CaseEvent, CaseKind, CaseStatus, Rating
 from models.grid import ChatGroup, GridUnit, Identity, Resident, Staff, StaffRole, UnitLevel
@@ -10,4 +11,5 @@ __all__ = [
     "Base", "UTCDateTime", "Case", "CaseEvent", "CaseKind", "CaseStatus", "Rating", "ChatGroup", "GridUnit",
     "Identity", "Resident", "Staff", "StaffRole", "UnitLevel", "Conversation", "InboundMessage",
     "InboundStatus", "Outbox", "SendState", "JobRun", "PlatformToken", "StaffInvite",
+    "Booking", "BookingStatus", "SlotSeats", "WaitlistEntry", "WaitStatus",
 ]

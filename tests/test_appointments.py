@@ -1,0 +1,109 @@
+"""Appointments end to end through the console: book by natural time, confirm, cancel, reschedule, waiting list."""
+
+from datetime import UTC, datetime
+
+import pytest
+from sqlalchemy import select
+
+from models import Booking, BookingStatus, CaseKind, CaseStatus, SlotSeats
+from tests.harness import Harness
+
+# The harness starts on Monday 2026-11-30 09:00 in Asia/Shanghai. R001 张桂兰 lives in 市铁塔厂社区 (station ST-TTC).
+
+
+@pytest.fixture
+async def bot(database_url):
+    harness = await Harness.start(database_url)
+    yield harness
+    await harness.close()
+
+
+async def bookings(bot: Harness) -> list[Booking]:
+    async with bot.services.sessions() as session:
+        return list((await session.scalars(select(Booking).order_by(Booking.id))).all())
+
+
+async def book(bot: Harness, who: str, service_words: str, when: str, pick: str = "1") -> str:
+    await bot.resident(who, service_words)
+    offers = await bot.resident(who, when)
+    assert "回复数字" in offers, offers
+    confirm = await bot.resident(who, pick)
+    assert "请确认" in confirm, confirm
+    return await bot.resident(who, "确认")
+
+
+async def test_natural_time_books_a_real_slot_and_status_shows_it(bot):
+    answer = await bot.resident("R001", "我想预约办理残疾证")
+    assert "残疾人服务" in answer and "市铁塔厂社区党群服务站" in answer
+    offers = await bot.resident("R001", "下周二下午")
+    assert "12月8日（周二）14:00" in offers and "1." in offers
+    confirm = await bot.resident("R001", "1")
+    assert "请携带" in confirm and "身份证原件" in confirm
+    done = await bot.resident("R001", "确认")
+    assert "预约成功，编号 #1" in done and "12月8日（周二）14:00-14:30" in done
+    assert "取消预约 1" in done and "改约 1" in done
+    case = await bot.case(1)
+    assert case.kind is CaseKind.APPOINTMENT and case.extras["appointment"]["station"] == "ST-TTC"
+    assert case.assignee is not None  # community staff serve it
+    [booking] = await bookings(bot)
+    assert booking.status is BookingStatus.BOOKED
+    shown = await bot.resident("R001", "查询 1")
+    assert "预约时段：12月8日（周二）14:00-14:30" in shown
+
+
+async def test_nonsense_time_gets_the_free_slots_not_a_booking(bot):
+    await bot.resident("R001", "#预约 医保报销")
+    answer = await bot.resident("R001", "随便")
+    assert "没能识别您说的时间" in answer and "1." in answer
+    assert await bookings(bot) == [] and await bot.cases() == []
+
+
+async def test_cancel_asks_a_reason_and_frees_the_seat(bot):
+    await book(bot, "R001", "我想预约法律咨询", "12月8日上午")
+    question = await bot.resident("R001", "取消预约 1")
+    assert "原因" in question
+    answer = await bot.resident("R001", "临时有事")
+    assert "已取消预约 #1" in answer
+    case = await bot.case(1)
+    assert case.status is CaseStatus.CLOSED
+    [booking] = await bookings(bot)
+    assert booking.status is BookingStatus.CANCELLED and booking.reason == "临时有事"
+    async with bot.services.sessions() as session:
+        seats = (await session.scalars(select(SlotSeats))).one()
+    assert seats.taken == 0
+    assert "没有找到预约 #1" in await bot.resident("R002", "取消预约 1")  # not theirs
+
+
+async def test_reschedule_moves_the_seat(bot):
+    await book(bot, "R001", "我想预约开证明", "明天上午")
+    await bot.resident("R001", "改约 1")
+    await bot.resident("R001", "后天下午3点")
+    await bot.resident("R001", "1")
+    answer = await bot.resident("R001", "确认")
+    assert "改约成功，编号 #1" in answer and "12月2日（周三）15:00" in answer
+    async with bot.services.sessions() as session:
+        counts = {s.starts_at: s.taken for s in (await session.scalars(select(SlotSeats))).all()}
+    assert counts[datetime(2026, 12, 2, 7, 0, tzinfo=UTC)] == 1 and sorted(counts.values()) == [0, 1]
+
+
+async def test_full_slot_puts_resident_on_the_waiting_list_and_a_cancellation_offers_it(bot):
+    await book(bot, "R001", "我想预约法律咨询", "12月8日上午9点")  # legal aid: one seat per slot
+    await bot.resident("R002", "我想预约法律咨询")
+    offers = await bot.resident("R002", "12月8日上午9点")
+    # R002 lives in 市发电厂社区: their own station; switch to R001's to meet the full slot
+    assert "回复数字" in offers
+    await bot.resident("R002", "换地点")
+    await bot.resident("R002", "1")
+    full = await bot.resident("R002", "12月8日9点")
+    assert "已约满" in full
+    queued = await bot.resident("R002", "1")
+    assert "候补" in queued and "第 1 位" in queued
+    await bot.resident("R001", "取消预约 1 不需要了")
+    [offer] = [row for row in await bot.outbox() if "候补" in row.text and "有空位" in row.text]
+    assert offer.chat_id == "private:R002"
+    payload = offer.extras["buttons"][0][1]
+    taken = await bot.resident("R002", payload)
+    assert "预约成功" in taken
+    async with bot.services.sessions() as session:
+        seats = (await session.scalars(select(SlotSeats).where(SlotSeats.taken > 0))).one()
+    assert (seats.taken, seats.held) == (1, 0)
