@@ -1,10 +1,12 @@
 """Appointments end to end through the console: book by natural time, confirm, cancel, reschedule, waiting list."""
 
+import asyncio
 from datetime import UTC, datetime
 
 import pytest
 from sqlalchemy import select
 
+from bot.appointments.seats import slot_id, take_seat
 from models import Booking, BookingStatus, CaseKind, CaseStatus, SlotSeats
 from tests.harness import Harness
 
@@ -107,3 +109,54 @@ async def test_full_slot_puts_resident_on_the_waiting_list_and_a_cancellation_of
     async with bot.services.sessions() as session:
         seats = (await session.scalars(select(SlotSeats).where(SlotSeats.taken > 0))).one()
     assert (seats.taken, seats.held) == (1, 0)
+
+
+async def test_two_residents_taking_the_last_seat_at_once_one_wins(bot):
+    # legal aid has one seat per slot: both pick the same slot, then confirm at the same moment
+    for who in ("R001", "R007"):
+        await bot.resident(who, "我想预约法律咨询")
+        await bot.resident(who, "12月8日上午9点")
+        assert "请确认" in await bot.resident(who, "1")
+    answers = await asyncio.gather(bot.resident("R001", "确认"), bot.resident("R007", "确认"))
+    assert sum("预约成功" in a for a in answers) == 1, answers
+    assert sum("刚刚被约满" in a for a in answers) == 1, answers
+    assert len(await bookings(bot)) == 1 and len(await bot.cases()) == 1
+    async with bot.services.sessions() as session:
+        assert [(s.taken, s.capacity) for s in (await session.scalars(select(SlotSeats))).all()] == [(1, 1)]
+
+
+async def test_many_concurrent_takers_never_overbook(bot):
+    slot = next(bot.services.network.bookable(bot.services.network.station("ST-TTC"), "certificates",
+                                              bot.clock.now(), bot.services.calendar, bot.services.settings.tz))
+
+    async def take() -> bool:
+        async with bot.services.sessions.begin() as session:
+            return await take_seat(session, await slot_id(session, slot))
+
+    results = await asyncio.gather(*(take() for _ in range(12)))
+    assert sum(results) == slot.capacity == 3
+
+
+async def test_staff_book_for_a_walk_in_and_mark_no_shows(bot):
+    answer = await bot.staff("C001", "代约 赵大爷 13912345678")
+    assert "139****5678" in answer and "13912345678" not in answer
+    await bot.staff("C001", "5")  # 证明开具
+    await bot.staff("C001", "明天上午10点")
+    await bot.staff("C001", "1")
+    done = await bot.staff("C001", "确认")
+    assert "预约成功，编号 #1" in done
+    case = await bot.case(1)
+    assert case.reporter.display_name == "赵大爷" and case.extras["appointment"]["station"] == "ST-TTC"
+    assert "登记爽约" in await bot.staff("C001", "爽约 1")
+    assert "无权" in await bot.staff("C003", "到场 1") or "不能再" in await bot.staff("C003", "到场 1")
+    await bot.staff("C001", "代约 赵大爷 13912345678")
+    await bot.staff("C001", "5")
+    await bot.staff("C001", "后天上午")
+    await bot.staff("C001", "1")
+    await bot.staff("C001", "确认")
+    flagged = await bot.staff("C001", "爽约 2")
+    assert "累计爽约 2 次" in flagged
+    assert "累计爽约 2 次" in await bot.staff("C001", "代约 13912345678")
+    listing = await bot.staff("C001", "预约名单 后天")
+    assert "赵大爷（139****5678）" in listing and "爽约" in listing
+    assert (await bot.case(2)).status is CaseStatus.CLOSED
