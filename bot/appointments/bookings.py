@@ -63,11 +63,18 @@ async def offers(session: AsyncSession, services: Services, station: Station, se
     """The free slots nearest the wish (its day and hours first), and the full ones it names exactly."""
     tz, calendar = services.settings.tz, services.calendar
     candidates = list(services.network.bookable(station, service.code, now, calendar, tz, first_day=wish.day))
+    if not candidates and wish.day is not None:  # a day beyond the booking window: show what there is
+        candidates = list(services.network.bookable(station, service.code, now, calendar, tz))
     if not candidates:
         return []
     used = await used_seats(session, station.code, service.code, candidates[0].starts_at,
                             candidates[-1].starts_at + timedelta(seconds=1))
-    found = [Offer(slot, slot.capacity - used.get(slot.starts_at, 0)) for slot in candidates]
+    return choose_offers([Offer(slot, slot.capacity - used.get(slot.starts_at, 0)) for slot in candidates], wish, tz,
+                         limit=limit)
+
+
+def choose_offers(found: list[Offer], wish: Wish, tz: Any, *, limit: int = 6) -> list[Offer]:
+    """Among bookable slots, the free ones nearest the wish (its day and hours first), and the full one it names."""
 
     def fits(offer: Offer) -> bool:
         local = offer.slot.starts_at.astimezone(tz)
@@ -87,7 +94,8 @@ async def offers(session: AsyncSession, services: Services, station: Station, se
                                                         o.slot.starts_at.astimezone(tz).date() == wish.day)]
         same_day.sort(key=lambda o: abs(o.slot.starts_at.astimezone(tz).hour * 60
                                         + o.slot.starts_at.astimezone(tz).minute - target.hour * 60 - target.minute))
-        return [o for o in matching if o.free <= 0][:1] + same_day[:limit - 1]
+        if same_day:
+            return [o for o in matching if o.free <= 0][:1] + same_day[:limit - 1]
     free = [o for o in matching if o.free > 0][:limit]
     full = [o for o in matching if o.free <= 0][:1] if wish.start == wish.end and wish.start else []
     if free or full:

@@ -21,13 +21,14 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="gridbot", description="gridbot: resident requests on the community grid")
     commands = parser.add_subparsers(dest="command", required=True)
     from bot.cli import (  # here, so they may import CommandError from bot.cli
+        appointments,
         classify,
         demo,
         report,
         service,
     )
 
-    for module in (service, demo, classify, report):
+    for module in (service, demo, classify, report, appointments):
         module.register(commands)
     return parser
 
