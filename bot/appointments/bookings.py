@@ -87,8 +87,8 @@ def choose_offers(found: list[Offer], wish: Wish, tz: Any, *, limit: int = 6) ->
         return wish.start <= local.time() < wish.end  # type: ignore[operator]
 
     matching = [o for o in found if fits(o)]
-    if wish.start == wish.end and wish.start is not None and not any(o.free > 0 for o in matching):
-        # the time they named is full or closed: the nearest free ones that day, then after
+    if wish.start == wish.end and wish.start is not None:
+        # a clock time: the slot holding it (even full, to queue for) and the nearest free ones around it
         target = wish.start
         same_day = [o for o in found if o.free > 0 and (wish.day is None or
                                                         o.slot.starts_at.astimezone(tz).date() == wish.day)]
