@@ -277,8 +277,10 @@ async def on_confirm(ctx: Context) -> bool:
 
 async def _confirmed(ctx: Context, case: Any, station: Station, slot: Any, *, moved: bool) -> None:
     terms = ctx.services.network.terms_of(slot.service_code)
-    lines = [f"{'改约' if moved else '预约'}成功，编号 {case.number}。",
-             f"事项：{case.extras['service']}", f"时间：{slot_label(slot, ctx.services.settings.tz)}",
+    # Two replies: after a button press Telegram edits the pressed message with the first, and sends the
+    # details as a new message that keeps its buttons (取消预约, 改约).
+    ctx.reply(f"{'改约' if moved else '预约'}成功，编号 {case.number}。")
+    lines = [f"预约 {case.number}", f"事项：{case.extras['service']}", f"时间：{slot_label(slot, ctx.services.settings.tz)}",
              f"地点：{bookings.place_of(ctx.services, station, slot)}"]
     if terms.documents:
         lines.append(f"请携带：{'、'.join(terms.documents)}")
