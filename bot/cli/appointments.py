@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
 import sys
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
@@ -47,7 +48,7 @@ async def print_day(settings: Settings, station_code: str, day_text: str, ics: P
         raise CommandError(f"no station {station_code!r}; known: {known}")
     if ics is not None:
         try:
-            ics.mkdir(parents=True, exist_ok=True)
+            await asyncio.to_thread(ics.mkdir, parents=True, exist_ok=True)
         except OSError as exc:
             raise CommandError(f"cannot write to {ics}: {exc.strerror}") from None
     tz = settings.tz
@@ -66,7 +67,7 @@ async def print_day(settings: Settings, station_code: str, day_text: str, ics: P
               f"{case.category_name} {resident.display_name}{phone} {booking.status.label}", file=out)
         if ics is not None:
             path = ics / f"booking-{case.id}.ics"
-            path.write_bytes(calendar_file(case, seats, station.name))
+            await asyncio.to_thread(path.write_bytes, calendar_file(case, seats, station.name))
             print(f"  ics: {path}", file=out)
     return 0
 
