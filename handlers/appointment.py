@@ -8,7 +8,7 @@ from typing import Any
 
 from bot.appointments import bookings
 from bot.appointments.bookings import BookingRefused
-from bot.appointments.labels import find_slot, slot_label
+from bot.appointments.labels import find_slot, place_of, slot_label
 from bot.appointments.seats import slot_id
 from bot.appointments.stations import Station
 from bot.appointments.waitlist import give_up, join
@@ -206,7 +206,7 @@ async def on_slot(ctx: Context) -> bool:
     terms = ctx.services.network.terms_of(slot.service_code)
     lines = [f"请确认{'改约' if ctx.state.values.get('reschedule') else '预约'}：",
              f"事项：{_service(ctx).name}", f"时间：{slot_label(slot, ctx.services.settings.tz)}",
-             f"地点：{bookings.place_of(ctx.services, station, slot)}"]
+             f"地点：{place_of(ctx.services, station, slot)}"]
     if terms.documents:
         lines.append(f"请携带：{'、'.join(terms.documents)}")
     if ctx.state.values.get("for_name"):
@@ -281,7 +281,7 @@ async def _confirmed(ctx: Context, case: Any, station: Station, slot: Any, *, mo
     # details as a new message that keeps its buttons (取消预约, 改约).
     ctx.reply(f"{'改约' if moved else '预约'}成功，编号 {case.number}。")
     lines = [f"预约 {case.number}", f"事项：{case.extras['service']}", f"时间：{slot_label(slot, ctx.services.settings.tz)}",
-             f"地点：{bookings.place_of(ctx.services, station, slot)}"]
+             f"地点：{place_of(ctx.services, station, slot)}"]
     if terms.documents:
         lines.append(f"请携带：{'、'.join(terms.documents)}")
     lines.append(f"我们会在前一天晚上和开始前一小时提醒您。取消请回复「取消预约 {case.id}」，"

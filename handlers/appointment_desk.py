@@ -9,6 +9,7 @@ from sqlalchemy import select
 
 from bot.appointments import bookings
 from bot.appointments.bookings import BookingRefused
+from bot.appointments.labels import day_label
 from bot.appointments.when import read_wish
 from bot.pipeline.identities import mask_phone
 from bot.pipeline.router import Context, HandlerRouter
@@ -96,7 +97,7 @@ async def show_day_list(ctx: Context) -> None:
     lines = []
     for station in stations:
         rows = await bookings.day_list(ctx.session, station.code, start, start + timedelta(days=1))
-        lines.append(f"【{station.name}】{bookings.day_label(day)}：{len(rows)} 个预约")
+        lines.append(f"【{station.name}】{day_label(day)}：{len(rows)} 个预约")
         lines += [desk_line(row, tz) for row in rows]
     ctx.reply("\n".join(lines), private=True)
 

@@ -45,3 +45,21 @@ def test_any_words_never_fail_and_never_offer_a_past_slot(text, now, station, se
     assert len(found) <= 6
     if candidates:
         assert found, "someone asking gets free slots when there are any"
+
+
+def test_public_holidays_close_stations_and_make_up_days_open_them():
+    standard, extended = NETWORK.station("ST-FDC"), NETWORK.station("ST-TTC")
+    assert standard.openings(date(2027, 1, 1), CALENDAR) == []  # 元旦, a Friday
+    assert [o.periods for o in extended.openings(date(2027, 1, 1), CALENDAR)] == [extended.rest_day_hours]
+    assert standard.openings(date(2026, 12, 26), CALENDAR)[0].periods == standard.hours  # a make-up Saturday
+    assert standard.openings(date(2026, 12, 5), CALENDAR) == []  # an ordinary Saturday
+    desk = NETWORK.station("RD-JT")
+    [visit] = desk.openings(date(2026, 12, 5), CALENDAR)  # the roaming desk works Saturdays in 铁塔厂家属院
+    assert visit.unit_code == "JT-TTC-01"
+    evening = desk.openings(date(2026, 12, 2), CALENDAR)
+    assert [o.extended for o in evening] == [False, True]  # Wednesday in 发电厂生活区, with extended hours
+
+
+def test_building_and_room_numbers_are_not_dates():
+    assert read_wish("我住3号楼，想约个时间", MONDAY).day is None
+    assert read_wish("3-2-101室", MONDAY).day is None

@@ -160,3 +160,21 @@ async def test_staff_book_for_a_walk_in_and_mark_no_shows(bot):
     listing = await bot.staff("C001", "预约名单 后天")
     assert "赵大爷（139****5678）" in listing and "爽约" in listing
     assert (await bot.case(2)).status is CaseStatus.CLOSED
+
+
+async def test_the_same_slot_twice_is_refused_and_writes_nothing(bot):
+    await book(bot, "R001", "#预约 开证明", "12月8日10点")
+    await bot.resident("R001", "#预约 开证明")
+    await bot.resident("R001", "12月8日10点")
+    await bot.resident("R001", "1")
+    assert "无需重复预约" in await bot.resident("R001", "确认")
+    assert len(await bookings(bot)) == 1 and len(await bot.cases()) == 1
+
+
+async def test_a_group_booking_uses_the_groups_community_station(bot):
+    answer = await bot.resident("新邻居", "#预约 养老金认证", group="JT-QINJ-01")
+    assert "秦机社区党群服务站" in answer
+    assert "回复数字" in await bot.resident("新邻居", "后天上午", group="JT-QINJ-01")
+    await bot.resident("新邻居", "1", group="JT-QINJ-01")
+    assert "预约成功" in await bot.resident("新邻居", "确认", group="JT-QINJ-01")
+    assert await bot.resident("路人", "1", group="JT-QINJ-01") == ""  # chatter after it is not taken as a choice

@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.appointments.labels import day_label, place_of, slot_data, slot_label
+from bot.appointments.labels import slot_data
 from bot.appointments.seats import release_seat, slot_id, take_seat, used_seats
 from bot.appointments.stations import Slot, Station
 from bot.appointments.waitlist import offer_next
@@ -30,7 +30,6 @@ from models import (
     SlotSeats,
 )
 
-__all__ = ["day_label", "place_of", "slot_label"]
 REPEATED_NO_SHOWS = 2  # from this many no-shows on, staff see the resident flagged when booking and in day lists
 
 
@@ -107,7 +106,11 @@ async def book(session: AsyncSession, services: Services, resident: Actor, stati
                service: Service, *, channel: str, chat_id: str, is_group: bool, now: datetime,
                by_staff: Actor | None = None, held: bool = False) -> Case | None:
     """Takes a seat and files the booking's case; None when the slot filled up first (nothing written)."""
+    _check_notice(services, slot, now)
     seats = await slot_id(session, slot)
+    if await session.scalar(select(Booking.id).where(Booking.slot_id == seats, Booking.resident_id == resident.id,
+                                                     Booking.status == BookingStatus.BOOKED)):
+        raise BookingRefused("您已经预约了这个时段，无需重复预约。")
     if not await take_seat(session, seats, held=held):
         return None
     data = slot_data(services, station, slot)
@@ -127,6 +130,12 @@ async def book(session: AsyncSession, services: Services, resident: Actor, stati
                            f"工作人员代为预约：{data['label']}", now))
     await session.flush()
     return filed.case
+
+
+def _check_notice(services: Services, slot: Slot, now: datetime) -> None:
+    """A slot must still be ahead by the service's least notice when it is taken (a list can go stale)."""
+    if slot.starts_at < now + timedelta(hours=services.network.terms_of(slot.service_code).notice_hours):
+        raise BookingRefused("这个时段已过或离现在太近，不能再预约，请重新选择时间。")
 
 
 def _event(case_id: int, actor: Actor | None, action: str, before: CaseStatus, after: CaseStatus, note: str,
@@ -188,6 +197,7 @@ async def reschedule(session: AsyncSession, services: Services, actor: Actor, ca
                      slot: Slot, *, now: datetime) -> Case | None:
     """Moves a booking to another slot; None when that slot filled up first (the old one is kept)."""
     case, booking = await booking_of(session, services, actor, case_id, action="reschedule")
+    _check_notice(services, slot, now)
     new_seats = await slot_id(session, slot)
     if new_seats == booking.slot_id:
         raise BookingRefused(f"预约 {case.number} 已经是这个时段。")

@@ -19,8 +19,8 @@ PM_WORDS = ("下午", "傍晚", "晚上", "晚")
 NUMBER = r"(?:\d{1,4}|[零〇一二两三四五六七八九十]{1,4})"
 _WEEKDAY = re.compile(r"(下下|下个?|这个?|本|上个?)?(?:周|星期|礼拜)([一二三四五六日天七末])")
 _FULL_DATE = re.compile(r"(\d{4})\s*[年\-/.]\s*(\d{1,2})\s*[月\-/.]\s*(\d{1,2})")
-_MONTH_DAY = re.compile(rf"({NUMBER})\s*月\s*({NUMBER})\s*[日号]?|(?<![\d.])(\d{{1,2}})[\-/.](\d{{1,2}})(?![\d.:])")
-_DAY_ONLY = re.compile(rf"({NUMBER})\s*[日号](?!.*月)")
+_MONTH_DAY = re.compile(rf"({NUMBER})\s*月\s*({NUMBER})\s*[日号]?|(?<![\d.\-/])(\d{{1,2}})[\-/.](\d{{1,2}})(?![\d.:\-/])")
+_DAY_ONLY = re.compile(rf"({NUMBER})\s*[日号](?![楼院栋单室房铺门线])(?!.*月)")
 _CLOCK = re.compile(rf"({NUMBER})\s*(?:[点時时]|:|：)\s*(半|一刻|三刻|{NUMBER}\s*分?)?")
 
 
