@@ -9,6 +9,7 @@ from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from typing import TextIO
 
+from bot.cli import CommandError
 from config.settings import Settings
 
 
@@ -30,7 +31,6 @@ async def print_day(settings: Settings, station_code: str, day_text: str, ics: P
     from bot.appointments.bookings import day_list
     from bot.appointments.labels import day_label
     from bot.appointments.stations import StationsError, load_network
-    from bot.cli import CommandError
     from bot.pipeline.identities import mask_phone
     from models.db import create_engine, migrate, session_factory
 
