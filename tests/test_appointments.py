@@ -7,6 +7,7 @@ import pytest
 from sqlalchemy import select
 
 from bot.appointments.seats import slot_id, take_seat
+from bot.jobs.scheduler import JobRunner
 from models import Booking, BookingStatus, CaseKind, CaseStatus, SlotSeats
 from tests.harness import Harness
 
@@ -178,3 +179,26 @@ async def test_a_group_booking_uses_the_groups_community_station(bot):
     await bot.resident("新邻居", "1", group="JT-QINJ-01")
     assert "预约成功" in await bot.resident("新邻居", "确认", group="JT-QINJ-01")
     assert await bot.resident("路人", "1", group="JT-QINJ-01") == ""  # chatter after it is not taken as a choice
+
+
+async def test_an_offer_nobody_takes_up_passes_to_the_next_in_line(bot):
+    await book(bot, "R001", "我想预约法律咨询", "12月8日上午9点")  # one seat per slot
+    for who in ("R005", "R006"):
+        await bot.resident(who, "我想预约法律咨询")
+        await bot.resident(who, "换地点")
+        await bot.resident(who, "1")  # 市铁塔厂社区党群服务站
+        assert "已约满" in await bot.resident(who, "12月8日9点")
+        assert "候补" in await bot.resident(who, "1")
+    await bot.resident("R001", "取消预约 1 有事")
+    offers = [row for row in await bot.outbox() if "有空位" in row.text]
+    assert [row.chat_id for row in offers] == ["private:R005"]
+    bot.clock.advance(hours=2, minutes=10)
+    await JobRunner(bot.services, instance="a").run_due(bot.clock.now())
+    offers = [row for row in await bot.outbox() if "有空位" in row.text]
+    assert [row.chat_id for row in offers] == ["private:R005", "private:R006"]
+    late = offers[0].extras["buttons"][0][1]
+    assert "保留时间已过" in await bot.resident("R005", late)
+    assert "预约成功" in await bot.resident("R006", offers[1].extras["buttons"][0][1])
+    async with bot.services.sessions() as session:
+        seats = (await session.scalars(select(SlotSeats).where(SlotSeats.capacity == 1))).all()
+    assert [(s.taken, s.held) for s in seats] == [(1, 0)]
