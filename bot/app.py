@@ -12,7 +12,7 @@ from bot.delivery.runner import DeliveryRunner
 from bot.jobs.scheduler import JobRunner, Scheduler
 from bot.pipeline.dispatcher import Dispatcher
 from bot.services import Services
-from bot.web import open311
+from bot.web import api, open311
 
 SERVICES = web.AppKey("services", Services)
 DISPATCHER = web.AppKey("dispatcher", Dispatcher)
@@ -45,6 +45,7 @@ def create_app(services: Services, dispatcher: Dispatcher, channels: Sequence[Ch
     app[DISPATCHER] = dispatcher
     app.router.add_get("/healthz", healthz)
     open311.setup(app, services)
+    api.setup(app, services)
     for channel in channels:
         channel.setup(app)
     if background:  # outbox senders and cron jobs (serve); tests drive them with an injected clock instead
