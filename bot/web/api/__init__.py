@@ -32,6 +32,7 @@ from bot.web.keys import RateLimiter
 BASE = "/api/v1"
 VERSION = "1.0.0"
 MAX_BODY = 64 * 1024
+MAX_ID = 2**31 - 1  # case ids are 32-bit integers on PostgreSQL
 SERVICES = web.AppKey("api_services", Services)
 LIMITER = web.AppKey("api_limiter", RateLimiter)
 
@@ -77,7 +78,7 @@ async def _body(model: type[BaseModel], request: web.Request) -> Any:
 
 def _case_id(request: web.Request) -> int:
     raw = request.match_info["case_id"]
-    if not raw.isdigit() or len(raw) > 12 or int(raw) < 1:
+    if not raw.isdigit() or len(raw) > 10 or not 1 <= int(raw) <= MAX_ID:
         raise ApiError(404, "not_found", f"no case {raw!r}")
     return int(raw)
 

@@ -64,12 +64,7 @@ async def list_cases(session: AsyncSession, services: Services, scope: ApiScope,
     """A page of the caller's cases, newest (or oldest) first, by keyset on (created_at, id)."""
     query = select(Case).where(scope.where())
     if filters.status:
-        try:
-            statuses = [CaseStatus(s.strip()) for s in filters.status.split(",") if s.strip()]
-        except ValueError:
-            raise ApiError(400, "bad_request", f"status must be among {', '.join(s.value for s in CaseStatus)}") \
-                from None
-        query = query.where(Case.status.in_(statuses))
+        query = query.where(Case.status.in_([CaseStatus(s) for s in filters.status.split(",")]))
     if filters.kind:
         query = query.where(Case.kind == filters.kind)
     if filters.category:
@@ -89,8 +84,6 @@ async def list_cases(session: AsyncSession, services: Services, scope: ApiScope,
     for bound, check in ((filters.created_after, lambda v: Case.created_at >= v),
                          (filters.created_before, lambda v: Case.created_at < v)):
         if bound is not None:
-            if bound.tzinfo is None:
-                raise ApiError(400, "bad_request", "dates must carry a time zone (Z or +08:00)")
             query = query.where(check(bound))
     if filters.q:
         query = query.where(Case.text.contains(filters.q, autoescape=True))

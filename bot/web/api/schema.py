@@ -2,14 +2,28 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field
 
 from models import CaseKind, CaseStatus
 
 ACTIONS = ("accept", "progress", "resolve", "transfer", "return", "reject")
+_STATUS = "|".join(s.value for s in CaseStatus)
+STATUS_LIST = rf"^({_STATUS})(,({_STATUS}))*$"
+_ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}")
+
+
+def _iso_only(value: Any) -> Any:
+    """Query dates are ISO 8601 text with a zone, not the numbers pydantic would read as Unix times."""
+    if not isinstance(value, datetime) and not (isinstance(value, str) and _ISO_DATE.match(value)):
+        raise ValueError("a date-time such as 2026-11-30T09:00:00+08:00")
+    return value
+
+
+QueryTime = Annotated[AwareDatetime, BeforeValidator(_iso_only)]
 
 
 class Problem(BaseModel):
@@ -28,14 +42,15 @@ class CaseFilters(BaseModel):
 
     model_config = ConfigDict(extra="ignore")
 
-    status: str | None = Field(None, max_length=200, description="statuses, comma-separated (new,assigned,...)")
+    status: str | None = Field(None, max_length=200, pattern=STATUS_LIST,
+                               description="statuses, comma-separated (new,assigned,...)")
     kind: CaseKind | None = None
     category: str | None = Field(None, max_length=64, description="category code")
     unit: str | None = Field(None, max_length=64, description="unit code; its whole subtree is included")
     assignee: str | None = Field(None, max_length=64, description="staff code of the assignee")
     overdue: bool | None = Field(None, description="only cases past their response or resolution deadline")
-    created_after: datetime | None = None
-    created_before: datetime | None = None
+    created_after: QueryTime | None = None
+    created_before: QueryTime | None = None
     q: str | None = Field(None, max_length=100, description="words the case text contains")
     sort: Literal["newest", "oldest"] = "newest"
     limit: int = Field(50, ge=1, le=200)
@@ -140,8 +155,8 @@ class StatisticsFilters(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
     unit: str | None = Field(None, max_length=64, description="unit code (default: the caller's whole scope)")
-    since: datetime | None = None
-    until: datetime | None = None
+    since: QueryTime | None = None
+    until: QueryTime | None = None
 
 
 class StatisticsOut(BaseModel):

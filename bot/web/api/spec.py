@@ -48,7 +48,7 @@ def document(operations: list[Operation], *, title: str, version: str, server: s
                                 "security": [{"bearer": []}, {"apiKey": []}], "parameters": []}
         for name, description in op.path_params.items():
             item["parameters"].append({"name": name, "in": "path", "required": True, "description": description,
-                                       "schema": {"type": "integer", "minimum": 1}})
+                                       "schema": {"type": "integer", "minimum": 1, "maximum": 2**31 - 1}})
         if op.query is not None:
             schema = op.query.model_json_schema(ref_template=REF)
             required = set(schema.get("required", []))

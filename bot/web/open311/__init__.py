@@ -38,9 +38,9 @@ class Open311:
         roots = self.services.directory.units(UnitLevel.DISTRICT)
         return roots[0].code if roots else ""
 
-    def check(self, request: web.Request, *, reads: bool = True) -> None:
+    def check(self, request: web.Request, *, reads: bool = True, jurisdiction: str | None = None) -> None:
         """Refuses another jurisdiction and a client reading too fast."""
-        jurisdiction = request.query.get("jurisdiction_id")
+        jurisdiction = jurisdiction or request.query.get("jurisdiction_id")
         if jurisdiction and jurisdiction != self.jurisdiction:
             raise Open311Error(404, f"jurisdiction_id {jurisdiction!r} is not served here (this is {self.jurisdiction})")
         if reads and not self.limiter.allow(f"addr:{request.remote}", READS_PER_MINUTE):
@@ -92,8 +92,7 @@ async def requests_list(request: web.Request, open311: Open311) -> web.Response:
     query = parse_query(request.query)
     services = open311.services
     async with services.sessions() as session:
-        items = await find_requests(session, services.directory, query, now=services.clock.now(),
-                                    tz=services.settings.tz)
+        items = await find_requests(session, services.directory, query, now=services.clock.now())
     return respond(request.match_info["fmt"], items, root="service_requests", item="request")
 
 
@@ -104,8 +103,7 @@ async def request_one(request: web.Request, open311: Open311) -> web.Response:
     query = parse_query({"service_request_id": raw})
     services = open311.services
     async with services.sessions() as session:
-        items = await find_requests(session, services.directory, query, now=services.clock.now(),
-                                    tz=services.settings.tz)
+        items = await find_requests(session, services.directory, query, now=services.clock.now())
     if not items:
         raise Open311Error(404, f"no service request {raw}")
     return respond(request.match_info["fmt"], items, root="service_requests", item="request")
@@ -128,11 +126,13 @@ async def requests_create(request: web.Request, open311: Open311) -> web.Respons
         raise Open311Error(400, "send the request as application/x-www-form-urlencoded (or multipart/form-data)")
     try:
         form = await request.post()
+    except web.HTTPRequestEntityTooLarge:
+        raise Open311Error(413, "the request is too large") from None
     except ValueError as exc:
         raise Open311Error(400, f"unreadable form: {exc}") from None
     keys = list(form.keys())
     fields = {key: value for key, value in form.items() if isinstance(value, str)}
-    open311.check(request, reads=False)
+    open311.check(request, reads=False, jurisdiction=fields.get("jurisdiction_id"))
     services = open311.services
     async with services.sessions() as session:
         caller = await caller_of(session, fields.get("api_key"))
@@ -140,7 +140,7 @@ async def requests_create(request: web.Request, open311: Open311) -> web.Respons
         raise Open311Error(403, "api_key is missing, unknown or revoked")
     if not open311.limiter.allow(f"key:{caller.key_id}", caller.per_minute):
         raise Open311Error(429, f"api_key {caller.name!r} is over its limit of {caller.per_minute} requests a minute")
-    parsed = parse_form(fields, [k for k in keys if k != "api_key"])
+    parsed = parse_form(fields, [k for k in keys if k not in ("api_key", "jurisdiction_id")])
     async with services.sessions.begin() as session:
         answer = await create_request(session, services, open311.points, caller, parsed, now=services.clock.now())
     return respond(request.match_info["fmt"], [answer], root="service_requests", item="request")
