@@ -112,3 +112,20 @@ async def test_keys_are_checked_and_revocable_and_the_document_describes_the_api
                     ref = response["content"]["application/json"]["schema"]
                     ref = ref.get("items", ref)["$ref"]
                     assert ref.rsplit("/", 1)[1] in schemas, (path, ref)
+
+
+async def test_statistics_and_units_stay_within_the_key_scope(database_url):
+    async with served(database_url) as (bot, http):
+        case = await bot.report("R001", "铁塔厂家属院3号楼路灯不亮了")
+        await bot.staff("W001", f"接单 {case.id}")
+        await bot.staff("W001", f"办结 {case.id} 已修好")
+        await bot.report("R002", "发电厂生活区5号楼电梯坏了")
+        key = await new_key(bot, "tower-plant", unit_code="JT-TTC")
+        stats = await (await http.get(f"{API}/statistics", headers=bearer(key))).json()
+        assert stats["unit_code"] == "JT-TTC" and stats["figures"]["total"] == 1 and stats["figures"]["done"] == 1
+        outside = await http.get(f"{API}/statistics", headers=bearer(key), params={"unit": "JT-FDC"})
+        assert outside.status == 404
+        bad_date = await http.get(f"{API}/statistics", headers=bearer(key), params={"since": "0.5"})
+        assert bad_date.status == 400
+        units = await (await http.get(f"{API}/units", headers=bearer(key))).json()
+        assert units[0]["code"] == "JT-TTC" and all(u["code"].startswith("JT-TTC") for u in units)
