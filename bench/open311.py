@@ -34,6 +34,8 @@ from models.db import create_engine, migrate, session_factory
 
 NOW = datetime(2026, 11, 30, 1, 0, tzinfo=UTC)
 PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
+MATTERS = [("street_light", "路灯晚上不亮"), ("road", "路面有个大坑"), ("sanitation", "垃圾桶满了没人清"),
+           ("drainage", "下水道堵了往外冒水"), ("noise", "夜里施工太吵")]
 
 
 async def ensure_database(backend: str, cases: int) -> tuple[str, float]:
@@ -107,9 +109,10 @@ async def main() -> None:
 
             async def poster() -> None:
                 for n in codes:
+                    code, text = MATTERS[n % len(MATTERS)]
                     async with http.post(f"{base}/requests.json", data={
-                        "api_key": key, "service_code": "street_light", "description": f"路灯不亮了 {n}",
-                        "address_id": units[n % len(units)]}) as response:
+                        "api_key": key, "service_code": code, "description": f"{text}（第{n}号请求）",
+                        "address_id": units[(n * 7919) % len(units)]}) as response:
                         statuses.append(response.status)
                         await response.read()
 
