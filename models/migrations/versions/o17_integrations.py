@@ -1,7 +1,7 @@
 """integrations: API keys, Open311 request tokens, unit coordinates
 
 Revision ID: o17_integrations
-Revises: 0002
+Revises: i15_appointments
 """
 
 from collections.abc import Sequence
@@ -12,7 +12,7 @@ from alembic import op
 import models.base
 
 revision: str = "o17_integrations"
-down_revision: str | None = "0003"
+down_revision: str | None = "i15_appointments"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
