@@ -30,7 +30,7 @@ from sqlalchemy import func, select
 
 from bot.channels.telegram import telegram_channel
 from bot.clock import SystemClock
-from bot.delivery.outbox import drain
+from bot.delivery.runner import drain
 from bot.pipeline.invites import create_invite, redeem_invite
 from bot.pipeline.messages import Inbound
 from bot.runtime import freeze_startup_heap, start

@@ -119,6 +119,10 @@ class Settings(BaseModel):
     rating_followup_hours: float = Field(24.0, gt=0.0)
     rating_autoclose_days: float = Field(7.0, gt=0.0)
 
+    # --- reliability (issue 10): durable replies, sends, shutdown ---
+    reply_lease_seconds: float = Field(60.0, ge=1.0, le=600.0)  # a reply's writer owns it this long; then any runner
+    send_timeout_seconds: float = Field(40.0, gt=0.0, le=300.0)  # one send; above the platforms' slowest answer
+
     @field_validator("holidays", "extra_workdays", mode="before")
     @classmethod
     def _date_list(cls, value: Any) -> Any:

@@ -26,7 +26,7 @@ from bot.channels.telegram import (
     telegram_channel,
 )
 from bot.clock import FrozenClock
-from bot.delivery.outbox import drain
+from bot.delivery.runner import drain
 from bot.jobs.tasks import weekly_broadcast
 from bot.pipeline.invites import create_invite
 from bot.runtime import Runtime, start

@@ -15,7 +15,8 @@ from telegram.ext import Application
 
 from bot.channels.telegram import RateLimits, TelegramSender, build_application
 from bot.clock import FrozenClock
-from bot.delivery.outbox import Notice, drain, enqueue
+from bot.delivery.outbox import Notice, enqueue
+from bot.delivery.runner import drain
 from fakes.telegram_api import TOKEN, FakeBotApi, FloodLimits
 from models import Outbox, SendState
 from tests.harness import START

@@ -8,7 +8,8 @@ import pytest
 from sqlalchemy import select
 
 from bot.channels.wechat import WeChatChannel
-from bot.delivery.outbox import Notice, drain, enqueue
+from bot.delivery.outbox import Notice, enqueue
+from bot.delivery.runner import drain
 from models import ChatGroup, GridUnit, Outbox, PlatformToken, SendState
 from tests.wechat_rig import Rig
 

@@ -174,7 +174,7 @@ class Rig:
 
     async def deliver(self) -> int:
         """Drains both WeChat outboxes once, as the delivery loop would."""
-        from bot.delivery.outbox import drain
+        from bot.delivery.runner import drain
 
         services = self.harness.services
         return (await drain(services.sessions, self.wechat.sender, services.clock)

@@ -8,7 +8,8 @@ import uuid
 from collections.abc import Iterable
 from typing import TextIO
 
-from bot.delivery.outbox import SendResult, drain
+from bot.delivery.outbox import SendResult
+from bot.delivery.runner import drain
 from bot.pipeline.dispatcher import Dispatcher
 from bot.pipeline.messages import Inbound, Media, Reply
 from models import Outbox

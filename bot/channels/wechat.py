@@ -35,7 +35,8 @@ from bot.channels.wechat_callbacks import (
     signature_matches,
     xml_envelope,
 )
-from bot.delivery.outbox import SendResult, drain
+from bot.delivery.outbox import SendResult
+from bot.delivery.runner import drain
 from bot.pipeline.dispatcher import Dispatcher
 from bot.pipeline.messages import Inbound, Media, Reply
 from models import Outbox

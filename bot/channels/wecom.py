@@ -45,7 +45,8 @@ from bot.channels.wechat_callbacks import (
     signature_matches,
     xml_envelope,
 )
-from bot.delivery.outbox import Picture, SendResult, drain, note_extras
+from bot.delivery.outbox import Picture, SendResult, note_extras
+from bot.delivery.runner import drain
 from bot.pipeline.dispatcher import Dispatcher
 from bot.pipeline.invites import redeem_invite
 from bot.pipeline.messages import Inbound, Media, Reply

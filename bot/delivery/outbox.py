@@ -14,7 +14,6 @@ from typing import Any, Protocol
 from sqlalchemy import bindparam, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.clock import Clock
 from models import Outbox, SendState
 from models.db import PerDialect
 
@@ -150,6 +149,22 @@ async def record_result(
     rng: random.Random | None = None,
 ) -> SendState:
     """Marks a claimed row sent, failed (with backoff and jitter, honouring retry-after) or dead."""
+    return (await record_results(sessions, [(row, result)], now=now, rng=rng))[0]
+
+
+async def record_results(
+    sessions: async_sessionmaker[AsyncSession], outcomes: Sequence[tuple[Outbox, SendResult]], *, now: datetime,
+    rng: random.Random | None = None,
+) -> list[SendState]:
+    """Marks several claimed rows in one transaction (a message's replies, sent one after the other)."""
+    marks = [_mark(row, result, now=now, rng=rng) for row, result in outcomes]
+    async with sessions.begin() as session:
+        for values in marks:
+            await session.execute(_RECORD, values)
+    return [values["new_state"] for values in marks]
+
+
+def _mark(row: Outbox, result: SendResult, *, now: datetime, rng: random.Random | None) -> dict[str, Any]:
     if result.ok:
         state, due, error = SendState.SENT, row.due_at, None
     elif result.permanent or row.attempts >= MAX_ATTEMPTS:
@@ -159,27 +174,8 @@ async def record_result(
         delay = max(backoff, result.retry_after or 0.0)
         state, due, error = SendState.FAILED, now + timedelta(seconds=delay), result.error
     sent = state is SendState.SENT
-    async with sessions.begin() as session:
-        await session.execute(_RECORD, {
-            "row_id": row.id, "claimed_attempts": row.attempts, "new_state": state, "new_due_at": due,
-            "error": error, "sent": now if sent else None, "message_id": result.platform_message_id if sent else None,
-        })
-    return state
-
-
-async def drain(
-    sessions: async_sessionmaker[AsyncSession], sender: ChannelSender, clock: Clock, *, limit: int = 50
-) -> int:
-    """Sends every row of the sender's channel that is due now; returns how many were sent."""
-    sent = 0
-    while rows := await claim_due(sessions, sender.channel, now=clock.now(), limit=limit):
-        for row in rows:
-            result = await sender.send(row)
-            if await record_result(sessions, row, result, now=clock.now()) is SendState.SENT:
-                sent += 1
-        if len(rows) < limit:
-            break
-    return sent
+    return {"row_id": row.id, "claimed_attempts": row.attempts, "new_state": state, "new_due_at": due,
+            "error": error, "sent": now if sent else None, "message_id": result.platform_message_id if sent else None}
 
 
 async def requeue(sessions: async_sessionmaker[AsyncSession], ids: Sequence[int] | None, *, now: datetime) -> int:

@@ -25,7 +25,7 @@ from datetime import timedelta
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.clock import Clock
-from bot.delivery.outbox import ChannelSender, SendResult, claim_due, record_result, release
+from bot.delivery.outbox import ChannelSender, SendResult, claim_due, record_result, record_results, release
 from models import Outbox, SendState
 
 log = logging.getLogger(__name__)
@@ -168,6 +168,22 @@ async def _deliver_row(sessions: async_sessionmaker[AsyncSession], sender: Chann
         tally.dead += 1
     else:
         tally.failed += 1
+
+
+async def drain(sessions: async_sessionmaker[AsyncSession], sender: ChannelSender, clock: Clock,
+                pacer: Pacer | None = None) -> int:
+    """Delivers what is due now (deliver_due) and returns how many rows were sent."""
+    return (await deliver_due(sessions, sender, clock, pacer)).sent
+
+
+async def deliver_claimed(sessions: async_sessionmaker[AsyncSession], sender: ChannelSender, rows: Sequence[Outbox],
+                          clock: Clock, *, send_timeout: float = SEND_TIMEOUT) -> list[SendState]:
+    """The fast path of durable replies: sends rows the caller already claimed, in order, and marks them all in
+    one transaction. A row that fails is left to the runner (retried with backoff), as any notice."""
+    outcomes: list[tuple[Outbox, SendResult]] = []
+    for row in rows:
+        outcomes.append((row, await send_one(sender, row, send_timeout=send_timeout)))
+    return await record_results(sessions, outcomes, now=clock.now()) if outcomes else []
 
 
 class DeliveryRunner:

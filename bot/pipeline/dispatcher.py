@@ -5,19 +5,20 @@ from __future__ import annotations
 import logging
 import re
 import unicodedata
-from dataclasses import replace
-from datetime import datetime
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
 
 from sqlalchemy import bindparam, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.delivery.replies import ReplyPlan, reclaim, write_claimed
 from bot.pipeline.dialogue import save_state
 from bot.pipeline.identities import find_sender, identify
 from bot.pipeline.messages import Inbound, Reply
 from bot.pipeline.router import Context, HandlerRouter
 from bot.services import Services
 from bot.understanding.classifier import Classifier, Intent
-from models import InboundMessage, InboundStatus
+from models import InboundMessage, InboundStatus, Outbox
 from models.db import PerDialect
 
 log = logging.getLogger(__name__)
@@ -57,23 +58,36 @@ class Dispatcher:
 
     async def handle(self, inbound: Inbound) -> list[Reply]:
         """Handles one message; a redelivered message id returns no replies and changes nothing."""
+        return (await self.answer(inbound)).replies
+
+    async def answer(self, inbound: Inbound, plan: ReplyPlan | None = None) -> Answer:
+        """Handles one message; with a plan, its replies are written as claimed outbox rows in the same transaction
+        (returned for the caller to send at once). A redelivered message changes nothing and, with a plan, takes
+        over the replies still owed to it."""
         settings = self.services.settings
         inbound = without_nul(inbound)
         text, was_cut = clean_text(inbound.text, settings.max_text_chars)
         now = self.services.clock.now()
+        lease = timedelta(seconds=settings.reply_lease_seconds)
         try:
             async with self.services.sessions.begin() as session:
                 replies = await self._handle(session, inbound, text, now)
+                if replies is _REDELIVERED or replies is None:
+                    rows: list[Outbox] = []
+                else:
+                    if was_cut:
+                        replies.append(Reply(f"（消息过长，只收录了前 {settings.max_text_chars} 字。）"))
+                    rows = await write_claimed(session, plan(inbound, replies), now=now, lease=lease) if plan else []
         except Exception as exc:  # the message must never be lost, whatever went wrong in a handler
             log.exception("handling %s/%s failed", inbound.channel, inbound.message_id)
-            return await self._record_failure(inbound, now, exc)
-        if replies is None:
-            return []
-        if was_cut:
-            replies.append(Reply(f"（消息过长，只收录了前 {settings.max_text_chars} 字。）"))
-        return replies
+            return await self._record_failure(inbound, now, exc, plan, lease)
+        if replies is _REDELIVERED:
+            rows = await reclaim(self.services.sessions, inbound, now=now, lease=lease) if plan else []
+            return Answer([], rows, redelivered=True)
+        return Answer(replies or [], rows)
 
     async def _handle(self, session: AsyncSession, inbound: Inbound, text: str, now: datetime) -> list[Reply] | None:
+        """The replies; None for chatter that is not answered, _REDELIVERED for a message seen before."""
         classifier = self.services.classifier.current()
         explicit = self.is_explicit(inbound, text, classifier)
         sender = await find_sender(session, inbound, now=now)
@@ -86,7 +100,7 @@ class Dispatcher:
         ledger_id = await _record_inbound(session, inbound, now, InboundStatus.HANDLED,
                                           inbound.text[:LEDGER_TEXT_LIMIT])
         if ledger_id is None:
-            return None
+            return _REDELIVERED
         actor = await identify(session, inbound, sender, now=now)
         ctx = Context(inbound, text, session, actor, state, self.services, now, classifier)
         handled = await self._route(ctx, explicit)
@@ -126,12 +140,29 @@ class Dispatcher:
         handler = self.router.intents.get(intent) or self.router.intents[Intent.CHATTER]
         return await handler(ctx) is not False
 
-    async def _record_failure(self, inbound: Inbound, now: datetime, exc: Exception) -> list[Reply]:
+    async def _record_failure(self, inbound: Inbound, now: datetime, exc: Exception, plan: ReplyPlan | None,
+                              lease: timedelta) -> Answer:
+        replies = [Reply(FAILURE_REPLY)]
         async with self.services.sessions.begin() as session:
             # The failed transaction rolled the ledger row back; write it again so nothing is lost.
-            await _record_inbound(session, inbound, now, InboundStatus.FAILED, inbound.text[:LEDGER_TEXT_LIMIT],
-                                  error=repr(exc)[:2000])
-        return [Reply(FAILURE_REPLY)]
+            ledger_id = await _record_inbound(session, inbound, now, InboundStatus.FAILED,
+                                              inbound.text[:LEDGER_TEXT_LIMIT], error=repr(exc)[:2000])
+            if ledger_id is None:  # another delivery of it got there first
+                return Answer([], [], redelivered=True)
+            rows = await write_claimed(session, plan(inbound, replies), now=now, lease=lease) if plan else []
+        return Answer(replies, rows)
+
+
+@dataclass(slots=True)
+class Answer:
+    """What handling one message gave: the replies, and (with a reply plan) their claimed outbox rows to send."""
+
+    replies: list[Reply]
+    rows: list[Outbox] = field(default_factory=list)
+    redelivered: bool = False  # seen before: rows are the replies it was still owed, taken over
+
+
+_REDELIVERED: list[Reply] = []  # _handle's answer for a message id already in the ledger (compared by identity)
 
 
 _LEDGER = InboundMessage.__table__
