@@ -154,7 +154,7 @@ async def bench(backend: str, residents: int, reports: int) -> dict:
                 async def deliver_until_done(done: asyncio.Event) -> None:
                     while not done.is_set():
                         if not await drain(runtime.services.sessions, channel.sender, runtime.services.clock,
-                                           limit=200):
+                                           batch=200):
                             await asyncio.sleep(0.2)  # the delivery loop's tick (1 s in serve), shortened
 
                 talking = asyncio.Event()

@@ -173,7 +173,7 @@ async def bench(backend: str, reports: int, concurrency: int) -> dict:
                 figures = await telegram.ask("post_updates", endpoint=f"http://127.0.0.1:{port}{WEBHOOK_PATH}",
                                              token=token, reports=reports, concurrency=concurrency)
                 drained = time.perf_counter()
-                notified = await drain(runtime.services.sessions, channel.sender, runtime.services.clock, limit=200)
+                notified = await drain(runtime.services.sessions, channel.sender, runtime.services.clock, batch=200)
                 drain_seconds = time.perf_counter() - drained
                 async with runtime.services.sessions() as session:
                     cases = await session.scalar(select(func.count()).select_from(Case))

@@ -171,9 +171,9 @@ async def _deliver_row(sessions: async_sessionmaker[AsyncSession], sender: Chann
 
 
 async def drain(sessions: async_sessionmaker[AsyncSession], sender: ChannelSender, clock: Clock,
-                pacer: Pacer | None = None) -> int:
+                pacer: Pacer | None = None, *, batch: int = 50) -> int:
     """Delivers what is due now (deliver_due) and returns how many rows were sent."""
-    return (await deliver_due(sessions, sender, clock, pacer)).sent
+    return (await deliver_due(sessions, sender, clock, pacer, batch=batch)).sent
 
 
 async def deliver_claimed(sessions: async_sessionmaker[AsyncSession], sender: ChannelSender, rows: Sequence[Outbox],
