@@ -8,7 +8,7 @@ from aiohttp import web
 from sqlalchemy import text
 
 from bot.channels import Channel
-from bot.delivery.runner import DeliveryRunner
+from bot.delivery.runner import DeliveryRunner, Pacer
 from bot.jobs.scheduler import JobRunner, Scheduler
 from bot.pipeline.dispatcher import Dispatcher
 from bot.services import Services
@@ -64,7 +64,8 @@ def add_delivery_and_schedule(app: web.Application, services: Services, channels
 
     async def start(app: web.Application) -> None:
         runner = DeliveryRunner(services.sessions, senders, services.clock, tick=settings.delivery_tick_seconds,
-                                rates=settings.delivery_rates, chat_per_minute=settings.delivery_chat_per_minute)
+                                pacers={s.channel: Pacer.for_sender(settings, s) for s in senders},
+                                send_timeout=settings.send_timeout_seconds)
         runner.start()
         app[DELIVERY] = runner
         if settings.scheduler_in_serve:

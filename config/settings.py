@@ -104,7 +104,7 @@ class Settings(BaseModel):
     scheduler_in_serve: bool = True  # serve also runs the cron jobs; JobRun slots keep them once per slot
     delivery_tick_seconds: float = Field(1.0, gt=0.0, le=60.0)
     delivery_rates: dict[str, float] = {"telegram": 30.0, "wechat": 20.0, "wecom": 20.0, "console": 100.0}
-    delivery_chat_per_minute: dict[str, int] = {"telegram": 20}  # per group chat, as the platform allows
+    delivery_chat_per_minute: dict[str, int] = {"telegram": 20, "wecom": 20}  # per group chat (WeCom: its robot)
     sla_sweep_minutes: int = Field(5, ge=1, le=60)
     sla_reminder_hours: float = Field(2.0, ge=0.0)  # remind this long before a deadline (at most 1/4 of the SLA)
     sla_escalation_step_hours: float = Field(24.0, gt=0.0)  # from community secretary up to street officer
@@ -122,6 +122,7 @@ class Settings(BaseModel):
     # --- reliability (issue 10): durable replies, sends, shutdown ---
     reply_lease_seconds: float = Field(60.0, ge=1.0, le=600.0)  # a reply's writer owns it this long; then any runner
     send_timeout_seconds: float = Field(40.0, gt=0.0, le=300.0)  # one send; above the platforms' slowest answer
+    delivery_private_per_second: dict[str, float] = {"telegram": 1.0}  # per private chat, as the platform allows
 
     @field_validator("holidays", "extra_workdays", mode="before")
     @classmethod
@@ -133,7 +134,7 @@ class Settings(BaseModel):
                 raise ValueError(f"dates are written YYYY-MM-DD, not {day!r}")
         return [str(day) for day in value or []]
 
-    @field_validator("delivery_rates", "delivery_chat_per_minute", mode="before")
+    @field_validator("delivery_rates", "delivery_chat_per_minute", "delivery_private_per_second", mode="before")
     @classmethod
     def _channel_numbers(cls, value: Any) -> Any:
         if isinstance(value, str):  # telegram:30,wecom:20

@@ -11,11 +11,11 @@ from bot.delivery.outbox import (
     Notice,
     SendResult,
     claim_due,
-    drain,
     enqueue,
     record_result,
     requeue,
 )
+from bot.delivery.runner import drain
 from models import Outbox, SendState
 
 NOW = datetime(2026, 11, 30, 1, 0, tzinfo=UTC)

@@ -174,8 +174,11 @@ class Rig:
 
     async def deliver(self) -> int:
         """Drains both WeChat outboxes once, as the delivery loop would."""
-        from bot.delivery.runner import drain
+        from bot.delivery.runner import Pacer, drain
 
         services = self.harness.services
-        return (await drain(services.sessions, self.wechat.sender, services.clock)
-                + await drain(services.sessions, self.wecom.sender, services.clock))
+        if not hasattr(self, "pacers"):  # one pacer per channel for the rig's life, as the runner keeps them
+            self.pacers = {s.channel: Pacer.for_sender(services.settings, s) for s in (self.wechat.sender,
+                                                                                     self.wecom.sender)}
+        return (await drain(services.sessions, self.wechat.sender, services.clock, self.pacers["wechat"])
+                + await drain(services.sessions, self.wecom.sender, services.clock, self.pacers["wecom"]))

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
-from datetime import timedelta
 from typing import Any
 
 from aiohttp import web
@@ -17,11 +15,9 @@ from wechatpy.replies import TextReply
 from bot.channels.wechat_api import (
     ApiUnavailable,
     PlatformApi,
-    RateWindow,
     ReplyWindow,
     TokenStore,
     button_hints,
-    enqueue_replies,
     fetch_token,
     refuses_xml,
     result_of,
@@ -36,9 +32,8 @@ from bot.channels.wechat_callbacks import (
     xml_envelope,
 )
 from bot.delivery.outbox import SendResult
-from bot.delivery.runner import drain
 from bot.pipeline.dispatcher import Dispatcher
-from bot.pipeline.messages import Inbound, Media, Reply
+from bot.pipeline.messages import Inbound, Media
 from models import Outbox
 
 log = logging.getLogger(__name__)
@@ -46,7 +41,6 @@ log = logging.getLogger(__name__)
 CHANNEL = "wechat"
 OUT_OF_WINDOW = frozenset({45015, 45047})  # past the 48-hour customer-service window, or too many in it
 PERMANENT_CODES = frozenset({40003, 43004, 40037, 47003})  # bad openid, not following, bad template, bad data
-SEND_LIMIT = (20, timedelta(seconds=1))
 MENU = {  # menu CLICK keys (and their labels, should a menu be set up with them) → the words a resident types
     "SNAPSHOT": "#随手拍", "随手拍": "#随手拍",
     "WISH": "#微心愿", "微心愿": "#微心愿",
@@ -73,12 +67,9 @@ class WeChatSender:
         self.settings = settings
         self.clock = clock
         self.api = api
-        self.window = RateWindow(*SEND_LIMIT)
 
     async def send(self, row: Outbox) -> SendResult:
         """Sends one row; out of the 48-hour window it falls back to a template message or records why not."""
-        if wait := self.window.wait("custom/send", self.clock.now()):
-            return SendResult(ok=False, retry_after=wait, error="customer-service rate limit")
         try:
             answer = await self.api.post("/cgi-bin/message/custom/send", custom_message(row))
             if answer.errcode not in OUT_OF_WINDOW:
@@ -124,10 +115,9 @@ class WeChatChannel:
         tokens = TokenStore(services.sessions, services.clock, f"wechat:{settings.wechat_appid}", self._fetch_token)
         self.api = PlatformApi(settings.wechat_api_base, tokens, timeout=settings.wechat_api_timeout_seconds)
         self.sender = WeChatSender(settings, services.clock, self.api)
-        self.window = ReplyWindow(dispatcher, settings.wechat_reply_window_seconds, self._late)
+        self.window = ReplyWindow(dispatcher, settings.wechat_reply_window_seconds, self.sender)
         self.crypto = (WeChatCrypto(settings.wechat_token, settings.wechat_aes_key, settings.wechat_appid)
                        if settings.wechat_aes_key else None)
-        self._kicks: set[asyncio.Task[Any]] = set()
 
     async def _fetch_token(self, http: Any) -> tuple[str, int]:
         return await fetch_token(http, f"{self.api.base}/cgi-bin/token", {
@@ -146,7 +136,6 @@ class WeChatChannel:
     async def close(self) -> None:
         """Lets follow-ups finish and closes the HTTP session."""
         await self.window.settle()
-        await asyncio.gather(*list(self._kicks), return_exceptions=True)
         await self.api.close()
 
     async def verify(self, request: web.Request) -> web.Response:
@@ -254,14 +243,3 @@ class WeChatChannel:
             media = Media("voice", str(raw.get("MediaId") or ""), {"format": raw.get("Format")})
             return Inbound(text=str(raw.get("Recognition")).strip(), message_id=message_id, media=(media,), **base)
         return None
-
-    async def _late(self, inbound: Inbound, replies: list[Reply]) -> None:
-        """Queues replies that missed the 5-second window as customer-service messages and kicks the sender."""
-        await enqueue_replies(self.services.sessions, inbound, replies, now=self.services.clock.now())
-        self.kick()
-
-    def kick(self) -> None:
-        """Drains the wechat outbox in the background."""
-        task = asyncio.create_task(drain(self.services.sessions, self.sender, self.services.clock))
-        self._kicks.add(task)
-        task.add_done_callback(self._kicks.discard)

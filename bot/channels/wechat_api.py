@@ -1,22 +1,23 @@
-"""WeChat and WeCom HTTP APIs without blocking: shared tokens, error classes, rate windows, the passive reply window."""
+"""WeChat and WeCom HTTP APIs without blocking: shared tokens, error classes, the passive reply window."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import aiohttp
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.clock import Clock
-from bot.delivery.outbox import Notice, SendResult, enqueue
-from bot.pipeline.dispatcher import Dispatcher
+from bot.delivery.outbox import ChannelSender, SendResult, record_results
+from bot.delivery.replies import ReplyPlan, plain_plan
+from bot.delivery.runner import deliver_claimed
+from bot.pipeline.dispatcher import Answer, Dispatcher
 from bot.pipeline.messages import Inbound, Reply
 from models import PlatformToken
 from models.db import dialect_insert
@@ -72,27 +73,32 @@ class TokenStore:
         return await self.refresh(http, stale=None)
 
     async def refresh(self, http: aiohttp.ClientSession, *, stale: str | None) -> str:
-        """Fetches a new token unless another task or instance already replaced the stale one (or a fresh one exists)."""
-        async with self._lock, self.sessions.begin() as session:
-            row = await self._locked_row(session)
-            now = self.clock.now()
-            fresh = row.value and row.expires_at - REFRESH_MARGIN > now
-            if fresh and (stale is None or row.value != stale):
-                return row.value
+        """Fetches a new token unless another task or instance already replaced the stale one (or a fresh one
+        exists). The HTTP call runs outside any transaction; the new token is stored with a compare-and-set on the
+        value it replaces, and when another instance stored one first, theirs is used."""
+        async with self._lock:
+            async with self.sessions.begin() as session:
+                row = await self._row(session)
+                now = self.clock.now()
+                if row.value and row.expires_at - REFRESH_MARGIN > now and (stale is None or row.value != stale):
+                    return row.value
+                seen = row.value
             token, expires_in = await self.fetch(http)
             self.fetches += 1
-            row.value, row.expires_at, row.updated_at = token, now + timedelta(seconds=expires_in), now
-            return token
+            now = self.clock.now()
+            async with self.sessions.begin() as session:
+                stored = await session.execute(
+                    update(PlatformToken).where(PlatformToken.key == self.key, PlatformToken.value == seen)
+                    .values(value=token, expires_at=now + timedelta(seconds=expires_in), updated_at=now))
+                if stored.rowcount == 1:
+                    return token
+                return (await self._row(session)).value
 
-    async def _locked_row(self, session: AsyncSession) -> PlatformToken:
-        # The row is the lock: SELECT ... FOR UPDATE on PostgreSQL; on SQLite the BEGIN IMMEDIATE already holds
-        # the database's write lock. Either way a second instance waits and then finds the new token.
+    async def _row(self, session: AsyncSession) -> PlatformToken:
         now = self.clock.now()
         await session.execute(dialect_insert(session)(PlatformToken).values(
             key=self.key, value="", expires_at=EPOCH, updated_at=now).on_conflict_do_nothing(index_elements=["key"]))
         query = select(PlatformToken).where(PlatformToken.key == self.key).execution_options(populate_existing=True)
-        if session.get_bind().dialect.name == "postgresql":
-            query = query.with_for_update()
         return (await session.scalars(query)).one()
 
 
@@ -215,55 +221,46 @@ def unavailable(exc: ApiUnavailable) -> SendResult:
     return SendResult(ok=False, error=str(exc)[:300], retry_after=exc.retry_after)
 
 
-class RateWindow:
-    """At most `limit` sends per `period` for each key (an API, a group's webhook); says how long to wait."""
-
-    def __init__(self, limit: int, period: timedelta) -> None:
-        self.limit = limit
-        self.period = period
-        self._sent: dict[str, deque[datetime]] = {}
-
-    def wait(self, key: str, now: datetime) -> float:
-        """Seconds until a send for `key` is allowed; 0 means go, and the send is counted."""
-        sent = self._sent.setdefault(key, deque())
-        while sent and now - sent[0] >= self.period:
-            sent.popleft()
-        if len(sent) >= self.limit:
-            return max(0.001, (sent[0] + self.period - now).total_seconds())
-        sent.append(now)
-        return 0.0
-
-
-LateReplies = Callable[[Inbound, list[Reply]], Awaitable[None]]
-
-
 class ReplyWindow:
-    """Runs the dispatcher for a callback and waits at most `seconds` for its replies; later ones are followed up."""
+    """Runs the dispatcher for a callback, its replies written as claimed outbox rows, and waits at most `seconds`:
+    in time, they are the passive answer (their rows marked sent); late, or for a platform's retry of a message
+    whose answer was lost, the rows go out through the channel's sender. Nothing is lost either way: a row whose
+    send failed is retried by the delivery runner, one whose writer died is sent once its claim runs out."""
 
-    def __init__(self, dispatcher: Dispatcher, seconds: float, on_late: LateReplies) -> None:
+    def __init__(self, dispatcher: Dispatcher, seconds: float, sender: ChannelSender, *,
+                 plan: ReplyPlan = plain_plan) -> None:
         self.dispatcher = dispatcher
+        self.services = dispatcher.services
         self.seconds = seconds
-        self.on_late = on_late
+        self.sender = sender
+        self.plan = plan
         self.pending: set[asyncio.Task[Any]] = set()
 
-    async def replies(self, inbound: Inbound) -> list[Reply] | None:
-        """The replies when the dispatcher finished in time, else None (the caller answers "success" at once)."""
-        task = asyncio.create_task(self.dispatcher.handle(inbound))
+    async def replies(self, inbound: Inbound, *, passive: bool = True) -> list[Reply] | None:
+        """The replies to answer with now, or None (the caller answers "success" at once; the rows follow up)."""
+        task = asyncio.create_task(self.dispatcher.answer(inbound, self.plan))
         try:
             done, _ = await asyncio.wait({task}, timeout=self.seconds)
         except asyncio.CancelledError:  # the platform hung up: the work goes on and its replies follow up
-            self._follow_up(inbound, task)
+            self._follow_up(task)
             raise
-        if task in done:
-            return task.result()
-        self._follow_up(inbound, task)
-        return None
+        if task not in done:
+            self._follow_up(task)
+            return None
+        answer = task.result()
+        if answer.redelivered or not passive:
+            self._follow_up(task)
+            return None
+        if answer.rows:  # the passive answer carries them: the platform gets it with this response
+            await record_results(self.services.sessions, [(row, SendResult(ok=True)) for row in answer.rows],
+                                 now=self.services.clock.now())
+        return answer.replies
 
-    def _follow_up(self, inbound: Inbound, task: asyncio.Task[list[Reply]]) -> None:
+    def _follow_up(self, task: asyncio.Task[Answer]) -> None:
         async def deliver() -> None:
-            replies = await task
-            if replies:
-                await self.on_late(inbound, replies)
+            answer = await task
+            await deliver_claimed(self.services.sessions, self.sender, answer.rows, self.services.clock,
+                                  send_timeout=self.services.settings.send_timeout_seconds)
 
         follow = asyncio.create_task(deliver())
         self.pending.add(follow)
@@ -278,18 +275,6 @@ class ReplyWindow:
         """Waits for every follow-up still running (shutdown, tests)."""
         while self.pending:
             await asyncio.gather(*list(self.pending), return_exceptions=True)
-
-
-async def enqueue_replies(sessions: async_sessionmaker[AsyncSession], inbound: Inbound, replies: list[Reply], *,
-                          now: datetime, extras: dict[str, Any] | None = None) -> None:
-    """Puts replies that missed the passive window into the outbox for the sender's private chat."""
-    async with sessions.begin() as session:
-        for index, reply in enumerate(replies):
-            await enqueue(session, Notice(
-                dedupe_key=f"reply:{inbound.channel}:{inbound.message_id}:{index}", channel=inbound.channel,
-                chat_id=inbound.chat_id, recipient=f"{inbound.channel}:{inbound.sender_id}", text=reply.text,
-                extras={"buttons": [[b.label, b.payload] for b in reply.buttons], **(extras or {})},
-            ), now=now)
 
 
 def button_hints(reply: Reply) -> str:

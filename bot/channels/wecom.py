@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import hashlib
 import json
@@ -10,9 +9,8 @@ import logging
 import re
 import time
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import replace
-from datetime import timedelta
 from typing import Any
 
 from aiohttp import web
@@ -26,11 +24,9 @@ from wechatpy.work.exceptions import InvalidCorpIdException
 from bot.channels.wechat_api import (
     ApiUnavailable,
     PlatformApi,
-    RateWindow,
     ReplyWindow,
     TokenStore,
     button_hints,
-    enqueue_replies,
     fetch_token,
     refuses_xml,
     result_of,
@@ -45,8 +41,8 @@ from bot.channels.wechat_callbacks import (
     signature_matches,
     xml_envelope,
 )
-from bot.delivery.outbox import Picture, SendResult, note_extras
-from bot.delivery.runner import drain
+from bot.delivery.outbox import Notice, Picture, SendResult, note_extras
+from bot.delivery.replies import plain_plan
 from bot.pipeline.dispatcher import Dispatcher
 from bot.pipeline.invites import redeem_invite
 from bot.pipeline.messages import Inbound, Media, Reply
@@ -59,8 +55,6 @@ ROBOT_PREFIX = "robot:"  # robot msgids live beside app MsgIds in the ledger's (
 BIND = re.compile(r"^(?:绑定|bind)\s+([A-Za-z0-9_-]{16,64})$", re.IGNORECASE)
 LEADING_MENTION = re.compile(r"^\s*@\S+\s*")
 PERMANENT_CODES = frozenset({40003, 60011, 60111, 81013, 93000, 93004})
-WEBHOOK_LIMIT = (20, timedelta(minutes=1))  # documented: each group robot sends at most 20 messages a minute
-APP_LIMIT = (30, timedelta(seconds=1))  # our own pacing of the app message API
 
 
 class Cipher:
@@ -108,8 +102,6 @@ class WeComSender:
         self.sessions = sessions
         self.clock = clock
         self.api = api
-        self.webhook_window = RateWindow(*WEBHOOK_LIMIT)
-        self.app_window = RateWindow(*APP_LIMIT)
 
     async def send(self, row: Outbox) -> SendResult:
         """Sends one row; transient failures come back retryable, permanent ones say why."""
@@ -132,8 +124,6 @@ class WeComSender:
         key = (group.extras or {}).get("webhook_key")
         if not key:
             return SendResult(ok=False, permanent=True, error=f"群 {group.title or group.chat_id} 未配置机器人 webhook")
-        if wait := self.webhook_window.wait(key, self.clock.now()):
-            return SendResult(ok=False, retry_after=wait, error="webhook rate limit (20/min)")
         url = f"{self.api.base}/cgi-bin/webhook/send?key={key}"
 
         async def text() -> SendResult:
@@ -150,8 +140,6 @@ class WeComSender:
     async def _to_member(self, row: Outbox) -> SendResult:
         if not (self.settings.wecom_agent_id and self.settings.wecom_secret):
             return SendResult(ok=False, permanent=True, error="企业微信应用未配置（agent id / secret）")
-        if wait := self.app_window.wait("message/send", self.clock.now()):
-            return SendResult(ok=False, retry_after=wait, error="app message rate limit")
         agent_id = int(self.settings.wecom_agent_id)
 
         async def text() -> SendResult:
@@ -255,6 +243,16 @@ def markdown(row: Outbox) -> dict[str, Any]:
                                                 or row.text}}
 
 
+def robot_plan(inbound: Inbound, replies: Sequence[Reply]) -> list[Notice]:
+    """Replies as rows; a robot's go through its response_url, which takes one message, so they are joined."""
+    response_url = inbound.extras.get("response_url")
+    if not response_url:
+        return plain_plan(inbound, replies)
+    if len(replies) > 1:
+        replies = [Reply("\n\n".join(r.text for r in replies), buttons=tuple(b for r in replies for b in r.buttons))]
+    return [replace(n, extras={**n.extras, "response_url": response_url}) for n in plain_plan(inbound, replies)]
+
+
 class WeComChannel:
     """The /wecom/callback (app) and /wecom/robot/callback (intelligent robot) routes and the wecom sender."""
 
@@ -270,12 +268,11 @@ class WeComChannel:
                             self._fetch_token)
         self.api = PlatformApi(settings.wecom_api_base, tokens, timeout=settings.wechat_api_timeout_seconds)
         self.sender = WeComSender(settings, services.sessions, services.clock, self.api)
-        self.window = ReplyWindow(dispatcher, settings.wechat_reply_window_seconds, self._late)
+        self.window = ReplyWindow(dispatcher, settings.wechat_reply_window_seconds, self.sender, plan=robot_plan)
         self.app_cipher = (Cipher(settings.wecom_token, settings.wecom_aes_key, settings.wecom_corp_id)
                            if settings.wecom_token and settings.wecom_aes_key and settings.wecom_corp_id else None)
         self.robot_cipher = (Cipher(settings.wecom_robot_token, settings.wecom_robot_aes_key, "")
                              if settings.wecom_robot_token and settings.wecom_robot_aes_key else None)
-        self._kicks: set[asyncio.Task[Any]] = set()
 
     async def _fetch_token(self, http: Any) -> tuple[str, int]:
         return await fetch_token(http, f"{self.api.base}/cgi-bin/gettoken",
@@ -297,7 +294,6 @@ class WeComChannel:
     async def close(self) -> None:
         """Lets follow-ups finish and closes the HTTP session."""
         await self.window.settle()
-        await asyncio.gather(*list(self._kicks), return_exceptions=True)
         await self.api.close()
 
     # --- URL verification -------------------------------------------------------------------------------------
@@ -343,12 +339,9 @@ class WeComChannel:
             return web.Response(text="")  # unknown types and events we do not act on: an empty answer, nothing filed
         if match := BIND.match(inbound.text):
             return self._passive(message, await self._bind(inbound, match.group(1)), nonce)
-        replies = await self.window.replies(inbound)
-        if replies is None or not replies:
-            return web.Response(text="")
-        if inbound.callback is not None:
-            # A card button: the card stays as it is and the answer arrives as an app message.
-            await self._late(inbound, replies)
+        # A card button: the card stays as it is and the answer arrives as an app message.
+        replies = await self.window.replies(inbound, passive=inbound.callback is None)
+        if not replies:
             return web.Response(text="")
         return self._passive(message, "\n\n".join(button_hints(r) for r in replies), nonce)
 
@@ -447,20 +440,3 @@ class WeComChannel:
             sent_at=self.services.clock.now(), mentions_bot=in_group,
             extras={"response_url": event.get("response_url"), "aibotid": event.get("aibotid")},
         )
-
-    # --- follow-ups ---------------------------------------------------------------------------------------------
-
-    async def _late(self, inbound: Inbound, replies: list[Reply]) -> None:
-        """Queues replies that missed the passive window (robot: through response_url) and kicks the sender."""
-        response_url = inbound.extras.get("response_url")
-        extras = {"response_url": response_url} if response_url else None
-        if response_url and len(replies) > 1:  # a response_url takes one message
-            replies = [Reply("\n\n".join(r.text for r in replies), buttons=tuple(b for r in replies for b in r.buttons))]
-        await enqueue_replies(self.services.sessions, inbound, replies, now=self.services.clock.now(), extras=extras)
-        self.kick()
-
-    def kick(self) -> None:
-        """Drains the wecom outbox in the background."""
-        task = asyncio.create_task(drain(self.services.sessions, self.sender, self.services.clock))
-        self._kicks.add(task)
-        task.add_done_callback(self._kicks.discard)

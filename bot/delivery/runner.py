@@ -21,6 +21,7 @@ from collections import deque
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -57,10 +58,13 @@ class SlidingWindow:
 
 @dataclass
 class Pacer:
-    """A channel's limits: sends per second overall and sends per minute to one chat."""
+    """A channel's limits: sends per second overall, sends per minute to one group chat, and sends per second to
+    one private chat (Telegram: about one a second; a group only twenty a minute)."""
 
     rate: float | None = None
     chat_per_minute: int | None = None
+    private_per_second: float | None = None
+    is_group: Callable[[str], bool] = lambda chat_id: True
     monotonic: Callable[[], float] = time.monotonic
     sleep: Sleep = asyncio.sleep
     # a sliver of slack so that the platform, which counts arrivals, never sees one too many in its second
@@ -77,12 +81,23 @@ class Pacer:
 
     def chat_wait(self, chat_id: str) -> float:
         """Seconds before this chat may receive another message."""
-        if not self.chat_per_minute:
-            return 0.0
-        return self._chat(chat_id).wait(self.monotonic())
+        chat = self._chat(chat_id)
+        return chat.wait(self.monotonic()) if chat is not None else 0.0
 
-    def _chat(self, chat_id: str) -> SlidingWindow:
-        return self._chats.setdefault(chat_id, SlidingWindow(self.chat_per_minute or 1, 60.0 * self.window))
+    def _chat(self, chat_id: str) -> SlidingWindow | None:
+        if (window := self._chats.get(chat_id)) is not None:
+            return window
+        if self.is_group(chat_id):
+            if not self.chat_per_minute:
+                return None
+            window = SlidingWindow(self.chat_per_minute, 60.0 * self.window)
+        elif self.private_per_second:
+            window = SlidingWindow(1, self.window / self.private_per_second)
+        elif self.chat_per_minute:  # no private rule: private chats keep the group limit
+            window = SlidingWindow(self.chat_per_minute, 60.0 * self.window)
+        else:
+            return None
+        return self._chats.setdefault(chat_id, window)
 
     async def acquire(self, chat_id: str) -> float:
         """Reserves one send to the chat once the overall rate allows it and returns 0; or, when the chat is at
@@ -94,9 +109,17 @@ class Pacer:
                 while (delay := self._overall.wait(self.monotonic())) > 0:
                     await self.sleep(delay)
                 self._overall.record(self.monotonic())
-            if self.chat_per_minute:
-                self._chat(chat_id).record(self.monotonic())
+            if (chat := self._chat(chat_id)) is not None:
+                chat.record(self.monotonic())
             return 0.0
+
+    @classmethod
+    def for_sender(cls, settings: Any, sender: ChannelSender) -> Pacer:
+        """The sender's channel limits from the settings; the sender says which of its chats are groups."""
+        channel = sender.channel
+        return cls(settings.delivery_rates.get(channel), settings.delivery_chat_per_minute.get(channel),
+                   settings.delivery_private_per_second.get(channel),
+                   getattr(sender, "is_group_chat", lambda chat_id: True))
 
 
 @dataclass
@@ -191,12 +214,14 @@ class DeliveryRunner:
 
     def __init__(self, sessions: async_sessionmaker[AsyncSession], senders: Sequence[ChannelSender], clock: Clock,
                  *, tick: float = 1.0, rates: dict[str, float] | None = None,
-                 chat_per_minute: dict[str, int] | None = None) -> None:
+                 chat_per_minute: dict[str, int] | None = None, pacers: dict[str, Pacer] | None = None,
+                 send_timeout: float = SEND_TIMEOUT) -> None:
         self.sessions = sessions
         self.clock = clock
         self.tick = tick
+        self.send_timeout = send_timeout
         self.pacers = {s.channel: Pacer((rates or {}).get(s.channel), (chat_per_minute or {}).get(s.channel))
-                       for s in senders}
+                       for s in senders} | (pacers or {})
         self.senders = list(senders)
         self._stop = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
@@ -217,7 +242,8 @@ class DeliveryRunner:
     async def _loop(self, sender: ChannelSender) -> None:
         while not self._stop.is_set():
             try:
-                tally = await deliver_due(self.sessions, sender, self.clock, self.pacers[sender.channel])
+                tally = await deliver_due(self.sessions, sender, self.clock, self.pacers[sender.channel],
+                                          send_timeout=self.send_timeout)
             except Exception:  # the database may be away for a moment; the next tick tries again
                 log.exception("delivery on %s failed", sender.channel)
                 tally = DeliveryTally()

@@ -91,6 +91,11 @@ class TelegramSender:
         self.bot = bot
         self.sessions = sessions  # where a chart sent ahead of its text is noted; see _deliver
 
+    @staticmethod
+    def is_group_chat(chat_id: str) -> bool:
+        """Telegram's groups and channels have negative ids; private chats are the user's own positive id."""
+        return chat_id.startswith("-")
+
     async def send(self, row: Outbox) -> SendResult:
         """Sends one row and maps Telegram's answer to retry-after, transient or permanent."""
         try:
