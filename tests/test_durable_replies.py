@@ -14,6 +14,7 @@ from bot.pipeline.messages import Inbound
 from fakes.telegram_api import message_update, private_chat, user
 from models import Case, Outbox, SendState
 from tests.test_telegram import World, close_world, open_world
+from tests.wechat_rig import Rig
 
 RESIDENT = user(8101, "刘大爷")
 CHAT = private_chat(RESIDENT["id"], RESIDENT["first_name"])
@@ -120,3 +121,64 @@ async def test_a_confirmed_report_redelivered_many_times_files_one_case_and_one_
         assert len((await session.scalars(select(Case))).unique().all()) == 1
     told = [t for t in texts_to(world, RESIDENT["id"]) if "已受理" in t or "编号" in t]
     assert len(told) == 1, texts_to(world, RESIDENT["id"])
+
+
+# --- WeChat Official Account: the passive answer, and its durable fallback ----------------------------------------
+
+OPENID = "oGridResident000000000000077"
+
+
+def oa_message(rig: Rig, text: str, msg_id: int) -> dict:
+    return {"ToUserName": "gh_gridbot", "FromUserName": OPENID, "CreateTime": rig.next_time(), "MsgType": "text",
+            "Content": text, "MsgId": msg_id}
+
+
+async def oa_replies(rig: Rig) -> list[Outbox]:
+    async with rig.harness.services.sessions() as session:
+        query = select(Outbox).where(Outbox.dedupe_key.startswith(REPLY_PREFIX)).order_by(Outbox.id)
+        return list((await session.scalars(query)).all())
+
+
+async def test_wechat_answers_passively_and_the_reply_row_is_marked_sent(database_url: str):
+    rig = await Rig.start(database_url)
+    try:
+        response = await rig.oa_post(oa_message(rig, REPORT, 880001))
+        assert "请确认" in rig.oa_reply(await response.text())
+        assert [r.state for r in await oa_replies(rig)] == [SendState.SENT]
+        assert rig.fake.to("/cgi-bin/message/custom/send") == []
+    finally:
+        await rig.close()
+
+
+async def test_wechat_late_reply_that_fails_is_retried_and_arrives_once(database_url: str):
+    rig = await Rig.start(database_url, wechat_reply_window_seconds=0.000001)
+    try:
+        rig.fake.inject("/cgi-bin/message/custom/send", "5xx")
+        assert await (await rig.oa_post(oa_message(rig, REPORT, 880002))).text() == "success"
+        await rig.wechat.window.settle()
+        assert [r.state for r in await oa_replies(rig)] == [SendState.FAILED]
+        rig.harness.clock.advance(minutes=5)
+        await rig.deliver()
+        await rig.deliver()
+        delivered = [c for c in rig.fake.to("/cgi-bin/message/custom/send") if "确认" in str(c.body)]
+        assert len(delivered) == 2  # the failed attempt (5xx) and the one that went through
+        assert [r.state for r in await oa_replies(rig)] == [SendState.SENT]
+    finally:
+        await rig.close()
+
+
+async def test_wechat_retry_after_a_crash_gets_the_owed_reply_once(database_url: str):
+    rig = await Rig.start(database_url)
+    try:
+        inbound = Inbound(channel="wechat", chat_id=OPENID, is_group=False, sender_id=OPENID, sender_name="居民",
+                          text=REPORT, message_id="880003", sent_at=rig.harness.clock.now())
+        await rig.harness.runtime.dispatcher.answer(inbound, plain_plan)  # written and claimed; the process died
+        rig.harness.clock.advance(seconds=rig.harness.services.settings.reply_lease_seconds + 1)
+        for _ in range(3):  # WeChat's retries of the message
+            assert await (await rig.oa_post(oa_message(rig, REPORT, 880003))).text() == "success"
+        await rig.wechat.window.settle()
+        await rig.deliver()
+        sent = rig.fake.to("/cgi-bin/message/custom/send")
+        assert len(sent) == 1 and "确认" in str(sent[0].body)
+    finally:
+        await rig.close()

@@ -199,14 +199,55 @@ async def drain(sessions: async_sessionmaker[AsyncSession], sender: ChannelSende
     return (await deliver_due(sessions, sender, clock, pacer, batch=batch)).sent
 
 
+class Marks:
+    """Group commit of send results: what many concurrent fast-path sends report is marked in one transaction,
+    each caller waiting for the transaction that holds its rows (so a mark is never merely promised)."""
+
+    def __init__(self, sessions: async_sessionmaker[AsyncSession], clock: Clock) -> None:
+        self.sessions = sessions
+        self.clock = clock
+        self._queued: list[tuple[Sequence[tuple[Outbox, SendResult]], asyncio.Future[list[SendState]]]] = []
+        self._flushing = False
+
+    async def mark(self, outcomes: Sequence[tuple[Outbox, SendResult]]) -> list[SendState]:
+        future: asyncio.Future[list[SendState]] = asyncio.get_running_loop().create_future()
+        self._queued.append((outcomes, future))
+        if not self._flushing:
+            self._flushing = True
+            asyncio.get_running_loop().create_task(self._flush())
+        return await future
+
+    async def _flush(self) -> None:
+        try:
+            while self._queued:
+                batch, self._queued = self._queued, []
+                try:
+                    states = await record_results(self.sessions, [o for outcomes, _ in batch for o in outcomes],
+                                                  now=self.clock.now())
+                except Exception as exc:  # the callers see it; their rows are sent again after the lease
+                    for _, future in batch:
+                        future.set_exception(exc)
+                    continue
+                for outcomes, future in batch:
+                    future.set_result(states[:len(outcomes)])
+                    states = states[len(outcomes):]
+        finally:
+            self._flushing = False
+
+
 async def deliver_claimed(sessions: async_sessionmaker[AsyncSession], sender: ChannelSender, rows: Sequence[Outbox],
-                          clock: Clock, *, send_timeout: float = SEND_TIMEOUT) -> list[SendState]:
-    """The fast path of durable replies: sends rows the caller already claimed, in order, and marks them all in
-    one transaction. A row that fails is left to the runner (retried with backoff), as any notice."""
+                          clock: Clock, *, send_timeout: float = SEND_TIMEOUT,
+                          marks: Marks | None = None) -> list[SendState]:
+    """The fast path of durable replies: sends rows the caller already claimed, in order, and marks them (with
+    `marks`, in a transaction shared with other sends). A row that fails is left to the runner, as any notice."""
     outcomes: list[tuple[Outbox, SendResult]] = []
     for row in rows:
         outcomes.append((row, await send_one(sender, row, send_timeout=send_timeout)))
-    return await record_results(sessions, outcomes, now=clock.now()) if outcomes else []
+    if not outcomes:
+        return []
+    if marks is not None:
+        return await marks.mark(outcomes)
+    return await record_results(sessions, outcomes, now=clock.now())
 
 
 class DeliveryRunner:

@@ -24,7 +24,7 @@ from bot.channels.telegram.sender import TelegramSender, cut
 from bot.channels.telegram.transport import RateLimits, build_application, file_base_url
 from bot.channels.telegram.updates import CHANNEL, button_inbound, shallow, to_inbound, update_problem
 from bot.delivery.replies import plain_plan, reclaim, write_claimed
-from bot.delivery.runner import deliver_claimed
+from bot.delivery.runner import Marks, deliver_claimed
 from bot.pipeline.binding import bind_group
 from bot.pipeline.dispatcher import Answer, Dispatcher
 from bot.pipeline.invites import redeem_invite
@@ -82,6 +82,7 @@ class TelegramChannel:
         self.poll_timeout = poll_timeout
         self.sender = TelegramSender(application.bot, dispatcher.services.sessions)
         self._locks = KeyedLocks()
+        self.marks = Marks(dispatcher.services.sessions, dispatcher.services.clock)
         self.accepting = True  # False once shutdown began: the webhook answers 503 so Telegram keeps the update
         self.processed = 0  # updates handled so far, for health figures, benchmarks and tests
         self._progress = asyncio.Condition()
@@ -208,7 +209,7 @@ class TelegramChannel:
         """The fast path: the claimed reply rows, sent now; what fails is retried by the delivery runner."""
         if rows:
             await deliver_claimed(self.services.sessions, self.sender, rows, self.services.clock,
-                                  send_timeout=self.services.settings.send_timeout_seconds)
+                                  send_timeout=self.services.settings.send_timeout_seconds, marks=self.marks)
 
     async def _say(self, inbound: Inbound, text: str, *, reply_to: int | None = None) -> None:
         """A reply outside the dispatcher (invites, /bind), durable all the same; a redelivery takes over what is
