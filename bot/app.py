@@ -77,7 +77,7 @@ def add_delivery_and_schedule(app: web.Application, services: Services, channels
         if SCHEDULER in app:
             await app[SCHEDULER].stop()
         if DELIVERY in app:
-            await app[DELIVERY].stop()
+            await app[DELIVERY].stop(settings.shutdown_grace_seconds / 2)
 
     app.on_startup.append(start)
     app.on_shutdown.append(stop)

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import gc
+import signal
 from dataclasses import dataclass
 
+from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.clock import Clock, SystemClock
@@ -47,3 +50,24 @@ def freeze_startup_heap() -> None:
     """
     gc.collect()
     gc.freeze()
+
+
+async def until_stopped() -> str:
+    """Waits for SIGTERM or SIGINT and returns its name (a deploy's stop, or Ctrl-C)."""
+    loop = asyncio.get_running_loop()
+    received: asyncio.Future[str] = loop.create_future()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, lambda s=signum: received.done() or received.set_result(signal.Signals(s).name))
+    try:
+        return await received
+    finally:
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            loop.remove_signal_handler(signum)
+
+
+async def shut_down(runner: web.AppRunner) -> None:
+    """Graceful shutdown, in aiohttp's order: the listener closes; the app's on_shutdown hooks run (channels stop
+    taking updates: the webhook answers 503 so the platform retries, polling stops; the delivery runner and the
+    scheduler stop, handing back rows they claimed and did not send); requests in flight get the runner's
+    shutdown_timeout to finish; then the channels' clients close (on_cleanup)."""
+    await runner.cleanup()

@@ -132,7 +132,7 @@ async def serve_command(settings: Settings, args: argparse.Namespace) -> int:
 
     from bot.app import create_app
     from bot.channels.registry import enabled_channels
-    from bot.runtime import freeze_startup_heap, start
+    from bot.runtime import freeze_startup_heap, shut_down, start, until_stopped
 
     runtime = await start(settings)
     try:
@@ -142,16 +142,20 @@ async def serve_command(settings: Settings, args: argparse.Namespace) -> int:
         print(f"gridbot: {exc}", file=sys.stderr)
         return 2
     freeze_startup_heap()
-    runner = web.AppRunner(create_app(runtime.services, runtime.dispatcher, channels, background=True))
+    runner = web.AppRunner(create_app(runtime.services, runtime.dispatcher, channels, background=True),
+                           shutdown_timeout=settings.shutdown_grace_seconds)
     await runner.setup()
     site = web.TCPSite(runner, settings.host, settings.port)
     await site.start()
-    logging.getLogger("gridbot").info("serving on http://%s:%s", settings.host, settings.port)
+    log = logging.getLogger("gridbot")
+    log.info("serving on http://%s:%s", settings.host, settings.port)
     try:
-        await asyncio.Event().wait()
+        signal_name = await until_stopped()
+        log.info("%s received: shutting down (new updates refused, in-flight work finishes)", signal_name)
     finally:
-        await runner.cleanup()
+        await shut_down(runner)
         await runtime.close()
+    log.info("stopped")
     return 0
 
 
@@ -211,7 +215,7 @@ async def staff_command(settings: Settings, args: argparse.Namespace) -> int:
 
 async def run_scheduler(settings: Settings, *, once: bool = False) -> int:
     """`run.py scheduler`: runs the cron jobs until stopped, or what is due now once with --once."""
-    from bot.runtime import freeze_startup_heap, start
+    from bot.runtime import freeze_startup_heap, start, until_stopped
 
     runtime = await start(settings)
     runner = JobRunner(runtime.services)
@@ -224,7 +228,7 @@ async def run_scheduler(settings: Settings, *, once: bool = False) -> int:
         scheduler = Scheduler(runner)
         scheduler.start()
         try:
-            await asyncio.Event().wait()
+            logging.getLogger("gridbot").info("%s received: scheduler stopping", await until_stopped())
         finally:
             await scheduler.stop()
     finally:

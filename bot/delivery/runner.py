@@ -147,7 +147,7 @@ async def send_one(sender: ChannelSender, row: Outbox, *, send_timeout: float = 
 
 async def deliver_due(
     sessions: async_sessionmaker[AsyncSession], sender: ChannelSender, clock: Clock, pacer: Pacer | None = None, *,
-    batch: int = 50, send_timeout: float = SEND_TIMEOUT, concurrency: int = 4,
+    batch: int = 50, send_timeout: float = SEND_TIMEOUT, concurrency: int = 4, stopping: asyncio.Event | None = None,
 ) -> DeliveryTally:
     """Sends every due row of the sender's channel within the pacer's limits: chats in parallel (up to
     `concurrency` sends in flight), each chat's rows in order."""
@@ -158,6 +158,10 @@ async def deliver_due(
     async def chat_rows(rows: list[Outbox]) -> None:
         for row in rows:
             async with slots:
+                if stopping is not None and stopping.is_set():  # shutdown: hand it back for the next process
+                    await release(sessions, row, due_at=clock.now())
+                    tally.deferred += 1
+                    continue
                 await _deliver_row(sessions, sender, clock, pacer, row, tally, send_timeout)
 
     while rows := await claim_due(sessions, sender.channel, now=clock.now(), limit=batch):
@@ -165,7 +169,7 @@ async def deliver_due(
         for row in rows:
             by_chat.setdefault(row.chat_id, []).append(row)
         await asyncio.gather(*(chat_rows(chat) for chat in by_chat.values()))
-        if len(rows) < batch:
+        if len(rows) < batch or (stopping is not None and stopping.is_set()):
             break
     return tally
 
@@ -272,10 +276,12 @@ class DeliveryRunner:
         self._stop.clear()
         self._tasks = [asyncio.create_task(self._loop(s), name=f"delivery:{s.channel}") for s in self.senders]
 
-    async def stop(self) -> None:
-        """Stops the loops; a send in flight is cancelled and its row is sent again after its lease."""
+    async def stop(self, grace: float = 10.0) -> None:
+        """Stops the loops: sends in flight finish (for at most `grace` seconds, then they are cancelled and their
+        rows go again after the lease); rows claimed and not yet sent are handed back at once."""
         self._stop.set()
-        for task in self._tasks:
+        _, late = await asyncio.wait(self._tasks, timeout=grace) if self._tasks else (set(), set())
+        for task in late:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
         self._tasks = []
@@ -284,7 +290,7 @@ class DeliveryRunner:
         while not self._stop.is_set():
             try:
                 tally = await deliver_due(self.sessions, sender, self.clock, self.pacers[sender.channel],
-                                          send_timeout=self.send_timeout)
+                                          send_timeout=self.send_timeout, stopping=self._stop)
             except Exception:  # the database may be away for a moment; the next tick tries again
                 log.exception("delivery on %s failed", sender.channel)
                 tally = DeliveryTally()
