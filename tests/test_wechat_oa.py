@@ -4,7 +4,7 @@ import pytest
 from sqlalchemy import select
 
 from bot.channels.wecom import safe_text
-from fakes.wechat_api import OA_TOKEN, signature
+from fakes.wechat_api import OA_TOKEN, signature, xml_message
 from models import Identity
 from tests.conftest import table_counts
 from tests.wechat_rig import Rig
@@ -39,14 +39,15 @@ async def test_url_verification_echoes_only_a_signed_request(rig):
 
 @pytest.fixture
 async def plain_rig(database_url):
-    rig = await Rig.start(database_url, wechat_aes_key=None)  # the account runs in plaintext mode
+    # the account runs in plaintext mode, which must be allowed explicitly
+    rig = await Rig.start(database_url, wechat_aes_key=None, wechat_allow_plaintext=True)
     yield rig
     await rig.close()
 
 
 @pytest.mark.parametrize("safe", [False, True], ids=["plaintext", "aes"])
 async def test_a_text_report_is_answered_passively_in_both_modes(database_url, safe):
-    rig = await Rig.start(database_url, **({} if safe else {"wechat_aes_key": None}))
+    rig = await Rig.start(database_url, **({} if safe else {"wechat_aes_key": None, "wechat_allow_plaintext": True}))
     try:
         await report_and_confirm(rig, safe)
     finally:
@@ -193,3 +194,35 @@ def test_a_long_reply_is_cut_to_the_platform_limit_with_a_note():
     cut = safe_text("路灯" * 2000)
     assert len(cut.encode()) <= 2048 and cut.endswith("（内容较长，已截断）")
     assert safe_text("a]]>b") == "a]] >b"
+
+
+async def test_plaintext_mode_is_refused_unless_allowed(database_url):
+    rig = await Rig.start(database_url, wechat_aes_key=None)
+    try:
+        before = await counts(rig)
+        response = await rig.oa_post({"ToUserName": "gh_gridbot", "FromUserName": OPENID, "CreateTime": rig.next_time(),
+                                      "MsgType": "text", "Content": "路灯坏了", "MsgId": rig.next_id()}, safe=False)
+        assert response.status == 403 and "GRIDBOT_WECHAT_ALLOW_PLAINTEXT" in await response.text()
+        assert await counts(rig) == before
+    finally:
+        await rig.close()
+
+
+async def test_stale_timestamps_and_reused_nonces_are_refused_before_any_write(plain_rig):
+    rig = plain_rig
+    before = await counts(rig)
+    fields = {"ToUserName": "gh_gridbot", "FromUserName": OPENID, "CreateTime": rig.next_time(), "MsgType": "text",
+              "Content": "#随手拍 铁塔厂家属院3号楼门口路灯坏了", "MsgId": rig.next_id()}
+    stale = str(int(rig.harness.clock.now().timestamp()) - 301)
+    params = {"signature": signature(OA_TOKEN, stale, "n-stale"), "timestamp": stale, "nonce": "n-stale"}
+    response = await rig.client.post("/wechat/callback", params=params, data=xml_message(fields).encode())
+    assert response.status == 403 and "window" in await response.text()
+    now = rig.signed_at()
+    params = {"signature": signature(OA_TOKEN, now, "n-once"), "timestamp": now, "nonce": "n-once"}
+    assert (await rig.client.post("/wechat/callback", params=params, data=xml_message(fields).encode())).status == 200
+    forged = xml_message({**fields, "Content": "#随手拍 伪造的内容", "MsgId": rig.next_id()}).encode()
+    response = await rig.client.post("/wechat/callback", params=params, data=forged)  # the captured URL, reused
+    assert response.status == 403 and "nonce" in await response.text()
+    after = await counts(rig)
+    assert after != before  # the genuine message was taken in; the forgery wrote nothing more
+    assert await counts(rig) == after

@@ -37,6 +37,7 @@ async def test_official_vector_verifies_the_url(rig):
 
 
 async def test_official_vector_message_decrypts_and_is_handled_once(rig):
+    rig.harness.clock.advance(seconds=1409659813 - rig.harness.clock.now().timestamp())  # the vector's own time
     body = xml_message({"ToUserName": CORP_ID, "Encrypt": VECTOR_ENCRYPT, "AgentID": "218"}).encode()
     params = {"msg_signature": "477715d11cdb4164915debcba66cb864d751f3e6", "timestamp": "1409659813",
               "nonce": "1372623149"}
@@ -146,6 +147,7 @@ async def test_a_chunked_body_without_length_is_read_whole_and_capped(rig):
                            "MsgType": "text", "Content": "我的诉求" * 200, "MsgId": 880001, "AgentID": 1000002})
     encrypted = encrypt(WECOM_AES_KEY, message, CORP_ID)
     body = xml_message({"ToUserName": CORP_ID, "Encrypt": encrypted, "AgentID": "1000002"}).encode()
-    params = {"msg_signature": signature(WECOM_TOKEN, "1", "n", encrypted), "timestamp": "1", "nonce": "n"}
+    stamp = rig.signed_at()
+    params = {"msg_signature": signature(WECOM_TOKEN, stamp, "n", encrypted), "timestamp": stamp, "nonce": "n"}
     small = await rig.client.post("/wecom/callback", params=params, data=stream(body))
     assert small.status == 200 and rig.app_reply(await small.text())

@@ -71,13 +71,17 @@ class Rig:
     def next_time(self) -> int:
         return next(self._clock)
 
+    def signed_at(self) -> str:
+        """A callback's signed timestamp: the service's now, as the platform's clock would say."""
+        return str(int(self.harness.clock.now().timestamp()))
+
     # --- Official Account -----------------------------------------------------------------------------------
 
     async def oa_post(self, fields: dict[str, Any], *, safe: bool = True, body: bytes | None = None,
                       query: dict[str, str] | None = None) -> Any:
         """Pushes one message to /wechat/callback as WeChat does, in safe (AES) or plaintext mode."""
         plaintext = xml_message(fields)
-        timestamp, nonce = str(self.next_time()), "nonce-oa"
+        timestamp, nonce = self.signed_at(), f"nonce-oa-{self.next_id()}"
         params = {"signature": signature(OA_TOKEN, timestamp, nonce), "timestamp": timestamp, "nonce": nonce,
                   "openid": str(fields.get("FromUserName", ""))}
         if safe:
@@ -108,7 +112,7 @@ class Rig:
     async def app_post(self, fields: dict[str, Any] | None = None, *, body: bytes | None = None,
                        encrypted: str | None = None, sign: str | None = None) -> Any:
         """Pushes one encrypted callback to /wecom/callback as WeCom does."""
-        timestamp, nonce = str(self.next_time()), "nonce-app"
+        timestamp, nonce = self.signed_at(), f"nonce-app-{self.next_id()}"
         if encrypted is None:
             encrypted = encrypt(WECOM_AES_KEY, xml_message(fields or {}), CORP_ID)
         payload = body if body is not None else xml_message(
@@ -144,7 +148,7 @@ class Rig:
 
     async def robot_post(self, event: dict[str, Any] | None = None, *, body: bytes | None = None,
                          sign: str | None = None) -> Any:
-        timestamp, nonce = str(self.next_time()), "nonce-robot"
+        timestamp, nonce = self.signed_at(), f"nonce-robot-{self.next_id()}"
         encrypted = encrypt(ROBOT_AES_KEY, json.dumps(event or {}, ensure_ascii=False), "")
         payload = body if body is not None else json.dumps({"encrypt": encrypted}).encode()
         params = {"msg_signature": sign or signature(ROBOT_TOKEN, timestamp, nonce, encrypted), "timestamp": timestamp,

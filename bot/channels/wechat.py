@@ -25,6 +25,7 @@ from bot.channels.wechat_api import (
 )
 from bot.channels.wechat_callbacks import (
     Refused,
+    ReplayGuard,
     guarded,
     read_body,
     safe_text,
@@ -116,6 +117,7 @@ class WeChatChannel:
         self.api = PlatformApi(settings.wechat_api_base, tokens, timeout=settings.wechat_api_timeout_seconds)
         self.sender = WeChatSender(settings, services.clock, self.api)
         self.window = ReplyWindow(dispatcher, settings.wechat_reply_window_seconds, self.sender)
+        self.replays = ReplayGuard(services.clock, settings.callback_window_seconds)
         self.crypto = (WeChatCrypto(settings.wechat_token, settings.wechat_aes_key, settings.wechat_appid)
                        if settings.wechat_aes_key else None)
 
@@ -163,6 +165,9 @@ class WeChatChannel:
         if self.crypto is not None and not encrypted:
             # In plaintext mode the signature does not cover the body; with a key configured only sealed bodies count.
             raise Refused(403, "safe mode is configured: plaintext messages are not accepted")
+        if not encrypted and not self.settings.wechat_allow_plaintext:
+            raise Refused(403, "plaintext mode is unsafe and not allowed (GRIDBOT_WECHAT_ALLOW_PLAINTEXT)")
+        self.replays.check(timestamp, nonce, body)
         envelope = xml_envelope(body)
         if encrypted:
             plaintext = self._open(request.query.get("msg_signature", ""), timestamp, nonce,

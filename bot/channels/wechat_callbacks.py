@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import hashlib
 import hmac
 import logging
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -13,6 +15,7 @@ from wechatpy.exceptions import InvalidSignatureException
 from wechatpy.utils import WeChatSigner
 
 from bot.channels.wechat_api import refuses_xml
+from bot.clock import Clock
 
 log = logging.getLogger(__name__)
 
@@ -24,6 +27,34 @@ class Refused(Exception):
     def __init__(self, status: int, reason: str) -> None:
         super().__init__(reason)
         self.status = status
+
+
+class ReplayGuard:
+    """Refuses a signed callback whose timestamp is more than `window` seconds from now, or whose (timestamp, nonce)
+    was seen with another body within the window: a captured URL cannot carry a forged message. The same request
+    again (the platform's own retry) passes; the inbound ledger makes it harmless. Kept per process."""
+
+    def __init__(self, clock: Clock, window: float = 300.0, capacity: int = 200_000) -> None:
+        self.clock = clock
+        self.window = window
+        self.capacity = capacity
+        self._seen: OrderedDict[tuple[str, str], tuple[float, bytes]] = OrderedDict()
+
+    def check(self, timestamp: str, nonce: str, body: bytes) -> None:
+        try:
+            stamp = float(int(timestamp))
+        except ValueError:
+            raise Refused(403, "bad timestamp") from None
+        now = self.clock.now().timestamp()
+        if abs(now - stamp) > self.window:
+            raise Refused(403, "timestamp outside the accepted window")
+        while self._seen and (len(self._seen) >= self.capacity or next(iter(self._seen.values()))[0] < now - self.window):
+            self._seen.popitem(last=False)
+        digest = hashlib.sha256(body).digest()
+        seen = self._seen.get((timestamp, nonce))
+        if seen is not None and seen[1] != digest:
+            raise Refused(403, "nonce already used")
+        self._seen[(timestamp, nonce)] = (now, digest)
 
 
 def signature_matches(token: str, signature: str, *parts: str) -> bool:
@@ -86,7 +117,7 @@ async def guarded(handler: Callable[[], Awaitable[web.Response]]) -> web.Respons
     try:
         return await handler()
     except Refused as refusal:
-        log.info("wecom callback refused (%s): %s", refusal.status, refusal)
+        log.info("callback refused (%s): %s", refusal.status, refusal)  # never the query: it holds the signature
         return web.Response(status=refusal.status, text=str(refusal))
     except InvalidSignatureException:
         return web.Response(status=403, text="bad signature")

@@ -130,7 +130,7 @@ async def chat_command(settings: Settings, args: argparse.Namespace) -> int:
 async def serve_command(settings: Settings, args: argparse.Namespace) -> int:
     from aiohttp import web
 
-    from bot.app import create_app
+    from bot.app import PathAccessLogger, create_app
     from bot.channels.registry import enabled_channels
     from bot.runtime import freeze_startup_heap, shut_down, start, until_stopped
 
@@ -143,7 +143,7 @@ async def serve_command(settings: Settings, args: argparse.Namespace) -> int:
         return 2
     freeze_startup_heap()
     runner = web.AppRunner(create_app(runtime.services, runtime.dispatcher, channels, background=True),
-                           shutdown_timeout=settings.shutdown_grace_seconds)
+                           shutdown_timeout=settings.shutdown_grace_seconds, access_log_class=PathAccessLogger)
     await runner.setup()
     site = web.TCPSite(runner, settings.host, settings.port)
     await site.start()
