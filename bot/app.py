@@ -15,6 +15,7 @@ from bot.pipeline.dispatcher import Dispatcher
 from bot.services import Services
 from bot.web import api, open311
 
+
 class PathAccessLogger(AbstractAccessLogger):
     """The access log without query strings: WeChat and WeCom sign their callbacks there, and a logged signed URL
     is a forgery kit. Method, path, status and time only."""
