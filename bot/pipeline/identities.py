@@ -7,13 +7,14 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
-from sqlalchemy import Row, and_, bindparam, insert, select, update
+from sqlalchemy import Row, and_, bindparam, delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.delivery.outbox import UNBOUND_CHANNEL
 from bot.pipeline.dialogue import DialogueState, state_of
 from bot.pipeline.messages import Inbound
 from models import Conversation, Identity, Resident, Staff, StaffRole
+from models.db import PerDialect
 
 _PHONE = re.compile(r"(?<!\d)(1[3-9]\d)(\d{4})(\d{4})(?!\d)")
 
@@ -82,7 +83,11 @@ _SENDER = (
 _SEEN = (update(_IDENTITY).where(_IDENTITY.c.id == bindparam("identity_id"))
          .values(last_seen_at=bindparam("seen_at"), private_chat_id=bindparam("chat")))
 _NEW_RESIDENT = insert(_RESIDENT).returning(_RESIDENT.c.id)
-_NEW_IDENTITY = insert(_IDENTITY).returning(_IDENTITY.c.id)
+# An upsert: two first messages of one new user at once (two instances, or a group and a private chat) register
+# them once; the one that loses the race finds the winner's identity.
+_NEW_IDENTITY = PerDialect(lambda insert: insert(_IDENTITY).on_conflict_do_nothing(
+    index_elements=["channel", "user_id"]).returning(_IDENTITY.c.id))
+_DROP_RESIDENT = delete(_RESIDENT).where(_RESIDENT.c.id == bindparam("resident_id"))
 _SEEN_REFRESH = timedelta(minutes=10)
 
 
@@ -109,11 +114,17 @@ async def identify(session: AsyncSession, inbound: Inbound, sender: Sender, *, n
 async def _register_resident(session: AsyncSession, inbound: Inbound, *, now: datetime) -> Actor:
     name = inbound.sender_name[:128] or inbound.sender_id
     resident_id = (await session.execute(_NEW_RESIDENT, {"display_name": name, "created_at": now})).scalar_one()
-    identity_id = (await session.execute(_NEW_IDENTITY, {
+    identity_id = (await session.execute(_NEW_IDENTITY(session), {
         "channel": inbound.channel, "user_id": inbound.sender_id, "display_name": inbound.sender_name[:128],
         "resident_id": resident_id, "last_seen_at": now,
         "private_chat_id": None if inbound.is_group else inbound.chat_id,
-    })).scalar_one()
+    })).scalar_one_or_none()
+    if identity_id is None:  # registered meanwhile by a concurrent first message: theirs stands, ours goes
+        await session.execute(_DROP_RESIDENT, {"resident_id": resident_id})
+        winner = await find_sender(session, inbound, now=now)
+        if winner.identity is None:
+            raise RuntimeError(f"identity {inbound.channel}:{inbound.sender_id} neither inserted nor found")
+        return await identify(session, inbound, winner, now=now)
     return Actor("resident", resident_id, name, identity_id)
 
 

@@ -1,0 +1,29 @@
+"""A new user's first two messages handled at once register them once; neither fails."""
+
+from __future__ import annotations
+
+import asyncio
+
+from sqlalchemy import func, select
+
+from models import Identity, InboundMessage, InboundStatus, Resident
+from tests.harness import Harness
+
+
+async def test_two_first_messages_at_once_register_one_resident(database_url: str):
+    bots = [await Harness.start(database_url), await Harness.start(database_url)]  # two instances, one database
+    try:
+        first, second = bots
+        inbounds = [first.inbound("N900", "我的诉求", name="新居民"), second.inbound("N900", "帮助", name="新居民")]
+        replies = await asyncio.gather(first.send(inbounds[0]), second.send(inbounds[1]))
+        assert all(r and "系统暂时出错" not in r[0].text for r in replies), replies
+        async with first.services.sessions() as session:
+            assert await session.scalar(select(func.count()).select_from(Identity).where(Identity.user_id == "N900")) == 1
+            residents = await session.scalar(select(func.count()).select_from(Resident).where(
+                Resident.display_name == "新居民"))
+            failed = await session.scalar(select(func.count()).select_from(InboundMessage).where(
+                InboundMessage.status == InboundStatus.FAILED))
+        assert residents == 1 and failed == 0
+    finally:
+        for bot in bots:
+            await bot.close()
