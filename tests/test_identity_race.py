@@ -27,3 +27,30 @@ async def test_two_first_messages_at_once_register_one_resident(database_url: st
     finally:
         for bot in bots:
             await bot.close()
+
+
+def test_inbound_failed_lists_failed_messages_with_phones_masked(tmp_path, capsys, monkeypatch):
+    import asyncio as aio
+    from datetime import UTC, datetime
+
+    from bot.cli import main
+    from models import InboundMessage, InboundStatus
+    from models.db import create_engine, migrate, session_factory
+
+    url = f"sqlite+aiosqlite:///{tmp_path}/cli.db"
+
+    async def seed() -> None:
+        engine = create_engine(url)
+        await migrate(engine)
+        async with session_factory(engine).begin() as session:
+            session.add(InboundMessage(channel="telegram", platform_message_id="1:2", chat_id="1", sender_id="42",
+                                       received_at=datetime(2026, 11, 30, 1, tzinfo=UTC), status=InboundStatus.FAILED,
+                                       text="路灯坏了 电话13812345678", error="IntegrityError('x')\nmore"))
+        await engine.dispose()
+
+    aio.run(seed())
+    monkeypatch.setenv("GRIDBOT_DATABASE_URL", url)
+    assert main(["inbound", "--failed"]) == 0
+    out = capsys.readouterr().out
+    assert "138****5678" in out and "13812345678" not in out and "1 failed message(s)" in out
+    assert main(["inbound"]) == 2
