@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import gc
 import signal
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
 from aiohttp import web
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.clock import Clock, SystemClock
@@ -32,13 +35,35 @@ async def start(settings: Settings, clock: Clock | None = None, *, load_demo_if_
     """Migrates the database, loads rules and the grid, and wires the dispatcher."""
     engine = create_engine(settings.database_url)
     try:
-        await migrate(engine)
-        services = await build_services(settings, clock or SystemClock(), session_factory(engine),
-                                        load_demo_if_empty=load_demo_if_empty)
+        async with start_lock(engine):
+            await migrate(engine)
+            services = await build_services(settings, clock or SystemClock(), session_factory(engine),
+                                            load_demo_if_empty=load_demo_if_empty)
     except BaseException:
         await engine.dispose()
         raise
     return Runtime(engine, services, Dispatcher(services, build_router()))
+
+
+START_LOCK = 7_246_010  # the PostgreSQL advisory lock key under which processes migrate and load the district
+
+
+@contextlib.asynccontextmanager
+async def start_lock(engine: AsyncEngine) -> AsyncIterator[None]:
+    """One starting process at a time migrates and loads the first district (several instances started together
+    on a fresh PostgreSQL database would otherwise race on alembic_version and grid_unit). SQLite's write lock
+    already serialises them."""
+    if engine.dialect.name != "postgresql":
+        yield
+        return
+    async with engine.connect() as holder:
+        await holder.execute(text("SELECT pg_advisory_lock(:key)"), {"key": START_LOCK})
+        await holder.commit()  # the lock is the session's, not the transaction's: release the snapshot
+        try:
+            yield
+        finally:
+            await holder.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": START_LOCK})
+            await holder.commit()
 
 
 def freeze_startup_heap() -> None:
