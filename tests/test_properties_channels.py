@@ -1,0 +1,87 @@
+"""Property tests for what comes in from the platforms: no Telegram update and no WeChat/WeCom body crashes the
+parsing; what is refused is refused with a reason (the webhook answers 400/403 before any write)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from telegram import Update, User
+
+from bot.channels.telegram.updates import shallow, to_inbound, update_problem
+from bot.channels.wechat_callbacks import Refused, ReplayGuard, xml_envelope
+from bot.clock import FrozenClock
+
+JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20),
+    lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=12), children, max_size=5),
+    max_leaves=30,
+)
+BOT = User(424242, "网格助手", is_bot=True, username="gridbot")
+TEXTS = st.text(max_size=80)
+IDS = st.integers(min_value=-(2**52), max_value=2**52)
+
+
+def shaped_updates() -> st.SearchStrategy[dict]:
+    """Updates with the right skeleton and arbitrary contents: texts, entities, quotes, chat kinds."""
+    user = st.fixed_dictionaries({"id": IDS, "is_bot": st.booleans(), "first_name": TEXTS})
+    chat = st.fixed_dictionaries({"id": IDS, "type": st.sampled_from(["private", "group", "supergroup", "channel"])})
+    entity = st.fixed_dictionaries({"type": st.sampled_from(["mention", "bot_command", "text_mention", "bold"]),
+                                    "offset": st.integers(-5, 100), "length": st.integers(-5, 100)})
+    base = {"message_id": st.integers(1, 2**31), "date": st.integers(0, 2**31), "chat": chat, "from": user}
+    quoted = st.fixed_dictionaries(base, optional={"text": TEXTS})
+    message = st.fixed_dictionaries(base, optional={"text": TEXTS, "caption": TEXTS,
+                                                    "entities": st.lists(entity, max_size=3),
+                                                    "reply_to_message": quoted})
+    return st.fixed_dictionaries({"update_id": st.integers(0, 2**31), "message": message})
+
+
+@settings(max_examples=300, suppress_health_check=[HealthCheck.too_slow])
+@given(JSON)
+def test_any_json_body_gets_an_answer_never_an_exception(payload):
+    problem = update_problem(payload)
+    assert problem is None or isinstance(problem, str)
+
+
+@settings(max_examples=300, suppress_health_check=[HealthCheck.too_slow])
+@given(shaped_updates())
+def test_well_shaped_updates_parse_to_an_inbound_or_nothing(payload):
+    assert update_problem(payload) is None
+    update = Update.de_json(shallow(payload), None)
+    assert update is not None and update.message is not None
+    inbound = to_inbound(update.message, BOT)
+    if inbound is not None:
+        assert inbound.channel == "telegram" and inbound.chat_id == str(payload["message"]["chat"]["id"])
+        assert inbound.text or inbound.media
+
+
+def test_a_deep_chain_of_quotes_is_cut_to_one_level():
+    message: dict = {"message_id": 1, "date": 0, "chat": {"id": 1, "type": "private"}, "text": "x"}
+    for depth in range(3000):
+        message = {"message_id": depth + 2, "date": 0, "chat": {"id": 1, "type": "private"}, "text": "y",
+                   "reply_to_message": message}
+    payload = shallow({"update_id": 1, "message": message})
+    assert "reply_to_message" not in payload["message"]["reply_to_message"]
+    assert Update.de_json(payload, None).message.reply_to_message is not None
+
+
+@settings(max_examples=300)
+@given(st.binary(max_size=400) | st.text(max_size=200).map(lambda t: f"<xml>{t}</xml>".encode()))
+def test_any_callback_body_is_parsed_or_refused(body):
+    try:
+        envelope = xml_envelope(body)
+    except Refused as refusal:
+        assert refusal.status in (400, 413)
+    else:
+        assert isinstance(envelope, dict)
+
+
+@settings(max_examples=200)
+@given(st.text(max_size=16), st.text(max_size=16), st.binary(max_size=32))
+def test_the_replay_guard_accepts_or_refuses_never_crashes(timestamp, nonce, body):
+    guard = ReplayGuard(FrozenClock(datetime(2026, 11, 30, 1, tzinfo=UTC)))
+    try:
+        guard.check(timestamp, nonce, body)
+    except Refused as refusal:
+        assert refusal.status == 403
