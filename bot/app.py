@@ -6,14 +6,16 @@ from collections.abc import Sequence
 
 from aiohttp import web
 from aiohttp.abc import AbstractAccessLogger
-from sqlalchemy import text
+from sqlalchemy import func, select, text
 
 from bot.channels import Channel
 from bot.delivery.runner import DeliveryRunner, Pacer
 from bot.jobs.scheduler import JobRunner, Scheduler
+from bot.metrics import gauge, render
 from bot.pipeline.dispatcher import Dispatcher
 from bot.services import Services
 from bot.web import api, open311
+from models import Outbox, SendState
 
 
 class PathAccessLogger(AbstractAccessLogger):
@@ -47,6 +49,26 @@ async def healthz(request: web.Request) -> web.Response:
     return web.json_response(body, status=200 if database == "ok" else 503)
 
 
+async def metrics(request: web.Request) -> web.Response:
+    """GET /metrics: the counters, and the outbox's depth and oldest age by channel and state."""
+    services = request.app[SERVICES]
+    now = services.clock.now()
+    depth: dict[tuple[tuple[str, str], ...], float] = {}
+    age: dict[tuple[tuple[str, str], ...], float] = {}
+    async with services.sessions() as session:
+        rows = await session.execute(select(Outbox.channel, Outbox.state, func.count(), func.min(Outbox.created_at))
+                                     .where(Outbox.state != SendState.SENT).group_by(Outbox.channel, Outbox.state))
+        for channel, state, count, oldest in rows:
+            labels = (("channel", channel), ("state", str(state)))
+            depth[labels] = count
+            if oldest is not None:
+                age[labels] = max(0.0, (now - oldest).total_seconds())
+    extra = (gauge("gridbot_outbox_rows", "Outbox rows not yet sent, by channel and state.", depth)
+             + gauge("gridbot_outbox_oldest_age_seconds", "Age of the oldest unsent row.", age))
+    return web.Response(text=render(extra), content_type="text/plain", charset="utf-8",
+                        headers={"X-Prometheus-Format": "0.0.4"})
+
+
 def create_app(services: Services, dispatcher: Dispatcher, channels: Sequence[Channel] = (), *,
                background: bool = False) -> web.Application:
     """Builds the web app around already-built services and channels; nothing here reads the environment."""
@@ -54,6 +76,7 @@ def create_app(services: Services, dispatcher: Dispatcher, channels: Sequence[Ch
     app[SERVICES] = services
     app[DISPATCHER] = dispatcher
     app.router.add_get("/healthz", healthz)
+    app.router.add_get("/metrics", metrics)
     open311.setup(app, services)
     api.setup(app, services)
     for channel in channels:

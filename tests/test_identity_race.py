@@ -54,3 +54,42 @@ def test_inbound_failed_lists_failed_messages_with_phones_masked(tmp_path, capsy
     out = capsys.readouterr().out
     assert "138****5678" in out and "13812345678" not in out and "1 failed message(s)" in out
     assert main(["inbound"]) == 2
+
+
+async def test_a_sender_over_the_limit_is_told_once_and_kept_not_handled(database_url: str):
+    bot = await Harness.start(database_url, inbound_per_sender_per_minute=3)
+    try:
+        answers = [await bot.send(bot.inbound("R900", "我的诉求")) for _ in range(6)]
+        assert all(a and "太快" not in a[0].text for a in answers[:3])
+        assert "太快" in answers[3][0].text and answers[4] == [] and answers[5] == []
+        async with bot.services.sessions() as session:
+            kept = await session.scalar(select(func.count()).select_from(InboundMessage).where(
+                InboundMessage.status == InboundStatus.FAILED, InboundMessage.sender_id == "R900"))
+        assert kept == 3
+        bot.clock.advance(minutes=1)
+        assert "太快" not in (await bot.send(bot.inbound("R900", "我的诉求")))[0].text
+    finally:
+        await bot.close()
+
+
+async def test_metrics_are_prometheus_text(database_url: str):
+    from aiohttp.test_utils import TestClient, TestServer
+
+    from bot.app import create_app
+
+    bot = await Harness.start(database_url)
+    try:
+        await bot.send(bot.inbound("R901", "我的诉求"))
+        client = TestClient(TestServer(create_app(bot.services, bot.runtime.dispatcher)))
+        await client.start_server()
+        try:
+            response = await client.get("/metrics")
+            body = await response.text()
+        finally:
+            await client.close()
+        assert response.status == 200 and response.content_type == "text/plain"
+        assert "# TYPE gridbot_messages_in_total counter" in body
+        assert 'gridbot_messages_in_total{channel="console",outcome="answered"}' in body
+        assert "# TYPE gridbot_outbox_rows gauge" in body
+    finally:
+        await bot.close()

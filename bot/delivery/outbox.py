@@ -14,6 +14,7 @@ from typing import Any, Protocol
 from sqlalchemy import bindparam, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.metrics import SENDS
 from models import Outbox, SendState
 from models.db import PerDialect
 
@@ -161,6 +162,9 @@ async def record_results(
     async with sessions.begin() as session:
         for values in marks:
             await session.execute(_RECORD, values)
+    for (row, _), values in zip(outcomes, marks, strict=True):
+        kind = "reply" if row.dedupe_key.startswith("reply:") else "notice"
+        SENDS.inc(row.channel, kind, str(values["new_state"]))
     return [values["new_state"] for values in marks]
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import re
 import unicodedata
+from collections import deque
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
@@ -12,6 +13,7 @@ from sqlalchemy import bindparam, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.delivery.replies import ReplyPlan, reclaim, write_claimed
+from bot.metrics import MESSAGES_IN
 from bot.pipeline.dialogue import save_state
 from bot.pipeline.identities import find_sender, identify
 from bot.pipeline.messages import Inbound, Reply
@@ -42,12 +44,46 @@ def clean_text(text: str, limit: int) -> tuple[str, bool]:
     return (text[:limit], True) if len(text) > limit else (text, False)
 
 
+class SenderLimit:
+    """At most `per_minute` messages addressed to the bot from one sender in any minute, in this process (0: no limit)."""
+
+    def __init__(self, per_minute: int, capacity: int = 100_000) -> None:
+        self.per_minute = per_minute
+        self.capacity = capacity
+        self._seen: dict[str, deque[datetime]] = {}
+        self._told: dict[str, datetime] = {}
+
+    def admit(self, sender: str, now: datetime) -> bool | None:
+        """None: go ahead (and it is counted). Else refused: True the first time in the window (say why), False after."""
+        if not self.per_minute:
+            return None
+        if len(self._seen) > self.capacity:
+            self._seen.clear()
+            self._told.clear()
+        times = self._seen.setdefault(sender, deque())
+        while times and now - times[0] >= _MINUTE:
+            times.popleft()
+        if len(times) < self.per_minute:
+            times.append(now)
+            return None
+        told = self._told.get(sender)
+        if told is not None and now - told < _MINUTE:
+            return False
+        self._told[sender] = now
+        return True
+
+
+_MINUTE = timedelta(minutes=1)
+TOO_FAST = "您发送得太快了，这一分钟内的消息已记录但暂不处理，请稍等一分钟后再发。"
+
+
 class Dispatcher:
     """Turns one Inbound into replies, in one transaction with every row and notice it causes."""
 
     def __init__(self, services: Services, router: HandlerRouter) -> None:
         self.services = services
         self.router = router
+        self.senders = SenderLimit(services.settings.inbound_per_sender_per_minute)
 
     @staticmethod
     def is_explicit(inbound: Inbound, text: str, classifier: Classifier) -> bool:
@@ -80,10 +116,13 @@ class Dispatcher:
                     rows = await write_claimed(session, plan(inbound, replies), now=now, lease=lease) if plan else []
         except Exception as exc:  # the message must never be lost, whatever went wrong in a handler
             log.exception("handling %s/%s failed", inbound.channel, inbound.message_id)
+            MESSAGES_IN.inc(inbound.channel, "failed")
             return await self._record_failure(inbound, now, exc, plan, lease)
         if replies is _REDELIVERED:
+            MESSAGES_IN.inc(inbound.channel, "redelivered")
             rows = await reclaim(self.services.sessions, inbound, now=now, lease=lease) if plan else []
             return Answer([], rows, redelivered=True)
+        MESSAGES_IN.inc(inbound.channel, "answered" if replies else "silent")
         return Answer(replies or [], rows)
 
     async def _handle(self, session: AsyncSession, inbound: Inbound, text: str, now: datetime) -> list[Reply] | None:
@@ -97,6 +136,12 @@ class Dispatcher:
             # Chatter: keep only the key that makes a redelivery harmless, never what residents said.
             await _record_inbound(session, inbound, now, InboundStatus.IGNORED, None)
             return None
+        if (verdict := self.senders.admit(f"{inbound.channel}:{inbound.sender_id}", now)) is not None:
+            # Kept for staff (run.py inbound --failed), not handled; told once per minute, then silence.
+            if await _record_inbound(session, inbound, now, InboundStatus.FAILED, inbound.text[:LEDGER_TEXT_LIMIT],
+                                     error="rate limited: too many messages from this sender") is None:
+                return _REDELIVERED
+            return [Reply(TOO_FAST)] if verdict else []
         ledger_id = await _record_inbound(session, inbound, now, InboundStatus.HANDLED,
                                           inbound.text[:LEDGER_TEXT_LIMIT])
         if ledger_id is None:

@@ -1,0 +1,49 @@
+"""The service's counters, rendered for GET /metrics in the Prometheus text format (version 0.0.4)."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+
+class Counter:
+    """A monotonically increasing count per label values."""
+
+    def __init__(self, name: str, help_text: str, labels: tuple[str, ...]) -> None:
+        self.name = name
+        self.help = help_text
+        self.labels = labels
+        self.values: defaultdict[tuple[str, ...], float] = defaultdict(float)
+
+    def inc(self, *values: str, amount: float = 1.0) -> None:
+        self.values[values] += amount
+
+    def render(self) -> list[str]:
+        lines = [f"# HELP {self.name} {self.help}", f"# TYPE {self.name} counter"]
+        for values, count in sorted(self.values.items()):
+            lines.append(f"{self.name}{{{_labels(self.labels, values)}}} {count:g}")
+        return lines
+
+
+def _labels(names: tuple[str, ...], values: tuple[str, ...]) -> str:
+    escaped = (v.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") for v in values)
+    return ",".join(f'{n}="{v}"' for n, v in zip(names, escaped, strict=True))
+
+
+MESSAGES_IN = Counter("gridbot_messages_in_total", "Inbound messages by channel and outcome.", ("channel", "outcome"))
+SENDS = Counter("gridbot_sends_total", "Outbox sends by channel, kind (reply or notice) and result.",
+                ("channel", "kind", "result"))
+COUNTERS = (MESSAGES_IN, SENDS)
+
+
+def gauge(name: str, help_text: str, samples: dict[tuple[tuple[str, str], ...], float]) -> list[str]:
+    """A gauge's lines from {((label, value), ...): sample}."""
+    lines = [f"# HELP {name} {help_text}", f"# TYPE {name} gauge"]
+    for labels, value in sorted(samples.items()):
+        names, values = zip(*labels, strict=True) if labels else ((), ())
+        lines.append(f"{name}{{{_labels(names, values)}}} {value:g}" if labels else f"{name} {value:g}")
+    return lines
+
+
+def render(extra: list[str]) -> str:
+    """Every counter, then the gauges computed at scrape time."""
+    return "\n".join([line for counter in COUNTERS for line in counter.render()] + extra) + "\n"
