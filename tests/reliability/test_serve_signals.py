@@ -1,6 +1,7 @@
 """A real `run.py serve` in webhook mode, stopped mid-burst by SIGTERM or killed by SIGKILL; the updates it did not
 answer with 200 are redelivered, as Telegram does, to the next process. Every resident is told exactly once
-(SIGTERM) or at least once with repeats bounded by the sends in flight (SIGKILL); no case is filed twice."""
+(SIGTERM), or at least once and at most twice (SIGKILL: a reply the platform accepted while the process died
+before marking it goes again; the Bot API has no idempotency key); no case is filed twice."""
 
 from __future__ import annotations
 
@@ -106,8 +107,10 @@ async def test_a_stop_mid_burst_loses_no_reply_and_files_no_case_twice(database_
                 await second.wait()
         told = [len(fake.sent_to(FIRST_ID + n)) for n in range(RESIDENTS)]
         assert min(told) >= 1  # nobody left without an answer
-        repeats = sum(count - 1 for count in told)
-        assert repeats == 0 if stop is signal.SIGTERM else repeats <= 8, told  # SIGKILL: at most what was in flight
+        if stop is signal.SIGTERM:
+            assert max(told) == 1, told  # a graceful stop repeats nothing
+        else:  # a kill repeats at most once what the platform took in while the process died before marking it
+            assert max(told) <= 2, told
         engine = create_engine(database_url)
         try:
             async with session_factory(engine)() as session:
