@@ -22,6 +22,7 @@ from bot.community.common import (
     record,
 )
 from bot.grid.directory import GridDirectory, UnitRef
+from bot.grid.district import DistrictError
 from bot.pipeline.identities import Actor
 from models import Claimer, ClaimerKind, ClaimerStatus, GridUnit, Identity, Resident, Staff, UnitLevel
 
@@ -118,8 +119,11 @@ async def pending_registrations(session: AsyncSession, unit: UnitRef) -> list[Cl
 # loading from the district file or a CSV ------------------------------------------------------------------
 
 
-class ClaimerFileError(Exception):
+class ClaimerFileError(DistrictError):
     """A claimer record is wrong; the message names the file and the record."""
+
+    def __init__(self, problem: str) -> None:
+        super().__init__([problem])
 
 
 def read_claimer_file(path: Path) -> list[dict[str, Any]]:
@@ -197,3 +201,12 @@ async def _person(session: AsyncSession, claimer: Claimer, identities: list[tupl
             session.add(Identity(channel=channel, user_id=user_id, display_name=claimer.name,
                                  resident_id=resident_id))
     return resident_id
+
+
+async def load_district_claimers(session: AsyncSession, path: Path, *, now: datetime) -> int:
+    """Loads the `claimers:` (and `claimers_csv:`) of a district file after its units and staff."""
+    records = read_claimer_file(path)
+    if not records:
+        return 0
+    directory = await GridDirectory.load(session)
+    return await load_claimers(session, directory, records, source=path.name, now=now)

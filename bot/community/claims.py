@@ -120,6 +120,12 @@ async def _welcome(session: AsyncSession, claim: Claim, wish: Wish, now: datetim
                                   now=now)
 
 
+async def live_claims_of(session: AsyncSession, claimer_id: int) -> list[Claim]:
+    return list((await session.scalars(select(Claim).where(
+        Claim.claimer_id == claimer_id, Claim.status.in_([ClaimStatus.PENDING, ClaimStatus.ACTIVE]))
+        .order_by(Claim.id))).unique())
+
+
 async def live_claim(session: AsyncSession, wish_id: int) -> Claim | None:
     return await session.scalar(select(Claim).where(Claim.live_key == f"wish:{wish_id}"))
 

@@ -22,7 +22,7 @@ from bot.community.common import (
 )
 from bot.community.wording import default_title, personal_data, scrub
 from bot.grid.directory import GridDirectory, UnitRef
-from bot.pipeline.identities import Actor, mask_phone
+from bot.pipeline.identities import Actor, mask_phone, mask_phones_in
 from models import Claim, Claimer, ClaimerStatus, ClaimStatus, Rating, Wish, WishCampaign, WishStatus
 
 W = WishStatus
@@ -67,6 +67,7 @@ async def file_wish(session: AsyncSession, directory: GridDirectory, draft: Wish
                 created_at=now, updated_at=now)
     session.add(wish)
     await session.flush()
+    await session.refresh(wish, ["wisher"])
     record(session, Who.of(actor), "collect", now, wish_id=wish.id, after=W.COLLECTED, note=draft.text[:200])
     await notify_managers(session, community.id, f"新的微心愿 {wish.number} 待审核（{wish.place}）\n"
                           f"{review_text(wish)}\n回复「通过 {wish.number}」「公开 {wish.number} 标题｜内容」修改公开措辞，"
@@ -82,7 +83,7 @@ def public_lines(wish: Wish) -> str:
 def review_text(wish: Wish) -> str:
     """What staff review: the private details, and exactly what will be public."""
     wisher = wish.wisher.display_name + (f"（{mask_phone(wish.wisher.phone)}）" if wish.wisher.phone else "")
-    return (f"心愿人：{wisher}\n地点：{wish.place}\n原话：{wish.private_text}\n"
+    return (f"心愿人：{wisher}\n地点：{wish.place}\n原话：{mask_phones_in(wish.private_text)}\n"
             f"—— 将公开的内容 ——\n标题：{wish.public_title}\n内容：{wish.public_text}")
 
 

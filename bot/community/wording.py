@@ -6,8 +6,13 @@ import re
 from collections.abc import Iterable
 
 _PHONE = re.compile(r"(?<!\d)(?:1[3-9]\d(?:[\s-]?\d{4}){2}|0\d{2,3}-?\d{7,8})(?!\d)")
-# Building, unit, floor, room and door numbers, in figures or as 3-2-501.
-_HOUSE = re.compile(r"\d+\s*(?:号楼|栋|幢|单元|层|楼|室|号|户)|(?<!\d)\d{1,3}-\d{1,3}(?:-\d{1,4})?(?!\d)")
+# Building, unit, floor, room and door numbers (3号楼2单元501, 3-2-501, a bare room number such as 1502).
+_HOUSE = re.compile(r"(?:\d+\s*(?:号楼|栋|幢|单元|层|楼|室|号|户|门)\s*)+\d*|(?<!\d)\d{1,3}-\d{1,3}(?:-\d{1,4})?(?!\d)"
+                    r"|(?<![\d.])\d{3,4}(?![\d.]|年|元|块|小时|分|岁|米|斤|个|天|次|人)")
+# The words that introduce a phone number or an address go with it.
+_PHONE_LABELLED = re.compile(r"(?:(?:联系电话|电话|手机号?|联系方式)[:：]?\s*)?" + _PHONE.pattern)
+_HOUSE_LABELLED = re.compile(r"(?:(?:家住|住在|住)\s*)?(?:" + _HOUSE.pattern + ")")
+_PUNCT_RUN = re.compile(r"([，,。；;、])[，,。；;、\s]+")
 _SELF_NAMED = re.compile(r"(?:我叫|我是|本人|姓名[:：]?)\s*[\u4e00-\u9fff]{2,3}")
 _SPACES = re.compile(r"\s{2,}")
 _EDGES = " ，,。；;、"
@@ -24,11 +29,11 @@ def personal_data(text: str, names: Iterable[str] = ()) -> list[str]:
 
 def scrub(text: str, names: Iterable[str] = ()) -> str:
     """The text with every piece personal_data() finds taken out."""
+    text = _SELF_NAMED.sub("", _PHONE_LABELLED.sub("", text))
     for name in sorted({n for n in names if n and len(n) >= 2}, key=len, reverse=True):
         text = text.replace(name, "")
-    text = _SELF_NAMED.sub("", _PHONE.sub("", text))
-    text = _HOUSE.sub("", text)
-    return _SPACES.sub(" ", text).strip(_EDGES)
+    text = _HOUSE_LABELLED.sub("", text)
+    return _PUNCT_RUN.sub(r"\1", _SPACES.sub(" ", text)).strip(_EDGES)
 
 
 def default_title(public_text: str, category: str | None) -> str:
