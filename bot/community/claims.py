@@ -101,19 +101,20 @@ async def claim_wish(session: AsyncSession, claimer: Claimer | None, wish_id: in
                               key=f"claim:{claim.id}:asked", now=now,
                               buttons=[["批准", f"批准认领 {wish.number}"], ["驳回", f"驳回认领 {wish.number}"]])
     else:
-        await _welcome(session, claim, wish, now)
+        await _welcome(session, claim, wish, now, tell_claimer=False)  # the reply to the claim tells them
     await notify_wisher(session, wish, f"好消息：您的微心愿 {wish.number} 已被认领"
                         + ("，社区审批后开始实现。" if pending else "，将有党员志愿者与您联系。"),
                         key=f"wish:{wish.id}:claimed:{claim.id}", now=now)
     return claim
 
 
-async def _welcome(session: AsyncSession, claim: Claim, wish: Wish, now: datetime) -> None:
+async def _welcome(session: AsyncSession, claim: Claim, wish: Wish, now: datetime, *, tell_claimer: bool = True) -> None:
     """Sends an approved claimer the private details, and tells the organiser."""
-    await notify_claimer(session, claim.claimer, f"您已认领 {wish.number}，以下信息仅供您联系心愿人，请勿外传：\n"
-                         f"{public_lines(wish)}\n{private_lines(wish)}\n"
-                         f"进展请回复「进展 {wish.number} 内容」，实现后回复「实现 {wish.number} 说明」并附照片。",
-                         key=f"claim:{claim.id}:approved", now=now)
+    if tell_claimer:
+        await notify_claimer(session, claim.claimer, f"您已认领 {wish.number}，以下信息仅供您联系心愿人，请勿外传：\n"
+                             f"{public_lines(wish)}\n{private_lines(wish)}\n"
+                             f"进展请回复「进展 {wish.number} 内容」，实现后回复「实现 {wish.number} 说明」并附照片。",
+                             key=f"claim:{claim.id}:approved", now=now)
     if wish.organiser_id is not None and (organiser := await session.get(Staff, wish.organiser_id)):
         await notify_staff_member(session, organiser, f"{claim.claimer.name}（{claim.claimer.organisation or '个人'}）"
                                   f"认领了 {wish.number}「{wish.public_title}」。", key=f"claim:{claim.id}:organiser",
