@@ -69,6 +69,10 @@ async def home_community(ctx: Context) -> UnitRef | None:
 async def start_registration(ctx: Context) -> bool:
     """Starts a 双报到 registration, in one line or by asking."""
     words = re.sub(r"^(双报到|报到登记|志愿者登记)", "", ctx.text).strip()
+    existing = await find_claimer(ctx.session, ctx.actor)
+    if existing is not None:
+        ctx.reply(f"您已登记双报到（{existing.community.name}，{existing.status.label}）。", private=True)
+        return True
     ctx.start("claimer", "details")
     if not words:
         ctx.reply(ASK_REGISTRATION, private=True)
