@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import select
 
 from bot.community.hours import hours_totals
-from bot.community.publishing import community_projects, published_wishes, weekly_section
+from bot.community.publishing import community_projects, published_wishes, weekly_section, weekly_sections
 from bot.jobs.scheduler import JobRunner
 from bot.jobs.wishes import announce_campaign, campaign_summary, monthly_summary, sweep_claims
 from bot.reports.weekly import Figures, report_text, week_bounds
@@ -159,6 +159,9 @@ async def test_public_outputs_never_carry_a_wishers_personal_data(bot):
         wall = await published_wishes(session, directory, directory.by_code("610302").id)
         start, end = week_bounds("2026-W49", bot.services.settings.tz)
         section = await weekly_section(session, directory, directory.by_code("JT-WX"), start - timedelta(days=7), end)
+        units = [directory.by_code("JT-WX").id, directory.by_code("JT-WX-01").id]
+        sections = await weekly_sections(session, directory, units, start - timedelta(days=7), end)
+    assert sections[units[0]] == sections[units[1]] == section
     assert [w.number for w in wall] == ["W1"]  # W2 is not reviewed yet: not public
     for item in wall:
         clean(f"{item.title}{item.text}{item.claimed_by}{item.community}", names)

@@ -137,11 +137,24 @@ def communities_under(directory: GridDirectory, unit: UnitRef) -> list[UnitRef]:
     return [u for u in directory.units(UnitLevel.COMMUNITY) if unit.contains(u)]
 
 
+async def weekly_sections(session: AsyncSession, directory: GridDirectory, unit_ids: list[int], start: datetime,
+                          end: datetime) -> dict[int, str]:
+    """weekly_section for many units at once (a broadcast): the figures are read once, each project once."""
+    counts = await wish_counts(session, start, end)
+    projects: dict[int, list[PublicProject]] = {}
+    return {unit_id: await weekly_section(session, directory, directory.unit(unit_id), start, end, counts=counts,
+                                          projects=projects) for unit_id in dict.fromkeys(unit_ids)}
+
+
 async def weekly_section(session: AsyncSession, directory: GridDirectory, unit: UnitRef, start: datetime,
-                         end: datetime, *, counts: dict[int, WishCounts] | None = None) -> str:
-    """The lines the weekly group report adds for a unit: its communities' wishes and projects' progress."""
+                         end: datetime, *, counts: dict[int, WishCounts] | None = None,
+                         projects: dict[int, list[PublicProject]] | None = None) -> str:
+    """The lines the weekly group report adds for a unit (bot.reports.weekly.report_text's `community`):
+    its communities' wishes of the week (new, published, claimed, fulfilled) and their projects' progress."""
     if counts is None:
         counts = await wish_counts(session, start, end)
+    if projects is None:
+        projects = {}
     total = WishCounts()
     communities = communities_under(directory, unit)
     for community in communities:
@@ -153,7 +166,9 @@ async def weekly_section(session: AsyncSession, directory: GridDirectory, unit: 
     lines = [f"微心愿：{total.text()}。"]
     year = start.year
     for community in communities[:3]:
-        for project in (await community_projects(session, community.id, year))[:5]:
+        if community.id not in projects:
+            projects[community.id] = await community_projects(session, community.id, year)
+        for project in projects[community.id][:5]:
             lines.append(f"实事「{project.title}」进度 {project.progress:.0f}%（{project.status_label}）")
     return "\n".join(lines)
 
