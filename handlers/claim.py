@@ -151,7 +151,9 @@ async def wish_wall(ctx: Context) -> bool:
         return False  # a resident starting a wish
     community = await home_community(ctx)
     if community is None:
-        return False
+        ctx.reply("请在社区居民群里发送「心愿墙」查看本社区的微心愿；党员、单位和志愿者发送「双报到」登记后可认领。",
+                  private=True)
+        return True
     await _wall(ctx, community, header=f"{community.name}心愿墙（党员、志愿者登记「双报到」后可认领）：")
     return True
 

@@ -62,6 +62,7 @@ async def test_registration_from_a_group_is_approved_by_the_community(bot):
     assert "请回复您的姓名" in await bot.resident("李红", "双报到")
     assert "到哪个社区" in await bot.resident("李红", "李红 志愿者")  # a new person: no home, no group
     assert "D8" in await bot.resident("李红", "秦机社区")
+    assert "居民群里发送「心愿墙」" in await bot.resident("李红", "心愿墙")  # not approved yet, no home: a hint
     assert "未通过" in await bot.staff("C004", "不通过 D8 请先到社区登记身份")
 
 
