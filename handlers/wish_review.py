@@ -1,5 +1,4 @@
-"""Community staff run the wish line: review (approve, edit the public wording, merge, decline), publish,
-approve claims and 双报到 registrations, certify volunteer hours."""
+"""Community staff run the wish line: review, publish, approve claims and registrations, certify hours."""
 
 from __future__ import annotations
 

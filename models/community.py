@@ -225,8 +225,7 @@ class Wish(Base):
 
 
 class Claim(Base):
-    """A claimer's claim on a wish or a project. `live_key` is set only while the claim is live: its uniqueness
-    is what lets one live claim hold a wish (wish:<id>) and a claimer hold a project once (project:<id>:<claimer>)."""
+    """A claimer's claim on a wish or a project."""
 
     __tablename__ = "claim"
 
@@ -235,6 +234,8 @@ class Claim(Base):
     project_id: Mapped[int | None] = mapped_column(ForeignKey("project.id"), index=True)
     claimer_id: Mapped[int] = mapped_column(ForeignKey("claimer.id"), index=True)
     status: Mapped[ClaimStatus] = mapped_column(_enum(ClaimStatus), index=True)
+    # Set only while the claim is live; its uniqueness holds one live claim per wish (wish:<id>) and one per
+    # claimer and project (project:<id>:<claimer id>), whoever commits first.
     live_key: Mapped[str | None] = mapped_column(String(64), unique=True)
     claimed_at: Mapped[datetime] = mapped_column(UTCDateTime)
     approved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

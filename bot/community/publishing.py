@@ -149,8 +149,7 @@ async def weekly_sections(session: AsyncSession, directory: GridDirectory, unit_
 async def weekly_section(session: AsyncSession, directory: GridDirectory, unit: UnitRef, start: datetime,
                          end: datetime, *, counts: dict[int, WishCounts] | None = None,
                          projects: dict[int, list[PublicProject]] | None = None) -> str:
-    """The lines the weekly group report adds for a unit (bot.reports.weekly.report_text's `community`):
-    its communities' wishes of the week (new, published, claimed, fulfilled) and their projects' progress."""
+    """The weekly report's lines for a unit (report_text's `community`): its wishes and projects' progress."""
     if counts is None:
         counts = await wish_counts(session, start, end)
     if projects is None:

@@ -195,9 +195,9 @@ def _hours_text(value: float | None) -> str:
     return f"{value * 60:.0f} 分钟" if value < 1 else f"{value:.1f} 小时"
 
 
+# `community`: the wishes-and-projects lines of bot.community.publishing.weekly_section(s), added as they are.
 def report_text(unit_name: str, label: str, figures: Figures, community: str = "") -> str:
-    """The weekly report in a few lines of Chinese: only counts, rates and category names, never a person.
-    `community` is the wishes-and-projects part (bot.community.publishing.weekly_section), added as it is."""
+    """The weekly report in a few lines of Chinese: only counts, rates and category names, never a person."""
     monday = week_start(label)
     sunday = monday + timedelta(days=6)
     year, week = label.split("-W")
