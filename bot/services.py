@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.appointments.stations import Network, load_network
 from bot.clock import Clock
+from bot.community.claimers import load_district_claimers
 from bot.grid.catalogue import Catalogue, load_catalogue
 from bot.grid.directory import GridDirectory
 from bot.grid.district import load_district
@@ -50,6 +51,7 @@ async def build_services(
     async with sessions.begin() as session:
         if load_demo_if_empty and not await session.scalar(select(func.count()).select_from(GridUnit)):
             await load_district(session, settings.district_path, now=clock.now())
+            await load_district_claimers(session, settings.district_path, now=clock.now())
     async with sessions() as session:
         directory = await GridDirectory.load(session)
     return Services(settings, clock, sessions, classifier, directory, catalogue, network,

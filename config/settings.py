@@ -116,6 +116,9 @@ class Settings(BaseModel):
     digest_time: str = "08:30"
     weekly_report_at: str = "mon 09:00"
     wish_campaign_at: str = "01-05 09:00"  # MM-DD HH:MM, every year
+    wish_campaign_deadline: str = "01-31"  # MM-DD: the annual call closes then, and its summary goes out
+    wish_claim_remind_days: float = Field(3.0, gt=0.0)  # a claim without progress this long is reminded
+    wish_claim_release_days: float = Field(7.0, gt=0.0)  # ... and released after this long
     rating_followup_hours: float = Field(24.0, gt=0.0)
     rating_autoclose_days: float = Field(7.0, gt=0.0)
 
@@ -174,6 +177,13 @@ class Settings(BaseModel):
     def _yearly_at(cls, value: str) -> str:
         if not re.fullmatch(r"(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01]) ([01]\d|2[0-3]):[0-5]\d", value):
             raise ValueError("write a date and a time, e.g. '01-05 09:00'")
+        return value
+
+    @field_validator("wish_campaign_deadline")
+    @classmethod
+    def _month_day(cls, value: str) -> str:
+        if not re.fullmatch(r"(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])", value):
+            raise ValueError("write a month and day, e.g. '01-31'")
         return value
 
     @field_validator("work_weekdays")

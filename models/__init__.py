@@ -3,6 +3,23 @@
 from models.appointments import Booking, BookingStatus, SlotSeats, WaitlistEntry, WaitStatus
 from models.base import Base, UTCDateTime
 from models.cases import Case, CaseEvent, CaseKind, CaseStatus, Rating
+from models.community import (
+    Claim,
+    Claimer,
+    ClaimerKind,
+    ClaimerStatus,
+    ClaimStatus,
+    CommunityEvent,
+    CommunityPolicy,
+    HoursStatus,
+    Milestone,
+    Project,
+    ProjectStatus,
+    VolunteerHours,
+    Wish,
+    WishCampaign,
+    WishStatus,
+)
 from models.grid import ChatGroup, GridUnit, Identity, Resident, Staff, StaffRole, UnitLevel
 from models.integrations import ApiKey, Open311Token
 from models.messaging import Conversation, InboundMessage, InboundStatus, Outbox, SendState
@@ -13,4 +30,7 @@ __all__ = [
     "Identity", "Resident", "Staff", "StaffRole", "UnitLevel", "Conversation", "InboundMessage",
     "InboundStatus", "Outbox", "SendState", "JobRun", "PlatformToken", "StaffInvite", "ApiKey", "Open311Token",
     "Booking", "BookingStatus", "SlotSeats", "WaitlistEntry", "WaitStatus",
+    "Claim", "Claimer",
+    "ClaimerKind", "ClaimerStatus", "ClaimStatus", "CommunityEvent", "CommunityPolicy", "HoursStatus", "Milestone",
+    "Project", "ProjectStatus", "VolunteerHours", "Wish", "WishCampaign", "WishStatus",
 ]

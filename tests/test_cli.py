@@ -94,6 +94,8 @@ def test_demo_runs_the_scripted_day(tmp_path):
     assert "已重新打开" in out or "重新打开" in out  # the unhappy resident
     assert "无权处理" in out  # a worker outside the unit
     assert "办结率" in out and "平均接单用时" in out
+    assert "W1 已发布到心愿墙" in out and "认领成功" in out and "已标记为实现" in out and "答谢" in out
+    assert "已确认志愿时长 3 小时" in out and "进度 58%" in out
     assert (tmp_path / "var" / "demo.db").exists()
 
 

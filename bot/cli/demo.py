@@ -6,7 +6,7 @@ import argparse
 import asyncio
 import sys
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TextIO
 from zoneinfo import ZoneInfo
@@ -16,8 +16,11 @@ from sqlalchemy import select
 from bot.cases.figures import case_figures
 from bot.channels.console import ConsoleChannel
 from bot.clock import FrozenClock
+from bot.community.hours import hours_totals
+from bot.community.publishing import community_projects, wish_counts
 from bot.jobs.scheduler import JobRunner
 from bot.runtime import Runtime, start
+from bot.services import Services
 from config.settings import Settings
 from models import CaseStatus, Outbox
 
@@ -67,13 +70,32 @@ SCRIPT = [
     Line(1, "R003", "王丽", "明天上午10点"),
     Line(1, "R003", "王丽", "1"),
     Line(1, "R003", "王丽", "确认"),
-    Line(30, "R004", "陈志强", "改约 6"),
+    Line(30, "R004", "陈志强", "改约 5"),
     Line(1, "R004", "陈志强", "周四下午3点"),
     Line(1, "R004", "陈志强", "1"),
     Line(1, "R004", "陈志强", "确认"),
     Line(540, JOBS, "", ""),  # 18:00: the evening reminders go out
     Line(990, "C003", "贾明", "预约名单"),  # the next morning, after the booked time
-    Line(1, "C003", "贾明", "爽约 7"),
+    Line(1, "C003", "贾明", "爽约 6"),
+    # 微心愿: reviewed and published by community staff, claimed by a 双报到 party member, fulfilled and thanked;
+    # hours logged and certified by the organiser; a 为民办实事 project's progress.
+    Line(5, "C003", "贾明", "待审核"),
+    Line(1, "C003", "贾明", "通过 W1"),
+    Line(1, "C003", "贾明", "发布 W1"),
+    Line(6, "P004", "周海涛", "心愿墙"),
+    Line(1, "P004", "周海涛", "认领 W1"),
+    Line(30, "P004", "周海涛", "进展 W1 已和家属约好周六上午陪同复查"),
+    Line(90, "P004", "周海涛", "实现 W1 已陪老人完成复查，结果良好 [图片]"),
+    Line(10, "R003", "王丽", "感谢 W1 谢谢周老师，老人很开心"),
+    Line(2, "P004", "周海涛", "工时 W1 3 陪同就医"),
+    Line(5, "C003", "贾明", "确认工时 G1"),
+    Line(3, "C003", "贾明", "新建实事 老旧小区加装路灯｜50000｜为卫校家属楼等小区加装太阳能路灯"),
+    Line(1, "C003", "贾明", "节点 P1 设备采购 40"),
+    Line(1, "C003", "贾明", "节点 P1 安装调试 60"),
+    Line(1, "C003", "贾明", "进度 P1 1 100"),
+    Line(1, "C003", "贾明", "进度 P1 2 30"),
+    Line(2, "U002", "渭滨区人民医院", "认领 P1"),
+    Line(1, "R003", "王丽", "实事"),
 ]
 
 
@@ -130,9 +152,24 @@ async def run_demo(settings: Settings, out: TextIO, *, database_url: str | None 
             out.write(f"平均接单用时：{figures.mean_hours_to_accept * 60:.0f} 分钟\n")
         if figures.satisfaction is not None:
             out.write(f"满意率：{figures.satisfaction:.0%}\n")
+        out.write(await community_summary(runtime.services, DEMO_DAY))
     finally:
         await runtime.close()
     return 0
+
+
+async def community_summary(services: Services, day: datetime) -> str:
+    """The day's wishes, confirmed volunteer hours and project progress, per community that had any."""
+    lines = []
+    async with services.sessions() as session:
+        counts = await wish_counts(session, day, day + timedelta(days=2))  # the scripted day runs into the next
+        for community_id, figures in sorted(counts.items()):
+            community = services.directory.unit(community_id)
+            totals = await hours_totals(session, community_id, day.year)
+            lines.append(f"{community.name}微心愿：{figures.text()}；已确认志愿时长 {totals.total:g} 小时")
+            for project in await community_projects(session, community_id, day.year):
+                lines.append(f"  实事 {project.number}「{project.title}」进度 {project.progress:.0f}%（{project.status_label}）")
+    return "".join(f"{line}\n" for line in lines)
 
 
 def register(commands) -> None:

@@ -61,6 +61,7 @@ async def migrate_command(settings: Settings, args: argparse.Namespace) -> int:
 
 
 async def seed_command(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.community.claimers import load_district_claimers
     from bot.grid.district import DistrictError, load_district
     from bot.grid.synthetic import generate_synthetic
 
@@ -75,6 +76,7 @@ async def seed_command(settings: Settings, args: argparse.Namespace) -> int:
             try:
                 async with sessions.begin() as session:
                     summary = await load_district(session, args.district or settings.district_path, now=now)
+                    await load_district_claimers(session, args.district or settings.district_path, now=now)
             except DistrictError as exc:
                 print(f"gridbot: {exc}", file=sys.stderr)
                 return 2

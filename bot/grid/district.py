@@ -52,7 +52,7 @@ ROLE_WORDS: dict[str, StaffRole] = {
 }
 
 TOP_KEYS = frozenset({"district", "units", "departments", "staff", "staff_csv", "residents", "groups",
-                      "groups_csv"})
+                      "groups_csv", "claimers", "claimers_csv"})  # claimers: read by bot.community.claimers
 UNIT_KEYS = frozenset({"code", "name", "level", "aliases", "children", "buildings", "group", "parent", "location"})
 STAFF_KEYS = frozenset({"code", "name", "role", "unit", "department", "phone", "on_duty", "identities"})
 RESIDENT_KEYS = frozenset({"code", "name", "phone", "home", "identities"})

@@ -23,7 +23,8 @@ from apscheduler.triggers.cron import CronTrigger
 from sqlalchemy import delete, select, update
 
 from bot.jobs import appointments
-from bot.jobs.tasks import TimerPolicy, daily_digest, sweep_case_timers, weekly_broadcast, wish_campaign
+from bot.jobs.tasks import TimerPolicy, daily_digest, sweep_case_timers, weekly_broadcast
+from bot.jobs.wishes import announce_campaign, campaign_summary, monthly_summary, sweep_claims
 from bot.reports.weekly import week_label
 from bot.services import Services
 from models import JobRun
@@ -71,7 +72,20 @@ async def _weekly(services: Services, fire: datetime, now: datetime) -> str:
 
 
 async def _wishes(services: Services, fire: datetime, now: datetime) -> str:
-    return f"groups {await wish_campaign(services, fire.year, now)}"
+    return f"groups {await announce_campaign(services, fire.year, fire.date(), now)}"
+
+
+async def _wish_claims(services: Services, fire: datetime, now: datetime) -> str:
+    return str(await sweep_claims(services, now))
+
+
+async def _wish_campaign_summary(services: Services, fire: datetime, now: datetime) -> str:
+    return f"notices {await campaign_summary(services, fire.date(), now)}"
+
+
+async def _wish_monthly(services: Services, fire: datetime, now: datetime) -> str:
+    month = (fire.date().replace(day=1) - timedelta(days=1)).replace(day=1)  # the month that just ended
+    return f"{month:%Y-%m}: notices {await monthly_summary(services, month, now)}"
 
 
 async def _appt_evening(services: Services, fire: datetime, now: datetime) -> str:
@@ -107,6 +121,12 @@ def build_jobs(services: Services) -> list[JobSpec]:
         JobSpec("wishes", CronTrigger(month=wish_month, day=wish_date, hour=wish_hour, minute=wish_minute,
                                       timezone=tz), timedelta(days=366), timedelta(days=14),
                 lambda t: str(t.year), _wishes),
+        JobSpec("wish_claims", CronTrigger(minute=15, timezone=tz), timedelta(hours=1), timedelta(days=1),
+                lambda t: t.strftime("%Y-%m-%dT%H"), _wish_claims),
+        JobSpec("wish_campaign_summary", CronTrigger(hour=9, minute=30, timezone=tz), timedelta(days=1),
+                timedelta(days=2), lambda t: t.date().isoformat(), _wish_campaign_summary),
+        JobSpec("wish_monthly", CronTrigger(day=1, hour=9, minute=0, timezone=tz), timedelta(days=31),
+                timedelta(days=5), lambda t: t.strftime("%Y-%m"), _wish_monthly),
         *appointment_jobs(tz),
     ]
 

@@ -132,7 +132,8 @@ class Dispatcher:
         sender = await find_sender(session, inbound, now=now)
         state = sender.state
         overheard = inbound.is_group and not explicit
-        if overheard and not state.is_open and self.router.staff_handler(text) is None:
+        if (overheard and not state.is_open and self.router.staff_handler(text) is None
+                and self.router.command_handler(text) is None):
             # Chatter: keep only the key that makes a redelivery harmless, never what residents said.
             await _record_inbound(session, inbound, now, InboundStatus.IGNORED, None)
             return None
@@ -164,6 +165,8 @@ class Dispatcher:
         """Staff commands first, then cancel/help, then the open step, then the classified intent."""
         if ctx.actor.is_staff and (handler := self.router.staff_handler(ctx.text)):
             return await handler(ctx) is not False
+        if (handler := self.router.command_handler(ctx.text)) and await handler(ctx) is not False:
+            return True
         if ctx.inbound.callback and self.router.staff_handler(ctx.text):
             ctx.reply("这个按钮只有负责的工作人员可以使用。", alert=True)  # a forwarded or forged staff button
             return True

@@ -78,6 +78,7 @@ class HandlerRouter:
         self.intents: dict[Intent, Handler] = {}
         self.steps: dict[tuple[str, str], Handler] = {}
         self.staff_commands: list[StaffCommand] = []
+        self.commands: list[StaffCommand] = []  # command words anyone may type; the handler checks who asks
 
     def intent(self, *intents: Intent) -> Callable[[Handler], Handler]:
         def register(handler: Handler) -> Handler:
@@ -101,6 +102,12 @@ class HandlerRouter:
             return handler
         return register
 
+    def command(self, pattern: str) -> Callable[[Handler], Handler]:
+        def register(handler: Handler) -> Handler:
+            self.commands.append(StaffCommand(re.compile(pattern), handler))
+            return handler
+        return register
+
     def include(self, *routers: HandlerRouter) -> HandlerRouter:
         for router in routers:
             for intent, handler in router.intents.items():
@@ -109,7 +116,11 @@ class HandlerRouter:
                 self.intents[intent] = handler
             self.steps.update(router.steps)
             self.staff_commands.extend(router.staff_commands)
+            self.commands.extend(router.commands)
         return self
 
     def staff_handler(self, text: str) -> Handler | None:
         return next((c.handler for c in self.staff_commands if c.pattern.match(text)), None)
+
+    def command_handler(self, text: str) -> Handler | None:
+        return next((c.handler for c in self.commands if c.pattern.match(text)), None)

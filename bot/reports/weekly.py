@@ -195,7 +195,8 @@ def _hours_text(value: float | None) -> str:
     return f"{value * 60:.0f} 分钟" if value < 1 else f"{value:.1f} 小时"
 
 
-def report_text(unit_name: str, label: str, figures: Figures) -> str:
+# `community`: the wishes-and-projects lines of bot.community.publishing.weekly_section(s), added as they are.
+def report_text(unit_name: str, label: str, figures: Figures, community: str = "") -> str:
     """The weekly report in a few lines of Chinese: only counts, rates and category names, never a person."""
     monday = week_start(label)
     sunday = monday + timedelta(days=6)
@@ -203,7 +204,7 @@ def report_text(unit_name: str, label: str, figures: Figures) -> str:
     lines = [f"【{unit_name}·{year}年第{int(week)}周进展】（{monday.month}月{monday.day}日—{sunday.month}月{sunday.day}日）"]
     if not figures.new:
         lines.append("本周没有新的诉求。有问题请在群里 #随手拍，有心愿请 #微心愿。")
-        return "\n".join(lines)
+        return "\n".join(lines + ([community] if community else []))
     lines.append(f"新受理 {figures.new} 件，已办结 {figures.done} 件，办结率 {_percent(figures.closure_rate)}")
     lines.append(f"平均接单用时 {_hours_text(figures.mean_accept_hours)}，平均办结用时 {_hours_text(figures.mean_resolve_hours)}")
     if figures.rated:
@@ -212,6 +213,8 @@ def report_text(unit_name: str, label: str, figures: Figures) -> str:
     lines.append(f"主要问题：{top}")
     if figures.wishes_done:
         lines.append(f"实现微心愿 {figures.wishes_done} 个")
+    if community:
+        lines.append(community)
     lines.append("感谢大家参与！有问题请在群里 #随手拍。")
     return "\n".join(lines)
 
