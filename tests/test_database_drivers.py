@@ -53,6 +53,7 @@ def test_a_missing_private_part_stops_serve_in_one_line_naming_it_and_the_settin
     owner, name, named = REACHED_INTO[db_backend]
     monkeypatch.delattr(owner, name)
     monkeypatch.setenv("GRIDBOT_DATABASE_URL", database_url)
+    monkeypatch.setenv("GRIDBOT_DATABASE_DRIVERS", "fast")
     assert main(["serve"]) == 2
     error = capsys.readouterr().err
     assert error.count("\n") == 1 and "Traceback" not in error
