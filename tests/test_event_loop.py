@@ -44,7 +44,7 @@ def test_serve_starts_on_uvloop_and_answers(tmp_path):
     finally:
         service.send_signal(signal.SIGINT)
         service.communicate(timeout=60)
-    assert service.returncode == 130
+    assert service.returncode == 0  # SIGINT stops serve gracefully
 
 
 @pytest.mark.parametrize(("setting", "loop"), [(None, "uvloop"), ("asyncio", "asyncio")])
