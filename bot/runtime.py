@@ -1,24 +1,29 @@
-"""Start-up and shutdown of the core: engine, migrations, services, dispatcher, in one place."""
+"""Start-up and shutdown of the core: engine, migrations, services, dispatcher, logging and the event loop."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import gc
+import logging
 import signal
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Coroutine
 from dataclasses import dataclass
+from typing import Any
 
 from aiohttp import web
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.clock import Clock, SystemClock
+from bot.jobs.workdays import warn_if_uncovered
 from bot.pipeline.dispatcher import Dispatcher
 from bot.services import Services, build_services
-from config.settings import Settings
+from config.settings import RedactSecrets, Settings
 from handlers import build_router
 from models.db import create_engine, migrate, session_factory
+
+log = logging.getLogger("gridbot")
 
 
 @dataclass
@@ -33,15 +38,17 @@ class Runtime:
 
 async def start(settings: Settings, clock: Clock | None = None, *, load_demo_if_empty: bool = True) -> Runtime:
     """Migrates the database, loads rules and the grid, and wires the dispatcher."""
-    engine = create_engine(settings.database_url)
+    clock = clock or SystemClock()
+    engine = create_engine(settings.database_url, drivers=settings.database_drivers)
     try:
         async with start_lock(engine):
             await migrate(engine)
-            services = await build_services(settings, clock or SystemClock(), session_factory(engine),
+            services = await build_services(settings, clock, session_factory(engine),
                                             load_demo_if_empty=load_demo_if_empty)
     except BaseException:
         await engine.dispose()
         raise
+    warn_if_uncovered(settings, clock.now())
     return Runtime(engine, services, Dispatcher(services, build_router()))
 
 
@@ -64,6 +71,34 @@ async def start_lock(engine: AsyncEngine) -> AsyncIterator[None]:
         finally:
             await holder.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": START_LOCK})
             await holder.commit()
+
+
+def configure_logging(settings: Settings) -> None:
+    """Logs at the configured level to stderr, with every secret of the settings masked."""
+    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("alembic").setLevel(max(logging.WARNING, logging.getLevelName(settings.log_level)))
+    redact = RedactSecrets(settings.secret_values())
+    for handler in logging.getLogger().handlers:
+        for old in [f for f in handler.filters if isinstance(f, RedactSecrets)]:
+            handler.removeFilter(old)
+        handler.addFilter(redact)
+
+
+def run_on_loop(settings: Settings, main: Coroutine[Any, Any, int]) -> int:
+    """Runs a long-lived command on uvloop where installed and not turned off (GRIDBOT_EVENT_LOOP=asyncio)."""
+    if settings.event_loop == "uvloop":
+        try:
+            import uvloop
+        except ImportError:
+            log.warning("uvloop is not installed: running on asyncio's own event loop")
+        else:
+            return uvloop.run(main)
+    return asyncio.run(main)
+
+
+def event_loop_name() -> str:
+    """The running event loop's implementation, uvloop or asyncio, as start-up logs it."""
+    return type(asyncio.get_running_loop()).__module__.split(".", 1)[0]
 
 
 def freeze_startup_heap() -> None:

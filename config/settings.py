@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
@@ -20,12 +21,28 @@ class SettingsError(Exception):
     """A setting is invalid; the message is one line naming the variable."""
 
 
+class Secret:
+    """Marks a setting that never appears in errors or logs; of a URL, only the password is hidden."""
+
+    def __init__(self, *, url: bool = False) -> None:
+        self.url = url
+
+
+SECRET = Secret()
+SECRET_URL = Secret(url=True)
+MASK = "***"
+
+
 class Settings(BaseModel):
     """Everything the service reads from its environment, validated once at start."""
 
     model_config = ConfigDict(extra="ignore", frozen=True)
 
-    database_url: str = "sqlite+aiosqlite:///var/gridbot.db"
+    database_url: Annotated[str, SECRET_URL] = "sqlite+aiosqlite:///var/gridbot.db"
+    # fast: the fair pool and inline SQLite driver (models/pool.py, models/sqlite_driver.py), which reach into
+    # private parts of the pinned SQLAlchemy and aiosqlite; stock: SQLAlchemy's own pool and adapters.
+    database_drivers: Literal["fast", "stock"] = "fast"
+    event_loop: Literal["uvloop", "asyncio"] = "uvloop"  # serve and scheduler; asyncio where uvloop is missing
     timezone: str = "Asia/Shanghai"
     host: str = "127.0.0.1"
     port: int = Field(8080, ge=1, le=65535)
@@ -42,10 +59,10 @@ class Settings(BaseModel):
     public_url: str | None = None  # where platforms reach this service's webhooks, e.g. https://gridbot.example.cn
 
     # --- telegram (issue 3) ---
-    telegram_token: str | None = None
+    telegram_token: Annotated[str | None, SECRET] = None
     telegram_mode: str = "polling"
     telegram_api_base: str = "https://api.telegram.org/bot"
-    telegram_webhook_secret: str | None = None
+    telegram_webhook_secret: Annotated[str | None, SECRET] = None
 
     @field_validator("telegram_mode")
     @classmethod
@@ -62,17 +79,17 @@ class Settings(BaseModel):
 
     # --- wechat (issue 4) ---
     wechat_appid: str | None = None
-    wechat_secret: str | None = None
-    wechat_token: str | None = None
-    wechat_aes_key: str | None = None
+    wechat_secret: Annotated[str | None, SECRET] = None
+    wechat_token: Annotated[str | None, SECRET] = None
+    wechat_aes_key: Annotated[str | None, SECRET] = None
     wechat_api_base: str = "https://api.weixin.qq.com"
     wecom_corp_id: str | None = None
     wecom_agent_id: str | None = None
-    wecom_secret: str | None = None
-    wecom_token: str | None = None
-    wecom_aes_key: str | None = None
-    wecom_robot_token: str | None = None
-    wecom_robot_aes_key: str | None = None
+    wecom_secret: Annotated[str | None, SECRET] = None
+    wecom_token: Annotated[str | None, SECRET] = None
+    wecom_aes_key: Annotated[str | None, SECRET] = None
+    wecom_robot_token: Annotated[str | None, SECRET] = None
+    wecom_robot_aes_key: Annotated[str | None, SECRET] = None
     wecom_api_base: str = "https://qyapi.weixin.qq.com"
     wechat_template_id: str | None = None  # template message used when the 48-hour customer-service window is closed
     wechat_template_field: str = "thing1"  # the template's field that carries the notice text
@@ -214,6 +231,11 @@ class Settings(BaseModel):
             raise ValueError("must be a sqlite:/// or postgresql:// URL")
         return value
 
+    @field_validator("database_drivers", "event_loop", mode="before")
+    @classmethod
+    def _lower(cls, value: Any) -> Any:
+        return value.strip().lower() if isinstance(value, str) else value
+
     @field_validator("log_level")
     @classmethod
     def _log_level(cls, value: str) -> str:
@@ -229,6 +251,85 @@ class Settings(BaseModel):
     @property
     def is_sqlite(self) -> bool:
         return self.database_url.startswith("sqlite")
+
+    def secret_values(self) -> set[str]:
+        """The secret strings these settings hold (of a URL, its password), for scrubbing logs."""
+        values: set[str] = set()
+        for name in type(self).model_fields:
+            kind, value = secret_kind(name), getattr(self, name, None)
+            if kind is None or value is None:
+                continue
+            values.update(_url_passwords(str(value)) if kind.url else {str(value)})
+        return {value for value in values if len(value) >= MIN_SCRUBBED}
+
+
+MIN_SCRUBBED = 4  # shorter values would blot out ordinary words of a log line; errors mask them all the same
+
+
+def secret_kind(name: str) -> Secret | None:
+    """How the setting `name` is secret, None for an ordinary one."""
+    field = Settings.model_fields.get(name)
+    return next((mark for mark in field.metadata if isinstance(mark, Secret)), None) if field else None
+
+
+_NETLOC = re.compile(r"^(?P<head>[A-Za-z][\w+.-]*://)(?P<netloc>[^/?#]*)")
+_QUERY_PASSWORD = re.compile(r"(?i)([?&](?:password|passwd|pwd)=)[^&#]*")
+
+
+def _url_passwords(url: str) -> set[str]:
+    found = set()
+    netloc = _NETLOC.match(url)
+    if netloc and "@" in netloc["netloc"]:
+        userinfo = netloc["netloc"].rsplit("@", 1)[0]
+        if ":" in userinfo:
+            found.add(userinfo.split(":", 1)[1])
+    found.update(match.group(0).split("=", 1)[1] for match in _QUERY_PASSWORD.finditer(url))
+    return {value for value in found if value}
+
+
+def mask(name: str, value: Any) -> Any:
+    """The value of setting `name` as errors may show it: a secret's hidden, a URL's password hidden."""
+    kind = secret_kind(name)
+    if kind is None or value is None:
+        return value
+    if not kind.url:
+        return MASK
+    text = str(value)
+    netloc = _NETLOC.match(text)
+    if netloc and "@" in netloc["netloc"]:
+        userinfo, host = netloc["netloc"].rsplit("@", 1)
+        user = userinfo.split(":", 1)[0] + (":" + MASK if ":" in userinfo else "")
+        text = netloc["head"] + user + "@" + host + text[netloc.end():]
+    return _QUERY_PASSWORD.sub(lambda match: match.group(1) + MASK, text)
+
+
+def scrub(text: str, secrets: Iterable[str]) -> str:
+    """`text` with every secret value replaced by the mask."""
+    for secret in sorted(secrets, key=len, reverse=True):  # a secret that contains another goes first
+        text = text.replace(secret, MASK)
+    return text
+
+
+class RedactSecrets(logging.Filter):
+    """A log filter that masks the settings' secrets in every record's message and traceback."""
+
+    def __init__(self, secrets: Iterable[str]) -> None:
+        super().__init__()
+        self.secrets = frozenset(secrets)
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if not self.secrets:
+            return True
+        message = record.getMessage()
+        if any(secret in message for secret in self.secrets):
+            record.msg, record.args = scrub(message, self.secrets), None
+        if record.exc_info and not record.exc_text:
+            record.exc_text = logging.Formatter().formatException(record.exc_info)
+        if record.exc_text:
+            record.exc_text = scrub(record.exc_text, self.secrets)
+        if record.stack_info:
+            record.stack_info = scrub(record.stack_info, self.secrets)
+        return True
 
 
 def load_settings(environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
@@ -248,7 +349,10 @@ def load_settings(environ: Mapping[str, str] | None = None, **overrides: Any) ->
         first = exc.errors()[0]
         name = ENV_PREFIX + ".".join(str(p) for p in first["loc"]).upper()
         message = first["msg"].removeprefix("Value error, ")
-        raise SettingsError(f"invalid setting {name}: {message} (got {first.get('input')!r})") from None
+        field, given = str(first["loc"][0]), first.get("input")
+        if secret_kind(field) is not None and given is not None:
+            message = scrub(message, {str(given), *_url_passwords(str(given))})
+        raise SettingsError(f"invalid setting {name}: {message} (got {mask(field, given)!r})") from None
 
 
 def _read_config_file(path: Path) -> dict[str, Any]:
@@ -257,7 +361,11 @@ def _read_config_file(path: Path) -> dict[str, Any]:
     except OSError as exc:
         raise SettingsError(f"cannot read config file {path}: {exc.strerror}") from None
     except yaml.YAMLError as exc:
-        raise SettingsError(f"config file {path} is not valid YAML: {exc}".replace("\n", " ")) from None
+        # Only the problem and its place: PyYAML's own message quotes the line, which may hold a secret.
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        problem = getattr(exc, "problem", None) or "unreadable"
+        raise SettingsError(f"config file {path} is not valid YAML{where}: {problem}") from None
     if not isinstance(loaded, dict):
         raise SettingsError(f"config file {path} must hold a mapping of setting names to values")
     return {str(k).lower(): v for k, v in loaded.items()}

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable
+from importlib.metadata import version
 from pathlib import Path
+from typing import Literal
 
 from alembic import command
 from alembic.config import Config
@@ -12,28 +15,92 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.dialects.postgresql import Insert
 from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.pool import AsyncAdaptedQueuePool, Pool
 from sqlalchemy.sql import Executable
-
-from models.pool import FairAsyncPool
-from models.sqlite_driver import inline_dbapi
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 
+Drivers = Literal["fast", "stock"]
+# The private parts of the pinned libraries (see pyproject.toml) that models/pool.py and models/sqlite_driver.py
+# build on, as "module:attribute.path". The stock drivers (GRIDBOT_DATABASE_DRIVERS=stock) need none of them.
+POOL_INTERNALS = (
+    "sqlalchemy.pool.impl:AsyncAdaptedQueuePool._queue_class",
+    "sqlalchemy.util.queue:QueueCommon", "sqlalchemy.util.queue:Empty", "sqlalchemy.util.queue:Full",
+    "sqlalchemy.util.concurrency:await_",
+)
+SQLITE_INTERNALS = (
+    "aiosqlite.core:Connection._execute", "aiosqlite.core:Connection._conn",
+    "sqlalchemy.util:EMPTY_DICT",
+    "sqlalchemy.dialects.sqlite.aiosqlite:AsyncAdapt_aiosqlite_dbapi.connect",
+    "sqlalchemy.dialects.sqlite.aiosqlite:AsyncAdapt_aiosqlite_connection._connection",
+    "sqlalchemy.dialects.sqlite.aiosqlite:AsyncAdapt_aiosqlite_connection._cursor_cls",
+    "sqlalchemy.dialects.sqlite.aiosqlite:AsyncAdapt_aiosqlite_connection._execute_mutex",
+    "sqlalchemy.dialects.sqlite.aiosqlite:AsyncAdapt_aiosqlite_connection._handle_exception",
+    *(f"sqlalchemy.dialects.sqlite.aiosqlite:AsyncAdapt_aiosqlite_cursor.{name}" for name in (
+        "_adapt_connection", "_connection", "_cursor", "_rows", "_soft_closed_memoized", "_awaitable_cursor_close")),
+)
 
-def create_engine(database_url: str, *, echo: bool = False) -> AsyncEngine:
-    """Creates the async engine; SQLite gets WAL, a busy timeout and write transactions that lock up front."""
+
+class DriverInternalsMissing(RuntimeError):
+    """The fast drivers cannot run on the installed aiosqlite or SQLAlchemy; the message is one line."""
+
+    def __init__(self, internal: str) -> None:
+        distribution = internal.split(".", 1)[0].split(":", 1)[0]
+        super().__init__(
+            f"the fast database drivers need {internal.replace(':', '.')}, which {distribution} "
+            f"{_installed(distribution)} lacks: set GRIDBOT_DATABASE_DRIVERS=stock, or install the versions "
+            f"pinned in pyproject.toml")
+
+
+def _installed(distribution: str) -> str:
+    return version("SQLAlchemy" if distribution == "sqlalchemy" else distribution)
+
+
+def check_internals(internals: tuple[str, ...]) -> None:
+    """Raises DriverInternalsMissing naming the first of `internals` the installed libraries lack."""
+    for internal in internals:
+        module_name, _, path = internal.partition(":")
+        try:
+            found: object = importlib.import_module(module_name)
+            for name in path.split("."):
+                found = getattr(found, name)
+        except (ImportError, AttributeError):
+            raise DriverInternalsMissing(internal) from None
+
+
+def create_engine(database_url: str, *, drivers: Drivers = "fast", echo: bool = False) -> AsyncEngine:
+    """Creates the async engine; SQLite gets WAL, a busy timeout and write transactions that lock up front.
+
+    `drivers="fast"` runs on the fair pool and, on SQLite, the inline driver, after checking that the private
+    parts they use exist; `"stock"` on SQLAlchemy's own pool and aiosqlite adapter.
+    """
     url = make_url(database_url)
-    if url.get_backend_name() == "sqlite":
+    sqlite_backend = url.get_backend_name() == "sqlite"
+    if drivers == "fast":
+        check_internals(POOL_INTERNALS + (SQLITE_INTERNALS if sqlite_backend else ()))
+        from models.pool import FairAsyncPool
+
+        poolclass: type[Pool] = FairAsyncPool
+    elif drivers == "stock":
+        poolclass = AsyncAdaptedQueuePool
+    else:
+        raise ValueError(f"database drivers are fast or stock, not {drivers!r}")
+    if sqlite_backend:
         if url.database and url.database != ":memory:":
             Path(url.database).parent.mkdir(parents=True, exist_ok=True)
+        fast = {}
+        if drivers == "fast":
+            from models.sqlite_driver import inline_dbapi
+
+            fast = {"module": inline_dbapi()}
         # One connection: SQLite has one writer anyway, and queueing on the pool is fair and cheap where
         # queueing on the file lock means busy-sleeping in the driver.
         engine = create_async_engine(url, echo=echo, connect_args={"timeout": 30}, pool_size=1, max_overflow=0,
-                                     pool_timeout=60, module=inline_dbapi(), poolclass=FairAsyncPool)
+                                     pool_timeout=60, poolclass=poolclass, **fast)
         _configure_sqlite(engine)
         return engine
     return create_async_engine(url, echo=echo, pool_size=10, max_overflow=20, pool_pre_ping=True,
-                               poolclass=FairAsyncPool)
+                               poolclass=poolclass)
 
 
 def _configure_sqlite(engine: AsyncEngine) -> None:

@@ -4,6 +4,8 @@ SQLAlchemy's asyncio pool queues on an asyncio.Queue, which lets a newcomer take
 back for a waiter; the waiter then goes to the back of the line. With SQLite's single connection and a dozen
 requests waiting for it, that made some requests wait ten times the median (p99 100 ms against a p50 of
 10 ms in bench/wecom_callback.py). Here a returned connection goes straight to the longest-waiting request.
+It builds on SQLAlchemy's private queue protocol, pinned in pyproject.toml and listed in models/db.py
+POOL_INTERNALS, which create_engine checks before using this pool.
 """
 
 from __future__ import annotations

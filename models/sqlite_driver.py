@@ -9,6 +9,9 @@ off and run on the worker thread every CHECKPOINT_EVERY commits instead. The eve
 or a disk, and everything else runs inline, one call per statement. The price: a statement that reads much holds
 the loop while it runs; the service's own statements are indexed and bounded (the largest, the weekly figures,
 read one week's cases).
+
+It builds on private parts of aiosqlite and SQLAlchemy's adapter, pinned in pyproject.toml and listed in
+models/db.py SQLITE_INTERNALS, which create_engine checks before using this driver.
 """
 
 from __future__ import annotations

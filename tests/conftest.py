@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from models import Base
 from models.db import create_engine, migrate, session_factory
+from tests.harness import TEST_DRIVERS
 
 PG_ADMIN_DSN = os.environ.get("GRIDBOT_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
 _pg_state: dict[str, object] = {}
@@ -63,7 +64,7 @@ async def _pg_template() -> None:
     if _pg_state.get("template"):
         return
     url = await _fresh_pg_database()
-    engine = create_engine(url)
+    engine = create_engine(url, drivers=TEST_DRIVERS)
     await migrate(engine)
     await engine.dispose()
     _pg_state["template"] = url.rsplit("/", 1)[1]
@@ -99,7 +100,7 @@ async def database_url(db_backend: str, tmp_path: Path) -> str:
         return await _fresh_pg_database()
     if "path" not in _sqlite_template:
         template = Path(os.environ.get("PYTEST_TMPDIR", tmp_path.parent)) / f"template-{uuid.uuid4().hex}.db"
-        engine = create_engine(f"sqlite+aiosqlite:///{template}")
+        engine = create_engine(f"sqlite+aiosqlite:///{template}", drivers=TEST_DRIVERS)
         await migrate(engine)
         await engine.dispose()
         _sqlite_template["path"] = template
@@ -110,7 +111,7 @@ async def database_url(db_backend: str, tmp_path: Path) -> str:
 
 @pytest.fixture
 async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
-    engine = create_engine(database_url)
+    engine = create_engine(database_url, drivers=TEST_DRIVERS)
     yield engine
     await engine.dispose()
 

@@ -11,12 +11,13 @@ import argparse
 import asyncio
 import importlib
 import inspect
-import logging
 import pkgutil
 import sys
 
 from bot.cli.errors import CommandError
+from bot.runtime import configure_logging
 from config.settings import SettingsError, load_settings
+from models.db import DriverInternalsMissing
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -38,13 +39,12 @@ def main(argv: list[str] | None = None) -> int:
     except SettingsError as exc:
         print(f"gridbot: {exc}", file=sys.stderr)
         return 2
-    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    logging.getLogger("alembic").setLevel(max(logging.WARNING, logging.getLevelName(settings.log_level)))
+    configure_logging(settings)
     try:
         outcome = args.run(settings, args)
         if inspect.iscoroutine(outcome):
             outcome = asyncio.run(outcome)
-    except CommandError as exc:
+    except (CommandError, DriverInternalsMissing) as exc:
         print(f"gridbot: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

@@ -28,7 +28,7 @@ def register(commands: argparse._SubParsersAction) -> None:
 
 async def apikey_command(settings: Settings, args: argparse.Namespace) -> int:
     """Runs one apikey action against the configured database."""
-    engine = create_engine(settings.database_url)
+    engine = create_engine(settings.database_url, drivers=settings.database_drivers)
     try:
         await migrate(engine)
         sessions = session_factory(engine)

@@ -52,7 +52,7 @@ async def print_day(settings: Settings, station_code: str, day_text: str, ics: P
         except OSError as exc:
             raise CommandError(f"cannot write to {ics}: {exc.strerror}") from None
     tz = settings.tz
-    engine = create_engine(settings.database_url)
+    engine = create_engine(settings.database_url, drivers=settings.database_drivers)
     try:
         await migrate(engine)
         async with session_factory(engine)() as session:

@@ -28,7 +28,7 @@ async def inbound_command(settings: Settings, args: argparse.Namespace) -> int:
         raise CommandError("say which messages: inbound --failed")
     if args.limit < 1:
         raise CommandError("--limit must be at least 1")
-    engine = create_engine(settings.database_url)
+    engine = create_engine(settings.database_url, drivers=settings.database_drivers)
     try:
         await migrate(engine)
         async with session_factory(engine)() as session:

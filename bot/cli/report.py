@@ -34,7 +34,7 @@ async def preview_weekly(settings: Settings, unit_ref: str, week: str | None, ch
     from bot.clock import SystemClock
     from models.db import create_engine, migrate, session_factory
 
-    engine = create_engine(settings.database_url)
+    engine = create_engine(settings.database_url, drivers=settings.database_drivers)
     try:
         await migrate(engine)
         sessions = session_factory(engine)

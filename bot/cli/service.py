@@ -51,7 +51,7 @@ def register(commands: argparse._SubParsersAction) -> None:
 
 async def migrate_command(settings: Settings, args: argparse.Namespace) -> int:
     """Applies the Alembic migrations to the configured database."""
-    engine = create_engine(settings.database_url)
+    engine = create_engine(settings.database_url, drivers=settings.database_drivers)
     try:
         await migrate(engine)
     finally:
@@ -65,7 +65,7 @@ async def seed_command(settings: Settings, args: argparse.Namespace) -> int:
     from bot.grid.district import DistrictError, load_district
     from bot.grid.synthetic import generate_synthetic
 
-    engine = create_engine(settings.database_url)
+    engine = create_engine(settings.database_url, drivers=settings.database_drivers)
     try:
         await migrate(engine)
         sessions = session_factory(engine)
@@ -129,12 +129,19 @@ async def chat_command(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
-async def serve_command(settings: Settings, args: argparse.Namespace) -> int:
+def serve_command(settings: Settings, args: argparse.Namespace) -> int:
+    """Serves the web app until stopped, on uvloop unless GRIDBOT_EVENT_LOOP=asyncio."""
+    from bot.runtime import run_on_loop
+
+    return run_on_loop(settings, serve(settings))
+
+
+async def serve(settings: Settings) -> int:
     from aiohttp import web
 
     from bot.app import PathAccessLogger, create_app
     from bot.channels.registry import enabled_channels
-    from bot.runtime import freeze_startup_heap, shut_down, start, until_stopped
+    from bot.runtime import event_loop_name, freeze_startup_heap, shut_down, start, until_stopped
 
     runtime = await start(settings)
     try:
@@ -150,7 +157,7 @@ async def serve_command(settings: Settings, args: argparse.Namespace) -> int:
     site = web.TCPSite(runner, settings.host, settings.port)
     await site.start()
     log = logging.getLogger("gridbot")
-    log.info("serving on http://%s:%s", settings.host, settings.port)
+    log.info("serving on http://%s:%s (event loop: %s)", settings.host, settings.port, event_loop_name())
     try:
         signal_name = await until_stopped()
         log.info("%s received: shutting down (new updates refused, in-flight work finishes)", signal_name)
@@ -167,7 +174,7 @@ async def outbox_command(settings: Settings, args: argparse.Namespace) -> int:
     from bot.delivery.outbox import requeue
     from models import Outbox, SendState
 
-    engine = create_engine(settings.database_url)
+    engine = create_engine(settings.database_url, drivers=settings.database_drivers)
     try:
         await migrate(engine)
         sessions = session_factory(engine)
@@ -188,7 +195,7 @@ async def outbox_command(settings: Settings, args: argparse.Namespace) -> int:
 
 async def issue_invite(settings: Settings, staff_code: str, *, ttl: timedelta = DEFAULT_TTL) -> str:
     """Opens the configured database, stores an invite for the staff member and returns its token."""
-    engine = create_engine(settings.database_url)
+    engine = create_engine(settings.database_url, drivers=settings.database_drivers)
     try:
         await migrate(engine)
         async with session_factory(engine).begin() as session:
@@ -217,10 +224,11 @@ async def staff_command(settings: Settings, args: argparse.Namespace) -> int:
 
 async def run_scheduler(settings: Settings, *, once: bool = False) -> int:
     """`run.py scheduler`: runs the cron jobs until stopped, or what is due now once with --once."""
-    from bot.runtime import freeze_startup_heap, start, until_stopped
+    from bot.runtime import event_loop_name, freeze_startup_heap, start, until_stopped
 
     runtime = await start(settings)
     runner = JobRunner(runtime.services)
+    logging.getLogger("gridbot").info("scheduler started (event loop: %s)", event_loop_name())
     try:
         if once:
             for job, slot, outcome in await runner.run_due(runtime.services.clock.now()):
@@ -238,5 +246,8 @@ async def run_scheduler(settings: Settings, *, once: bool = False) -> int:
     return 0
 
 
-async def scheduler_command(settings: Settings, args: argparse.Namespace) -> int:
-    return await run_scheduler(settings, once=args.once)
+def scheduler_command(settings: Settings, args: argparse.Namespace) -> int:
+    """Runs the scheduler, on uvloop unless GRIDBOT_EVENT_LOOP=asyncio."""
+    from bot.runtime import run_on_loop
+
+    return run_on_loop(settings, run_scheduler(settings, once=args.once))

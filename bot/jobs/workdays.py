@@ -7,18 +7,32 @@ A category's SLA is stored as a span of hours (the case's due time minus its sta
   received after work, on a weekend or a holiday counts as received on the next working day;
 - other spans count in working hours inside the configured work periods.
 A deadline in working time is never earlier than the span in plain hours, which the SLA sweep relies on.
+
+Public holidays (法定节假日) and make-up working days (调休上班) come from the State Council's yearly notice as
+packaged by chinesecalendar; the settings' `holidays` and `extra_workdays` lists override it either way.
 """
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
+
+import chinese_calendar
 
 from config.settings import Settings
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 DAY = timedelta(days=1)
+# The State Council publishes a year's holidays in the autumn before it; a quarter's notice leaves time to
+# upgrade chinesecalendar (or list the days by hand) before deadlines reach the uncovered year.
+COVERAGE_LOOKAHEAD = timedelta(days=90)
+OFFICIAL_HOLIDAYS: frozenset[date] = frozenset(chinese_calendar.holidays)
+OFFICIAL_WORKDAYS: frozenset[date] = frozenset(chinese_calendar.workdays)
+OFFICIAL_YEARS = range(min(chinese_calendar.holidays).year, max(chinese_calendar.holidays).year + 1)
+
+log = logging.getLogger("gridbot.workdays")
 
 
 def parse_weekdays(spec: str) -> frozenset[int]:
@@ -55,12 +69,14 @@ class WorkCalendar:
 
     @classmethod
     def from_settings(cls, settings: Settings) -> WorkCalendar:
-        """The calendar the settings describe."""
+        """The calendar the settings describe: the official holidays and make-up days, the settings' lists
+        overriding them."""
+        holidays, extra_workdays = configured_days(settings)
         return cls(
             tz=settings.tz, periods=parse_periods(settings.work_hours),
             weekdays=parse_weekdays(settings.work_weekdays),
-            holidays=frozenset(date.fromisoformat(d) for d in settings.holidays),
-            extra_workdays=frozenset(date.fromisoformat(d) for d in settings.extra_workdays),
+            holidays=(OFFICIAL_HOLIDAYS - extra_workdays) | holidays,
+            extra_workdays=(OFFICIAL_WORKDAYS - holidays) | extra_workdays,
             natural_below=timedelta(hours=settings.sla_natural_below_hours),
         )
 
@@ -124,3 +140,28 @@ class WorkCalendar:
 
     def local_day(self, moment: datetime) -> date:
         return moment.astimezone(self.tz).date()
+
+
+def configured_days(settings: Settings) -> tuple[frozenset[date], frozenset[date]]:
+    """The holidays and make-up working days listed by hand in the settings."""
+    return (frozenset(date.fromisoformat(d) for d in settings.holidays),
+            frozenset(date.fromisoformat(d) for d in settings.extra_workdays))
+
+
+def uncovered_years(settings: Settings, now: datetime) -> list[int]:
+    """The years from now to COVERAGE_LOOKAHEAD ahead that neither the installed holiday data nor the settings'
+    lists cover."""
+    today = now.astimezone(settings.tz).date()
+    by_hand = {day.year for days in configured_days(settings) for day in days}
+    years = range(today.year, (today + COVERAGE_LOOKAHEAD).year + 1)
+    return [year for year in years if year not in OFFICIAL_YEARS and year not in by_hand]
+
+
+def warn_if_uncovered(settings: Settings, now: datetime) -> None:
+    """Logs a warning at start-up when the coming year's holidays are unknown: its deadlines would count
+    public holidays as working days."""
+    for year in uncovered_years(settings, now):
+        log.warning("no public holiday data for %s in chinesecalendar %s (it covers %s-%s): SLA deadlines will "
+                    "count that year's holidays as working days; upgrade chinesecalendar or list the days in "
+                    "GRIDBOT_HOLIDAYS and GRIDBOT_EXTRA_WORKDAYS", year, chinese_calendar.__version__,
+                    OFFICIAL_YEARS.start, OFFICIAL_YEARS.stop - 1)

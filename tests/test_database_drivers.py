@@ -1,0 +1,69 @@
+"""The database drivers: the fast ones (fair pool, inline SQLite driver) by default, SQLAlchemy's stock ones on
+GRIDBOT_DATABASE_DRIVERS=stock, and a refusal in one line when the private parts the fast ones use are missing."""
+
+from __future__ import annotations
+
+import aiosqlite.core
+import sqlalchemy.util.queue
+from sqlalchemy.pool import AsyncAdaptedQueuePool
+
+from bot.cli import main
+from models.pool import FairAsyncPool
+from models.sqlite_driver import InlineDBAPI
+from tests.harness import Harness
+
+# A private part of each library per backend that the fast drivers need, and one that the stock ones do not.
+REACHED_INTO = {
+    "sqlite": (aiosqlite.core.Connection, "_execute", "aiosqlite.core.Connection._execute, which aiosqlite 0."),
+    "postgres": (sqlalchemy.util.queue, "QueueCommon", "sqlalchemy.util.queue.QueueCommon, which sqlalchemy 2.1."),
+}
+FAST_ONLY = (sqlalchemy.util.queue, "QueueCommon")
+
+
+def drivers_of(bot: Harness) -> tuple[type, bool]:
+    engine = bot.runtime.engine
+    return type(engine.pool), isinstance(engine.dialect.loaded_dbapi, InlineDBAPI)
+
+
+async def test_fast_drivers_are_the_default(database_url):
+    bot = await Harness.start(database_url, database_drivers="fast")
+    try:
+        assert "确认" in await bot.resident("R001", "#随手拍 3号楼门口路灯坏了", group="JT-TTC-01")
+        assert "编号 #" in await bot.resident("R001", "确认", group="JT-TTC-01")
+        pool, inline = drivers_of(bot)
+        assert pool is FairAsyncPool
+        assert inline == database_url.startswith("sqlite")
+    finally:
+        await bot.close()
+
+
+async def test_stock_drivers_run_the_service_on_sqlalchemys_own_pool_and_adapter(database_url):
+    bot = await Harness.start(database_url, database_drivers="stock")
+    try:
+        assert "确认" in await bot.resident("R001", "#随手拍 3号楼门口路灯坏了", group="JT-TTC-01")
+        assert "编号 #" in await bot.resident("R001", "确认", group="JT-TTC-01")
+        assert len(await bot.cases()) == 1
+        assert drivers_of(bot) == (AsyncAdaptedQueuePool, False)
+    finally:
+        await bot.close()
+
+
+def test_a_missing_private_part_stops_serve_in_one_line_naming_it_and_the_setting(
+        database_url, db_backend, monkeypatch, capsys):
+    owner, name, named = REACHED_INTO[db_backend]
+    monkeypatch.delattr(owner, name)
+    monkeypatch.setenv("GRIDBOT_DATABASE_URL", database_url)
+    monkeypatch.setenv("GRIDBOT_DATABASE_DRIVERS", "fast")
+    assert main(["serve"]) == 2
+    error = capsys.readouterr().err
+    assert error.count("\n") == 1 and "Traceback" not in error
+    assert named in error
+    assert "GRIDBOT_DATABASE_DRIVERS=stock" in error
+
+
+def test_the_stock_drivers_start_without_the_private_parts(database_url, monkeypatch, capsys):
+    monkeypatch.delattr(*FAST_ONLY)
+    monkeypatch.setenv("GRIDBOT_DATABASE_URL", database_url)
+    monkeypatch.setenv("GRIDBOT_DATABASE_DRIVERS", "stock")
+    assert main(["migrate"]) == 0
+    assert capsys.readouterr().err == ""
