@@ -94,7 +94,7 @@ class Case(Base):
     duplicate_of_id: Mapped[int | None] = mapped_column(ForeignKey("case.id"), index=True)
     priority: Mapped[int] = mapped_column(Integer, default=0)
     escalation_level: Mapped[int] = mapped_column(Integer, default=0)
-    # The SLA sweep's bookkeeping (bot/jobs/tasks.py): the last timer step taken, and when to look at the case next.
+    # The SLA sweep's bookkeeping (bot/jobs/sla.py): the last timer step taken, and when to look at the case next.
     sla_stage: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     sla_next_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     extras: Mapped[dict] = mapped_column(JSON, default=dict)

@@ -6,7 +6,9 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 from sqlalchemy import select
 
-from bot.jobs.tasks import daily_digest, sweep_case_timers, weekly_broadcast, wish_campaign
+from bot.jobs.broadcasts import weekly_broadcast, wish_campaign
+from bot.jobs.digests import daily_digest
+from bot.jobs.sla import sweep_case_timers
 from bot.jobs.workdays import WorkCalendar
 from config.settings import load_settings
 from models import CaseStatus, Rating, Resident, Staff

@@ -244,7 +244,7 @@ async def _apply_assignment(
         case.status, case.queue_unit_id = status, None
         case.assigned_at = now
         case.accept_due_at = now + timedelta(hours=sla_accept_hours)
-        case.sla_next_at = None  # the SLA sweep (bot/jobs/tasks.py) schedules the new deadline on its next pass
+        case.sla_next_at = None  # the SLA sweep (bot/jobs/sla.py) schedules the new deadline on its next pass
     event = _event(session, case, actor, action, before, "；".join(filter(None, [assignment.reason, note])), now)
     await session.flush()
     await _announce(session, directory, case, assignment, event.id, now)

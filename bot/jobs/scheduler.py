@@ -23,7 +23,9 @@ from apscheduler.triggers.cron import CronTrigger
 from sqlalchemy import delete, select, update
 
 from bot.jobs import appointments
-from bot.jobs.tasks import TimerPolicy, daily_digest, sweep_case_timers, weekly_broadcast, wish_campaign
+from bot.jobs.broadcasts import weekly_broadcast, wish_campaign
+from bot.jobs.digests import daily_digest
+from bot.jobs.sla import TimerPolicy, sweep_case_timers
 from bot.reports.weekly import week_label
 from bot.services import Services
 from models import JobRun

@@ -1,4 +1,6 @@
-"""Scheduled jobs: they decide what is due and enqueue outbox rows with deterministic dedupe keys, nothing more.
+"""The SLA timers: reminders, escalations, rating requests and auto-closing, each step taken once.
+
+Jobs decide what is due and enqueue outbox rows with deterministic dedupe keys, nothing more.
 
 A job that fires twice, or in two instances at once, therefore sends once: the second run finds the same
 keys already queued. The case timers also move a case's `sla_stage` with a conditional UPDATE, so one step
@@ -19,26 +21,20 @@ open case; new cases (sla_next_at still empty) are picked up on the first sweep 
 
 from __future__ import annotations
 
-import asyncio
-import base64
 import logging
-from collections import defaultdict
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.cases.notices import case_summary, notify_reporter, notify_staff, rating_buttons, worker_buttons
-from bot.delivery.outbox import Notice, enqueue
 from bot.grid.directory import GridDirectory
 from bot.grid.routing import ROLE_LABELS, role_staff, triage_staff, triage_unit
 from bot.jobs.workdays import WorkCalendar
 from bot.pipeline.dialogue import offer_rating
-from bot.pipeline.identities import staff_contact
-from bot.reports.weekly import Figures, chart_for, chart_weeks, report_text, week_figures
 from bot.services import Services
-from models import Case, CaseEvent, CaseStatus, ChatGroup, Staff, StaffRole
+from models import Case, CaseEvent, CaseStatus, StaffRole
 
 log = logging.getLogger(__name__)
 
@@ -313,137 +309,3 @@ async def _ask_rating(session: AsyncSession, case: Case, step: Step, now: dateti
     if identity is not None:
         chat = identity.private_chat_id or case.source_chat_id
         await offer_rating(session, case.source_channel, chat, identity.user_id, case.id, now=now)
-
-
-# the daily digest --------------------------------------------------------------------------------------
-
-
-@dataclass
-class Workload:
-    open: list[int]
-    due_today: list[int]
-    overdue: list[int]
-
-
-def _numbers(ids: list[int], limit: int = 5) -> str:
-    shown = " ".join(f"#{i}" for i in ids[:limit])
-    return f"（{shown}{' 等' if len(ids) > limit else ''}）" if ids else ""
-
-
-def digest_text(name: str, load: Workload) -> str:
-    """A worker's morning digest: open cases, due today, overdue."""
-    return (f"【每日待办】{name}，早上好！您名下未办结工单 {len(load.open)} 件；"
-            f"今日到期 {len(load.due_today)} 件{_numbers(load.due_today)}；"
-            f"已超时 {len(load.overdue)} 件{_numbers(load.overdue)}。\n回复「我的工单」查看详情。")
-
-
-async def daily_digest(services: Services, day: date, now: datetime, *, policy: TimerPolicy | None = None) -> int:
-    """Queues the digest for every staff member with open cases; returns how many."""
-    policy = policy or TimerPolicy.from_services(services)
-    loads: dict[int, Workload] = defaultdict(lambda: Workload([], [], []))
-    async with services.sessions() as session:
-        rows = (await session.execute(
-            select(Case.id, Case.assignee_id, Case.status, Case.created_at, Case.assigned_at, Case.accept_due_at,
-                   Case.resolve_due_at, Case.sla_stage)
-            .where(Case.status.in_((*ACCEPT_WAIT, *WORKING)), Case.assignee_id.is_not(None)).order_by(Case.id)
-        )).all()
-        for row in rows:
-            load = loads[row.assignee_id]
-            load.open.append(row.id)
-            deadline = _current_deadline(row, policy)
-            if deadline is None:
-                continue
-            if deadline <= now:
-                load.overdue.append(row.id)
-            elif policy.calendar.local_day(deadline) == day:
-                load.due_today.append(row.id)
-        staff = (await session.scalars(select(Staff).where(Staff.id.in_(list(loads))))).unique().all()
-    async with services.sessions.begin() as session:
-        for person in staff:
-            contact = await staff_contact(session, person)
-            await enqueue(session, Notice(
-                dedupe_key=f"digest:{day.isoformat()}:staff:{person.id}", channel=contact.channel,
-                chat_id=contact.chat_id, recipient=f"staff:{person.code}", text=digest_text(person.name, loads[person.id]),
-                extras={},
-            ), now=now)
-    return len(staff)
-
-
-def _current_deadline(row, policy: TimerPolicy) -> datetime | None:  # type: ignore[no-untyped-def]
-    if row.status in ACCEPT_WAIT and row.accept_due_at is not None:
-        start = row.assigned_at or row.created_at
-        span = row.accept_due_at - start if row.accept_due_at > start else DEFAULT_ACCEPT_SPAN
-        return policy.calendar.deadline(start, span)
-    if row.resolve_due_at is not None and row.resolve_due_at > row.created_at:
-        return policy.calendar.deadline(row.created_at, row.resolve_due_at - row.created_at)
-    return None
-
-
-# weekly broadcast and the wish campaign ---------------------------------------------------------------
-
-REPORT_ROLES = (StaffRole.COMMUNITY_SECRETARY, StaffRole.STREET_OFFICER)
-
-
-@dataclass
-class BroadcastTally:
-    groups: int = 0
-    staff: int = 0
-
-    def __str__(self) -> str:
-        return f"groups {self.groups}, staff {self.staff}"
-
-
-async def weekly_broadcast(services: Services, week: str, now: datetime, *, charts: bool = True) -> BroadcastTally:
-    """Queues the week's report for every bound group, and with a chart for secretaries and street officers."""
-    tz = services.settings.tz
-    directory = services.directory
-    async with services.sessions() as session:
-        figures = await week_figures(session, directory, week, tz)
-        groups = (await session.scalars(select(ChatGroup).order_by(ChatGroup.id))).unique().all()
-        leaders = (await session.scalars(select(Staff).where(Staff.role.in_(REPORT_ROLES), Staff.on_duty.is_(True))
-                                         .order_by(Staff.id))).unique().all()
-        labels, weeks = await chart_weeks(session, directory, week, tz) if charts and leaders else ([], [])
-    pngs: dict[int, bytes] = {}
-    for unit_id in {p.unit_id for p in leaders} if charts else ():
-        unit = directory.unit(unit_id)
-        pngs[unit_id] = await asyncio.to_thread(chart_for, directory, unit, labels, weeks)
-    tally = BroadcastTally()
-    async with services.sessions.begin() as session:
-        for group in groups:
-            unit = directory.unit(group.unit_id)
-            await enqueue(session, Notice(
-                dedupe_key=f"weekly:{week}:group:{group.id}", channel=group.channel, chat_id=group.chat_id,
-                recipient=f"group:{group.id}", text=report_text(unit.name, week, figures.get(unit.id) or Figures()),
-                extras={},
-            ), now=now)
-            tally.groups += 1
-        for person in leaders:
-            unit = directory.unit(person.unit_id)
-            extras: dict = {}
-            if person.unit_id in pngs:
-                extras["image"] = {"filename": f"weekly-{week}-{unit.code}.png", "mime": "image/png",
-                                   "png_base64": base64.b64encode(pngs[person.unit_id]).decode("ascii")}
-            contact = await staff_contact(session, person)
-            await enqueue(session, Notice(
-                dedupe_key=f"weekly:{week}:staff:{person.id}", channel=contact.channel, chat_id=contact.chat_id,
-                recipient=f"staff:{person.code}", text=report_text(unit.name, week, figures.get(unit.id) or Figures()),
-                extras=extras,
-            ), now=now)
-            tally.staff += 1
-    return tally
-
-
-WISH_CALL = ("【{year}年微心愿征集】新的一年，社区微心愿征集开始啦！家里有困难、有小小心愿的居民，"
-             "请在群里发送「#微心愿 您的心愿」，社区和党员志愿者会认领并帮您实现。")
-
-
-async def wish_campaign(services: Services, year: int, now: datetime) -> int:
-    """Queues the annual call for micro-wishes (微心愿征集) to every bound group; returns how many."""
-    async with services.sessions.begin() as session:
-        groups = (await session.scalars(select(ChatGroup).order_by(ChatGroup.id))).unique().all()
-        for group in groups:
-            await enqueue(session, Notice(
-                dedupe_key=f"wishes:{year}:group:{group.id}", channel=group.channel, chat_id=group.chat_id,
-                recipient=f"group:{group.id}", text=WISH_CALL.format(year=year), extras={},
-            ), now=now)
-    return len(groups)
