@@ -20,7 +20,6 @@ from bot.cases.notices import (
 )
 from bot.grid.directory import GridDirectory, UnitRef
 from bot.grid.routing import (
-    ROLE_LABELS,
     TRIAGE_ROLES,
     Assignment,
     Responsibility,
@@ -32,7 +31,7 @@ from bot.grid.routing import (
 from bot.pipeline.dialogue import offer_rating
 from bot.pipeline.identities import Actor
 from models import Case, CaseEvent, CaseKind, CaseStatus, Rating, Resident, Staff, StaffRole, UnitLevel
-from models.cases import OPEN_STATUSES
+from models.cases import OPEN_STATUSES, EventKind
 
 S = CaseStatus
 
@@ -90,7 +89,7 @@ class Draft:
 @dataclass(frozen=True, slots=True)
 class Filed:
     case: Case
-    duplicate_of: Case | None
+    duplicate_of: CaseRef | None
     assignment: Assignment | None
 
 
@@ -128,10 +127,23 @@ _RAISE_PRIORITY = (update(_CASE).where(_CASE.c.id == bindparam("case_id"))
 
 
 @dataclass(frozen=True, slots=True)
+class CaseRef:
+    """A case as a value: its number, status and photos, read once (not an ORM object, so nothing is saved)."""
+
+    id: int
+    status: CaseStatus
+    media: list[dict]
+
+    @property
+    def number(self) -> str:
+        return f"#{self.id}"
+
+
+@dataclass(frozen=True, slots=True)
 class Original:
     """The open case a new report repeats: what filing the duplicate needs of it."""
 
-    case: Case  # a transient copy with its id, status and photos
+    case: CaseRef
     assignee: StaffRef | None
 
 
@@ -152,15 +164,15 @@ async def find_duplicate(
             assignee = None if candidate.assignee_id is None else StaffRef(
                 candidate.assignee_id, candidate.code, candidate.name, candidate.role, candidate.staff_unit_id,
                 candidate.department)
-            return Original(Case(id=candidate.id, status=candidate.status, media=candidate.media), assignee)
+            return Original(CaseRef(candidate.id, candidate.status, candidate.media), assignee)
     return None
 
 
-def _event_row(case: Case, actor: Actor | None, action: str, before: CaseStatus | None, after: CaseStatus,
+def _event_row(case: Case | CaseRef, actor: Actor | None, action: str, before: CaseStatus | None, after: CaseStatus,
                note: str, now: datetime) -> dict[str, Any]:
     """The columns of one audit event: who (the system when no actor), what, from which status to which."""
     return {"case_id": case.id, "at": now, "actor_kind": actor.kind if actor else "system",
-            "actor_id": actor.id if actor else None, "actor_name": actor.name if actor else "系统", "action": action,
+            "actor_id": actor.id if actor else None, "actor_name": actor.name if actor else "系统", "action": EventKind(action),
             "from_status": before.value if before else None, "to_status": after.value, "note": note}
 
 
@@ -314,7 +326,7 @@ async def staff_action(
     case.status, case.updated_at = transition.target, now
     staff = await session.get(Staff, actor.id)
     assert staff is not None
-    who = f"{ROLE_LABELS[staff.role]}{staff.name}"
+    who = f"{staff.role.label}{staff.name}"
     if action in {"accept", "claim"}:
         taken_over = case.assignee_id not in (None, actor.id)
         case.assignee_id, case.assignee = staff.id, staff

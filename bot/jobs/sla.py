@@ -30,11 +30,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.cases.notices import case_summary, notify_reporter, notify_staff, rating_buttons, worker_buttons
 from bot.grid.directory import GridDirectory
-from bot.grid.routing import ROLE_LABELS, role_staff, triage_staff, triage_unit
+from bot.grid.routing import role_staff, triage_staff, triage_unit
 from bot.jobs.workdays import WorkCalendar
 from bot.pipeline.dialogue import offer_rating
 from bot.services import Services
-from models import Case, CaseEvent, CaseStatus, StaffRole
+from models import Case, CaseEvent, CaseStatus, EventKind, StaffRole
 
 log = logging.getLogger(__name__)
 
@@ -235,7 +235,7 @@ async def _take(session: AsyncSession, directory: GridDirectory, case: Case, ste
         await _ask_rating(session, case, step, now)
         tally.rating_requests += 1
     else:
-        session.add(CaseEvent(case_id=case.id, at=now, actor_kind="system", actor_name="系统", action="auto_closed",
+        session.add(CaseEvent(case_id=case.id, at=now, actor_kind="system", actor_name="系统", action=EventKind.AUTO_CLOSED,
                               from_status=S.RESOLVED.value, to_status=S.CLOSED.value,
                               note=f"办结后{_span_text(now - case.resolved_at) if case.resolved_at else ''}未评价，自动归档"))
         tally.closed += 1
@@ -282,13 +282,13 @@ async def _escalate(session: AsyncSession, directory: GridDirectory, case: Case,
     if not targets:  # no one of that role on duty: whoever watches the community's queue
         targets = await triage_staff(session, directory, triage_unit(directory, unit))
     late = _span_text(now - step.deadline)
-    names = "、".join(f"{ROLE_LABELS[t.role]}{t.name}" for t in targets) or "（无在岗人员）"
+    names = "、".join(f"{t.role.label}{t.name}" for t in targets) or "（无在岗人员）"
     session.add(CaseEvent(
-        case_id=case.id, at=now, actor_kind="system", actor_name="系统", action="escalated",
+        case_id=case.id, at=now, actor_kind="system", actor_name="系统", action=EventKind.ESCALATED,
         from_status=case.status.value, to_status=case.status.value,
         note=f"超过{_what(step)}时限 {late}，第{step.level}级督办：上报{names}",
     ))
-    holder = f"{ROLE_LABELS[case.assignee.role]}{case.assignee.name}" if case.assignee else "无"
+    holder = f"{case.assignee.role.label}{case.assignee.name}" if case.assignee else "无"
     text = (f"【超时督办·第{step.level}级】{case.number} 已超过{_what(step)}时限 {late}"
             f"（时限 {local_text(step.deadline, policy.calendar)}），当前承办：{holder}。请督促办理。\n{case_summary(case, for_staff=True)}")
     key = f"sla:{case.id}:{step.stage}"

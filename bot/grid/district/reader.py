@@ -12,7 +12,6 @@ from bot.grid.district.spec import (
     GROUP_KEYS,
     MAX_BUILDINGS,
     RESIDENT_KEYS,
-    ROLE_UNIT_LEVELS,
     STAFF_KEYS,
     STAFF_REQUIRED,
     TOP_KEYS,
@@ -205,8 +204,8 @@ class DistrictReader(FieldReader):
             self.problem(entry.at("unit"), f"{what}: unit {unit!r} does not exist")
         elif unit is not None and role is not None:
             level = self.units[unit].level
-            if level is not None and level not in ROLE_UNIT_LEVELS[role]:
-                allowed = " or ".join(sorted(v.value for v in ROLE_UNIT_LEVELS[role]))
+            if level is not None and level not in role.levels:
+                allowed = " or ".join(sorted(v.value for v in role.levels))
                 self.problem(entry.at("unit"), f"{what}: a {role.value} belongs on a {allowed}, "
                                                f"but {unit!r} is a {level.value}")
         if code is None or name is None or role is None or unit is None:

@@ -11,30 +11,11 @@ CHANNELS = frozenset({"console", "telegram", "wechat", "wecom"})
 CONSOLE = "console"
 MAX_BUILDINGS = 300
 
-# Where each role has to sit for routing to find it (bot.grid.routing looks staff up at the case unit's ancestor
-# of the role's level), so a grid worker bound to a community would silently never get a case.
-ROLE_UNIT_LEVELS: dict[StaffRole, frozenset[UnitLevel]] = {
-    StaffRole.GRID_WORKER: frozenset({UnitLevel.GRID}),
-    StaffRole.BUILDING_LEAD: frozenset({UnitLevel.BUILDING}),
-    StaffRole.HOUSEHOLD_LEAD: frozenset({UnitLevel.HOUSEHOLD}),
-    StaffRole.COMMUNITY_STAFF: frozenset({UnitLevel.COMMUNITY}),
-    StaffRole.COMMUNITY_SECRETARY: frozenset({UnitLevel.COMMUNITY}),
-    StaffRole.STREET_OFFICER: frozenset({UnitLevel.STREET}),
-    StaffRole.DEPARTMENT: frozenset({UnitLevel.DISTRICT, UnitLevel.STREET}),
-    StaffRole.VOLUNTEER: frozenset({UnitLevel.COMMUNITY}),
-}
-
 LEVEL_WORDS: dict[str, UnitLevel] = {
-    **{level.value: level for level in UnitLevel},
-    "区": UnitLevel.DISTRICT, "街道": UnitLevel.STREET, "镇": UnitLevel.STREET, "社区": UnitLevel.COMMUNITY,
-    "网格": UnitLevel.GRID, "小区": UnitLevel.GRID, "楼栋": UnitLevel.BUILDING, "党员中心户": UnitLevel.HOUSEHOLD,
+    **{level.value: level for level in UnitLevel}, **{level.label: level for level in UnitLevel},
+    "镇": UnitLevel.STREET, "小区": UnitLevel.GRID,
 }
-ROLE_WORDS: dict[str, StaffRole] = {
-    **{role.value: role for role in StaffRole},
-    "网格员": StaffRole.GRID_WORKER, "楼栋长": StaffRole.BUILDING_LEAD, "党员中心户": StaffRole.HOUSEHOLD_LEAD,
-    "社区工作人员": StaffRole.COMMUNITY_STAFF, "社区书记": StaffRole.COMMUNITY_SECRETARY,
-    "街道干部": StaffRole.STREET_OFFICER, "职能部门": StaffRole.DEPARTMENT, "志愿者": StaffRole.VOLUNTEER,
-}
+ROLE_WORDS: dict[str, StaffRole] = {**{role.value: role for role in StaffRole}, **{role.label: role for role in StaffRole}}
 
 TOP_KEYS = frozenset({"district", "units", "departments", "staff", "staff_csv", "residents", "groups",
                       "groups_csv"})

@@ -11,7 +11,7 @@ from typing import Any
 from bot.grid.synthetic.bulk import CHUNK, Rows
 from bot.grid.synthetic.matters import MATTERS_BY_KIND, Matter
 from bot.grid.synthetic.places import District, Grid, Names, add_identity
-from models import Case, CaseEvent, CaseKind, CaseStatus, Rating, Resident, StaffRole
+from models import Case, CaseEvent, CaseKind, CaseStatus, EventKind, Rating, Resident, StaffRole
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,7 +104,7 @@ def _case(rows: Rows, rng: random.Random, district: District, reporter: Syntheti
         "resolved_at": None,
         "closed_at": None, "rating": None, "rating_comment": None,
     }
-    _event(rows, events, case_id, created, "resident", reporter.id, reporter.name, "filed", None,
+    _event(rows, events, case_id, created, "resident", reporter.id, reporter.name, EventKind.FILED, None,
            CaseStatus.NEW, f"经{grid.channel}提交")
     _progress(rows, rng, row, events, case_id, assignee, reporter, now)
     cases.append(row)
@@ -128,11 +128,11 @@ def _progress(rows: Rows, rng: random.Random, row: dict[str, Any], events: list[
     if status in (CaseStatus.NEW, CaseStatus.DUPLICATE, CaseStatus.REJECTED):
         if status is CaseStatus.NEW:
             row["queue_unit_id"] = row["unit_id"]
-            _event(rows, events, case_id, created, "system", None, "系统", "routed", CaseStatus.NEW,
+            _event(rows, events, case_id, created, "system", None, "系统", EventKind.ROUTED, CaseStatus.NEW,
                    CaseStatus.NEW, "类别未确定，转社区人工分拣")
         else:
             row["resolve_due_at"] = None
-            action = "linked_duplicate" if status is CaseStatus.DUPLICATE else "reject"
+            action = EventKind.LINKED_DUPLICATE if status is CaseStatus.DUPLICATE else EventKind.REJECT
             at = min(now, created + timedelta(minutes=rng.uniform(1, 600)))
             _event(rows, events, case_id, at, "system", None, "系统", action, CaseStatus.NEW, status,
                    "与此前工单重复，已并入" if status is CaseStatus.DUPLICATE else "不属于受理范围")
@@ -145,26 +145,26 @@ def _progress(rows: Rows, rng: random.Random, row: dict[str, Any], events: list[
     row["assignee_id"] = staff_id
     at = row["assigned_at"] = created + timedelta(seconds=rng.uniform(5, 900))
     row["accept_due_at"] = at + timedelta(hours=24)
-    _event(rows, events, case_id, at, "system", None, "系统", "routed", CaseStatus.NEW, CaseStatus.ASSIGNED,
+    _event(rows, events, case_id, at, "system", None, "系统", EventKind.ROUTED, CaseStatus.NEW, CaseStatus.ASSIGNED,
            f"派给{staff_name}")
     if reached >= 1:
         at = row["accepted_at"] = min(now, at + timedelta(minutes=rng.uniform(5, 360)))
-        _event(rows, events, case_id, at, "staff", staff_id, staff_name, "accept", CaseStatus.ASSIGNED,
+        _event(rows, events, case_id, at, "staff", staff_id, staff_name, EventKind.ACCEPT, CaseStatus.ASSIGNED,
                CaseStatus.ACCEPTED, "")
     if reached == 2:
         at = min(now, at + timedelta(minutes=rng.uniform(10, 600)))
-        _event(rows, events, case_id, at, "staff", staff_id, staff_name, "progress", CaseStatus.ACCEPTED,
+        _event(rows, events, case_id, at, "staff", staff_id, staff_name, EventKind.PROGRESS, CaseStatus.ACCEPTED,
                CaseStatus.IN_PROGRESS, "已联系相关人员，正在处理")
     if reached >= 3:
         window = (row["resolve_due_at"] - created).total_seconds()
         at = row["resolved_at"] = min(now, at + timedelta(seconds=window * rng.uniform(0.05, 1.15)))
-        _event(rows, events, case_id, at, "staff", staff_id, staff_name, "resolve", CaseStatus.ACCEPTED,
+        _event(rows, events, case_id, at, "staff", staff_id, staff_name, EventKind.RESOLVE, CaseStatus.ACCEPTED,
                CaseStatus.RESOLVED, "已现场处理完毕")
     if reached >= 4:
         at = row["closed_at"] = min(now, at + timedelta(hours=rng.uniform(1, 72)))
         rating = Rating.SATISFIED if rng.random() < 0.88 else Rating.BASICALLY_SATISFIED
         row["rating"] = rating
-        _event(rows, events, case_id, at, "resident", reporter.id, reporter.name, "rated",
+        _event(rows, events, case_id, at, "resident", reporter.id, reporter.name, EventKind.RATED,
                CaseStatus.RESOLVED, CaseStatus.CLOSED, rating.label)
     elif reached < 3 and row["resolve_due_at"] < now:
         overdue_hours = (now - row["resolve_due_at"]).total_seconds() / 3600
@@ -173,7 +173,7 @@ def _progress(rows: Rows, rng: random.Random, row: dict[str, Any], events: list[
 
 
 def _event(rows: Rows, events: list[dict[str, Any]], case_id: int, at: datetime, actor_kind: str,
-           actor_id: int | None, actor_name: str, action: str, before: CaseStatus | None, after: CaseStatus,
+           actor_id: int | None, actor_name: str, action: EventKind, before: CaseStatus | None, after: CaseStatus,
            note: str) -> None:
     events.append({
         "id": rows.new_id(CaseEvent.__table__), "case_id": case_id, "at": at, "actor_kind": actor_kind,
