@@ -124,7 +124,7 @@ async def main() -> None:
 
 
 def _none():  # type: ignore[no-untyped-def]
-    from bot.reports.weekly import Figures
+    from bot.cases.figures import Figures
 
     return Figures()
 
