@@ -9,7 +9,7 @@ from datetime import date, datetime
 from sqlalchemy import select
 
 from bot.delivery.outbox import Notice, enqueue
-from bot.jobs.sla import ACCEPT_WAIT, DEFAULT_ACCEPT_SPAN, WORKING, TimerPolicy
+from bot.jobs.sla import ACCEPT_WAIT, WORKING, TimerPolicy, case_deadlines
 from bot.pipeline.identities import staff_contact
 from bot.services import Services
 from models import Case, Staff
@@ -40,16 +40,17 @@ async def daily_digest(services: Services, day: date, now: datetime, *, policy: 
     loads: dict[int, Workload] = defaultdict(lambda: Workload([], [], []))
     async with services.sessions() as session:
         rows = (await session.execute(
-            select(Case.id, Case.assignee_id, Case.status, Case.created_at, Case.assigned_at, Case.accept_due_at,
-                   Case.resolve_due_at, Case.sla_stage)
+            select(Case.id, Case.assignee_id, Case.status, Case.created_at, Case.assigned_at, Case.accepted_at,
+                   Case.accept_due_at, Case.resolve_due_at, Case.sla_stage)
             .where(Case.status.in_((*ACCEPT_WAIT, *WORKING)), Case.assignee_id.is_not(None)).order_by(Case.id)
         )).all()
         for row in rows:
             load = loads[row.assignee_id]
             load.open.append(row.id)
-            deadline = _current_deadline(row, policy)
-            if deadline is None:
+            due = case_deadlines(row, policy.calendar).current(row.status)
+            if due is None:
                 continue
+            deadline = due.at
             if deadline <= now:
                 load.overdue.append(row.id)
             elif policy.calendar.local_day(deadline) == day:
@@ -64,13 +65,3 @@ async def daily_digest(services: Services, day: date, now: datetime, *, policy: 
                 extras={},
             ), now=now)
     return len(staff)
-
-
-def _current_deadline(row, policy: TimerPolicy) -> datetime | None:  # type: ignore[no-untyped-def]
-    if row.status in ACCEPT_WAIT and row.accept_due_at is not None:
-        start = row.assigned_at or row.created_at
-        span = row.accept_due_at - start if row.accept_due_at > start else DEFAULT_ACCEPT_SPAN
-        return policy.calendar.deadline(start, span)
-    if row.resolve_due_at is not None and row.resolve_due_at > row.created_at:
-        return policy.calendar.deadline(row.created_at, row.resolve_due_at - row.created_at)
-    return None

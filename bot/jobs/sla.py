@@ -14,7 +14,8 @@ A case sent back to waiting for acceptance after its accept chain (reopened by a
 starts a new round of the same ladder ten stages up (11-18, 21-28 ...), its deadlines counted afresh.
 A reminder comes `sla_reminder_hours` (at most a quarter of the SLA) before the deadline; the first
 escalation at the deadline, the second `sla_escalation_step_hours` later. Acceptance moves the case off the
-accept chain, which is how it stops the escalation. Deadlines are read in working time (bot/jobs/workdays.py).
+accept chain, which is how it stops the escalation. Deadlines are read in working time (bot/jobs/workdays.py),
+by one function, case_deadlines, which the daily digest's 已超时 uses too.
 `sla_next_at` says when a case needs looking at next, so a sweep reads the cases that are due, not every
 open case; new cases (sla_next_at still empty) are picked up on the first sweep after they are filed.
 """
@@ -24,6 +25,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Protocol
 
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -85,40 +87,89 @@ class Step:
     level: int = 0  # the escalation level (1 community secretary, 2 street officer) an escalation reaches
 
 
-def _chain(base: int, chain: str, start: datetime, span: timedelta, policy: TimerPolicy) -> list[Step]:
-    deadline = policy.calendar.deadline(start, span)
-    lead = min(policy.remind_before, span / 4)
-    return [
-        Step(base + 1, deadline - lead, REMIND, chain, deadline),
-        Step(base + 2, deadline, ESCALATE, chain, deadline, 1),
-        Step(base + 3, deadline + policy.escalation_step, ESCALATE, chain, deadline, 2),
-    ]
+class Timed(Protocol):
+    """What a case's deadlines are read from: a Case, or a row with these columns."""
+
+    status: CaseStatus
+    sla_stage: int
+    created_at: datetime
+    assigned_at: datetime | None
+    accepted_at: datetime | None
+    accept_due_at: datetime | None
+    resolve_due_at: datetime | None
 
 
-def round_base(case: Case) -> int:
-    """The first stage of the case's current round: a case reopened after its accept chain starts a new one."""
+@dataclass(frozen=True, slots=True)
+class Due:
+    """One SLA clock of a case: `span` of working time counted from `start`, ending `at`."""
+
+    start: datetime
+    span: timedelta
+    at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Deadlines:
+    """A case's current deadlines: to accept (response) and to resolve (resolution)."""
+
+    response: Due | None
+    resolution: Due | None
+
+    def current(self, status: CaseStatus) -> Due | None:
+        """The deadline the case is held to in its status: the response while it waits for acceptance."""
+        if status in ACCEPT_WAIT and self.response is not None:
+            return self.response
+        return self.resolution
+
+
+def round_base(case: Timed) -> int:
+    """The first stage of the case's current round: a case back on a chain it has already passed in this round
+    (reopened, or transferred, whether or not a sweep saw it waiting) starts a new one."""
     base = case.sla_stage // ROUND * ROUND
-    if case.status in ACCEPT_WAIT and case.sla_stage - base > ACCEPT_BASE + 3:
+    chain_end = ACCEPT_BASE + 3 if case.status in ACCEPT_WAIT else RESOLVE_BASE + 3 if case.status in WORKING else None
+    if chain_end is not None and case.sla_stage - base > chain_end:
         base += ROUND
     return base
 
 
+def case_deadlines(case: Timed, calendar: WorkCalendar) -> Deadlines:
+    """The one reading of a case's deadlines, for the SLA sweep and the digest alike.
+
+    Response: the category's accept hours from the latest hand-over (assignment, transfer or reopening); a
+    hand-over after the filed accept deadline (a reopening) gets DEFAULT_ACCEPT_SPAN. Resolution: the category's
+    resolve hours from filing, or, in a round after a reopening, from the re-acceptance."""
+    response = resolution = None
+    if case.accept_due_at is not None:
+        start = case.assigned_at or case.created_at
+        span = case.accept_due_at - start if case.accept_due_at > start else DEFAULT_ACCEPT_SPAN
+        response = Due(start, span, calendar.deadline(start, span))
+    if case.resolve_due_at is not None and case.resolve_due_at > case.created_at:
+        reopened = round_base(case) > 0
+        start = (case.accepted_at or case.assigned_at or case.created_at) if reopened else case.created_at
+        span = case.resolve_due_at - case.created_at
+        resolution = Due(start, span, calendar.deadline(start, span))
+    return Deadlines(response, resolution)
+
+
+def _chain(base: int, chain: str, due: Due, policy: TimerPolicy) -> list[Step]:
+    lead = min(policy.remind_before, due.span / 4)
+    return [
+        Step(base + 1, due.at - lead, REMIND, chain, due.at),
+        Step(base + 2, due.at, ESCALATE, chain, due.at, 1),
+        Step(base + 3, due.at + policy.escalation_step, ESCALATE, chain, due.at, 2),
+    ]
+
+
 def accept_steps(case: Case, policy: TimerPolicy) -> list[Step]:
-    """The accept chain: counted from assignment (or reopening) with the category's accept SLA."""
-    if case.accept_due_at is None:
-        return []
-    start = case.assigned_at or case.created_at
-    span = case.accept_due_at - start if case.accept_due_at > start else DEFAULT_ACCEPT_SPAN
-    return _chain(round_base(case) + ACCEPT_BASE, "accept", start, span, policy)
+    """The accept chain, against the case's response deadline."""
+    due = case_deadlines(case, policy.calendar).response
+    return [] if due is None else _chain(round_base(case) + ACCEPT_BASE, "accept", due, policy)
 
 
 def resolve_steps(case: Case, policy: TimerPolicy) -> list[Step]:
-    """The resolve chain: counted from filing with the category's resolve SLA (from re-acceptance once reopened)."""
-    if case.resolve_due_at is None or case.resolve_due_at <= case.created_at:
-        return []
-    base = round_base(case)
-    start = case.created_at if base == 0 else (case.accepted_at or case.assigned_at or case.created_at)
-    return _chain(base + RESOLVE_BASE, "resolve", start, case.resolve_due_at - case.created_at, policy)
+    """The resolve chain, against the case's resolution deadline."""
+    due = case_deadlines(case, policy.calendar).resolution
+    return [] if due is None else _chain(round_base(case) + RESOLVE_BASE, "resolve", due, policy)
 
 
 def timeline(case: Case, policy: TimerPolicy) -> list[Step]:
