@@ -5,17 +5,38 @@ from __future__ import annotations
 import asyncio
 import base64
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
+from bot.cases.figures import Figures
 from bot.delivery.outbox import Notice, enqueue
 from bot.pipeline.identities import staff_contact
-from bot.reports.weekly import Figures, chart_for, chart_weeks, report_text, week_figures
+from bot.reports.weekly import (
+    chart_for,
+    chart_weeks,
+    report_text,
+    week_bounds,
+    week_figures,
+    week_label,
+    week_start,
+)
 from bot.services import Services
-from models import ChatGroup, Staff, StaffRole
+from models import Case, ChatGroup, Staff, StaffRole
 
 REPORT_ROLES = (StaffRole.COMMUNITY_SECRETARY, StaffRole.STREET_OFFICER)
+
+
+async def first_full_week(services: Services) -> str | None:
+    """The first week wholly after the first case was filed (the week of a case filed at Monday 00:00 counts);
+    None before any case. Weekly broadcasts start with it: a new database has no week to report on."""
+    async with services.sessions() as session:
+        first = await session.scalar(select(func.min(Case.created_at)))
+    if first is None:
+        return None
+    week = week_label(first.astimezone(services.settings.tz).date())
+    start, _ = week_bounds(week, services.settings.tz)
+    return week if first <= start else week_label(week_start(week) + timedelta(days=7))
 
 
 @dataclass

@@ -23,10 +23,10 @@ from apscheduler.triggers.cron import CronTrigger
 from sqlalchemy import delete, select, update
 
 from bot.jobs import appointments
-from bot.jobs.broadcasts import weekly_broadcast, wish_campaign
+from bot.jobs.broadcasts import first_full_week, weekly_broadcast, wish_campaign
 from bot.jobs.digests import daily_digest
 from bot.jobs.sla import TimerPolicy, sweep_case_timers
-from bot.reports.weekly import week_label
+from bot.reports.weekly import week_label, week_start
 from bot.services import Services
 from models import JobRun
 from models.db import dialect_insert
@@ -69,6 +69,9 @@ async def _digest(services: Services, fire: datetime, now: datetime) -> str:
 
 async def _weekly(services: Services, fire: datetime, now: datetime) -> str:
     week = week_label(fire.date() - timedelta(days=7))  # the whole week before the one it fires in
+    first = await first_full_week(services)
+    if first is None or week_start(week) < week_start(first):
+        return f"{week}: skipped, before the first full week of data ({first or 'no cases yet'})"
     return f"{week}: {await weekly_broadcast(services, week, now)}"
 
 
