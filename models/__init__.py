@@ -3,13 +3,13 @@
 from models.appointments import Booking, BookingStatus, SlotSeats, WaitlistEntry, WaitStatus
 from models.base import Base, LabelledEnum, UTCDateTime
 from models.cases import Case, CaseEvent, CaseKind, CaseStatus, EventKind, Rating
-from models.grid import ChatGroup, GridUnit, Identity, Resident, Staff, StaffRole, UnitLevel
+from models.grid import ChatGroup, GridUnit, GridVersion, Identity, Resident, Staff, StaffRole, UnitLevel
 from models.integrations import ApiKey, Open311Token
 from models.messaging import Conversation, InboundMessage, InboundStatus, Outbox, SendState
 from models.platform import JobRun, PlatformToken, StaffInvite
 
 __all__ = [
-    "Base", "LabelledEnum", "UTCDateTime", "Case", "CaseEvent", "CaseKind", "CaseStatus", "EventKind", "Rating", "ChatGroup", "GridUnit",
+    "Base", "LabelledEnum", "UTCDateTime", "Case", "CaseEvent", "CaseKind", "CaseStatus", "EventKind", "Rating", "ChatGroup", "GridUnit", "GridVersion",
     "Identity", "Resident", "Staff", "StaffRole", "UnitLevel", "Conversation", "InboundMessage",
     "InboundStatus", "Outbox", "SendState", "JobRun", "PlatformToken", "StaffInvite", "ApiKey", "Open311Token",
     "Booking", "BookingStatus", "SlotSeats", "WaitlistEntry", "WaitStatus",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, Boolean, Float, ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy import JSON, Boolean, Float, ForeignKey, Index, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from models.base import Base, LabelledEnum, UTCDateTime
@@ -141,3 +141,13 @@ class ChatGroup(Base):
 
 
 Index("ix_staff_role_unit", Staff.role, Staff.unit_id)
+
+
+class GridVersion(Base):
+    """One row counting changes to the grid units, so running services see a district loaded after they started."""
+
+    __tablename__ = "grid_version"
+
+    id: Mapped[int] = mapped_column(primary_key=True)  # always 1
+    version: Mapped[int] = mapped_column(Integer, default=0)
+    changed_at: Mapped[datetime] = mapped_column(UTCDateTime)

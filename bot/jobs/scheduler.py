@@ -142,6 +142,7 @@ class JobRunner:
         """Runs the latest slot of each job that is due and not yet run; returns (job, slot, outcome) of each run."""
         ran = []
         tz: ZoneInfo = self.services.settings.tz
+        await self.services.refresh_directory()
         for spec in self.jobs:
             if only is not None and spec.name != only:
                 continue

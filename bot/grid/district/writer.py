@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.grid.district.reader import read_district
 from bot.grid.district.spec import CONSOLE, DistrictSummary, GroupSpec, ResidentSpec, StaffSpec, UnitSpec
+from bot.grid.version import mark_grid_changed
 from models import Case, ChatGroup, GridUnit, Identity, Resident, Staff
 
 
@@ -22,6 +23,7 @@ async def load_district(session: AsyncSession, path: Path, *, now: datetime) -> 
     await _write_staff(session, spec.staff, units)
     await _write_residents(session, spec.residents, units, now)
     await _write_groups(session, spec.groups, units)
+    await mark_grid_changed(session, now=now)
     await session.flush()
     return DistrictSummary(units=len(spec.units), staff=len(spec.staff), groups=len(spec.groups),
                            residents=len(spec.residents))

@@ -19,6 +19,7 @@ from bot.grid.synthetic.bulk import Rows, insert_rows, move_sequences, next_ids
 from bot.grid.synthetic.history import add_cases, add_residents
 from bot.grid.synthetic.matters import MATTERS, Matter
 from bot.grid.synthetic.places import Names, build_district
+from bot.grid.version import mark_grid_changed
 from models import Case, CaseEvent, ChatGroup, GridUnit, Identity, Resident, Staff
 
 __all__ = ["MATTERS", "Matter", "generate_synthetic"]
@@ -29,7 +30,7 @@ async def generate_synthetic(
 ) -> DistrictSummary:
     """Writes a Weibin-scale district and `cases` historical cases over the last 52 weeks; one transaction."""
     rng = random.Random(seed)
-    now = now.astimezone(UTC).replace(tzinfo=None)  # rows carry naive UTC, as UTCDateTime stores it
+    changed_at, now = now, now.astimezone(UTC).replace(tzinfo=None)  # rows carry naive UTC, as UTCDateTime stores it
     async with session_factory() as session, session.begin():
         if await session.scalar(select(func.count()).select_from(GridUnit)):
             raise ValueError("the synthetic district needs a database whose grid is empty")
@@ -45,5 +46,6 @@ async def generate_synthetic(
             await insert_rows(session, CaseEvent.__table__, event_rows)
         if session.bind.dialect.name == "postgresql":
             await move_sequences(session)
+        await mark_grid_changed(session, now=changed_at)
     return DistrictSummary(units=district.units, staff=district.staff, groups=district.groups,
                            residents=len(residents))
