@@ -133,8 +133,8 @@ class CaseEvent(Base):
     actor_id: Mapped[int | None] = mapped_column(Integer)
     actor_name: Mapped[str] = mapped_column(String(128), default="")
     action: Mapped[EventKind] = mapped_column(_enum(EventKind))
-    from_status: Mapped[str | None] = mapped_column(String(32))
-    to_status: Mapped[str | None] = mapped_column(String(32))
+    from_status: Mapped[CaseStatus | None] = mapped_column(_enum(CaseStatus))
+    to_status: Mapped[CaseStatus | None] = mapped_column(_enum(CaseStatus))
     note: Mapped[str] = mapped_column(Text, default="")
 
 

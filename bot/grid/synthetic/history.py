@@ -178,5 +178,5 @@ def _event(rows: Rows, events: list[dict[str, Any]], case_id: int, at: datetime,
     events.append({
         "id": rows.new_id(CaseEvent.__table__), "case_id": case_id, "at": at, "actor_kind": actor_kind,
         "actor_id": actor_id, "actor_name": actor_name, "action": action,
-        "from_status": before.value if before else None, "to_status": after.value, "note": note,
+        "from_status": before, "to_status": after, "note": note,
     })
