@@ -30,7 +30,7 @@ from bot.grid.routing import (
 )
 from bot.pipeline.dialogue import offer_rating
 from bot.pipeline.identities import Actor
-from models import Case, CaseEvent, CaseKind, CaseStatus, Rating, Resident, Staff, StaffRole, UnitLevel
+from models import Case, CaseEvent, CaseKind, CaseStatus, Rating, Staff, StaffRole, UnitLevel
 from models.cases import OPEN_STATUSES, EventKind
 
 S = CaseStatus
@@ -88,7 +88,7 @@ class Draft:
 
 @dataclass(frozen=True, slots=True)
 class Filed:
-    case: Case
+    case: FiledCase
     duplicate_of: CaseRef | None
     assignment: Assignment | None
 
@@ -168,7 +168,7 @@ async def find_duplicate(
     return None
 
 
-def _event_row(case: Case | CaseRef, actor: Actor | None, action: str, before: CaseStatus | None, after: CaseStatus,
+def _event_row(case: Case | CaseRef | FiledCase, actor: Actor | None, action: str, before: CaseStatus | None, after: CaseStatus,
                note: str, now: datetime) -> dict[str, Any]:
     """The columns of one audit event: who (the system when no actor), what, from which status to which."""
     return {"case_id": case.id, "at": now, "actor_kind": actor.kind if actor else "system",
@@ -187,7 +187,7 @@ async def file_case(
 ) -> Filed:
     """Files a case, links it to an open duplicate or routes it, and queues every notice it causes.
 
-    The returned case is a transient copy of the row written: a later change to it is not saved."""
+    The returned case holds the values written, for the reply; it is not an ORM object."""
     found = await find_duplicate(session, directory, draft, now=now, window=duplicate_window,
                                  similarity=duplicate_similarity)
     values: dict[str, Any] = {
@@ -233,10 +233,48 @@ async def file_case(
     return Filed(case, None, assignment)
 
 
-async def _insert_case(session: AsyncSession, values: dict[str, Any], reporter: Actor) -> Case:
-    case = Case(id=(await session.execute(_NEW_CASE, values)).scalar_one(), **values)
-    case.reporter = Resident(id=reporter.id, display_name=reporter.name, phone=reporter.phone)
-    return case
+@dataclass(frozen=True, slots=True)
+class Reporter:
+    id: int
+    display_name: str
+    phone: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class FiledCase:
+    """A case as just filed: the values written, as much as its notices and the reply to the reporter read."""
+
+    id: int
+    kind: CaseKind
+    status: CaseStatus
+    text: str
+    media: list[dict]
+    category_name: str | None
+    keywords: list[str]
+    confidence: float
+    place: str
+    unit_id: int
+    queue_unit_id: int | None
+    reporter_id: int
+    reporter: Reporter
+    source_channel: str
+    source_chat_id: str
+    extras: dict[str, Any]
+    created_at: datetime
+    resolve_due_at: datetime | None
+
+    @property
+    def number(self) -> str:
+        return f"#{self.id}"
+
+
+_FILED_VALUES = [name for name in FiledCase.__dataclass_fields__ if name not in {"id", "reporter"}]
+
+
+async def _insert_case(session: AsyncSession, values: dict[str, Any], reporter: Actor) -> FiledCase:
+    case_id = (await session.execute(_NEW_CASE, values)).scalar_one()
+    return FiledCase(id=case_id, reporter=Reporter(reporter.id, reporter.name, reporter.phone),
+                     **{name: values[name] for name in _FILED_VALUES})
 
 
 async def _apply_assignment(
