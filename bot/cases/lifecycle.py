@@ -18,6 +18,7 @@ from bot.cases.notices import (
     rating_buttons,
     worker_buttons,
 )
+from bot.cases.refs import CaseRef, FiledCase, Reporter
 from bot.grid.directory import GridDirectory, UnitRef
 from bot.grid.routing import (
     TRIAGE_ROLES,
@@ -127,19 +128,6 @@ _RAISE_PRIORITY = (update(_CASE).where(_CASE.c.id == bindparam("case_id"))
 
 
 @dataclass(frozen=True, slots=True)
-class CaseRef:
-    """A case as a value: its number, status and photos, read once (not an ORM object, so nothing is saved)."""
-
-    id: int
-    status: CaseStatus
-    media: list[dict]
-
-    @property
-    def number(self) -> str:
-        return f"#{self.id}"
-
-
-@dataclass(frozen=True, slots=True)
 class Original:
     """The open case a new report repeats: what filing the duplicate needs of it."""
 
@@ -231,41 +219,6 @@ async def file_case(
     ]))
     await _announce(session, directory, case, assignment, routed, now)
     return Filed(case, None, assignment)
-
-
-@dataclass(frozen=True, slots=True)
-class Reporter:
-    id: int
-    display_name: str
-    phone: str | None
-
-
-@dataclass(frozen=True, slots=True)
-class FiledCase:
-    """A case as just filed: the values written, as much as its notices and the reply to the reporter read."""
-
-    id: int
-    kind: CaseKind
-    status: CaseStatus
-    text: str
-    media: list[dict]
-    category_name: str | None
-    keywords: list[str]
-    confidence: float
-    place: str
-    unit_id: int
-    queue_unit_id: int | None
-    reporter_id: int
-    reporter: Reporter
-    source_channel: str
-    source_chat_id: str
-    extras: dict[str, Any]
-    created_at: datetime
-    resolve_due_at: datetime | None
-
-    @property
-    def number(self) -> str:
-        return f"#{self.id}"
 
 
 _FILED_VALUES = [name for name in FiledCase.__dataclass_fields__ if name not in {"id", "reporter"}]
