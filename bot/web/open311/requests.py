@@ -21,11 +21,11 @@ from bot.web.keys import Caller
 from bot.web.open311.catalog import BUILDING_ATTRIBUTE, needs_building, reportable
 from bot.web.open311.formats import Open311Error
 from bot.web.open311.places import Point, UnitPoints, place_request
-from models import Case, CaseEvent, CaseKind, CaseStatus, GridUnit, Open311Token, Staff, StaffRole
+from models import Case, CaseEvent, CaseKind, CaseStatus, EventKind, GridUnit, Open311Token, Staff, StaffRole
 
 CHANNEL = "open311"
 DEFAULT_DAYS, MAX_DAYS, MAX_REQUESTS = 90, 90, 1000
-PUBLIC_NOTES = ("resolve", "reject", "progress", "linked_duplicate", "reopen")
+PUBLIC_NOTES = (EventKind.RESOLVE, EventKind.REJECT, EventKind.PROGRESS, EventKind.LINKED_DUPLICATE)
 LIMITS = {"description": 4000, "first_name": 64, "last_name": 64, "phone": 32, "email": 128,
           "address_string": 256, "address_id": 64, "media_url": 1024, "device_id": 128, "account_id": 128}
 MAX_FIELDS, MAX_ATTRIBUTE_CHARS = 64, 500
