@@ -25,7 +25,7 @@ from bot.channels.telegram import RateLimits, TelegramSender, build_application
 from bot.clock import SystemClock
 from bot.delivery.runner import Pacer, deliver_due
 from bot.grid.synthetic import generate_synthetic
-from bot.jobs.tasks import weekly_broadcast
+from bot.jobs.broadcasts import weekly_broadcast
 from bot.reports.weekly import previous_week
 from bot.runtime import start
 from config.settings import load_settings

@@ -21,7 +21,7 @@ from sqlalchemy import func, select, text
 
 from bot.clock import FrozenClock
 from bot.grid.synthetic import generate_synthetic
-from bot.jobs.tasks import TIMED, sweep_case_timers
+from bot.jobs.sla import TIMED, sweep_case_timers
 from bot.reports.weekly import previous_week, report_text, week_figures
 from bot.runtime import start
 from config.settings import load_settings
@@ -124,7 +124,7 @@ async def main() -> None:
 
 
 def _none():  # type: ignore[no-untyped-def]
-    from bot.reports.weekly import Figures
+    from bot.cases.figures import Figures
 
     return Figures()
 

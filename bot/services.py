@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -14,10 +14,13 @@ from bot.community.claimers import load_district_claimers
 from bot.grid.catalogue import Catalogue, load_catalogue
 from bot.grid.directory import GridDirectory
 from bot.grid.district import load_district
+from bot.grid.version import grid_version
 from bot.jobs.workdays import WorkCalendar
 from bot.understanding.classifier import ReloadingClassifier
 from config.settings import Settings
 from models import GridUnit
+
+DIRECTORY_CHECK = timedelta(seconds=5)  # how stale the grid may be after a district is loaded elsewhere
 
 
 @dataclass
@@ -30,15 +33,30 @@ class Services:
     catalogue: Catalogue
     network: Network  # stations, roaming desks and booking terms (预约办事)
     calendar: WorkCalendar  # working days, public holidays and make-up days
+    directory_version: int = 0
+    directory_checked_at: datetime | None = None
 
     @property
     def duplicate_window(self) -> timedelta:
         return timedelta(hours=self.settings.duplicate_window_hours)
 
     async def reload_directory(self) -> None:
-        """Rebuilds the in-memory grid after units change (district load, group binding)."""
+        """Rebuilds the in-memory grid from the database, noting the grid version it reflects."""
         async with self.sessions() as session:
+            version = await grid_version(session)
             self.directory = await GridDirectory.load(session)
+        self.directory_version, self.directory_checked_at = version, self.clock.now()
+
+    async def refresh_directory(self) -> None:
+        """Reloads the grid when another process (`run.py seed`) changed it; looks at most every DIRECTORY_CHECK."""
+        now = self.clock.now()
+        if self.directory_checked_at is not None and now - self.directory_checked_at < DIRECTORY_CHECK:
+            return
+        async with self.sessions() as session:
+            version = await grid_version(session)
+        self.directory_checked_at = now
+        if version != self.directory_version:
+            await self.reload_directory()
 
 
 async def build_services(
@@ -52,7 +70,7 @@ async def build_services(
         if load_demo_if_empty and not await session.scalar(select(func.count()).select_from(GridUnit)):
             await load_district(session, settings.district_path, now=clock.now())
             await load_district_claimers(session, settings.district_path, now=clock.now())
-    async with sessions() as session:
-        directory = await GridDirectory.load(session)
-    return Services(settings, clock, sessions, classifier, directory, catalogue, network,
-                    WorkCalendar.from_settings(settings))
+    services = Services(settings, clock, sessions, classifier, GridDirectory(()), catalogue, network,
+                        WorkCalendar.from_settings(settings))
+    await services.reload_directory()
+    return services

@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from bot.cases.lifecycle import Draft, file_case, place_label
 from bot.grid.directory import Location, UnitRef
-from bot.grid.routing import ROLE_LABELS, Responsibility
+from bot.grid.routing import Responsibility
 from bot.pipeline.identities import mask_phones_in
 from bot.pipeline.router import Context
 from models import CaseKind, ChatGroup
@@ -163,7 +163,7 @@ async def file_draft(ctx: Context) -> None:
     assignment = filed.assignment
     assert assignment is not None
     if assignment.staff is not None:
-        who = f"{ROLE_LABELS[assignment.staff.role]}{assignment.staff.name}"
+        who = f"{assignment.staff.role.label}{assignment.staff.name}"
         if assignment.department:
             who = f"{assignment.department}（{assignment.staff.name}）"
         promise = f"，承诺 {accept_hours:g} 小时内响应" if accept_hours else ""

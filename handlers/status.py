@@ -8,7 +8,6 @@ from typing import Any
 from sqlalchemy import Row
 
 from bot.cases.lifecycle import case_events, load_case, visible_cases
-from bot.cases.notices import KIND_LABELS
 from bot.pipeline.router import Context, HandlerRouter
 from bot.understanding.classifier import Intent
 from models import Case, CaseStatus
@@ -27,7 +26,7 @@ def status_line(case: Case | Row[Any]) -> str:
     label = case.status.label
     if case.status is CaseStatus.DUPLICATE and case.duplicate_of_id:
         label += f"（并入 #{case.duplicate_of_id}）"
-    return f"#{case.id} {KIND_LABELS[case.kind]}·{case.category_name or '未分类'}：{label}"
+    return f"#{case.id} {case.kind.label}·{case.category_name or '未分类'}：{label}"
 
 
 @router.intent(Intent.STATUS)
@@ -52,7 +51,7 @@ async def show_status(ctx: Context) -> None:
     shown = await load_case(ctx.session, case.duplicate_of_id) if case.duplicate_of_id else case
     assert shown is not None
     events = await case_events(ctx.session, shown.id)
-    history = [f"{e.at.astimezone(ctx.services.settings.tz):%m-%d %H:%M} {EVENT_LABELS.get(e.action, e.action)}"
+    history = [f"{e.at.astimezone(ctx.services.settings.tz):%m-%d %H:%M} {e.action.label}"
                for e in events[-5:]]
     lines = [status_line(case), f"内容：{case.text}"]
     if slot := case.extras.get("appointment"):
@@ -60,11 +59,3 @@ async def show_status(ctx: Context) -> None:
     if shown.assignee is not None:
         lines.append(f"承办：{shown.assignee.name}")
     ctx.reply("\n".join(lines + history), private=True)
-
-
-EVENT_LABELS = {
-    "filed": "已提交", "routed": "已派单", "linked_duplicate": "并入同类诉求", "duplicate_reported": "又有居民反映",
-    "accept": "已接单", "progress": "有新进展", "resolve": "已办结", "transfer": "已转派", "return": "已退回重派",
-    "assign": "已分派", "reject": "不予受理", "claim": "已认领", "rated": "已评价", "closed": "已关闭",
-    "cancelled": "已取消预约", "rescheduled": "已改约", "attended": "已到场", "no_show": "爽约", "booked_for": "工作人员代约",
-}

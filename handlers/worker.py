@@ -17,7 +17,7 @@ from bot.cases.lifecycle import (
 from bot.cases.notices import case_summary, worker_buttons
 from bot.grid.routing import triage_unit
 from bot.pipeline.router import Context, HandlerRouter
-from handlers.status import EVENT_LABELS, status_line
+from handlers.status import status_line
 
 router = HandlerRouter("worker")
 NUMBER = r"\s*#?\s*(\d{1,9})"
@@ -116,6 +116,6 @@ async def case_detail(ctx: Context) -> None:
         ctx.reply(f"未找到您可查看的工单 #{case_id}。", private=True)
         return
     trail = [f"{e.at.astimezone(ctx.services.settings.tz):%m-%d %H:%M} {e.actor_name} "
-             f"{EVENT_LABELS.get(e.action, e.action)} {e.note}".rstrip() for e in await case_events(ctx.session, case.id)]
+             f"{e.action.label} {e.note}".rstrip() for e in await case_events(ctx.session, case.id)]
     ctx.reply(f"{case_summary(case, for_staff=True)}\n状态：{case.status.label}\n" + "\n".join(trail),
               buttons=worker_buttons(case), private=True)

@@ -1,8 +1,8 @@
 """SQLAlchemy 2 typed models of the grid, people, cases and messaging; no business rules beyond invariants."""
 
 from models.appointments import Booking, BookingStatus, SlotSeats, WaitlistEntry, WaitStatus
-from models.base import Base, UTCDateTime
-from models.cases import Case, CaseEvent, CaseKind, CaseStatus, Rating
+from models.base import Base, LabelledEnum, UTCDateTime
+from models.cases import Case, CaseEvent, CaseKind, CaseStatus, EventKind, Rating
 from models.community import (
     Claim,
     Claimer,
@@ -20,13 +20,13 @@ from models.community import (
     WishCampaign,
     WishStatus,
 )
-from models.grid import ChatGroup, GridUnit, Identity, Resident, Staff, StaffRole, UnitLevel
+from models.grid import ChatGroup, GridUnit, GridVersion, Identity, Resident, Staff, StaffRole, UnitLevel
 from models.integrations import ApiKey, Open311Token
 from models.messaging import Conversation, InboundMessage, InboundStatus, Outbox, SendState
 from models.platform import JobRun, PlatformToken, StaffInvite
 
 __all__ = [
-    "Base", "UTCDateTime", "Case", "CaseEvent", "CaseKind", "CaseStatus", "Rating", "ChatGroup", "GridUnit",
+    "Base", "LabelledEnum", "UTCDateTime", "Case", "CaseEvent", "CaseKind", "CaseStatus", "EventKind", "Rating", "ChatGroup", "GridUnit", "GridVersion",
     "Identity", "Resident", "Staff", "StaffRole", "UnitLevel", "Conversation", "InboundMessage",
     "InboundStatus", "Outbox", "SendState", "JobRun", "PlatformToken", "StaffInvite", "ApiKey", "Open311Token",
     "Booking", "BookingStatus", "SlotSeats", "WaitlistEntry", "WaitStatus",

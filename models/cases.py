@@ -2,69 +2,72 @@
 
 from __future__ import annotations
 
-import enum
 from datetime import datetime
 
 from sqlalchemy import JSON, Float, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from models.base import Base, UTCDateTime
+from models.base import Base, LabelledEnum, UTCDateTime
 from models.grid import GridUnit, Resident, Staff, _enum
 
 
-class CaseKind(enum.StrEnum):
-    REPORT = "report"  # 随手拍
-    WISH = "wish"  # 微心愿
-    APPOINTMENT = "appointment"  # 预约办事
+class CaseKind(LabelledEnum):
+    REPORT = "report", "随手拍"
+    WISH = "wish", "微心愿"
+    APPOINTMENT = "appointment", "预约"
 
 
-class CaseStatus(enum.StrEnum):
-    NEW = "new"  # filed, waiting in a triage queue for a human
-    ASSIGNED = "assigned"
-    ACCEPTED = "accepted"
-    IN_PROGRESS = "in_progress"
-    RESOLVED = "resolved"
-    CLOSED = "closed"
-    TRANSFERRED = "transferred"  # handed to another assignee, waiting for them to accept
-    RETURNED = "returned"  # sent back by the assignee with a reason, waiting for triage
-    DUPLICATE = "duplicate"
-    REJECTED = "rejected"
-    REOPENED = "reopened"
-
-    @property
-    def label(self) -> str:
-        return STATUS_LABELS[self]
+class CaseStatus(LabelledEnum):
+    NEW = "new", "待分派"  # filed, waiting in a triage queue for a human
+    ASSIGNED = "assigned", "已派单"
+    ACCEPTED = "accepted", "已接单"
+    IN_PROGRESS = "in_progress", "处理中"
+    RESOLVED = "resolved", "已办结"
+    CLOSED = "closed", "已关闭"
+    TRANSFERRED = "transferred", "已转派"  # handed to another assignee, waiting for them to accept
+    RETURNED = "returned", "已退回"  # sent back by the assignee with a reason, waiting for triage
+    DUPLICATE = "duplicate", "已合并"
+    REJECTED = "rejected", "不予受理"
+    REOPENED = "reopened", "重新办理中"
 
     @property
     def is_open(self) -> bool:
         return self not in {CaseStatus.RESOLVED, CaseStatus.CLOSED, CaseStatus.DUPLICATE, CaseStatus.REJECTED}
 
 
-STATUS_LABELS = {
-    CaseStatus.NEW: "待分派",
-    CaseStatus.ASSIGNED: "已派单",
-    CaseStatus.ACCEPTED: "已接单",
-    CaseStatus.IN_PROGRESS: "处理中",
-    CaseStatus.RESOLVED: "已办结",
-    CaseStatus.CLOSED: "已关闭",
-    CaseStatus.TRANSFERRED: "已转派",
-    CaseStatus.RETURNED: "已退回",
-    CaseStatus.DUPLICATE: "已合并",
-    CaseStatus.REJECTED: "不予受理",
-    CaseStatus.REOPENED: "重新办理中",
-}
-
 OPEN_STATUSES = tuple(s for s in CaseStatus if s.is_open)
 
 
-class Rating(enum.StrEnum):
-    SATISFIED = "satisfied"  # 满意
-    BASICALLY_SATISFIED = "basically_satisfied"  # 基本满意
-    DISSATISFIED = "dissatisfied"  # 不满意
+class Rating(LabelledEnum):
+    SATISFIED = "satisfied", "满意"
+    BASICALLY_SATISFIED = "basically_satisfied", "基本满意"
+    DISSATISFIED = "dissatisfied", "不满意"
 
-    @property
-    def label(self) -> str:
-        return {"satisfied": "满意", "basically_satisfied": "基本满意", "dissatisfied": "不满意"}[self.value]
+
+class EventKind(LabelledEnum):
+    """What a CaseEvent records; the label is what residents and staff read in a case's history."""
+
+    FILED = "filed", "已提交"
+    ROUTED = "routed", "已派单"
+    LINKED_DUPLICATE = "linked_duplicate", "并入同类诉求"
+    DUPLICATE_REPORTED = "duplicate_reported", "又有居民反映"
+    ACCEPT = "accept", "已接单"
+    PROGRESS = "progress", "有新进展"
+    RESOLVE = "resolve", "已办结"
+    TRANSFER = "transfer", "已转派"
+    RETURN = "return", "已退回重派"
+    ASSIGN = "assign", "已分派"
+    REJECT = "reject", "不予受理"
+    CLAIM = "claim", "已认领"
+    RATED = "rated", "已评价"
+    CLOSED = "closed", "已关闭"
+    AUTO_CLOSED = "auto_closed", "未评价，自动归档"
+    ESCALATED = "escalated", "超时督办"
+    BOOKED_FOR = "booked_for", "工作人员代约"
+    CANCELLED = "cancelled", "已取消预约"
+    RESCHEDULED = "rescheduled", "已改约"
+    ATTENDED = "attended", "已到场"
+    NO_SHOW = "no_show", "爽约"
 
 
 class Case(Base):
@@ -94,7 +97,7 @@ class Case(Base):
     duplicate_of_id: Mapped[int | None] = mapped_column(ForeignKey("case.id"), index=True)
     priority: Mapped[int] = mapped_column(Integer, default=0)
     escalation_level: Mapped[int] = mapped_column(Integer, default=0)
-    # The SLA sweep's bookkeeping (bot/jobs/tasks.py): the last timer step taken, and when to look at the case next.
+    # The SLA sweep's bookkeeping (bot/jobs/sla.py): the last timer step taken, and when to look at the case next.
     sla_stage: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     sla_next_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     extras: Mapped[dict] = mapped_column(JSON, default=dict)
@@ -129,9 +132,9 @@ class CaseEvent(Base):
     actor_kind: Mapped[str] = mapped_column(String(16))  # resident | staff | system
     actor_id: Mapped[int | None] = mapped_column(Integer)
     actor_name: Mapped[str] = mapped_column(String(128), default="")
-    action: Mapped[str] = mapped_column(String(32))
-    from_status: Mapped[str | None] = mapped_column(String(32))
-    to_status: Mapped[str | None] = mapped_column(String(32))
+    action: Mapped[EventKind] = mapped_column(_enum(EventKind))
+    from_status: Mapped[CaseStatus | None] = mapped_column(_enum(CaseStatus))
+    to_status: Mapped[CaseStatus | None] = mapped_column(_enum(CaseStatus))
     note: Mapped[str] = mapped_column(Text, default="")
 
 

@@ -2,27 +2,22 @@
 
 from __future__ import annotations
 
-import enum
 from datetime import datetime
 
-from sqlalchemy import JSON, Boolean, Enum, Float, ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy import JSON, Boolean, Float, ForeignKey, Index, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from models.base import Base, UTCDateTime
+from models.base import Base, LabelledEnum, UTCDateTime
+from models.base import enum_column as _enum
 
 
-def _enum(cls: type[enum.Enum]) -> Enum:
-    return Enum(cls, native_enum=False, length=32, values_callable=lambda e: [m.value for m in e],
-                validate_strings=True)
-
-
-class UnitLevel(enum.StrEnum):
-    DISTRICT = "district"
-    STREET = "street"  # 街道 or 镇
-    COMMUNITY = "community"  # 社区
-    GRID = "grid"  # 网格, usually one compound 小区
-    BUILDING = "building"  # 楼栋
-    HOUSEHOLD = "household"  # 党员中心户
+class UnitLevel(LabelledEnum):
+    DISTRICT = "district", "区"
+    STREET = "street", "街道"  # 街道 or 镇
+    COMMUNITY = "community", "社区"
+    GRID = "grid", "网格"  # usually one compound 小区
+    BUILDING = "building", "楼栋"
+    HOUSEHOLD = "household", "党员中心户"
 
     @property
     def depth(self) -> int:
@@ -32,15 +27,38 @@ class UnitLevel(enum.StrEnum):
 _DEPTHS = {level: depth for depth, level in enumerate(UnitLevel)}
 
 
-class StaffRole(enum.StrEnum):
-    GRID_WORKER = "grid_worker"  # 网格员
-    BUILDING_LEAD = "building_lead"  # 楼栋长
-    HOUSEHOLD_LEAD = "household_lead"  # 党员中心户
-    COMMUNITY_STAFF = "community_staff"  # 社区工作人员
-    COMMUNITY_SECRETARY = "community_secretary"  # 社区书记
-    STREET_OFFICER = "street_officer"  # 街道干部
-    DEPARTMENT = "department"  # 职能部门: 城管, 物业, 司法所, 供水 ...
-    VOLUNTEER = "volunteer"  # 志愿者 / 双报到党员
+class StaffRole(LabelledEnum):
+    GRID_WORKER = "grid_worker", "网格员"
+    BUILDING_LEAD = "building_lead", "楼栋长"
+    HOUSEHOLD_LEAD = "household_lead", "党员中心户"
+    COMMUNITY_STAFF = "community_staff", "社区工作人员"
+    COMMUNITY_SECRETARY = "community_secretary", "社区书记"
+    STREET_OFFICER = "street_officer", "街道干部"
+    DEPARTMENT = "department", "职能部门"  # 城管, 物业, 司法所, 供水 ...
+    VOLUNTEER = "volunteer", "志愿者"  # and 双报到党员
+
+    @property
+    def levels(self) -> frozenset[UnitLevel]:
+        """The grid levels a person of this role is bound to (the district loader refuses any other)."""
+        return ROLE_LEVELS[self]
+
+    @property
+    def home_level(self) -> UnitLevel:
+        """The level routing looks for this role's people at: the case unit's ancestor of that level."""
+        return max(ROLE_LEVELS[self], key=lambda level: level.depth)
+
+
+# Where each role sits, so routing (which looks staff up at the case unit's ancestor of the role's level) finds it.
+ROLE_LEVELS: dict[StaffRole, frozenset[UnitLevel]] = {
+    StaffRole.GRID_WORKER: frozenset({UnitLevel.GRID}),
+    StaffRole.BUILDING_LEAD: frozenset({UnitLevel.BUILDING}),
+    StaffRole.HOUSEHOLD_LEAD: frozenset({UnitLevel.HOUSEHOLD}),
+    StaffRole.COMMUNITY_STAFF: frozenset({UnitLevel.COMMUNITY}),
+    StaffRole.COMMUNITY_SECRETARY: frozenset({UnitLevel.COMMUNITY}),
+    StaffRole.STREET_OFFICER: frozenset({UnitLevel.STREET}),
+    StaffRole.DEPARTMENT: frozenset({UnitLevel.DISTRICT, UnitLevel.STREET}),
+    StaffRole.VOLUNTEER: frozenset({UnitLevel.COMMUNITY}),
+}
 
 
 class GridUnit(Base):
@@ -123,3 +141,13 @@ class ChatGroup(Base):
 
 
 Index("ix_staff_role_unit", Staff.role, Staff.unit_id)
+
+
+class GridVersion(Base):
+    """One row counting changes to the grid units, so running services see a district loaded after they started."""
+
+    __tablename__ = "grid_version"
+
+    id: Mapped[int] = mapped_column(primary_key=True)  # always 1
+    version: Mapped[int] = mapped_column(Integer, default=0)
+    changed_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -181,12 +181,13 @@ async def test_serve_starts_delivery_and_the_scheduler_and_stops_them(database_u
     client = TestClient(TestServer(app))
     await client.start_server()
     try:
-        for _ in range(1000):  # the catch-up pass queues the weekly report; delivery sends it (bounded: 10 s)
-            if any(key.startswith("weekly:2026-W48:group:") for key in recorder.sent):
+        for _ in range(1000):  # the catch-up pass queues this morning's digest; delivery sends it (bounded: 10 s)
+            if any(key.startswith("digest:2026-11-30:staff:") for key in recorder.sent):
                 break
             await asyncio.sleep(0.01)
         assert any(key.startswith(f"case:{case.id}:") for key in recorder.sent)
-        assert any(key.startswith("weekly:2026-W48:group:") for key in recorder.sent)
+        assert any(key.startswith("digest:2026-11-30:staff:") for key in recorder.sent)
+        assert not any(key.startswith("weekly:") for key in recorder.sent)  # no week of data to report yet
     finally:
         await client.close()
         await harness.close()

@@ -12,11 +12,11 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select, text
+from sqlalchemy import insert, select, text
 
 from bot.delivery.outbox import Notice, enqueue
 from bot.delivery.runner import deliver_due
-from models import ChatGroup, Outbox, SendState, Staff, StaffRole
+from models import Case, CaseStatus, ChatGroup, Outbox, SendState, Staff, StaffRole
 from tests.conftest import _fresh_pg_database, _pg_template, _pg_unavailable_reason
 from tests.harness import START, Harness
 from tests.instance import SETUP, LoggingSender
@@ -72,6 +72,11 @@ async def test_two_instances_over_a_week_send_every_notice_exactly_once(bot, pg_
     done = await bot.report("R001", "5号楼垃圾堆了好几天没人清理", group="JT-TTC-01")
     await bot.staff("W001", f"接单 {done.id}")
     await bot.staff("W001", f"办结 {done.id} 已清理")  # never rated: asked again, then closed
+    async with bot.services.sessions.begin() as session:  # a closed case from weeks ago: last week is reported
+        row = dict((await session.execute(select(Case.__table__).where(Case.id == late.id))).mappings().one())
+        del row["id"]
+        row.update(created_at=START - timedelta(days=21), status=CaseStatus.CLOSED, assignee_id=None)
+        await session.execute(insert(Case.__table__).values(**row))
     workers = [await spawn("week", pg_url, f"w{n}", "2", str(STEPS), str(STEP_MINUTES)) for n in (1, 2)]
     for process in workers:
         await finish(process)

@@ -6,7 +6,9 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 from sqlalchemy import select
 
-from bot.jobs.tasks import daily_digest, sweep_case_timers, weekly_broadcast, wish_campaign
+from bot.jobs.broadcasts import weekly_broadcast, wish_campaign
+from bot.jobs.digests import daily_digest
+from bot.jobs.sla import sweep_case_timers
 from bot.jobs.workdays import WorkCalendar
 from config.settings import load_settings
 from models import CaseStatus, Rating, Resident, Staff
@@ -204,3 +206,33 @@ async def test_a_case_reopened_after_its_rating_request_is_chased_again(bot):
     tally = await sweep(bot, days=1, hours=1)
     assert tally.rating_requests == 1
     assert keys(await bot.outbox(), f"rating:{case.id}:followup:17")
+
+
+async def test_digest_and_sweep_agree_on_a_reopened_case_s_deadline(bot):
+    """Re-accepted after a 不满意 rating, the case is held to a resolution deadline counted from re-acceptance by
+    both the digest's 已超时 and the SLA sweep (the digest used to count from filing)."""
+    case = await bot.report("R001", "3号楼门口路灯坏了", group=GROUP)
+    await bot.staff("W001", f"接单 {case.id}")
+    await bot.staff("W001", f"办结 {case.id} 灯已换好")
+    assert (await sweep(bot, hours=25)).rating_requests == 1
+    bot.clock.set(datetime(2026, 12, 4, 2, 0, tzinfo=UTC))  # Friday 10:00
+    await bot.resident("R001", f"不满意 {case.id} 还是不亮")
+    await bot.staff("W001", f"接单 {case.id}")
+    await sweep(bot)
+    calendar = WorkCalendar.from_settings(bot.services.settings)
+    filed = await bot.case(case.id)
+    span = filed.resolve_due_at - filed.created_at
+    from_filing = calendar.deadline(filed.created_at, span)
+    from_reacceptance = calendar.deadline(filed.accepted_at, span)
+    assert from_filing < bot.clock.now() < from_reacceptance
+
+    async def overdue_in_digest() -> str:
+        day = bot.clock.now().astimezone(calendar.tz).date()
+        await daily_digest(bot.services, day, bot.clock.now())
+        [row] = [r for r in await bot.outbox("staff:W001") if r.dedupe_key.startswith(f"digest:{day}")]
+        return re.search(r"已超时 (\d+) 件", row.text).group(1)
+
+    bot.clock.set(from_reacceptance - timedelta(minutes=1))
+    assert (await sweep(bot)).escalations == 0 and await overdue_in_digest() == "0"
+    bot.clock.set(from_reacceptance + timedelta(days=1))
+    assert (await sweep(bot)).escalations >= 1 and await overdue_in_digest() == "1"

@@ -73,7 +73,7 @@ async def test_figures_roll_up_from_buildings_to_grid_community_and_street(bot):
     street = directory.by_code("JT")
     for unit in (grid, community, street):
         mine = figures[unit.id]
-        assert (mine.new, mine.done, mine.rated, mine.pleased) == (2, 1, 1, 1)
+        assert (mine.cases, mine.done, mine.rated, mine.pleased) == (2, 1, 1, 1)
         assert mine.closure_rate == 0.5 and mine.mean_accept_hours == pytest.approx(2.0)
         assert mine.mean_resolve_hours == pytest.approx(12.0)
     assert directory.by_code("JT-TTC-02").id not in figures

@@ -43,9 +43,9 @@ async def test_missed_runs_after_downtime_are_caught_up_once(bot):
     rows = await bot.outbox()
     digests = [r.dedupe_key for r in rows if r.dedupe_key.startswith("digest:")]
     assert digests and all(k.startswith("digest:2026-12-01:") for k in digests)
-    weekly = [r for r in rows if r.dedupe_key.startswith("weekly:2026-W48:group:")]
-    assert len(weekly) == len({r.dedupe_key for r in weekly}) > 0
-    assert case.id  # the case was there to be counted
+    # the week before the first case is not reported on: broadcasts start with the first full week of data
+    assert not [r for r in rows if r.dedupe_key.startswith("weekly:")]
+    assert case.id
     later = await runner.run_due(back + timedelta(days=3))  # Friday: the weekly slot is past its catch-up window
     assert "weekly" not in {job for job, _, _ in later}
 
@@ -80,3 +80,19 @@ async def test_a_crashed_run_is_taken_over_and_a_failed_one_retried(bot):
     assert await runner.run_due(now) == [("weekly", "2026-W48", "ok")]
     assert await runner.run_due(now) == []
     assert len(calls) == 2
+
+
+async def test_weekly_broadcasts_start_with_the_first_full_week_of_data(bot):
+    """The first serve on a new database used to queue last week's report to every group and leader."""
+    runner = JobRunner(bot.services, instance="a")
+    monday = datetime(2026, 11, 30, 1, 5, tzinfo=UTC)  # Monday 09:05 Shanghai, the service's first morning
+    [(_, slot, outcome)] = await runner.run_due(monday, only="weekly")
+    assert slot == "2026-W48" and "skipped" in outcome
+    await bot.report("R001", "3号楼门口路灯坏了", group="JT-TTC-01")  # the first case, Monday 09:00 of W49
+    [(_, slot, outcome)] = await runner.run_due(monday + timedelta(days=7), only="weekly")
+    assert slot == "2026-W49" and "skipped" in outcome  # the week the data began in is not whole
+    assert not [r for r in await bot.outbox() if r.dedupe_key.startswith("weekly:")]
+    [(_, slot, outcome)] = await runner.run_due(monday + timedelta(days=14), only="weekly")
+    assert slot == "2026-W50" and "skipped" not in outcome
+    sent = [r for r in await bot.outbox() if r.dedupe_key.startswith("weekly:2026-W50:")]
+    assert len([r for r in sent if ":group:" in r.dedupe_key]) > 5 and [r for r in sent if ":staff:" in r.dedupe_key]

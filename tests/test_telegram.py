@@ -27,7 +27,7 @@ from bot.channels.telegram import (
 )
 from bot.clock import FrozenClock
 from bot.delivery.runner import drain
-from bot.jobs.tasks import weekly_broadcast
+from bot.jobs.broadcasts import weekly_broadcast
 from bot.pipeline.invites import create_invite
 from bot.runtime import Runtime, start
 from config.settings import SettingsError, load_settings

@@ -4,7 +4,7 @@ group; a broadcast through a group webhook."""
 import pytest
 from sqlalchemy import select
 
-from bot.jobs.tasks import weekly_broadcast
+from bot.jobs.broadcasts import weekly_broadcast
 from bot.pipeline.invites import create_invite
 from models import CaseStatus, ChatGroup, GridUnit, Identity, SendState, Staff
 from tests.wechat_rig import Rig

@@ -26,6 +26,7 @@ from models import (
     CaseEvent,
     CaseKind,
     CaseStatus,
+    EventKind,
     Resident,
     SlotSeats,
 )
@@ -141,7 +142,7 @@ def _check_notice(services: Services, slot: Slot, now: datetime) -> None:
 def _event(case_id: int, actor: Actor | None, action: str, before: CaseStatus, after: CaseStatus, note: str,
            now: datetime) -> CaseEvent:
     return CaseEvent(case_id=case_id, at=now, actor_kind=actor.kind if actor else "system",
-                     actor_id=actor.id if actor else None, actor_name=actor.name if actor else "系统", action=action,
+                     actor_id=actor.id if actor else None, actor_name=actor.name if actor else "系统", action=EventKind(action),
                      from_status=before.value, to_status=after.value, note=note)
 
 

@@ -1,50 +1,263 @@
-"""Figures leaders read: cases by status, closure rate (办结率), time to accept, satisfaction."""
+"""The figures leaders read, one definition each, summed in SQL for a unit's subtree and a period.
+
+Which cases: those filed in [since, until) at a unit in the subtree, as they stand now. A duplicate counts in
+the case it joined, never on its own. Every figure below is a count or a sum of non-negative spans, so none
+can be negative; a rate or a mean over no cases is None, shown as 暂无数据 (NO_DATA) everywhere.
+
+- 受理 (cases): the cases.
+- 办结 (done): resolved or closed. 办结率 = done / cases.
+- 响应率: accepted at least once (accepted_at set), of the cases given to someone (assigned or accepted).
+- 按时办结率: done cases resolved by the resolve deadline set at filing (resolve_due_at, the category's hours on
+  the wall clock), of the done cases that have one. The SLA timers count the same hours in working time
+  (bot/jobs/sla.py case_deadlines), which never ends earlier: a case on time here was on time for them too.
+- 满意率: 满意 + 基本满意, of the rated cases.
+- 接单用时 (time to accept): from the case's latest hand-over (assigned_at: routing, assignment, a transfer or a
+  reopening) to the acceptance that ended that wait (accepted_at); a case claimed without a hand-over counts
+  from filing.
+- 办结用时 (time to resolve): from filing to the latest resolution (resolved_at).
+
+The clocks on a reopening or a transfer: a 不满意 rating reopens the case and a transfer hands it on, and both
+set assigned_at to that moment and clear nothing else, exactly as the SLA timers restart their accept chain
+there. Until the case is accepted again its last acceptance lies before its hand-over, so it has no time to
+accept (it still counts as responded: it was accepted once); once accepted again, its time to accept is the
+new wait. A reopening also clears resolved_at, so the case is neither done nor timed to resolve until it is
+resolved again, and then it is timed from filing to that final resolution.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, field, fields
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import and_, case, func, literal_column, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql.elements import ColumnElement
 
-from models import Case, CaseStatus, Rating
+from bot.grid.directory import GridDirectory
+from models import Case, CaseKind, CaseStatus, Rating
 
+NO_DATA = "暂无数据"
 DONE = (CaseStatus.RESOLVED, CaseStatus.CLOSED)
+PLEASED = (Rating.SATISFIED, Rating.BASICALLY_SATISFIED)
+UNCATEGORISED = "未分类"
 
 
-@dataclass(frozen=True)
-class CaseFigures:
-    by_status: dict[str, int]
-    total: int  # without duplicates, which are counted in the case they joined
-    done: int
-    closure_rate: float  # 办结率: resolved or closed, of all non-duplicate cases
-    mean_hours_to_accept: float | None
-    satisfaction: float | None  # 满意 + 基本满意, of rated cases
+@dataclass
+class Figures:
+    """Counts and sums for a set of cases; the rates and means are derived, None when nothing is counted."""
+
+    cases: int = 0
+    done: int = 0
+    given: int = 0  # handed to someone (assigned or accepted)
+    responded: int = 0  # accepted at least once
+    accepted: int = 0  # with a time to accept
+    accept_hours: float = 0.0
+    resolved: int = 0  # with a time to resolve
+    resolve_hours: float = 0.0
+    due: int = 0  # done, with a resolve deadline
+    on_time: int = 0
+    rated: int = 0
+    pleased: int = 0
+    wishes_done: int = 0
+    categories: Counter[str] = field(default_factory=Counter)
+
+    def add(self, other: Figures) -> None:
+        """Adds another set's figures into these."""
+        for f in fields(self):
+            if f.name != "categories":
+                setattr(self, f.name, getattr(self, f.name) + getattr(other, f.name))
+        self.categories.update(other.categories)
+
+    @property
+    def closure_rate(self) -> float | None:
+        """办结率."""
+        return _ratio(self.done, self.cases)
+
+    @property
+    def response_rate(self) -> float | None:
+        """响应率."""
+        return _ratio(self.responded, self.given)
+
+    @property
+    def on_time_rate(self) -> float | None:
+        """按时办结率."""
+        return _ratio(self.on_time, self.due)
+
+    @property
+    def satisfaction(self) -> float | None:
+        """满意率."""
+        return _ratio(self.pleased, self.rated)
+
+    @property
+    def mean_accept_hours(self) -> float | None:
+        return self.accept_hours / self.accepted if self.accepted else None
+
+    @property
+    def mean_resolve_hours(self) -> float | None:
+        return self.resolve_hours / self.resolved if self.resolved else None
 
 
-async def case_figures(
-    session: AsyncSession, *, unit_path: str = "/", since: datetime | None = None, until: datetime | None = None
-) -> CaseFigures:
-    """Computes the figures for cases filed in a unit's subtree within [since, until)."""
-    scope = [Case.unit_path.startswith(unit_path)]
+def _ratio(part: int, whole: int) -> float | None:
+    return part / whole if whole else None
+
+
+def rate_text(value: float | None) -> str:
+    """A rate as leaders read it: 85%, or 暂无数据."""
+    return NO_DATA if value is None else f"{value * 100:.0f}%"
+
+
+def hours_text(value: float | None) -> str:
+    """A mean time as leaders read it: 39 分钟, 2.5 小时, or 暂无数据."""
+    if value is None:
+        return NO_DATA
+    return f"{value * 60:.0f} 分钟" if value < 1 else f"{value:.1f} 小时"
+
+
+# the SQL ------------------------------------------------------------------------------------------------
+
+
+def _hours(dialect: str, later: Any, earlier: Any) -> ColumnElement[Any]:
+    """later - earlier in hours, in the dialect's SQL."""
+    if dialect == "postgresql":
+        return func.extract("epoch", later - earlier) / 3600.0
+    return (func.julianday(later) - func.julianday(earlier)) * 24.0
+
+
+def _sums(dialect: str) -> list[ColumnElement[Any]]:
+    """One SUM per Figures field but the categories, in field order."""
+    handed = func.coalesce(Case.assigned_at, Case.created_at)
+    timed_accept = and_(Case.accepted_at.is_not(None), Case.accepted_at >= handed)
+    timed_resolve = and_(Case.resolved_at.is_not(None), Case.resolved_at >= Case.created_at)
+    done = Case.status.in_(DONE)
+    due = and_(done, Case.resolve_due_at.is_not(None), Case.resolved_at.is_not(None))
+
+    def count(condition: ColumnElement[bool]) -> ColumnElement[Any]:
+        return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
+
+    def total(condition: ColumnElement[bool], value: ColumnElement[Any]) -> ColumnElement[Any]:
+        return func.coalesce(func.sum(case((condition, value), else_=0.0)), 0.0)
+
+    return [
+        func.count(),
+        count(done),
+        count(or_(Case.assigned_at.is_not(None), Case.accepted_at.is_not(None))),
+        count(Case.accepted_at.is_not(None)),
+        count(timed_accept),
+        total(timed_accept, _hours(dialect, Case.accepted_at, handed)),
+        count(timed_resolve),
+        total(timed_resolve, _hours(dialect, Case.resolved_at, Case.created_at)),
+        count(due),
+        count(and_(due, Case.resolved_at <= Case.resolve_due_at)),
+        count(Case.rating.is_not(None)),
+        count(Case.rating.in_(PLEASED)),
+        count(and_(Case.kind == CaseKind.WISH, done)),
+    ]
+
+
+def _scope(unit_path: str, since: datetime | None, until: datetime | None, *,
+           duplicates: bool = False) -> list[ColumnElement[bool]]:
+    where = [] if duplicates else [Case.status != CaseStatus.DUPLICATE]
+    if unit_path != "/":
+        where.append(Case.unit_path.startswith(unit_path))
     if since is not None:
-        scope.append(Case.created_at >= since)
+        where.append(Case.created_at >= since)
     if until is not None:
-        scope.append(Case.created_at < until)
-    by_status = {status.value: count for status, count in (await session.execute(
-        select(Case.status, func.count()).where(*scope).group_by(Case.status))).all()}
-    total = sum(by_status.values()) - by_status.get(CaseStatus.DUPLICATE.value, 0)
-    done = sum(by_status.get(s.value, 0) for s in DONE)
-    accepted = (await session.execute(select(Case.assigned_at, Case.accepted_at).where(
-        *scope, Case.accepted_at.is_not(None), Case.assigned_at.is_not(None)))).all()
-    waits = [(a - b).total_seconds() / 3600 for b, a in accepted if a >= b]
-    ratings = {rating: count for rating, count in (await session.execute(
-        select(Case.rating, func.count()).where(*scope, Case.rating.is_not(None)).group_by(Case.rating))).all()}
-    rated = sum(ratings.values())
-    pleased = ratings.get(Rating.SATISFIED, 0) + ratings.get(Rating.BASICALLY_SATISFIED, 0)
-    return CaseFigures(
-        by_status=by_status, total=total, done=done, closure_rate=done / total if total else 0.0,
-        mean_hours_to_accept=sum(waits) / len(waits) if waits else None,
-        satisfaction=pleased / rated if rated else None,
-    )
+        where.append(Case.created_at < until)
+    return where
+
+
+_FLOAT_FIELDS = frozenset({"accept_hours", "resolve_hours"})
+_SUMMED = [f.name for f in fields(Figures) if f.name != "categories"]
+
+
+def _figures(row: Sequence[Any], category: str | None) -> Figures:
+    counted = Figures(**{name: float(v or 0) if name in _FLOAT_FIELDS else int(v or 0)
+                         for name, v in zip(_SUMMED, row, strict=True)})
+    counted.categories[category or UNCATEGORISED] = counted.cases
+    return counted
+
+
+async def _grouped(session: AsyncSession, keys: Sequence[ColumnElement[Any]],
+                   where: list[ColumnElement[bool]]) -> list[tuple[tuple[Any, ...], Figures]]:
+    """Figures per group of `keys` and category from one grouped query.
+
+    Groups are named by their select-list labels: an expression with bound values (a CASE over week bounds)
+    repeated in GROUP BY gets new parameters, which PostgreSQL would not match with the select list."""
+    dialect = session.get_bind().dialect.name
+    labelled = [key.label(f"k{n}") for n, key in enumerate([*keys, Case.category_name])]
+    query = (select(*labelled, *_sums(dialect)).where(*where)
+             .group_by(*(literal_column(column.name) for column in labelled)))
+    out = []
+    for row in (await session.execute(query)).all():
+        out.append((tuple(row[:len(keys)]), _figures(row[len(labelled):], row[len(keys)])))
+    return out
+
+
+# the public API -----------------------------------------------------------------------------------------
+
+
+async def figures_for(session: AsyncSession, *, unit_path: str = "/", since: datetime | None = None,
+                      until: datetime | None = None) -> Figures:
+    """The figures of the cases filed in [since, until) in a unit's subtree (`unit_path`, "/" for all)."""
+    result = Figures()
+    for _, part in await _grouped(session, [], _scope(unit_path, since, until)):
+        result.add(part)
+    return result
+
+
+async def figures_by_category(session: AsyncSession, *, unit_path: str = "/", since: datetime | None = None,
+                              until: datetime | None = None) -> dict[str, Figures]:
+    """The figures per category name (未分类 for none) of a unit's subtree and a period."""
+    return {next(iter(part.categories)): part
+            for _, part in await _grouped(session, [], _scope(unit_path, since, until))}
+
+
+async def figures_by_period(session: AsyncSession, bounds: Sequence[datetime], *,
+                            unit_path: str = "/") -> list[Figures]:
+    """The figures of each period [bounds[i], bounds[i+1]) (weeks, months ...), from one query."""
+    if len(bounds) < 2:
+        return []
+    bucket = case(*((Case.created_at < end, index) for index, end in enumerate(bounds[1:])), else_=-1)
+    periods = [Figures() for _ in bounds[1:]]
+    for (index,), part in await _grouped(session, [bucket], _scope(unit_path, bounds[0], bounds[-1])):
+        if index >= 0:
+            periods[index].add(part)
+    return periods
+
+
+async def figures_by_case_unit(session: AsyncSession, since: datetime, until: datetime) -> dict[int, Figures]:
+    """The figures per case unit (building or grid) of the cases filed in [since, until), from one query."""
+    by_unit: dict[int, Figures] = {}
+    for (unit_id,), part in await _grouped(session, [Case.unit_id], _scope("/", since, until)):
+        by_unit.setdefault(unit_id, Figures()).add(part)
+    return by_unit
+
+
+def roll_up(directory: GridDirectory, by_case_unit: dict[int, Figures]) -> dict[int, Figures]:
+    """Figures for every unit: each case unit's figures added to it and to all of its ancestors."""
+    totals: dict[int, Figures] = {}
+    for unit_id, part in by_case_unit.items():
+        try:
+            chain = directory.ancestors(directory.unit(unit_id))
+        except KeyError:
+            continue
+        for ancestor in chain:
+            totals.setdefault(ancestor.id, Figures()).add(part)
+    return totals
+
+
+async def figures_by_unit(session: AsyncSession, directory: GridDirectory, since: datetime,
+                          until: datetime) -> dict[int, Figures]:
+    """The figures of every unit of the grid (its whole subtree) for one period: one query, summed up the tree."""
+    return roll_up(directory, await figures_by_case_unit(session, since, until))
+
+
+async def cases_by_status(session: AsyncSession, *, unit_path: str = "/", since: datetime | None = None,
+                          until: datetime | None = None) -> dict[CaseStatus, int]:
+    """How many cases of a subtree and period stand in each status, duplicates included."""
+    where = _scope(unit_path, since, until, duplicates=True)
+    rows = await session.execute(select(Case.status, func.count()).where(*where).group_by(Case.status))
+    return {CaseStatus(status): count for status, count in rows.all()}

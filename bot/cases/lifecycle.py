@@ -18,9 +18,9 @@ from bot.cases.notices import (
     rating_buttons,
     worker_buttons,
 )
+from bot.cases.refs import CaseRef, FiledCase, Reporter
 from bot.grid.directory import GridDirectory, UnitRef
 from bot.grid.routing import (
-    ROLE_LABELS,
     TRIAGE_ROLES,
     Assignment,
     Responsibility,
@@ -31,8 +31,8 @@ from bot.grid.routing import (
 )
 from bot.pipeline.dialogue import offer_rating
 from bot.pipeline.identities import Actor
-from models import Case, CaseEvent, CaseKind, CaseStatus, Rating, Resident, Staff, StaffRole, UnitLevel
-from models.cases import OPEN_STATUSES
+from models import Case, CaseEvent, CaseKind, CaseStatus, Rating, Staff, StaffRole, UnitLevel
+from models.cases import OPEN_STATUSES, EventKind
 
 S = CaseStatus
 
@@ -89,8 +89,8 @@ class Draft:
 
 @dataclass(frozen=True, slots=True)
 class Filed:
-    case: Case
-    duplicate_of: Case | None
+    case: FiledCase
+    duplicate_of: CaseRef | None
     assignment: Assignment | None
 
 
@@ -131,7 +131,7 @@ _RAISE_PRIORITY = (update(_CASE).where(_CASE.c.id == bindparam("case_id"))
 class Original:
     """The open case a new report repeats: what filing the duplicate needs of it."""
 
-    case: Case  # a transient copy with its id, status and photos
+    case: CaseRef
     assignee: StaffRef | None
 
 
@@ -152,15 +152,15 @@ async def find_duplicate(
             assignee = None if candidate.assignee_id is None else StaffRef(
                 candidate.assignee_id, candidate.code, candidate.name, candidate.role, candidate.staff_unit_id,
                 candidate.department)
-            return Original(Case(id=candidate.id, status=candidate.status, media=candidate.media), assignee)
+            return Original(CaseRef(candidate.id, candidate.status, candidate.media), assignee)
     return None
 
 
-def _event_row(case: Case, actor: Actor | None, action: str, before: CaseStatus | None, after: CaseStatus,
+def _event_row(case: Case | CaseRef | FiledCase, actor: Actor | None, action: str, before: CaseStatus | None, after: CaseStatus,
                note: str, now: datetime) -> dict[str, Any]:
     """The columns of one audit event: who (the system when no actor), what, from which status to which."""
     return {"case_id": case.id, "at": now, "actor_kind": actor.kind if actor else "system",
-            "actor_id": actor.id if actor else None, "actor_name": actor.name if actor else "系统", "action": action,
+            "actor_id": actor.id if actor else None, "actor_name": actor.name if actor else "系统", "action": EventKind(action),
             "from_status": before.value if before else None, "to_status": after.value, "note": note}
 
 
@@ -175,7 +175,7 @@ async def file_case(
 ) -> Filed:
     """Files a case, links it to an open duplicate or routes it, and queues every notice it causes.
 
-    The returned case is a transient copy of the row written: a later change to it is not saved."""
+    The returned case holds the values written, for the reply; it is not an ORM object."""
     found = await find_duplicate(session, directory, draft, now=now, window=duplicate_window,
                                  similarity=duplicate_similarity)
     values: dict[str, Any] = {
@@ -221,10 +221,13 @@ async def file_case(
     return Filed(case, None, assignment)
 
 
-async def _insert_case(session: AsyncSession, values: dict[str, Any], reporter: Actor) -> Case:
-    case = Case(id=(await session.execute(_NEW_CASE, values)).scalar_one(), **values)
-    case.reporter = Resident(id=reporter.id, display_name=reporter.name, phone=reporter.phone)
-    return case
+_FILED_VALUES = [name for name in FiledCase.__dataclass_fields__ if name not in {"id", "reporter"}]
+
+
+async def _insert_case(session: AsyncSession, values: dict[str, Any], reporter: Actor) -> FiledCase:
+    case_id = (await session.execute(_NEW_CASE, values)).scalar_one()
+    return FiledCase(id=case_id, reporter=Reporter(reporter.id, reporter.name, reporter.phone),
+                     **{name: values[name] for name in _FILED_VALUES})
 
 
 async def _apply_assignment(
@@ -244,7 +247,7 @@ async def _apply_assignment(
         case.status, case.queue_unit_id = status, None
         case.assigned_at = now
         case.accept_due_at = now + timedelta(hours=sla_accept_hours)
-        case.sla_next_at = None  # the SLA sweep (bot/jobs/tasks.py) schedules the new deadline on its next pass
+        case.sla_next_at = None  # the SLA sweep (bot/jobs/sla.py) schedules the new deadline on its next pass
     event = _event(session, case, actor, action, before, "；".join(filter(None, [assignment.reason, note])), now)
     await session.flush()
     await _announce(session, directory, case, assignment, event.id, now)
@@ -314,7 +317,7 @@ async def staff_action(
     case.status, case.updated_at = transition.target, now
     staff = await session.get(Staff, actor.id)
     assert staff is not None
-    who = f"{ROLE_LABELS[staff.role]}{staff.name}"
+    who = f"{staff.role.label}{staff.name}"
     if action in {"accept", "claim"}:
         taken_over = case.assignee_id not in (None, actor.id)
         case.assignee_id, case.assignee = staff.id, staff

@@ -11,15 +11,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.delivery.outbox import UNBOUND_CHANNEL, Notice, enqueue
 from bot.pipeline.identities import StaffLike, mask_phone, resident_identity, staff_contact
 from bot.pipeline.messages import Button
-from models import Case, CaseKind, Resident
-
-KIND_LABELS = {CaseKind.REPORT: "随手拍", CaseKind.WISH: "微心愿", CaseKind.APPOINTMENT: "预约"}
+from models import Case
 
 
 def case_summary(case: Case, *, for_staff: bool) -> str:
     """A few lines describing a case; staff also see the reporter, with the phone masked."""
     lines = [
-        f"【{KIND_LABELS[case.kind]} {case.number}】{case.category_name or '未分类'}",
+        f"【{case.kind.label} {case.number}】{case.category_name or '未分类'}",
         f"地点：{case.place or case.unit.name}",
         f"内容：{case.text}",
     ]
@@ -94,7 +92,3 @@ async def notify_followers(session: AsyncSession, case: Case, news: str, *, key:
         await notify_reporter(session, follower_case, f"您反映的 {follower_case.number}（已并入 {case.number}）{news}",
                               key=f"{key}:follower", now=now)
 
-
-async def reporter_name(session: AsyncSession, resident_id: int) -> str:
-    resident = await session.get(Resident, resident_id)
-    return resident.display_name if resident else ""

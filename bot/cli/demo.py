@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
-from bot.cases.figures import case_figures
+from bot.cases.figures import cases_by_status, figures_for, hours_text, rate_text
 from bot.channels.console import ConsoleChannel
 from bot.clock import FrozenClock
 from bot.community.hours import hours_totals
@@ -142,16 +142,17 @@ async def run_demo(settings: Settings, out: TextIO, *, database_url: str | None 
             if not replies and line.group:
                 out.write("  （群聊闲谈，机器人不回复）\n")
         async with runtime.services.sessions() as session:
-            figures = await case_figures(session)
+            figures = await figures_for(session)
+            by_status = await cases_by_status(session)
         out.write("\n—— 今日汇总 ——\n")
         for status in CaseStatus:
-            if figures.by_status.get(status.value):
-                out.write(f"{status.label}：{figures.by_status[status.value]}\n")
-        out.write(f"诉求总数（不含合并）：{figures.total}；办结率：{figures.closure_rate:.0%}\n")
-        if figures.mean_hours_to_accept is not None:
-            out.write(f"平均接单用时：{figures.mean_hours_to_accept * 60:.0f} 分钟\n")
-        if figures.satisfaction is not None:
-            out.write(f"满意率：{figures.satisfaction:.0%}\n")
+            if by_status.get(status):
+                out.write(f"{status.label}：{by_status[status]}\n")
+        out.write(f"诉求总数（不含合并）：{figures.cases}；办结率：{rate_text(figures.closure_rate)}；"
+                  f"响应率：{rate_text(figures.response_rate)}\n")
+        out.write(f"平均接单用时：{hours_text(figures.mean_accept_hours)}；"
+                  f"平均办结用时：{hours_text(figures.mean_resolve_hours)}\n")
+        out.write(f"满意率：{rate_text(figures.satisfaction)}\n")
         out.write(await community_summary(runtime.services, DEMO_DAY))
     finally:
         await runtime.close()

@@ -11,16 +11,6 @@ from bot.grid.directory import GridDirectory, UnitRef
 from models import Case, Staff, StaffRole, UnitLevel
 from models.cases import OPEN_STATUSES
 
-# The grid level at which each role sits, so a case is given to the role's people of the right ancestor unit.
-ROLE_LEVEL = {
-    StaffRole.GRID_WORKER: UnitLevel.GRID,
-    StaffRole.BUILDING_LEAD: UnitLevel.BUILDING,
-    StaffRole.HOUSEHOLD_LEAD: UnitLevel.HOUSEHOLD,
-    StaffRole.COMMUNITY_STAFF: UnitLevel.COMMUNITY,
-    StaffRole.COMMUNITY_SECRETARY: UnitLevel.COMMUNITY,
-    StaffRole.STREET_OFFICER: UnitLevel.STREET,
-    StaffRole.VOLUNTEER: UnitLevel.COMMUNITY,
-}
 GRID_ROLES = {StaffRole.GRID_WORKER, StaffRole.BUILDING_LEAD, StaffRole.HOUSEHOLD_LEAD}
 TRIAGE_ROLES = (StaffRole.COMMUNITY_SECRETARY, StaffRole.COMMUNITY_STAFF, StaffRole.STREET_OFFICER)
 
@@ -100,7 +90,7 @@ async def department_staff(
 
 async def role_staff(session: AsyncSession, directory: GridDirectory, role: StaffRole, unit: UnitRef) -> list[StaffRef]:
     """On-duty staff of a role at the case unit's ancestor of that role's level."""
-    home = directory.ancestor_at(unit, ROLE_LEVEL.get(role, UnitLevel.COMMUNITY))
+    home = directory.ancestor_at(unit, role.home_level)
     if home is None:
         return []
     rows = await session.execute(_OF_ROLE, {"role": role, "unit_id": home.id})
@@ -135,9 +125,9 @@ async def route(
     if candidates:
         chosen = least_loaded(candidates)
         return Assignment(chosen, duty.department, None,
-                          f"派给{directory.unit(chosen.unit_id).name}的{ROLE_LABELS[chosen.role]}{chosen.name}"
+                          f"派给{directory.unit(chosen.unit_id).name}的{chosen.role.label}{chosen.name}"
                           + ("（当前待办最少）" if len(candidates) > 1 else ""))
-    return Assignment(None, duty.department, queue, f"{unit.name}暂无在岗{ROLE_LABELS[role]}，转{queue.name}人工分拣")
+    return Assignment(None, duty.department, queue, f"{unit.name}暂无在岗{role.label}，转{queue.name}人工分拣")
 
 
 async def triage_staff(session: AsyncSession, directory: GridDirectory, queue: UnitRef) -> list[StaffRef]:
@@ -148,14 +138,3 @@ async def triage_staff(session: AsyncSession, directory: GridDirectory, queue: U
             return people
     return []
 
-
-ROLE_LABELS = {
-    StaffRole.GRID_WORKER: "网格员",
-    StaffRole.BUILDING_LEAD: "楼栋长",
-    StaffRole.HOUSEHOLD_LEAD: "党员中心户",
-    StaffRole.COMMUNITY_STAFF: "社区工作人员",
-    StaffRole.COMMUNITY_SECRETARY: "社区书记",
-    StaffRole.STREET_OFFICER: "街道干部",
-    StaffRole.DEPARTMENT: "职能部门",
-    StaffRole.VOLUNTEER: "志愿者",
-}

@@ -23,9 +23,11 @@ from apscheduler.triggers.cron import CronTrigger
 from sqlalchemy import delete, select, update
 
 from bot.jobs import appointments
-from bot.jobs.tasks import TimerPolicy, daily_digest, sweep_case_timers, weekly_broadcast
+from bot.jobs.broadcasts import first_full_week, weekly_broadcast
+from bot.jobs.digests import daily_digest
+from bot.jobs.sla import TimerPolicy, sweep_case_timers
 from bot.jobs.wishes import announce_campaign, campaign_summary, monthly_summary, sweep_claims
-from bot.reports.weekly import week_label
+from bot.reports.weekly import week_label, week_start
 from bot.services import Services
 from models import JobRun
 from models.db import dialect_insert
@@ -68,6 +70,9 @@ async def _digest(services: Services, fire: datetime, now: datetime) -> str:
 
 async def _weekly(services: Services, fire: datetime, now: datetime) -> str:
     week = week_label(fire.date() - timedelta(days=7))  # the whole week before the one it fires in
+    first = await first_full_week(services)
+    if first is None or week_start(week) < week_start(first):
+        return f"{week}: skipped, before the first full week of data ({first or 'no cases yet'})"
     return f"{week}: {await weekly_broadcast(services, week, now)}"
 
 
@@ -157,6 +162,7 @@ class JobRunner:
         """Runs the latest slot of each job that is due and not yet run; returns (job, slot, outcome) of each run."""
         ran = []
         tz: ZoneInfo = self.services.settings.tz
+        await self.services.refresh_directory()
         for spec in self.jobs:
             if only is not None and spec.name != only:
                 continue

@@ -106,6 +106,7 @@ class Dispatcher:
         now = self.services.clock.now()
         lease = timedelta(seconds=settings.reply_lease_seconds)
         try:
+            await self.services.refresh_directory()  # a district seeded since start is placed too
             async with self.services.sessions.begin() as session:
                 replies = await self._handle(session, inbound, text, now)
                 if replies is _REDELIVERED or replies is None:

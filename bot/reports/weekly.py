@@ -1,11 +1,9 @@
-"""The weekly progress report: figures for every grid unit from one grouped query, its text, and its chart.
+"""The weekly progress report: every unit's figures for a week (bot/cases/figures.py), its text, and its chart.
 
-Figures describe the cases filed in a week (Monday 00:00 to Monday 00:00 in the service's time zone), as
-they stand when the report is made: new cases (duplicates count in the case they joined), done (resolved or
-closed), closure rate (办结率 = done / new), mean hours from assignment to acceptance and from filing to
-resolution, satisfaction (满意 + 基本满意 of rated cases), the top categories and the wishes fulfilled.
-One GROUP BY over the week's cases (index on created_at) gives figures per case unit; they are summed up the
-tree in memory, so the 639 groups of a district cost one query, not 639.
+A week runs Monday 00:00 to Monday 00:00 in the service's time zone; the figures are those of the cases filed
+in it, as they stand when the report is made, defined once in bot/cases/figures.py. One GROUP BY over the
+week's cases (index on created_at) gives figures per case unit; they are summed up the tree in memory, so the
+639 groups of a district cost one query, not 639.
 """
 
 from __future__ import annotations
@@ -14,22 +12,18 @@ import importlib.util
 import io
 import logging
 import threading
-from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import case, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.sql.elements import ColumnElement
 
+from bot.cases.figures import Figures, figures_by_unit, hours_text, rate_text
 from bot.grid.directory import GridDirectory, UnitRef
-from models import Case, CaseKind, CaseStatus, Rating, UnitLevel
+from models import UnitLevel
 
-DONE = (CaseStatus.RESOLVED.value, CaseStatus.CLOSED.value)
-PLEASED = (Rating.SATISFIED.value, Rating.BASICALLY_SATISFIED.value)
 CHART_WEEKS = 8
 LEGEND_COLUMNS = 6
 TOP_CATEGORIES = 3
@@ -42,51 +36,6 @@ BUNDLED_FONT = ("mplfonts", ("fonts", "NotoSansCJKsc-Regular.otf"))
 log = logging.getLogger(__name__)
 _font_lock = threading.Lock()
 _bundled_font_tried = False
-
-
-@dataclass
-class Figures:
-    """Counts and sums for the cases of one unit in one week; means and rates are derived."""
-
-    new: int = 0
-    done: int = 0
-    accepted: int = 0
-    accept_hours: float = 0.0
-    resolved: int = 0
-    resolve_hours: float = 0.0
-    rated: int = 0
-    pleased: int = 0
-    wishes_done: int = 0
-    categories: Counter[str] = field(default_factory=Counter)
-
-    def add(self, other: Figures) -> None:
-        """Adds another unit's figures into these."""
-        self.new += other.new
-        self.done += other.done
-        self.accepted += other.accepted
-        self.accept_hours += other.accept_hours
-        self.resolved += other.resolved
-        self.resolve_hours += other.resolve_hours
-        self.rated += other.rated
-        self.pleased += other.pleased
-        self.wishes_done += other.wishes_done
-        self.categories.update(other.categories)
-
-    @property
-    def closure_rate(self) -> float | None:
-        return self.done / self.new if self.new else None
-
-    @property
-    def mean_accept_hours(self) -> float | None:
-        return self.accept_hours / self.accepted if self.accepted else None
-
-    @property
-    def mean_resolve_hours(self) -> float | None:
-        return self.resolve_hours / self.resolved if self.resolved else None
-
-    @property
-    def satisfaction(self) -> float | None:
-        return self.pleased / self.rated if self.rated else None
 
 
 # weeks -------------------------------------------------------------------------------------------------
@@ -127,72 +76,13 @@ def weeks_before(label: str, count: int) -> list[str]:
 # figures -----------------------------------------------------------------------------------------------
 
 
-def _hours(session: AsyncSession, later: ColumnElement, earlier: ColumnElement) -> ColumnElement:
-    """later - earlier in hours, in the session's SQL dialect."""
-    if session.get_bind().dialect.name == "postgresql":
-        return func.extract("epoch", later - earlier) / 3600.0
-    return (func.julianday(later) - func.julianday(earlier)) * 24.0
-
-
-async def unit_figures(session: AsyncSession, since: datetime, until: datetime) -> dict[int, Figures]:
-    """Figures per case unit (building or grid) for cases filed in [since, until), from one grouped query."""
-    accepted = Case.accepted_at.is_not(None) & Case.assigned_at.is_not(None)
-    resolved = Case.resolved_at.is_not(None)
-    query = (
-        select(
-            Case.unit_id, Case.category_name, func.count(),
-            func.sum(case((Case.status.in_(DONE), 1), else_=0)),
-            func.sum(case((accepted, 1), else_=0)),
-            func.sum(case((accepted, _hours(session, Case.accepted_at, Case.assigned_at)), else_=0.0)),
-            func.sum(case((resolved, 1), else_=0)),
-            func.sum(case((resolved, _hours(session, Case.resolved_at, Case.created_at)), else_=0.0)),
-            func.sum(case((Case.rating.is_not(None), 1), else_=0)),
-            func.sum(case((Case.rating.in_(PLEASED), 1), else_=0)),
-            func.sum(case(((Case.kind == CaseKind.WISH) & Case.status.in_(DONE), 1), else_=0)),
-        )
-        .where(Case.created_at >= since, Case.created_at < until, Case.status != CaseStatus.DUPLICATE)
-        .group_by(Case.unit_id, Case.category_name)
-    )
-    figures: dict[int, Figures] = {}
-    for row in (await session.execute(query)).all():
-        unit_id, category, new, done, acc, acc_h, res, res_h, rated, pleased, wishes = row
-        target = figures.setdefault(unit_id, Figures())
-        target.add(Figures(new, int(done or 0), int(acc or 0), float(acc_h or 0), int(res or 0), float(res_h or 0),
-                           int(rated or 0), int(pleased or 0), int(wishes or 0),
-                           Counter({category or "未分类": new})))
-    return figures
-
-
-def roll_up(directory: GridDirectory, by_case_unit: dict[int, Figures]) -> dict[int, Figures]:
-    """Figures for every unit: each case unit's figures added to it and to all of its ancestors."""
-    totals: dict[int, Figures] = {}
-    for unit_id, figures in by_case_unit.items():
-        try:
-            chain = directory.ancestors(directory.unit(unit_id))
-        except KeyError:
-            continue
-        for ancestor in chain:
-            totals.setdefault(ancestor.id, Figures()).add(figures)
-    return totals
-
-
 async def week_figures(session: AsyncSession, directory: GridDirectory, label: str, tz: ZoneInfo) -> dict[int, Figures]:
     """Figures of every grid unit for one week."""
     since, until = week_bounds(label, tz)
-    return roll_up(directory, await unit_figures(session, since, until))
+    return await figures_by_unit(session, directory, since, until)
 
 
 # text --------------------------------------------------------------------------------------------------
-
-
-def _percent(value: float | None) -> str:
-    return "—" if value is None else f"{value * 100:.0f}%"
-
-
-def _hours_text(value: float | None) -> str:
-    if value is None:
-        return "—"
-    return f"{value * 60:.0f} 分钟" if value < 1 else f"{value:.1f} 小时"
 
 
 # `community`: the wishes-and-projects lines of bot.community.publishing.weekly_section(s), added as they are.
@@ -202,13 +92,15 @@ def report_text(unit_name: str, label: str, figures: Figures, community: str = "
     sunday = monday + timedelta(days=6)
     year, week = label.split("-W")
     lines = [f"【{unit_name}·{year}年第{int(week)}周进展】（{monday.month}月{monday.day}日—{sunday.month}月{sunday.day}日）"]
-    if not figures.new:
+    if not figures.cases:
         lines.append("本周没有新的诉求。有问题请在群里 #随手拍，有心愿请 #微心愿。")
         return "\n".join(lines + ([community] if community else []))
-    lines.append(f"新受理 {figures.new} 件，已办结 {figures.done} 件，办结率 {_percent(figures.closure_rate)}")
-    lines.append(f"平均接单用时 {_hours_text(figures.mean_accept_hours)}，平均办结用时 {_hours_text(figures.mean_resolve_hours)}")
+    lines.append(f"新受理 {figures.cases} 件，已办结 {figures.done} 件，办结率 {rate_text(figures.closure_rate)}")
+    lines.append(f"响应率 {rate_text(figures.response_rate)}，按时办结率 {rate_text(figures.on_time_rate)}")
+    lines.append(f"平均接单用时 {hours_text(figures.mean_accept_hours)}，"
+                 f"平均办结用时 {hours_text(figures.mean_resolve_hours)}")
     if figures.rated:
-        lines.append(f"满意度 {_percent(figures.satisfaction)}（{figures.rated} 件已评价）")
+        lines.append(f"满意度 {rate_text(figures.satisfaction)}（{figures.rated} 件已评价）")
     top = "、".join(f"{name} {count}" for name, count in figures.categories.most_common(TOP_CATEGORIES))
     lines.append(f"主要问题：{top}")
     if figures.wishes_done:
@@ -334,7 +226,7 @@ def chart_for(directory: GridDirectory, unit: UnitRef, labels: Sequence[str],
               weeks: Sequence[dict[int, Figures]]) -> bytes:
     """The eight-week chart of a unit, from that many weeks of rolled-up figures (oldest first)."""
     parts = chart_parts(directory, unit)
-    cases = [[week.get(part.id, Figures()).new for week in weeks] for part in parts]
+    cases = [[week.get(part.id, Figures()).cases for week in weeks] for part in parts]
     closure = [week.get(unit.id, Figures()).closure_rate for week in weeks]
     short = [label.split("-")[1] for label in labels]
     font = cjk_font()

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -331,10 +330,3 @@ def is_null(node: Node) -> bool:
     """Whether a node is an explicit YAML null."""
     return isinstance(node, ScalarNode) and node.tag == "tag:yaml.org,2002:null"
 
-
-def all_keywords(rules: RuleSet) -> Iterator[Keyword]:
-    """Every keyword of every intent and category."""
-    for intent in rules.intents.values():
-        yield from intent.keywords
-    for category in rules.categories:
-        yield from category.keywords

@@ -13,7 +13,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.cases.external import ExternalReport, file_external
 from bot.cases.lifecycle import CaseRefused, NoteRequired, case_events, staff_action
-from bot.grid.routing import ROLE_LABELS
 from bot.pipeline.identities import mask_phones_in
 from bot.services import Services
 from bot.web.api.access import ApiError, ApiScope
@@ -50,7 +49,7 @@ def case_out(case: Case, now: datetime, staff: Staff | None, model: type[CaseOut
     overdue = case.status.is_open and any(due is not None and due < now for due in (
         case.accept_due_at if case.accepted_at is None else None, case.resolve_due_at))
     assignee = None if staff is None else StaffOut(code=staff.code, name=staff.name, role=staff.role.value,
-                                                   role_label=ROLE_LABELS[staff.role])
+                                                   role_label=staff.role.label)
     return model(
         id=case.id, number=case.number, kind=case.kind, status=case.status, status_label=case.status.label,
         category_code=case.category_code, category_name=case.category_name, text=mask_phones_in(case.text),

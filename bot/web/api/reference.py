@@ -6,7 +6,7 @@ import dataclasses
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.cases.figures import case_figures
+from bot.cases.figures import cases_by_status, figures_for
 from bot.services import Services
 from bot.web.api.access import ApiError, ApiScope
 from bot.web.api.schema import CategoryOut, StatisticsFilters, StatisticsOut, UnitOut
@@ -41,9 +41,15 @@ async def statistics(session: AsyncSession, services: Services, scope: ApiScope,
             raise ApiError(404, "not_found", f"no unit with code {filters.unit!r}")
         if scope.unit is not None and not scope.unit.contains(unit):
             raise ApiError(404, "not_found", f"no unit with code {filters.unit!r} in this key's scope")
-    figures = await case_figures(session, unit_path=unit.path if unit else "/", since=filters.since,
-                                 until=filters.until)
+    path = unit.path if unit else "/"
+    counted = await figures_for(session, unit_path=path, since=filters.since, until=filters.until)
+    by_status = await cases_by_status(session, unit_path=path, since=filters.since, until=filters.until)
+    figures = {**dataclasses.asdict(counted), "total": counted.cases,
+               "by_status": {status.value: n for status, n in by_status.items()},
+               "closure_rate": counted.closure_rate, "response_rate": counted.response_rate,
+               "on_time_rate": counted.on_time_rate, "satisfaction": counted.satisfaction,
+               "mean_hours_to_accept": counted.mean_accept_hours, "mean_hours_to_resolve": counted.mean_resolve_hours}
     roots = services.directory.units()
     code = unit.code if unit else (min(roots, key=lambda u: u.level.depth).code if roots else "")
     return StatisticsOut(unit_code=code, since=filters.since, until=filters.until,
-                         figures=dataclasses.asdict(figures))
+                         figures=figures)

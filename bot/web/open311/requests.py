@@ -15,18 +15,17 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.cases.external import ExternalReport, file_external
 from bot.grid.directory import GridDirectory
-from bot.grid.routing import ROLE_LABELS
 from bot.pipeline.identities import mask_phones_in
 from bot.services import Services
 from bot.web.keys import Caller
 from bot.web.open311.catalog import BUILDING_ATTRIBUTE, needs_building, reportable
 from bot.web.open311.formats import Open311Error
 from bot.web.open311.places import Point, UnitPoints, place_request
-from models import Case, CaseEvent, CaseKind, CaseStatus, GridUnit, Open311Token, Staff
+from models import Case, CaseEvent, CaseKind, CaseStatus, EventKind, GridUnit, Open311Token, Staff, StaffRole
 
 CHANNEL = "open311"
 DEFAULT_DAYS, MAX_DAYS, MAX_REQUESTS = 90, 90, 1000
-PUBLIC_NOTES = ("resolve", "reject", "progress", "linked_duplicate", "reopen")
+PUBLIC_NOTES = (EventKind.RESOLVE, EventKind.REJECT, EventKind.PROGRESS, EventKind.LINKED_DUPLICATE)
 LIMITS = {"description": 4000, "first_name": 64, "last_name": 64, "phone": 32, "email": 128,
           "address_string": 256, "address_id": 64, "media_url": 1024, "device_id": 128, "account_id": 128}
 MAX_FIELDS, MAX_ATTRIBUTE_CHARS = 64, 500
@@ -268,7 +267,7 @@ def as_request(case: Row[Any], note: str | None, directory: GridDirectory,
     except KeyError:
         chain = []
     point = next((points[u.id] for u in reversed(chain) if u.id in points), None)
-    agency = case.department or case.staff_department or (ROLE_LABELS.get(case.role) if case.role else None) \
+    agency = case.department or case.staff_department or (StaffRole(case.role).label if case.role else None) \
         or "社区网格"
     return {
         "service_request_id": str(case.id),

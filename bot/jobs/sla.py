@@ -1,4 +1,6 @@
-"""Scheduled jobs: they decide what is due and enqueue outbox rows with deterministic dedupe keys, nothing more.
+"""The SLA timers: reminders, escalations, rating requests and auto-closing, each step taken once.
+
+Jobs decide what is due and enqueue outbox rows with deterministic dedupe keys, nothing more.
 
 A job that fires twice, or in two instances at once, therefore sends once: the second run finds the same
 keys already queued. The case timers also move a case's `sla_stage` with a conditional UPDATE, so one step
@@ -12,33 +14,29 @@ A case sent back to waiting for acceptance after its accept chain (reopened by a
 starts a new round of the same ladder ten stages up (11-18, 21-28 ...), its deadlines counted afresh.
 A reminder comes `sla_reminder_hours` (at most a quarter of the SLA) before the deadline; the first
 escalation at the deadline, the second `sla_escalation_step_hours` later. Acceptance moves the case off the
-accept chain, which is how it stops the escalation. Deadlines are read in working time (bot/jobs/workdays.py).
+accept chain, which is how it stops the escalation. Deadlines are read in working time (bot/jobs/workdays.py),
+by one function, case_deadlines, which the daily digest's 已超时 uses too.
 `sla_next_at` says when a case needs looking at next, so a sweep reads the cases that are due, not every
 open case; new cases (sla_next_at still empty) are picked up on the first sweep after they are filed.
 """
 
 from __future__ import annotations
 
-import asyncio
-import base64
 import logging
-from collections import defaultdict
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
+from typing import Protocol
 
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.cases.notices import case_summary, notify_reporter, notify_staff, rating_buttons, worker_buttons
-from bot.delivery.outbox import Notice, enqueue
 from bot.grid.directory import GridDirectory
-from bot.grid.routing import ROLE_LABELS, role_staff, triage_staff, triage_unit
+from bot.grid.routing import role_staff, triage_staff, triage_unit
 from bot.jobs.workdays import WorkCalendar
 from bot.pipeline.dialogue import offer_rating
-from bot.pipeline.identities import staff_contact
-from bot.reports.weekly import Figures, chart_for, chart_weeks, report_text, week_figures
 from bot.services import Services
-from models import Case, CaseEvent, CaseStatus, ChatGroup, Staff, StaffRole
+from models import Case, CaseEvent, CaseStatus, EventKind, StaffRole
 
 log = logging.getLogger(__name__)
 
@@ -89,40 +87,89 @@ class Step:
     level: int = 0  # the escalation level (1 community secretary, 2 street officer) an escalation reaches
 
 
-def _chain(base: int, chain: str, start: datetime, span: timedelta, policy: TimerPolicy) -> list[Step]:
-    deadline = policy.calendar.deadline(start, span)
-    lead = min(policy.remind_before, span / 4)
-    return [
-        Step(base + 1, deadline - lead, REMIND, chain, deadline),
-        Step(base + 2, deadline, ESCALATE, chain, deadline, 1),
-        Step(base + 3, deadline + policy.escalation_step, ESCALATE, chain, deadline, 2),
-    ]
+class Timed(Protocol):
+    """What a case's deadlines are read from: a Case, or a row with these columns."""
+
+    status: CaseStatus
+    sla_stage: int
+    created_at: datetime
+    assigned_at: datetime | None
+    accepted_at: datetime | None
+    accept_due_at: datetime | None
+    resolve_due_at: datetime | None
 
 
-def round_base(case: Case) -> int:
-    """The first stage of the case's current round: a case reopened after its accept chain starts a new one."""
+@dataclass(frozen=True, slots=True)
+class Due:
+    """One SLA clock of a case: `span` of working time counted from `start`, ending `at`."""
+
+    start: datetime
+    span: timedelta
+    at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Deadlines:
+    """A case's current deadlines: to accept (response) and to resolve (resolution)."""
+
+    response: Due | None
+    resolution: Due | None
+
+    def current(self, status: CaseStatus) -> Due | None:
+        """The deadline the case is held to in its status: the response while it waits for acceptance."""
+        if status in ACCEPT_WAIT and self.response is not None:
+            return self.response
+        return self.resolution
+
+
+def round_base(case: Timed) -> int:
+    """The first stage of the case's current round: a case back on a chain it has already passed in this round
+    (reopened, or transferred, whether or not a sweep saw it waiting) starts a new one."""
     base = case.sla_stage // ROUND * ROUND
-    if case.status in ACCEPT_WAIT and case.sla_stage - base > ACCEPT_BASE + 3:
+    chain_end = ACCEPT_BASE + 3 if case.status in ACCEPT_WAIT else RESOLVE_BASE + 3 if case.status in WORKING else None
+    if chain_end is not None and case.sla_stage - base > chain_end:
         base += ROUND
     return base
 
 
+def case_deadlines(case: Timed, calendar: WorkCalendar) -> Deadlines:
+    """The one reading of a case's deadlines, for the SLA sweep and the digest alike.
+
+    Response: the category's accept hours from the latest hand-over (assignment, transfer or reopening); a
+    hand-over after the filed accept deadline (a reopening) gets DEFAULT_ACCEPT_SPAN. Resolution: the category's
+    resolve hours from filing, or, in a round after a reopening, from the re-acceptance."""
+    response = resolution = None
+    if case.accept_due_at is not None:
+        start = case.assigned_at or case.created_at
+        span = case.accept_due_at - start if case.accept_due_at > start else DEFAULT_ACCEPT_SPAN
+        response = Due(start, span, calendar.deadline(start, span))
+    if case.resolve_due_at is not None and case.resolve_due_at > case.created_at:
+        reopened = round_base(case) > 0
+        start = (case.accepted_at or case.assigned_at or case.created_at) if reopened else case.created_at
+        span = case.resolve_due_at - case.created_at
+        resolution = Due(start, span, calendar.deadline(start, span))
+    return Deadlines(response, resolution)
+
+
+def _chain(base: int, chain: str, due: Due, policy: TimerPolicy) -> list[Step]:
+    lead = min(policy.remind_before, due.span / 4)
+    return [
+        Step(base + 1, due.at - lead, REMIND, chain, due.at),
+        Step(base + 2, due.at, ESCALATE, chain, due.at, 1),
+        Step(base + 3, due.at + policy.escalation_step, ESCALATE, chain, due.at, 2),
+    ]
+
+
 def accept_steps(case: Case, policy: TimerPolicy) -> list[Step]:
-    """The accept chain: counted from assignment (or reopening) with the category's accept SLA."""
-    if case.accept_due_at is None:
-        return []
-    start = case.assigned_at or case.created_at
-    span = case.accept_due_at - start if case.accept_due_at > start else DEFAULT_ACCEPT_SPAN
-    return _chain(round_base(case) + ACCEPT_BASE, "accept", start, span, policy)
+    """The accept chain, against the case's response deadline."""
+    due = case_deadlines(case, policy.calendar).response
+    return [] if due is None else _chain(round_base(case) + ACCEPT_BASE, "accept", due, policy)
 
 
 def resolve_steps(case: Case, policy: TimerPolicy) -> list[Step]:
-    """The resolve chain: counted from filing with the category's resolve SLA (from re-acceptance once reopened)."""
-    if case.resolve_due_at is None or case.resolve_due_at <= case.created_at:
-        return []
-    base = round_base(case)
-    start = case.created_at if base == 0 else (case.accepted_at or case.assigned_at or case.created_at)
-    return _chain(base + RESOLVE_BASE, "resolve", start, case.resolve_due_at - case.created_at, policy)
+    """The resolve chain, against the case's resolution deadline."""
+    due = case_deadlines(case, policy.calendar).resolution
+    return [] if due is None else _chain(round_base(case) + RESOLVE_BASE, "resolve", due, policy)
 
 
 def timeline(case: Case, policy: TimerPolicy) -> list[Step]:
@@ -239,7 +286,7 @@ async def _take(session: AsyncSession, directory: GridDirectory, case: Case, ste
         await _ask_rating(session, case, step, now)
         tally.rating_requests += 1
     else:
-        session.add(CaseEvent(case_id=case.id, at=now, actor_kind="system", actor_name="系统", action="auto_closed",
+        session.add(CaseEvent(case_id=case.id, at=now, actor_kind="system", actor_name="系统", action=EventKind.AUTO_CLOSED,
                               from_status=S.RESOLVED.value, to_status=S.CLOSED.value,
                               note=f"办结后{_span_text(now - case.resolved_at) if case.resolved_at else ''}未评价，自动归档"))
         tally.closed += 1
@@ -286,13 +333,13 @@ async def _escalate(session: AsyncSession, directory: GridDirectory, case: Case,
     if not targets:  # no one of that role on duty: whoever watches the community's queue
         targets = await triage_staff(session, directory, triage_unit(directory, unit))
     late = _span_text(now - step.deadline)
-    names = "、".join(f"{ROLE_LABELS[t.role]}{t.name}" for t in targets) or "（无在岗人员）"
+    names = "、".join(f"{t.role.label}{t.name}" for t in targets) or "（无在岗人员）"
     session.add(CaseEvent(
-        case_id=case.id, at=now, actor_kind="system", actor_name="系统", action="escalated",
+        case_id=case.id, at=now, actor_kind="system", actor_name="系统", action=EventKind.ESCALATED,
         from_status=case.status.value, to_status=case.status.value,
         note=f"超过{_what(step)}时限 {late}，第{step.level}级督办：上报{names}",
     ))
-    holder = f"{ROLE_LABELS[case.assignee.role]}{case.assignee.name}" if case.assignee else "无"
+    holder = f"{case.assignee.role.label}{case.assignee.name}" if case.assignee else "无"
     text = (f"【超时督办·第{step.level}级】{case.number} 已超过{_what(step)}时限 {late}"
             f"（时限 {local_text(step.deadline, policy.calendar)}），当前承办：{holder}。请督促办理。\n{case_summary(case, for_staff=True)}")
     key = f"sla:{case.id}:{step.stage}"
@@ -313,137 +360,3 @@ async def _ask_rating(session: AsyncSession, case: Case, step: Step, now: dateti
     if identity is not None:
         chat = identity.private_chat_id or case.source_chat_id
         await offer_rating(session, case.source_channel, chat, identity.user_id, case.id, now=now)
-
-
-# the daily digest --------------------------------------------------------------------------------------
-
-
-@dataclass
-class Workload:
-    open: list[int]
-    due_today: list[int]
-    overdue: list[int]
-
-
-def _numbers(ids: list[int], limit: int = 5) -> str:
-    shown = " ".join(f"#{i}" for i in ids[:limit])
-    return f"（{shown}{' 等' if len(ids) > limit else ''}）" if ids else ""
-
-
-def digest_text(name: str, load: Workload) -> str:
-    """A worker's morning digest: open cases, due today, overdue."""
-    return (f"【每日待办】{name}，早上好！您名下未办结工单 {len(load.open)} 件；"
-            f"今日到期 {len(load.due_today)} 件{_numbers(load.due_today)}；"
-            f"已超时 {len(load.overdue)} 件{_numbers(load.overdue)}。\n回复「我的工单」查看详情。")
-
-
-async def daily_digest(services: Services, day: date, now: datetime, *, policy: TimerPolicy | None = None) -> int:
-    """Queues the digest for every staff member with open cases; returns how many."""
-    policy = policy or TimerPolicy.from_services(services)
-    loads: dict[int, Workload] = defaultdict(lambda: Workload([], [], []))
-    async with services.sessions() as session:
-        rows = (await session.execute(
-            select(Case.id, Case.assignee_id, Case.status, Case.created_at, Case.assigned_at, Case.accept_due_at,
-                   Case.resolve_due_at, Case.sla_stage)
-            .where(Case.status.in_((*ACCEPT_WAIT, *WORKING)), Case.assignee_id.is_not(None)).order_by(Case.id)
-        )).all()
-        for row in rows:
-            load = loads[row.assignee_id]
-            load.open.append(row.id)
-            deadline = _current_deadline(row, policy)
-            if deadline is None:
-                continue
-            if deadline <= now:
-                load.overdue.append(row.id)
-            elif policy.calendar.local_day(deadline) == day:
-                load.due_today.append(row.id)
-        staff = (await session.scalars(select(Staff).where(Staff.id.in_(list(loads))))).unique().all()
-    async with services.sessions.begin() as session:
-        for person in staff:
-            contact = await staff_contact(session, person)
-            await enqueue(session, Notice(
-                dedupe_key=f"digest:{day.isoformat()}:staff:{person.id}", channel=contact.channel,
-                chat_id=contact.chat_id, recipient=f"staff:{person.code}", text=digest_text(person.name, loads[person.id]),
-                extras={},
-            ), now=now)
-    return len(staff)
-
-
-def _current_deadline(row, policy: TimerPolicy) -> datetime | None:  # type: ignore[no-untyped-def]
-    if row.status in ACCEPT_WAIT and row.accept_due_at is not None:
-        start = row.assigned_at or row.created_at
-        span = row.accept_due_at - start if row.accept_due_at > start else DEFAULT_ACCEPT_SPAN
-        return policy.calendar.deadline(start, span)
-    if row.resolve_due_at is not None and row.resolve_due_at > row.created_at:
-        return policy.calendar.deadline(row.created_at, row.resolve_due_at - row.created_at)
-    return None
-
-
-# weekly broadcast and the wish campaign ---------------------------------------------------------------
-
-REPORT_ROLES = (StaffRole.COMMUNITY_SECRETARY, StaffRole.STREET_OFFICER)
-
-
-@dataclass
-class BroadcastTally:
-    groups: int = 0
-    staff: int = 0
-
-    def __str__(self) -> str:
-        return f"groups {self.groups}, staff {self.staff}"
-
-
-async def weekly_broadcast(services: Services, week: str, now: datetime, *, charts: bool = True) -> BroadcastTally:
-    """Queues the week's report for every bound group, and with a chart for secretaries and street officers."""
-    tz = services.settings.tz
-    directory = services.directory
-    async with services.sessions() as session:
-        figures = await week_figures(session, directory, week, tz)
-        groups = (await session.scalars(select(ChatGroup).order_by(ChatGroup.id))).unique().all()
-        leaders = (await session.scalars(select(Staff).where(Staff.role.in_(REPORT_ROLES), Staff.on_duty.is_(True))
-                                         .order_by(Staff.id))).unique().all()
-        labels, weeks = await chart_weeks(session, directory, week, tz) if charts and leaders else ([], [])
-    pngs: dict[int, bytes] = {}
-    for unit_id in {p.unit_id for p in leaders} if charts else ():
-        unit = directory.unit(unit_id)
-        pngs[unit_id] = await asyncio.to_thread(chart_for, directory, unit, labels, weeks)
-    tally = BroadcastTally()
-    async with services.sessions.begin() as session:
-        for group in groups:
-            unit = directory.unit(group.unit_id)
-            await enqueue(session, Notice(
-                dedupe_key=f"weekly:{week}:group:{group.id}", channel=group.channel, chat_id=group.chat_id,
-                recipient=f"group:{group.id}", text=report_text(unit.name, week, figures.get(unit.id) or Figures()),
-                extras={},
-            ), now=now)
-            tally.groups += 1
-        for person in leaders:
-            unit = directory.unit(person.unit_id)
-            extras: dict = {}
-            if person.unit_id in pngs:
-                extras["image"] = {"filename": f"weekly-{week}-{unit.code}.png", "mime": "image/png",
-                                   "png_base64": base64.b64encode(pngs[person.unit_id]).decode("ascii")}
-            contact = await staff_contact(session, person)
-            await enqueue(session, Notice(
-                dedupe_key=f"weekly:{week}:staff:{person.id}", channel=contact.channel, chat_id=contact.chat_id,
-                recipient=f"staff:{person.code}", text=report_text(unit.name, week, figures.get(unit.id) or Figures()),
-                extras=extras,
-            ), now=now)
-            tally.staff += 1
-    return tally
-
-
-WISH_CALL = ("【{year}年微心愿征集】新的一年，社区微心愿征集开始啦！家里有困难、有小小心愿的居民，"
-             "请在群里发送「#微心愿 您的心愿」，社区和党员志愿者会认领并帮您实现。")
-
-
-async def wish_campaign(services: Services, year: int, now: datetime) -> int:
-    """Queues the annual call for micro-wishes (微心愿征集) to every bound group; returns how many."""
-    async with services.sessions.begin() as session:
-        groups = (await session.scalars(select(ChatGroup).order_by(ChatGroup.id))).unique().all()
-        for group in groups:
-            await enqueue(session, Notice(
-                dedupe_key=f"wishes:{year}:group:{group.id}", channel=group.channel, chat_id=group.chat_id,
-                recipient=f"group:{group.id}", text=WISH_CALL.format(year=year), extras={},
-            ), now=now)
-    return len(groups)
