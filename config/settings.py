@@ -41,6 +41,10 @@ class Settings(BaseModel):
     log_level: str = "INFO"
     public_url: str | None = None  # where platforms reach this service's webhooks, e.g. https://gridbot.example.cn
 
+    # --- group offers (issue 11): a report overheard in a group gets one offer to file it ---
+    group_offer_window_minutes: int = Field(120, ge=0)  # at most one offer per sender per group in this window
+    group_offer_ttl_minutes: int = Field(30, ge=1)  # an offer nobody takes lapses, and its text is dropped
+
     # --- telegram (issue 3) ---
     telegram_token: str | None = None
     telegram_mode: str = "polling"

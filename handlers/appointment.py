@@ -14,7 +14,7 @@ router = HandlerRouter("appointment")
 async def start_appointment(ctx: Context) -> None:
     """Starts a booking; recognises the service from the words, else shows the list."""
     ctx.start("appointment", "service", kind=CaseKind.APPOINTMENT.value, extras={})
-    body = strip_triggers(ctx.text)
+    body = strip_triggers(ctx, ctx.text)
     ctx.state.values["text"] = body
     service = ctx.services.catalogue.find(body) if body else None
     if service is None:

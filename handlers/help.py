@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from bot.pipeline.offers import settle_offer
 from bot.pipeline.router import Context, HandlerRouter
 from bot.understanding.classifier import Intent
 
 router = HandlerRouter("help")
+router.resident_command(r"^(帮助|使用说明|菜单)[?？!！。]*$")
 
 RESIDENT_HELP = (
     "您好，我是社区网格助手，可以帮您：\n"
@@ -39,7 +41,10 @@ async def show_help(ctx: Context) -> None:
 @router.intent(Intent.CANCEL)
 async def cancel(ctx: Context) -> None:
     """Ends the open dialogue without filing anything."""
-    if ctx.state.is_open:
+    if ctx.state.flow == "offer":
+        await decline_offer(ctx)
+        ctx.reply("好的，不打扰了。")
+    elif ctx.state.is_open:
         ctx.finish()
         ctx.reply("已取消，没有提交任何内容。")
     else:
@@ -59,3 +64,9 @@ async def not_understood(ctx: Context) -> bool:
         return True
     ctx.reply("抱歉，我没太明白。想反映问题请直接描述，例如「3号楼楼道灯坏了」；发送「帮助」查看全部用法。")
     return True
+
+
+async def decline_offer(ctx: Context) -> None:
+    """Closes a group offer the resident turned down, dropping the words it was about."""
+    await settle_offer(ctx.session, ctx.inbound.channel, ctx.state.values["message_id"], taken=False)
+    ctx.finish()

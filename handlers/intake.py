@@ -11,23 +11,23 @@ from bot.grid.directory import Location, UnitRef
 from bot.grid.routing import ROLE_LABELS, Responsibility
 from bot.pipeline.identities import mask_phones_in
 from bot.pipeline.router import Context
+from bot.understanding.triggers import strip_hashtags
 from models import CaseKind, ChatGroup
 
 YES = re.compile(r"^(确认|确定|是|是的|对|对的|好|好的|提交|没错|嗯|ok|y|yes|1)[!！。.\s]*$", re.IGNORECASE)
 COMMAND_PREFIX = re.compile(r"^/\w+(@\w+)?\s*")
-HASHTAG = re.compile(r"#(随手拍|微心愿|预约|预约办事)\s*")
 KIND_WORDS = {CaseKind.REPORT: "问题", CaseKind.WISH: "微心愿", CaseKind.APPOINTMENT: "预约"}
 
 
-def strip_triggers(text: str) -> str:
-    """The resident's words without the /command or #hashtag that started the dialogue."""
-    return HASHTAG.sub("", COMMAND_PREFIX.sub("", text)).strip()
+def strip_triggers(ctx: Context, text: str) -> str:
+    """The resident's words without the /command or #hashtag (the rules file's list) that started the dialogue."""
+    return strip_hashtags(COMMAND_PREFIX.sub("", text), ctx.classifier.hashtags)
 
 
 def begin_intake(ctx: Context, kind: CaseKind, prompt: str) -> str | None:
     """Opens the kind's dialogue at its first step; returns the words that came with the trigger, or asks."""
     ctx.start(kind.value, "describe", kind=kind.value, media=media_of(ctx))
-    body = strip_triggers(ctx.text)
+    body = strip_triggers(ctx, ctx.text)
     if not body:
         ctx.reply(prompt)
         return None

@@ -32,7 +32,7 @@ async def on_description(ctx: Context) -> bool:
     """Takes the description (and any photo) of the problem."""
     if ctx.inbound.media:
         ctx.state.values.setdefault("media", []).extend(media_of(ctx))
-    body = strip_triggers(ctx.text)
+    body = strip_triggers(ctx, ctx.text)
     if not body:
         if ctx.inbound.media:
             ctx.reply("照片已收到，请再用一句话说明是什么问题。")

@@ -21,7 +21,7 @@ async def start_wish(ctx: Context) -> None:
 @router.step("wish", "describe")
 async def on_wish(ctx: Context) -> bool:
     """Takes the wish's words."""
-    body = strip_triggers(ctx.text)
+    body = strip_triggers(ctx, ctx.text)
     if not body:
         return False
     await take_wish(ctx, body)

@@ -23,6 +23,7 @@ from apscheduler.triggers.cron import CronTrigger
 from sqlalchemy import delete, select, update
 
 from bot.jobs.tasks import TimerPolicy, daily_digest, sweep_case_timers, weekly_broadcast, wish_campaign
+from bot.pipeline.offers import lapse_offers
 from bot.reports.weekly import week_label
 from bot.services import Services
 from models import JobRun
@@ -57,7 +58,10 @@ class JobSpec:
 
 
 async def _sweep(services: Services, fire: datetime, now: datetime) -> str:
-    return str(await sweep_case_timers(services, now, policy=TimerPolicy.from_services(services)))
+    tally = await sweep_case_timers(services, now, policy=TimerPolicy.from_services(services))
+    # Group offers nobody took lose their words on the same beat (issue 11).
+    await lapse_offers(services.sessions, now, timedelta(minutes=services.settings.group_offer_ttl_minutes))
+    return str(tally)
 
 
 async def _digest(services: Services, fire: datetime, now: datetime) -> str:

@@ -17,6 +17,8 @@ from bot.pipeline.messages import Inbound, Reply
 from bot.pipeline.router import Context, HandlerRouter
 from bot.services import Services
 from bot.understanding.classifier import Classifier, Intent
+from bot.understanding.offers import offer_kind
+from bot.understanding.triggers import fold_triggers
 from models import InboundMessage, InboundStatus
 from models.db import PerDialect
 
@@ -75,11 +77,13 @@ class Dispatcher:
 
     async def _handle(self, session: AsyncSession, inbound: Inbound, text: str, now: datetime) -> list[Reply] | None:
         classifier = self.services.classifier.current()
-        explicit = self.is_explicit(inbound, text, classifier)
+        text = fold_triggers(text, classifier.hashtags)
+        explicit = self.is_explicit(inbound, text, classifier) or self.router.is_resident_command(text)
         sender = await find_sender(session, inbound, now=now)
         state = sender.state
         overheard = inbound.is_group and not explicit
-        if overheard and not state.is_open and self.router.staff_handler(text) is None:
+        if (overheard and not state.is_open and self.router.staff_handler(text) is None
+                and offer_kind(classifier, text) is None):
             # Chatter: keep only the key that makes a redelivery harmless, never what residents said.
             await _record_inbound(session, inbound, now, InboundStatus.IGNORED, None)
             return None
@@ -109,7 +113,9 @@ class Dispatcher:
             ctx.reply("这个按钮只有负责的工作人员可以使用。", alert=True)  # a forwarded or forged staff button
             return True
         if ctx.in_group and not explicit and not ctx.state.is_open:
-            return False  # a resident's words that merely look like a staff command
+            # A resident's words that merely look like a staff command, or that read as a report to offer to file.
+            overheard = self.router.overheard_handler
+            return overheard is not None and await overheard(ctx) is True
         if ctx.text:
             intent = ctx.classification().intent
         else:

@@ -78,6 +78,8 @@ class HandlerRouter:
         self.intents: dict[Intent, Handler] = {}
         self.steps: dict[tuple[str, str], Handler] = {}
         self.staff_commands: list[StaffCommand] = []
+        self.resident_commands: list[re.Pattern[str]] = []  # words the bot tells residents to type, e.g. 我的诉求
+        self.overheard_handler: Handler | None = None  # a group message not addressed to the bot
 
     def intent(self, *intents: Intent) -> Callable[[Handler], Handler]:
         def register(handler: Handler) -> Handler:
@@ -101,8 +103,22 @@ class HandlerRouter:
             return handler
         return register
 
+    def resident_command(self, pattern: str) -> None:
+        """Words that address the bot by form alone, in a group too (what the bot itself tells residents to type)."""
+        self.resident_commands.append(re.compile(pattern))
+
+    def overheard(self, handler: Handler) -> Handler:
+        """Registers the one handler that hears group messages nobody addressed to the bot."""
+        if self.overheard_handler is not None:
+            raise ValueError("overheard messages already handled")
+        self.overheard_handler = handler
+        return handler
+
     def include(self, *routers: HandlerRouter) -> HandlerRouter:
         for router in routers:
+            if router.overheard_handler is not None:
+                self.overheard(router.overheard_handler)
+            self.resident_commands.extend(router.resident_commands)
             for intent, handler in router.intents.items():
                 if intent in self.intents:
                     raise ValueError(f"intent {intent} handled by two routers")
@@ -110,6 +126,9 @@ class HandlerRouter:
             self.steps.update(router.steps)
             self.staff_commands.extend(router.staff_commands)
         return self
+
+    def is_resident_command(self, text: str) -> bool:
+        return any(pattern.match(text) for pattern in self.resident_commands)
 
     def staff_handler(self, text: str) -> Handler | None:
         return next((c.handler for c in self.staff_commands if c.pattern.match(text)), None)
