@@ -1,0 +1,40 @@
+"""Issue 11 through Telegram (the real python-telegram-bot against the fake Bot API): group offers and triggers."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from fakes.telegram_api import group_chat, user
+from models import InboundMessage, InboundStatus
+from tests.test_telegram import GROUP, NEIGHBOUR, RESIDENT, World, keyboard_labels, staffed_group, world  # noqa: F401
+from tests.test_telegram import mode  # noqa: F401
+
+
+async def test_a_report_in_group_chatter_gets_an_offer_with_buttons(world: World):
+    await staffed_group(world)
+    chat = group_chat(GROUP)
+    assert await world.say(chat, NEIGHBOUR, "今天天气不错，下午去公园转转") == []
+    offered = await world.say(chat, RESIDENT, "楼下下水道堵了，污水都流到路上了")
+    assert len(offered) == 1 and keyboard_labels(offered[0]) == ["登记", "不用"]
+    assert offered[0]["reply_parameters"]["message_id"]  # a reply to the resident's message
+    assert await world.press(NEIGHBOUR, offered[0], "登记") == []  # someone else's offer
+    confirm = await world.press(RESIDENT, offered[0], "登记")
+    assert "请确认" in confirm[-1]["text"] and "下水道" in confirm[-1]["text"]
+    filed = await world.say(chat, RESIDENT, "确认", reply_to=confirm[-1])
+    assert "已受理" in filed[0]["text"]
+    assert "下水道堵了" in (await world.cases())[0].text
+
+
+async def test_declined_offer_and_hashtags_as_typed(world: World):
+    await staffed_group(world)
+    chat = group_chat(GROUP)
+    offered = await world.say(chat, RESIDENT, "7号楼楼道灯坏了好几天了，晚上黑得很")
+    assert await world.press(RESIDENT, offered[0], "不用") == []
+    edited = world.fake.messages[(GROUP, offered[0]["message_id"])]
+    assert "不打扰" in edited["text"] and "reply_markup" not in edited  # the offer shows its answer, buttons gone
+    async with world.sessions() as session:
+        rows = (await session.scalars(select(InboundMessage).where(InboundMessage.channel == "telegram"))).all()
+    assert [r.text for r in rows if r.status is InboundStatus.OFFERED] == [None]
+    asked = await world.say(chat, user(8007, "小刘"), "＃随手拍：5号楼门口垃圾没人清")
+    assert "请确认" in asked[0]["text"] and "内容：5号楼门口垃圾没人清" in asked[0]["text"]
+    assert "#随手拍" in (await world.say(chat, user(8008, "小陈"), "帮助"))[0]["text"]
