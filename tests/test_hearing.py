@@ -85,3 +85,26 @@ async def test_what_the_bot_tells_residents_to_type_works_in_the_group(bot):
     assert "#1" in await bot.resident("老张", "我的诉求", group=GROUP)
     assert "#1" in await bot.resident("老张", "查询 1", group=GROUP)
     assert "#随手拍" in await bot.resident("老张", "帮助", group=GROUP)
+
+
+async def test_a_cut_utf8_character_is_kept_and_answered_never_a_failure(bot):
+    """A cut character read with surrogateescape (what stdin gives for invalid UTF-8) reaches the ledger as U+FFFD."""
+    answer = await bot.resident("小王", "秦机小区5号楼路灯坏了\udce5\udc95")
+    assert "请确认" in answer and "系统暂时出错" not in answer
+    [row] = await ledger(bot)
+    assert row.status is InboundStatus.HANDLED and row.text.endswith("\ufffd\ufffd")
+
+
+def test_console_chat_survives_invalid_utf8(tmp_path):
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    result = subprocess.run(
+        [sys.executable, str(root / "run.py"), "chat"], input="小区路灯坏了".encode() + b"\xe5\x95\n",
+        capture_output=True, cwd=root, timeout=120,
+        env={"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "GRIDBOT_DATABASE_URL": f"sqlite:///{tmp_path}/c.db"})
+    assert result.returncode == 0, result.stderr.decode()
+    assert b"Traceback" not in result.stderr and "哪个小区".encode() in result.stdout

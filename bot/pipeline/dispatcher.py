@@ -26,15 +26,17 @@ log = logging.getLogger(__name__)
 
 LEDGER_TEXT_LIMIT = 100_000
 FAILURE_REPLY = "抱歉，系统暂时出错。您的消息已记录，工作人员会尽快跟进。"
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u200b-\u200f\u2028\u2029\ufeff\ufffd]")
 
 
-def without_nul(inbound: Inbound) -> Inbound:
-    """PostgreSQL text cannot hold NUL; a message carrying one is kept with U+FFFD in its place."""
+def storable(inbound: Inbound) -> Inbound:
+    """PostgreSQL text cannot hold NUL and no database can hold a lone surrogate (a cut UTF-8 character read with
+    surrogateescape): a message carrying either is kept with U+FFFD in their place."""
     fields = ("chat_id", "sender_id", "sender_name", "text", "message_id")
-    if not any("\x00" in getattr(inbound, name) for name in fields):
+    if not any(_UNSTORABLE.search(getattr(inbound, name)) for name in fields):
         return inbound
-    return replace(inbound, **{name: getattr(inbound, name).replace("\x00", "\ufffd") for name in fields})
+    return replace(inbound, **{name: _UNSTORABLE.sub("\ufffd", getattr(inbound, name)) for name in fields})
 
 
 def clean_text(text: str, limit: int) -> tuple[str, bool]:
@@ -60,7 +62,7 @@ class Dispatcher:
     async def handle(self, inbound: Inbound) -> list[Reply]:
         """Handles one message; a redelivered message id returns no replies and changes nothing."""
         settings = self.services.settings
-        inbound = without_nul(inbound)
+        inbound = storable(inbound)
         text, was_cut = clean_text(inbound.text, settings.max_text_chars)
         now = self.services.clock.now()
         try:
