@@ -5,9 +5,13 @@ from __future__ import annotations
 from bot.pipeline.offers import settle_offer
 from bot.pipeline.router import Context, HandlerRouter
 from bot.understanding.classifier import Intent
+from handlers.intake import media_of
+from handlers.person import ASK_FOR_CONTACT, THANKS, name_the_worker
+from handlers.report import take_description
+from models import CaseKind
 
 router = HandlerRouter("help")
-router.resident_command(r"^(帮助|使用说明|菜单)[?？!！。]*$")
+router.addressed_by(r"^(帮助|使用说明|菜单)[?？!！。]*$")
 
 RESIDENT_HELP = (
     "您好，我是社区网格助手，可以帮您：\n"
@@ -62,7 +66,20 @@ async def not_understood(ctx: Context) -> bool:
     if not ctx.text and not ctx.inbound.media:
         ctx.reply("没有收到文字内容。请用文字描述您的问题，或发送「帮助」查看用法。")
         return True
-    ctx.reply("抱歉，我没太明白。想反映问题请直接描述，例如「3号楼楼道灯坏了」；发送「帮助」查看全部用法。")
+    if THANKS.match(ctx.text):
+        ctx.reply("不客气！有需要随时找我。")
+        return True
+    if ASK_FOR_CONTACT.search(ctx.text):
+        await name_the_worker(ctx)
+        return True
+    if ctx.classifier.categorize(ctx.text, CaseKind.REPORT.value).candidates:
+        # It may be a problem: offer to file it (the category among the top three) rather than end here.
+        ctx.start(CaseKind.REPORT.value, "describe", kind=CaseKind.REPORT.value, media=media_of(ctx))
+        ctx.reply("看起来您要反映问题，我来帮您登记（不需要请回复「取消」）。")
+        await take_description(ctx, ctx.text)
+        return True
+    ctx.reply("抱歉，我没太明白。想反映问题请直接描述，例如「3号楼楼道灯坏了」；需要人帮忙请回复「人工」；"
+              "发送「帮助」查看全部用法。")
     return True
 
 

@@ -14,8 +14,8 @@ from bot.understanding.classifier import Intent
 from models import Case, CaseStatus
 
 router = HandlerRouter("status")
-router.resident_command(r"^(我的诉求|我的单子|/my)[?？。]*$")
-router.resident_command(r"^(查询|进度|查)\s*#?\s*\d{1,9}\s*号?[?？。]*$")
+router.addressed_by(r"^(我的诉求|我的单子|/my)[?？。]*$")
+router.addressed_by(r"^(查询|进度|查)\s*#?\s*\d{1,9}\s*号?[?？。]*$")
 CASE_NUMBER = re.compile(r"#\s*(\d{1,9})|(\d{1,9})\s*号|(?:查询|查|编号|进度)\s*(\d{1,9})")
 
 

@@ -55,8 +55,9 @@ async def test_one_offer_per_sender_per_window_and_a_declined_offer_drops_the_wo
 
 
 async def test_an_offer_nobody_takes_lapses_and_its_words_are_dropped(bot):
-    from bot.pipeline.offers import lapse_offers  # the SLA sweep's beat runs this
     from datetime import timedelta
+
+    from bot.pipeline.offers import lapse_offers  # the SLA sweep's beat runs this
 
     assert "登记" in await bot.resident("老张", "楼道里有人飞线充电，太危险了", group=GROUP)
     assert await lapse_offers(bot.services.sessions, bot.clock.now(), timedelta(minutes=30)) == 0
@@ -108,3 +109,24 @@ def test_console_chat_survives_invalid_utf8(tmp_path):
         env={"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "GRIDBOT_DATABASE_URL": f"sqlite:///{tmp_path}/c.db"})
     assert result.returncode == 0, result.stderr.decode()
     assert b"Traceback" not in result.stderr and "哪个小区".encode() in result.stdout
+
+
+async def test_a_private_message_that_may_be_a_problem_is_offered_to_be_filed(bot):
+    answer = await bot.resident("小王", "外面那个灯不行了")
+    assert "帮您登记" in answer and "路灯" in answer and "取消" in answer
+    answer = await bot.resident("小李", "今天天气不错")
+    assert "没太明白" in answer and "人工" in answer  # no dead end: the resident is told what else works
+
+
+async def test_thanks_and_asking_for_a_person(bot):
+    assert "不客气" in await bot.resident("R001", "谢谢")
+    answer = await bot.resident("R001", "人工")
+    assert "会尽快联系您" in answer
+    worker = answer.split("已转告")[1].split("，")[0]
+    [notice] = [row for row in await bot.outbox() if "请求人工联系" in row.text]
+    assert notice.recipient.startswith("staff:") and worker[-2:] in worker
+    answer = await bot.resident("小李", "找人 秦机小区 家里水表的事想问问")
+    assert "会尽快联系您" in answer
+    assert any("家里水表的事想问问" in row.text for row in await bot.outbox())
+    answer = await bot.resident("小李", "秦机小区的网格员电话多少")
+    assert "网格员是" in answer and "人工" in answer

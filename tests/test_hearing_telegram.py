@@ -2,15 +2,36 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+
+import pytest
 from sqlalchemy import select
 
 from fakes.telegram_api import group_chat, user
 from models import InboundMessage, InboundStatus
-from tests.test_telegram import GROUP, NEIGHBOUR, RESIDENT, World, keyboard_labels, staffed_group, world  # noqa: F401
-from tests.test_telegram import mode  # noqa: F401
+from tests.test_telegram import (
+    GROUP,
+    NEIGHBOUR,
+    RESIDENT,
+    World,
+    close_world,
+    keyboard_labels,
+    open_world,
+    staffed_group,
+)
 
 
-async def test_a_report_in_group_chatter_gets_an_offer_with_buttons(world: World):
+@pytest.fixture(params=["polling", "webhook"])
+async def tg(request: pytest.FixtureRequest, database_url: str) -> AsyncIterator[World]:
+    opened = await open_world(database_url, request.param)
+    try:
+        yield opened
+    finally:
+        await close_world(opened)
+
+
+async def test_a_report_in_group_chatter_gets_an_offer_with_buttons(tg: World):
+    world = tg
     await staffed_group(world)
     chat = group_chat(GROUP)
     assert await world.say(chat, NEIGHBOUR, "今天天气不错，下午去公园转转") == []
@@ -25,7 +46,8 @@ async def test_a_report_in_group_chatter_gets_an_offer_with_buttons(world: World
     assert "下水道堵了" in (await world.cases())[0].text
 
 
-async def test_declined_offer_and_hashtags_as_typed(world: World):
+async def test_declined_offer_and_hashtags_as_typed(tg: World):
+    world = tg
     await staffed_group(world)
     chat = group_chat(GROUP)
     offered = await world.say(chat, RESIDENT, "7号楼楼道灯坏了好几天了，晚上黑得很")

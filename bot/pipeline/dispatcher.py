@@ -114,6 +114,8 @@ class Dispatcher:
         if ctx.inbound.callback and self.router.staff_handler(ctx.text):
             ctx.reply("这个按钮只有负责的工作人员可以使用。", alert=True)  # a forwarded or forged staff button
             return True
+        if not ctx.actor.is_staff and (handler := self.router.resident_handler(ctx.text)):
+            return await handler(ctx) is not False
         if ctx.in_group and not explicit and not ctx.state.is_open:
             # A resident's words that merely look like a staff command, or that read as a report to offer to file.
             overheard = self.router.overheard_handler

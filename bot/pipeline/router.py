@@ -66,6 +66,8 @@ class Context:
 
 @dataclass(frozen=True, slots=True)
 class StaffCommand:
+    """Command words and their handler (staff commands, and the few resident commands such as 人工)."""
+
     pattern: re.Pattern[str]
     handler: Handler
 
@@ -78,7 +80,8 @@ class HandlerRouter:
         self.intents: dict[Intent, Handler] = {}
         self.steps: dict[tuple[str, str], Handler] = {}
         self.staff_commands: list[StaffCommand] = []
-        self.resident_commands: list[re.Pattern[str]] = []  # words the bot tells residents to type, e.g. 我的诉求
+        self.resident_words: list[re.Pattern[str]] = []  # words the bot tells residents to type, e.g. 我的诉求
+        self.resident_commands: list[StaffCommand] = []  # resident words with their own handler, e.g. 人工
         self.overheard_handler: Handler | None = None  # a group message not addressed to the bot
 
     def intent(self, *intents: Intent) -> Callable[[Handler], Handler]:
@@ -103,9 +106,17 @@ class HandlerRouter:
             return handler
         return register
 
-    def resident_command(self, pattern: str) -> None:
+    def addressed_by(self, pattern: str) -> None:
         """Words that address the bot by form alone, in a group too (what the bot itself tells residents to type)."""
-        self.resident_commands.append(re.compile(pattern))
+        self.resident_words.append(re.compile(pattern))
+
+    def resident_command(self, pattern: str) -> Callable[[Handler], Handler]:
+        """Resident words that address the bot and go to this handler before any classification."""
+        def register(handler: Handler) -> Handler:
+            self.resident_words.append(re.compile(pattern))
+            self.resident_commands.append(StaffCommand(re.compile(pattern), handler))
+            return handler
+        return register
 
     def overheard(self, handler: Handler) -> Handler:
         """Registers the one handler that hears group messages nobody addressed to the bot."""
@@ -118,6 +129,7 @@ class HandlerRouter:
         for router in routers:
             if router.overheard_handler is not None:
                 self.overheard(router.overheard_handler)
+            self.resident_words.extend(router.resident_words)
             self.resident_commands.extend(router.resident_commands)
             for intent, handler in router.intents.items():
                 if intent in self.intents:
@@ -128,7 +140,10 @@ class HandlerRouter:
         return self
 
     def is_resident_command(self, text: str) -> bool:
-        return any(pattern.match(text) for pattern in self.resident_commands)
+        return any(pattern.match(text) for pattern in self.resident_words)
+
+    def resident_handler(self, text: str) -> Handler | None:
+        return next((c.handler for c in self.resident_commands if c.pattern.match(text)), None)
 
     def staff_handler(self, text: str) -> Handler | None:
         return next((c.handler for c in self.staff_commands if c.pattern.match(text)), None)
