@@ -11,7 +11,7 @@ router = HandlerRouter("appointment")
 
 
 @router.intent(Intent.APPOINTMENT)
-async def start_appointment(ctx: Context) -> None:
+async def start_appointment(ctx: Context) -> bool:
     """Starts a booking; recognises the service from the words, else shows the list."""
     ctx.start("appointment", "service", kind=CaseKind.APPOINTMENT.value, extras={})
     body = strip_triggers(ctx, ctx.text)
@@ -19,8 +19,9 @@ async def start_appointment(ctx: Context) -> None:
     service = ctx.services.catalogue.find(body) if body else None
     if service is None:
         ctx.reply("请问要预约哪项服务？回复数字：\n" + ctx.services.catalogue.menu())
-        return
+        return True
     take_service(ctx, service)
+    return True
 
 
 @router.step("appointment", "service")

@@ -32,7 +32,7 @@ GROUP_HINT = "需要帮忙请发「#随手拍 问题描述」「#微心愿」「
 
 
 @router.intent(Intent.HELP)
-async def show_help(ctx: Context) -> None:
+async def show_help(ctx: Context) -> bool:
     """Explains what the bot does; briefly in a group, fully in private."""
     if ctx.actor.is_staff:
         ctx.reply(STAFF_HELP, private=True)
@@ -40,10 +40,11 @@ async def show_help(ctx: Context) -> None:
         ctx.reply(GROUP_HINT)
     else:
         ctx.reply(RESIDENT_HELP)
+    return True
 
 
 @router.intent(Intent.CANCEL)
-async def cancel(ctx: Context) -> None:
+async def cancel(ctx: Context) -> bool:
     """Ends the open dialogue without filing anything."""
     if ctx.state.flow == "offer":
         await decline_offer(ctx)
@@ -53,6 +54,7 @@ async def cancel(ctx: Context) -> None:
         ctx.reply("已取消，没有提交任何内容。")
     else:
         ctx.reply("当前没有进行中的事项。")
+    return True
 
 
 @router.intent(Intent.CHATTER)

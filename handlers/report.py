@@ -20,11 +20,12 @@ OTHER = "其他（由工作人员判断）"
 
 
 @router.intent(Intent.REPORT)
-async def start_report(ctx: Context) -> None:
+async def start_report(ctx: Context) -> bool:
     """Starts a report; asks for a description when the message carried none."""
     body = begin_intake(ctx, CaseKind.REPORT, "请描述您要反映的问题，可以附上照片。例如：3号楼门口路灯坏了。")
     if body:
         await take_description(ctx, body)
+    return True
 
 
 @router.step("report", "describe")

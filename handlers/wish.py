@@ -11,11 +11,12 @@ router = HandlerRouter("wish")
 
 
 @router.intent(Intent.WISH)
-async def start_wish(ctx: Context) -> None:
+async def start_wish(ctx: Context) -> bool:
     """Starts a wish; asks what it is when the message said nothing more."""
     body = begin_intake(ctx, CaseKind.WISH, "请说说您的微心愿，例如：希望有人帮家里老人修一下轮椅。")
     if body:
         await take_wish(ctx, body)
+    return True
 
 
 @router.step("wish", "describe")

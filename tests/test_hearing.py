@@ -130,3 +130,10 @@ async def test_thanks_and_asking_for_a_person(bot):
     assert any("家里水表的事想问问" in row.text for row in await bot.outbox())
     answer = await bot.resident("小李", "秦机小区的网格员电话多少")
     assert "网格员是" in answer and "人工" in answer
+
+
+async def test_staff_write_case_numbers_as_they_like(bot):
+    await bot.report("老张", "3号楼门口路灯坏了", group=GROUP)
+    assert "已接单" in await bot.staff("W001", "接单 1号")
+    assert "已办结" in await bot.staff("W001", "办结 1号 已修好")
+    assert (await bot.case(1)).status.value == "resolved"

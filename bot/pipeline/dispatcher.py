@@ -110,31 +110,31 @@ class Dispatcher:
     async def _route(self, ctx: Context, explicit: bool) -> bool:
         """Staff commands first, then cancel/help, then the open step, then the classified intent."""
         if ctx.actor.is_staff and (handler := self.router.staff_handler(ctx.text)):
-            return await handler(ctx) is not False
+            return await handler(ctx)
         if ctx.inbound.callback and self.router.staff_handler(ctx.text):
             ctx.reply("这个按钮只有负责的工作人员可以使用。", alert=True)  # a forwarded or forged staff button
             return True
         if not ctx.actor.is_staff and (handler := self.router.resident_handler(ctx.text)):
-            return await handler(ctx) is not False
+            return await handler(ctx)
         if ctx.in_group and not explicit and not ctx.state.is_open:
             # A resident's words that merely look like a staff command, or that read as a report to offer to file.
             overheard = self.router.overheard_handler
-            return overheard is not None and await overheard(ctx) is True
+            return overheard is not None and await overheard(ctx)
         if ctx.text:
             intent = ctx.classification().intent
         else:
             intent = Intent.REPORT if ctx.inbound.media and not ctx.state.is_open else Intent.CHATTER
         slash_or_tag = ctx.text.startswith("/") or ("#" in ctx.text and explicit)
         if intent in (Intent.CANCEL, Intent.HELP) or (slash_or_tag and intent in self.router.intents):
-            return await self.router.intents[intent](ctx) is not False
+            return await self.router.intents[intent](ctx)
         if ctx.state.is_open:
             step = self.router.steps.get((ctx.state.flow, ctx.state.step))
-            if step is not None and await step(ctx) is not False:
+            if step is not None and await step(ctx):
                 return True
             if ctx.in_group and not explicit:
                 return False
         handler = self.router.intents.get(intent) or self.router.intents[Intent.CHATTER]
-        return await handler(ctx) is not False
+        return await handler(ctx)
 
     async def _record_failure(self, inbound: Inbound, now: datetime, exc: Exception) -> list[Reply]:
         async with self.services.sessions.begin() as session:

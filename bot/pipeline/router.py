@@ -1,4 +1,8 @@
-"""Handler registration (one router per feature, composed in one place) and the context a handler works with."""
+"""Handlers and their registration: the Context a handler works with and the HandlerRouter that maps intents,
+dialogue steps and command words to handlers (one router per feature in handlers/, composed in one place).
+
+Two names, two jobs: the dispatcher (bot/pipeline/dispatcher.py) takes every inbound message, records it and
+decides whether and to which handler it goes; a handler (handlers/) answers one message of its feature."""
 
 from __future__ import annotations
 
@@ -18,8 +22,9 @@ from bot.understanding.classifier import Classification, Classifier, Intent
 if TYPE_CHECKING:
     from bot.services import Services
 
-# A handler returns False when the text is not something its step can use, so the dispatcher may try others.
-Handler = Callable[["Context"], Awaitable[bool | None]]
+# A handler says whether it handled the message: True, or False when the text is not something it can use,
+# so the dispatcher may try others (and, in a group, treats the message as chatter).
+Handler = Callable[["Context"], Awaitable[bool]]
 
 
 @dataclass
