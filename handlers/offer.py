@@ -8,6 +8,7 @@ from datetime import timedelta
 from bot.pipeline.messages import Button
 from bot.pipeline.offers import mark_offered, offered_recently, settle_offer
 from bot.pipeline.router import Context, HandlerRouter
+from bot.understanding.emergencies import advice, emergency_in
 from bot.understanding.offers import offer_kind
 from handlers.appointment import start_appointment
 from handlers.help import decline_offer
@@ -37,6 +38,8 @@ async def offer(ctx: Context) -> bool:
     ctx.state.expires_at = ctx.now + timedelta(minutes=settings.group_offer_ttl_minutes)
     await mark_offered(ctx.session, inbound.channel, inbound.message_id)
     what = KIND_WORDS[CaseKind(kind.value)]
+    if (emergency := emergency_in(ctx.text)) is not None:
+        ctx.reply(advice(emergency, settings.emergency_numbers))  # the number first, whatever they answer
     ctx.reply(f"需要帮您登记这个{what}吗？点「登记」或回复“登记”，由网格员跟进；不需要请点「不用」。", buttons=BUTTONS)
     return True
 

@@ -12,6 +12,7 @@ from handlers.intake import (
     on_confirm,
     on_location,
     strip_triggers,
+    take_emergency,
 )
 from models import CaseKind
 
@@ -46,8 +47,13 @@ async def on_description(ctx: Context) -> bool:
 async def take_description(ctx: Context, body: str) -> None:
     result = ctx.classifier.categorize(body, CaseKind.REPORT.value)
     ctx.state.values.update(text=body, confidence=result.confidence, keywords=list(result.keywords))
-    if result.category is not None and result.confidence >= ctx.services.settings.confidence_threshold:
+    take_emergency(ctx, body)
+    emergency = bool(ctx.state.values.get("emergency"))  # no category question: staff place it after the call
+    if result.category is not None and (emergency or result.confidence >= ctx.services.settings.confidence_threshold):
         ctx.state.values.update(category_code=result.category.code, category_name=result.category.name)
+        await ask_place_or_confirm(ctx)
+        return
+    if emergency:
         await ask_place_or_confirm(ctx)
         return
     choices = [m.category for m in result.candidates[:3]]

@@ -7,12 +7,13 @@ from collections.abc import AsyncIterator
 import pytest
 from sqlalchemy import select
 
-from fakes.telegram_api import group_chat, user
+from fakes.telegram_api import BOT_USERNAME, group_chat, mention_entity, private_chat, user
 from models import InboundMessage, InboundStatus
 from tests.test_telegram import (
     GROUP,
     NEIGHBOUR,
     RESIDENT,
+    SECRETARY,
     World,
     close_world,
     keyboard_labels,
@@ -60,3 +61,19 @@ async def test_declined_offer_and_hashtags_as_typed(tg: World):
     asked = await world.say(chat, user(8007, "小刘"), "＃随手拍：5号楼门口垃圾没人清")
     assert "请确认" in asked[0]["text"] and "内容：5号楼门口垃圾没人清" in asked[0]["text"]
     assert "#随手拍" in (await world.say(chat, user(8008, "小陈"), "帮助"))[0]["text"]
+
+
+async def test_private_dead_ends_and_an_emergency_on_telegram(tg: World):
+    world = tg
+    await staffed_group(world)
+    me = private_chat(RESIDENT["id"], "王阿姨")
+    assert "不客气" in (await world.say(me, RESIDENT, "谢谢"))[0]["text"]
+    offered = await world.say(me, RESIDENT, "外面那个灯不行了")
+    assert "帮您登记" in offered[0]["text"]
+    await world.say(me, RESIDENT, "取消")
+    chat = group_chat(GROUP)
+    text = f"@{BOT_USERNAME} 5号楼电梯里关着人出不来了"
+    answer = await world.say(chat, NEIGHBOUR, text, entities=[mention_entity(text, f"@{BOT_USERNAME}")])
+    assert "96333" in answer[0]["text"] and "已受理" in answer[-1]["text"]
+    await world.deliver()
+    assert any("【紧急】" in m["text"] for m in world.fake.sent_to(SECRETARY["id"]))

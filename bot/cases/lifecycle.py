@@ -22,11 +22,12 @@ from bot.grid.routing import (
     Assignment,
     Responsibility,
     StaffRef,
+    role_staff,
     route,
     triage_staff,
 )
 from bot.pipeline.identities import Actor
-from models import Case, CaseEvent, CaseKind, CaseStatus, Resident, Staff, UnitLevel
+from models import Case, CaseEvent, CaseKind, CaseStatus, Resident, Staff, StaffRole, UnitLevel
 from models.cases import OPEN_STATUSES
 
 S = CaseStatus
@@ -61,6 +62,7 @@ TRANSITIONS: dict[str, Transition] = {
 }
 ASSIGNEE_ACTIONS = {"accept", "progress", "resolve", "transfer", "return"}
 TRIAGE_ACTIONS = {"assign", "reject"}
+EMERGENCY_PRIORITY = 1000
 NOTE_REQUIRED = {"resolve": "办结说明", "return": "退回原因", "reject": "不予受理的原因", "progress": "进展内容"}
 
 
@@ -80,6 +82,7 @@ class Draft:
     sla_resolve_hours: float = 72.0
     media: list[dict] = field(default_factory=list)
     extras: dict[str, Any] = field(default_factory=dict)
+    priority: int = 0  # an emergency files at EMERGENCY_PRIORITY, above any count of duplicate reports
 
 
 @dataclass(frozen=True, slots=True)
@@ -180,7 +183,7 @@ async def file_case(
         "unit_path": draft.unit.path, "place": place_label(directory, draft.unit), "reporter_id": reporter.id,
         "source_channel": channel, "source_chat_id": chat_id, "source_is_group": is_group, "extras": draft.extras,
         "created_at": now, "updated_at": now, "resolve_due_at": now + timedelta(hours=draft.sla_resolve_hours),
-        "assignee_id": None, "department": None, "queue_unit_id": None, "duplicate_of_id": None, "priority": 0,
+        "assignee_id": None, "department": None, "queue_unit_id": None, "duplicate_of_id": None, "priority": draft.priority,
         "escalation_level": 0, "sla_stage": 0, "sla_next_at": None, "assigned_at": None, "accept_due_at": None,
     }
     filed_note = f"经{channel}提交；类别置信度 {draft.confidence:.2f}"
@@ -213,7 +216,20 @@ async def file_case(
         _event_row(case, None, "routed", S.NEW, case.status, assignment.reason, now),
     ]))
     await announce(session, directory, case, assignment, routed, now)
+    if draft.extras.get("emergency"):
+        await alert_emergency(session, directory, case, now)
     return Filed(case, None, assignment)
+
+
+async def alert_emergency(session: AsyncSession, directory: GridDirectory, case: Case, now: datetime) -> None:
+    """The on-duty grid workers and the community secretary of the place hear of an emergency at once."""
+    unit = directory.unit(case.unit_id)
+    people = [*await role_staff(session, directory, StaffRole.GRID_WORKER, unit),
+              *await role_staff(session, directory, StaffRole.COMMUNITY_SECRETARY, unit)]
+    text = f"【紧急】{case.extras.get('emergency_label', '紧急情况')}，请立即处置并联系居民。\n" + case_summary(case, for_staff=True)
+    for person in people:
+        if person.id != case.assignee_id:  # the assignee already has the case with its buttons
+            await notify_staff(session, person, case, text, key=f"case:{case.id}:emergency", now=now)
 
 
 async def _insert_case(session: AsyncSession, values: dict[str, Any], reporter: Actor) -> Case:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 
 from bot.understanding.classifier import CASE_INTENTS, Classifier, Intent, normalize
+from bot.understanding.emergencies import emergency_in
 
 CHATTER = Intent.CHATTER
 
@@ -27,6 +28,8 @@ NOT_A_REQUEST = re.compile(
 
 def offer_kind(classifier: Classifier, text: str) -> Intent | None:
     """The case kind (report, wish, appointment) an overheard group message confidently reads as, else None."""
+    if emergency_in(text) is not None:
+        return Intent.REPORT  # never left unheard, whatever else the words say
     norm = normalize(text)
     if len(norm) < MIN_CHARS or NOT_A_REQUEST.search(norm):
         return None
