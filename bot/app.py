@@ -12,6 +12,7 @@ from bot.delivery.runner import DeliveryRunner
 from bot.jobs.scheduler import JobRunner, Scheduler
 from bot.pipeline.dispatcher import Dispatcher
 from bot.services import Services
+from bot.web import api, open311
 
 SERVICES = web.AppKey("services", Services)
 DISPATCHER = web.AppKey("dispatcher", Dispatcher)
@@ -43,6 +44,8 @@ def create_app(services: Services, dispatcher: Dispatcher, channels: Sequence[Ch
     app[SERVICES] = services
     app[DISPATCHER] = dispatcher
     app.router.add_get("/healthz", healthz)
+    open311.setup(app, services)
+    api.setup(app, services)
     for channel in channels:
         channel.setup(app)
     if background:  # outbox senders and cron jobs (serve); tests drive them with an injected clock instead

@@ -51,6 +51,8 @@ async def show_status(ctx: Context) -> bool:
     history = [f"{e.at.astimezone(ctx.services.settings.tz):%m-%d %H:%M} {EVENT_LABELS.get(e.action, e.action)}"
                for e in events[-5:]]
     lines = [status_line(case), f"内容：{case.text}"]
+    if slot := case.extras.get("appointment"):
+        lines.append(f"预约时段：{slot['label']}｜{slot['place']}")
     if shown.assignee is not None:
         lines.append(f"承办：{shown.assignee.name}")
     ctx.reply("\n".join(lines + history), private=True)
@@ -61,4 +63,5 @@ EVENT_LABELS = {
     "filed": "已提交", "routed": "已派单", "linked_duplicate": "并入同类诉求", "duplicate_reported": "又有居民反映",
     "accept": "已接单", "progress": "有新进展", "resolve": "已办结", "transfer": "已转派", "return": "已退回重派",
     "assign": "已分派", "reject": "不予受理", "claim": "已认领", "rated": "已评价", "closed": "已关闭",
+    "cancelled": "已取消预约", "rescheduled": "已改约", "attended": "已到场", "no_show": "爽约", "booked_for": "工作人员代约",
 }

@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import JSON, Boolean, Enum, ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy import JSON, Boolean, Enum, Float, ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from models.base import Base, UTCDateTime
@@ -55,6 +55,9 @@ class GridUnit(Base):
     parent_id: Mapped[int | None] = mapped_column(ForeignKey("grid_unit.id"), index=True)
     path: Mapped[str] = mapped_column(String(512), index=True, default="/")
     aliases: Mapped[list[str]] = mapped_column(JSON, default=list)
+    # Where the unit is (WGS-84), when the district file says: Open311 places a lat/long at the nearest unit.
+    latitude: Mapped[float | None] = mapped_column(Float)
+    longitude: Mapped[float | None] = mapped_column(Float)
 
     parent: Mapped[GridUnit | None] = relationship(remote_side=[id], lazy="raise")
 

@@ -131,15 +131,16 @@ async def test_wish_joins_the_community_wish_list(bot):
     assert any("认领" in row.text for row in await bot.outbox(f"resident:{case.reporter_id}"))
 
 
-async def test_appointment_records_service_and_time(bot):
+async def test_appointment_books_a_slot_of_the_service(bot):
     answer = await bot.resident("R004", "我想预约办理医保报销")
     assert "医保" in answer and "时间" in answer
     answer = await bot.resident("R004", "周三上午")
-    assert "周三上午" in answer and "确认" in answer
+    assert "12月2日（周三）" in answer and "回复数字" in answer
+    assert "请确认" in await bot.resident("R004", "1")
     await bot.resident("R004", "确认")
     case = await bot.case(1)
     assert case.kind is CaseKind.APPOINTMENT
-    assert case.extras == {"service": "医保代办", "preferred_time": "周三上午"}
+    assert case.extras["service"] == "医保代办" and case.extras["appointment"]["station"] == "ST-QINJ"
     assert case.assignee.code == "C004" or case.assignee.code == "C005"
 
 

@@ -1,15 +1,18 @@
 """gridbot's command line (`python run.py ...` and the `gridbot` console script are the same program).
 
-Each command lives in a module of this package that adds its parser with `register(commands)` and sets the
-function to run; this module parses, loads the settings once and turns every expected failure into one line.
+Every module of this package that has `register(commands)` is a command module: it adds its parser and sets
+the function to run. This module finds them, parses, loads the settings once and turns every expected failure
+into one line.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import importlib
 import inspect
 import logging
+import pkgutil
 import sys
 
 from bot.cli.errors import CommandError
@@ -20,15 +23,10 @@ def build_parser() -> argparse.ArgumentParser:
     """The argument parser of every command."""
     parser = argparse.ArgumentParser(prog="gridbot", description="gridbot: resident requests on the community grid")
     commands = parser.add_subparsers(dest="command", required=True)
-    from bot.cli import (  # here, so they may import CommandError from bot.cli
-        classify,
-        demo,
-        report,
-        service,
-    )
-
-    for module in (service, demo, classify, report):
-        module.register(commands)
+    for info in pkgutil.iter_modules(__path__):  # every command module; loaded here so each may import CommandError
+        module = importlib.import_module(f"{__name__}.{info.name}")
+        if hasattr(module, "register"):
+            module.register(commands)
     return parser
 
 

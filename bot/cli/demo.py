@@ -11,14 +11,20 @@ from pathlib import Path
 from typing import TextIO
 from zoneinfo import ZoneInfo
 
+from sqlalchemy import select
+
 from bot.cases.figures import case_figures
 from bot.channels.console import ConsoleChannel
 from bot.clock import FrozenClock
-from bot.runtime import start
+from bot.jobs.scheduler import JobRunner
+from bot.runtime import Runtime, start
 from config.settings import Settings
-from models import CaseStatus
+from models import CaseStatus, Outbox
 
 DEMO_DAY = datetime(2026, 11, 30, 8, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
+
+
+JOBS = "@jobs"  # a script line that runs the due scheduled jobs and shows the reminders they queued
 
 
 @dataclass(frozen=True)
@@ -45,6 +51,7 @@ SCRIPT = [
     Line(1, "R003", "王丽", "确认"),
     Line(4, "R004", "陈志强", "我想预约办理医保报销"),
     Line(1, "R004", "陈志强", "周三上午"),
+    Line(1, "R004", "陈志强", "1"),
     Line(1, "R004", "陈志强", "确认"),
     Line(10, "W001", "李娟", "我的工单"),
     Line(1, "W001", "李娟", "接单 1"),
@@ -55,7 +62,31 @@ SCRIPT = [
     Line(20, "R002", "李卫东", "不满意 晚上楼道里还是有人拉线充电"),
     Line(5, "R004", "陈志强", "我的诉求"),
     Line(2, "W002", "杨帆", "接单 4"),
+    # 预约办事: a booking for tomorrow, a reschedule, the evening reminder, and a no-show the next day
+    Line(20, "R003", "王丽", "#预约 开居住证明"),
+    Line(1, "R003", "王丽", "明天上午10点"),
+    Line(1, "R003", "王丽", "1"),
+    Line(1, "R003", "王丽", "确认"),
+    Line(30, "R004", "陈志强", "改约 6"),
+    Line(1, "R004", "陈志强", "周四下午3点"),
+    Line(1, "R004", "陈志强", "1"),
+    Line(1, "R004", "陈志强", "确认"),
+    Line(540, JOBS, "", ""),  # 18:00: the evening reminders go out
+    Line(990, "C003", "贾明", "预约名单"),  # the next morning, after the booked time
+    Line(1, "C003", "贾明", "爽约 7"),
 ]
+
+
+async def show_reminders(runtime: Runtime, runner: JobRunner, out: TextIO) -> None:
+    """Runs the jobs due now and prints the appointment reminders they queued."""
+    now = runtime.services.clock.now()
+    await runner.run_due(now)
+    async with runtime.services.sessions() as session:
+        rows = (await session.scalars(select(Outbox).where(Outbox.dedupe_key.like("appt:%:eve:%"))
+                                      .order_by(Outbox.id))).all()
+    out.write(f"\n[{now.astimezone(runtime.services.settings.tz):%H:%M}] 定时任务：发出预约提醒 {len(rows)} 条\n")
+    for row in rows:
+        out.write(f"  → {row.recipient}：{row.text}\n")
 
 
 def fresh_demo_database(path: Path) -> str:
@@ -76,8 +107,12 @@ async def run_demo(settings: Settings, out: TextIO, *, database_url: str | None 
     try:
         console = ConsoleChannel(runtime.dispatcher, out)
         out.write(f"gridbot 演示：{settings.district_path.name} 的一天（{DEMO_DAY:%Y-%m-%d}）\n")
+        runner = JobRunner(runtime.services, instance="demo")
         for line in SCRIPT:
             clock.advance(minutes=line.minutes)
+            if line.who == JOBS:
+                await show_reminders(runtime, runner, out)
+                continue
             where = f"{runtime.services.directory.by_code(line.group).name}居民群" if line.group else "私聊"
             out.write(f"\n[{clock.now().astimezone(tz):%H:%M}] {line.name}（{where}）：{line.text}\n")
             replies = await console.say(line.text, user_id=line.who, user_name=line.name,

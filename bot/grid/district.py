@@ -53,7 +53,7 @@ ROLE_WORDS: dict[str, StaffRole] = {
 
 TOP_KEYS = frozenset({"district", "units", "departments", "staff", "staff_csv", "residents", "groups",
                       "groups_csv"})
-UNIT_KEYS = frozenset({"code", "name", "level", "aliases", "children", "buildings", "group", "parent"})
+UNIT_KEYS = frozenset({"code", "name", "level", "aliases", "children", "buildings", "group", "parent", "location"})
 STAFF_KEYS = frozenset({"code", "name", "role", "unit", "department", "phone", "on_duty", "identities"})
 RESIDENT_KEYS = frozenset({"code", "name", "phone", "home", "identities"})
 GROUP_KEYS = frozenset({"channel", "chat_id", "unit", "title"})
@@ -100,6 +100,7 @@ class UnitSpec:
     parent: str | None
     aliases: tuple[str, ...]
     where: Where
+    location: tuple[float, float] | None = None  # (latitude, longitude), WGS-84
 
 
 @dataclass(frozen=True)
@@ -318,7 +319,7 @@ class _Reader:
         aliases = self._aliases(entry, what)
         if code is None or name is None:
             return
-        unit = UnitSpec(code, name, level, parent, aliases, entry.at())
+        unit = UnitSpec(code, name, level, parent, aliases, entry.at(), self._location(entry, what))
         if not self._add_unit(unit, entry.at("code")):
             return
         self._buildings(entry, unit)
@@ -351,6 +352,18 @@ class _Reader:
             self.problem(entry.at("level"), f"{what}: unknown level {word!r} (expected one of "
                                             f"{', '.join(v.value for v in UnitLevel)})")
         return level
+
+    def _location(self, entry: _Entry, what: str) -> tuple[float, float] | None:
+        """`location: [latitude, longitude]` in degrees, when the file gives one."""
+        raw = entry.get("location")
+        if raw is None:
+            return None
+        if (not isinstance(raw, list) or len(raw) != 2
+                or not all(isinstance(v, int | float) and not isinstance(v, bool) for v in raw)
+                or not (-90 <= raw[0] <= 90 and -180 <= raw[1] <= 180)):
+            self.problem(entry.at("location"), f"{what}: 'location' must be [latitude, longitude] in degrees")
+            return None
+        return float(raw[0]), float(raw[1])
 
     def _aliases(self, entry: _Entry, what: str) -> tuple[str, ...]:
         raw = entry.get("aliases")
@@ -665,6 +678,7 @@ async def _write_units(session: AsyncSession, specs: list[UnitSpec]) -> dict[str
         for spec in by_depth[depth]:
             unit = existing.get(spec.code) or GridUnit(code=spec.code, path="/")
             unit.name, unit.aliases = spec.name, list(spec.aliases)
+            unit.latitude, unit.longitude = spec.location or (None, None)
             unit.level = spec.level  # type: ignore[assignment]  # set by read_district
             unit.parent_id = units[spec.parent].id if spec.parent else None
             if unit.id is None:

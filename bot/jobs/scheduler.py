@@ -22,6 +22,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.cron import CronTrigger
 from sqlalchemy import delete, select, update
 
+from bot.jobs import appointments
 from bot.jobs.tasks import TimerPolicy, daily_digest, sweep_case_timers, weekly_broadcast, wish_campaign
 from bot.pipeline.offers import lapse_offers
 from bot.reports.weekly import week_label
@@ -77,6 +78,18 @@ async def _wishes(services: Services, fire: datetime, now: datetime) -> str:
     return f"groups {await wish_campaign(services, fire.year, now)}"
 
 
+async def _appt_evening(services: Services, fire: datetime, now: datetime) -> str:
+    return f"reminders {await appointments.evening_reminders(services, fire.date(), now)}"
+
+
+async def _appt_hour(services: Services, fire: datetime, now: datetime) -> str:
+    return f"reminders {await appointments.hour_reminders(services, now)}"
+
+
+async def _appt_morning(services: Services, fire: datetime, now: datetime) -> str:
+    return f"lists {await appointments.staff_day_lists(services, fire.date(), now)}"
+
+
 def build_jobs(services: Services) -> list[JobSpec]:
     """The cron jobs the settings describe, in the service's time zone."""
     settings = services.settings
@@ -98,6 +111,21 @@ def build_jobs(services: Services) -> list[JobSpec]:
         JobSpec("wishes", CronTrigger(month=wish_month, day=wish_date, hour=wish_hour, minute=wish_minute,
                                       timezone=tz), timedelta(days=366), timedelta(days=14),
                 lambda t: str(t.year), _wishes),
+        *appointment_jobs(tz),
+    ]
+
+
+def appointment_jobs(tz: ZoneInfo) -> list[JobSpec]:
+    """Booking reminders (evening before, hour before) and staff day lists (bot/jobs/appointments.py)."""
+    evening, morning = appointments.EVENING_AT, appointments.MORNING_AT
+    every = appointments.HOURLY_EVERY_MINUTES
+    return [
+        JobSpec("appt-evening", CronTrigger(hour=evening.hour, minute=evening.minute, timezone=tz), timedelta(days=1),
+                timedelta(hours=4), lambda t: t.date().isoformat(), _appt_evening),
+        JobSpec("appt-hour", CronTrigger(minute=f"*/{every}", timezone=tz), timedelta(hours=1),
+                timedelta(minutes=every), lambda t: t.strftime("%Y-%m-%dT%H:%M"), _appt_hour),
+        JobSpec("appt-morning", CronTrigger(hour=morning.hour, minute=morning.minute, timezone=tz),
+                timedelta(days=1), timedelta(hours=3), lambda t: t.date().isoformat(), _appt_morning),
     ]
 
 

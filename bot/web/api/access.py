@@ -1,0 +1,89 @@
+"""Who is calling the JSON API and which cases they may see: an integration's unit subtree, or a staff scope."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from aiohttp import web
+from sqlalchemy import ColumnElement, or_, true
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.grid.directory import GridDirectory, UnitRef
+from bot.pipeline.identities import Actor
+from bot.web.keys import Caller, caller_of
+from models import Case, Staff, StaffRole
+
+
+class ApiError(Exception):
+    """A request answered with an error body: HTTP status, stable code, message."""
+
+    def __init__(self, status: int, code: str, message: str) -> None:
+        super().__init__(message)
+        self.status, self.code, self.message = status, code, message
+
+
+@dataclass(frozen=True)
+class ApiScope:
+    """The cases a caller may see; a staff member's own key may also act, within the chat's rules."""
+
+    caller: Caller
+    actor: Actor | None  # the staff member behind a staff key
+    unit: UnitRef | None  # the top of what the caller sees; None sees the whole district
+
+    def where(self) -> ColumnElement[bool]:
+        """The SQL filter of the caller's cases."""
+        if self.actor is None:
+            return Case.unit_path.startswith(self.unit.path) if self.unit else true()
+        own = [Case.assignee_id == self.actor.id]
+        if self.actor.role is StaffRole.DEPARTMENT:
+            if self.actor.department:
+                own.append(Case.department == self.actor.department)
+        elif self.unit is not None and self.actor.role is not StaffRole.VOLUNTEER:
+            own.append(Case.unit_path.startswith(self.unit.path))
+        return or_(*own)
+
+    def sees(self, case: Any) -> bool:
+        """The per-case form of `where`, for a case already loaded."""
+        if self.actor is None:
+            return self.unit is None or case.unit_path.startswith(self.unit.path)
+        if case.assignee_id == self.actor.id:
+            return True
+        if self.actor.role is StaffRole.DEPARTMENT:
+            return bool(self.actor.department) and case.department == self.actor.department
+        return (self.unit is not None and self.actor.role is not StaffRole.VOLUNTEER
+                and case.unit_path.startswith(self.unit.path))
+
+
+def presented_key(request: web.Request) -> str | None:
+    """The key from `Authorization: Bearer …` or `X-API-Key`."""
+    header = request.headers.get("Authorization", "")
+    if header[:7].lower() == "bearer ":
+        return header[7:].strip()
+    return request.headers.get("X-API-Key")
+
+
+async def scope_of(session: AsyncSession, directory: GridDirectory, request: web.Request) -> ApiScope:
+    """The caller's scope, or 401 when the key is missing, unknown or revoked."""
+    caller = await caller_of(session, presented_key(request))
+    if caller is None:
+        raise ApiError(401, "unauthorized", "send a valid API key: Authorization: Bearer <key>")
+    if caller.staff_id is None:
+        unit = _unit(directory, caller.unit_id)
+        if caller.unit_id is not None and unit is None:
+            raise ApiError(403, "forbidden", "the unit this key was limited to no longer exists")
+        return ApiScope(caller, None, unit)
+    staff = await session.get(Staff, caller.staff_id)
+    if staff is None:
+        raise ApiError(401, "unauthorized", "the staff member of this key no longer exists")
+    actor = Actor("staff", staff.id, staff.name, 0, staff.role, staff.unit_id, staff.department)
+    return ApiScope(caller, actor, _unit(directory, staff.unit_id))
+
+
+def _unit(directory: GridDirectory, unit_id: int | None) -> UnitRef | None:
+    if unit_id is None:
+        return None
+    try:
+        return directory.unit(unit_id)
+    except KeyError:
+        return None
