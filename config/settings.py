@@ -58,6 +58,26 @@ class Settings(BaseModel):
     log_level: str = "INFO"
     public_url: str | None = None  # where platforms reach this service's webhooks, e.g. https://gridbot.example.cn
 
+    # --- group offers (issue 11): a report overheard in a group gets one offer to file it ---
+    group_offer_window_minutes: int = Field(120, ge=0)  # at most one offer per sender per group in this window
+    group_offer_ttl_minutes: int = Field(30, ge=1)  # an offer nobody takes lapses, and its text is dropped
+    # --- emergencies (issue 11): the numbers residents are told at once, and the SLA in minutes ---
+    emergency_numbers: dict[str, str] = {"police": "110", "fire": "119", "ambulance": "120", "gas": "119",
+                                         "lift": "96333"}
+    emergency_accept_minutes: int = Field(10, ge=1, le=600)
+    emergency_resolve_minutes: int = Field(120, ge=1, le=1440)
+
+    @field_validator("emergency_numbers", mode="before")
+    @classmethod
+    def _emergency_numbers(cls, value: Any) -> Any:
+        if isinstance(value, str):  # police:110,fire:119,ambulance:120,gas:0917-1234567,lift:96333
+            pairs = [part.split(":", 1) for part in value.split(",") if part.strip()]
+            if any(len(pair) != 2 or not re.fullmatch(r"[\d-]{3,20}", pair[1].strip()) for pair in pairs):
+                raise ValueError("write kind:number pairs separated by commas, e.g. police:110,gas:0917-1234567")
+            value = {"police": "110", "fire": "119", "ambulance": "120", "gas": "119", "lift": "96333",
+                     **{kind.strip(): number.strip() for kind, number in pairs}}
+        return value
+
     # --- telegram (issue 3) ---
     telegram_token: Annotated[str | None, SECRET] = None
     telegram_mode: str = "polling"

@@ -58,15 +58,16 @@ def for_resident_of(ctx: Context) -> dict[str, Any]:
 
 
 @router.intent(Intent.APPOINTMENT)
-async def start_appointment(ctx: Context) -> None:
+async def start_appointment(ctx: Context) -> bool:
     """Starts a booking; recognises the service (and a time) from the words, else shows the list."""
     ctx.start(FLOW, "service", **for_resident_of(ctx))
-    body = strip_triggers(ctx.text)
+    body = strip_triggers(ctx, ctx.text)
     service = ctx.services.catalogue.find(body) if body else None
     if service is None:
         ctx.reply("请问要预约哪项服务？回复数字：\n" + ctx.services.catalogue.menu())
-        return
+        return True
     await take_service(ctx, service, body)
+    return True
 
 
 @router.step(FLOW, "service")
@@ -393,7 +394,7 @@ async def _answer_offer(ctx: Context, entry_id: int, *, take: bool) -> bool:
 
 def with_commands(handler: Handler) -> Handler:
     """An intent handler that first lets the appointment commands take the words."""
-    async def handle(ctx: Context) -> bool | None:
+    async def handle(ctx: Context) -> bool:
         if await resident_command(ctx):
             return True
         return await handler(ctx)

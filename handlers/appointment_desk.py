@@ -26,7 +26,7 @@ DAY_LIST = re.compile(r"^(?:预约名单|今日预约|预约列表)\s*(.*)$")
 
 
 @router.staff_command(BOOK_FOR.pattern)
-async def book_for(ctx: Context) -> None:
+async def book_for(ctx: Context) -> bool:
     """Opens a booking for a resident named by phone or name (a new resident is registered with the phone)."""
     words = BOOK_FOR.match(ctx.text).group(1).strip()  # type: ignore[union-attr]
     phone_match = PHONE.search(words)
@@ -34,7 +34,7 @@ async def book_for(ctx: Context) -> None:
     name = PHONE.sub("", words).strip(" ,，") if words else ""
     if not name and not phone:
         ctx.reply("请写明居民姓名和电话，例如：代约 张桂兰 13709171001", private=True)
-        return
+        return True
     resident = None
     if phone:
         resident = await ctx.session.scalar(select(Resident).where(Resident.phone == phone).limit(1))
@@ -44,7 +44,7 @@ async def book_for(ctx: Context) -> None:
     if resident is None:
         if not (name and phone):
             ctx.reply("没有找到这位居民。新居民请同时写姓名和电话，例如：代约 王大爷 13800001234", private=True)
-            return
+            return True
         resident = Resident(display_name=name[:128], phone=phone, home_unit_id=None, created_at=ctx.now)
         ctx.session.add(resident)
         await ctx.session.flush()
@@ -54,6 +54,7 @@ async def book_for(ctx: Context) -> None:
     warning = f"\n注意：该居民已累计爽约 {missed} 次。" if missed >= bookings.REPEATED_NO_SHOWS else ""
     ctx.reply(f"为 {resident.display_name}（{mask_phone(resident.phone)}）预约。请问办理哪项服务？回复数字：\n"
               + ctx.services.catalogue.menu() + warning, private=True)
+    return True
 
 
 async def _mark(ctx: Context, pattern: re.Pattern[str], attended: bool) -> None:
@@ -72,19 +73,21 @@ async def _mark(ctx: Context, pattern: re.Pattern[str], attended: bool) -> None:
 
 
 @router.staff_command(ATTENDED.pattern)
-async def mark_attended(ctx: Context) -> None:
+async def mark_attended(ctx: Context) -> bool:
     """The resident came: the booking is done."""
     await _mark(ctx, ATTENDED, True)
+    return True
 
 
 @router.staff_command(NO_SHOW.pattern)
-async def mark_no_show(ctx: Context) -> None:
+async def mark_no_show(ctx: Context) -> bool:
     """The resident did not come: noted, and counted on the resident."""
     await _mark(ctx, NO_SHOW, False)
+    return True
 
 
 @router.staff_command(DAY_LIST.pattern)
-async def show_day_list(ctx: Context) -> None:
+async def show_day_list(ctx: Context) -> bool:
     """The bookings of the staff member's stations on a day (today unless a day is named)."""
     tz = ctx.services.settings.tz
     today = ctx.now.astimezone(tz).date()
@@ -92,7 +95,7 @@ async def show_day_list(ctx: Context) -> None:
     stations = stations_of(ctx)
     if not stations:
         ctx.reply("您所在的单位没有服务站。", private=True)
-        return
+        return True
     start = datetime.combine(day, time(0), tz)
     lines = []
     for station in stations:
@@ -100,6 +103,7 @@ async def show_day_list(ctx: Context) -> None:
         lines.append(f"【{station.name}】{day_label(day)}：{len(rows)} 个预约")
         lines += [desk_line(row, tz) for row in rows]
     ctx.reply("\n".join(lines), private=True)
+    return True
 
 
 def stations_of(ctx: Context) -> list:  # type: ignore[type-arg]

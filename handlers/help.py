@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+from bot.pipeline.offers import settle_offer
 from bot.pipeline.router import Context, HandlerRouter
 from bot.understanding.classifier import Intent
+from handlers.intake import media_of
+from handlers.person import ASK_FOR_CONTACT, THANKS, name_the_worker
+from handlers.report import take_description
+from models import CaseKind
 
 router = HandlerRouter("help")
+router.addressed_by(r"^(帮助|使用说明|菜单)[?？!！。]*$")
 
 RESIDENT_HELP = (
     "您好，我是社区网格助手，可以帮您：\n"
@@ -31,7 +37,7 @@ GROUP_HINT = "需要帮忙请发「#随手拍 问题描述」「#微心愿」「
 
 
 @router.intent(Intent.HELP)
-async def show_help(ctx: Context) -> None:
+async def show_help(ctx: Context) -> bool:
     """Explains what the bot does; briefly in a group, fully in private."""
     if ctx.actor.is_staff:
         ctx.reply(STAFF_HELP, private=True)
@@ -39,16 +45,21 @@ async def show_help(ctx: Context) -> None:
         ctx.reply(GROUP_HINT)
     else:
         ctx.reply(RESIDENT_HELP)
+    return True
 
 
 @router.intent(Intent.CANCEL)
-async def cancel(ctx: Context) -> None:
+async def cancel(ctx: Context) -> bool:
     """Ends the open dialogue without filing anything."""
-    if ctx.state.is_open:
+    if ctx.state.flow == "offer":
+        await decline_offer(ctx)
+        ctx.reply("好的，不打扰了。")
+    elif ctx.state.is_open:
         ctx.finish()
         ctx.reply("已取消，没有提交任何内容。")
     else:
         ctx.reply("当前没有进行中的事项。")
+    return True
 
 
 @router.intent(Intent.CHATTER)
@@ -62,5 +73,24 @@ async def not_understood(ctx: Context) -> bool:
     if not ctx.text and not ctx.inbound.media:
         ctx.reply("没有收到文字内容。请用文字描述您的问题，或发送「帮助」查看用法。")
         return True
-    ctx.reply("抱歉，我没太明白。想反映问题请直接描述，例如「3号楼楼道灯坏了」；发送「帮助」查看全部用法。")
+    if THANKS.match(ctx.text):
+        ctx.reply("不客气！有需要随时找我。")
+        return True
+    if ASK_FOR_CONTACT.search(ctx.text):
+        await name_the_worker(ctx)
+        return True
+    if ctx.classifier.categorize(ctx.text, CaseKind.REPORT.value).candidates:
+        # It may be a problem: offer to file it (the category among the top three) rather than end here.
+        ctx.start(CaseKind.REPORT.value, "describe", kind=CaseKind.REPORT.value, media=media_of(ctx))
+        ctx.reply("看起来您要反映问题，我来帮您登记（不需要请回复「取消」）。")
+        await take_description(ctx, ctx.text)
+        return True
+    ctx.reply("抱歉，我没太明白。想反映问题请直接描述，例如「3号楼楼道灯坏了」；需要人帮忙请回复「人工」；"
+              "发送「帮助」查看全部用法。")
     return True
+
+
+async def decline_offer(ctx: Context) -> None:
+    """Closes a group offer the resident turned down, dropping the words it was about."""
+    await settle_offer(ctx.session, ctx.inbound.channel, ctx.state.values["message_id"], taken=False)
+    ctx.finish()

@@ -6,28 +6,29 @@ import re
 
 from sqlalchemy import select
 
-from bot.cases.lifecycle import Draft, file_case, place_label
+from bot.cases.lifecycle import EMERGENCY_PRIORITY, Draft, file_case, place_label
 from bot.grid.directory import Location, UnitRef
 from bot.grid.routing import Responsibility
 from bot.pipeline.identities import mask_phones_in
 from bot.pipeline.router import Context
+from bot.understanding.emergencies import advice, emergency_in
+from bot.understanding.triggers import strip_hashtags
 from models import CaseKind, ChatGroup
 
 YES = re.compile(r"^(确认|确定|是|是的|对|对的|好|好的|提交|没错|嗯|ok|y|yes|1)[!！。.\s]*$", re.IGNORECASE)
 COMMAND_PREFIX = re.compile(r"^/\w+(@\w+)?\s*")
-HASHTAG = re.compile(r"#(随手拍|微心愿|预约|预约办事)\s*")
 KIND_WORDS = {CaseKind.REPORT: "问题", CaseKind.WISH: "微心愿", CaseKind.APPOINTMENT: "预约"}
 
 
-def strip_triggers(text: str) -> str:
-    """The resident's words without the /command or #hashtag that started the dialogue."""
-    return HASHTAG.sub("", COMMAND_PREFIX.sub("", text)).strip()
+def strip_triggers(ctx: Context, text: str) -> str:
+    """The resident's words without the /command or #hashtag (the rules file's list) that started the dialogue."""
+    return strip_hashtags(COMMAND_PREFIX.sub("", text), ctx.classifier.hashtags)
 
 
 def begin_intake(ctx: Context, kind: CaseKind, prompt: str) -> str | None:
     """Opens the kind's dialogue at its first step; returns the words that came with the trigger, or asks."""
     ctx.start(kind.value, "describe", kind=kind.value, media=media_of(ctx))
-    body = strip_triggers(ctx.text)
+    body = strip_triggers(ctx, ctx.text)
     if not body:
         ctx.reply(prompt)
         return None
@@ -67,7 +68,23 @@ async def ask_place_or_confirm(ctx: Context) -> None:
         ctx.reply("请问是在哪个小区、哪栋楼？例如：铁塔厂家属院3号楼。")
         return
     ctx.state.values.update(unit_id=location.unit.id, location_source=location.source)
-    show_confirmation(ctx)
+    await confirm_or_file(ctx)
+
+
+async def confirm_or_file(ctx: Context) -> None:
+    """Asks the resident to confirm; an emergency is filed at once, its staff must hear of it now."""
+    if ctx.state.values.get("emergency"):
+        await file_draft(ctx)
+    else:
+        show_confirmation(ctx)
+
+
+def take_emergency(ctx: Context, text: str) -> None:
+    """Tells the resident the number to call at once and marks the draft as an emergency."""
+    emergency = emergency_in(text)
+    if emergency is not None:
+        ctx.state.values.update(emergency=emergency.code, emergency_label=emergency.label)
+        ctx.reply(advice(emergency, ctx.services.settings.emergency_numbers))
 
 
 def show_confirmation(ctx: Context) -> None:
@@ -97,7 +114,7 @@ async def on_location(ctx: Context) -> bool:
         ctx.reply("没有找到这个地点。请写小区名称和楼栋，例如：秦机小区5号楼；或回复「取消」。")
         return True
     ctx.state.values.update(unit_id=location.unit.id, location_source="resident")
-    show_confirmation(ctx)
+    await confirm_or_file(ctx)
     return True
 
 
@@ -125,6 +142,13 @@ async def on_confirm(ctx: Context) -> bool:
 def duty_of(ctx: Context) -> tuple[Responsibility | None, float, float]:
     """Who the draft belongs to and its SLA hours, from its category or booked service."""
     values = ctx.state.values
+    if values.get("emergency"):
+        settings = ctx.services.settings
+        accept, resolve = settings.emergency_accept_minutes / 60, settings.emergency_resolve_minutes / 60
+        category = ctx.classifier.rules.category(values["category_code"]) if values.get("category_code") else None
+        duty = (Responsibility(category.role, category.department, category.department_only) if category
+                else Responsibility("grid_worker", None, False))
+        return duty, accept, resolve
     if values.get("service_code"):
         service = next(s for s in ctx.services.catalogue.services if s.code == values["service_code"])
         return service.duty, service.sla_accept_hours, service.sla_resolve_hours
@@ -147,7 +171,10 @@ async def file_draft(ctx: Context) -> None:
         category_code=values.get("category_code"), category_name=values.get("category_name"),
         confidence=values.get("confidence", 0.0), keywords=values.get("keywords", []), duty=duty,
         sla_accept_hours=accept_hours, sla_resolve_hours=resolve_hours, media=values.get("media", []),
-        extras=values.get("extras", {}),
+        extras={**values.get("extras", {}), **({"emergency": values["emergency"],
+                                                 "emergency_label": values["emergency_label"]}
+                                                if values.get("emergency") else {})},
+        priority=EMERGENCY_PRIORITY if values.get("emergency") else 0,
     )
     filed = await file_case(
         ctx.session, ctx.services.directory, draft, ctx.actor, channel=ctx.inbound.channel,
@@ -167,6 +194,8 @@ async def file_draft(ctx: Context) -> None:
         if assignment.department:
             who = f"{assignment.department}（{assignment.staff.name}）"
         promise = f"，承诺 {accept_hours:g} 小时内响应" if accept_hours else ""
+        if values.get("emergency"):
+            promise = f"，{round(accept_hours * 60)} 分钟内响应，已同时通知网格员和社区书记"
         ctx.reply(f"已受理，编号 {filed.case.number}。已派给{who}{promise}。回复「我的诉求」可查看进度。")
     else:
         ctx.reply(f"已受理，编号 {filed.case.number}。社区工作人员将尽快安排处理。回复「我的诉求」可查看进度。")

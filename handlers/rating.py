@@ -6,7 +6,9 @@ import re
 
 from sqlalchemy import select
 
-from bot.cases.lifecycle import CaseRefused, rate_case
+from bot.cases.actions import rate_case
+from bot.cases.lifecycle import CaseRefused
+from bot.cases.numbers import case_number_in, without_case_number
 from bot.pipeline.router import Context, HandlerRouter
 from bot.understanding.classifier import Intent
 from models import Case, CaseStatus, Rating
@@ -22,13 +24,9 @@ DIGIT_PICK = re.compile(r"^([123])(?:$|[\s,，。:：]+(.*)$)", re.DOTALL)
 DIGIT_RATINGS = {"1": Rating.SATISFIED, "2": Rating.BASICALLY_SATISFIED, "3": Rating.DISSATISFIED}
 
 
-ANY_NUMBER = re.compile(r"(\d{1,9})")
-
-
 def number_in(text: str) -> int | None:
     """The case number in a rating message: 满意 12, 满意#12, 12号满意."""
-    match = ANY_NUMBER.search(text)
-    return int(match.group(1)) if match else None
+    return case_number_in(text, bare=True)
 
 
 def rating_in(text: str) -> Rating | None:
@@ -40,7 +38,7 @@ def comment_in(text: str) -> str:
         if word in text:
             text = text.replace(word, " ", 1)
             break
-    return re.sub(r"#?\s*\d{1,9}\s*号?", " ", text, count=1).strip(" ,，。:：")
+    return without_case_number(text).strip(" ,，。:：")
 
 
 async def resolved_cases(ctx: Context) -> list[Case]:

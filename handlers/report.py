@@ -12,6 +12,7 @@ from handlers.intake import (
     on_confirm,
     on_location,
     strip_triggers,
+    take_emergency,
 )
 from models import CaseKind
 
@@ -20,11 +21,12 @@ OTHER = "其他（由工作人员判断）"
 
 
 @router.intent(Intent.REPORT)
-async def start_report(ctx: Context) -> None:
+async def start_report(ctx: Context) -> bool:
     """Starts a report; asks for a description when the message carried none."""
     body = begin_intake(ctx, CaseKind.REPORT, "请描述您要反映的问题，可以附上照片。例如：3号楼门口路灯坏了。")
     if body:
         await take_description(ctx, body)
+    return True
 
 
 @router.step("report", "describe")
@@ -32,7 +34,7 @@ async def on_description(ctx: Context) -> bool:
     """Takes the description (and any photo) of the problem."""
     if ctx.inbound.media:
         ctx.state.values.setdefault("media", []).extend(media_of(ctx))
-    body = strip_triggers(ctx.text)
+    body = strip_triggers(ctx, ctx.text)
     if not body:
         if ctx.inbound.media:
             ctx.reply("照片已收到，请再用一句话说明是什么问题。")
@@ -45,8 +47,13 @@ async def on_description(ctx: Context) -> bool:
 async def take_description(ctx: Context, body: str) -> None:
     result = ctx.classifier.categorize(body, CaseKind.REPORT.value)
     ctx.state.values.update(text=body, confidence=result.confidence, keywords=list(result.keywords))
-    if result.category is not None and result.confidence >= ctx.services.settings.confidence_threshold:
+    take_emergency(ctx, body)
+    emergency = bool(ctx.state.values.get("emergency"))  # no category question: staff place it after the call
+    if result.category is not None and (emergency or result.confidence >= ctx.services.settings.confidence_threshold):
         ctx.state.values.update(category_code=result.category.code, category_name=result.category.name)
+        await ask_place_or_confirm(ctx)
+        return
+    if emergency:
         await ask_place_or_confirm(ctx)
         return
     choices = [m.category for m in result.candidates[:3]]

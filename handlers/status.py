@@ -2,23 +2,19 @@
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from sqlalchemy import Row
 
-from bot.cases.lifecycle import case_events, load_case, visible_cases
+from bot.cases.numbers import AFTER_COMMAND, case_number_in
+from bot.cases.queries import case_events, load_case, visible_cases
 from bot.pipeline.router import Context, HandlerRouter
 from bot.understanding.classifier import Intent
 from models import Case, CaseStatus
 
 router = HandlerRouter("status")
-CASE_NUMBER = re.compile(r"#\s*(\d{1,9})|(\d{1,9})\s*号|(?:查询|查|编号|进度)\s*(\d{1,9})")
-
-
-def case_number_in(text: str) -> int | None:
-    match = CASE_NUMBER.search(text)
-    return int(next(g for g in match.groups() if g)) if match else None
+router.addressed_by(r"^(我的诉求|我的单子|/my)[?？。]*$")
+router.addressed_by(rf"^(查询|进度|查){AFTER_COMMAND}[?？。]*$")
 
 
 def status_line(case: Case | Row[Any]) -> str:
@@ -30,24 +26,24 @@ def status_line(case: Case | Row[Any]) -> str:
 
 
 @router.intent(Intent.STATUS)
-async def show_status(ctx: Context) -> None:
+async def show_status(ctx: Context) -> bool:
     """Lists the resident's latest cases, or shows one of their own by number."""
     if ctx.actor.is_staff:
         ctx.reply("工作人员请用「我的工单」查看待办，「查看 编号」查看详情。")
-        return
+        return True
     number = case_number_in(ctx.text)
     if number is None:
         cases = await visible_cases(ctx.session, ctx.actor)
         if not cases:
             ctx.reply("您还没有提交过诉求。发送「#随手拍 问题描述」即可反映问题。")
-            return
+            return True
         ctx.reply("您最近的诉求：\n" + "\n".join(status_line(c) for c in cases) + "\n回复「查询 编号」看详情。",
                   private=True)
-        return
+        return True
     case = await load_case(ctx.session, number)
     if case is None or case.reporter_id != ctx.actor.id:
         ctx.reply(f"没有找到您的诉求 #{number}，请核对编号；回复「我的诉求」查看全部。")
-        return
+        return True
     shown = await load_case(ctx.session, case.duplicate_of_id) if case.duplicate_of_id else case
     assert shown is not None
     events = await case_events(ctx.session, shown.id)
@@ -59,3 +55,4 @@ async def show_status(ctx: Context) -> None:
     if shown.assignee is not None:
         lines.append(f"承办：{shown.assignee.name}")
     ctx.reply("\n".join(lines + history), private=True)
+    return True

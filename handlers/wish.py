@@ -20,13 +20,14 @@ CONFIRM_HINT = "回复「确认」提交，「取消」放弃；地点不对请�
 
 
 @router.intent(Intent.WISH)
-async def start_wish(ctx: Context) -> None:
+async def start_wish(ctx: Context) -> bool:
     """Starts a wish; asks what it is when the message said nothing more."""
     body = begin_intake(ctx, CaseKind.WISH, ASK)
     if body and BARE.match(body):
         ctx.reply(ASK)
     elif body:
         await take_wish(ctx, body)
+    return True
 
 
 @router.step("wish", "describe")
@@ -34,7 +35,7 @@ async def on_wish(ctx: Context) -> bool:
     """Takes the wish's words."""
     if ctx.inbound.media:
         ctx.state.values.setdefault("media", []).extend(media_of(ctx))
-    body = strip_triggers(ctx.text)
+    body = strip_triggers(ctx, ctx.text)
     if not body:
         return bool(ctx.inbound.media)
     await take_wish(ctx, body)

@@ -4,23 +4,17 @@ from __future__ import annotations
 
 import re
 
-from bot.cases.lifecycle import (
-    CaseRefused,
-    NoteRequired,
-    case_events,
-    load_case,
-    open_cases_of,
-    staff_action,
-    staff_may_act,
-    triage_queue,
-)
+from bot.cases.actions import staff_action, staff_may_act
+from bot.cases.lifecycle import CaseRefused, NoteRequired
 from bot.cases.notices import case_summary, worker_buttons
+from bot.cases.numbers import AFTER_COMMAND
+from bot.cases.queries import case_events, load_case, open_cases_of, triage_queue
 from bot.grid.routing import triage_unit
 from bot.pipeline.router import Context, HandlerRouter
 from handlers.status import status_line
 
 router = HandlerRouter("worker")
-NUMBER = r"\s*#?\s*(\d{1,9})"
+NUMBER = AFTER_COMMAND
 ACTION_WORDS = {
     "accept": "接单|接",
     "progress": "进展|进度|反馈",
@@ -37,7 +31,7 @@ def _note(match: re.Match[str], group: int) -> str:
 
 
 def _action_handler(action: str, pattern: re.Pattern[str], targeted: bool):  # type: ignore[no-untyped-def]
-    async def act(ctx: Context) -> None:
+    async def act(ctx: Context) -> bool:
         match = pattern.match(ctx.text)
         assert match is not None
         case_id = int(match.group(1))
@@ -50,13 +44,14 @@ def _action_handler(action: str, pattern: re.Pattern[str], targeted: bool):  # t
             # A button press carries only "办结 12": ask for the note and finish the command with the answer.
             ctx.start("worker", "note", command=ctx.text.strip())
             ctx.reply(f"{missing}\n也可以直接回复说明内容，回复「取消」放弃。", private=True)
-            return
+            return True
         except CaseRefused as refusal:
             ctx.reply(str(refusal), private=True, alert=True)
-            return
+            return True
         ctx.case_id = case.id
         ctx.reply(f"{case.number} {case.status.label}。" + (f"（{case.assignee.name}）" if targeted and case.assignee
                                                             else ""), private=True)
+        return True
     act.__doc__ = f"Applies {action} to a case the staff member may act on."
     return act
 
@@ -83,39 +78,42 @@ async def on_note(ctx: Context) -> bool:
 
 
 @router.staff_command(r"^(我的工单|我的待办|待办|工单)$")
-async def my_open_cases(ctx: Context) -> None:
+async def my_open_cases(ctx: Context) -> bool:
     """Lists the staff member's open cases, most urgent first."""
     cases = await open_cases_of(ctx.session, ctx.actor.id)
     if not cases:
         ctx.reply("您目前没有待办工单。", private=True)
-        return
+        return True
     ctx.reply("您的待办工单：\n" + "\n".join(status_line(c) + f"｜{c.place}" for c in cases), private=True)
+    return True
 
 
 @router.staff_command(r"^(待分拣|分拣|待分派)$")
-async def triage_list(ctx: Context) -> None:
+async def triage_list(ctx: Context) -> bool:
     """Lists the cases waiting for a human in the staff member's unit."""
     if ctx.actor.unit_id is None:
-        return
+        return True
     unit = triage_unit(ctx.services.directory, ctx.services.directory.unit(ctx.actor.unit_id))
     cases = await triage_queue(ctx.session, ctx.services.directory.unit(ctx.actor.unit_id))
     if not cases:
         ctx.reply(f"{unit.name}没有待分拣的工单。", private=True)
-        return
+        return True
     ctx.reply("待分拣工单：\n" + "\n".join(f"{status_line(c)}｜{c.place}｜{c.text[:30]}" for c in cases)
               + "\n回复「分派 编号 工号」指派。", private=True)
+    return True
 
 
 @router.staff_command(rf"^(查看|详情){NUMBER}$")
-async def case_detail(ctx: Context) -> None:
+async def case_detail(ctx: Context) -> bool:
     """Shows one case with its audit trail to staff who may act on it."""
     case_id = int(re.match(rf"^(?:查看|详情){NUMBER}$", ctx.text).group(1))  # type: ignore[union-attr]
     case = await load_case(ctx.session, case_id)
     if case is None or not (staff_may_act(ctx.services.directory, ctx.actor, case, "progress")
                             or staff_may_act(ctx.services.directory, ctx.actor, case, "assign")):
         ctx.reply(f"未找到您可查看的工单 #{case_id}。", private=True)
-        return
+        return True
     trail = [f"{e.at.astimezone(ctx.services.settings.tz):%m-%d %H:%M} {e.actor_name} "
              f"{e.action.label} {e.note}".rstrip() for e in await case_events(ctx.session, case.id)]
     ctx.reply(f"{case_summary(case, for_staff=True)}\n状态：{case.status.label}\n" + "\n".join(trail),
               buttons=worker_buttons(case), private=True)
+    return True

@@ -16,6 +16,7 @@ class InboundStatus(enum.StrEnum):
     HANDLED = "handled"
     IGNORED = "ignored"  # group chatter not addressed to the bot; its text is not kept
     FAILED = "failed"  # handling raised; the text is kept for staff
+    OFFERED = "offered"  # group words the bot offered to file; the text goes when the offer lapses or is declined
 
 
 class InboundMessage(Base):

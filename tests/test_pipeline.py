@@ -154,9 +154,13 @@ async def test_status_shows_only_own_cases(bot):
 
 
 async def test_department_only_matter_never_goes_to_a_grid_worker(bot):
-    case = await bot.report("R001", "3号楼一楼燃气管道漏气，有很大的煤气味", group=GROUP)
+    answer = await bot.resident("R001", "#随手拍 3号楼一楼燃气管道漏气，有很大的煤气味", group=GROUP)
+    assert "已受理" in answer  # a gas leak is an emergency: filed at once (issue 11)
+    case = await bot.latest_case()
     assert case.department == "燃气" and case.assignee is not None and case.assignee.code == "D009"
-    assert all(not row.recipient.startswith("staff:W") for row in await bot.outbox())
+    # Grid workers are told of the emergency (no action buttons), never given the case.
+    to_workers = [row for row in await bot.outbox() if row.recipient.startswith("staff:W")]
+    assert all("【紧急】" in row.text and not row.extras.get("buttons") for row in to_workers)
 
 
 async def test_redelivered_message_changes_nothing(bot):

@@ -14,8 +14,10 @@ from bot.appointments.seats import release_seat, slot_id, take_seat, used_seats
 from bot.appointments.stations import Slot, Station
 from bot.appointments.waitlist import offer_next
 from bot.appointments.when import Wish
-from bot.cases.lifecycle import Draft, file_case, load_case, staff_may_act
+from bot.cases.actions import staff_may_act
+from bot.cases.lifecycle import Draft, file_case
 from bot.cases.notices import notify_reporter, notify_staff
+from bot.cases.queries import load_case
 from bot.grid.catalogue import Service
 from bot.pipeline.identities import Actor
 from bot.services import Services

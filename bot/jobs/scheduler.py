@@ -27,6 +27,7 @@ from bot.jobs.broadcasts import first_full_week, weekly_broadcast
 from bot.jobs.digests import daily_digest
 from bot.jobs.sla import TimerPolicy, sweep_case_timers
 from bot.jobs.wishes import announce_campaign, campaign_summary, monthly_summary, sweep_claims
+from bot.pipeline.offers import lapse_offers
 from bot.reports.weekly import week_label, week_start
 from bot.services import Services
 from models import JobRun
@@ -61,7 +62,10 @@ class JobSpec:
 
 
 async def _sweep(services: Services, fire: datetime, now: datetime) -> str:
-    return str(await sweep_case_timers(services, now, policy=TimerPolicy.from_services(services)))
+    tally = await sweep_case_timers(services, now, policy=TimerPolicy.from_services(services))
+    # Group offers nobody took lose their words on the same beat (issue 11).
+    await lapse_offers(services.sessions, now, timedelta(minutes=services.settings.group_offer_ttl_minutes))
+    return str(tally)
 
 
 async def _digest(services: Services, fire: datetime, now: datetime) -> str:

@@ -20,6 +20,8 @@ from bot.pipeline.messages import Inbound, Reply
 from bot.pipeline.router import Context, HandlerRouter
 from bot.services import Services
 from bot.understanding.classifier import Classifier, Intent
+from bot.understanding.offers import offer_kind
+from bot.understanding.triggers import fold_triggers
 from models import InboundMessage, InboundStatus, Outbox
 from models.db import PerDialect
 
@@ -27,15 +29,17 @@ log = logging.getLogger(__name__)
 
 LEDGER_TEXT_LIMIT = 100_000
 FAILURE_REPLY = "抱歉，系统暂时出错。您的消息已记录，工作人员会尽快跟进。"
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u200b-\u200f\u2028\u2029\ufeff\ufffd]")
 
 
-def without_nul(inbound: Inbound) -> Inbound:
-    """PostgreSQL text cannot hold NUL; a message carrying one is kept with U+FFFD in its place."""
+def storable(inbound: Inbound) -> Inbound:
+    """PostgreSQL text cannot hold NUL and no database can hold a lone surrogate (a cut UTF-8 character read with
+    surrogateescape): a message carrying either is kept with U+FFFD in their place."""
     fields = ("chat_id", "sender_id", "sender_name", "text", "message_id")
-    if not any("\x00" in getattr(inbound, name) for name in fields):
+    if not any(_UNSTORABLE.search(getattr(inbound, name)) for name in fields):
         return inbound
-    return replace(inbound, **{name: getattr(inbound, name).replace("\x00", "\ufffd") for name in fields})
+    return replace(inbound, **{name: _UNSTORABLE.sub("\ufffd", getattr(inbound, name)) for name in fields})
 
 
 def clean_text(text: str, limit: int) -> tuple[str, bool]:
@@ -101,7 +105,7 @@ class Dispatcher:
         (returned for the caller to send at once). A redelivered message changes nothing and, with a plan, takes
         over the replies still owed to it."""
         settings = self.services.settings
-        inbound = without_nul(inbound)
+        inbound = storable(inbound)
         text, was_cut = clean_text(inbound.text, settings.max_text_chars)
         now = self.services.clock.now()
         lease = timedelta(seconds=settings.reply_lease_seconds)
@@ -129,12 +133,13 @@ class Dispatcher:
     async def _handle(self, session: AsyncSession, inbound: Inbound, text: str, now: datetime) -> list[Reply] | None:
         """The replies; None for chatter that is not answered, _REDELIVERED for a message seen before."""
         classifier = self.services.classifier.current()
-        explicit = self.is_explicit(inbound, text, classifier)
+        text = fold_triggers(text, classifier.hashtags)
+        explicit = self.is_explicit(inbound, text, classifier) or self.router.is_resident_command(text)
         sender = await find_sender(session, inbound, now=now)
         state = sender.state
         overheard = inbound.is_group and not explicit
         if (overheard and not state.is_open and self.router.staff_handler(text) is None
-                and self.router.command_handler(text) is None):
+                and self.router.command_handler(text) is None and offer_kind(classifier, text) is None):
             # Chatter: keep only the key that makes a redelivery harmless, never what residents said.
             await _record_inbound(session, inbound, now, InboundStatus.IGNORED, None)
             return None
@@ -165,29 +170,33 @@ class Dispatcher:
     async def _route(self, ctx: Context, explicit: bool) -> bool:
         """Staff commands first, then cancel/help, then the open step, then the classified intent."""
         if ctx.actor.is_staff and (handler := self.router.staff_handler(ctx.text)):
-            return await handler(ctx) is not False
-        if (handler := self.router.command_handler(ctx.text)) and await handler(ctx) is not False:
+            return await handler(ctx)
+        if (handler := self.router.command_handler(ctx.text)) and await handler(ctx):
             return True
         if ctx.inbound.callback and self.router.staff_handler(ctx.text):
             ctx.reply("这个按钮只有负责的工作人员可以使用。", alert=True)  # a forwarded or forged staff button
             return True
+        if not ctx.actor.is_staff and (handler := self.router.resident_handler(ctx.text)):
+            return await handler(ctx)
         if ctx.in_group and not explicit and not ctx.state.is_open:
-            return False  # a resident's words that merely look like a staff command
+            # A resident's words that merely look like a staff command, or that read as a report to offer to file.
+            overheard = self.router.overheard_handler
+            return overheard is not None and await overheard(ctx)
         if ctx.text:
             intent = ctx.classification().intent
         else:
             intent = Intent.REPORT if ctx.inbound.media and not ctx.state.is_open else Intent.CHATTER
         slash_or_tag = ctx.text.startswith("/") or ("#" in ctx.text and explicit)
         if intent in (Intent.CANCEL, Intent.HELP) or (slash_or_tag and intent in self.router.intents):
-            return await self.router.intents[intent](ctx) is not False
+            return await self.router.intents[intent](ctx)
         if ctx.state.is_open:
             step = self.router.steps.get((ctx.state.flow, ctx.state.step))
-            if step is not None and await step(ctx) is not False:
+            if step is not None and await step(ctx):
                 return True
             if ctx.in_group and not explicit:
                 return False
         handler = self.router.intents.get(intent) or self.router.intents[Intent.CHATTER]
-        return await handler(ctx) is not False
+        return await handler(ctx)
 
     async def _record_failure(self, inbound: Inbound, now: datetime, exc: Exception, plan: ReplyPlan | None,
                               lease: timedelta) -> Answer:

@@ -1,4 +1,8 @@
-"""Handler registration (one router per feature, composed in one place) and the context a handler works with."""
+"""Handlers and their registration: the Context a handler works with and the HandlerRouter that maps intents,
+dialogue steps and command words to handlers (one router per feature in handlers/, composed in one place).
+
+Two names, two jobs: the dispatcher (bot/pipeline/dispatcher.py) takes every inbound message, records it and
+decides whether and to which handler it goes; a handler (handlers/) answers one message of its feature."""
 
 from __future__ import annotations
 
@@ -18,8 +22,9 @@ from bot.understanding.classifier import Classification, Classifier, Intent
 if TYPE_CHECKING:
     from bot.services import Services
 
-# A handler returns False when the text is not something its step can use, so the dispatcher may try others.
-Handler = Callable[["Context"], Awaitable[bool | None]]
+# A handler says whether it handled the message: True, or False when the text is not something it can use,
+# so the dispatcher may try others (and, in a group, treats the message as chatter).
+Handler = Callable[["Context"], Awaitable[bool]]
 
 
 @dataclass
@@ -66,6 +71,8 @@ class Context:
 
 @dataclass(frozen=True, slots=True)
 class StaffCommand:
+    """Command words and their handler (staff commands, and the few resident commands such as 人工)."""
+
     pattern: re.Pattern[str]
     handler: Handler
 
@@ -79,6 +86,9 @@ class HandlerRouter:
         self.steps: dict[tuple[str, str], Handler] = {}
         self.staff_commands: list[StaffCommand] = []
         self.commands: list[StaffCommand] = []  # command words anyone may type; the handler checks who asks
+        self.resident_words: list[re.Pattern[str]] = []  # words the bot tells residents to type, e.g. 我的诉求
+        self.resident_commands: list[StaffCommand] = []  # resident words with their own handler, e.g. 人工
+        self.overheard_handler: Handler | None = None  # a group message not addressed to the bot
 
     def intent(self, *intents: Intent) -> Callable[[Handler], Handler]:
         def register(handler: Handler) -> Handler:
@@ -108,8 +118,31 @@ class HandlerRouter:
             return handler
         return register
 
+    def addressed_by(self, pattern: str) -> None:
+        """Words that address the bot by form alone, in a group too (what the bot itself tells residents to type)."""
+        self.resident_words.append(re.compile(pattern))
+
+    def resident_command(self, pattern: str) -> Callable[[Handler], Handler]:
+        """Resident words that address the bot and go to this handler before any classification."""
+        def register(handler: Handler) -> Handler:
+            self.resident_words.append(re.compile(pattern))
+            self.resident_commands.append(StaffCommand(re.compile(pattern), handler))
+            return handler
+        return register
+
+    def overheard(self, handler: Handler) -> Handler:
+        """Registers the one handler that hears group messages nobody addressed to the bot."""
+        if self.overheard_handler is not None:
+            raise ValueError("overheard messages already handled")
+        self.overheard_handler = handler
+        return handler
+
     def include(self, *routers: HandlerRouter) -> HandlerRouter:
         for router in routers:
+            if router.overheard_handler is not None:
+                self.overheard(router.overheard_handler)
+            self.resident_words.extend(router.resident_words)
+            self.resident_commands.extend(router.resident_commands)
             for intent, handler in router.intents.items():
                 if intent in self.intents:
                     raise ValueError(f"intent {intent} handled by two routers")
@@ -118,6 +151,12 @@ class HandlerRouter:
             self.staff_commands.extend(router.staff_commands)
             self.commands.extend(router.commands)
         return self
+
+    def is_resident_command(self, text: str) -> bool:
+        return any(pattern.match(text) for pattern in self.resident_words)
+
+    def resident_handler(self, text: str) -> Handler | None:
+        return next((c.handler for c in self.resident_commands if c.pattern.match(text)), None)
 
     def staff_handler(self, text: str) -> Handler | None:
         return next((c.handler for c in self.staff_commands if c.pattern.match(text)), None)

@@ -11,8 +11,10 @@ from aiohttp import web
 from sqlalchemy import and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.cases.actions import staff_action
 from bot.cases.external import ExternalReport, file_external
-from bot.cases.lifecycle import CaseRefused, NoteRequired, case_events, staff_action
+from bot.cases.lifecycle import CaseRefused, NoteRequired
+from bot.cases.queries import case_events
 from bot.pipeline.identities import mask_phones_in
 from bot.services import Services
 from bot.web.api.access import ApiError, ApiScope

@@ -1,0 +1,28 @@
+"""A case number as residents and staff type it (12, #12, 12号, ＃12 is folded before): the one definition."""
+
+from __future__ import annotations
+
+import re
+
+# 号 after a number names a building, door or room when one of these follows (3号楼, 2号门, 5号院).
+_PLACE_AFTER_HAO = "楼院门栋单元层室户床线路街巷口房车位"
+# After a command word: "接单 12", "办结 #12 已修好", "办结 1号 已修好".
+AFTER_COMMAND = rf"\s*#?\s*(\d{{1,9}})(?:\s*号(?![{_PLACE_AFTER_HAO}]))?"
+_MARKED = re.compile(rf"#\s*(\d{{1,9}})|(\d{{1,9}})\s*号(?![{_PLACE_AFTER_HAO}])|(?:查询|查|编号|单号|进度)\s*(\d{{1,9}})")
+_BARE = re.compile(rf"(?<![\d.])(\d{{1,9}})(?![\d.]|\s*号[{_PLACE_AFTER_HAO}]|\s*[{_PLACE_AFTER_HAO}])")
+_ANY_FORM = re.compile(rf"#?\s*\d{{1,9}}(?:\s*号(?![{_PLACE_AFTER_HAO}]))?")
+
+
+def case_number_in(text: str, *, bare: bool = False) -> int | None:
+    """The case number a message names (#12, 12号, 查询 12); with `bare`, also a lone number (满意 12)."""
+    match = _MARKED.search(text)
+    if match:
+        return int(next(g for g in match.groups() if g))
+    if bare and (match := _BARE.search(text)):
+        return int(match.group(1))
+    return None
+
+
+def without_case_number(text: str) -> str:
+    """The text with its first case number taken out (what is left of 满意 #12 很及时 is the comment)."""
+    return _ANY_FORM.sub(" ", text, count=1)

@@ -1,0 +1,44 @@
+"""The ledger side of group offers: which message was offered, one offer per sender and group in a window, and
+dropping the words of an offer nobody took."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy import func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from models import InboundMessage, InboundStatus
+
+_LEDGER = InboundMessage.__table__
+
+
+async def offered_recently(session: AsyncSession, channel: str, chat_id: str, sender_id: str, *, since: datetime) -> bool:
+    """Whether this sender was already offered to file something in this chat since `since`."""
+    count = await session.scalar(select(func.count()).select_from(_LEDGER).where(
+        _LEDGER.c.channel == channel, _LEDGER.c.chat_id == chat_id, _LEDGER.c.sender_id == sender_id,
+        _LEDGER.c.status == InboundStatus.OFFERED, _LEDGER.c.received_at >= since))
+    return bool(count)
+
+
+async def mark_offered(session: AsyncSession, channel: str, message_id: str) -> None:
+    """The message was offered: its words are kept until the offer is taken, declined or lapses."""
+    await session.execute(update(_LEDGER).where(
+        _LEDGER.c.channel == channel, _LEDGER.c.platform_message_id == message_id,
+    ).values(status=InboundStatus.OFFERED))
+
+
+async def settle_offer(session: AsyncSession, channel: str, message_id: str, *, taken: bool) -> None:
+    """Taken: the row is an ordinary handled message, words kept; declined: its words are dropped now."""
+    where = (_LEDGER.c.channel == channel, _LEDGER.c.platform_message_id == message_id)
+    values = {"status": InboundStatus.HANDLED} if taken else {"text": None}
+    await session.execute(update(_LEDGER).where(*where).values(**values))
+
+
+async def lapse_offers(sessions: async_sessionmaker[AsyncSession], now: datetime, ttl: timedelta) -> int:
+    """Drops the words of offers nobody took within `ttl`, as chatter's are never kept; returns how many."""
+    async with sessions.begin() as session:
+        result = await session.execute(update(_LEDGER).where(
+            _LEDGER.c.status == InboundStatus.OFFERED, _LEDGER.c.text.is_not(None), _LEDGER.c.received_at < now - ttl,
+        ).values(text=None))
+    return result.rowcount or 0

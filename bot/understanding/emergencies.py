@@ -1,0 +1,60 @@
+"""Emergencies: people trapped in a lift, fire or smoke, a gas smell, someone missing, fallen or unconscious, an
+electric shock, a flooded home. Each kind names the number to call at once (configured per district)."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from bot.understanding.classifier import normalize
+
+
+@dataclass(frozen=True, slots=True)
+class Emergency:
+    code: str
+    label: str  # 紧急情况的中文名
+    number: str  # key into the emergency numbers: police | fire | ambulance | gas | lift
+    pattern: re.Pattern[str]
+
+
+# Hypotheticals and past events are not emergencies: "着火了怎么办" in a safety notice, "上次电梯困人".
+_NOT_NOW = re.compile(r"着火了?怎么办|小心|当心|提示|预防|防范|演练|知识|宣传|培训|如果|万一|假如|怎么逃生|上次|去年|以前|已经救出|已经找到|找到了|没事了|新闻")
+EMERGENCIES = (
+    Emergency("trapped_in_lift", "电梯困人", "lift",
+              re.compile(r"电梯.{0,12}(困|关)(了|住|着)?.{0,4}(人|孩子|老人|小孩)|(困|关)在电梯|电梯.{0,8}(被困|出不来)")),
+    Emergency("fire", "火情", "fire",
+              re.compile(r"着火|起火|失火|火灾|烧起来|冒烟|冒黑烟|浓烟|烟很大|火苗")),
+    Emergency("gas_smell", "燃气泄漏", "gas",
+              re.compile(r"(煤气|燃气|天然气|液化气)(味|泄漏|漏了|漏气)|漏气|有股.{0,4}气味")),
+    Emergency("person_missing", "人员走失", "police",
+              re.compile(r"(老人|老爷子|老太太|老汉|孩子|娃|小孩|儿子|女儿|爷爷|奶奶|外婆|姥姥|妈|爸).{0,8}"
+                         r"(走丢|走失|不见了|找不到了|联系不上|没回来|找不到人)|(老人|孩子|娃|小孩|人)丢了")),
+    Emergency("person_down", "有人摔倒或昏迷", "ambulance",
+              re.compile(r"摔倒|跌倒|晕倒|昏倒|昏迷|不省人事|叫不醒|没有呼吸|没呼吸|抽搐|心脏病发|中风了|(摔|跌|倒).{0,6}起不来")),
+    Emergency("electric_shock", "触电", "ambulance",
+              re.compile(r"触电|被电(了|到|击)|电到人")),
+    Emergency("home_flooding", "家中进水", "fire",
+              re.compile(r"(家里|屋里|屋子|房子|室内|一楼).{0,6}(进水|淹了|被淹|水漫)|水漫金山|水淹")),
+)
+NUMBER_LABELS = {"police": "报警", "fire": "火警", "ambulance": "急救", "gas": "燃气抢修", "lift": "电梯应急救援"}
+
+
+def emergency_in(text: str) -> Emergency | None:
+    """The emergency a message describes as happening now, if any."""
+    norm = normalize(text)
+    if _NOT_NOW.search(norm):
+        return None
+    return next((e for e in EMERGENCIES if e.pattern.search(norm)), None)
+
+
+def advice(emergency: Emergency, numbers: dict[str, str]) -> str:
+    """What the resident must do at once: the number to call, then what the bot does."""
+    number = numbers.get(emergency.number) or numbers.get("police", "110")
+    first = f"【紧急】{emergency.label}：请立即拨打{NUMBER_LABELS[emergency.number]}电话 {number}"
+    if emergency.number != "ambulance" and emergency.code in {"person_down", "electric_shock"}:
+        first += f"，有人受伤请拨 {numbers.get('ambulance', '120')}"
+    if emergency.code == "electric_shock":
+        first += "，先断开电源，不要直接用手拉人"
+    if emergency.code == "gas_smell":
+        first += "，开窗通风，不要开关电器、不要动火"
+    return first + "。我们同时通知网格员和社区书记。"

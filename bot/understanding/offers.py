@@ -1,0 +1,73 @@
+"""Whether a group message nobody addressed to the bot reads as a real report, wish or booking (a problem phrase,
+not a bare topic), confidently enough to offer its sender to file it."""
+
+from __future__ import annotations
+
+import re
+
+from bot.understanding.classifier import CASE_INTENTS, Classifier, Intent, normalize
+from bot.understanding.emergencies import emergency_in
+
+CHATTER = Intent.CHATTER
+
+CUE_WEIGHT = 1.0  # an intent cue weighed below this (又, 一直) only colours a sentence
+PHRASE_WEIGHT = 2.5  # a category phrase this heavy (电梯困人, 停水) names a problem without any cue
+CHATTER_VETO = 2.0  # chatter cues this strong (拼车, 团购, 出售) outweigh any topic
+STANDALONE_CUES = 2.0  # report cues that name a problem even when no category does
+MIN_CHARS = 5  # "电梯坏了" alone is a topic line in a chat about something else; a report says a little more
+# Words that say the matter is not the sender's live request, whatever its topic: hearsay or news from
+# elsewhere, something already fixed, a reposted notice, praise, or a question put to the neighbours.
+NOT_A_REQUEST = re.compile(
+    r"听说|新闻|电视上|朋友圈|网上说|隔壁小区|别的小区|那边|"
+    r"修好了|已经好了|已经解决|解决了|搞定了|已经修|恢复了|可以用了|好多了|"
+    r"^(?:【|转发|转[:：]|【转】|通知|公告|温馨提示|提醒|物业通知|物业提醒|物业公告|社区通知|社区提醒|大家注意)|"
+    r"哈哈|可怜|真乖|真好|真漂亮|好看|可爱|点赞|辛苦|感谢|谢谢|"
+    r"知道的说|有人知道|谁知道|大家知道"
+)
+
+
+def offer_kind(classifier: Classifier, text: str) -> Intent | None:
+    """The case kind (report, wish, appointment) an overheard group message confidently reads as, else None."""
+    if emergency_in(text) is not None:
+        return Intent.REPORT  # never left unheard, whatever else the words say
+    norm = normalize(text)
+    if len(norm) < MIN_CHARS or NOT_A_REQUEST.search(norm):
+        return None
+    if cue_weight(classifier, CHATTER, without_cues(classifier, Intent.REPORT, norm)) >= CHATTER_VETO:
+        return None
+    result = classifier.classify(text)
+    if result.intent in CASE_INTENTS:
+        if cue_weight(classifier, result.intent, norm) >= CUE_WEIGHT:
+            return result.intent
+        phrases = result.category.keywords if result.category is not None else ()
+        return result.intent if any(k.word in result.keywords and k.weight >= PHRASE_WEIGHT for k in phrases) else None
+    if result.intent is CHATTER and cue_weight(classifier, Intent.REPORT, norm) >= STANDALONE_CUES:
+        return Intent.REPORT  # a problem stated plainly about a thing the categories do not name (门坏了，锁不上)
+    return None
+
+
+def cue_weight(classifier: Classifier, intent: Intent, norm: str) -> float:
+    """The summed weight of the intent's own cue words in the text, each stretch of text counted once."""
+    rule = classifier.rules.intents.get(intent.value)
+    if rule is None:
+        return 0.0
+    taken = [False] * len(norm)
+    total = 0.0
+    for keyword in sorted(rule.keywords, key=lambda k: -len(k.word)):
+        word = normalize(keyword.word)
+        start = norm.find(word) if word else -1
+        while start >= 0:
+            if not any(taken[start:start + len(word)]):
+                taken[start:start + len(word)] = [True] * len(word)
+                total += keyword.weight
+                break
+            start = norm.find(word, start + 1)
+    return total
+
+
+def without_cues(classifier: Classifier, intent: Intent, norm: str) -> str:
+    """The text with the intent's cue words blanked out, longest first (没通知 is a complaint, not a 通知)."""
+    for keyword in sorted(classifier.rules.intents[intent.value].keywords, key=lambda k: -len(k.word)):
+        if len(word := normalize(keyword.word)) >= 2:
+            norm = norm.replace(word, " ")
+    return norm

@@ -1,0 +1,69 @@
+"""Group offers: a report, wish or booking overheard in a group gets one short offer to file it (登记 / 不用)."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+from bot.pipeline.messages import Button
+from bot.pipeline.offers import mark_offered, offered_recently, settle_offer
+from bot.pipeline.router import Context, HandlerRouter
+from bot.understanding.emergencies import advice, emergency_in
+from bot.understanding.offers import offer_kind
+from handlers.appointment import start_appointment
+from handlers.help import decline_offer
+from handlers.intake import KIND_WORDS, media_of
+from handlers.report import take_description
+from handlers.wish import take_wish
+from models import CaseKind
+
+router = HandlerRouter("offer")
+TAKE = re.compile(r"^(登记|要登记|帮我登记|登记一下|好|好的|要|需要|是|是的|对|嗯|行|可以|麻烦了|确认)[!！。.~\s]*$")
+DECLINE = re.compile(r"^(不用|不用了|不需要|不要|不了|算了|没事|没事了|不)[!！。.~\s]*$")
+BUTTONS = (Button("登记", "登记"), Button("不用", "不用"))
+
+
+@router.overheard
+async def offer(ctx: Context) -> bool:
+    """Offers the sender to file what they said, at most once per sender and group in the configured window."""
+    settings = ctx.services.settings
+    kind = offer_kind(ctx.classifier, ctx.text) if ctx.text and not ctx.actor.is_staff else None
+    if kind is None:
+        return False
+    since = ctx.now - timedelta(minutes=settings.group_offer_window_minutes)
+    inbound = ctx.inbound
+    if await offered_recently(ctx.session, inbound.channel, inbound.chat_id, inbound.sender_id, since=since):
+        return False
+    ctx.start("offer", "answer", kind=kind.value, text=ctx.text, media=media_of(ctx), message_id=inbound.message_id)
+    ctx.state.expires_at = ctx.now + timedelta(minutes=settings.group_offer_ttl_minutes)
+    await mark_offered(ctx.session, inbound.channel, inbound.message_id)
+    what = KIND_WORDS[CaseKind(kind.value)]
+    if (emergency := emergency_in(ctx.text)) is not None:
+        ctx.reply(advice(emergency, settings.emergency_numbers))  # the number first, whatever they answer
+    ctx.reply(f"需要帮您登记这个{what}吗？点「登记」或回复“登记”，由网格员跟进；不需要请点「不用」。", buttons=BUTTONS)
+    return True
+
+
+@router.step("offer", "answer")
+async def on_answer(ctx: Context) -> bool:
+    """登记 starts the kind's intake with the words already said; 不用 drops them."""
+    values = ctx.state.values
+    if DECLINE.match(ctx.text):
+        await decline_offer(ctx)
+        ctx.reply("好的，不打扰了。")
+        return True
+    if not TAKE.match(ctx.text):
+        return False
+    await settle_offer(ctx.session, ctx.inbound.channel, values["message_id"], taken=True)
+    kind, text, media = CaseKind(values["kind"]), values["text"], values.get("media", [])
+    if kind is CaseKind.APPOINTMENT:
+        ctx.text = text
+        await start_appointment(ctx)
+        return True
+    ctx.start(kind.value, "describe", kind=kind.value, media=media)
+    if kind is CaseKind.WISH:
+        await take_wish(ctx, text)
+    else:
+        await take_description(ctx, text)
+    return True
+
