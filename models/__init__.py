@@ -3,13 +3,14 @@
 from models.appointments import Booking, BookingStatus, SlotSeats, WaitlistEntry, WaitStatus
 from models.base import Base, UTCDateTime
 from models.cases import Case, CaseEvent, CaseKind, CaseStatus, Rating
+from models.corrections import CategoryCorrection
 from models.grid import ChatGroup, GridUnit, Identity, Resident, Staff, StaffRole, UnitLevel
 from models.integrations import ApiKey, Open311Token
 from models.messaging import Conversation, InboundMessage, InboundStatus, Outbox, SendState
 from models.platform import JobRun, PlatformToken, StaffInvite
 
 __all__ = [
-    "Base", "UTCDateTime", "Case", "CaseEvent", "CaseKind", "CaseStatus", "Rating", "ChatGroup", "GridUnit",
+    "Base", "UTCDateTime", "Case", "CaseEvent", "CategoryCorrection", "CaseKind", "CaseStatus", "Rating", "ChatGroup", "GridUnit",
     "Identity", "Resident", "Staff", "StaffRole", "UnitLevel", "Conversation", "InboundMessage",
     "InboundStatus", "Outbox", "SendState", "JobRun", "PlatformToken", "StaffInvite", "ApiKey", "Open311Token",
     "Booking", "BookingStatus", "SlotSeats", "WaitlistEntry", "WaitStatus",
