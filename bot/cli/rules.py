@@ -150,7 +150,7 @@ def suggest_from_history(settings: Settings, args: argparse.Namespace) -> int:
         print("\n".join(report_lines(results[method], f"方法 {method}")))
     reference = naive_bayes_accuracy(train, held)
     chosen = max(results, key=lambda m: (results[m].accuracy, results[m].macro_f1))
-    print(f"参照：朴素贝叶斯（同样的字2-4元组，非规则）留出准确率 {reference:.1%}；"
+    print(f"参照：朴素贝叶斯（同样的特征，非规则）留出准确率 {reference:.1%}；"
           f"选用 {chosen}，达到其 {results[chosen].accuracy / reference:.0%}" if reference else f"选用 {chosen}")
     final = mined_by[chosen] if args.held_out is not None else \
         getattr(Miner(cases, bar("全部案例")), f"mine_{chosen}")(args.per_category, bar("最终挖掘"))
