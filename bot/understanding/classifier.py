@@ -210,8 +210,9 @@ class Classifier:
         inexact = [term for term, (strength, _, _) in hits.items() if strength < 1.0]
         first_category = self._first_category
         contributions: list[tuple[float, int, str]] = []
+        found = frozenset(hits)
         for term, (strength, start, end) in hits.items():
-            others = holders(term, strength, start, end, hits, inexact) if term.supers or inexact else None
+            others = holders(term, strength, start, end, hits, found, inexact) if term.supers or inexact else None
             scale = strength * (HEAD_FACTOR if start < head else 1.0)
             if not others:
                 contributions.extend((weight * scale, bucket, written) for bucket, weight, written in term.owners)

@@ -30,12 +30,14 @@ NO_SYLLABLE = "\x00"  # the code of a character without a reading; no keyword co
 # Characters a syllable reading has not yet been looked up for (codes live in plane 15, which normalize() drops).
 UNREAD = re.compile("[^\U000f0000-\U000fffff\x00]")
 Hit = tuple[float, int, int]  # strength (1.0 exact), start, end in the normalised text
+_NO_HIT: Hit = (0.0, 0, 0)
 
 
 class Term:
     """One distinct normalised keyword and every rule (intent or category) that lists it."""
 
-    __slots__ = ("buckets", "families", "key_chars", "owners", "shorter", "size", "supers", "syllables", "word")
+    __slots__ = ("buckets", "families", "key_chars", "owners", "shorter", "size", "super_set", "supers", "syllables",
+                 "word")
 
     def __init__(self, word: str) -> None:
         self.word = word
@@ -47,6 +49,7 @@ class Term:
         self.key_chars: frozenset[str] = frozenset()  # its rarest characters; a fuzzy match must keep one
         self.supers: tuple[Term, ...] = ()  # longer terms that contain this one
         self.shorter: tuple[Term, ...] = ()  # terms one character shorter that it contains
+        self.super_set: frozenset[Term] = frozenset()
 
 
 def _automaton(entries: dict[str, object]) -> ahocorasick.Automaton | None:
@@ -73,6 +76,8 @@ class KeywordIndex:
                         inner.supers += (term,)
                         if inner.size == term.size - 1:
                             term.shorter += (inner,)
+            for term in terms:
+                term.super_set = frozenset(term.supers)
         pieces: dict[str, list[tuple[Term, int]]] = {}
         self._codes: dict[int, str] = {ord(c): NO_SYLLABLE for c in map(chr, range(0x80))}
         self._syllable_codes: dict[str, str] = {}
@@ -144,7 +149,7 @@ class KeywordIndex:
                 if term.key_chars.isdisjoint(around):
                     continue
                 # Text holding 居住证 exactly is about 居住证, not a misspelt 居住证明.
-                if any(hits.get(other, (0.0,))[0] == 1.0 for other in term.shorter):
+                if any(hits.get(other, _NO_HIT)[0] == 1.0 for other in term.shorter):
                     continue
                 found = partial_ratio_alignment(term.word, around, score_cutoff=FUZZY_CUTOFF)
                 # Windows cut short at either end of the text match a keyword's prefix (电动车 for 电动车上楼):
@@ -159,23 +164,28 @@ class KeywordIndex:
 
     def _find_sounds(self, norm: str, hits: dict[Term, Hit]) -> None:
         """Keywords spelled with homophones: same syllables, at least half the characters identical."""
-        # As with fuzzy matching: text holding 电梯 exactly followed by 都 is not a misspelt 电梯抖.
-        exact = {term.word for term, (strength, _, _) in hits.items() if strength == 1.0 and term.size >= 2}
-        # Characters an exact keyword already claims are not read again as a homophone of another: in
-        # 5号楼电梯坏了 the 电 of 电梯坏 is not also the 电 of 漏电 (楼电 sounds like 漏电).
-        claimed = bytearray(len(norm) + 1)
-        for term, (strength, start, end) in hits.items():
-            if strength == 1.0 and term.size >= 2:
-                claimed[start:end] = b"\x01" * (end - start)
+        exact: set[str] | None = None
+        claimed = b""
         for end, terms in self._sounds.iter(self.read(norm)):
             for term in terms:
+                if hits.get(term, _NO_HIT)[0] >= PINYIN_FACTOR:
+                    continue  # most candidates: the keyword itself, already found exactly
                 start = end + 1 - term.size
-                if hits.get(term, (0.0,))[0] >= PINYIN_FACTOR or any(claimed[start:end + 1]):
-                    continue
-                same = sum(a == b for a, b in zip(norm[start:end + 1], term.word, strict=True))
+                window = norm[start:end + 1]
+                same = sum(a == b for a, b in zip(window, term.word, strict=True))
                 if same == term.size or 2 * same < term.size:
                     continue
-                if norm[start:end] in exact or norm[start + 1:end + 1] in exact:
+                if exact is None:
+                    # As with fuzzy matching: text holding 电梯 exactly followed by 都 is not a misspelt 电梯抖.
+                    exact = {t.word for t, (strength, _, _) in hits.items() if strength == 1.0 and t.size >= 2}
+                    # Characters an exact keyword already claims are not read again as a homophone of another:
+                    # in 5号楼电梯坏了 the 电 of 电梯坏 is not also the 电 of 漏电 (楼电 sounds like 漏电).
+                    marks = bytearray(len(norm) + 1)
+                    for t, (strength, t_start, t_end) in hits.items():
+                        if strength == 1.0 and t.size >= 2:
+                            marks[t_start:t_end] = b"\x01" * (t_end - t_start)
+                    claimed = bytes(marks)
+                if any(claimed[start:end + 1]) or window[:-1] in exact or window[1:] in exact:
                     continue
                 hits[term] = (PINYIN_FACTOR, start, end + 1)
 
@@ -198,16 +208,22 @@ def mark_key_chars(terms: list[Term]) -> None:
         term.key_chars = frozenset(char for char in term.word if frequency[char] == rarest)
 
 
-def holders(term: Term, strength: float, start: int, end: int, hits: dict[Term, Hit],
+def holders(term: Term, strength: float, start: int, end: int, hits: dict[Term, Hit], found: frozenset[Term],
             inexact: list[Term]) -> list[Term]:
     """The found matches that hold this one (a longer span around it). An exact match sits only in longer
     terms containing its word or in a fuzzy or homophone match; a fuzzy or homophone match may sit in anything."""
-    candidates = (*term.supers, *inexact) if strength == 1.0 else hits
+    if strength == 1.0:
+        candidates = term.super_set & found
+        if inexact:
+            candidates = candidates.union(inexact)
+        if not candidates:
+            return []
+    else:
+        candidates = found
     held = []
     for other in candidates:
-        found = hits.get(other)
-        if found is not None and other is not term and found[1] <= start and end <= found[2] \
-                and found[2] - found[1] > end - start:
+        other_start, other_end = hits[other][1:]
+        if other is not term and other_start <= start and end <= other_end and other_end - other_start > end - start:
             held.append(other)
     return held
 
