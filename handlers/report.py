@@ -5,6 +5,7 @@ from __future__ import annotations
 from bot.pipeline.messages import Button
 from bot.pipeline.router import Context, HandlerRouter
 from bot.understanding.classifier import Intent
+from bot.understanding.decision import placement
 from handlers.intake import (
     ask_place_or_confirm,
     begin_intake,
@@ -45,7 +46,8 @@ async def on_description(ctx: Context) -> bool:
 async def take_description(ctx: Context, body: str) -> None:
     result = ctx.classifier.categorize(body, CaseKind.REPORT.value)
     ctx.state.values.update(text=body, confidence=result.confidence, keywords=list(result.keywords))
-    if result.category is not None and result.confidence >= ctx.services.settings.confidence_threshold:
+    settings = ctx.services.settings
+    if result.confidence >= settings.confidence_threshold and placement(result, settings.auto_route_margin).automatic:
         ctx.state.values.update(category_code=result.category.code, category_name=result.category.name)
         await ask_place_or_confirm(ctx)
         return
