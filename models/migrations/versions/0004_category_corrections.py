@@ -1,7 +1,7 @@
 """category corrections (改类) recorded for rule suggestions
 
 Revision ID: i13_corrections
-Revises: i15_appointments
+Revises: o17_integrations
 """
 
 from collections.abc import Sequence
@@ -12,7 +12,7 @@ from alembic import op
 import models.base
 
 revision: str = 'i13_corrections'
-down_revision: str | None = 'i15_appointments'
+down_revision: str | None = 'o17_integrations'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
