@@ -52,6 +52,9 @@ class Settings(BaseModel):
     bot_name: str = "gridbot"
     max_text_chars: int = Field(2000, ge=100, le=100_000)
     confidence_threshold: float = Field(0.6, ge=0.0, le=1.0)
+    # Selective automation: a category is taken without asking only when it leads the second by this share of
+    # its score (0: any lead); `rules suggest` prints the share placed and precision at each margin.
+    auto_route_margin: float = Field(0.0, ge=0.0, le=1.0)
     duplicate_window_hours: float = Field(72.0, ge=0.0)
     duplicate_similarity: float = Field(60.0, ge=0.0, le=100.0)
     conversation_ttl_minutes: int = Field(30, ge=1)

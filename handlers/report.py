@@ -5,6 +5,7 @@ from __future__ import annotations
 from bot.pipeline.messages import Button
 from bot.pipeline.router import Context, HandlerRouter
 from bot.understanding.classifier import Intent
+from bot.understanding.decision import placement
 from handlers.intake import (
     ask_place_or_confirm,
     begin_intake,
@@ -49,7 +50,10 @@ async def take_description(ctx: Context, body: str) -> None:
     ctx.state.values.update(text=body, confidence=result.confidence, keywords=list(result.keywords))
     take_emergency(ctx, body)
     emergency = bool(ctx.state.values.get("emergency"))  # no category question: staff place it after the call
-    if result.category is not None and (emergency or result.confidence >= ctx.services.settings.confidence_threshold):
+    settings = ctx.services.settings
+    confident = (result.confidence >= settings.confidence_threshold
+                 and placement(result, settings.auto_route_margin).automatic)
+    if result.category is not None and (emergency or confident):
         ctx.state.values.update(category_code=result.category.code, category_name=result.category.name)
         await ask_place_or_confirm(ctx)
         return

@@ -68,6 +68,7 @@ class EventKind(LabelledEnum):
     RESCHEDULED = "rescheduled", "已改约"
     ATTENDED = "attended", "已到场"
     NO_SHOW = "no_show", "爽约"
+    RECATEGORISE = "recategorise", "已更正类别"
 
 
 class Case(Base):

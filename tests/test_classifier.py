@@ -285,3 +285,45 @@ def bump_mtime(path: Path, text: str) -> None:
     path.write_text(text, encoding="utf-8")
     later = before + 1_000_000_000
     os.utime(path, ns=(later, later))
+
+
+LONG_COMPLAINT = ("我们小区东门外的化工厂每天夜里偷偷排放废气，味道非常刺鼻。小区里住着很多老人和孩子，孩子每天上学放学"
+                  "都要从厂门口经过，学校的老师也说班上好几个学生咳嗽，家长们都很担心。我们找过物业，也找过社区，"
+                  "大家都说不归他们管。已经反映了好几次，一直没有下文。")
+
+
+@pytest.mark.parametrize("greeting", ["您好，", "领导您好！", "尊敬的领导，你好。"])
+def test_greetings_and_sign_offs_never_decide_a_long_complaint(classifier: Classifier, greeting: str) -> None:
+    result = classifier.classify(greeting + LONG_COMPLAINT + "望领导重视，谢谢！")
+    assert result.intent is Intent.REPORT
+    assert result.category.code == "industrial_pollution"
+    assert classifier.classify("您好").intent is Intent.HELP  # a bare greeting is still a greeting
+
+
+def test_a_long_text_follows_its_first_sentence_not_its_many_passing_mentions(classifier: Classifier) -> None:
+    result = classifier.categorize(LONG_COMPLAINT, "report")
+    assert result.category.code == "industrial_pollution"
+    assert "school_affairs" not in {m.category.code for m in result.candidates[:1]}
+
+
+def test_scores_saturate_instead_of_growing_with_length(classifier: Classifier) -> None:
+    once = classifier.categorize("路灯不亮，楼道灯也坏了，庭院灯一闪一闪的", "report").candidates[0].score
+    many = classifier.categorize("路灯不亮，楼道灯也坏了，庭院灯一闪一闪的，" * 20, "report").candidates[0].score
+    assert many <= once * 1.6
+
+
+def test_placement_is_automatic_only_with_a_clear_lead(classifier: Classifier) -> None:
+    from bot.understanding.decision import placement
+
+    clear = placement(classifier.classify("电梯困人了！快来人"), min_margin=0.3)
+    assert clear.automatic and clear.category.code == "lift"
+    tie = placement(classifier.classify("路灯和电梯都坏了"), min_margin=0.3)
+    assert not tie.automatic and tie.category is None
+    assert {c.code for c in tie.suggestions[:2]} == {"street_light", "lift"} and len(tie.suggestions) <= 3
+
+
+def test_every_category_belongs_to_one_first_level_class(classifier: Classifier) -> None:
+    classes = {"城乡建设", "环境保护", "交通运输", "教育文体", "劳动和社会保障", "卫生计生", "商贸旅游", "政法/公共安全"}
+    rules = classifier.rules
+    assert set(rules.taxonomy.values()) == classes
+    assert {c.code for c in rules.categories} == set(rules.taxonomy)

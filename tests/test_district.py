@@ -84,7 +84,7 @@ def assert_problem(problems: list[str], file: Path, line: int, *phrases: str) ->
 async def test_demo_district_loads(sessions):
     summary = await load(sessions, DEMO)
 
-    assert summary == DistrictSummary(units=139, staff=66, groups=18, residents=7)
+    assert summary == DistrictSummary(units=139, staff=71, groups=18, residents=7)
     async with sessions() as session:
         units = {u.code: u for u in (await session.scalars(select(GridUnit))).all()}
         staff = (await session.scalars(select(Staff))).unique().all()

@@ -27,6 +27,7 @@ async def test_discovery_and_services_in_json_and_xml(database_url):
         assert response.content_type == "application/json" and isinstance(services, list)
         codes = {s["service_code"] for s in services}
         assert "street_light" in codes and all(s["type"] == "realtime" and s["group"] for s in services)
+        assert {s["group"] for s in services if s["service_code"] in ("street_light", "road")} == {"城乡建设"}
         xml = xmltodict.parse(await (await http.get(f"{V2}/services.xml")).text())
         assert {s["service_code"] for s in xml["services"]["service"]} == codes
         definition = await (await http.get(f"{V2}/services/street_light.json")).json()

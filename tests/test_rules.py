@@ -194,3 +194,13 @@ def test_empty_and_unreadable_files(tmp_path: Path) -> None:
     expect_error(tmp_path, "", 1, "empty")
     with pytest.raises(RulesError, match="cannot read"):
         load_rules(tmp_path / "missing.yaml")
+
+
+def test_taxonomy_and_courtesy_are_read_and_checked(tmp_path: Path) -> None:
+    text = MINIMAL_RULES + "courtesy: [您好, 谢谢]\ntaxonomy:\n  城乡建设: [street_light, gas]\n"
+    rules = load_rules(write_rules(tmp_path, text))
+    assert rules.courtesy == ("您好", "谢谢") and rules.taxonomy == {"street_light": "城乡建设", "gas": "城乡建设"}
+    unknown = MINIMAL_RULES + "taxonomy:\n  城乡建设: [street_light, water]\n"
+    expect_error(tmp_path, unknown, line_number(unknown, "城乡建设"), "unknown category 'water'")
+    twice = MINIMAL_RULES + "taxonomy:\n  城乡建设: [street_light]\n  环境保护: [street_light]\n"
+    expect_error(tmp_path, twice, line_number(twice, "环境保护"), "already belongs")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import io
 import json
 import sys
 from pathlib import Path
@@ -17,6 +18,7 @@ def register(commands: argparse._SubParsersAction) -> None:
     classify.add_argument("text", nargs="?")
     classify.add_argument("--file", type=Path)
     classify.add_argument("--out", type=Path)
+    classify.add_argument("--rules", type=Path, help="classify with this rules file instead of the live rules")
     classify.set_defaults(run=classify_command)
 
 
@@ -26,7 +28,7 @@ def classify_command(settings: Settings, args: argparse.Namespace) -> int:
     from bot.understanding.rules import RulesError, load_rules
 
     try:
-        classifier = Classifier(load_rules(settings.rules_path))
+        classifier = Classifier(load_rules(args.rules or settings.rules_path))
     except RulesError as exc:
         print(f"gridbot: {exc}", file=sys.stderr)
         return 2
@@ -39,7 +41,12 @@ def classify_command(settings: Settings, args: argparse.Namespace) -> int:
     if args.out is None:
         print("gridbot: --file needs --out", file=sys.stderr)
         return 2
-    with args.file.open(encoding="utf-8-sig", newline="") as source:
+    try:
+        source = io.StringIO(decode_csv(args.file.read_bytes()), newline="")
+    except (OSError, UnicodeDecodeError) as exc:
+        print(f"gridbot: cannot read {args.file}: {getattr(exc, 'strerror', None) or exc}", file=sys.stderr)
+        return 2
+    with source:
         reader = csv.DictReader(source)
         if not reader.fieldnames or "text" not in reader.fieldnames:
             print(f"gridbot: {args.file} has no 'text' column", file=sys.stderr)
@@ -56,3 +63,11 @@ def classify_command(settings: Settings, args: argparse.Namespace) -> int:
                            confidence=f"{result.confidence:.3f}")
                 writer.writerow(row)
     return 0
+
+
+def decode_csv(raw: bytes) -> str:
+    """A CSV's text: UTF-8 (with or without BOM) or, as Excel in China saves it, GB18030/GBK."""
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        return raw.decode("gb18030")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import yaml
@@ -20,7 +20,7 @@ CATEGORY_FIELDS = frozenset({
     "code", "name", "kinds", "role", "department", "department_only", "sla_hours", "keywords", "negative",
 })
 INTENT_FIELDS = frozenset({"keywords", "commands", "hashtags"})
-TOP_FIELDS = frozenset({"version", "intents", "categories"})
+TOP_FIELDS = frozenset({"version", "intents", "categories", "courtesy", "taxonomy"})
 CODE_PATTERN = re.compile(r"[a-z][a-z0-9_]*")
 COMMAND_PATTERN = re.compile(r"/[a-z][a-z0-9_]*")
 
@@ -63,6 +63,8 @@ class RuleSet:
     source: Path
     intents: dict[str, IntentRule]
     categories: tuple[Category, ...]
+    courtesy: tuple[str, ...] = ()  # greetings and sign-offs that never decide an intent in a long text
+    taxonomy: dict[str, str] = field(default_factory=dict)  # category code -> first-level class (城乡建设, ...)
 
     def category(self, code: str) -> Category | None:
         """The category with this code, if any."""
@@ -190,7 +192,25 @@ def load_rules(path: Path) -> RuleSet:
             raise reader.fail(root, "", f"missing {required!r}")
     intents = read_intents(reader, *top["intents"])
     categories = read_categories(reader, *top["categories"])
-    return RuleSet(source=path, intents=intents, categories=categories)
+    courtesy = reader.texts(top["courtesy"][1], "", "courtesy") if "courtesy" in top else ()
+    taxonomy = read_taxonomy(reader, top["taxonomy"][1], categories) if "taxonomy" in top else {}
+    return RuleSet(source=path, intents=intents, categories=categories, courtesy=courtesy, taxonomy=taxonomy)
+
+
+def read_taxonomy(reader: _Reader, node: Node, categories: tuple[Category, ...]) -> dict[str, str]:
+    """First-level classes (城乡建设: [codes]); every code must be a category, listed under one class only."""
+    known = {category.code for category in categories}
+    taxonomy: dict[str, str] = {}
+    for name, (_, codes_node) in reader.mapping(node, "", "taxonomy", frozenset()).items():
+        where = f"taxonomy '{name}'"
+        for code, item in zip(reader.texts(codes_node, where, "codes"), reader.items(codes_node, where, "codes"),
+                              strict=True):
+            if code not in known:
+                raise reader.fail(item, where, f"unknown category {code!r}")
+            if code in taxonomy:
+                raise reader.fail(item, where, f"{code!r} already belongs to {taxonomy[code]!r}")
+            taxonomy[code] = name
+    return taxonomy
 
 
 def read_intents(reader: _Reader, key: Node, node: Node) -> dict[str, IntentRule]:

@@ -71,7 +71,7 @@ async def services_list(request: web.Request, open311: Open311) -> web.Response:
     """services.{fmt}: one service per category residents may report."""
     open311.check(request)
     rules = open311.services.classifier.current().rules
-    return respond(request.match_info["fmt"], [service(c) for c in reportable(rules)], root="services", item="service")
+    return respond(request.match_info["fmt"], [service(rules, c) for c in reportable(rules)], root="services", item="service")
 
 
 async def service_definition(request: web.Request, open311: Open311) -> web.Response:

@@ -16,9 +16,9 @@ def reportable(rules: RuleSet) -> list[Category]:
     return [c for c in rules.categories if CaseKind.REPORT.value in c.kinds]
 
 
-def category_group(category: Category) -> str:
-    """The first-level class a category belongs to (the rules file's `group`), or 其他."""
-    return getattr(category, "group", None) or "其他"
+def category_group(rules: RuleSet, category: Category) -> str:
+    """The first-level class a category belongs to (the rules file's `taxonomy:`), or 其他."""
+    return rules.taxonomy.get(category.code) or "其他"
 
 
 def needs_building(category: Category) -> bool:
@@ -26,16 +26,17 @@ def needs_building(category: Category) -> bool:
     return not category.department_only
 
 
-def service(category: Category) -> dict[str, Any]:
+def service(rules: RuleSet, category: Category) -> dict[str, Any]:
     """One entry of services.json."""
+    group = category_group(rules, category)
     return {
         "service_code": category.code,
         "service_name": category.name,
-        "description": f"{category_group(category)} / {category.name}",
+        "description": f"{group} / {category.name}",
         "metadata": needs_building(category),
         "type": "realtime",
         "keywords": ",".join(k.word for k in category.keywords[:KEYWORDS_SHOWN]),
-        "group": category_group(category),
+        "group": group,
     }
 
 

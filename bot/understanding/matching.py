@@ -1,0 +1,242 @@
+"""Finding keywords in normalised text three ways: exactly, fuzzily and by sound, each through one automaton.
+
+Exact keywords go through one Aho-Corasick automaton, so the cost grows with the text, not the rule count.
+Fuzzy candidates come from a second automaton over keyword pieces (with one wrong character in k+1 pieces,
+one piece is intact) and are confirmed by rapidfuzz on a window the size of the keyword. Homophones go
+through a third automaton over syllable codes: the text is read as one syllable per character.
+"""
+
+from __future__ import annotations
+
+import re
+from itertools import product
+
+import ahocorasick
+from pypinyin import Style, lazy_pinyin
+from rapidfuzz.fuzz import partial_ratio_alignment
+
+from bot.understanding.text import char_readings
+
+FUZZY_MIN_CHARS = 4  # shorter keywords are too easy to hit by accident; pinyin covers their typos
+FUZZY_CUTOFF = 75.0  # Indel partial ratio: one substituted character in 4-7 characters, two in 8+
+FUZZY_FACTOR = 0.85  # a fuzzy match counts this share of its ratio
+PINYIN_FACTOR = 0.8
+PINYIN_MIN_CHARS_CUE = 3  # 2-character intent cues (坏了) have too many homophones (怀了) to match by sound
+CONTAINED_FACTOR = 0.3  # a match inside a longer match of a rival category or intent counts this much
+# A fuzzy match may not drop these: swapping 不 for 很 or 坏 for 好 turns a complaint into praise.
+POLARITY_CHARS = frozenset("不没无未非别坏停漏堵断破")
+NO_SYLLABLE = "\x00"  # the code of a character without a reading; no keyword contains it
+
+# Characters a syllable reading has not yet been looked up for (codes live in plane 15, which normalize() drops).
+UNREAD = re.compile("[^\U000f0000-\U000fffff\x00]")
+Hit = tuple[float, int, int]  # strength (1.0 exact), start, end in the normalised text
+_NO_HIT: Hit = (0.0, 0, 0)
+
+
+class Term:
+    """One distinct normalised keyword and every rule (intent or category) that lists it."""
+
+    __slots__ = ("buckets", "families", "key_chars", "owners", "shorter", "size", "super_set", "supers", "syllables",
+                 "word")
+
+    def __init__(self, word: str) -> None:
+        self.word = word
+        self.size = len(word)
+        self.owners: list[tuple[int, float, str]] = []  # (bucket, weight, keyword as written)
+        self.buckets: frozenset[int] = frozenset()
+        self.families: frozenset[bool] = frozenset()  # True: an intent owns it, False: a category does
+        self.syllables: tuple[str, ...] = ()
+        self.key_chars: frozenset[str] = frozenset()  # its rarest characters; a fuzzy match must keep one
+        self.supers: tuple[Term, ...] = ()  # longer terms that contain this one
+        self.shorter: tuple[Term, ...] = ()  # terms one character shorter that it contains
+        self.super_set: frozenset[Term] = frozenset()
+
+
+def _automaton(entries: dict[str, object]) -> ahocorasick.Automaton | None:
+    """An Aho-Corasick automaton over the given keys, or None when there are none."""
+    if not entries:
+        return None
+    automaton = ahocorasick.Automaton()
+    for key, value in entries.items():
+        automaton.add_word(key, value)
+    automaton.make_automaton()
+    return automaton
+
+
+class KeywordIndex:
+    """The three automata over a rule set's distinct keywords; immutable once built."""
+
+    def __init__(self, terms: list[Term]) -> None:
+        mark_key_chars(terms)
+        self._exact = _automaton({term.word: term for term in terms})
+        if self._exact is not None:
+            for term in terms:
+                for _, inner in self._exact.iter(term.word):
+                    if inner is not term:
+                        inner.supers += (term,)
+                        if inner.size == term.size - 1:
+                            term.shorter += (inner,)
+            for term in terms:
+                term.super_set = frozenset(term.supers)
+        pieces: dict[str, list[tuple[Term, int]]] = {}
+        self._codes: dict[int, str] = {ord(c): NO_SYLLABLE for c in map(chr, range(0x80))}
+        self._syllable_codes: dict[str, str] = {}
+        sounds: dict[str, list[Term]] = {}
+        for term in terms:
+            only_cue = False not in term.families
+            # Intent cues are short function phrases where one changed character changes the meaning (能不能帮/修).
+            if term.size >= FUZZY_MIN_CHARS and not only_cue:
+                for offset, piece in split_pieces(term.word, 1 if term.size < 8 else 2):
+                    pieces.setdefault(piece, []).append((term, offset + len(piece)))
+            if term.size >= (PINYIN_MIN_CHARS_CUE if only_cue else 2) and all(char_readings(c) for c in term.word):
+                term.syllables = tuple(lazy_pinyin(term.word, style=Style.NORMAL))
+                if len(term.syllables) == term.size:
+                    for key in self._sound_keys(term):
+                        sounds.setdefault(key, []).append(term)
+        self._pieces = _automaton(pieces)
+        self._sounds = _automaton(sounds)
+
+    def _code(self, syllable: str) -> str:
+        """A one-character code for a syllable, from the private use area."""
+        code = self._syllable_codes.get(syllable)
+        if code is None:
+            code = self._syllable_codes[syllable] = chr(0xF0000 + len(self._syllable_codes))
+        return code
+
+    def _sound_keys(self, term: Term) -> set[str]:
+        """The term's syllables as codes, each position also under its character's main reading (行: hang, xing)."""
+        options = [{self._code(syllable), self._code(char_readings(char)[0])}
+                   for syllable, char in zip(term.syllables, term.word, strict=True)]
+        return {"".join(key) for key in product(*options)}
+
+    def read(self, norm: str) -> str:
+        """The text as syllable codes, one per character (its main reading); NO_SYLLABLE where there is none."""
+        table = self._codes
+        coded = norm.translate(table)
+        unread = UNREAD.findall(coded)
+        if unread:  # characters met for the first time: learn them once, then translate again
+            for char in unread:
+                readings = char_readings(char)
+                table[ord(char)] = self._syllable_codes.get(readings[0], NO_SYLLABLE) if readings else NO_SYLLABLE
+            coded = norm.translate(table)
+        return coded
+
+    def find(self, norm: str) -> dict[Term, Hit]:
+        """Every keyword found in the text with its strength and place; the first occurrence is kept."""
+        hits: dict[Term, Hit] = {}
+        if self._exact is not None:
+            for end, term in self._exact.iter(norm):
+                if term not in hits:
+                    hits[term] = (1.0, end - term.size + 1, end + 1)
+        if self._pieces is not None and len(norm) >= FUZZY_MIN_CHARS:
+            self._find_fuzzy(norm, hits)
+        if self._sounds is not None:
+            self._find_sounds(norm, hits)
+        return hits
+
+    def _find_fuzzy(self, norm: str, hits: dict[Term, Hit]) -> None:
+        """Long keywords with one wrong, missing or extra character (two in 8+), around an intact piece."""
+        length = len(norm)
+        tried: set[tuple[Term, int]] = set()
+        for end, entries in self._pieces.iter(norm):
+            for term, piece_end in entries:
+                start = end + 1 - piece_end
+                if term in hits or term.size > length or (term, start) in tried:
+                    continue
+                tried.add((term, start))
+                left = max(0, start - 1)
+                around = norm[left:start + term.size + 1]
+                if term.key_chars.isdisjoint(around):
+                    continue
+                # Text holding 居住证 exactly is about 居住证, not a misspelt 居住证明.
+                if any(hits.get(other, _NO_HIT)[0] == 1.0 for other in term.shorter):
+                    continue
+                found = partial_ratio_alignment(term.word, around, score_cutoff=FUZZY_CUTOFF)
+                # Windows cut short at either end of the text match a keyword's prefix (电动车 for 电动车上楼):
+                # only full-length windows count.
+                if found is None or found.dest_end - found.dest_start != term.size:
+                    continue
+                window = norm[left + found.dest_start:left + found.dest_end]
+                if window == term.word or term.key_chars.isdisjoint(window) \
+                        or any(c in POLARITY_CHARS and c not in window for c in term.word):
+                    continue
+                hits[term] = (FUZZY_FACTOR * found.score / 100.0, left + found.dest_start, left + found.dest_end)
+
+    def _find_sounds(self, norm: str, hits: dict[Term, Hit]) -> None:
+        """Keywords spelled with homophones: same syllables, at least half the characters identical."""
+        exact: set[str] | None = None
+        claimed = b""
+        for end, terms in self._sounds.iter(self.read(norm)):
+            for term in terms:
+                if hits.get(term, _NO_HIT)[0] >= PINYIN_FACTOR:
+                    continue  # most candidates: the keyword itself, already found exactly
+                start = end + 1 - term.size
+                window = norm[start:end + 1]
+                same = sum(a == b for a, b in zip(window, term.word, strict=True))
+                if same == term.size or 2 * same < term.size:
+                    continue
+                if exact is None:
+                    # As with fuzzy matching: text holding 电梯 exactly followed by 都 is not a misspelt 电梯抖.
+                    exact = {t.word for t, (strength, _, _) in hits.items() if strength == 1.0 and t.size >= 2}
+                    # Characters an exact keyword already claims are not read again as a homophone of another:
+                    # in 5号楼电梯坏了 the 电 of 电梯坏 is not also the 电 of 漏电 (楼电 sounds like 漏电).
+                    marks = bytearray(len(norm) + 1)
+                    for t, (strength, t_start, t_end) in hits.items():
+                        if strength == 1.0 and t.size >= 2:
+                            marks[t_start:t_end] = b"\x01" * (t_end - t_start)
+                    claimed = bytes(marks)
+                if any(claimed[start:end + 1]) or window[:-1] in exact or window[1:] in exact:
+                    continue
+                hits[term] = (PINYIN_FACTOR, start, end + 1)
+
+
+def split_pieces(word: str, errors: int) -> list[tuple[int, str]]:
+    """The word cut into errors + 1 near-equal pieces with their offsets: one survives `errors` substitutions."""
+    count = errors + 1
+    bounds = [round(i * len(word) / count) for i in range(count + 1)]
+    return [(bounds[i], word[bounds[i]:bounds[i + 1]]) for i in range(count)]
+
+
+def mark_key_chars(terms: list[Term]) -> None:
+    """Records each term's rarest characters across all terms: 困 in 困在电梯, not the common 电梯."""
+    frequency: dict[str, int] = {}
+    for term in terms:
+        for char in set(term.word):
+            frequency[char] = frequency.get(char, 0) + 1
+    for term in terms:
+        rarest = min(frequency[char] for char in term.word)
+        term.key_chars = frozenset(char for char in term.word if frequency[char] == rarest)
+
+
+def holders(term: Term, strength: float, start: int, end: int, hits: dict[Term, Hit], found: frozenset[Term],
+            inexact: list[Term]) -> list[Term]:
+    """The found matches that hold this one (a longer span around it). An exact match sits only in longer
+    terms containing its word or in a fuzzy or homophone match; a fuzzy or homophone match may sit in anything."""
+    if strength == 1.0:
+        candidates = term.super_set & found
+        if inexact:
+            candidates = candidates.union(inexact)
+        if not candidates:
+            return []
+    else:
+        candidates = found
+    held = []
+    for other in candidates:
+        other_start, other_end = hits[other][1:]
+        if other is not term and other_start <= start and end <= other_end and other_end - other_start > end - start:
+            held.append(other)
+    return held
+
+
+def containment(bucket: int, is_intent: bool, holding: list[Term]) -> float:
+    """How much a match counts inside longer matches: nothing inside its own rule's, less inside a rival's.
+
+    Rivals are of the same family only: an intent cue inside a category keyword (不亮 in 路灯不亮) still counts.
+    """
+    factor = 1.0
+    for other in holding:
+        if bucket in other.buckets:
+            return 0.0
+        if is_intent in other.families:
+            factor = CONTAINED_FACTOR
+    return factor

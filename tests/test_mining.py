@@ -1,0 +1,111 @@
+"""Rules mined from labelled history (both encodings), checked, merged, and used by classify --rules."""
+
+from __future__ import annotations
+
+import csv
+import json
+import random
+
+from tests.test_cli import run
+from tests.test_rules import SHIPPED
+
+# Tiny labelled history: three handling departments, each with its own matters; words shared on purpose.
+MATTERS = {
+    "城管局": ["马路边流动摊贩占道经营", "楼顶私自加盖违章建筑", "夜市烧烤摊油烟扰民", "人行道被商户乱堆货物"],
+    "人社局": ["公司拖欠工资不给发", "老板不签劳动合同也不交社保", "被无故辞退没有经济补偿", "加班不给加班费"],
+    "教育局": ["孩子入学被划到很远的学校", "老师搞有偿补课", "学校强制购买教辅资料", "课后服务强制收费"],
+}
+FILLERS = ["", "您好，", "我要投诉，", "领导您好，我是附近居民，"]
+ENDINGS = ["", "希望尽快处理。", "请相关部门核实。谢谢！", "已经反映多次了，望领导重视。"]
+
+
+def history_rows(seed: int = 5, per_matter: int = 6) -> list[tuple[str, str]]:
+    rng = random.Random(seed)
+    return [(f"{rng.choice(FILLERS)}{matter}，{rng.choice(ENDINGS)}", label)
+            for label, matters in MATTERS.items() for matter in matters for _ in range(per_matter)]
+
+
+def write_history(path, encoding: str) -> None:
+    with path.open("w", encoding=encoding, newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["text", "label"])
+        writer.writerows(history_rows())
+
+
+def test_suggest_mines_readable_rules_from_a_gbk_csv(tmp_path):
+    history, out = tmp_path / "history.csv", tmp_path / "mined.yaml"
+    write_history(history, "gbk")
+    result = run("rules", "suggest", "--from", str(history), "--out", str(out), "--per-category", "10")
+    assert result.returncode == 0, result.stderr
+    assert "gb18030" in result.stdout and "准确率" in result.stdout and "宏平均F1" in result.stdout
+    assert "精确率≥90%" in result.stdout and "领先幅度阈值" in result.stdout
+    text = out.read_text(encoding="utf-8")
+    assert "department: 人社局" in text and "name: 教育局" in text
+    checked = run("rules", "check", str(out))
+    assert checked.returncode == 0 and "ok" in checked.stdout, checked.stderr
+    answer = run("classify", "--rules", str(out), "有个老板拖欠工资三个月了")
+    assert answer.returncode == 0, answer.stderr
+    assert json.loads(answer.stdout)["category"]["name"] == "人社局"
+
+
+def test_suggest_reads_utf8_with_bom_and_measures_on_a_held_out_file(tmp_path):
+    history, held, out = tmp_path / "history.csv", tmp_path / "held.csv", tmp_path / "mined.yaml"
+    write_history(history, "utf-8-sig")
+    with held.open("w", encoding="utf-8", newline="") as handle:
+        csv.writer(handle).writerows([("text", "label"), ("楼顶有人加盖违章建筑", "城管局"),
+                                      ("公司不签劳动合同", "人社局"), ("老师搞有偿补课", "教育局"),
+                                      ("烧烤摊油烟太大", "城管局"), ("辞退没有补偿", "人社局")])
+    result = run("rules", "suggest", "--from", str(history), "--held-out", str(held), "--out", str(out),
+                 "--method", "chi2")
+    assert result.returncode == 0, result.stderr
+    assert "utf-8" in result.stdout and "5 件留出案例" in result.stdout
+    assert run("rules", "check", str(out)).returncode == 0
+
+
+def test_suggest_refuses_bad_history_in_one_line(tmp_path):
+    wrong = tmp_path / "wrong.csv"
+    wrong.write_text("content,category\n路灯坏了,路灯\n", encoding="utf-8")
+    result = run("rules", "suggest", "--from", str(wrong), "--out", str(tmp_path / "x.yaml"))
+    assert result.returncode == 2 and result.stderr.count("\n") == 1 and "text and label" in result.stderr
+    assert not (tmp_path / "x.yaml").exists()
+    missing = run("rules", "suggest", "--from", str(tmp_path / "nope.csv"), "--out", str(tmp_path / "x.yaml"))
+    assert missing.returncode == 2 and "Traceback" not in missing.stderr
+
+
+def test_check_names_file_and_line(tmp_path):
+    broken = tmp_path / "rules.yaml"
+    broken.write_text(SHIPPED.read_text(encoding="utf-8").replace("sla_hours: {accept: 24, resolve: 72}",
+                                                                   "sla_hours: {accept: 24}", 1), encoding="utf-8")
+    result = run("rules", "check", str(broken))
+    assert result.returncode == 2 and result.stderr.count("\n") == 1
+    assert f"{broken}:" in result.stderr and "resolve" in result.stderr
+
+
+def test_merge_adds_mined_categories_and_keeps_intents_and_routing(tmp_path):
+    history, mined, merged = tmp_path / "history.csv", tmp_path / "mined.yaml", tmp_path / "merged.yaml"
+    write_history(history, "utf-8")
+    assert run("rules", "suggest", "--from", str(history), "--out", str(mined)).returncode == 0
+    result = run("rules", "merge", str(mined), "--into", str(SHIPPED), "--out", str(merged))
+    assert result.returncode == 0, result.stderr
+    from bot.understanding.classifier import Classifier, Intent
+    from bot.understanding.rules import load_rules
+
+    shipped, rules = load_rules(SHIPPED), load_rules(merged)
+    assert {c.code for c in shipped.categories} < {c.code for c in rules.categories}
+    assert rules.category("street_light").role == "grid_worker" and rules.taxonomy == shipped.taxonomy
+    classifier = Classifier(rules)
+    assert classifier.classify("/my").intent is Intent.STATUS
+    assert classifier.classify("3号楼路灯坏了").category.code == "street_light"
+    only = tmp_path / "only.yaml"
+    assert run("rules", "merge", str(mined), "--into", str(SHIPPED), "--out", str(only), "--replace").returncode == 0
+    assert {c.name for c in load_rules(only).categories} == set(MATTERS)
+
+
+def test_classify_file_reads_gbk_and_uses_the_given_rules(tmp_path):
+    source, target = tmp_path / "in.csv", tmp_path / "out.csv"
+    source.write_text("id,text\n1,小区路灯坏了好几天\n", encoding="gbk")
+    result = run("classify", "--rules", str(SHIPPED), "--file", str(source), "--out", str(target))
+    assert result.returncode == 0, result.stderr
+    assert next(csv.DictReader(target.open(encoding="utf-8")))["category"] == "street_light"
+    bad = run("classify", "--rules", str(tmp_path / "none.yaml"), "路灯坏了")
+    assert bad.returncode == 2 and "none.yaml" in bad.stderr and "Traceback" not in bad.stderr
