@@ -15,7 +15,8 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.cases.lifecycle import load_case, staff_may_act
+from bot.cases.actions import staff_may_act
+from bot.cases.queries import load_case
 from bot.grid.directory import GridDirectory
 from bot.pipeline.identities import Actor
 from bot.understanding.classifier import Classifier
