@@ -1,13 +1,13 @@
 """Conversation and actor handlers, one module per feature, composed into one router here."""
 
 from bot.pipeline.router import HandlerRouter
-from handlers import appointment, appointment_desk, help, rating, report, status, wish, worker
+from handlers import appointment, appointment_desk, help, login, rating, report, status, wish, worker
 
 
 def build_router() -> HandlerRouter:
     """The root router: every feature's handlers in one place."""
     root = HandlerRouter("root").include(
-        worker.router, appointment_desk.router, help.router, report.router, wish.router, appointment.router,
+        worker.router, login.router, appointment_desk.router, help.router, report.router, wish.router, appointment.router,
         status.router, rating.router,
     )
     # 取消预约 12, 改约 12 and the waiting-list answers are read before any intent (取消… would be a plain cancel).

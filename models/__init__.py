@@ -7,10 +7,12 @@ from models.grid import ChatGroup, GridUnit, Identity, Resident, Staff, StaffRol
 from models.integrations import ApiKey, Open311Token
 from models.messaging import Conversation, InboundMessage, InboundStatus, Outbox, SendState
 from models.platform import JobRun, PlatformToken, StaffInvite
+from models.web import CasePhoto, LoginToken, StaffPassword, WebAudit, WebSession
 
 __all__ = [
     "Base", "UTCDateTime", "Case", "CaseEvent", "CaseKind", "CaseStatus", "Rating", "ChatGroup", "GridUnit",
     "Identity", "Resident", "Staff", "StaffRole", "UnitLevel", "Conversation", "InboundMessage",
     "InboundStatus", "Outbox", "SendState", "JobRun", "PlatformToken", "StaffInvite", "ApiKey", "Open311Token",
     "Booking", "BookingStatus", "SlotSeats", "WaitlistEntry", "WaitStatus",
+    "CasePhoto", "LoginToken", "StaffPassword", "WebAudit", "WebSession",
 ]
