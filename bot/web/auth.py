@@ -25,7 +25,7 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.clock import Clock
-from bot.web.common import ACTOR, CSRF, STAFF, actor_for, render, services_of
+from bot.web.common import ACTOR, CSRF, FLASH, STAFF, actor_for, render, services_of
 from handlers.login import send_login_link, token_hash
 from models import LoginToken, Staff, StaffPassword, WebAudit, WebSession
 
@@ -83,7 +83,7 @@ async def auth_middleware(request: web.Request, handler: Callable[[web.Request],
     if "csrf" not in session:
         session["csrf"] = secrets.token_urlsafe(24)
     request[CSRF] = session["csrf"]
-    request["flash"] = session.pop("flash", None)
+    request[FLASH] = session.pop("flash", "")
     if request.method == "POST":
         form = await request.post()
         if not hmac.compare_digest(str(form.get("_csrf", "")), session["csrf"]):

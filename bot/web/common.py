@@ -15,9 +15,10 @@ from bot.services import Services
 from models import CaseStatus, Staff
 
 SERVICES = web.AppKey("web_services", Services)
-ACTOR = "gridbot_actor"  # request key: the signed-in staff member as an Actor
-STAFF = "gridbot_staff"  # request key: their Staff row
-CSRF = "gridbot_csrf"  # request key: the session's CSRF token
+ACTOR = web.RequestKey("actor", Actor)  # the signed-in staff member as the lifecycle sees them
+STAFF = web.RequestKey("staff", Staff)  # their Staff row
+CSRF = web.RequestKey("csrf", str)  # the session's CSRF token
+FLASH = web.RequestKey("flash", str)  # a one-time message from the previous request
 
 
 def services_of(request: web.Request) -> Services:
@@ -39,7 +40,7 @@ def render(request: web.Request, template: str, context: dict[str, Any], *, stat
     services = services_of(request)
     context.setdefault("me", request.get(STAFF))
     context.setdefault("csrf", request.get(CSRF, ""))
-    context.setdefault("flash", request.get("flash"))
+    context.setdefault("flash", request.get(FLASH))
     context.update(status_labels={s.value: s.label for s in CaseStatus}, kind_labels={k.value: v for k, v in
                    KIND_LABELS.items()}, role_labels={r.value: v for r, v in ROLE_LABELS.items()},
                    tz=services.settings.tz)
