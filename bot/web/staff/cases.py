@@ -45,14 +45,16 @@ async def case_list(request: web.Request) -> web.Response:
         return render(request, "staff/cases.html", _empty(request, str(bad)), status=400)
     actor, now = actor_of(request), services.clock.now()
     clauses = query.where(services.directory, actor, now=now, tz=services.settings.tz)
+    size = int(request.query["size"]) if request.query.get("size", "").isdigit() else PAGE_SIZE
     async with services.sessions() as db:
-        rows, next_cursor = await fetch_page(db, query, clauses)
+        rows, next_cursor = await fetch_page(db, query, clauses, max(1, min(size, 200)))
         counts = await count_by_status(db, clauses)
     return render(request, "staff/cases.html", {
         "query": query, "rows": [_row(request, r, now) for r in rows], "next_cursor": next_cursor,
         "counts": counts, "total": sum(counts.values()), "sorts": SORTS, "statuses": list(CaseStatus),
         "kinds": list(CaseKind), "page_size": PAGE_SIZE, "error": None,
-        "next_url": f"/staff/?{urlencode(query.params(after=next_cursor), doseq=True)}" if next_cursor else None,
+        "next_url": f"/staff/?{urlencode(query.params(after=next_cursor, size=size), doseq=True)}"
+        if next_cursor else None,
         "first_url": f"/staff/?{urlencode(query.params(), doseq=True)}" if query.after else None,
         "csv_url": f"/staff/cases.csv?{urlencode(query.params(), doseq=True)}",
     })
