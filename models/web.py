@@ -8,6 +8,7 @@ from sqlalchemy import ForeignKey, Index, Integer, String, Text, UniqueConstrain
 from sqlalchemy.orm import Mapped, mapped_column
 
 from models.base import Base, UTCDateTime
+from models.cases import Case
 
 
 class LoginToken(Base):
@@ -83,3 +84,5 @@ class WebAudit(Base):
 
 Index("ix_web_audit_staff_at", WebAudit.staff_id, WebAudit.at)
 Index("ix_web_audit_case", WebAudit.case_id)
+# The case list's scope is `unit_id IN (the unit's subtree)` for grids and communities: newest first per unit.
+Index("ix_case_unit_created", Case.unit_id, Case.created_at)

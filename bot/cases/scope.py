@@ -36,6 +36,7 @@ _LEVEL_OF_ROLE = {
     StaffRole.COMMUNITY_SECRETARY: UnitLevel.COMMUNITY,
     StaffRole.STREET_OFFICER: UnitLevel.STREET,
 }
+SUBTREE_IDS_LIMIT = 2000  # above this many units, a subtree is selected by path prefix
 _SUBTREE_ROLES = frozenset({StaffRole.GRID_WORKER, StaffRole.BUILDING_LEAD, StaffRole.HOUSEHOLD_LEAD,
                             *_LEVEL_OF_ROLE})
 
@@ -81,6 +82,19 @@ def is_admin(directory: GridDirectory, staff: StaffLike) -> bool:
     return unit is not None and unit.level is UnitLevel.DISTRICT
 
 
+def subtree_clause(directory: GridDirectory, unit: UnitRef) -> ColumnElement[bool]:
+    """Cases in a unit's subtree: by unit id while the subtree is small (an index lookup on any collation, and a
+    selective one), else by path prefix (a street or the district, where most cases qualify anyway)."""
+    ids, frontier = [unit.id], [unit]
+    while frontier and len(ids) <= SUBTREE_IDS_LIMIT:
+        children = [child for parent in frontier for child in directory.children(parent)]
+        ids += [child.id for child in children]
+        frontier = children
+    if not frontier:
+        return Case.unit_id.in_(ids)
+    return Case.unit_path.startswith(unit.path, autoescape=True)
+
+
 def case_filter(directory: GridDirectory, staff: StaffLike) -> ColumnElement[bool]:
     """The WHERE clause on `case` selecting exactly the cases the staff member may see (index-friendly)."""
     if staff.role is None:
@@ -90,7 +104,7 @@ def case_filter(directory: GridDirectory, staff: StaffLike) -> ColumnElement[boo
     clauses: list[ColumnElement[bool]] = [Case.assignee_id == staff.id]
     unit = scope_unit(directory, staff)
     if unit is not None:
-        clauses.append(Case.unit_path.startswith(unit.path, autoescape=True))
+        clauses.append(subtree_clause(directory, unit))
     if staff.role is StaffRole.DEPARTMENT and staff.department:
         clauses.append(Case.department == staff.department)
     return or_(*clauses)

@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import ColumnElement, Select, and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.cases.scope import StaffLike, case_filter
+from bot.cases.scope import StaffLike, case_filter, subtree_clause
 from bot.grid.directory import GridDirectory, UnitRef
 from models import Case, CaseKind, CaseStatus, Resident, Staff
 from models.cases import OPEN_STATUSES
@@ -98,7 +98,7 @@ class CaseQuery:
         if self.category:
             clauses.append(or_(_CASE.c.category_code == self.category, _CASE.c.category_name == self.category))
         if self.unit:
-            clauses.append(_CASE.c.unit_path.startswith(self.unit.path, autoescape=True))
+            clauses.append(subtree_clause(directory, self.unit))
         if self.assignee:
             clauses.append(_CASE.c.assignee_id.in_(select(_STAFF.c.id).where(
                 or_(_STAFF.c.code == self.assignee, _STAFF.c.name == self.assignee))))

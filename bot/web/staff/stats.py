@@ -18,6 +18,7 @@ from sqlalchemy import case, func, select
 from bot.cases.figures import DONE, case_figures
 from bot.cases.scope import scope_unit
 from bot.grid.directory import UnitRef
+from bot.services import Services
 from bot.web.common import actor_of, day_start, local, not_found, render, services_of
 from models import Case, CaseEvent, CaseStatus
 from models.cases import OPEN_STATUSES
@@ -41,8 +42,8 @@ def _percent(value: float | None) -> str:
     return "—" if value is None else f"{value * 100:.1f}%"
 
 
-async def _tables(request: web.Request, unit: UnitRef) -> dict[str, Any]:
-    services = services_of(request)
+async def stats_tables(services: Services, unit: UnitRef) -> dict[str, Any]:
+    """Every table of the statistics page for a unit's subtree."""
     now = services.clock.now()
     monday = (now.astimezone(services.settings.tz) - timedelta(days=now.astimezone(services.settings.tz).weekday())).date()
     weeks, categories, units = [], [], []
@@ -103,7 +104,7 @@ async def stats_page(request: web.Request) -> web.Response:
     unit = _unit(request)
     if unit is None:
         return not_found(request, "统计页面面向网格、社区和街道人员；您的工单请在列表中查看。")
-    tables = await _tables(request, unit)
+    tables = await stats_tables(services_of(request), unit)
     services = services_of(request)
     overall = tables["overall"]
     return render(request, "staff/stats.html", {
@@ -125,7 +126,7 @@ async def stats_csv(request: web.Request) -> web.Response:
     table = request.query.get("table", "")
     if unit is None or table not in TABLES:
         return not_found(request)
-    rows = (await _tables(request, unit))[table]
+    rows = (await stats_tables(services_of(request), unit))[table]
     out = io.StringIO()
     out.write("\ufeff")
     if rows:
