@@ -130,7 +130,7 @@ async def main() -> None:
     directory = services.directory
     viewers = _viewers(directory)
     week_ago = (NOW - timedelta(days=7)).date().isoformat()
-    filters = {"none": {}, "open": {"status": "assigned"}, "category": {"category": "streetlight"},
+    filters = {"none": {}, "open": {"status": "assigned"}, "category": {"category": "street_light"},
                "text": {"q": "路灯"}, "overdue": {"overdue": "1"}, "last_week": {"since": week_ago}}
     result: dict = {"bench": "web_cases", "backend": args.backend, "cases": args.cases, "seed_s": round(seeded, 1),
                     "runs": args.runs}
@@ -203,7 +203,9 @@ async def _public(runtime, directory, runs: int) -> dict:
     await client.start_server()
     try:
         began = time.perf_counter()
-        assert (await client.get(f"/public/{community.code}")).status == 200
+        first_answer = await client.get(f"/public/{community.code}")
+        if first_answer.status != 200:
+            return {"error": f"HTTP {first_answer.status}: {(await first_answer.text())[:300]}"}
         first = time.perf_counter() - began
 
         async def hit() -> None:

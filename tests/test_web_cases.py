@@ -42,6 +42,8 @@ async def test_filters_and_keyset_pages(database_url: str) -> None:
         assert by_number == [filed[1].id]
         building = _ids(await (await rig.client.get("/staff/", params={"unit": "JT-TTC-01-B05"})).text())
         assert building == [filed[2].id]
+        category = _ids(await (await rig.client.get("/staff/", params={"category": filed[0].category_code})).text())
+        assert filed[0].id in category and filed[3].id not in category
         status = filed[0].status.value
         same_status = _ids(await (await rig.client.get("/staff/", params={"status": status})).text())
         assert filed[0].id in same_status

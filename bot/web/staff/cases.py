@@ -52,7 +52,7 @@ async def case_list(request: web.Request) -> web.Response:
     return render(request, "staff/cases.html", {
         "query": query, "rows": [_row(request, r, now) for r in rows], "next_cursor": next_cursor,
         "counts": counts, "total": sum(counts.values()), "sorts": SORTS, "statuses": list(CaseStatus),
-        "kinds": list(CaseKind), "page_size": PAGE_SIZE, "error": None,
+        "kinds": list(CaseKind), "page_size": PAGE_SIZE, "error": None, "categories": _categories(request),
         "next_url": f"/staff/?{urlencode(query.params(after=next_cursor, size=size), doseq=True)}"
         if next_cursor else None,
         "first_url": f"/staff/?{urlencode(query.params(), doseq=True)}" if query.after else None,
@@ -63,7 +63,12 @@ async def case_list(request: web.Request) -> web.Response:
 def _empty(request: web.Request, error: str) -> dict[str, Any]:
     return {"query": CaseQuery(), "rows": [], "next_cursor": None, "counts": {}, "total": 0, "sorts": SORTS,
             "statuses": list(CaseStatus), "kinds": list(CaseKind), "page_size": PAGE_SIZE, "error": error,
-            "next_url": None, "first_url": None, "csv_url": "/staff/cases.csv"}
+            "next_url": None, "first_url": None, "csv_url": "/staff/cases.csv", "categories": _categories(request)}
+
+
+def _categories(request: web.Request) -> list[tuple[str, str]]:
+    """The rules file's categories (code, name), for the list's category menu."""
+    return [(c.code, c.name) for c in services_of(request).classifier.current().rules.categories]
 
 
 def _row(request: web.Request, row: Any, now: datetime) -> dict[str, Any]:

@@ -95,8 +95,8 @@ class CaseQuery:
             clauses.append(_CASE.c.status.in_(self.statuses))
         if self.kind:
             clauses.append(_CASE.c.kind == self.kind)
-        if self.category:
-            clauses.append(or_(_CASE.c.category_code == self.category, _CASE.c.category_name == self.category))
+        if self.category:  # a code from the rules file (the list's menu offers them); the column is indexed
+            clauses.append(_CASE.c.category_code == self.category)
         if self.unit:
             clauses.append(subtree_clause(directory, self.unit))
         if self.assignee:
@@ -126,10 +126,11 @@ class CaseQuery:
             query = query.where(_CASE.c.resolve_due_at.is_not(None))
         if self.after is not None:
             value, last_id = self.after
+            # The plain bound beside the OR lets both databases range-scan the sort column's index.
             if ascending:
-                query = query.where(or_(column > value, and_(column == value, _CASE.c.id > last_id)))
+                query = query.where(column >= value, or_(column > value, and_(column == value, _CASE.c.id > last_id)))
             else:
-                query = query.where(or_(column < value, and_(column == value, _CASE.c.id < last_id)))
+                query = query.where(column <= value, or_(column < value, and_(column == value, _CASE.c.id < last_id)))
         order = (column.asc(), _CASE.c.id.asc()) if ascending else (column.desc(), _CASE.c.id.desc())
         return query.order_by(*order).limit(limit)
 
