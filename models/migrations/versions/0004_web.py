@@ -1,7 +1,7 @@
 """web: login links, sessions, passwords, case photos, web audit
 
 Revision ID: w16_web
-Revises: 0002
+Revises: i15_appointments
 Create Date: 2026-12-02 10:29:13.408148
 """
 
@@ -14,7 +14,7 @@ import models.base
 
 
 revision: str = 'w16_web'
-down_revision: str | None = '0002'
+down_revision: str | None = 'i15_appointments'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
