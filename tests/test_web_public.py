@@ -41,6 +41,7 @@ async def test_public_pages_show_progress_and_nothing_personal(database_url: str
         community = pages["/public/JT-TTC"]
         assert "近期办结" in community and "路灯" in community and "铁塔厂家属院" in community
         assert "&lt;script&gt;" in community and SCRIPT not in community
+        assert "姜谭街道流动办公桌" in community and "姜谭街道流动办公桌" not in pages["/public/QN-SBH"]  # the rota
         async with rig.harness.services.sessions() as session:
             residents = (await session.execute(select(Resident.display_name, Resident.phone))).all()
             staff = (await session.execute(select(Staff.name, Staff.phone))).all()
