@@ -1,7 +1,7 @@
 """web: login links, sessions, passwords, case photos, web audit
 
 Revision ID: w16_web
-Revises: i15_appointments
+Revises: o17_integrations
 Create Date: 2026-12-02 10:29:13.408148
 """
 
@@ -14,7 +14,7 @@ import models.base
 
 
 revision: str = 'w16_web'
-down_revision: str | None = 'i15_appointments'
+down_revision: str | None = 'o17_integrations'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
