@@ -1,4 +1,4 @@
-"""The aiohttp web application: health check now, channel webhooks as they are added."""
+"""The aiohttp web application: health check, channel webhooks, the staff dashboard and public pages."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from aiohttp import web
 from aiohttp.abc import AbstractAccessLogger
 from sqlalchemy import func, select, text
 
+from bot import web as web_app
 from bot.channels import Channel
 from bot.delivery.runner import DeliveryRunner, Pacer
 from bot.jobs.scheduler import JobRunner, Scheduler
@@ -79,6 +80,7 @@ def create_app(services: Services, dispatcher: Dispatcher, channels: Sequence[Ch
     app.router.add_get("/metrics", metrics)
     open311.setup(app, services)
     api.setup(app, services)
+    web_app.setup(app, services)  # staff dashboard (/staff/) and public pages (/public/)
     for channel in channels:
         channel.setup(app)
     if background:  # outbox senders and cron jobs (serve); tests drive them with an injected clock instead

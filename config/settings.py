@@ -161,6 +161,22 @@ class Settings(BaseModel):
     wish_claim_release_days: float = Field(7.0, gt=0.0)  # ... and released after this long
     rating_followup_hours: float = Field(24.0, gt=0.0)
     rating_autoclose_days: float = Field(7.0, gt=0.0)
+    # --- web (issue 16) ---
+    web_secret: str | None = None  # 32+ characters; encrypts session cookies. Unset: a new one per start
+    web_cookie_secure: bool = True  # Secure cookies; browsers accept them on https and on 127.0.0.1/localhost
+    web_login_minutes: int = Field(15, ge=1, le=1440)  # how long a login link stays valid
+    web_session_hours: int = Field(12, ge=1, le=24 * 30)
+    web_public_cache_seconds: float = Field(60.0, ge=0.0, le=3600.0)
+    photo_dir: Path = Path("var/photos")
+    photo_max_bytes: int = Field(10 * 1024 * 1024, ge=1024)
+
+    @field_validator("web_secret")
+    @classmethod
+    def _web_secret(cls, value: str | None) -> str | None:
+        value = value.strip() or None if value is not None else None
+        if value is not None and len(value) < 32:
+            raise ValueError("must be at least 32 characters (e.g. the output of `openssl rand -hex 32`)")
+        return value
 
     # --- reliability (issue 10): durable replies, sends, shutdown ---
     reply_lease_seconds: float = Field(60.0, ge=1.0, le=600.0)  # a reply's writer owns it this long; then any runner

@@ -7,6 +7,7 @@ from handlers import (
     claim,
     corrections,
     help,
+    login,
     offer,
     person,
     projects,
@@ -22,7 +23,7 @@ from handlers import (
 def build_router() -> HandlerRouter:
     """The root router: every feature's handlers in one place."""
     root = HandlerRouter("root").include(
-        worker.router, appointment_desk.router, corrections.router, help.router, report.router, wish.router,
+        worker.router, login.router, appointment_desk.router, corrections.router, help.router, report.router, wish.router,
         appointment.router, status.router, rating.router, wish_review.router, projects.router, claim.router,
         offer.router, person.router,
     )

@@ -25,6 +25,7 @@ from models.grid import ChatGroup, GridUnit, GridVersion, Identity, Resident, St
 from models.integrations import ApiKey, Open311Token
 from models.messaging import Conversation, InboundMessage, InboundStatus, Outbox, SendState
 from models.platform import JobRun, PlatformToken, StaffInvite
+from models.web import CasePhoto, LoginToken, StaffPassword, WebAudit, WebSession
 
 __all__ = [
     "Base", "LabelledEnum", "UTCDateTime", "Case", "CaseEvent", "CategoryCorrection", "CaseKind", "CaseStatus", "EventKind", "Rating", "ChatGroup", "GridUnit", "GridVersion",
@@ -34,4 +35,5 @@ __all__ = [
     "Claim", "Claimer",
     "ClaimerKind", "ClaimerStatus", "ClaimStatus", "CommunityEvent", "CommunityPolicy", "HoursStatus", "Milestone",
     "Project", "ProjectStatus", "VolunteerHours", "Wish", "WishCampaign", "WishStatus",
+    "CasePhoto", "LoginToken", "StaffPassword", "WebAudit", "WebSession",
 ]

@@ -1,0 +1,65 @@
+"""What every page shares: app keys, the signed-in staff member, rendering with CSRF, dates in local time."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time
+from typing import Any
+
+import aiohttp_jinja2
+from aiohttp import web
+
+from bot.pipeline.identities import Actor, mask_phone
+from bot.services import Services
+from models import CaseKind, CaseStatus, Staff, StaffRole
+
+SERVICES = web.AppKey("web_services", Services)
+ACTOR = web.RequestKey("actor", Actor)  # the signed-in staff member as the lifecycle sees them
+STAFF = web.RequestKey("staff", Staff)  # their Staff row
+CSRF = web.RequestKey("csrf", str)  # the session's CSRF token
+FLASH = web.RequestKey("flash", str)  # a one-time message from the previous request
+
+
+def services_of(request: web.Request) -> Services:
+    return request.config_dict[SERVICES]
+
+
+def actor_of(request: web.Request) -> Actor:
+    return request[ACTOR]
+
+
+def actor_for(staff: Staff) -> Actor:
+    """The lifecycle's view of a staff member acting on the web."""
+    return Actor(kind="staff", id=staff.id, name=staff.name, identity_id=0, role=staff.role, unit_id=staff.unit_id,
+                 department=staff.department)
+
+
+def render(request: web.Request, template: str, context: dict[str, Any], *, status: int = 200) -> web.Response:
+    """Renders a page with what the layout needs: the staff member, the CSRF token, labels, a flash message."""
+    services = services_of(request)
+    context.setdefault("me", request.get(STAFF))
+    context.setdefault("csrf", request.get(CSRF, ""))
+    context.setdefault("flash", request.get(FLASH))
+    context.update(status_labels={s.value: s.label for s in CaseStatus}, kind_labels={k.value: k.label for k in CaseKind},
+                   role_labels={r.value: r.label for r in StaffRole},
+                   tz=services.settings.tz)
+    response = aiohttp_jinja2.render_template(template, request, context, status=status)
+    response.headers["Cache-Control"] = "no-store" if request.get(STAFF) else response.headers.get(
+        "Cache-Control", "no-cache")
+    return response
+
+
+def local(value: datetime | None, services: Services, fmt: str = "%Y-%m-%d %H:%M") -> str:
+    return value.astimezone(services.settings.tz).strftime(fmt) if value else ""
+
+
+def day_start(day: date, services: Services) -> datetime:
+    """Midnight of a local calendar day, as an aware datetime."""
+    return datetime.combine(day, time(), tzinfo=services.settings.tz)
+
+
+def phone_for(phone: str | None, unmasked: bool) -> str:
+    return (phone or "") if unmasked else mask_phone(phone)
+
+
+def not_found(request: web.Request, message: str = "未找到该页面，或您无权查看。") -> web.Response:
+    return render(request, "error.html", {"message": message}, status=404)
