@@ -6,12 +6,13 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 from sqlalchemy import select
 
-from bot.jobs.broadcasts import weekly_broadcast, wish_campaign
+from bot.jobs.broadcasts import weekly_broadcast
 from bot.jobs.digests import daily_digest
 from bot.jobs.sla import sweep_case_timers
+from bot.jobs.wishes import announce_campaign
 from bot.jobs.workdays import WorkCalendar
 from config.settings import load_settings
-from models import CaseStatus, Rating, Resident, Staff
+from models import CaseStatus, Rating, Resident, Staff, UnitLevel
 from tests.harness import Harness
 
 GROUP = "JT-TTC-01"
@@ -170,8 +171,9 @@ async def test_weekly_broadcast_reaches_every_group_without_personal_data(bot):
 
 
 async def test_wish_campaign_calls_every_group_once_a_year(bot):
-    count = await wish_campaign(bot.services, 2027, bot.clock.now())
-    assert count == await wish_campaign(bot.services, 2027, bot.clock.now())
+    today = bot.clock.now().date()
+    count = await announce_campaign(bot.services, 2027, today, bot.clock.now())
+    assert count == await announce_campaign(bot.services, 2027, today, bot.clock.now())
     rows = [r for r in await bot.outbox() if r.dedupe_key.startswith("wishes:2027:group:")]
     assert len(rows) == count > 0 and all("微心愿征集" in r.text and "#微心愿" in r.text for r in rows)
 
@@ -236,3 +238,17 @@ async def test_digest_and_sweep_agree_on_a_reopened_case_s_deadline(bot):
     assert (await sweep(bot)).escalations == 0 and await overdue_in_digest() == "0"
     bot.clock.set(from_reacceptance + timedelta(days=1))
     assert (await sweep(bot)).escalations >= 1 and await overdue_in_digest() == "1"
+
+
+async def test_weekly_report_links_to_the_community_public_page(database_url):
+    bot = await Harness.start(database_url, public_url="https://gridbot.example.cn/")
+    try:
+        await bot.report("R001", "3号楼门口路灯坏了", group=GROUP)
+        bot.clock.set(datetime(2026, 12, 7, 1, 0, tzinfo=UTC))
+        await weekly_broadcast(bot.services, "2026-W49", bot.clock.now(), charts=False)
+        ours = next(r for r in await bot.outbox() if r.dedupe_key.startswith("weekly:2026-W49:group:")
+                    and r.chat_id == f"group:{GROUP}")
+        community = bot.services.directory.ancestor_at(bot.services.directory.resolve(GROUP), UnitLevel.COMMUNITY)
+        assert ours.text.endswith(f"详情：https://gridbot.example.cn/public/{community.code}")
+    finally:
+        await bot.close()

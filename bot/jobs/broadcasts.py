@@ -10,11 +10,14 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, select
 
 from bot.cases.figures import Figures
+from bot.community.publishing import weekly_sections
 from bot.delivery.outbox import Notice, enqueue
+from bot.grid.directory import UnitRef
 from bot.pipeline.identities import staff_contact
 from bot.reports.weekly import (
     chart_for,
     chart_weeks,
+    public_page,
     report_text,
     week_bounds,
     week_figures,
@@ -48,6 +51,13 @@ class BroadcastTally:
         return f"groups {self.groups}, staff {self.staff}"
 
 
+def _report(services: Services, unit: UnitRef, week: str, figures: dict[int, Figures], sections: dict[int, str]) -> str:
+    """A unit's weekly text: its figures, its community's wishes and projects, and the link to its public page."""
+    text = report_text(unit.name, week, figures.get(unit.id) or Figures(), sections.get(unit.id, ""))
+    page = public_page(services.settings.public_url, services.directory, unit)
+    return f"{text}\n详情：{page}" if page else text
+
+
 async def weekly_broadcast(services: Services, week: str, now: datetime, *, charts: bool = True) -> BroadcastTally:
     """Queues the week's report for every bound group, and with a chart for secretaries and street officers."""
     tz = services.settings.tz
@@ -58,6 +68,8 @@ async def weekly_broadcast(services: Services, week: str, now: datetime, *, char
         leaders = (await session.scalars(select(Staff).where(Staff.role.in_(REPORT_ROLES), Staff.on_duty.is_(True))
                                          .order_by(Staff.id))).unique().all()
         labels, weeks = await chart_weeks(session, directory, week, tz) if charts and leaders else ([], [])
+        units = [g.unit_id for g in groups] + [p.unit_id for p in leaders]
+        sections = await weekly_sections(session, directory, units, *week_bounds(week, tz))
     pngs: dict[int, bytes] = {}
     for unit_id in {p.unit_id for p in leaders} if charts else ():
         unit = directory.unit(unit_id)
@@ -68,7 +80,7 @@ async def weekly_broadcast(services: Services, week: str, now: datetime, *, char
             unit = directory.unit(group.unit_id)
             await enqueue(session, Notice(
                 dedupe_key=f"weekly:{week}:group:{group.id}", channel=group.channel, chat_id=group.chat_id,
-                recipient=f"group:{group.id}", text=report_text(unit.name, week, figures.get(unit.id) or Figures()),
+                recipient=f"group:{group.id}", text=_report(services, unit, week, figures, sections),
                 extras={},
             ), now=now)
             tally.groups += 1
@@ -81,24 +93,8 @@ async def weekly_broadcast(services: Services, week: str, now: datetime, *, char
             contact = await staff_contact(session, person)
             await enqueue(session, Notice(
                 dedupe_key=f"weekly:{week}:staff:{person.id}", channel=contact.channel, chat_id=contact.chat_id,
-                recipient=f"staff:{person.code}", text=report_text(unit.name, week, figures.get(unit.id) or Figures()),
+                recipient=f"staff:{person.code}", text=_report(services, unit, week, figures, sections),
                 extras=extras,
             ), now=now)
             tally.staff += 1
     return tally
-
-
-WISH_CALL = ("【{year}年微心愿征集】新的一年，社区微心愿征集开始啦！家里有困难、有小小心愿的居民，"
-             "请在群里发送「#微心愿 您的心愿」，社区和党员志愿者会认领并帮您实现。")
-
-
-async def wish_campaign(services: Services, year: int, now: datetime) -> int:
-    """Queues the annual call for micro-wishes (微心愿征集) to every bound group; returns how many."""
-    async with services.sessions.begin() as session:
-        groups = (await session.scalars(select(ChatGroup).order_by(ChatGroup.id))).unique().all()
-        for group in groups:
-            await enqueue(session, Notice(
-                dedupe_key=f"wishes:{year}:group:{group.id}", channel=group.channel, chat_id=group.chat_id,
-                recipient=f"group:{group.id}", text=WISH_CALL.format(year=year), extras={},
-            ), now=now)
-    return len(groups)

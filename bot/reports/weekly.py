@@ -85,6 +85,20 @@ async def week_figures(session: AsyncSession, directory: GridDirectory, label: s
 # text --------------------------------------------------------------------------------------------------
 
 
+PUBLIC_PAGE_LEVELS = (UnitLevel.COMMUNITY, UnitLevel.STREET, UnitLevel.DISTRICT)
+
+
+def public_page(public_url: str | None, directory: GridDirectory, unit: UnitRef) -> str | None:
+    """The public progress page (/public/<code>) of the unit's community, or of the nearest unit above that has one."""
+    if not public_url:
+        return None
+    for level in PUBLIC_PAGE_LEVELS:
+        page_unit = directory.ancestor_at(unit, level)
+        if page_unit is not None:
+            return f"{public_url.rstrip('/')}/public/{page_unit.code}"
+    return None
+
+
 # `community`: the wishes-and-projects lines of bot.community.publishing.weekly_section(s), added as they are.
 def report_text(unit_name: str, label: str, figures: Figures, community: str = "") -> str:
     """The weekly report in a few lines of Chinese: only counts, rates and category names, never a person."""
