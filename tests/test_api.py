@@ -129,3 +129,25 @@ async def test_statistics_and_units_stay_within_the_key_scope(database_url):
         assert bad_date.status == 400
         units = await (await http.get(f"{API}/units", headers=bearer(key))).json()
         assert units[0]["code"] == "JT-TTC" and all(u["code"].startswith("JT-TTC") for u in units)
+
+
+async def test_wishes_and_projects_as_the_public_sees_them(database_url):
+    from tests.test_community import published, resident_names
+
+    async with served(database_url) as (bot, http):
+        await bot.staff("C001", "新建实事 加装路灯｜5万｜为铁塔厂家属院加装路灯")
+        await bot.staff("C001", "节点 P1 安装 1")
+        await bot.staff("C001", "进度 P1 1 50")
+        wish = await published(bot, "R001", "希望楼下能装一盏路灯，我电话13709171001", group="JT-TTC-01")
+        key = await new_key(bot, "community-site", unit_code="JT-TTC")
+        wall = await (await http.get(f"{API}/wishes", headers=bearer(key))).json()
+        assert [w["number"] for w in wall] == [wish.number] and wall[0]["status_label"]
+        names = await resident_names(bot)
+        assert "13709171001" not in str(wall) and not any(name in str(wall) for name in names)
+        [project] = await (await http.get(f"{API}/projects", headers=bearer(key),
+                                          params={"community": "JT-TTC", "year": 2026})).json()
+        assert project["progress"] == 50.0 and project["milestones"][0]["title"] == "安装"
+        elsewhere = await http.get(f"{API}/projects", headers=bearer(key), params={"community": "JT-WX", "year": 2026})
+        assert elsewhere.status == 404
+        bad_year = await http.get(f"{API}/projects", headers=bearer(key), params={"community": "JT-TTC", "year": "x"})
+        assert bad_year.status == 400

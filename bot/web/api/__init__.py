@@ -22,9 +22,13 @@ from bot.web.api.schema import (
     CategoryOut,
     ErrorBody,
     Problem,
+    ProjectFilters,
+    ProjectOut,
     StatisticsFilters,
     StatisticsOut,
     UnitOut,
+    WishFilters,
+    WishOut,
 )
 from bot.web.api.spec import Operation, document
 from bot.web.keys import RateLimiter
@@ -149,6 +153,20 @@ async def get_statistics(request: web.Request, services: Services, scope: ApiSco
         return _json(await reference.statistics(session, services, scope, filters))
 
 
+async def list_wishes(request: web.Request, services: Services, scope: ApiScope) -> web.Response:
+    """Published wishes with their progress (the public wish wall)."""
+    filters = _query(WishFilters, request)
+    async with services.sessions() as session:
+        return _json(await reference.wishes(session, services, scope, filters))
+
+
+async def list_projects(request: web.Request, services: Services, scope: ApiScope) -> web.Response:
+    """A community's projects of a year (为民办十件实事) with their progress."""
+    filters = _query(ProjectFilters, request)
+    async with services.sessions() as session:
+        return _json(await reference.projects(session, services, scope, filters))
+
+
 OPERATIONS = [
     Operation("GET", f"{BASE}/cases", "List cases", _authenticated(list_cases), query=CaseFilters,
               response=CasePage),
@@ -165,6 +183,10 @@ OPERATIONS = [
               response_list=True),
     Operation("GET", f"{BASE}/statistics", "Figures of a unit and period", _authenticated(get_statistics),
               query=StatisticsFilters, response=StatisticsOut),
+    Operation("GET", f"{BASE}/wishes", "Published wishes", _authenticated(list_wishes), query=WishFilters,
+              response=WishOut, response_list=True),
+    Operation("GET", f"{BASE}/projects", "A community's projects of a year", _authenticated(list_projects),
+              query=ProjectFilters, response=ProjectOut, response_list=True),
 ]
 
 

@@ -6,13 +6,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from aiohttp import web
-from sqlalchemy import ColumnElement, or_, true
+from sqlalchemy import ColumnElement, true
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.cases.scope import case_filter, may_see, scope_unit, subtree_clause
 from bot.grid.directory import GridDirectory, UnitRef
 from bot.pipeline.identities import Actor
 from bot.web.keys import Caller, caller_of
-from models import Case, Staff, StaffRole
+from models import Staff
 
 
 class ApiError(Exception):
@@ -25,34 +26,25 @@ class ApiError(Exception):
 
 @dataclass(frozen=True)
 class ApiScope:
-    """The cases a caller may see; a staff member's own key may also act, within the chat's rules."""
+    """The cases a caller may see: an integration's unit subtree, or a staff member's own key with the staff
+    dashboard's scope (bot.cases.scope, the one rule for lists, pages and exports); staff keys may also act."""
 
     caller: Caller
     actor: Actor | None  # the staff member behind a staff key
     unit: UnitRef | None  # the top of what the caller sees; None sees the whole district
+    directory: GridDirectory
 
     def where(self) -> ColumnElement[bool]:
         """The SQL filter of the caller's cases."""
-        if self.actor is None:
-            return Case.unit_path.startswith(self.unit.path) if self.unit else true()
-        own = [Case.assignee_id == self.actor.id]
-        if self.actor.role is StaffRole.DEPARTMENT:
-            if self.actor.department:
-                own.append(Case.department == self.actor.department)
-        elif self.unit is not None and self.actor.role is not StaffRole.VOLUNTEER:
-            own.append(Case.unit_path.startswith(self.unit.path))
-        return or_(*own)
+        if self.actor is not None:
+            return case_filter(self.directory, self.actor)
+        return subtree_clause(self.directory, self.unit) if self.unit else true()
 
     def sees(self, case: Any) -> bool:
         """The per-case form of `where`, for a case already loaded."""
-        if self.actor is None:
-            return self.unit is None or case.unit_path.startswith(self.unit.path)
-        if case.assignee_id == self.actor.id:
-            return True
-        if self.actor.role is StaffRole.DEPARTMENT:
-            return bool(self.actor.department) and case.department == self.actor.department
-        return (self.unit is not None and self.actor.role is not StaffRole.VOLUNTEER
-                and case.unit_path.startswith(self.unit.path))
+        if self.actor is not None:
+            return may_see(self.directory, self.actor, case)
+        return self.unit is None or case.unit_path.startswith(self.unit.path)
 
 
 def presented_key(request: web.Request) -> str | None:
@@ -72,12 +64,12 @@ async def scope_of(session: AsyncSession, directory: GridDirectory, request: web
         unit = _unit(directory, caller.unit_id)
         if caller.unit_id is not None and unit is None:
             raise ApiError(403, "forbidden", "the unit this key was limited to no longer exists")
-        return ApiScope(caller, None, unit)
+        return ApiScope(caller, None, unit, directory)
     staff = await session.get(Staff, caller.staff_id)
     if staff is None:
         raise ApiError(401, "unauthorized", "the staff member of this key no longer exists")
     actor = Actor("staff", staff.id, staff.name, 0, staff.role, staff.unit_id, staff.department)
-    return ApiScope(caller, actor, _unit(directory, staff.unit_id))
+    return ApiScope(caller, actor, scope_unit(directory, actor), directory)
 
 
 def _unit(directory: GridDirectory, unit_id: int | None) -> UnitRef | None:

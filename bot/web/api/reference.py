@@ -7,9 +7,21 @@ import dataclasses
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.cases.figures import cases_by_status, figures_for
+from bot.community.publishing import community_projects, published_wishes
+from bot.grid.directory import UnitRef
 from bot.services import Services
 from bot.web.api.access import ApiError, ApiScope
-from bot.web.api.schema import CategoryOut, StatisticsFilters, StatisticsOut, UnitOut
+from bot.web.api.schema import (
+    CategoryOut,
+    ProjectFilters,
+    ProjectOut,
+    StatisticsFilters,
+    StatisticsOut,
+    UnitOut,
+    WishFilters,
+    WishOut,
+)
+from models import UnitLevel
 
 
 def categories(services: Services) -> list[CategoryOut]:
@@ -53,3 +65,30 @@ async def statistics(session: AsyncSession, services: Services, scope: ApiScope,
     code = unit.code if unit else (min(roots, key=lambda u: u.level.depth).code if roots else "")
     return StatisticsOut(unit_code=code, since=filters.since, until=filters.until,
                          figures=figures)
+
+
+def _unit_in_scope(services: Services, scope: ApiScope, code: str | None) -> UnitRef | None:
+    """The unit a query names, within the caller's scope; 404 for one outside it."""
+    if not code:
+        return scope.unit
+    unit = services.directory.by_code(code)
+    if unit is None or (scope.unit is not None and not scope.unit.contains(unit)):
+        raise ApiError(404, "not_found", f"no unit with code {code!r} in this key's scope")
+    return unit
+
+
+async def wishes(session: AsyncSession, services: Services, scope: ApiScope, filters: WishFilters) -> list[WishOut]:
+    """The published wishes of a unit's subtree, as the public wish wall shows them."""
+    unit = _unit_in_scope(services, scope, filters.unit)
+    root = unit or min(services.directory.units(), key=lambda u: u.level.depth)
+    return [WishOut.model_validate(w) for w in await published_wishes(session, services.directory, root.id,
+                                                                      limit=filters.limit)]
+
+
+async def projects(session: AsyncSession, services: Services, scope: ApiScope,
+                   filters: ProjectFilters) -> list[ProjectOut]:
+    """A community's projects of a year with their progress."""
+    unit = _unit_in_scope(services, scope, filters.community)
+    if unit is None or unit.level is not UnitLevel.COMMUNITY:
+        raise ApiError(404, "not_found", f"{filters.community!r} is not a community in this key's scope")
+    return [ProjectOut.model_validate(p) for p in await community_projects(session, unit.id, filters.year)]

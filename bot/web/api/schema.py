@@ -164,3 +164,58 @@ class StatisticsOut(BaseModel):
     since: datetime | None
     until: datetime | None
     figures: dict[str, Any] = Field(description="the figures of the weekly report, from the one figures module")
+
+
+class WishFilters(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    unit: str | None = Field(None, max_length=64, description="unit code (default: the caller's whole scope)")
+    limit: int = Field(100, ge=1, le=200)
+
+
+class WishOut(BaseModel):
+    """A published wish as the public wall shows it: no wisher's name, phone or house number."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    number: str
+    title: str
+    text: str
+    status: str
+    status_label: str
+    community: str
+    claimed_by: str | None = Field(description="a unit's name, or 党员 / 志愿者; never a private person's name")
+    progress: int = Field(description="0 published, 1 claimed, 2 in progress, 3 fulfilled")
+    published_at: datetime | None
+    fulfilled_at: datetime | None
+
+
+class ProjectFilters(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    community: str = Field(max_length=64, description="the community's unit code")
+    year: int = Field(ge=2000, le=2100)
+
+
+class MilestoneOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    title: str
+    weight: float
+    progress: int
+
+
+class ProjectOut(BaseModel):
+    """A community project (为民办十件实事) with its progress rolled up from its milestones."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    number: str
+    title: str
+    description: str
+    budget: float | None
+    status_label: str
+    progress: float
+    milestones: list[MilestoneOut]
+    claimed_by: list[str]
+    wishes: int
