@@ -16,6 +16,7 @@ import json
 import platform
 import statistics
 import time
+import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -29,7 +30,7 @@ from bot.grid.synthetic import generate_synthetic
 from bot.runtime import start
 from bot.web.keys import create_key
 from config.settings import load_settings
-from models import ApiKey, Case
+from models import Case
 from models.db import create_engine, migrate, session_factory
 
 NOW = datetime(2026, 11, 30, 1, 0, tzinfo=UTC)
@@ -88,8 +89,7 @@ async def main() -> None:
     runtime = await start(load_settings({}, database_url=url), FrozenClock(NOW), load_demo_if_empty=False)
     services = runtime.services
     async with services.sessions.begin() as session:
-        await session.execute(ApiKey.__table__.delete().where(ApiKey.name == "bench"))
-        key = await create_key(session, "bench", now=NOW, per_minute=10_000_000)
+        key = await create_key(session, f"bench-{uuid.uuid4().hex[:8]}", now=NOW, per_minute=10_000_000)
     runner = web.AppRunner(create_app(services, runtime.dispatcher), access_log=None)
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)
