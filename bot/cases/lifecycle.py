@@ -112,13 +112,17 @@ CASE_TABLE, EVENT_TABLE = Case.__table__, CaseEvent.__table__
 _NEW_CASE = insert(CASE_TABLE).returning(CASE_TABLE.c.id)
 _NEW_EVENTS = insert(EVENT_TABLE).returning(EVENT_TABLE.c.id)
 _STAFF = Staff.__table__
+# A subtree as a range of paths (ids and slashes sort below "~"), which both databases answer from the
+# (category, unit_path, created_at) index; SQLite never uses an index for LIKE 'prefix%' on a plain column.
+PATH_END = "~"
 _DUPLICATE_CANDIDATES = (
     select(CASE_TABLE.c.id, CASE_TABLE.c.text, CASE_TABLE.c.unit_id, CASE_TABLE.c.keywords, CASE_TABLE.c.status, CASE_TABLE.c.media,
            CASE_TABLE.c.assignee_id, _STAFF.c.code, _STAFF.c.name, _STAFF.c.role, _STAFF.c.unit_id.label("staff_unit_id"),
            _STAFF.c.department)
     .select_from(CASE_TABLE.outerjoin(_STAFF, _STAFF.c.id == CASE_TABLE.c.assignee_id))
     .where(CASE_TABLE.c.kind == CaseKind.REPORT, CASE_TABLE.c.category_code == bindparam("category_code"),
-           CASE_TABLE.c.unit_path.like(bindparam("scope")), CASE_TABLE.c.created_at >= bindparam("since"),
+           CASE_TABLE.c.unit_path >= bindparam("scope_from"),
+           CASE_TABLE.c.unit_path < bindparam("scope_to"), CASE_TABLE.c.created_at >= bindparam("since"),
            CASE_TABLE.c.status.in_(OPEN_STATUSES), CASE_TABLE.c.duplicate_of_id.is_(None))
     .order_by(CASE_TABLE.c.created_at.desc()).limit(20)
 )
@@ -143,7 +147,8 @@ async def find_duplicate(
         return None
     scope = directory.ancestor_at(draft.unit, UnitLevel.GRID) or draft.unit
     candidates = await session.execute(_DUPLICATE_CANDIDATES, {
-        "category_code": draft.category_code, "scope": f"{scope.path}%", "since": now - window})  # paths are digits and /
+        "category_code": draft.category_code, "scope_from": scope.path, "scope_to": scope.path + PATH_END,
+        "since": now - window})
     for candidate in candidates:
         same_spot = candidate.unit_id == draft.unit.id and draft.unit.level is not UnitLevel.GRID
         alike = max(fuzz.ratio(candidate.text, draft.text), fuzz.partial_ratio(candidate.text, draft.text))
