@@ -162,7 +162,7 @@ class Settings(BaseModel):
     rating_followup_hours: float = Field(24.0, gt=0.0)
     rating_autoclose_days: float = Field(7.0, gt=0.0)
     # --- web (issue 16) ---
-    web_secret: str | None = None  # 32+ characters; encrypts session cookies. Unset: a new one per start
+    web_secret: Annotated[str | None, SECRET] = None  # 32+ characters; encrypts session cookies. Unset: a new one per start
     web_cookie_secure: bool = True  # Secure cookies; browsers accept them on https and on 127.0.0.1/localhost
     web_login_minutes: int = Field(15, ge=1, le=1440)  # how long a login link stays valid
     web_session_hours: int = Field(12, ge=1, le=24 * 30)
