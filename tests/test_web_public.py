@@ -88,3 +88,23 @@ def test_public_wording_removes_phones_house_numbers_and_names() -> None:
                              frozenset({"李四"}))
     assert "李四" not in wording and "502" not in wording and "5678" not in wording
     assert "王阿姨" not in wording and "301" not in wording and "漏水" in wording and "5号楼" in wording
+
+
+async def test_the_community_page_shows_its_wish_wall_and_projects_without_the_wisher(database_url: str) -> None:
+    from tests.test_community import published
+
+    rig = await WebRig.start(database_url)
+    try:
+        bot = rig.harness
+        await bot.staff("C001", "新建实事 加装路灯｜5万｜为铁塔厂家属院加装路灯")
+        await bot.staff("C001", "节点 P1 安装 1")
+        await bot.staff("C001", "进度 P1 1 40")
+        wish = await published(bot, "R001", "希望楼下能装一盏路灯，我是张桂兰 电话13709171001", group="JT-TTC-01")
+        page = await (await rig.client.get("/public/JT-TTC")).text()
+        assert 'id="wishes"' in page and wish.number in page and 'id="projects"' in page and "进度 40%" in page
+        visible = re.sub(r"<[^>]+>", " ", page)
+        assert "张桂兰" not in visible and "13709171001" not in visible
+        elsewhere = await (await rig.client.get("/public/QN-SBH")).text()
+        assert wish.number not in elsewhere and 'id="projects"' not in elsewhere
+    finally:
+        await rig.close()

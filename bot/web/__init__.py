@@ -23,6 +23,7 @@ from bot.web.common import SERVICES
 from bot.web.photos import PHOTO_SOURCES, photo_sources
 from bot.web.public import pages
 from bot.web.public.rota import rota_section
+from bot.web.public.wishes import wishes_section
 from bot.web.staff import case_page, cases, people, stats, tools
 
 HERE = Path(__file__).resolve().parent
@@ -62,7 +63,7 @@ def setup(app: web.Application, services: Services) -> None:
         staff_app.router.add_routes(module.routes)
     public_app = web.Application(middlewares=[security_headers])
     public_app[pages.CACHE] = {}
-    public_app[pages.SECTIONS] = {"rota": rota_section(services)}  # SLOT (issue 14): "wishes" joins here
+    public_app[pages.SECTIONS] = {"rota": rota_section(services), "wishes": wishes_section(services)}
     public_app.router.add_routes(pages.routes)
     app.router.add_get("/", pages.to_public)
     app.router.add_get("/robots.txt", pages.robots)
