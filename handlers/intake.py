@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from bot.cases.lifecycle import EMERGENCY_PRIORITY, Draft, file_case, place_label
 from bot.grid.directory import Location, UnitRef
-from bot.grid.routing import Responsibility
+from bot.grid.routing import Responsibility, category_duty
 from bot.pipeline.identities import mask_phones_in
 from bot.pipeline.router import Context
 from bot.understanding.emergencies import advice, emergency_in
@@ -146,8 +146,7 @@ def duty_of(ctx: Context) -> tuple[Responsibility | None, float, float]:
         settings = ctx.services.settings
         accept, resolve = settings.emergency_accept_minutes / 60, settings.emergency_resolve_minutes / 60
         category = ctx.classifier.rules.category(values["category_code"]) if values.get("category_code") else None
-        duty = (Responsibility(category.role, category.department, category.department_only) if category
-                else Responsibility("grid_worker", None, False))
+        duty = category_duty(category)[0] if category else Responsibility("grid_worker", None, False)
         return duty, accept, resolve
     if values.get("service_code"):
         service = next(s for s in ctx.services.catalogue.services if s.code == values["service_code"])
@@ -158,8 +157,7 @@ def duty_of(ctx: Context) -> tuple[Responsibility | None, float, float]:
         if values["kind"] == CaseKind.WISH:
             return Responsibility("community_staff", None, False), 24.0, 24.0 * 30
         return None, 24.0, 72.0
-    return (Responsibility(category.role, category.department, category.department_only),
-            category.sla_accept_hours, category.sla_resolve_hours)
+    return category_duty(category)
 
 
 async def file_draft(ctx: Context) -> None:

@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.cases.lifecycle import Draft, Filed, file_case
 from bot.grid.directory import UnitRef
-from bot.grid.routing import Responsibility
+from bot.grid.routing import Responsibility, category_duty
 from bot.pipeline.identities import Actor
 from bot.services import Services
 from bot.understanding.rules import Category
@@ -33,11 +33,8 @@ class ExternalReport:
 
 
 def duty_of(category: Category | None) -> tuple[Responsibility | None, float, float]:
-    """Who a category's cases belong to, with its SLA hours (accept, resolve)."""
-    if category is None:
-        return None, DEFAULT_ACCEPT_HOURS, DEFAULT_RESOLVE_HOURS
-    return (Responsibility(category.role, category.department, category.department_only),
-            category.sla_accept_hours, category.sla_resolve_hours)
+    """Who a category's cases belong to, with its SLA hours (accept, resolve); no category goes to triage."""
+    return category_duty(category) if category else (None, DEFAULT_ACCEPT_HOURS, DEFAULT_RESOLVE_HOURS)
 
 
 async def file_external(session: AsyncSession, services: Services, report: ExternalReport, *, channel: str,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from sqlalchemy import bindparam, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -10,6 +11,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.grid.directory import GridDirectory, UnitRef
 from models import Case, Staff, StaffRole, UnitLevel
 from models.cases import OPEN_STATUSES
+
+if TYPE_CHECKING:
+    from bot.understanding.rules import Category
 
 GRID_ROLES = {StaffRole.GRID_WORKER, StaffRole.BUILDING_LEAD, StaffRole.HOUSEHOLD_LEAD}
 TRIAGE_ROLES = (StaffRole.COMMUNITY_SECRETARY, StaffRole.COMMUNITY_STAFF, StaffRole.STREET_OFFICER)
@@ -49,6 +53,12 @@ class Assignment:
     department: str | None
     queue_unit: UnitRef | None
     reason: str
+
+
+def category_duty(category: Category) -> tuple[Responsibility, float, float]:
+    """Who a category's cases belong to, with its SLA hours (accept, resolve): the rules file's one answer."""
+    return (Responsibility(category.role, category.department, category.department_only),
+            category.sla_accept_hours, category.sla_resolve_hours)
 
 
 def triage_unit(directory: GridDirectory, unit: UnitRef) -> UnitRef:
