@@ -5,7 +5,7 @@ throughput. Prints one JSON line.
 
 The synthetic Weibin district with N cases over 52 weeks is built on the first run (minutes at a million) and
 kept for later runs: SQLite in var/bench-open311-N.db, PostgreSQL in database gridbot_bench_open311_N. Requests
-go over HTTP to the service's own app on a local port, from the same process.
+go over HTTP to the service's app on a local port from a second process (bench/peer.py), as other systems would.
 """
 
 from __future__ import annotations
@@ -19,9 +19,11 @@ import time
 import uuid
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import asyncpg
 from aiohttp import ClientSession, web
+from peer import Commands, Peer
 from sqlalchemy import func, select, text
 
 from bot.app import create_app
@@ -77,6 +79,50 @@ def percentile(values: list[float], share: float) -> float:
     return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
 
 
+def client_side() -> Commands:
+    """The other systems' side, in a process of its own (bench/peer.py): HTTP clients reading and posting."""
+    state: dict[str, ClientSession] = {}
+
+    async def http() -> ClientSession:
+        if "http" not in state:
+            state["http"] = ClientSession()
+        return state["http"]
+
+    async def gets(base: str, count: int) -> dict[str, Any]:
+        session, timings, sizes = await http(), [], []
+        for _ in range(count):
+            began = time.perf_counter()
+            async with session.get(f"{base}/requests.json") as response:
+                sizes.append(len(await response.json()))
+            timings.append((time.perf_counter() - began) * 1000)
+        return {"items": min(sizes), "p50_ms": round(statistics.median(timings), 1),
+                "p99_ms": round(percentile(timings, 0.99), 1)}
+
+    async def posts(base: str, key: str, units: list[str], count: int, concurrency: int) -> dict[str, Any]:
+        session, numbers, statuses = await http(), iter(range(count)), []
+
+        async def poster() -> None:
+            for n in numbers:
+                code, text = MATTERS[n % len(MATTERS)]
+                async with session.post(f"{base}/requests.json", data={
+                    "api_key": key, "service_code": code, "description": f"{text}（第{n}号请求）",
+                    "address_id": units[(n * 7919) % len(units)]}) as response:
+                    statuses.append(response.status)
+                    await response.read()
+
+        began = time.perf_counter()
+        await asyncio.gather(*(poster() for _ in range(concurrency)))
+        seconds = time.perf_counter() - began
+        return {"posts": len(statuses), "ok": statuses.count(200), "per_second": round(len(statuses) / seconds, 1)}
+
+    async def stop() -> dict[str, Any]:
+        if "http" in state:
+            await state["http"].close()
+        return {}
+
+    return {"gets": gets, "posts": posts, "stop": stop}
+
+
 async def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--backend", choices=["sqlite", "postgres"], default="sqlite")
@@ -95,40 +141,20 @@ async def main() -> None:
     site = web.TCPSite(runner, "127.0.0.1", 0)
     await site.start()
     base = f"http://127.0.0.1:{runner.addresses[0][1]}/open311/v2"
+    units = [u.code for u in services.directory.units() if u.level.value == "grid"]
     try:
-        async with ClientSession() as http:
-            timings, sizes = [], []
-            for _ in range(args.gets):
-                began = time.perf_counter()
-                async with http.get(f"{base}/requests.json") as response:
-                    items = await response.json()
-                timings.append((time.perf_counter() - began) * 1000)
-                sizes.append(len(items))
-            units = [u.code for u in services.directory.units() if u.level.value == "grid"]
-            codes = iter(range(args.posts))
-            statuses: list[int] = []
-
-            async def poster() -> None:
-                for n in codes:
-                    code, text = MATTERS[n % len(MATTERS)]
-                    async with http.post(f"{base}/requests.json", data={
-                        "api_key": key, "service_code": code, "description": f"{text}（第{n}号请求）",
-                        "address_id": units[(n * 7919) % len(units)]}) as response:
-                        statuses.append(response.status)
-                        await response.read()
-
-            began = time.perf_counter()
-            await asyncio.gather(*(poster() for _ in range(args.concurrency)))
-            post_seconds = time.perf_counter() - began
+        async with Peer(client_side) as clients:
+            gets = await clients.ask("gets", base=base, count=args.gets)
+            posts = await clients.ask("posts", base=base, key=key, units=units, count=args.posts,
+                                      concurrency=args.concurrency)
     finally:
         await runner.cleanup()
         await runtime.close()
     print(json.dumps({
         "bench": "open311", "backend": args.backend, "cases": args.cases, "seed_seconds": round(seeded, 1),
-        "get_requests_items": min(sizes), "get_requests_p50_ms": round(statistics.median(timings), 1),
-        "get_requests_p99_ms": round(percentile(timings, 0.99), 1),
-        "posts": len(statuses), "posts_ok": statuses.count(200),
-        "posts_per_second": round(len(statuses) / post_seconds, 1), "concurrency": args.concurrency,
+        "get_requests_items": gets["items"], "get_requests_p50_ms": gets["p50_ms"], "get_requests_p99_ms": gets["p99_ms"],
+        "posts": posts["posts"], "posts_ok": posts["ok"], "posts_per_second": posts["per_second"],
+        "concurrency": args.concurrency,
         "python": platform.python_version(),
     }))
 
