@@ -25,11 +25,23 @@ def split_command(text: str, username: str) -> tuple[str, bool]:
     return f"{command} {rest}".strip() if rest else command, True
 
 
+def _entities(message: Message) -> list[tuple[MessageEntity, str]]:
+    """The message's entities with their text; an entity whose offsets cut a character in two is left out."""
+    entities = message.entities if message.text else message.caption_entities
+    parse = message.parse_entity if message.text else message.parse_caption_entity
+    found = []
+    for entity in entities or ():
+        try:
+            found.append((entity, parse(entity)))
+        except (UnicodeDecodeError, ValueError, IndexError):  # the offsets are the sender's (UTF-16 units)
+            continue
+    return found
+
+
 def strip_mentions(message: Message, text: str, bot_user: User) -> tuple[str, bool]:
     """Removes @mentions of this bot from the text and says whether there was one."""
-    entities = message.parse_entities() if message.text else message.parse_caption_entities()
     mentioned = False
-    for entity, value in entities.items():
+    for entity, value in _entities(message):
         if entity.type == MessageEntity.MENTION and value[1:].lower() == (bot_user.username or "").lower():
             mentioned = True
             text = text.replace(value, " ", 1)
