@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.cases.lifecycle import Draft, Filed, file_case
@@ -17,6 +18,7 @@ from bot.understanding.rules import Category
 from models import CaseKind, Resident
 
 DEFAULT_ACCEPT_HOURS, DEFAULT_RESOLVE_HOURS = 24.0, 72.0
+_NEW_RESIDENT = insert(Resident.__table__).returning(Resident.__table__.c.id)  # built once: filing is a hot path
 
 
 @dataclass(frozen=True)
@@ -47,11 +49,10 @@ async def file_external(session: AsyncSession, services: Services, report: Exter
         category, confidence = result.category, result.confidence
     keywords = list(result.keywords) if result.category == category else []
     duty, accept_hours, resolve_hours = duty_of(category)
-    resident = Resident(display_name=(report.reporter_name or f"{channel}用户")[:128],
-                        phone=report.reporter_phone, created_at=now)
-    session.add(resident)
-    await session.flush()
-    reporter = Actor("resident", resident.id, resident.display_name, 0, phone=resident.phone)
+    name = (report.reporter_name or f"{channel}用户")[:128]
+    resident_id = (await session.execute(_NEW_RESIDENT, {"display_name": name, "phone": report.reporter_phone,
+                                                         "home_unit_id": None, "created_at": now})).scalar_one()
+    reporter = Actor("resident", resident_id, name, 0, phone=report.reporter_phone)
     draft = Draft(kind=CaseKind.REPORT, text=report.text, unit=report.unit,
                   category_code=category.code if category else None,
                   category_name=category.name if category else None, confidence=confidence, keywords=keywords,

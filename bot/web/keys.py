@@ -9,12 +9,15 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models import ApiKey, GridUnit, Staff
 
 KEY_BYTES = 32
+_KEY = ApiKey.__table__
+_CALLER = select(_KEY.c.id, _KEY.c.name, _KEY.c.per_minute, _KEY.c.staff_id, _KEY.c.unit_id, _KEY.c.revoked_at) \
+    .where(_KEY.c.key_hash == bindparam("key_hash"))  # Core, built once: every API request checks its key
 PREFIX_CHARS = 8
 
 
@@ -82,7 +85,7 @@ async def caller_of(session: AsyncSession, key: str | None) -> Caller | None:
     """The caller a presented key belongs to, or None when it is missing, unknown or revoked."""
     if not key or len(key) > 128:
         return None
-    row = await session.scalar(select(ApiKey).where(ApiKey.key_hash == key_digest(key)))
+    row = (await session.execute(_CALLER, {"key_hash": key_digest(key)})).first()
     if row is None or row.revoked_at is not None:
         return None
     return Caller(row.id, row.name, row.per_minute, row.staff_id, row.unit_id)

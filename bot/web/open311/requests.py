@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Row, Text, cast, select
+from sqlalchemy import Row, Text, cast, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.cases.external import ExternalReport, file_external
@@ -142,7 +142,8 @@ async def create_request(session: AsyncSession, services: Services, points: Unit
         media=[{"kind": "photo", "url": form.media_url}] if form.media_url else [], extras=extras,
     ), channel=CHANNEL, source_id=f"key:{caller.key_id}", now=now)
     token = secrets.token_urlsafe(16)
-    session.add(Open311Token(token=token, case_id=filed.case.id, api_key_id=caller.key_id, created_at=now))
+    await session.execute(_NEW_TOKEN, {"token": token, "case_id": filed.case.id, "api_key_id": caller.key_id,
+                                       "created_at": now})
     if filed.duplicate_of is not None:
         notice = f"已有相同问题在办（{filed.duplicate_of.number}），本请求已并入，进展一并更新。"
     elif filed.assignment is not None and filed.assignment.staff is not None:
@@ -198,6 +199,7 @@ def parse_query(query: Mapping[str, str]) -> RequestQuery:
     return RequestQuery(tuple(ids), codes, start, end, statuses)
 
 
+_NEW_TOKEN = insert(Open311Token.__table__)
 _CLOSED = (CaseStatus.RESOLVED, CaseStatus.CLOSED, CaseStatus.REJECTED, CaseStatus.DUPLICATE)
 # Media stays text: only requests filed through Open311 carry a media_url, so most rows never parse it.
 _COLUMNS = (Case.id, Case.status, Case.category_code, Case.category_name, Case.text, Case.department, Case.unit_id,
