@@ -92,7 +92,7 @@ async def requests_list(request: web.Request, open311: Open311) -> web.Response:
     query = parse_query(request.query)
     services = open311.services
     async with services.sessions() as session:
-        items = await find_requests(session, services.directory, query, now=services.clock.now())
+        items = await find_requests(session, services.directory, open311.points, query, now=services.clock.now())
     return respond(request.match_info["fmt"], items, root="service_requests", item="request")
 
 
@@ -103,7 +103,7 @@ async def request_one(request: web.Request, open311: Open311) -> web.Response:
     query = parse_query({"service_request_id": raw})
     services = open311.services
     async with services.sessions() as session:
-        items = await find_requests(session, services.directory, query, now=services.clock.now())
+        items = await find_requests(session, services.directory, open311.points, query, now=services.clock.now())
     if not items:
         raise Open311Error(404, f"no service request {raw}")
     return respond(request.match_info["fmt"], items, root="service_requests", item="request")

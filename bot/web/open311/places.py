@@ -34,16 +34,21 @@ class UnitPoints:
 
     def __init__(self) -> None:
         self._for: GridDirectory | None = None
-        self._points: list[tuple[int, Point]] = []
+        self._points: dict[int, Point] = {}
 
-    async def nearest(self, session: AsyncSession, directory: GridDirectory, point: Point) -> UnitRef | None:
-        """The located unit nearest the point, within MAX_KM."""
+    async def located(self, session: AsyncSession, directory: GridDirectory) -> dict[int, Point]:
+        """Every unit that has coordinates, by id."""
         if self._for is not directory:
             rows = await session.execute(select(GridUnit.id, GridUnit.latitude, GridUnit.longitude)
                                          .where(GridUnit.latitude.is_not(None), GridUnit.longitude.is_not(None)))
-            self._points = [(row.id, Point(row.latitude, row.longitude)) for row in rows]
+            self._points = {row.id: Point(row.latitude, row.longitude) for row in rows}
             self._for = directory
-        best = min(self._points, key=lambda item: point.km_to(item[1]), default=None)
+        return self._points
+
+    async def nearest(self, session: AsyncSession, directory: GridDirectory, point: Point) -> UnitRef | None:
+        """The located unit nearest the point, within MAX_KM."""
+        located = await self.located(session, directory)
+        best = min(located.items(), key=lambda item: point.km_to(item[1]), default=None)
         if best is None or point.km_to(best[1]) > MAX_KM:
             return None
         try:

@@ -21,7 +21,7 @@ from bot.web.keys import Caller
 from bot.web.open311.catalog import BUILDING_ATTRIBUTE, needs_building, reportable
 from bot.web.open311.formats import Open311Error
 from bot.web.open311.places import Point, UnitPoints, place_request
-from models import Case, CaseEvent, CaseKind, CaseStatus, EventKind, GridUnit, Open311Token, Staff, StaffRole
+from models import Case, CaseEvent, CaseKind, CaseStatus, EventKind, Open311Token, Staff, StaffRole
 
 CHANNEL = "open311"
 DEFAULT_DAYS, MAX_DAYS, MAX_REQUESTS = 90, 90, 1000
@@ -207,7 +207,7 @@ _COLUMNS = (Case.id, Case.status, Case.category_code, Case.category_name, Case.t
             Case.resolve_due_at)
 
 
-async def find_requests(session: AsyncSession, directory: GridDirectory, q: RequestQuery, *,
+async def find_requests(session: AsyncSession, directory: GridDirectory, points: UnitPoints, q: RequestQuery, *,
                         now: datetime) -> list[dict[str, Any]]:
     """The requests the query selects, newest first: by id, else within 90 days (the default window)."""
     query = (select(*_COLUMNS, Staff.role, Staff.department.label("staff_department"))
@@ -229,8 +229,8 @@ async def find_requests(session: AsyncSession, directory: GridDirectory, q: Requ
     rows = (await connection.execute(query.order_by(Case.created_at.desc(), Case.id.desc())
                                      .limit(MAX_REQUESTS))).all()
     notes = await _public_notes(session, [row.id for row in rows])
-    points = await _unit_points(session)
-    return [as_request(row, notes.get(row.id), directory, points) for row in rows]
+    located = await points.located(session, directory)
+    return [as_request(row, notes.get(row.id), directory, located) for row in rows]
 
 
 async def _public_notes(session: AsyncSession, case_ids: list[int]) -> dict[int, str]:
@@ -242,12 +242,6 @@ async def _public_notes(session: AsyncSession, case_ids: list[int]) -> dict[int,
                                           CaseEvent.note != "")
                                    .order_by(CaseEvent.id))
     return {row.case_id: mask_phones_in(row.note) for row in events}
-
-
-async def _unit_points(session: AsyncSession) -> dict[int, tuple[float, float]]:
-    rows = await session.execute(select(GridUnit.id, GridUnit.latitude, GridUnit.longitude)
-                                 .where(GridUnit.latitude.is_not(None)))
-    return {row.id: (row.latitude, row.longitude) for row in rows}
 
 
 def _iso(value: datetime | None) -> str | None:
@@ -262,7 +256,7 @@ def _media_url(media: str | None) -> str | None:
 
 
 def as_request(case: Row[Any], note: str | None, directory: GridDirectory,
-               points: dict[int, tuple[float, float]]) -> dict[str, Any]:
+               points: dict[int, Point]) -> dict[str, Any]:
     """One case row as a GET request item: nothing personal (no reporter, phones masked in the text)."""
     try:
         chain = directory.ancestors(directory.unit(case.unit_id))
@@ -286,8 +280,8 @@ def as_request(case: Row[Any], note: str | None, directory: GridDirectory,
         "address": " ".join(u.name for u in chain[1:]) or case.place,
         "address_id": chain[-1].code if chain else "",
         "zipcode": None,
-        "lat": point[0] if point else None,
-        "long": point[1] if point else None,
+        "lat": point.latitude if point else None,
+        "long": point.longitude if point else None,
         "media_url": _media_url(case.media),
     }
 

@@ -19,11 +19,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.cases.figures import DONE, figures_for
 from bot.grid.directory import GridDirectory, UnitRef
+from bot.reports.weekly import PUBLIC_PAGE_LEVELS
 from bot.web.common import local, services_of
 from models import Case, Resident, Staff, UnitLevel
 
 routes = web.RouteTableDef()
-PUBLIC_LEVELS = (UnitLevel.DISTRICT, UnitLevel.STREET, UnitLevel.COMMUNITY)
+PUBLIC_LEVELS = PUBLIC_PAGE_LEVELS  # the units with a public page, one definition beside the report that links them
 _PHONE = re.compile(r"(?:\+?86[- ]?)?\d[\d\- ]{5,}\d")
 _HOUSE = re.compile(r"\d+\s*-\s*\d+(?:\s*-\s*\d+)?|\d+\s*单元\s*\d*\s*(?:室|号|层)?|\d+\s*(?:室|户|房间?)"
                     r"|\d{3,4}(?=\D|$)")
