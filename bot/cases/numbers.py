@@ -8,7 +8,17 @@ import re
 _PLACE_AFTER_HAO = "楼院门栋单元层室户床线路街巷口房车位"
 # After a command word: "接单 12", "办结 #12 已修好", "办结 1号 已修好".
 AFTER_COMMAND = rf"\s*#?\s*(\d{{1,9}})(?:\s*号(?![{_PLACE_AFTER_HAO}]))?"
-_MARKED = re.compile(rf"#\s*(\d{{1,9}})|(\d{{1,9}})\s*号(?![{_PLACE_AFTER_HAO}])|(?:查询|查|编号|单号|进度)\s*(\d{{1,9}})")
+# Words that name what follows as a case's number; 查询/查/进度 also ask for one (and are the status intent's cues).
+_ID_WORDS = "编号|单号|工单号?|案件号?"
+_ASKING_WORDS = "查询|查|进度"
+_NOT_A_PLACE = rf"(?![\d.]|\s*号?[{_PLACE_AFTER_HAO}])"
+_MARKED = re.compile(
+    rf"#\s*(\d{{1,9}})(?!\d)|(\d{{1,9}})\s*号(?![{_PLACE_AFTER_HAO}])"
+    rf"|(?:{_ID_WORDS}|{_ASKING_WORDS})\s*(\d{{1,9}}){_NOT_A_PLACE}"
+)
+# How strongly free text points at a case number, for the classifier: named (#12, 编号 12) or only numbered (12号).
+NAMED = re.compile(rf"#\s*\d{{1,9}}|(?:{_ID_WORDS})\s*\d{{1,9}}")
+NUMBERED = re.compile(rf"\d{{1,9}}\s*号(?![{_PLACE_AFTER_HAO}])")
 _BARE = re.compile(rf"(?<![\d.])(\d{{1,9}})(?![\d.]|\s*号[{_PLACE_AFTER_HAO}]|\s*[{_PLACE_AFTER_HAO}])")
 _ANY_FORM = re.compile(rf"#?\s*\d{{1,9}}(?:\s*号(?![{_PLACE_AFTER_HAO}]))?")
 

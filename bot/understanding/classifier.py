@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 
+from bot.cases import numbers as case_numbers
 from bot.understanding.matching import KeywordIndex, Term, containment, holders
 from bot.understanding.rules import (
     CASE_KINDS,
@@ -60,8 +61,6 @@ FULL_CONTRIBUTIONS = 3  # a rule's strongest matches counted in full; the n-th a
 SATURATION = 0.5
 COURTESY_MIN_REST = 8  # courtesy phrases are dropped only when this many characters remain without them
 SENTENCE_END = re.compile(r"[。！？!?；;\n]")
-CASE_NUMBER = re.compile(r"#\d{1,9}|(?:编号|单号|工单号?|案件号?)\s*\d{1,9}")
-NUMBERED = re.compile(r"\d{1,9}号(?![楼院门栋单元层室户床线路街巷口房车位])")
 COMMAND = re.compile(r"^/([a-z][a-z0-9_]*)(?:@[a-z0-9_]+)?(?![a-z0-9_@])\s*")
 
 @dataclass(frozen=True)
@@ -171,9 +170,9 @@ class Classifier:
     def _by_keywords(self, norm: str) -> Classification:
         """Free text: intent cues and category scores decide together."""
         totals, cues, matches = self._score(norm)
-        if CASE_NUMBER.search(norm):
+        if case_numbers.NAMED.search(norm):
             totals[Intent.STATUS] += 2.5
-        elif NUMBERED.search(norm):
+        elif case_numbers.NUMBERED.search(norm):
             totals[Intent.STATUS] += 1.0
         ranked_by_kind = {intent: of_kind(matches, intent.value) for intent in CASE_INTENTS}
         for intent, ranked in ranked_by_kind.items():
