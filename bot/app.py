@@ -10,6 +10,7 @@ from sqlalchemy import func, select, text
 
 from bot import web as web_app
 from bot.channels import Channel
+from bot.delivery.addressing import Addresser
 from bot.delivery.runner import DeliveryRunner, Pacer
 from bot.jobs.scheduler import JobRunner, Scheduler
 from bot.metrics import gauge, render
@@ -90,6 +91,7 @@ def create_app(services: Services, dispatcher: Dispatcher, channels: Sequence[Ch
 
 DELIVERY = web.AppKey("delivery", DeliveryRunner)
 SCHEDULER = web.AppKey("scheduler", Scheduler)
+ADDRESSER = web.AppKey("addresser", Addresser)
 
 
 def add_delivery_and_schedule(app: web.Application, services: Services, channels: Sequence[Channel]) -> None:
@@ -103,6 +105,10 @@ def add_delivery_and_schedule(app: web.Application, services: Services, channels
                                 send_timeout=settings.send_timeout_seconds)
         runner.start()
         app[DELIVERY] = runner
+        if senders:  # notices written for a channel no sender runs are re-addressed, or become dead letters
+            addresser = Addresser(services.sessions, [s.channel for s in senders], services.clock)
+            addresser.start()
+            app[ADDRESSER] = addresser
         if settings.scheduler_in_serve:
             scheduler = Scheduler(JobRunner(services))
             scheduler.start()
@@ -111,6 +117,8 @@ def add_delivery_and_schedule(app: web.Application, services: Services, channels
     async def stop(app: web.Application) -> None:  # on shutdown, before the channels close their clients
         if SCHEDULER in app:
             await app[SCHEDULER].stop()
+        if ADDRESSER in app:
+            await app[ADDRESSER].stop()
         if DELIVERY in app:
             await app[DELIVERY].stop(settings.shutdown_grace_seconds / 2)
 
