@@ -47,4 +47,6 @@ class JobRun(Base):
     started_at: Mapped[datetime] = mapped_column(UTCDateTime)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     instance: Mapped[str] = mapped_column(String(128), default="")
+    # renewed while the run is alive; an unfinished run whose lease ran out is taken over by the next instance
+    lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
     outcome: Mapped[str] = mapped_column(Text, default="")
