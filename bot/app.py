@@ -16,6 +16,7 @@ from bot.jobs.scheduler import JobRunner, Scheduler
 from bot.metrics import gauge, render
 from bot.pipeline.dispatcher import Dispatcher
 from bot.services import Services
+from bot.source_limits import source_limits
 from bot.web import api, open311
 from models import Outbox, SendState
 
@@ -82,8 +83,15 @@ def create_app(services: Services, dispatcher: Dispatcher, channels: Sequence[Ch
     open311.setup(app, services)
     api.setup(app, services)
     web_app.setup(app, services)  # staff dashboard (/staff/) and public pages (/public/)
+    before = {route.resource.canonical for route in app.router.routes() if route.resource is not None}
     for channel in channels:
         channel.setup(app)
+    webhooks = {route.resource.canonical for route in app.router.routes()
+                if route.resource is not None and route.method == "POST"} - before
+    limit = source_limits(webhooks, services.clock, per_source=services.settings.inbound_per_source_per_minute,
+                          per_path=services.settings.inbound_per_path_per_minute)
+    if limit is not None:
+        app.middlewares.append(limit)
     if background:  # outbox senders and cron jobs (serve); tests drive them with an injected clock instead
         add_delivery_and_schedule(app, services, channels)  # after the channels, so their bots are up first
     return app

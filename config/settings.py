@@ -185,6 +185,8 @@ class Settings(BaseModel):
     callback_window_seconds: float = Field(300.0, ge=30.0, le=3600.0)  # WeChat/WeCom callback timestamps: ± this
     wechat_allow_plaintext: bool = False  # the OA's plaintext mode: its signature does not cover the body (unsafe)
     inbound_per_sender_per_minute: int = Field(0, ge=0, le=10_000)  # to the bot; more are kept, not handled; 0: off
+    inbound_per_source_per_minute: int = Field(0, ge=0, le=1_000_000)  # webhook POSTs from one address; 429; 0: off
+    inbound_per_path_per_minute: int = Field(0, ge=0, le=1_000_000)  # POSTs into one webhook path; 429; 0: off
     shutdown_grace_seconds: float = Field(20.0, gt=0.0, le=300.0)  # SIGTERM: how long work in flight may finish
 
     @field_validator("holidays", "extra_workdays", mode="before")
