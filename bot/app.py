@@ -11,6 +11,7 @@ from sqlalchemy import func, select, text
 from bot import web as web_app
 from bot.channels import Channel
 from bot.delivery.addressing import Addresser
+from bot.delivery.budget import attach_budget
 from bot.delivery.runner import DeliveryRunner, Pacer
 from bot.jobs.scheduler import JobRunner, Scheduler
 from bot.metrics import gauge, render
@@ -106,6 +107,8 @@ def add_delivery_and_schedule(app: web.Application, services: Services, channels
     """Starts the outbox senders (and the cron jobs, unless a separate scheduler runs them) with the app."""
     settings = services.settings
     senders = [channel.sender for channel in channels if channel.sender is not None]
+    for sender in senders:  # replies on the fast path and notices alike take from the bot's shared budget
+        attach_budget(sender, services.sessions, settings)
 
     async def start(app: web.Application) -> None:
         runner = DeliveryRunner(services.sessions, senders, services.clock, tick=settings.delivery_tick_seconds,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy import Float, ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from models.base import Base, UTCDateTime
@@ -33,6 +33,16 @@ class PlatformToken(Base):
     value: Mapped[str] = mapped_column(Text)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class SendBudget(Base):
+    """One bot's send rate shared by every instance: the earliest moment (epoch seconds, the database's clock) its
+    next message may go; each send moves it on by one interval (bot/delivery/budget.py)."""
+
+    __tablename__ = "send_budget"
+
+    bot: Mapped[str] = mapped_column(String(128), primary_key=True)
+    next_at: Mapped[float] = mapped_column(Float)
 
 
 class JobRun(Base):

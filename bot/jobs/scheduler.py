@@ -15,6 +15,7 @@ import asyncio
 import logging
 import os
 import socket
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -191,7 +192,7 @@ class JobRunner:
             slot = spec.slot(fire.astimezone(tz))
             if not await self._claim(spec.name, slot, now):
                 continue
-            heartbeat = asyncio.create_task(self._renew(spec.name, slot), name=f"lease:{spec.name}")
+            heartbeat = asyncio.create_task(self._renew(spec.name, slot, now), name=f"lease:{spec.name}")
             try:
                 outcome = await spec.body(self.services, fire.astimezone(tz), now)
             except Exception:
@@ -246,15 +247,18 @@ class JobRunner:
                 .execution_options(synchronize_session=False))
             return taken.rowcount == 1
 
-    async def _renew(self, job: str, slot: str) -> None:
-        """Keeps this instance's lease on a running slot alive until cancelled (the run ended)."""
+    async def _renew(self, job: str, slot: str, now: datetime) -> None:
+        """Keeps this instance's lease on a running slot alive until cancelled (the run ended); the lease runs on
+        the run's own time line (its `now` plus the time it has taken)."""
+        started = time.monotonic()
         while True:
             await asyncio.sleep(HEARTBEAT)
+            lease = now + timedelta(seconds=time.monotonic() - started) + JOB_LEASE
             try:
                 async with self.services.sessions.begin() as session:
                     await session.execute(update(JobRun).where(
                         JobRun.job == job, JobRun.slot == slot, JobRun.instance == self.instance,
-                        JobRun.finished_at.is_(None)).values(lease_until=self.services.clock.now() + JOB_LEASE))
+                        JobRun.finished_at.is_(None)).values(lease_until=lease))
             except Exception:  # a missed renewal only risks a takeover, which the jobs' keys make harmless
                 log.exception("job %s slot %s: lease renewal failed", job, slot)
 

@@ -1,5 +1,6 @@
 """job lease and inbound retry: a running job's slot is held under a lease its runner renews, taken over when it
-runs out; a failed inbound message keeps what it needs to be handled again, its attempts and when next
+runs out; a failed inbound message keeps what it needs to be handled again, its attempts and when next; each
+bot's send budget shared by every instance
 
 Revision ID: i10_job_lease
 Revises: w16_web
@@ -19,6 +20,12 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
+    op.create_table(
+        "send_budget",
+        sa.Column("bot", sa.String(length=128), nullable=False),
+        sa.Column("next_at", sa.Float(), nullable=False),
+        sa.PrimaryKeyConstraint("bot", name=op.f("pk_send_budget")),
+    )
     with op.batch_alter_table("job_run", schema=None) as batch_op:
         batch_op.add_column(sa.Column("lease_until", models.base.UTCDateTime(), nullable=True))
     with op.batch_alter_table("inbound_message", schema=None) as batch_op:
@@ -28,6 +35,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    op.drop_table("send_budget")
     with op.batch_alter_table("inbound_message", schema=None) as batch_op:
         batch_op.drop_column("payload")
         batch_op.drop_column("retry_at")
