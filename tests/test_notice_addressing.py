@@ -104,3 +104,17 @@ async def test_a_group_notice_on_a_channel_not_run_is_a_dead_letter_with_the_rea
     rows = await bot.outbox()
     assert not [r for r in rows if r.channel == "console" and r.state in (SendState.PENDING, SendState.FAILED)]
     assert all(r.last_error for r in rows if r.state is SendState.DEAD)
+
+
+async def test_the_staff_case_page_shows_a_dead_letter_with_its_reason(database_url, tmp_path):
+    from tests.web_rig import WebRig
+
+    rig = await WebRig.start(database_url, district_path=district_with(tmp_path))
+    try:
+        case = await rig.harness.report("R001", "铁塔新村5号楼门口路灯坏了", group="JT-TTC-02")
+        await readdress(rig.harness.services.sessions, ["telegram"], now=rig.harness.clock.now())
+        await rig.login("S001")
+        page = await (await rig.client.get(f"/staff/cases/{case.id}")).text()
+        assert f"给 staff:W002（dead：{UNREACHABLE}" in page
+    finally:
+        await rig.close()
