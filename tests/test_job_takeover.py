@@ -29,11 +29,11 @@ async def test_a_weekly_run_whose_process_died_is_taken_over_after_the_lease_and
     monday = bot.clock.now() + timedelta(days=14, minutes=1)  # Monday 09:01 of W50, the weekly report is due
     weekly = next(job for job in build_jobs(bot.services) if job.name == "weekly")
 
-    async def dies_after_some_groups(services, fire, now):  # the real report is queued, then the process is killed
+    async def queues_the_report_then_dies(services, fire, now):  # killed after queuing, before marking the run done
         await weekly.body(services, fire, now)
         raise Killed
 
-    dying = JobRunner(bot.services, [replace(weekly, body=dies_after_some_groups)], instance="dead:1")
+    dying = JobRunner(bot.services, [replace(weekly, body=queues_the_report_then_dies)], instance="dead:1")
     with pytest.raises(Killed):
         await dying.run_due(monday, only="weekly")
     first = Counter(r.dedupe_key for r in await bot.outbox() if r.dedupe_key.startswith("weekly:2026-W50:"))
