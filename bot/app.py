@@ -10,11 +10,14 @@ from sqlalchemy import func, select, text
 
 from bot import web as web_app
 from bot.channels import Channel
+from bot.delivery.addressing import Addresser
+from bot.delivery.budget import attach_budget
 from bot.delivery.runner import DeliveryRunner, Pacer
 from bot.jobs.scheduler import JobRunner, Scheduler
 from bot.metrics import gauge, render
 from bot.pipeline.dispatcher import Dispatcher
 from bot.services import Services
+from bot.source_limits import source_limits
 from bot.web import api, open311
 from models import Outbox, SendState
 
@@ -81,8 +84,15 @@ def create_app(services: Services, dispatcher: Dispatcher, channels: Sequence[Ch
     open311.setup(app, services)
     api.setup(app, services)
     web_app.setup(app, services)  # staff dashboard (/staff/) and public pages (/public/)
+    before = {route.resource.canonical for route in app.router.routes() if route.resource is not None}
     for channel in channels:
         channel.setup(app)
+    webhooks = {route.resource.canonical for route in app.router.routes()
+                if route.resource is not None and route.method == "POST"} - before
+    limit = source_limits(webhooks, services.clock, per_source=services.settings.inbound_per_source_per_minute,
+                          per_path=services.settings.inbound_per_path_per_minute)
+    if limit is not None:
+        app.middlewares.append(limit)
     if background:  # outbox senders and cron jobs (serve); tests drive them with an injected clock instead
         add_delivery_and_schedule(app, services, channels)  # after the channels, so their bots are up first
     return app
@@ -90,12 +100,15 @@ def create_app(services: Services, dispatcher: Dispatcher, channels: Sequence[Ch
 
 DELIVERY = web.AppKey("delivery", DeliveryRunner)
 SCHEDULER = web.AppKey("scheduler", Scheduler)
+ADDRESSER = web.AppKey("addresser", Addresser)
 
 
 def add_delivery_and_schedule(app: web.Application, services: Services, channels: Sequence[Channel]) -> None:
     """Starts the outbox senders (and the cron jobs, unless a separate scheduler runs them) with the app."""
     settings = services.settings
     senders = [channel.sender for channel in channels if channel.sender is not None]
+    for sender in senders:  # replies on the fast path and notices alike take from the bot's shared budget
+        attach_budget(sender, services.sessions, settings)
 
     async def start(app: web.Application) -> None:
         runner = DeliveryRunner(services.sessions, senders, services.clock, tick=settings.delivery_tick_seconds,
@@ -103,6 +116,10 @@ def add_delivery_and_schedule(app: web.Application, services: Services, channels
                                 send_timeout=settings.send_timeout_seconds)
         runner.start()
         app[DELIVERY] = runner
+        if senders:  # notices written for a channel no sender runs are re-addressed, or become dead letters
+            addresser = Addresser(services.sessions, [s.channel for s in senders], services.clock)
+            addresser.start()
+            app[ADDRESSER] = addresser
         if settings.scheduler_in_serve:
             scheduler = Scheduler(JobRunner(services))
             scheduler.start()
@@ -111,6 +128,8 @@ def add_delivery_and_schedule(app: web.Application, services: Services, channels
     async def stop(app: web.Application) -> None:  # on shutdown, before the channels close their clients
         if SCHEDULER in app:
             await app[SCHEDULER].stop()
+        if ADDRESSER in app:
+            await app[ADDRESSER].stop()
         if DELIVERY in app:
             await app[DELIVERY].stop(settings.shutdown_grace_seconds / 2)
 

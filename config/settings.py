@@ -182,9 +182,12 @@ class Settings(BaseModel):
     reply_lease_seconds: float = Field(60.0, ge=1.0, le=600.0)  # a reply's writer owns it this long; then any runner
     send_timeout_seconds: float = Field(40.0, gt=0.0, le=300.0)  # one send; above the platforms' slowest answer
     delivery_private_per_second: dict[str, float] = {"telegram": 1.0}  # per private chat, as the platform allows
+    delivery_shared_budget: bool | None = None  # delivery_rates per bot across instances (database); None: on for PG
     callback_window_seconds: float = Field(300.0, ge=30.0, le=3600.0)  # WeChat/WeCom callback timestamps: ± this
     wechat_allow_plaintext: bool = False  # the OA's plaintext mode: its signature does not cover the body (unsafe)
     inbound_per_sender_per_minute: int = Field(0, ge=0, le=10_000)  # to the bot; more are kept, not handled; 0: off
+    inbound_per_source_per_minute: int = Field(0, ge=0, le=1_000_000)  # webhook POSTs from one address; 429; 0: off
+    inbound_per_path_per_minute: int = Field(0, ge=0, le=1_000_000)  # POSTs into one webhook path; 429; 0: off
     shutdown_grace_seconds: float = Field(20.0, gt=0.0, le=300.0)  # SIGTERM: how long work in flight may finish
 
     @field_validator("holidays", "extra_workdays", mode="before")

@@ -10,6 +10,7 @@ from bot.cases.notices import case_summary, worker_buttons
 from bot.cases.numbers import AFTER_COMMAND
 from bot.cases.queries import case_events, load_case, open_cases_of, triage_queue
 from bot.grid.routing import triage_unit
+from bot.pipeline.identities import mask_phones_in
 from bot.pipeline.router import Context, HandlerRouter
 from handlers.status import status_line
 
@@ -98,7 +99,7 @@ async def triage_list(ctx: Context) -> bool:
     if not cases:
         ctx.reply(f"{unit.name}没有待分拣的工单。", private=True)
         return True
-    ctx.reply("待分拣工单：\n" + "\n".join(f"{status_line(c)}｜{c.place}｜{c.text[:30]}" for c in cases)
+    ctx.reply("待分拣工单：\n" + "\n".join(f"{status_line(c)}｜{c.place}｜{mask_phones_in(c.text)[:30]}" for c in cases)
               + "\n回复「分派 编号 工号」指派。", private=True)
     return True
 
@@ -113,7 +114,7 @@ async def case_detail(ctx: Context) -> bool:
         ctx.reply(f"未找到您可查看的工单 #{case_id}。", private=True)
         return True
     trail = [f"{e.at.astimezone(ctx.services.settings.tz):%m-%d %H:%M} {e.actor_name} "
-             f"{e.action.label} {e.note}".rstrip() for e in await case_events(ctx.session, case.id)]
+             f"{e.action.label} {mask_phones_in(e.note or '')}".rstrip() for e in await case_events(ctx.session, case.id)]
     ctx.reply(f"{case_summary(case, for_staff=True)}\n状态：{case.status.label}\n" + "\n".join(trail),
               buttons=worker_buttons(case), private=True)
     return True

@@ -35,6 +35,10 @@ class InboundMessage(Base):
     text: Mapped[str | None] = mapped_column(Text)
     case_id: Mapped[int | None] = mapped_column(Integer)
     error: Mapped[str | None] = mapped_column(Text)
+    # a failed message is handled again by a job: how often it was tried, when next, and what it needs for that
+    attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    retry_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    payload: Mapped[dict | None] = mapped_column(JSON)
 
 
 class Conversation(Base):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy import Float, ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from models.base import Base, UTCDateTime
@@ -35,6 +35,16 @@ class PlatformToken(Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
+class SendBudget(Base):
+    """One bot's send rate shared by every instance: the earliest moment (epoch seconds, the database's clock) its
+    next message may go; each send moves it on by one interval (bot/delivery/budget.py)."""
+
+    __tablename__ = "send_budget"
+
+    bot: Mapped[str] = mapped_column(String(128), primary_key=True)
+    next_at: Mapped[float] = mapped_column(Float)
+
+
 class JobRun(Base):
     """One scheduled job's run for one time slot; the unique key makes a double fire or a second instance a no-op."""
 
@@ -47,4 +57,6 @@ class JobRun(Base):
     started_at: Mapped[datetime] = mapped_column(UTCDateTime)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     instance: Mapped[str] = mapped_column(String(128), default="")
+    # renewed while the run is alive; an unfinished run whose lease ran out is taken over by the next instance
+    lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
     outcome: Mapped[str] = mapped_column(Text, default="")

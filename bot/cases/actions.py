@@ -40,7 +40,7 @@ from bot.grid.routing import (
     triage_unit,
 )
 from bot.pipeline.dialogue import offer_rating
-from bot.pipeline.identities import Actor
+from bot.pipeline.identities import Actor, mask_phones_in
 from models import Case, CaseKind, Rating, Staff, StaffRole
 
 
@@ -189,7 +189,7 @@ async def rate_case(
         case.sla_next_at = None  # the SLA sweep chases the reopened case from now on
         event = record_event(session, case, actor, "rated", before, f"不满意：{comment}", now)
         await session.flush()
-        text = f"{case.number} 居民评价不满意：{comment or '未说明原因'}\n已重新打开，请跟进。\n{case_summary(case, for_staff=True)}"
+        text = f"{case.number} 居民评价不满意：{mask_phones_in(comment) if comment else '未说明原因'}\n已重新打开，请跟进。\n{case_summary(case, for_staff=True)}"
         if case.assignee is not None:
             await notify_staff(session, case.assignee, case, text, key=f"case:{case.id}:reopened:{event.id}", now=now,
                                buttons=worker_buttons(case))

@@ -27,7 +27,7 @@ from bot.grid.routing import (
     route,
     triage_staff,
 )
-from bot.pipeline.identities import Actor
+from bot.pipeline.identities import Actor, mask_phones_in
 from models import Case, CaseEvent, CaseKind, CaseStatus, Staff, StaffRole, UnitLevel
 from models.cases import OPEN_STATUSES, EventKind
 
@@ -208,7 +208,7 @@ async def file_case(
         ])
         if found.assignee is not None:
             await notify_staff(session, found.assignee, original,
-                               f"又有居民反映同一问题（{case.number}）：{draft.text}\n已提高 {original.number} 的优先级。",
+                               f"又有居民反映同一问题（{case.number}）：{mask_phones_in(draft.text)}\n已提高 {original.number} 的优先级。",
                                key=f"case:{original.id}:dup:{case.id}", now=now)
         return Filed(case, original, None)
     assignment = await route(session, directory, draft.unit, draft.duty)

@@ -9,17 +9,19 @@ from sqlalchemy import Row, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.delivery.outbox import UNBOUND_CHANNEL, Notice, enqueue
-from bot.pipeline.identities import StaffLike, mask_phone, resident_identity, staff_contact
+from bot.pipeline.identities import StaffLike, mask_phone, mask_phones_in, resident_identity, staff_contact
 from bot.pipeline.messages import Button
 from models import Case
 
 
 def case_summary(case: Case, *, for_staff: bool) -> str:
-    """A few lines describing a case; staff also see the reporter, with the phone masked."""
+    """A few lines describing a case; staff also see the reporter. Phones are masked for staff, in the reporter
+    field and inside the resident's own words (a chat message is forwarded and kept; the web shows them to the
+    roles that call back)."""
     lines = [
         f"【{case.kind.label} {case.number}】{case.category_name or '未分类'}",
         f"地点：{case.place or case.unit.name}",
-        f"内容：{case.text}",
+        f"内容：{mask_phones_in(case.text) if for_staff else case.text}",
     ]
     if case.extras.get("service"):
         lines.insert(1, f"事项：{case.extras['service']}；期望时间：{case.extras.get('preferred_time') or '未说明'}")

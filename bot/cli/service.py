@@ -36,6 +36,7 @@ def register(commands: argparse._SubParsersAction) -> None:
     outbox = commands.add_parser(
         "outbox", help="list unsent notifications (pending, sending, failed, dead), or re-queue dead ones")
     outbox.add_argument("--retry", metavar="ID|all-dead")
+    outbox.add_argument("--dead", action="store_true", help="only the dead letters, each with the reason")
     outbox.set_defaults(run=outbox_command)
     staff = commands.add_parser("staff", help="staff accounts: one-time invite links")
     staff_commands = staff.add_subparsers(dest="staff_command", required=True)
@@ -172,6 +173,7 @@ async def outbox_command(settings: Settings, args: argparse.Namespace) -> int:
     from sqlalchemy import select
 
     from bot.delivery.outbox import requeue
+    from bot.pipeline.identities import mask_phones_in
     from models import Outbox, SendState
 
     engine = create_engine(settings.database_url, drivers=settings.database_drivers)
@@ -183,11 +185,13 @@ async def outbox_command(settings: Settings, args: argparse.Namespace) -> int:
             print(f"re-queued {await requeue(sessions, ids, now=SystemClock().now())}")
             return 0
         async with sessions() as session:
-            rows = (await session.scalars(select(Outbox).where(
-                Outbox.state != SendState.SENT).order_by(Outbox.id))).all()
+            shown = Outbox.state == SendState.DEAD if args.dead else Outbox.state != SendState.SENT
+            rows = (await session.scalars(select(Outbox).where(shown).order_by(Outbox.id))).all()
         for row in rows:
             print(f"{row.id}\t{row.state.value}\t{row.channel}\t{row.recipient}\tattempts={row.attempts}\t"
-                  f"{row.last_error or ''}\t{row.text[:40]!r}")
+                  f"{row.last_error or ''}\t{mask_phones_in(row.text)[:40]!r}")
+        if args.dead:
+            print(f"{len(rows)} dead letter(s); re-queue with outbox --retry ID|all-dead")
     finally:
         await engine.dispose()
     return 0

@@ -135,8 +135,11 @@ class DeliveryTally:
 
 
 async def send_one(sender: ChannelSender, row: Outbox, *, send_timeout: float = SEND_TIMEOUT) -> SendResult:
-    """One send, with a time limit; a sender that raises counts as a transient failure, never as a crash."""
+    """One send, with a time limit; a sender that raises counts as a transient failure, never as a crash. A sender
+    given its bot's shared budget (bot/delivery/budget.py) waits for its slot first."""
     try:
+        if (budget := getattr(sender, "budget", None)) is not None:
+            await budget.take(1 + len((row.extras or {}).get("media") or ()))
         return await asyncio.wait_for(sender.send(row), send_timeout)
     except TimeoutError:
         return SendResult(ok=False, error=f"timeout after {send_timeout:g}s")

@@ -1,10 +1,12 @@
 """Cron jobs on APScheduler 3, each run once per time slot across every instance sharing the database.
 
-A run first claims its slot with an INSERT into job_run (unique job + slot): whichever instance inserts
-first runs it, the others see the row and skip. A run that crashed leaves an unfinished row; after
-STALE_RUN another instance takes the slot over (the jobs are idempotent: they only enqueue keyed outbox
-rows). A run that raised deletes its row so the next fire retries it. After downtime only the latest missed
-slot of each job runs (within the job's catch-up window), so a missed run is caught up once, not many times.
+A run first claims its slot with an INSERT into job_run (unique job + slot) holding a lease (JOB_LEASE) that the
+running instance renews every HEARTBEAT: whichever instance inserts first runs it, the others see the row and
+skip. A run whose owner died (kill -9, a crash mid-run) stops renewing; once its lease has run out the next
+instance takes the slot over, on its catch-up pass at start or on the scheduler's takeover pass every minute.
+The jobs are idempotent (they only enqueue keyed outbox rows), so a run taken over sends nothing twice. A run
+that raised deletes its row so the next fire retries it. After downtime only the latest missed slot of each job
+runs (within the job's catch-up window), so a missed run is caught up once, not many times.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import asyncio
 import logging
 import os
 import socket
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -20,7 +23,7 @@ from zoneinfo import ZoneInfo
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.cron import CronTrigger
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, or_, select, update
 
 from bot.jobs import appointments
 from bot.jobs.broadcasts import first_full_week, weekly_broadcast
@@ -35,7 +38,10 @@ from models.db import dialect_insert
 
 log = logging.getLogger(__name__)
 
-STALE_RUN = timedelta(minutes=15)
+JOB_LEASE = timedelta(minutes=2)
+HEARTBEAT = 30.0  # seconds between lease renewals: a few renewals fit in one lease
+TAKEOVER_EVERY = 60  # seconds between the scheduler's passes over runs whose owner is gone
+STALE_RUN = timedelta(minutes=15)  # a run claimed before leases were kept (no lease_until) is stale after this
 
 JobBody = Callable[[Services, datetime, datetime], Awaitable[str]]
 
@@ -66,6 +72,14 @@ async def _sweep(services: Services, fire: datetime, now: datetime) -> str:
     # Group offers nobody took lose their words on the same beat (issue 11).
     await lapse_offers(services.sessions, now, timedelta(minutes=services.settings.group_offer_ttl_minutes))
     return str(tally)
+
+
+async def _inbound_retry(services: Services, fire: datetime, now: datetime) -> str:
+    from bot.pipeline.dispatcher import Dispatcher  # the handlers import the jobs' neighbours: built on use
+    from bot.pipeline.retry import retry_failed
+    from handlers import build_router
+
+    return str(await retry_failed(Dispatcher(services, build_router()), now))
 
 
 async def _digest(services: Services, fire: datetime, now: datetime) -> str:
@@ -123,6 +137,8 @@ def build_jobs(services: Services) -> list[JobSpec]:
     return [
         JobSpec("sla", CronTrigger(minute=f"*/{every}", timezone=tz), timedelta(hours=1), timedelta(days=3650),
                 lambda t: t.strftime("%Y-%m-%dT%H:%M"), _sweep),
+        JobSpec("inbound_retry", CronTrigger(minute="*/5", timezone=tz), timedelta(hours=1), timedelta(days=3650),
+                lambda t: t.strftime("%Y-%m-%dT%H:%M"), _inbound_retry),
         JobSpec("digest", CronTrigger(hour=digest_hour, minute=digest_minute, timezone=tz), timedelta(days=1),
                 timedelta(hours=6), lambda t: t.date().isoformat(), _digest),
         JobSpec("weekly", CronTrigger(day_of_week=weekday, hour=weekly_hour, minute=weekly_minute, timezone=tz),
@@ -176,34 +192,75 @@ class JobRunner:
             slot = spec.slot(fire.astimezone(tz))
             if not await self._claim(spec.name, slot, now):
                 continue
+            heartbeat = asyncio.create_task(self._renew(spec.name, slot, now), name=f"lease:{spec.name}")
             try:
                 outcome = await spec.body(self.services, fire.astimezone(tz), now)
             except Exception:
                 log.exception("job %s slot %s failed; it will be retried", spec.name, slot)
                 await self._release(spec.name, slot)
                 continue
+            except asyncio.CancelledError:  # stopped (shutdown): the slot is handed back for the next fire
+                await self._release(spec.name, slot)
+                raise
+            finally:
+                heartbeat.cancel()
+                await asyncio.gather(heartbeat, return_exceptions=True)
             await self._finish(spec.name, slot, outcome)
             log.info("job %s slot %s: %s", spec.name, slot, outcome)
             ran.append((spec.name, slot, outcome))
         return ran
 
+    async def take_over(self, now: datetime) -> list[tuple[str, str, str]]:
+        """Runs again the jobs whose latest run was left unfinished by an owner whose lease ran out."""
+        async with self.services.sessions() as session:
+            orphaned = set((await session.scalars(select(JobRun.job).where(
+                JobRun.finished_at.is_(None),
+                or_(JobRun.lease_until < now,
+                    JobRun.lease_until.is_(None) & (JobRun.started_at <= now - STALE_RUN))))).all())
+        ran = []
+        for spec in self.jobs:
+            if spec.name in orphaned:
+                log.warning("job %s: the run of an instance that is gone is taken over", spec.name)
+                ran += await self.run_due(now, only=spec.name)
+        return ran
+
     async def _claim(self, job: str, slot: str, now: datetime) -> bool:
-        """True when this instance may run the slot: it inserted the row, or took over a stale unfinished one."""
+        """True when this instance may run the slot: it inserted the row, or took over an unfinished one whose
+        owner's lease ran out."""
         async with self.services.sessions.begin() as session:
             inserted = await session.scalar(
                 dialect_insert(session)(JobRun).values(job=job, slot=slot, started_at=now, instance=self.instance,
-                                                        outcome="")
+                                                        lease_until=now + JOB_LEASE, outcome="")
                 .on_conflict_do_nothing(index_elements=["job", "slot"]).returning(JobRun.id))
             if inserted is not None:
                 return True
             run = await session.scalar(select(JobRun).where(JobRun.job == job, JobRun.slot == slot))
-            if run is None or run.finished_at is not None or now - run.started_at < STALE_RUN:
+            if run is None or run.finished_at is not None:
+                return False
+            lease = run.lease_until or run.started_at + STALE_RUN
+            if now < lease:
                 return False
             taken = await session.execute(
                 update(JobRun).where(JobRun.id == run.id, JobRun.finished_at.is_(None),
-                                     JobRun.started_at == run.started_at)
-                .values(started_at=now, instance=self.instance).execution_options(synchronize_session=False))
+                                     JobRun.instance == run.instance, JobRun.started_at == run.started_at)
+                .values(started_at=now, instance=self.instance, lease_until=now + JOB_LEASE)
+                .execution_options(synchronize_session=False))
             return taken.rowcount == 1
+
+    async def _renew(self, job: str, slot: str, now: datetime) -> None:
+        """Keeps this instance's lease on a running slot alive until cancelled (the run ended); the lease runs on
+        the run's own time line (its `now` plus the time it has taken)."""
+        started = time.monotonic()
+        while True:
+            await asyncio.sleep(HEARTBEAT)
+            lease = now + timedelta(seconds=time.monotonic() - started) + JOB_LEASE
+            try:
+                async with self.services.sessions.begin() as session:
+                    await session.execute(update(JobRun).where(
+                        JobRun.job == job, JobRun.slot == slot, JobRun.instance == self.instance,
+                        JobRun.finished_at.is_(None)).values(lease_until=lease))
+            except Exception:  # a missed renewal only risks a takeover, which the jobs' keys make harmless
+                log.exception("job %s slot %s: lease renewal failed", job, slot)
 
     async def _finish(self, job: str, slot: str, outcome: str) -> None:
         async with self.services.sessions.begin() as session:
@@ -232,6 +289,8 @@ class Scheduler:
             scheduler.add_job(self._fire, spec.trigger, args=[spec.name], id=spec.name, coalesce=True,
                               max_instances=1, misfire_grace_time=int(spec.catch_up.total_seconds()))
         scheduler.add_job(self._fire, "date", args=[None], id="catch-up")
+        scheduler.add_job(self._take_over, "interval", seconds=TAKEOVER_EVERY, id="takeover", coalesce=True,
+                          max_instances=1)
         scheduler.start()
         self._scheduler = scheduler
 
@@ -243,6 +302,17 @@ class Scheduler:
             await self.runner.run_due(self.runner.services.clock.now(), only=name)
         except Exception:  # a database outage must not stop the scheduler; the next fire catches up
             log.exception("scheduled run of %s failed", name or "every job")
+        finally:
+            self._running.discard(task)  # type: ignore[arg-type]
+
+    async def _take_over(self) -> None:
+        task = asyncio.current_task()
+        if task is not None:
+            self._running.add(task)
+        try:
+            await self.runner.take_over(self.runner.services.clock.now())
+        except Exception:  # as _fire: the next pass tries again
+            log.exception("takeover pass failed")
         finally:
             self._running.discard(task)  # type: ignore[arg-type]
 

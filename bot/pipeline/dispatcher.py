@@ -8,6 +8,7 @@ import unicodedata
 from collections import deque
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import bindparam, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -17,6 +18,7 @@ from bot.metrics import MESSAGES_IN
 from bot.pipeline.dialogue import save_state
 from bot.pipeline.identities import find_sender, identify
 from bot.pipeline.messages import Inbound, Reply
+from bot.pipeline.retry import first_retry, payload_of
 from bot.pipeline.router import Context, HandlerRouter
 from bot.services import Services
 from bot.understanding.classifier import Classifier, Intent
@@ -130,6 +132,12 @@ class Dispatcher:
         MESSAGES_IN.inc(inbound.channel, "answered" if replies else "silent")
         return Answer(replies or [], rows)
 
+    async def handle_in(self, session: AsyncSession, inbound: Inbound, now: datetime) -> list[Reply]:
+        """Handles a message in the caller's transaction (a retry of a failed one: bot/pipeline/retry.py)."""
+        text, _ = clean_text(storable(inbound).text, self.services.settings.max_text_chars)
+        replies = await self._handle(session, storable(inbound), text, now)
+        return [] if replies is _REDELIVERED or replies is None else replies
+
     async def _handle(self, session: AsyncSession, inbound: Inbound, text: str, now: datetime) -> list[Reply] | None:
         """The replies; None for chatter that is not answered, _REDELIVERED for a message seen before."""
         classifier = self.services.classifier.current()
@@ -204,7 +212,8 @@ class Dispatcher:
         async with self.services.sessions.begin() as session:
             # The failed transaction rolled the ledger row back; write it again so nothing is lost.
             ledger_id = await _record_inbound(session, inbound, now, InboundStatus.FAILED,
-                                              inbound.text[:LEDGER_TEXT_LIMIT], error=repr(exc)[:2000])
+                                              inbound.text[:LEDGER_TEXT_LIMIT], error=repr(exc)[:2000],
+                                              retry_at=first_retry(now), payload=payload_of(inbound))
             if ledger_id is None:  # another delivery of it got there first
                 return Answer([], [], redelivered=True)
             rows = await write_claimed(session, plan(inbound, replies), now=now, lease=lease) if plan else []
@@ -234,11 +243,13 @@ _LEDGER_CASE = update(_LEDGER).where(_LEDGER.c.id == bindparam("ledger_id")).val
 
 async def _record_inbound(
     session: AsyncSession, inbound: Inbound, now: datetime, status: InboundStatus, text: str | None, *,
-    error: str | None = None,
+    error: str | None = None, retry_at: datetime | None = None, payload: dict[str, Any] | None = None,
 ) -> int | None:
-    """Inserts the ledger row; returns None when this (channel, message id) was seen before."""
+    """Inserts the ledger row; returns None when this (channel, message id) was seen before. A failed message
+    with `retry_at` is handled again then by the retry job (bot/pipeline/retry.py)."""
     result = await session.execute(_LEDGER_INSERT(session), {
         "channel": inbound.channel, "platform_message_id": inbound.message_id, "chat_id": inbound.chat_id,
         "sender_id": inbound.sender_id, "received_at": now, "status": status, "text": text, "error": error,
+        "attempts": 0, "retry_at": retry_at, "payload": payload,
     })
     return result.scalar_one_or_none()

@@ -14,7 +14,7 @@ from bot.pipeline.identities import mask_phones_in
 from bot.web.common import actor_of, local, not_found, phone_for, render, services_of
 from bot.web.photos import PHOTO_SOURCES, fetch_case_photos
 from bot.web.staff.cases import act_on_case
-from models import Case, CasePhoto, CaseStatus, InboundMessage, Outbox
+from models import Case, CasePhoto, CaseStatus, InboundMessage, Outbox, SendState
 
 routes = web.RouteTableDef()
 TARGETED = {"transfer", "assign"}
@@ -65,8 +65,9 @@ async def case_page(request: web.Request) -> web.Response:
                     "from": e.from_status.label if e.from_status else "", "to": e.to_status.label if e.to_status else "",
                     "note": shown(e.note)} for e in events],
         "messages": [{"at": local(m.received_at, services), "text": shown(m.text or "")} for m in messages],
-        "notices": [{"at": local(n.created_at, services), "to": n.recipient, "text": shown(n.text), "state": n.state}
-                    for n in notices],
+        "notices": [{"at": local(n.created_at, services), "to": n.recipient, "text": shown(n.text),
+                     "state": f"{n.state}：{n.last_error}" if n.state is SendState.DEAD and n.last_error else n.state}
+                    for n in notices],  # a dead letter says why
         "followers": [{"id": f.id, "status": CaseStatus(f.status).label, "at": local(f.created_at, services)}
                       for f in followers],
         "photos": photos, "pending_photos": max(0, len(case.media or []) - len(photos)), "actions": actions,
