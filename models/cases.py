@@ -69,6 +69,8 @@ class EventKind(LabelledEnum):
     ATTENDED = "attended", "已到场"
     NO_SHOW = "no_show", "爽约"
     RECATEGORISE = "recategorise", "已更正类别"
+    NOTE = "note", "内部备注"  # staff only: never shown to the resident, on public pages or in Open311
+    MESSAGE = "message", "工作人员留言"
 
 
 class Case(Base):
