@@ -20,7 +20,7 @@ from bot.cases.figures import hours_text, rate_text
 from bot.services import Services
 from bot.web import auth
 from bot.web.common import SERVICES
-from bot.web.photos import PHOTO_SOURCES, photo_sources
+from bot.web.photos import PHOTO_SOURCES, close_photo_sources, photo_sources
 from bot.web.public import pages
 from bot.web.public.rota import rota_section
 from bot.web.public.wishes import wishes_section
@@ -50,7 +50,8 @@ def setup(app: web.Application, services: Services) -> None:
     if not settings.web_secret:
         log.warning("GRIDBOT_WEB_SECRET is not set: staff sessions end when the service restarts")
     app[SERVICES] = services
-    app[PHOTO_SOURCES] = photo_sources(settings)
+    app[PHOTO_SOURCES] = photo_sources(services)
+    app.on_cleanup.append(close_photo_sources)
     environment = aiohttp_jinja2.setup(app, loader=jinja2.FileSystemLoader(HERE / "templates"), autoescape=True,
                                        undefined=jinja2.StrictUndefined)
     environment.globals.update(rate_text=rate_text, hours_text=hours_text)  # one way to show every figure
