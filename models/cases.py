@@ -144,3 +144,4 @@ class CaseEvent(Base):
 Index("ix_case_open_assignee", Case.assignee_id, Case.status)
 Index("ix_case_dup_lookup", Case.category_code, Case.unit_path, Case.created_at)
 Index("ix_case_sla_next", Case.status, Case.sla_next_at)
+Index("ix_case_event_to_status_at", CaseEvent.to_status, CaseEvent.at)
