@@ -36,6 +36,7 @@ class FakeWeChatApi:
     faults: dict[str, deque[Any]] = field(default_factory=lambda: defaultdict(deque))
     valid_tokens: set[str] = field(default_factory=set)
     hang: asyncio.Event = field(default_factory=asyncio.Event)
+    media: dict[str, bytes] = field(default_factory=dict)  # temporary media served by media/get, by media_id
 
     def __post_init__(self) -> None:
         self._serial = itertools.count(1)
@@ -111,6 +112,12 @@ class FakeWeChatApi:
             return web.json_response({"errcode": 0, "errmsg": "ok"})
         if fault == "expired" or request.query.get("access_token") not in self.valid_tokens:
             return web.json_response({"errcode": 42001, "errmsg": "access_token expired"})
+        if path == "/cgi-bin/media/get":
+            media_id = request.query.get("media_id", "")
+            if media_id not in self.media:
+                return web.json_response({"errcode": 40007, "errmsg": "invalid media_id"})
+            return web.Response(body=self.media[media_id], content_type="image/jpeg",
+                                headers={"Content-disposition": f'attachment; filename="{media_id}.jpg"'})
         if path == "/cgi-bin/media/upload":
             return web.json_response({"errcode": 0, "type": request.query.get("type"),
                                       "media_id": f"MEDIA-{next(self._serial)}", "created_at": "1764460800"})

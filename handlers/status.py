@@ -10,7 +10,7 @@ from bot.cases.numbers import AFTER_COMMAND, case_number_in
 from bot.cases.queries import case_events, load_case, visible_cases
 from bot.pipeline.router import Context, HandlerRouter
 from bot.understanding.classifier import Intent
-from models import Case, CaseStatus
+from models import Case, CaseStatus, EventKind
 
 router = HandlerRouter("status")
 router.addressed_by(r"^(我的诉求|我的单子|/my)[?？。]*$")
@@ -47,8 +47,9 @@ async def show_status(ctx: Context) -> bool:
     shown = await load_case(ctx.session, case.duplicate_of_id) if case.duplicate_of_id else case
     assert shown is not None
     events = await case_events(ctx.session, shown.id)
+    shared = [e for e in events if e.action is not EventKind.NOTE]  # internal notes stay with staff
     history = [f"{e.at.astimezone(ctx.services.settings.tz):%m-%d %H:%M} {e.action.label}"
-               for e in events[-5:]]
+               + (f"：{e.note}" if e.action is EventKind.MESSAGE else "") for e in shared[-5:]]
     lines = [status_line(case), f"内容：{case.text}"]
     if slot := case.extras.get("appointment"):
         lines.append(f"预约时段：{slot['label']}｜{slot['place']}")

@@ -69,6 +69,8 @@ class EventKind(LabelledEnum):
     ATTENDED = "attended", "已到场"
     NO_SHOW = "no_show", "爽约"
     RECATEGORISE = "recategorise", "已更正类别"
+    NOTE = "note", "内部备注"  # staff only: never shown to the resident, on public pages or in Open311
+    MESSAGE = "message", "工作人员留言"
 
 
 class Case(Base):
@@ -142,3 +144,7 @@ class CaseEvent(Base):
 Index("ix_case_open_assignee", Case.assignee_id, Case.status)
 Index("ix_case_dup_lookup", Case.category_code, Case.unit_path, Case.created_at)
 Index("ix_case_sla_next", Case.status, Case.sla_next_at)
+Index("ix_case_event_to_status_at", CaseEvent.to_status, CaseEvent.at)
+# Every column bot.cases.figures reads, after created_at: a period's figures come from the index alone.
+Index("ix_case_figures", Case.created_at, Case.unit_path, Case.status, Case.kind, Case.category_name, Case.assigned_at,
+      Case.accepted_at, Case.resolved_at, Case.resolve_due_at, Case.rating)

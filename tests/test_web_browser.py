@@ -153,11 +153,19 @@ async def test_staff_work_a_case_in_the_browser(served: Served) -> None:
             await page.wait_for_selector("#case-status:has-text('已办结')")
             assert "已更换灯泡" in await page.inner_text("#timeline")
             await page.screenshot(path=served.shots / "case-resolved.png", full_page=True)
+            await page.fill("form[data-action=remark] input[name=text]", "回访时居民不在家")
+            await page.click("form[data-action=remark] button")
+            await page.wait_for_selector("#timeline:has-text('内部备注')")
+            await page.select_option("form[data-action=remark] select[name=kind]", "message")
+            await page.fill("form[data-action=remark] input[name=text]", "灯已换好，有问题随时联系")
+            await page.click("form[data-action=remark] button")
+            await page.wait_for_selector("#timeline:has-text('工作人员留言')")
             reporter = (await _rows(served.database_url, select(Case.reporter_id).where(
                 Case.id == served.cases["lamp"])))[0].reporter_id
             notices = await _rows(served.database_url, select(Outbox.text).where(
                 Outbox.recipient == f"resident:{reporter}", Outbox.case_id == served.cases["lamp"]))
             assert any("已办结：已更换灯泡" in n.text for n in notices)
+            assert any("灯已换好" in n.text for n in notices) and not any("居民不在家" in n.text for n in notices)
             # Another grid's case, typed into the address bar: not found, nothing of it shown.
             response = await page.goto(f"{served.url}/staff/cases/{served.cases['other']}")
             assert response.status == 404 and "电梯" not in await page.inner_text("main")

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import io
 import re
+from datetime import timedelta
 
 from aiohttp import web
 from PIL import Image
 from sqlalchemy import select, update
 
-from models import Case, CaseEvent, CasePhoto, CaseStatus, WebAudit
+from bot.web.common import actor_for
+from bot.web.staff.queries import CaseQuery, fetch_page
+from models import Case, CaseEvent, CasePhoto, CaseStatus, Staff, WebAudit
 from tests.web_rig import WebRig
 
 LAMPS = ["1号楼楼道灯坏了不亮", "2号楼门口路灯不亮了", "5号楼楼道灯一闪一闪的", "7号楼下水道堵了污水漫出来",
@@ -184,3 +187,40 @@ async def test_photos_are_fetched_once_stripped_and_served_by_scope(database_url
     finally:
         await rig.close()
         await runner.cleanup()
+
+
+async def test_text_search_reads_windows_and_a_cut_short_page_goes_on_where_it_stopped(database_url: str) -> None:
+    rig = await WebRig.start(database_url)
+    try:
+        filed = [await rig.harness.report("R001", text) for text in LAMPS * 2]
+        now = rig.harness.clock.now()
+        async with rig.harness.services.sessions.begin() as session:  # spread over a year, two on one instant
+            for n, case in enumerate(filed):
+                await session.execute(update(Case).where(Case.id == case.id).values(
+                    created_at=now - timedelta(days=[0, 3, 3, 20, 45, 90, 91, 200, 300, 364][n])))
+        lamps = {c.id for c in filed if "灯" in c.text}
+        services = rig.harness.services
+        await rig.login("S001")
+        seen, url = [], "/staff/?size=2&q=灯"
+        while url:
+            page = await (await rig.client.get(url.replace("&amp;", "&"))).text()
+            seen += _ids(page)
+            found = re.search(r'href="([^"]+)" id="next-page"', page)
+            url = found.group(1) if found else None
+        assert len(seen) == len(lamps) and set(seen) == lamps
+        for sort in ("newest", "oldest"):
+            query = CaseQuery.parse({"q": "灯", "sort": sort}, services.directory)
+            async with services.sessions() as session:  # the page's own clauses, as S001 sees them
+                staff = await session.scalar(select(Staff).where(Staff.code == "S001"))
+                clauses = query.where(services.directory, actor_for(staff), now=now, tz=services.settings.tz)
+                walked, cursor, pages = [], "start", 0
+                while cursor is not None:
+                    rows, cursor = await fetch_page(session, query, clauses, 3, budget=0.0)  # every page cut short
+                    walked += [(r.created_at, r.id) for r in rows]
+                    pages += 1
+                    if cursor is not None:
+                        query = CaseQuery.parse({"q": "灯", "sort": sort, "after": cursor}, services.directory)
+            assert sorted(walked, reverse=sort == "newest") == walked and {i for _, i in walked} == lamps
+            assert len(walked) == len(lamps) and pages > len(lamps) // 3
+    finally:
+        await rig.close()

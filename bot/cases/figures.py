@@ -32,7 +32,7 @@ from dataclasses import dataclass, field, fields
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, case, func, literal_column, or_, select
+from sqlalchemy import and_, case, func, literal, literal_column, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -226,6 +226,22 @@ async def figures_by_period(session: AsyncSession, bounds: Sequence[datetime], *
         if index >= 0:
             periods[index].add(part)
     return periods
+
+
+async def figures_by_period_child_category(
+    session: AsyncSession, bounds: Sequence[datetime], child_paths: Sequence[str], *, unit_path: str = "/",
+) -> list[tuple[int, int, Figures]]:
+    """(period index, child index, figures of one category) for the periods [bounds[i], bounds[i+1]) and the
+    subtrees at `child_paths` (-1 for a case filed at the unit itself), from one query over the periods' cases."""
+    if len(bounds) < 2:
+        return []
+    bucket = case(*((Case.created_at < end, index) for index, end in enumerate(bounds[1:])), else_=-1)
+    # Path ranges, not LIKE: ids and slashes sort below "~", so a subtree is [path, path + "~").
+    child = (case(*((and_(Case.unit_path >= path, Case.unit_path < path + "~"), index)
+                    for index, path in enumerate(child_paths)), else_=-1) if child_paths else literal(-1))
+    return [(period, branch, part)
+            for (period, branch), part in await _grouped(session, [bucket, child], _scope(unit_path, bounds[0], bounds[-1]))
+            if period >= 0]
 
 
 async def figures_by_case_unit(session: AsyncSession, since: datetime, until: datetime) -> dict[int, Figures]:

@@ -16,9 +16,8 @@ from bot.channels.wechat_api import (
     ApiUnavailable,
     PlatformApi,
     ReplyWindow,
-    TokenStore,
     button_hints,
-    fetch_token,
+    oa_tokens,
     refuses_xml,
     result_of,
     unavailable,
@@ -113,18 +112,12 @@ class WeChatChannel:
         self.dispatcher = dispatcher
         self.services = services
         self.settings = settings
-        tokens = TokenStore(services.sessions, services.clock, f"wechat:{settings.wechat_appid}", self._fetch_token)
-        self.api = PlatformApi(settings.wechat_api_base, tokens, timeout=settings.wechat_api_timeout_seconds)
+        self.api = PlatformApi(settings.wechat_api_base, oa_tokens(services), timeout=settings.wechat_api_timeout_seconds)
         self.sender = WeChatSender(settings, services.clock, self.api)
         self.window = ReplyWindow(dispatcher, settings.wechat_reply_window_seconds, self.sender)
         self.replays = ReplayGuard(services.clock, settings.callback_window_seconds)
         self.crypto = (WeChatCrypto(settings.wechat_token, settings.wechat_aes_key, settings.wechat_appid)
                        if settings.wechat_aes_key else None)
-
-    async def _fetch_token(self, http: Any) -> tuple[str, int]:
-        return await fetch_token(http, f"{self.api.base}/cgi-bin/token", {
-            "grant_type": "client_credential", "appid": self.settings.wechat_appid or "",
-            "secret": self.settings.wechat_secret or ""})
 
     def setup(self, app: web.Application) -> None:
         """Adds the callback routes and closes the HTTP session on cleanup."""

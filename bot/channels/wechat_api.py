@@ -7,7 +7,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import aiohttp
 from sqlalchemy import select, update
@@ -22,6 +22,9 @@ from bot.pipeline.messages import Inbound, Reply
 from models import PlatformToken
 from models.db import dialect_insert
 
+if TYPE_CHECKING:
+    from bot.services import Services
+
 log = logging.getLogger(__name__)
 
 EXPIRED_TOKEN_CODES = frozenset({40001, 40014, 42001})  # invalid credential, invalid token, token expired
@@ -30,6 +33,10 @@ REFRESH_MARGIN = timedelta(minutes=5)
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 TokenFetch = Callable[[aiohttp.ClientSession], Awaitable[tuple[str, int]]]
+
+
+class FileTooLarge(Exception):
+    """A file the platform offers is larger than the caller takes; the argument is its size in bytes."""
 
 
 class ApiUnavailable(Exception):
@@ -151,6 +158,33 @@ class PlatformApi:
         body = await self._request("POST", f"{self.base}{path}", params={**params, "access_token": token}, data=form)
         return _answer(body)
 
+    async def get_file(self, path: str, params: dict[str, str], *, max_bytes: int) -> bytes | ApiAnswer:
+        """GETs a token-authenticated file (media/get): its bytes, or the platform's errcode answer; a file over
+        `max_bytes` raises FileTooLarge before more than that is read."""
+        token = await self._token()
+        got = await self._file_with(path, params, token, max_bytes)
+        if isinstance(got, ApiAnswer) and got.errcode in EXPIRED_TOKEN_CODES:
+            got = await self._file_with(path, params, await self._refresh(token), max_bytes)
+        return got
+
+    async def _file_with(self, path: str, params: dict[str, str], token: str, max_bytes: int) -> bytes | ApiAnswer:
+        try:
+            async with self.http.get(f"{self.base}{path}", params={**params, "access_token": token}) as response:
+                if response.status >= 500 or response.status == 429:
+                    raise ApiUnavailable(f"HTTP {response.status}")
+                if response.status >= 400:
+                    return ApiAnswer(response.status, f"HTTP {response.status}")
+                if response.content_type in ("application/json", "text/plain"):  # errors come as JSON
+                    return _answer(await response.json(content_type=None))
+                if (response.content_length or 0) > max_bytes:
+                    raise FileTooLarge(response.content_length or 0)
+                data = await response.content.read(max_bytes + 1)
+                if len(data) > max_bytes:
+                    raise FileTooLarge(len(data))
+                return data
+        except (aiohttp.ClientError, TimeoutError, ValueError) as exc:
+            raise ApiUnavailable(f"{type(exc).__name__}: {exc}"[:200]) from exc
+
     async def post_url(self, url: str, payload: dict[str, Any]) -> ApiAnswer:
         """POSTs to a full URL that needs no token (group webhooks, response_url)."""
         body = await self._request("POST", url, json=payload)
@@ -191,6 +225,30 @@ class PlatformApi:
 
 def _answer(body: dict[str, Any]) -> ApiAnswer:
     return ApiAnswer(int(body.get("errcode", 0) or 0), str(body.get("errmsg", "")), body)
+
+
+def oa_tokens(services: Services) -> TokenStore:
+    """The Official Account's access token, one row shared by its channel and the photo download."""
+    settings = services.settings
+
+    async def fetch(http: aiohttp.ClientSession) -> tuple[str, int]:
+        return await fetch_token(http, f"{settings.wechat_api_base.rstrip('/')}/cgi-bin/token", {
+            "grant_type": "client_credential", "appid": settings.wechat_appid or "",
+            "secret": settings.wechat_secret or ""})
+
+    return TokenStore(services.sessions, services.clock, f"wechat:{settings.wechat_appid}", fetch)
+
+
+def wecom_tokens(services: Services) -> TokenStore:
+    """The WeCom app's access token, one row shared by its channel and the photo download."""
+    settings = services.settings
+
+    async def fetch(http: aiohttp.ClientSession) -> tuple[str, int]:
+        return await fetch_token(http, f"{settings.wecom_api_base.rstrip('/')}/cgi-bin/gettoken",
+                                 {"corpid": settings.wecom_corp_id or "", "corpsecret": settings.wecom_secret or ""})
+
+    return TokenStore(services.sessions, services.clock, f"wecom:{settings.wecom_corp_id}:{settings.wecom_agent_id}",
+                      fetch)
 
 
 async def fetch_token(http: aiohttp.ClientSession, url: str, params: dict[str, str]) -> tuple[str, int]:

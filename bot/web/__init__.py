@@ -20,11 +20,11 @@ from bot.cases.figures import hours_text, rate_text
 from bot.services import Services
 from bot.web import auth
 from bot.web.common import SERVICES
-from bot.web.photos import PHOTO_SOURCES, photo_sources
+from bot.web.photos import PHOTO_SOURCES, close_photo_sources, photo_sources
 from bot.web.public import pages
 from bot.web.public.rota import rota_section
 from bot.web.public.wishes import wishes_section
-from bot.web.staff import case_page, cases, people, stats, tools
+from bot.web.staff import case_page, cases, people, remarks, stats, tools
 
 HERE = Path(__file__).resolve().parent
 COOKIE = "gridbot_session"
@@ -50,7 +50,8 @@ def setup(app: web.Application, services: Services) -> None:
     if not settings.web_secret:
         log.warning("GRIDBOT_WEB_SECRET is not set: staff sessions end when the service restarts")
     app[SERVICES] = services
-    app[PHOTO_SOURCES] = photo_sources(settings)
+    app[PHOTO_SOURCES] = photo_sources(services)
+    app.on_cleanup.append(close_photo_sources)
     environment = aiohttp_jinja2.setup(app, loader=jinja2.FileSystemLoader(HERE / "templates"), autoescape=True,
                                        undefined=jinja2.StrictUndefined)
     environment.globals.update(rate_text=rate_text, hours_text=hours_text)  # one way to show every figure
@@ -59,7 +60,7 @@ def setup(app: web.Application, services: Services) -> None:
                                      max_age=settings.web_session_hours * 3600)
     staff_app = web.Application(middlewares=[security_headers, session_middleware(storage), auth.auth_middleware])
     staff_app[auth.LIMITER] = auth.RateLimiter(services.clock)
-    for module in (auth, cases, case_page, stats, tools, people):
+    for module in (auth, cases, case_page, remarks, stats, tools, people):
         staff_app.router.add_routes(module.routes)
     public_app = web.Application(middlewares=[security_headers])
     public_app[pages.CACHE] = {}

@@ -20,6 +20,15 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.channels.wechat_api import (
+    ApiAnswer,
+    ApiUnavailable,
+    FileTooLarge,
+    PlatformApi,
+    oa_tokens,
+    wecom_tokens,
+)
+from bot.services import Services
 from config.settings import Settings
 from models import Case, CasePhoto
 
@@ -30,6 +39,10 @@ MAX_PIXELS = 40_000_000
 
 class PhotoRefused(Exception):
     """The bytes are not a photo we keep; the message says why (in Chinese, for staff)."""
+
+
+class PhotoUnavailable(Exception):
+    """The platform could not be reached this time; the photo is tried again on the next view."""
 
 
 @dataclass(frozen=True)
@@ -95,15 +108,56 @@ class TelegramPhotos:
                 return await answer.read()
 
 
+class PlatformPhotos:
+    """WeChat Official Account or WeCom app temporary media: media/get with the channel's shared access token."""
+
+    def __init__(self, channel: str, api: PlatformApi, *, max_bytes: int) -> None:
+        self.channel = channel
+        self.api = api
+        self.max_bytes = max_bytes
+
+    async def download(self, media: dict) -> bytes | None:
+        if media.get("channel") != self.channel or not media.get("ref"):
+            return None
+        try:
+            got = await self.api.get_file("/cgi-bin/media/get", {"media_id": str(media["ref"])},
+                                          max_bytes=self.max_bytes)
+        except FileTooLarge as exc:
+            raise PhotoRefused(f"照片超过 {self.max_bytes // (1024 * 1024)} MB") from exc
+        except ApiUnavailable as exc:
+            raise PhotoUnavailable(str(exc)) from exc
+        if isinstance(got, ApiAnswer):
+            raise PhotoRefused(f"平台未提供该图片：{got.errcode} {got.errmsg[:80]}")
+        return got
+
+    async def close(self) -> None:
+        await self.api.close()
+
+
 PHOTO_SOURCES = web.AppKey("photo_sources", list)  # the PhotoSource list, built once
 
 
-def photo_sources(settings: Settings) -> list[PhotoSource]:
+def photo_sources(services: Services) -> list[PhotoSource]:
     """The platforms whose media this service can fetch with its settings."""
+    settings = services.settings
     sources: list[PhotoSource] = []
     if settings.telegram_token:
         sources.append(TelegramPhotos(settings.telegram_api_base, settings.telegram_token))
+    timeout = settings.wechat_api_timeout_seconds * 3  # a photo is bigger than an API answer
+    if settings.wechat_appid and settings.wechat_secret:
+        sources.append(PlatformPhotos("wechat", PlatformApi(settings.wechat_api_base, oa_tokens(services),
+                                                            timeout=timeout), max_bytes=settings.photo_max_bytes))
+    if settings.wecom_corp_id and settings.wecom_secret:
+        sources.append(PlatformPhotos("wecom", PlatformApi(settings.wecom_api_base, wecom_tokens(services),
+                                                           timeout=timeout), max_bytes=settings.photo_max_bytes))
     return sources
+
+
+async def close_photo_sources(app: web.Application) -> None:
+    """Closes the sources' HTTP sessions when the app stops."""
+    for source in app[PHOTO_SOURCES]:
+        if isinstance(source, PlatformPhotos):
+            await source.close()
 
 
 async def fetch_case_photos(sessions: async_sessionmaker[AsyncSession], settings: Settings,
@@ -114,6 +168,7 @@ async def fetch_case_photos(sessions: async_sessionmaker[AsyncSession], settings
     async with sessions() as session:
         known = set((await session.scalars(select(CasePhoto.ref).where(CasePhoto.case_id == case.id))).all())
     for media in case.media or []:
+        media = {"channel": case.source_channel, **media}  # only Telegram's refs name their channel
         ref = str(media.get("ref", ""))[:256]
         if not ref or ref in known or media.get("kind", "photo") != "photo":
             continue
@@ -131,6 +186,8 @@ async def fetch_case_photos(sessions: async_sessionmaker[AsyncSession], settings
             await asyncio.to_thread(_write, Path(settings.photo_dir), name, clean.data)
             row.update(file_name=name, content_type=clean.content_type, width=clean.width, height=clean.height,
                        size=len(clean.data))
+        except PhotoUnavailable:
+            continue
         except (PhotoRefused, aiohttp.ClientError, TimeoutError) as exc:
             row["error"] = str(exc)[:300] or type(exc).__name__
         async with sessions.begin() as session:

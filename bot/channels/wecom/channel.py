@@ -22,10 +22,9 @@ from wechatpy.work.exceptions import InvalidCorpIdException
 from bot.channels.wechat_api import (
     PlatformApi,
     ReplyWindow,
-    TokenStore,
     button_hints,
-    fetch_token,
     refuses_xml,
+    wecom_tokens,
 )
 from bot.channels.wechat_callbacks import (
     Refused,
@@ -118,9 +117,7 @@ class WeComChannel:
         self.dispatcher = dispatcher
         self.services = services
         self.settings = settings
-        tokens = TokenStore(services.sessions, services.clock, f"wecom:{settings.wecom_corp_id}:{settings.wecom_agent_id}",
-                            self._fetch_token)
-        self.api = PlatformApi(settings.wecom_api_base, tokens, timeout=settings.wechat_api_timeout_seconds)
+        self.api = PlatformApi(settings.wecom_api_base, wecom_tokens(services), timeout=settings.wechat_api_timeout_seconds)
         self.sender = WeComSender(settings, services.sessions, services.clock, self.api)
         self.window = ReplyWindow(dispatcher, settings.wechat_reply_window_seconds, self.sender, plan=robot_plan)
         self.replays = ReplayGuard(services.clock, settings.callback_window_seconds)
@@ -128,10 +125,6 @@ class WeComChannel:
                            if settings.wecom_token and settings.wecom_aes_key and settings.wecom_corp_id else None)
         self.robot_cipher = (Cipher(settings.wecom_robot_token, settings.wecom_robot_aes_key, "")
                              if settings.wecom_robot_token and settings.wecom_robot_aes_key else None)
-
-    async def _fetch_token(self, http: Any) -> tuple[str, int]:
-        return await fetch_token(http, f"{self.api.base}/cgi-bin/gettoken",
-                                 {"corpid": self.settings.wecom_corp_id or "", "corpsecret": self.settings.wecom_secret or ""})
 
     def setup(self, app: web.Application) -> None:
         """Adds the callback routes of the surfaces that are configured, and closes the HTTP session on cleanup."""

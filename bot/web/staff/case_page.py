@@ -36,6 +36,9 @@ async def _visible_case(request: web.Request) -> Case | None:
     return case
 
 
+visible_case = _visible_case  # the remarks route answers the same way
+
+
 @routes.get(r"/cases/{case_id}")
 async def case_page(request: web.Request) -> web.Response:
     """Everything about one case the staff member may see, with the actions they may take."""
@@ -56,6 +59,7 @@ async def case_page(request: web.Request) -> web.Response:
                                       .where(Case.duplicate_of_id == case.id).order_by(Case.id).limit(200))).all()
     actions = [(name, t.label, name in NOTE_REQUIRED, name in TARGETED) for name, t in TRANSITIONS.items()
                if case.status in t.sources and staff_may_act(services.directory, actor, case, name)]
+    may_message = staff_may_act(services.directory, actor, case, "progress")
     unmasked = may_see_phones(actor)
     shown = (lambda text: text) if unmasked else mask_phones_in
     return render(request, "staff/case.html", {
@@ -71,6 +75,7 @@ async def case_page(request: web.Request) -> web.Response:
         "followers": [{"id": f.id, "status": CaseStatus(f.status).label, "at": local(f.created_at, services)}
                       for f in followers],
         "photos": photos, "pending_photos": max(0, len(case.media or []) - len(photos)), "actions": actions,
+        "may_message": may_message,
         "times": {k: local(getattr(case, k), services) for k in (
             "created_at", "assigned_at", "accept_due_at", "accepted_at", "resolve_due_at", "resolved_at",
             "closed_at")},

@@ -105,7 +105,7 @@ async def export_csv(request: web.Request) -> web.StreamResponse:
     directory = services.directory
     while True:
         async with services.sessions() as db:
-            rows, cursor = await fetch_page(db, query, clauses, EXPORT_BATCH)
+            rows, cursor = await fetch_page(db, query, clauses, EXPORT_BATCH, budget=None)  # whole batches
         for r in rows:
             writer.writerow([r.id, local(r.created_at, services), r.kind, r.category_name or "",
                              CaseStatus(r.status).label, r.place, directory.unit(r.unit_id).name,

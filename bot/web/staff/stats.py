@@ -15,14 +15,7 @@ from aiohttp import web
 from markupsafe import Markup, escape
 from sqlalchemy import func, select
 
-from bot.cases.figures import (
-    Figures,
-    figures_by_category,
-    figures_by_period,
-    figures_for,
-    hours_text,
-    rate_text,
-)
+from bot.cases.figures import Figures, figures_by_period_child_category, hours_text, rate_text
 from bot.cases.scope import scope_unit
 from bot.grid.directory import UnitRef
 from bot.services import Services
@@ -54,28 +47,38 @@ def _row(label: str, figures: Figures) -> dict[str, Any]:
 
 
 async def stats_tables(services: Services, unit: UnitRef) -> dict[str, Any]:
-    """Every table of the statistics page for a unit's subtree, from the one figures module."""
+    """Every table of the statistics page for a unit's subtree over the last WEEKS weeks, from the one figures
+    module: weeks, categories, child units and the total all come from one grouped query."""
     now = services.clock.now()
     monday = (now.astimezone(services.settings.tz) - timedelta(days=now.astimezone(services.settings.tz).weekday())).date()
     bounds = [day_start(monday - timedelta(weeks=back), services) for back in range(WEEKS - 1, -2, -1)]
+    children = services.directory.children(unit)
+    by_week = [Figures() for _ in bounds[1:]]
+    by_child = [Figures() for _ in children]
+    by_category: dict[str, Figures] = {}
+    overall = Figures()
     async with services.sessions() as db:
-        by_week = await figures_by_period(db, bounds, unit_path=unit.path)
-        weeks = [_row(f"{since:%m-%d}", figures) for since, figures in zip(bounds, by_week, strict=False)]
-        by_category = await figures_by_category(db, unit_path=unit.path)
-        categories = [_row(name, figures) for name, figures in
-                      sorted(by_category.items(), key=lambda item: -item[1].cases)[:30]]
-        units = [{**_row(child.name, await figures_for(db, unit_path=child.path)), "code": child.code}
-                 for child in services.directory.children(unit)]
-        overall = _row(unit.name, await figures_for(db, unit_path=unit.path))
+        for week, child, part in await figures_by_period_child_category(db, bounds, [c.path for c in children],
+                                                                        unit_path=unit.path):
+            for total in (by_week[week], overall, by_category.setdefault(next(iter(part.categories)), Figures())):
+                total.add(part)
+            if child >= 0:
+                by_child[child].add(part)
         overdue = (await db.execute(
             select(Case.id, Case.category_name, Case.place, Case.resolve_due_at)
             .where(Case.unit_path.startswith(unit.path, autoescape=True), Case.status.in_(OPEN_STATUSES),
                    Case.resolve_due_at < now).order_by(Case.resolve_due_at).limit(20))).all()
         reopened = (await db.execute(
             select(CaseEvent.case_id, func.count()).join(Case, Case.id == CaseEvent.case_id)
-            .where(Case.unit_path.startswith(unit.path, autoescape=True), CaseEvent.to_status == CaseStatus.REOPENED)
+            .where(Case.unit_path.startswith(unit.path, autoescape=True), CaseEvent.to_status == CaseStatus.REOPENED,
+                   CaseEvent.at >= bounds[0])
             .group_by(CaseEvent.case_id).order_by(func.count().desc()).limit(20))).all()
-    return {"weeks": weeks, "categories": categories, "units": units, "overall": overall,
+    return {"weeks": [_row(f"{since:%m-%d}", figures) for since, figures in zip(bounds, by_week, strict=False)],
+            "categories": [_row(name, figures) for name, figures in
+                           sorted(by_category.items(), key=lambda item: -item[1].cases)[:30]],
+            "units": [{**_row(child.name, figures), "code": child.code} for child, figures in zip(children, by_child,
+                                                                                                   strict=True)],
+            "overall": _row(unit.name, overall), "since": local(bounds[0], services, "%Y-%m-%d"),
             "overdue": [{"id": r.id, "category": r.category_name or "未分类", "place": r.place,
                          "due": local(r.resolve_due_at, services)} for r in overdue],
             "reopened": [{"id": case_id, "times": times} for case_id, times in reopened]}
