@@ -5,7 +5,8 @@ writers, one notice per transaction (as a handled message writes its replies and
 `--claimers`, the rows are put back to pending and N claimers, spread over up to `--processes` processes (the
 claimers' own CPU would otherwise be the limit), run the delivery runner's loop with a send that costs nothing:
 claim_due (a batch of `--batch` under SKIP LOCKED) → record_results (sent). Every row must be claimed exactly
-once and end sent, or the bench fails. Prints one JSON line: rows/s per N and the claim and mark latencies.
+once and end sent, or the bench fails. Then the same with the claim and the mark as one SQL statement each
+(`claim_two_statements`: the table's own ceiling). Prints one JSON line: rows/s per N, claim and mark latencies.
 Usage: python bench/outbox_claim.py [--rows 20000] [--claimers 1,2,4,8,16] [--batch 50] [--processes 4]
 """
 
@@ -86,8 +87,43 @@ async def claimers(url: str, tasks: int, batch: int, start_at: float) -> tuple[l
     return claimed, claim_ms, mark_ms
 
 
-def process_main(url: str, tasks: int, batch: int, start_at: float, results: multiprocessing.Queue) -> None:
-    results.put(uvloop.run(claimers(url, tasks, batch, start_at)))
+CLAIM_SQL = """UPDATE outbox SET state = 'sending', attempts = attempts + 1, lease_until = now() + interval '2 minutes'
+WHERE id IN (SELECT id FROM outbox WHERE channel = $1 AND state IN ('pending', 'failed') AND due_at <= now()
+             ORDER BY due_at, id LIMIT $2 FOR UPDATE SKIP LOCKED) RETURNING id"""
+MARK_SQL = "UPDATE outbox SET state = 'sent', sent_at = now(), lease_until = NULL WHERE id = ANY($1::int[])"
+
+
+async def raw_claimers(url: str, tasks: int, batch: int, start_at: float) -> tuple[list[int], list[float], list[float]]:
+    """The same loop as two statements per batch on asyncpg: the claim as one UPDATE … RETURNING, the mark as one
+    UPDATE of the batch; what the table itself sustains without the ORM's row-by-row marks."""
+    claimed: list[int] = []
+    claim_ms: list[float] = []
+    mark_ms: list[float] = []
+    pool = await asyncpg.create_pool(url.replace("postgresql+asyncpg://", "postgresql://"), min_size=tasks,
+                                     max_size=tasks)
+
+    async def one() -> None:
+        async with pool.acquire() as conn:
+            while True:
+                began = time.perf_counter()
+                ids = [row["id"] for row in await conn.fetch(CLAIM_SQL, CHANNEL, batch)]
+                claim_ms.append((time.perf_counter() - began) * 1000)
+                if not ids:
+                    return
+                claimed.extend(ids)
+                began = time.perf_counter()
+                await conn.execute(MARK_SQL, ids)
+                mark_ms.append((time.perf_counter() - began) * 1000)
+
+    await asyncio.sleep(max(0.0, start_at - time.time()))
+    await asyncio.gather(*(one() for _ in range(tasks)))
+    await pool.close()
+    return claimed, claim_ms, mark_ms
+
+
+def process_main(url: str, tasks: int, batch: int, start_at: float, results: multiprocessing.Queue,
+                 raw: bool) -> None:
+    results.put(uvloop.run((raw_claimers if raw else claimers)(url, tasks, batch, start_at)))
 
 
 async def reset(url: str) -> None:
@@ -112,13 +148,13 @@ async def check(url: str, rows: int) -> None:
         raise SystemExit(f"only {sent} of {rows} rows were sent once")
 
 
-def run_claimers(url: str, rows: int, count: int, batch: int, processes: int) -> dict:
+def run_claimers(url: str, rows: int, count: int, batch: int, processes: int, *, raw: bool = False) -> dict:
     uvloop.run(reset(url))
     spread = min(count, processes)
     tasks = [count // spread + (1 if i < count % spread else 0) for i in range(spread)]
     results: multiprocessing.Queue = multiprocessing.Queue()
     start_at = time.time() + 2.0 + spread * 0.5  # every process has imported and connected by then
-    workers = [multiprocessing.Process(target=process_main, args=(url, n, batch, start_at, results)) for n in tasks]
+    workers = [multiprocessing.Process(target=process_main, args=(url, n, batch, start_at, results, raw)) for n in tasks]
     for worker in workers:
         worker.start()
     outcomes = [results.get() for _ in workers]
@@ -159,8 +195,10 @@ def main() -> None:
                 return await fill(url, args.rows)
 
             figures["enqueue_rows_per_s_8_writers"] = round(uvloop.run(prepare()))
-            figures["claim"] = [run_claimers(url, args.rows, int(n), args.batch, args.processes)
-                                for n in args.claimers.split(",")]
+            counts = [int(n) for n in args.claimers.split(",")]
+            figures["claim"] = [run_claimers(url, args.rows, n, args.batch, args.processes) for n in counts]
+            figures["claim_two_statements"] = [run_claimers(url, args.rows, n, args.batch, args.processes, raw=True)
+                                               for n in counts]
         finally:
             uvloop.run(drop_database(url))
     print(json.dumps(figures, ensure_ascii=False))
