@@ -27,7 +27,9 @@ class PathAccessLogger(AbstractAccessLogger):
     is a forgery kit. Method, path, status and time only."""
 
     def log(self, request: web.BaseRequest, response: web.StreamResponse, time: float) -> None:
-        self.logger.info("%s %s %s %.1fms", request.method, request.path, response.status, time * 1000)
+        self.logger.info("%s %s %s %.1fms", request.method, request.path, response.status, time * 1000,
+                         extra={"event": "http", "method": request.method, "path": request.path,
+                                "status": response.status, "ms": round(time * 1000, 1)})
 
 
 SERVICES = web.AppKey("services", Services)

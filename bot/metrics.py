@@ -2,20 +2,29 @@
 
 from __future__ import annotations
 
+import logging
 from collections import defaultdict
+
+events = logging.getLogger("gridbot.events")
 
 
 class Counter:
-    """A monotonically increasing count per label values."""
+    """A monotonically increasing count per label values; each increment is also one INFO event in the log."""
 
-    def __init__(self, name: str, help_text: str, labels: tuple[str, ...]) -> None:
+    def __init__(self, name: str, help_text: str, labels: tuple[str, ...], *,
+                 event: str | None = None) -> None:
         self.name = name
         self.help = help_text
         self.labels = labels
+        self.event = event or name.removeprefix("gridbot_").removesuffix("_total")
         self.values: defaultdict[tuple[str, ...], float] = defaultdict(float)
 
     def inc(self, *values: str, amount: float = 1.0) -> None:
         self.values[values] += amount
+        if events.isEnabledFor(logging.INFO):
+            fields = dict(zip(self.labels, values, strict=True))
+            events.info("%s %s", self.event, " ".join(f"{k}={v}" for k, v in fields.items()),
+                        extra={"event": self.event, **fields})
 
     def render(self) -> list[str]:
         lines = [f"# HELP {self.name} {self.help}", f"# TYPE {self.name} counter"]
@@ -29,9 +38,10 @@ def _labels(names: tuple[str, ...], values: tuple[str, ...]) -> str:
     return ",".join(f'{n}="{v}"' for n, v in zip(names, escaped, strict=True))
 
 
-MESSAGES_IN = Counter("gridbot_messages_in_total", "Inbound messages by channel and outcome.", ("channel", "outcome"))
+MESSAGES_IN = Counter("gridbot_messages_in_total", "Inbound messages by channel and outcome.", ("channel", "outcome"),
+                      event="message_in")
 SENDS = Counter("gridbot_sends_total", "Outbox sends by channel, kind (reply or notice) and result.",
-                ("channel", "kind", "result"))
+                ("channel", "kind", "result"), event="send")
 COUNTERS = (MESSAGES_IN, SENDS)
 
 

@@ -1,4 +1,4 @@
-"""Start-up and shutdown of the core: engine, migrations, services, dispatcher, logging and the event loop."""
+"""Start-up and shutdown of the core: engine, migrations, services, dispatcher and the event loop."""
 
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ from bot.clock import Clock, SystemClock
 from bot.jobs.workdays import warn_if_uncovered
 from bot.pipeline.dispatcher import Dispatcher
 from bot.services import Services, build_services
-from config.settings import RedactSecrets, Settings
+from config.settings import Settings
 from handlers import build_router
 from models.db import create_engine, migrate, session_factory
 
@@ -71,17 +71,6 @@ async def start_lock(engine: AsyncEngine) -> AsyncIterator[None]:
         finally:
             await holder.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": START_LOCK})
             await holder.commit()
-
-
-def configure_logging(settings: Settings) -> None:
-    """Logs at the configured level to stderr, with every secret of the settings masked."""
-    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    logging.getLogger("alembic").setLevel(max(logging.WARNING, logging.getLevelName(settings.log_level)))
-    redact = RedactSecrets(settings.secret_values())
-    for handler in logging.getLogger().handlers:
-        for old in [f for f in handler.filters if isinstance(f, RedactSecrets)]:
-            handler.removeFilter(old)
-        handler.addFilter(redact)
 
 
 def run_on_loop(settings: Settings, main: Coroutine[Any, Any, int]) -> int:

@@ -59,6 +59,7 @@ class Settings(BaseModel):
     duplicate_similarity: float = Field(60.0, ge=0.0, le=100.0)
     conversation_ttl_minutes: int = Field(30, ge=1)
     log_level: str = "INFO"
+    log_format: Literal["auto", "json", "text"] = "auto"  # auto: JSON lines for serve and scheduler, text otherwise
     public_url: str | None = None  # where platforms reach this service's webhooks, e.g. https://gridbot.example.cn
 
     # --- group offers (issue 11): a report overheard in a group gets one offer to file it ---
@@ -273,7 +274,7 @@ class Settings(BaseModel):
             raise ValueError("must be a sqlite:/// or postgresql:// URL")
         return value
 
-    @field_validator("database_drivers", "event_loop", mode="before")
+    @field_validator("database_drivers", "event_loop", "log_format", mode="before")
     @classmethod
     def _lower(cls, value: Any) -> Any:
         return value.strip().lower() if isinstance(value, str) else value

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.runtime import configure_logging
+from bot.logs import configure_logging
 from config.settings import Settings, SettingsError, load_settings, secret_kind
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -115,7 +115,7 @@ def test_the_cli_refuses_a_bad_database_url_without_showing_its_password():
 def test_logs_mask_the_secrets_in_messages_and_tracebacks(caplog):
     token, password = "123456:AAE-hunter2-token", "pg-hunter2"
     configure_logging(load_settings({}, telegram_token=token, database_url=f"postgresql://app:{password}@db/gb"))
-    log = logging.getLogger("httpx")
+    log = logging.getLogger("telegram.ext")
     with caplog.at_level(logging.INFO):
         log.info("HTTP Request: POST %s", f"https://api.telegram.org/bot{token}/getUpdates")
         try:

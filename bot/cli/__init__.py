@@ -15,7 +15,7 @@ import pkgutil
 import sys
 
 from bot.cli.errors import CommandError
-from bot.runtime import configure_logging
+from bot.logs import configure_logging
 from config.settings import SettingsError, load_settings
 from models.db import DriverInternalsMissing
 
@@ -39,7 +39,7 @@ def main(argv: list[str] | None = None) -> int:
     except SettingsError as exc:
         print(f"gridbot: {exc}", file=sys.stderr)
         return 2
-    configure_logging(settings)
+    configure_logging(settings, command=args.command)
     try:
         outcome = args.run(settings, args)
         if inspect.iscoroutine(outcome):

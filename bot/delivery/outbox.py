@@ -159,9 +159,9 @@ async def record_results(
 ) -> list[SendState]:
     """Marks several claimed rows in one transaction (a message's replies, sent one after the other)."""
     marks = [_mark(row, result, now=now, rng=rng) for row, result in outcomes]
-    async with sessions.begin() as session:
-        for values in marks:
-            await session.execute(_RECORD, values)
+    if marks:
+        async with sessions.begin() as session:
+            await session.execute(_RECORD, marks)  # one executemany: a batch of 50 is one round trip, not 50
     for (row, _), values in zip(outcomes, marks, strict=True):
         kind = "reply" if row.dedupe_key.startswith("reply:") else "notice"
         SENDS.inc(row.channel, kind, str(values["new_state"]))

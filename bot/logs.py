@@ -1,0 +1,82 @@
+"""The service's log: one JSON object per line (serve, scheduler) or the human format (terminal commands).
+
+What is logged at INFO names things (channel, outcome, row ids, paths, job slots), never what a resident wrote;
+every secret of the settings is masked in the message, the fields and the traceback.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from collections.abc import Iterable
+from datetime import UTC, datetime
+from typing import TextIO
+
+from config.settings import RedactSecrets, Settings, scrub
+
+HUMAN_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+LONG_RUNNING = frozenset({"serve", "scheduler"})  # `log_format: auto` writes JSON for these commands
+# Third-party loggers that say at INFO what we say better: httpx logs every Bot API URL (the token is in its path).
+QUIETER = ("alembic", "httpx", "httpcore", "apscheduler.scheduler", "apscheduler.executors.default")
+_RECORD_FIELDS = frozenset(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {"message", "asctime"}
+
+
+class JsonLines(logging.Formatter):
+    """One JSON object per record: ts, level, logger, msg, the record's `extra` fields, and exc when raised."""
+
+    def __init__(self, secrets: Iterable[str] = ()) -> None:
+        super().__init__()
+        self.secrets = frozenset(secrets)
+
+    def format(self, record: logging.LogRecord) -> str:
+        line: dict[str, object] = {
+            "ts": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+            "level": record.levelname, "logger": record.name, "msg": record.getMessage(),
+        }
+        line.update((key, value) for key, value in vars(record).items()
+                    if key not in _RECORD_FIELDS and not key.startswith("_"))
+        if record.exc_info and not record.exc_text:
+            record.exc_text = self.formatException(record.exc_info)
+        if record.exc_text:
+            line["exc"] = record.exc_text
+        if record.stack_info:
+            line["stack"] = record.stack_info
+        return json.dumps({key: self._clean(value) for key, value in line.items()}, ensure_ascii=False,
+                          default=str)
+
+    def _clean(self, value: object) -> object:
+        if isinstance(value, str):
+            return scrub(value, self.secrets) if self.secrets else value
+        if isinstance(value, int | float | bool) or value is None:
+            return value
+        return self._clean(str(value))
+
+
+class ServiceHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """The handler configure_logging installs; a second call replaces it instead of adding another."""
+
+
+def wants_json(settings: Settings, command: str | None) -> bool:
+    """JSON lines when the setting says json, or says auto and the command is a long-running service."""
+    return settings.log_format == "json" or (settings.log_format == "auto" and command in LONG_RUNNING)
+
+
+def configure_logging(settings: Settings, *, command: str | None = None, stream: TextIO | None = None) -> None:
+    """Logs at the configured level to stderr (or `stream`), as JSON lines or text, every secret masked."""
+    root = logging.getLogger()
+    for old in [handler for handler in root.handlers if isinstance(handler, ServiceHandler)]:
+        root.removeHandler(old)
+        old.close()
+    secrets = settings.secret_values()
+    handler = ServiceHandler(stream or sys.stderr)
+    handler.setFormatter(JsonLines(secrets) if wants_json(settings, command) else logging.Formatter(HUMAN_FORMAT))
+    root.addHandler(handler)
+    root.setLevel(settings.log_level)
+    for name in QUIETER:
+        logging.getLogger(name).setLevel(max(logging.WARNING, logging.getLevelName(settings.log_level)))
+    redact = RedactSecrets(secrets)
+    for each in root.handlers:
+        for old_filter in [f for f in each.filters if isinstance(f, RedactSecrets)]:
+            each.removeFilter(old_filter)
+        each.addFilter(redact)
