@@ -93,10 +93,11 @@ class Filed:
     assignment: Assignment | None
 
 
-def place_label(directory: GridDirectory, unit: UnitRef) -> str:
-    """A unit as residents say it: compound and building (铁塔厂家属院3号楼), or the unit's own name above a grid."""
+def place_label(directory: GridDirectory, unit: UnitRef, spot: str | None = None) -> str:
+    """A unit as residents say it: compound and building (铁塔厂家属院3号楼), or the unit's own name above a grid,
+    followed by the road, intersection or landmark when the report named one (姜谭街道姜谭路与清姜路交叉口)."""
     below_community = [u.name for u in directory.ancestors(unit) if u.level.depth >= UnitLevel.GRID.depth]
-    return "".join(below_community) or unit.name
+    return ("".join(below_community) or unit.name) + (spot or "")
 
 
 def record_event(session: AsyncSession, case: Case, actor: Actor | None, action: str, before: CaseStatus | None,
@@ -188,7 +189,8 @@ async def file_case(
         "kind": draft.kind, "status": S.NEW, "text": draft.text, "media": draft.media,
         "category_code": draft.category_code, "category_name": draft.category_name,
         "confidence": round(draft.confidence, 3), "keywords": draft.keywords, "unit_id": draft.unit.id,
-        "unit_path": draft.unit.path, "place": place_label(directory, draft.unit), "reporter_id": reporter.id,
+        "unit_path": draft.unit.path, "reporter_id": reporter.id,
+        "place": place_label(directory, draft.unit, (draft.extras.get("spot") or {}).get("label")),
         "source_channel": channel, "source_chat_id": chat_id, "source_is_group": is_group, "extras": draft.extras,
         "created_at": now, "updated_at": now, "resolve_due_at": now + timedelta(hours=draft.sla_resolve_hours),
         "assignee_id": None, "department": None, "queue_unit_id": None, "duplicate_of_id": None, "priority": draft.priority,
