@@ -9,6 +9,7 @@ from handlers import (
     help,
     home,
     login,
+    merging,
     offer,
     person,
     projects,
@@ -24,7 +25,7 @@ from handlers import (
 def build_router() -> HandlerRouter:
     """The root router: every feature's handlers in one place."""
     root = HandlerRouter("root").include(
-        worker.router, login.router, appointment_desk.router, corrections.router, help.router, report.router, wish.router,
+        worker.router, merging.router, login.router, appointment_desk.router, corrections.router, help.router, report.router, wish.router,
         appointment.router, status.router, rating.router, wish_review.router, projects.router, claim.router,
         offer.router, person.router, home.router,
     )

@@ -69,6 +69,10 @@ class EventKind(LabelledEnum):
     ATTENDED = "attended", "已到场"
     NO_SHOW = "no_show", "爽约"
     RECATEGORISE = "recategorise", "已更正类别"
+    MERGE = "merge", "合并工单"  # on the kept case
+    MERGED_INTO = "merged_into", "已并入其他工单"  # on the case merged into it
+    SPLIT = "split", "拆出单独办理"  # on the report split off
+    SPLIT_OFF = "split_off", "拆出并入的反映"  # on the case it was split from
 
 
 class Case(Base):
