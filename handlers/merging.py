@@ -14,7 +14,7 @@ from bot.pipeline.router import Context, HandlerRouter
 router = HandlerRouter("merging")
 MERGE = re.compile(rf"^(?:合并|并案){AFTER_COMMAND}\s*(?:和|与|跟|、|,|，|到)?{AFTER_COMMAND}(?:\s+|[,，:：]|$)(.*)$",
                    re.DOTALL)
-SPLIT = re.compile(rf"^(?:拆分|拆出|拆单){AFTER_COMMAND}(?:\s*(?:中的|里的|的)?\s*(#?\d{{1,9}}号?|[^\s,，:：]{{2,20}}))?"
+SPLIT = re.compile(rf"^(?:拆分|拆出|拆单){AFTER_COMMAND}(?:\s*(?:中的|里的|的)?\s*(#?\d{{1,9}}号?|[^\s,，:：]{{1,20}}))?"
                    r"(?:\s+|[,，:：]|$)(.*)$", re.DOTALL)
 
 
