@@ -369,7 +369,9 @@ class GridDirectory:
             return Location(compound[0], TEXT_COMPOUND, compound[1], missing_building=missing)
         spot = self.places.spot(places)
         if spot is not None:
-            return Location(self._spot_unit(spot, group_unit or home_unit), TEXT_PLACE, spot.words, spot=spot)
+            near = group_unit or home_unit
+            mine = self.ancestor_at(near, UnitLevel.COMMUNITY) if near is not None else None
+            return Location(self.unit(spot.landing(mine.id if mine else None)), TEXT_PLACE, spot.words, spot=spot)
         named = [hit for hit in units if hit.items[0].level is not UnitLevel.DISTRICT]
         if named:
             return Location(self._nearest(named[0], scope), TEXT_UNIT, named[0].words)
@@ -395,18 +397,6 @@ class GridDirectory:
     def _nearest(hit: Hit[UnitRef], scope: UnitRef | None) -> UnitRef:
         inside = [u for u in hit.items if scope is not None and scope.contains(u)]
         return (inside or sorted(hit.items, key=lambda u: (u.level.depth, u.code)))[0]
-
-    def _spot_unit(self, spot: Spot, near: UnitRef | None) -> UnitRef:
-        """A road's report lands at the community it runs through (the resident's, or its only one), else its
-        street; an intersection at the community both roads share, else their street, else the first road's."""
-        mine = self.ancestor_at(near, UnitLevel.COMMUNITY) if near is not None else None
-        shared = set.intersection(*(set(p.communities) for p in spot.places))
-        if mine is not None and mine.id in shared:
-            return mine
-        if len(shared) == 1:
-            return self.unit(next(iter(shared)))
-        streets = {p.unit_id for p in spot.places}
-        return self.unit(spot.places[0].unit_id if len(streets) > 1 else streets.pop())
 
     def _known_grid(self, group_unit: UnitRef | None, home_unit: UnitRef | None) -> UnitRef | None:
         """The grid a bare building number refers to: the group's; in a private chat, the home grid."""

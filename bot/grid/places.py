@@ -70,6 +70,16 @@ class Spot:
             return f"{self.places[0].name}与{self.places[1].name}交叉口"
         return self.places[0].name
 
+    def landing(self, community_id: int | None) -> int:
+        """The unit its reports land at: a road's community (the resident's, given as `community_id`, or its only
+        one), else its street; an intersection's shared community, else the roads' street, else the first's."""
+        shared = set.intersection(*(set(p.communities) for p in self.places))
+        if community_id is not None and community_id in shared:
+            return community_id
+        if len(shared) == 1:
+            return next(iter(shared))
+        return self.places[0].unit_id
+
     @property
     def key(self) -> str:
         """The same for every report of this spot: intersections in either order, ids not names."""

@@ -28,7 +28,7 @@ def upgrade() -> None:
         sa.Column('communities', sa.JSON(), nullable=False),
         sa.ForeignKeyConstraint(['unit_id'], ['grid_unit.id'], name=op.f('fk_grid_place_unit_id_grid_unit')),
         sa.PrimaryKeyConstraint('id', name=op.f('pk_grid_place')),
-        sa.UniqueConstraint('unit_id', 'name', name=op.f('uq_grid_place_unit_id')),
+        sa.UniqueConstraint('unit_id', 'name', name=op.f('uq_grid_place_unit_id_name')),
     )
     with op.batch_alter_table('grid_place', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_grid_place_unit_id'), ['unit_id'], unique=False)
