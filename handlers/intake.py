@@ -7,7 +7,16 @@ import re
 from sqlalchemy import select
 
 from bot.cases.lifecycle import EMERGENCY_PRIORITY, Draft, file_case, place_label
-from bot.grid.directory import HOME, NO_HOME, VAGUE_DISTRICT, Location, UnitRef, building_mention, compact
+from bot.grid.directory import (
+    HOME,
+    NO_HOME,
+    TEXT_BUILDING,
+    VAGUE_DISTRICT,
+    Location,
+    UnitRef,
+    building_mention,
+    compact,
+)
 from bot.grid.routing import Responsibility, category_duty
 from bot.pipeline.identities import mask_phones_in
 from bot.pipeline.router import Context
@@ -106,7 +115,7 @@ async def settle_place(ctx: Context, location: Location | None, text: str, *, fi
         ctx.goto("location")
         ctx.reply(where_question(ctx, text, first=first) if location is None else TOO_VAGUE)
         return
-    if location.missing_building is not None:
+    if location.missing_building is not None and not values.get("emergency"):  # an emergency files where it can
         number = location.missing_building
         values["wanted_building"] = number
         if location.unit.level is UnitLevel.GRID:
@@ -137,7 +146,7 @@ async def on_building(ctx: Context) -> bool:
     words = compact(ctx.text)
     mention = building_mention(words) or (building_mention(words + "号楼") if words.isdigit() else None)
     elsewhere = directory.locate(ctx.text, group_unit=None, home_unit=None) if ctx.text else None
-    if mention is not None and (elsewhere is None or elsewhere.source != "text_building"):
+    if mention is not None and (elsewhere is None or elsewhere.source != TEXT_BUILDING):
         elsewhere = Location(grid, "resident", "", missing_building=mention[0])
         building = directory.find_building(grid, mention[0])
         if building is not None:

@@ -91,6 +91,10 @@ async def test_a_building_the_compound_lacks_is_asked_about(bot):
     answer = await bot.resident("小李", "#随手拍 7号楼门口垃圾没人清", group="JT-QINJ")
     assert "哪个小区的7号楼" in answer
     assert "地点：秦机东区7号楼" in await bot.resident("小李", "秦机东区", group="JT-QINJ")
+    # An emergency is never held up by the question: it is filed at the compound at once.
+    answer = await bot.resident("老赵", "#随手拍 12号楼电梯里困了人出不来", group="JT-TTC-01")
+    assert "96333" in answer and "已受理" in answer
+    assert unit_code(bot, (await bot.latest_case()).unit_id) == "JT-TTC-01"
 
 
 async def test_a_resident_registers_and_changes_their_home_in_chat(bot):
