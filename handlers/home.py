@@ -32,6 +32,8 @@ async def register_home(ctx: Context) -> bool:
         return True
     match = REGISTER_HOME.match(ctx.text)
     words = (match.group("place") if match else "").strip()
+    if ctx.in_group and words and await home_place(ctx, words) is None:
+        return False  # 我住在这个小区十年了 is group chatter, not a registration
     ctx.start("home", "place")
     if not words:
         ctx.reply(ASK)
@@ -42,17 +44,23 @@ async def register_home(ctx: Context) -> bool:
 
 async def take_home(ctx: Context, words: str) -> None:
     """A compound or building becomes the proposed home; anything vaguer gets a question."""
-    directory = ctx.services.directory
-    location = directory.locate(words, group_unit=await group_unit(ctx), home_unit=None)
-    if location is None or location.source == GROUP or location.unit.level.depth < UnitLevel.GRID.depth:
-        near = f"「{location.matched}」" if location is not None and location.matched else "这个地址"
-        ctx.reply(f"没有找到{near}对应的小区。住址请写到小区和楼栋，例如：秦机小区5号楼；回复「取消」放弃。")
+    location = await home_place(ctx, words)
+    if location is None:
+        ctx.reply(f"没有找到「{words}」对应的小区。住址请写到小区和楼栋，例如：秦机小区5号楼；回复「取消」放弃。")
         return
     if location.missing_building is not None:
         ctx.reply(f"{location.unit.name}没有{location.missing_building}号楼（登记的是{buildings_of(ctx, location.unit)}）。"
                   f"请重新告诉我住址，例如：{location.unit.name}3号楼。")
         return
     propose(ctx, location)
+
+
+async def home_place(ctx: Context, words: str) -> Location | None:
+    """The compound or building the words name (a bare 5号楼 in a compound's group is in that compound)."""
+    location = ctx.services.directory.locate(words, group_unit=await group_unit(ctx), home_unit=None) if words else None
+    if location is None or location.source == GROUP or location.unit.level.depth < UnitLevel.GRID.depth:
+        return None
+    return location
 
 
 def propose(ctx: Context, location: Location) -> None:

@@ -117,6 +117,9 @@ async def test_a_resident_registers_and_changes_their_home_in_chat(bot):
     async with bot.services.sessions() as session:
         home_id = await session.scalar(select(Resident.home_unit_id).where(Resident.display_name == "新来的"))
     assert unit_code(bot, home_id) == "JT-TTC-02-B02"
+    # In a compound's group a bare building is in that compound; words that place nothing there are chatter.
+    assert "登记为「铁塔厂家属院3号楼」" in await bot.resident("邻居", "我家住3号楼", group="JT-TTC-01")
+    assert await bot.resident("老邻居", "我住在这个小区十年了", group="JT-TTC-01") == ""
     # A comma ends the form: this is a report, placed at the home.
     assert "类别：电梯" in await bot.resident("新来的", "我家在3号楼，电梯坏了")
 
