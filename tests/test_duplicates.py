@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from models import CaseStatus, EventKind, WebAudit
+from models import CaseEvent, CaseStatus, EventKind, WebAudit
 from tests.harness import Harness
 from tests.web_rig import WebRig
 
@@ -101,8 +101,9 @@ async def test_merge_and_split_on_the_web_case_page(database_url: str) -> None:
         assert response.status == 302 and response.headers["Location"] == f"/staff/cases/{lamp.id}"
         assert (await rig.harness.case(lamp.id)).duplicate_of_id is None
         async with rig.harness.services.sessions() as session:
-            audited = (await session.scalars(select(WebAudit.action).where(WebAudit.case_id == five.id))).all()
-        assert list(audited) == ["merge", "split"]
+            audited = (await session.execute(select(WebAudit.action, CaseEvent.action).join(
+                CaseEvent, CaseEvent.id == WebAudit.case_event_id).where(WebAudit.case_id == five.id))).all()
+        assert [tuple(row) for row in audited] == [("merge", EventKind.MERGE), ("split", EventKind.SPLIT_OFF)]
         assert any("已单独立案" in t for t in await notices_to(rig.harness, lamp.reporter_id))
         # Another community's secretary sees neither the page nor the actions.
         await rig.login("S001")

@@ -37,11 +37,10 @@ async def merge(request: web.Request) -> web.Response:
     services = services_of(request)
     try:
         async with services.sessions.begin() as db:
-            last = await _last_event(db)
             await merge_cases(db, services.directory, actor_of(request), case.id, int(other.group(1)),
                               now=services.clock.now(), note=note)
             await audit(request, db, "merge", staff_id=request[STAFF].id, case_id=case.id,
-                        event_id=await _last_event(db, after=last), detail=f"#{other.group(1)} {note}".strip())
+                        event_id=await _last_event(db, case.id), detail=f"#{other.group(1)} {note}".strip())
     except CaseRefused as refusal:
         return await _back(request, case.id, str(refusal))
     return await _back(request, case.id, f"#{other.group(1)} 已并入 #{case.id}。")
@@ -59,7 +58,6 @@ async def split(request: web.Request) -> web.Response:
     services = services_of(request)
     try:
         async with services.sessions.begin() as db:
-            last = await _last_event(db)
             follower = await load_case(db, int(m.group(1))) if (m := _NUMBER.match(which)) else None
             category = (services.classifier.current().rules.category(follower.category_code)
                         if follower is not None and follower.category_code else None)
@@ -67,7 +65,7 @@ async def split(request: web.Request) -> web.Response:
             split_off = await split_case(db, services.directory, actor_of(request), case.id, which, duty=duty,
                                          now=services.clock.now(), note=note)
             await audit(request, db, "split", staff_id=request[STAFF].id, case_id=case.id,
-                        event_id=await _last_event(db, after=last), detail=f"{split_off.number} {note}".strip())
+                        event_id=await _last_event(db, case.id), detail=f"{split_off.number} {note}".strip())
     except CaseRefused as refusal:
         return await _back(request, case.id, str(refusal))
     return await _back(request, split_off.id, f"{split_off.number} 已从 #{case.id} 拆出，单独办理。")
@@ -89,10 +87,10 @@ def may_regroup(request: web.Request, case: Case) -> bool:
                                                           SCOPE_ACTION)
 
 
-async def _last_event(db: AsyncSession, *, after: int = 0) -> int | None:
+async def _last_event(db: AsyncSession, case_id: int) -> int | None:
+    """The latest event of the case, the one the web audit row names."""
     await db.flush()
-    latest = await db.scalar(select(func.max(CaseEvent.id)))
-    return latest if latest and latest > after else None
+    return await db.scalar(select(func.max(CaseEvent.id)).where(CaseEvent.case_id == case_id))
 
 
 async def _back(request: web.Request, case_id: int, flash: str) -> web.Response:
