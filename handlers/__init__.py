@@ -7,7 +7,9 @@ from handlers import (
     claim,
     corrections,
     help,
+    home,
     login,
+    merging,
     offer,
     person,
     projects,
@@ -24,9 +26,9 @@ from handlers import (
 def build_router() -> HandlerRouter:
     """The root router: every feature's handlers in one place."""
     root = HandlerRouter("root").include(
-        worker.router, login.router, appointment_desk.router, corrections.router, help.router, report.router, wish.router,
+        worker.router, merging.router, login.router, appointment_desk.router, corrections.router, help.router, report.router, wish.router,
         appointment.router, status.router, rating.router, wish_review.router, projects.router, claim.router,
-        offer.router, person.router, remark.router,
+        offer.router, person.router, remark.router, home.router,
     )
     # 取消预约 12, 改约 12 and the waiting-list answers are read before any intent (取消… would be a plain cancel).
     root.intents = {intent: appointment.with_commands(handler) for intent, handler in root.intents.items()}

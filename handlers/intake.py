@@ -7,13 +7,22 @@ import re
 from sqlalchemy import select
 
 from bot.cases.lifecycle import EMERGENCY_PRIORITY, Draft, file_case, place_label
-from bot.grid.directory import Location, UnitRef
+from bot.grid.directory import (
+    HOME,
+    NO_HOME,
+    TEXT_BUILDING,
+    VAGUE_DISTRICT,
+    Location,
+    UnitRef,
+    building_mention,
+    compact,
+)
 from bot.grid.routing import Responsibility, category_duty
 from bot.pipeline.identities import mask_phones_in
 from bot.pipeline.router import Context
 from bot.understanding.emergencies import advice, emergency_in
 from bot.understanding.triggers import strip_hashtags
-from models import CaseKind, ChatGroup
+from models import CaseKind, ChatGroup, UnitLevel
 
 YES = re.compile(r"^(确认|确定|是|是的|对|对的|好|好的|提交|没错|嗯|ok|y|yes|1)[!！。.\s]*$", re.IGNORECASE)
 COMMAND_PREFIX = re.compile(r"^/\w+(@\w+)?\s*")
@@ -62,13 +71,94 @@ async def place(ctx: Context, text: str) -> Location | None:
 
 async def ask_place_or_confirm(ctx: Context) -> None:
     """Moves the draft on to the place question, or straight to confirmation when the place is known."""
-    location = await place(ctx, ctx.state.values["text"])
-    if location is None:
+    await settle_place(ctx, await place(ctx, ctx.state.values["text"]), ctx.state.values["text"], first=True)
+
+
+EXAMPLE = "例如：秦机小区5号楼、经二路与红旗路口、姜谭公园"
+TOO_VAGUE = f"只说到区，范围太大了。请说得具体一些：哪个小区、哪条路或路口、附近的什么地方？{EXAMPLE}。"
+
+
+def where_question(ctx: Context, text: str, *, first: bool) -> str:
+    """Asks where, saying why the words did not place the matter when they said something."""
+    why = ctx.services.directory.unplaced(text)
+    if why == VAGUE_DISTRICT:
+        return TOO_VAGUE
+    if why == NO_HOME:
+        return ("您还没有登记住址，我不知道您家在哪里。请告诉我小区和楼栋，例如：秦机小区5号楼；"
+                "也可以发「我家住秦机小区5号楼」登记住址，以后就不用每次说了。")
+    if why:
+        return f"没有找到「{why}」。请告诉我附近的小区、路口或地标，{EXAMPLE}；或回复「取消」。"
+    if first:
+        return f"请问是在哪个小区、哪栋楼，或哪条路、哪个路口？{EXAMPLE}。"
+    return f"没有找到这个地点。请写小区名称和楼栋，或路名、路口，{EXAMPLE}；或回复「取消」。"
+
+
+def buildings_of(ctx: Context, grid: UnitRef) -> str:
+    """A compound's buildings as residents read them: 1–8号楼, or 1、2、3号楼."""
+    numbers = sorted(n for u in ctx.services.directory.children(grid)
+                     if u.level is UnitLevel.BUILDING and (n := (building_mention(compact(u.name)) or (0, ""))[0]))
+    if numbers and numbers == list(range(numbers[0], numbers[-1] + 1)) and len(numbers) > 2:
+        return f"{numbers[0]}–{numbers[-1]}号楼"
+    return "、".join(map(str, numbers)) + "号楼" if numbers else "未登记楼栋"
+
+
+async def settle_place(ctx: Context, location: Location | None, text: str, *, first: bool = False) -> None:
+    """Takes a place for the draft, or asks: where (saying why), which building, or which compound."""
+    values = ctx.state.values
+    directory = ctx.services.directory
+    wanted = values.pop("wanted_building", None)
+    if location is not None and wanted and location.unit.level is UnitLevel.GRID and location.missing_building is None:
+        building = directory.find_building(location.unit, wanted)  # the compound for a building asked about
+        location = Location(building, location.source, location.matched) if building else \
+            Location(location.unit, location.source, location.matched, missing_building=wanted)
+    if location is None or location.unit.level is UnitLevel.DISTRICT:  # a group bound to the whole district
         ctx.goto("location")
-        ctx.reply("请问是在哪个小区、哪栋楼？例如：铁塔厂家属院3号楼。")
+        ctx.reply(where_question(ctx, text, first=first) if location is None else TOO_VAGUE)
         return
-    ctx.state.values.update(unit_id=location.unit.id, location_source=location.source)
+    if location.missing_building is not None and not values.get("emergency"):  # an emergency files where it can
+        number = location.missing_building
+        values["wanted_building"] = number
+        if location.unit.level is UnitLevel.GRID:
+            values.update(unit_id=location.unit.id, location_source=location.source, spot=None)
+            ctx.goto("building")
+            ctx.reply(f"{location.unit.name}没有{number}号楼（登记的是{buildings_of(ctx, location.unit)}）。"
+                      "请回复正确的楼号，例如：3号楼；"
+                      f"或回复「确认」按整个{location.unit.name}登记。")
+        else:
+            ctx.goto("location")
+            ctx.reply(f"请问是哪个小区的{number}号楼？例如：秦机小区{number}号楼。")
+        return
+    spot = location.spot
+    values.update(unit_id=location.unit.id, location_source=location.source,
+                  spot={"key": spot.key, "label": spot.label} if spot else None)
     await confirm_or_file(ctx)
+
+
+async def on_building(ctx: Context) -> bool:
+    """Takes the building number asked for, or 确认 for the whole compound, or another place altogether."""
+    values = ctx.state.values
+    directory = ctx.services.directory
+    if YES.match(ctx.text):
+        values.pop("wanted_building", None)
+        await confirm_or_file(ctx)
+        return True
+    grid = directory.unit(values["unit_id"])
+    words = compact(ctx.text)
+    mention = building_mention(words) or (building_mention(words + "号楼") if words.isdigit() else None)
+    elsewhere = directory.locate(ctx.text, group_unit=None, home_unit=None) if ctx.text else None
+    if mention is not None and (elsewhere is None or elsewhere.source != TEXT_BUILDING):
+        elsewhere = Location(grid, "resident", "", missing_building=mention[0])
+        building = directory.find_building(grid, mention[0])
+        if building is not None:
+            elsewhere = Location(building, "resident", mention[1])
+    if elsewhere is None:
+        if ctx.in_group and not ctx.text:
+            return False
+        ctx.reply(f"请回复{grid.name}的楼号，例如：3号楼；或回复「确认」按整个小区登记，「取消」放弃。")
+        return True
+    values.pop("wanted_building", None)
+    await settle_place(ctx, elsewhere, ctx.text)
+    return True
 
 
 async def confirm_or_file(ctx: Context) -> None:
@@ -89,7 +179,8 @@ def take_emergency(ctx: Context, text: str) -> None:
 
 def show_confirmation(ctx: Context) -> None:
     values = ctx.state.values
-    place_name = place_label(ctx.services.directory, ctx.services.directory.unit(values["unit_id"]))
+    place_name = place_label(ctx.services.directory, ctx.services.directory.unit(values["unit_id"]),
+                             (values.get("spot") or {}).get("label"))
     lines = [f"请确认您的{KIND_WORDS[CaseKind(values['kind'])]}："]
     if values.get("category_name"):
         lines.append(f"类别：{values['category_name']}")
@@ -105,16 +196,22 @@ def show_confirmation(ctx: Context) -> None:
     ctx.reply("\n".join(lines))
 
 
+def locate_answer(ctx: Context) -> Location | None:
+    """The place a resident answered with; their home only when the words say so (就在我家门口)."""
+    if not ctx.text:
+        return None
+    location = ctx.services.directory.locate(ctx.text, group_unit=None, home_unit=home_unit(ctx))
+    if location is not None and location.source == HOME and ctx.services.directory.unplaced(ctx.text) != NO_HOME:
+        return None
+    return location
+
+
 async def on_location(ctx: Context) -> bool:
     """Takes the place the resident named."""
-    location = ctx.services.directory.locate(ctx.text, group_unit=None, home_unit=None) if ctx.text else None
-    if location is None:
-        if ctx.in_group and not ctx.text:
-            return False
-        ctx.reply("没有找到这个地点。请写小区名称和楼栋，例如：秦机小区5号楼；或回复「取消」。")
-        return True
-    ctx.state.values.update(unit_id=location.unit.id, location_source="resident")
-    await confirm_or_file(ctx)
+    location = locate_answer(ctx)
+    if location is None and ctx.in_group and not ctx.text:
+        return False
+    await settle_place(ctx, location, ctx.text)
     return True
 
 
@@ -128,10 +225,9 @@ async def on_confirm(ctx: Context) -> bool:
     if YES.match(ctx.text):
         await file_draft(ctx)
         return True
-    location = ctx.services.directory.locate(ctx.text, group_unit=None, home_unit=None) if ctx.text else None
+    location = locate_answer(ctx)
     if location is not None:
-        ctx.state.values.update(unit_id=location.unit.id, location_source="resident")
-        show_confirmation(ctx)
+        await settle_place(ctx, location, ctx.text)
         return True
     if ctx.in_group:
         return False
@@ -169,7 +265,8 @@ async def file_draft(ctx: Context) -> None:
         category_code=values.get("category_code"), category_name=values.get("category_name"),
         confidence=values.get("confidence", 0.0), keywords=values.get("keywords", []), duty=duty,
         sla_accept_hours=accept_hours, sla_resolve_hours=resolve_hours, media=values.get("media", []),
-        extras={**values.get("extras", {}), **({"emergency": values["emergency"],
+        extras={**values.get("extras", {}), **({"spot": values["spot"]} if values.get("spot") else {}),
+                **({"emergency": values["emergency"],
                                                  "emergency_label": values["emergency_label"]}
                                                 if values.get("emergency") else {})},
         priority=EMERGENCY_PRIORITY if values.get("emergency") else 0,

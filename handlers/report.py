@@ -10,6 +10,7 @@ from handlers.intake import (
     ask_place_or_confirm,
     begin_intake,
     media_of,
+    on_building,
     on_confirm,
     on_location,
     strip_triggers,
@@ -95,4 +96,5 @@ async def on_category(ctx: Context) -> bool:
 
 
 router.step("report", "location")(on_location)
+router.step("report", "building")(on_building)
 router.step("report", "confirm")(on_confirm)

@@ -21,14 +21,25 @@ from models.community import (
     WishStatus,
 )
 from models.corrections import CategoryCorrection
-from models.grid import ChatGroup, GridUnit, GridVersion, Identity, Resident, Staff, StaffRole, UnitLevel
+from models.grid import (
+    ChatGroup,
+    GridPlace,
+    GridUnit,
+    GridVersion,
+    Identity,
+    PlaceKind,
+    Resident,
+    Staff,
+    StaffRole,
+    UnitLevel,
+)
 from models.integrations import ApiKey, Open311Token
 from models.messaging import Conversation, InboundMessage, InboundStatus, Outbox, SendState
 from models.platform import JobRun, PlatformToken, SendBudget, StaffInvite
 from models.web import CasePhoto, LoginToken, StaffPassword, WebAudit, WebSession
 
 __all__ = [
-    "Base", "LabelledEnum", "UTCDateTime", "Case", "CaseEvent", "CategoryCorrection", "CaseKind", "CaseStatus", "EventKind", "Rating", "ChatGroup", "GridUnit", "GridVersion",
+    "Base", "LabelledEnum", "UTCDateTime", "Case", "CaseEvent", "CategoryCorrection", "CaseKind", "CaseStatus", "EventKind", "Rating", "ChatGroup", "GridPlace", "GridUnit", "GridVersion", "PlaceKind",
     "Identity", "Resident", "Staff", "StaffRole", "UnitLevel", "Conversation", "InboundMessage",
     "InboundStatus", "Outbox", "SendState", "JobRun", "PlatformToken", "SendBudget", "StaffInvite", "ApiKey", "Open311Token",
     "Booking", "BookingStatus", "SlotSeats", "WaitlistEntry", "WaitStatus",

@@ -71,6 +71,10 @@ class EventKind(LabelledEnum):
     RECATEGORISE = "recategorise", "已更正类别"
     NOTE = "note", "内部备注"  # staff only: never shown to the resident, on public pages or in Open311
     MESSAGE = "message", "工作人员留言"
+    MERGE = "merge", "合并工单"  # on the kept case
+    MERGED_INTO = "merged_into", "已并入其他工单"  # on the case merged into it
+    SPLIT = "split", "拆出单独办理"  # on the report split off
+    SPLIT_OFF = "split_off", "拆出并入的反映"  # on the case it was split from
 
 
 class Case(Base):

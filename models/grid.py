@@ -143,6 +143,28 @@ class ChatGroup(Base):
 Index("ix_staff_role_unit", Staff.role, Staff.unit_id)
 
 
+class PlaceKind(LabelledEnum):
+    ROAD = "road", "道路"
+    LANDMARK = "landmark", "公共场所"  # squares, parks, markets, stations: named places that are not compounds
+
+
+class GridPlace(Base):
+    """A road or landmark the district file names: reports about it land at its unit (a street or community).
+
+    `communities` lists the communities a road runs through (unit ids), so a report can land at the one the
+    resident lives in."""
+
+    __tablename__ = "grid_place"
+    __table_args__ = (UniqueConstraint("unit_id", "name"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[PlaceKind] = mapped_column(_enum(PlaceKind))
+    name: Mapped[str] = mapped_column(String(128))
+    aliases: Mapped[list[str]] = mapped_column(JSON, default=list)
+    unit_id: Mapped[int] = mapped_column(ForeignKey("grid_unit.id"), index=True)
+    communities: Mapped[list[int]] = mapped_column(JSON, default=list)
+
+
 class GridVersion(Base):
     """One row counting changes to the grid units, so running services see a district loaded after they started."""
 

@@ -11,7 +11,7 @@ import yaml
 from sqlalchemy import func, select
 from sqlalchemy.orm import aliased
 
-from bot.grid.directory import TEXT_BUILDING, GridDirectory
+from bot.grid.directory import TEXT_BUILDING, TEXT_PLACE, GridDirectory
 from bot.grid.district import DistrictSummary
 from bot.grid.synthetic import MATTERS, generate_synthetic
 from models import (
@@ -145,6 +145,11 @@ async def test_the_directory_works_at_weibin_scale(sessions):
     assert location is not None and location.source == TEXT_BUILDING
     assert location.unit == directory.find_building(grid, 3)
     assert directory.resolve("JT-02") is not None and directory.resolve("市铁塔厂社区").code == "JT-02"
+    road = directory.locate("红旗路和经二路路口井盖没了", group_unit=None, home_unit=None)  # the generated roads
+    assert road is not None and road.source == TEXT_PLACE and road.spot.label == "红旗路与经二路交叉口"
+    assert road.unit.code == "JEL-02"  # the community both roads run through
+    park = directory.locate("桥南公园的路灯坏了", group_unit=None, home_unit=None)
+    assert park is not None and park.unit.code == "QN"
 
 
 async def test_generation_needs_an_empty_grid(sessions):

@@ -95,7 +95,8 @@ async def staff_action(
         message = f"您反映的 {case.number} {news}"
     elif action == "progress":
         event = record_event(session, case, actor, action, before, note, now)
-        message = f"{case.number} 处理进展：{note}"
+        news = f"处理进展：{note}"
+        message = f"{case.number} {news}"
     elif action == "resolve":
         case.resolved_at = now
         event = record_event(session, case, actor, action, before, note, now)
@@ -113,7 +114,8 @@ async def staff_action(
     else:  # reject
         case.closed_at = now
         event = record_event(session, case, actor, action, before, note, now)
-        message = f"很抱歉，{case.number} 不予受理：{note}"
+        news = f"不予受理：{note}"
+        message = f"很抱歉，{case.number} {news}"
     await session.flush()
     key = f"case:{case.id}:{action}:{event.id}"
     if action == "resolve":
@@ -124,8 +126,7 @@ async def staff_action(
         await notify_followers(session, case, f"已办结：{note}", key=key, now=now)
     else:
         await notify_reporter(session, case, message, key=key, now=now)
-        if action in {"accept", "claim"}:
-            await notify_followers(session, case, news, key=key, now=now)
+        await notify_followers(session, case, news, key=key, now=now)  # every notice the reporter gets
     return case
 
 
@@ -155,8 +156,9 @@ async def _reassign(session: AsyncSession, directory: GridDirectory, actor: Acto
             raise CaseRefused(f"{department}暂无在岗人员，无法{TRANSITIONS[action].label}。")
     status = S.TRANSFERRED if action == "transfer" else S.ASSIGNED
     await apply_assignment(session, directory, case, assignment, actor, action, now, status=status, note=note)
-    await notify_reporter(session, case, f"您反映的 {case.number} 已转交{assignment.staff.name}处理。",
-                          key=f"case:{case.id}:{action}:{case.assignee_id}:{now.isoformat()}", now=now)
+    key = f"case:{case.id}:{action}:{case.assignee_id}:{now.isoformat()}"
+    await notify_reporter(session, case, f"您反映的 {case.number} 已转交{assignment.staff.name}处理。", key=key, now=now)
+    await notify_followers(session, case, f"已转交{assignment.staff.name}处理。", key=key, now=now)
 
 
 async def find_staff(session: AsyncSession, ref: str) -> Staff | None:

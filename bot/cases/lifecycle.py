@@ -18,7 +18,7 @@ from bot.cases.notices import (
     worker_buttons,
 )
 from bot.cases.refs import CaseRef, FiledCase, Reporter
-from bot.grid.directory import GridDirectory, UnitRef
+from bot.grid.directory import GridDirectory, UnitRef, building_mention, compact
 from bot.grid.routing import (
     Assignment,
     Responsibility,
@@ -93,10 +93,11 @@ class Filed:
     assignment: Assignment | None
 
 
-def place_label(directory: GridDirectory, unit: UnitRef) -> str:
-    """A unit as residents say it: compound and building (铁塔厂家属院3号楼), or the unit's own name above a grid."""
+def place_label(directory: GridDirectory, unit: UnitRef, spot: str | None = None) -> str:
+    """A unit as residents say it: compound and building (铁塔厂家属院3号楼), or the unit's own name above a grid,
+    followed by the road, intersection or landmark when the report named one (姜谭街道姜谭路与清姜路交叉口)."""
     below_community = [u.name for u in directory.ancestors(unit) if u.level.depth >= UnitLevel.GRID.depth]
-    return "".join(below_community) or unit.name
+    return ("".join(below_community) or unit.name) + (spot or "")
 
 
 def record_event(session: AsyncSession, case: Case, actor: Actor | None, action: str, before: CaseStatus | None,
@@ -117,7 +118,7 @@ _STAFF = Staff.__table__
 PATH_END = "~"
 _DUPLICATE_CANDIDATES = (
     select(CASE_TABLE.c.id, CASE_TABLE.c.text, CASE_TABLE.c.unit_id, CASE_TABLE.c.keywords, CASE_TABLE.c.status, CASE_TABLE.c.media,
-           CASE_TABLE.c.assignee_id, _STAFF.c.code, _STAFF.c.name, _STAFF.c.role, _STAFF.c.unit_id.label("staff_unit_id"),
+           CASE_TABLE.c.extras, CASE_TABLE.c.assignee_id, _STAFF.c.code, _STAFF.c.name, _STAFF.c.role, _STAFF.c.unit_id.label("staff_unit_id"),
            _STAFF.c.department)
     .select_from(CASE_TABLE.outerjoin(_STAFF, _STAFF.c.id == CASE_TABLE.c.assignee_id))
     .where(CASE_TABLE.c.kind == CaseKind.REPORT, CASE_TABLE.c.category_code == bindparam("category_code"),
@@ -142,14 +143,17 @@ async def find_duplicate(
     session: AsyncSession, directory: GridDirectory, draft: Draft, *, now: datetime, window: timedelta,
     similarity: float,
 ) -> Original | None:
-    """An open case of the same category in the same grid, recent and alike in words."""
+    """An open case of the same category at the same spot (see `same_spot`), recent and alike in words."""
     if draft.category_code is None or draft.kind is not CaseKind.REPORT or window <= timedelta(0):
         return None
     scope = directory.ancestor_at(draft.unit, UnitLevel.GRID) or draft.unit
     candidates = await session.execute(_DUPLICATE_CANDIDATES, {
         "category_code": draft.category_code, "scope_from": scope.path, "scope_to": scope.path + PATH_END,
         "since": now - window})
+    mine = spot_of(directory, draft.unit.id, draft.text, draft.extras)
     for candidate in candidates:
+        if spot_of(directory, candidate.unit_id, candidate.text, candidate.extras or {}) != mine:
+            continue
         same_spot = candidate.unit_id == draft.unit.id and draft.unit.level is not UnitLevel.GRID
         alike = max(fuzz.ratio(candidate.text, draft.text), fuzz.partial_ratio(candidate.text, draft.text))
         if alike >= similarity or (same_spot and set(candidate.keywords) & set(draft.keywords)):
@@ -158,6 +162,23 @@ async def find_duplicate(
                 candidate.department)
             return Original(CaseRef(candidate.id, candidate.status, candidate.media), assignee)
     return None
+
+
+def spot_of(directory: GridDirectory, unit_id: int, text: str, extras: dict[str, Any]) -> tuple[Any, ...]:
+    """What two reports must share to be one problem: the unit above a compound, or the building a report names
+    (its unit, else a number in its words; none for the whole compound), and the road or landmark it names.
+
+    Two buildings are two problems: 3号楼门口路灯不亮 never joins a case about 5号楼."""
+    unit = directory.unit(unit_id)
+    spot = (extras.get("spot") or {}).get("key")
+    if unit.level.depth < UnitLevel.GRID.depth:
+        return (unit.id, spot)
+    building = directory.ancestor_at(unit, UnitLevel.BUILDING)
+    if building is not None:
+        return (building.id, spot)
+    mention = building_mention(compact(text))
+    found = directory.find_building(unit, mention[0]) if mention else None
+    return (found.id if found else mention[0] if mention else None, spot)
 
 
 def _event_row(case: Case | CaseRef | FiledCase, actor: Actor | None, action: str, before: CaseStatus | None,
@@ -188,7 +209,8 @@ async def file_case(
         "kind": draft.kind, "status": S.NEW, "text": draft.text, "media": draft.media,
         "category_code": draft.category_code, "category_name": draft.category_name,
         "confidence": round(draft.confidence, 3), "keywords": draft.keywords, "unit_id": draft.unit.id,
-        "unit_path": draft.unit.path, "place": place_label(directory, draft.unit), "reporter_id": reporter.id,
+        "unit_path": draft.unit.path, "reporter_id": reporter.id,
+        "place": place_label(directory, draft.unit, (draft.extras.get("spot") or {}).get("label")),
         "source_channel": channel, "source_chat_id": chat_id, "source_is_group": is_group, "extras": draft.extras,
         "created_at": now, "updated_at": now, "resolve_due_at": now + timedelta(hours=draft.sla_resolve_hours),
         "assignee_id": None, "department": None, "queue_unit_id": None, "duplicate_of_id": None, "priority": draft.priority,

@@ -36,7 +36,7 @@ def case_summary(case: Case, *, for_staff: bool) -> str:
             lines.append(f"附件：{len(case.media)} 张照片")
         if case.resolve_due_at:
             hours = (case.resolve_due_at - case.created_at).total_seconds() / 3600
-            lines.append(f"办结时限：受理后 {hours:g} 小时内")
+            lines.append(f"办结时限：受理后 {round(hours, 1):g} 小时内")
     return "\n".join(lines)
 
 

@@ -13,6 +13,10 @@ How `locate` reads a message (after folding full-width ASCII, lower-casing and d
   name of five or more, or a dropped one in a name of four or more) only within the group's street, or the
   whole district when the message did not come from a group. Names of three characters match exactly only:
   two thirds of one is ordinary chatter (发电站 is not 发电厂).
+- Then roads, intersections and landmarks (bot.grid.places), then street and community names: one rule in every
+  chat. A district name alone places nothing (too vague: `unplaced` says why), nor do 我家门口 and the like
+  without a registered home. A building number the compound does not have keeps the compound and is reported
+  as `missing_building`, for the resident to be asked.
 """
 
 from __future__ import annotations
@@ -26,10 +30,14 @@ from rapidfuzz import fuzz
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from models import GridUnit, UnitLevel
+from bot.grid.places import HOME_WORDS, Hit, NameIndex, PlaceIndex, PlaceRef, Spot, unknown_road
+from models import GridPlace, GridUnit, UnitLevel
 
 TEXT_BUILDING = "text_building"
 TEXT_COMPOUND = "text_compound"
+TEXT_PLACE = "text_place"  # a road, an intersection or a landmark
+TEXT_UNIT = "text_unit"  # a street or community named in the text
+VAGUE_DISTRICT, NO_HOME = "district", "home"
 GROUP = "group"
 HOME = "home"
 
@@ -107,11 +115,14 @@ class UnitRef:
 
 @dataclass(frozen=True)
 class Location:
-    """Where a message was placed and why: source is text_building, text_compound, group or home."""
+    """Where a message was placed and why: source is text_building, text_compound, text_place, text_unit, group
+    or home."""
 
     unit: UnitRef
     source: str
     matched: str  # the words that placed it; empty for group and home
+    spot: Spot | None = None
+    missing_building: int | None = None  # a building number the text named that the compound does not have
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,8 +142,9 @@ class _Hit:
 class GridDirectory:
     """The whole grid tree, indexed for lookups by id, code, name and alias, and for locating messages."""
 
-    def __init__(self, units: Iterable[UnitRef]) -> None:
+    def __init__(self, units: Iterable[UnitRef], places: Iterable[PlaceRef] = ()) -> None:
         self._by_id: dict[int, UnitRef] = {u.id: u for u in units}
+        self.places = PlaceIndex(places)
         self._by_code: dict[str, UnitRef] = {}
         self._by_name: dict[str, list[UnitRef]] = defaultdict(list)
         self._children: dict[int, list[UnitRef]] = defaultdict(list)
@@ -150,6 +162,9 @@ class GridDirectory:
                     self._buildings.setdefault((unit.parent_id, number), unit)
         self._ancestors = {u.id: self._chain(u) for u in self._by_id.values()}
         self._index_compounds()
+        above_grid = (UnitLevel.DISTRICT, UnitLevel.STREET, UnitLevel.COMMUNITY)
+        self._unit_names: NameIndex[UnitRef] = NameIndex(
+            (compact(name), u) for u in self._by_id.values() if u.level in above_grid for name in (u.name, *u.aliases))
 
     @classmethod
     async def load(cls, session: AsyncSession) -> GridDirectory:
@@ -158,9 +173,13 @@ class GridDirectory:
             GridUnit.id, GridUnit.code, GridUnit.name, GridUnit.level, GridUnit.parent_id, GridUnit.path,
             GridUnit.aliases,
         ))
+        places = await session.execute(select(
+            GridPlace.id, GridPlace.kind, GridPlace.name, GridPlace.aliases, GridPlace.unit_id, GridPlace.communities))
         return cls(
-            UnitRef(r.id, r.code, r.name, UnitLevel(r.level), r.parent_id, r.path, tuple(r.aliases or ()))
-            for r in rows
+            (UnitRef(r.id, r.code, r.name, UnitLevel(r.level), r.parent_id, r.path, tuple(r.aliases or ()))
+             for r in rows),
+            [PlaceRef(p.id, p.kind, p.name, tuple(p.aliases or ()), p.unit_id, tuple(p.communities or ()))
+             for p in places],
         )
 
     def __len__(self) -> int:
@@ -325,24 +344,59 @@ class GridDirectory:
         return _Hit(unit, text[start:end], start, end, len(name))
 
     def locate(self, text: str, *, group_unit: UnitRef | None, home_unit: UnitRef | None) -> Location | None:
-        """Places a message: a building named in the text, a compound named in it, the group, the home."""
+        """Places a message: a building or compound named in the text, a road, intersection or landmark, a street
+        or community, the resident's home when the text says so, the group, the home."""
         words = compact(text)
         scope = self.ancestor_at(group_unit, UnitLevel.STREET) if group_unit is not None else None
         compound = self._match_compound(words, scope)
+        places, units = self.places.find(words), self._unit_names.find(words)
+        # 姜谭街道 is the street, not the road 姜谭街; 姜谭路 is the road, not the street 姜谭
+        places = [p for p in places if not any(u.covers(p.start, p.end) for u in units)]
+        units = [u for u in units if not any(p.covers(u.start, u.end) for p in places)]
+        if compound is not None and (at := words.find(compound[1])) >= 0 and any(
+                hit.covers(at, at + len(compound[1])) for hit in [*places, *units]):
+            compound = None  # a longer road, landmark or community name holds the compound's words
         mention = building_mention(words)
+        missing = None
         if mention is not None:
             grid = compound[0] if compound else self._known_grid(group_unit, home_unit)
             building = self.find_building(grid, mention[0]) if grid is not None else None
             if building is not None:
                 matched = f"{compound[1]} {mention[1]}" if compound else mention[1]
                 return Location(building, TEXT_BUILDING, matched)
+            missing = mention[0]
         if compound is not None:
-            return Location(compound[0], TEXT_COMPOUND, compound[1])
+            return Location(compound[0], TEXT_COMPOUND, compound[1], missing_building=missing)
+        spot = self.places.spot(places)
+        if spot is not None:
+            near = group_unit or home_unit
+            mine = self.ancestor_at(near, UnitLevel.COMMUNITY) if near is not None else None
+            return Location(self.unit(spot.landing(mine.id if mine else None)), TEXT_PLACE, spot.words, spot=spot)
+        named = [hit for hit in units if hit.items[0].level is not UnitLevel.DISTRICT]
+        if named:
+            return Location(self._nearest(named[0], scope), TEXT_UNIT, named[0].words)
+        if home_unit is not None and HOME_WORDS.search(words):
+            return Location(home_unit, HOME, "")
         if group_unit is not None:
-            return Location(group_unit, GROUP, "")
+            return Location(group_unit, GROUP, "", missing_building=missing)
         if home_unit is not None:
             return Location(home_unit, HOME, "")
         return None
+
+    def unplaced(self, text: str) -> str | None:
+        """Why `locate` found nothing: the district alone (too vague), home words without a home, or the road-like
+        word that is not in the district file; None when the text names no place at all."""
+        words = compact(text)
+        if HOME_WORDS.search(words):
+            return NO_HOME
+        if any(hit.items[0].level is UnitLevel.DISTRICT for hit in self._unit_names.find(words)):
+            return VAGUE_DISTRICT
+        return unknown_road(words)
+
+    @staticmethod
+    def _nearest(hit: Hit[UnitRef], scope: UnitRef | None) -> UnitRef:
+        inside = [u for u in hit.items if scope is not None and scope.contains(u)]
+        return (inside or sorted(hit.items, key=lambda u: (u.level.depth, u.code)))[0]
 
     def _known_grid(self, group_unit: UnitRef | None, home_unit: UnitRef | None) -> UnitRef | None:
         """The grid a bare building number refers to: the group's; in a private chat, the home grid."""

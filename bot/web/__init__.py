@@ -24,7 +24,7 @@ from bot.web.photos import PHOTO_SOURCES, close_photo_sources, photo_sources
 from bot.web.public import pages
 from bot.web.public.rota import rota_section
 from bot.web.public.wishes import wishes_section
-from bot.web.staff import case_page, cases, people, remarks, stats, tools
+from bot.web.staff import case_page, cases, people, regroup, remarks, stats, tools
 
 HERE = Path(__file__).resolve().parent
 COOKIE = "gridbot_session"
@@ -60,7 +60,7 @@ def setup(app: web.Application, services: Services) -> None:
                                      max_age=settings.web_session_hours * 3600)
     staff_app = web.Application(middlewares=[security_headers, session_middleware(storage), auth.auth_middleware])
     staff_app[auth.LIMITER] = auth.RateLimiter(services.clock)
-    for module in (auth, cases, case_page, remarks, stats, tools, people):
+    for module in (auth, cases, case_page, regroup, remarks, stats, tools, people):
         staff_app.router.add_routes(module.routes)
     public_app = web.Application(middlewares=[security_headers])
     public_app[pages.CACHE] = {}

@@ -11,6 +11,7 @@ from bot.grid.district.spec import (
     CONSOLE,
     GROUP_KEYS,
     MAX_BUILDINGS,
+    PLACE_KEYS,
     RESIDENT_KEYS,
     STAFF_KEYS,
     STAFF_REQUIRED,
@@ -19,12 +20,13 @@ from bot.grid.district.spec import (
     DistrictError,
     DistrictSpec,
     GroupSpec,
+    PlaceSpec,
     ResidentSpec,
     StaffSpec,
     UnitSpec,
     Where,
 )
-from models import StaffRole, UnitLevel
+from models import PlaceKind, StaffRole, UnitLevel
 
 
 class DistrictReader(FieldReader):
@@ -51,6 +53,7 @@ class DistrictReader(FieldReader):
         for raw in self._records(entry, "units"):
             self._unit(raw, None, hung=True)
         self._link_units()
+        self._check_places()
         for raw in self._records(entry, "staff"):
             self._staff(raw)
         for raw in self._csv(entry, "staff_csv", STAFF_KEYS, STAFF_REQUIRED):
@@ -98,8 +101,53 @@ class DistrictReader(FieldReader):
         title = self._text(entry, "group", what, required=False)
         if title:
             self.spec.groups.append(GroupSpec(CONSOLE, f"group:{code}", code, title, entry.at("group")))
+        for kind, key in ((PlaceKind.ROAD, "roads"), (PlaceKind.LANDMARK, "landmarks")):
+            self._places(entry, key, kind, code)
         for child in self._records(entry, "children"):
             self._unit(child, code)
+
+    def _places(self, entry: Entry, key: str, kind: PlaceKind, unit: str) -> None:
+        """`roads:` / `landmarks:` of a unit: plain names, or mappings with aliases (and a road's communities)."""
+        items = entry.get(key)
+        if items is None:
+            return
+        if not isinstance(items, list):
+            self.problem(entry.at(key), f"unit {unit!r}: '{key}' must be a list")
+            return
+        for item in items:
+            place = self._entry(item) if isinstance(item, LineMapping) else Entry({"name": item}, entry.file,
+                                                                                 entry.at(key).line)
+            what = f"unit {unit!r}: {key[:-1]}"
+            self._unknown_keys(place, PLACE_KEYS if kind is PlaceKind.ROAD else PLACE_KEYS - {"communities"}, what)
+            name = self._text(place, "name", what)
+            communities = place.get("communities") or []
+            if not isinstance(communities, list) or not all(isinstance(c, str) for c in communities):
+                self.problem(place.at("communities"), f"{what}: 'communities' must be a list of community codes")
+                communities = []
+            if name is not None:
+                if len(name) < 2:
+                    self.problem(place.at("name"), f"{what}: name {name!r} is shorter than two characters")
+                self.spec.places.append(PlaceSpec(kind, name, self._aliases(place, f"{what} {name!r}"), unit,
+                                                  tuple(communities), place.at()))
+
+    def _check_places(self) -> None:
+        """Roads sit on streets, landmarks on streets or communities; a road's communities lie in its street."""
+        seen: dict[tuple[str, str], Where] = {}
+        for place in self.spec.places:
+            level = self.units[place.unit].level if place.unit in self.units else None
+            allowed = {UnitLevel.STREET} if place.kind is PlaceKind.ROAD else {UnitLevel.STREET, UnitLevel.COMMUNITY}
+            what = f"{place.kind.value} {place.name!r}"
+            if level not in allowed:
+                self.problem(place.where, f"{what}: {place.kind.value}s belong on a "
+                                          f"{' or '.join(sorted(a.value for a in allowed))}, not a {level}")
+            if (place.unit, place.name) in seen:
+                self.problem(place.where, f"{what}: named twice in {place.unit!r} (first at "
+                                          f"{seen[(place.unit, place.name)]})")
+            seen.setdefault((place.unit, place.name), place.where)
+            for code in place.communities:
+                community = self.units.get(code)
+                if community is None or community.level is not UnitLevel.COMMUNITY or community.parent != place.unit:
+                    self.problem(place.where, f"{what}: {code!r} is not a community of {place.unit!r}")
 
     def _add_unit(self, unit: UnitSpec, where: Where) -> bool:
         if unit.code in self.units:

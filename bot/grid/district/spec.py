@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from models import StaffRole, UnitLevel
+from models import PlaceKind, StaffRole, UnitLevel
 
 CHANNELS = frozenset({"console", "telegram", "wechat", "wecom"})
 CONSOLE = "console"
@@ -19,7 +19,9 @@ ROLE_WORDS: dict[str, StaffRole] = {**{role.value: role for role in StaffRole}, 
 
 TOP_KEYS = frozenset({"district", "units", "departments", "staff", "staff_csv", "residents", "groups",
                       "groups_csv", "claimers", "claimers_csv"})  # claimers: read by bot.community.claimers
-UNIT_KEYS = frozenset({"code", "name", "level", "aliases", "children", "buildings", "group", "parent", "location"})
+UNIT_KEYS = frozenset({"code", "name", "level", "aliases", "children", "buildings", "group", "parent", "location",
+                       "roads", "landmarks"})
+PLACE_KEYS = frozenset({"name", "aliases", "communities"})
 STAFF_KEYS = frozenset({"code", "name", "role", "unit", "department", "phone", "on_duty", "identities"})
 RESIDENT_KEYS = frozenset({"code", "name", "phone", "home", "identities"})
 GROUP_KEYS = frozenset({"channel", "chat_id", "unit", "title"})
@@ -70,6 +72,18 @@ class UnitSpec:
 
 
 @dataclass(frozen=True)
+class PlaceSpec:
+    """A road (on a street, with the communities it runs through) or a landmark (on a street or community)."""
+
+    kind: PlaceKind
+    name: str
+    aliases: tuple[str, ...]
+    unit: str
+    communities: tuple[str, ...]
+    where: Where
+
+
+@dataclass(frozen=True)
 class StaffSpec:
     code: str
     name: str
@@ -109,3 +123,4 @@ class DistrictSpec:
     staff: list[StaffSpec] = field(default_factory=list)
     residents: list[ResidentSpec] = field(default_factory=list)
     groups: list[GroupSpec] = field(default_factory=list)
+    places: list[PlaceSpec] = field(default_factory=list)

@@ -11,15 +11,24 @@ from sqlalchemy import select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.grid.district.reader import read_district
-from bot.grid.district.spec import CONSOLE, DistrictSummary, GroupSpec, ResidentSpec, StaffSpec, UnitSpec
+from bot.grid.district.spec import (
+    CONSOLE,
+    DistrictSummary,
+    GroupSpec,
+    PlaceSpec,
+    ResidentSpec,
+    StaffSpec,
+    UnitSpec,
+)
 from bot.grid.version import mark_grid_changed
-from models import Case, ChatGroup, GridUnit, Identity, Resident, Staff
+from models import Case, ChatGroup, GridPlace, GridUnit, Identity, Resident, Staff
 
 
 async def load_district(session: AsyncSession, path: Path, *, now: datetime) -> DistrictSummary:
     """Validates the district file, then upserts it in the caller's transaction (flushed, not committed)."""
     spec = read_district(path)
     units = await _write_units(session, spec.units)
+    await _write_places(session, spec.places, units)
     await _write_staff(session, spec.staff, units)
     await _write_residents(session, spec.residents, units, now)
     await _write_groups(session, spec.groups, units)
@@ -57,6 +66,19 @@ async def _write_units(session: AsyncSession, specs: list[UnitSpec]) -> dict[str
         await session.execute(update(Case).where(Case.unit_id == unit.id).values(unit_path=unit.path))
     await session.flush()
     return units
+
+
+async def _write_places(session: AsyncSession, specs: list[PlaceSpec], units: dict[str, GridUnit]) -> None:
+    """Upserts roads and landmarks by (unit, name)."""
+    existing = {(p.unit_id, p.name): p for p in (await session.scalars(select(GridPlace))).all()}
+    for spec in specs:
+        unit_id = units[spec.unit].id
+        place = existing.get((unit_id, spec.name))
+        if place is None:
+            place = GridPlace(unit_id=unit_id, name=spec.name)
+            session.add(place)
+        place.kind, place.aliases = spec.kind, list(spec.aliases)
+        place.communities = [units[code].id for code in spec.communities]
 
 
 async def _identities(

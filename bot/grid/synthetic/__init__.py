@@ -1,4 +1,5 @@
-"""A Weibin-scale district (8 streets and towns, 56 communities, 639 grids) and a year of cases, to measure.
+"""A Weibin-scale district (8 streets and towns, 56 communities, 639 grids, their roads and a park each) and a
+year of cases, to measure.
 
 Everything is derived from `seed`, so two runs with the same seed produce the same rows. Street and town names
 and 姜谭街道's communities are real; other community names are plausible but not an official list; compounds,
@@ -20,7 +21,7 @@ from bot.grid.synthetic.history import add_cases, add_residents
 from bot.grid.synthetic.matters import MATTERS, Matter
 from bot.grid.synthetic.places import Names, build_district
 from bot.grid.version import mark_grid_changed
-from models import Case, CaseEvent, ChatGroup, GridUnit, Identity, Resident, Staff
+from models import Case, CaseEvent, ChatGroup, GridPlace, GridUnit, Identity, Resident, Staff
 
 __all__ = ["MATTERS", "Matter", "generate_synthetic"]
 
@@ -39,7 +40,7 @@ async def generate_synthetic(
         district = build_district(rows, rng, names)
         pool = len(district.grids) * 2 + cases // 5
         residents = add_residents(rows, rng, names, district, count=pool, now=now)
-        for table in (GridUnit, Staff, ChatGroup, Resident, Identity):
+        for table in (GridUnit, GridPlace, Staff, ChatGroup, Resident, Identity):
             await insert_rows(session, table.__table__, rows.tables.pop(table.__tablename__, []))
         for case_rows, event_rows in add_cases(rows, rng, district, residents, count=cases, now=now):
             await insert_rows(session, Case.__table__, case_rows)

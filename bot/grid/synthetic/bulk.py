@@ -12,7 +12,7 @@ from sqlalchemy import JSON, Column, Enum, Table, func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.types import TypeEngine
 
-from models import Case, CaseEvent, ChatGroup, GridUnit, Identity, Resident, Staff
+from models import Case, CaseEvent, ChatGroup, GridPlace, GridUnit, Identity, Resident, Staff
 from models.base import UTCDateTime
 
 CHUNK = 5000
@@ -37,7 +37,7 @@ class Rows:
 
 
 async def next_ids(session: AsyncSession) -> dict[str, int]:
-    tables = (GridUnit, Staff, ChatGroup, Resident, Identity, Case, CaseEvent)
+    tables = (GridUnit, GridPlace, Staff, ChatGroup, Resident, Identity, Case, CaseEvent)
     return {t.__tablename__: (await session.scalar(select(func.max(t.id))) or 0) + 1 for t in tables}
 
 
@@ -96,7 +96,7 @@ def _encoder(column_type: TypeEngine[Any], dialect: str) -> Callable[[Any], Any]
 
 async def move_sequences(session: AsyncSession) -> None:
     """Moves PostgreSQL id sequences past the explicit ids written here."""
-    for table in (GridUnit, Staff, ChatGroup, Resident, Identity, Case, CaseEvent):
+    for table in (GridUnit, GridPlace, Staff, ChatGroup, Resident, Identity, Case, CaseEvent):
         name = table.__tablename__
         await session.execute(text(
             f"SELECT setval(pg_get_serial_sequence('\"{name}\"', 'id'), "

@@ -6,6 +6,7 @@ import random
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 
+from bot.grid.places import ROAD_SUFFIXES
 from bot.grid.synthetic.bulk import Rows
 from bot.grid.synthetic.matters import (
     ALIAS_KINDS,
@@ -18,7 +19,7 @@ from bot.grid.synthetic.matters import (
     STREETS,
     SURNAMES,
 )
-from models import ChatGroup, GridUnit, Identity, Staff, StaffRole, UnitLevel
+from models import ChatGroup, GridPlace, GridUnit, Identity, PlaceKind, Staff, StaffRole, UnitLevel
 
 DISTRICT_CODE = "610302"
 
@@ -136,6 +137,7 @@ def build_district(rows: Rows, rng: random.Random, names: Names) -> District:
         for d, department in enumerate(STREET_DEPARTMENTS, start=1):
             district.departments[(street_code, department)] = _staff(
                 rows, names, f"D-{street_code}-{d}", StaffRole.DEPARTMENT, street[0], department=department)
+        communities: list[tuple[str, int]] = []
         for c, core in enumerate(cores, start=1):
             community_no += 1
             code = f"{street_code}-{c:02d}"
@@ -147,9 +149,11 @@ def build_district(rows: Rows, rng: random.Random, names: Names) -> District:
                 for k in (1, 2)
             )
             _staff(rows, names, f"V{community_no:03d}", StaffRole.VOLUNTEER, community[0])
+            communities.append((core, community[0]))
             home = Community(community[0], community[1], street_code, staff)
             for g in range(1, next(grid_counts) + 1):
                 _grid(rows, rng, names, district, home, f"{code}-{g:02d}", next(grid_names))
+        _places(rows, street[0], street_alias, communities)
     district.units = len(rows.tables[GridUnit.__tablename__])
     district.staff = len(rows.tables[Staff.__tablename__])
     district.groups = len(rows.tables[ChatGroup.__tablename__])
@@ -182,3 +186,14 @@ def _grid(rows: Rows, rng: random.Random, names: Names, district: District, comm
         _staff(rows, names, f"H{group_no:04d}", StaffRole.HOUSEHOLD_LEAD, household[0])
     district.grids.append(Grid(grid[0], grid[1], name, community.street_code, tuple(buildings), channel,
                                 chat_id, tuple(workers), community.staff))
+
+
+def _places(rows: Rows, street_id: int, alias: str, communities: list[tuple[str, int]]) -> None:
+    """A street's roads (the communities named after a road: it runs through that one and the next) and a park."""
+    for index, (core, community_id) in enumerate(communities):
+        if core.endswith(ROAD_SUFFIXES):
+            through = [community_id] + [c for _, c in communities[index + 1:index + 2]]
+            rows.add(GridPlace.__table__, {"kind": PlaceKind.ROAD, "name": core, "aliases": [], "unit_id": street_id,
+                                           "communities": through})
+    rows.add(GridPlace.__table__, {"kind": PlaceKind.LANDMARK, "name": f"{alias}公园", "aliases": [f"{alias}广场"],
+                                   "unit_id": street_id, "communities": []})

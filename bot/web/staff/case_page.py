@@ -14,6 +14,7 @@ from bot.pipeline.identities import mask_phones_in
 from bot.web.common import actor_of, local, not_found, phone_for, render, services_of
 from bot.web.photos import PHOTO_SOURCES, fetch_case_photos
 from bot.web.staff.cases import act_on_case
+from bot.web.staff.regroup import may_regroup
 from models import Case, CasePhoto, CaseStatus, InboundMessage, Outbox, SendState
 
 routes = web.RouteTableDef()
@@ -74,6 +75,7 @@ async def case_page(request: web.Request) -> web.Response:
                     for n in notices],  # a dead letter says why
         "followers": [{"id": f.id, "status": CaseStatus(f.status).label, "at": local(f.created_at, services)}
                       for f in followers],
+        "regroup": may_regroup(request, case),
         "photos": photos, "pending_photos": max(0, len(case.media or []) - len(photos)), "actions": actions,
         "may_message": may_message,
         "times": {k: local(getattr(case, k), services) for k in (

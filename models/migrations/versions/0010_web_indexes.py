@@ -2,7 +2,7 @@
 every column the figures read beside created_at (the statistics page reads the index, not the wide rows)
 
 Revision ID: w16_indexes
-Revises: w16_web
+Revises: i10_job_lease
 Create Date: 2026-12-02 14:00:00
 """
 
@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from alembic import op
 
 revision: str = 'w16_indexes'
-down_revision: str | None = 'w16_web'
+down_revision: str | None = 'i10_job_lease'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 FIGURES_COLUMNS = ['created_at', 'unit_path', 'status', 'kind', 'category_name', 'assigned_at', 'accepted_at',

@@ -1,0 +1,98 @@
+"""Merge and split on the staff case page, through bot.cases.merging (the same rules and notices as chat)."""
+
+from __future__ import annotations
+
+import re
+
+from aiohttp import web
+from aiohttp_session import get_session
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.cases.actions import staff_may_act
+from bot.cases.lifecycle import CaseRefused
+from bot.cases.merging import SCOPE_ACTION, Duty, merge_cases, split_case
+from bot.cases.queries import load_case
+from bot.cases.scope import may_see
+from bot.grid.routing import category_duty
+from bot.web.auth import audit
+from bot.web.common import STAFF, actor_of, not_found, services_of
+from models import Case, CaseEvent, CaseKind
+
+routes = web.RouteTableDef()
+_NUMBER = re.compile(r"^[#＃]?\s*(\d{1,12})\s*号?$")
+
+
+@routes.post(r"/cases/{case_id}/merge")
+async def merge(request: web.Request) -> web.Response:
+    """Merges the case named in the form into this one."""
+    case = await _visible_case(request)
+    if case is None:
+        return not_found(request, "未找到该工单，或它不在您负责的范围内。")
+    form = await request.post()
+    other = _NUMBER.match(str(form.get("other", "")).strip())
+    note = str(form.get("note", "")).strip()[:500]
+    if other is None:
+        return await _back(request, case.id, "请填写要并入本单的工单编号，例如 12。")
+    services = services_of(request)
+    try:
+        async with services.sessions.begin() as db:
+            await merge_cases(db, services.directory, actor_of(request), case.id, int(other.group(1)),
+                              now=services.clock.now(), note=note)
+            await audit(request, db, "merge", staff_id=request[STAFF].id, case_id=case.id,
+                        event_id=await _last_event(db, case.id), detail=f"#{other.group(1)} {note}".strip())
+    except CaseRefused as refusal:
+        return await _back(request, case.id, str(refusal))
+    return await _back(request, case.id, f"#{other.group(1)} 已并入 #{case.id}。")
+
+
+@routes.post(r"/cases/{case_id}/split")
+async def split(request: web.Request) -> web.Response:
+    """Splits the merged report named in the form off this case, as a case of its own."""
+    case = await _visible_case(request)
+    if case is None:
+        return not_found(request, "未找到该工单，或它不在您负责的范围内。")
+    form = await request.post()
+    which = str(form.get("which", "")).strip()[:32]
+    note = str(form.get("note", "")).strip()[:500]
+    services = services_of(request)
+    try:
+        async with services.sessions.begin() as db:
+            follower = await load_case(db, int(m.group(1))) if (m := _NUMBER.match(which)) else None
+            category = (services.classifier.current().rules.category(follower.category_code)
+                        if follower is not None and follower.category_code else None)
+            duty = Duty(*category_duty(category)) if category else None
+            split_off = await split_case(db, services.directory, actor_of(request), case.id, which, duty=duty,
+                                         now=services.clock.now(), note=note)
+            await audit(request, db, "split", staff_id=request[STAFF].id, case_id=case.id,
+                        event_id=await _last_event(db, case.id), detail=f"{split_off.number} {note}".strip())
+    except CaseRefused as refusal:
+        return await _back(request, case.id, str(refusal))
+    return await _back(request, split_off.id, f"{split_off.number} 已从 #{case.id} 拆出，单独办理。")
+
+
+async def _visible_case(request: web.Request) -> Case | None:
+    raw = request.match_info["case_id"]
+    if not raw.isdigit() or len(raw) > 12:
+        return None
+    services = services_of(request)
+    async with services.sessions() as db:
+        case = await load_case(db, int(raw))
+    return case if case is not None and may_see(services.directory, actor_of(request), case) else None
+
+
+def may_regroup(request: web.Request, case: Case) -> bool:
+    """Whether the case page offers merge and split: reports the staff member may hand on (the lifecycle decides)."""
+    return case.kind is CaseKind.REPORT and staff_may_act(services_of(request).directory, actor_of(request), case,
+                                                          SCOPE_ACTION)
+
+
+async def _last_event(db: AsyncSession, case_id: int) -> int | None:
+    """The latest event of the case, the one the web audit row names."""
+    await db.flush()
+    return await db.scalar(select(func.max(CaseEvent.id)).where(CaseEvent.case_id == case_id))
+
+
+async def _back(request: web.Request, case_id: int, flash: str) -> web.Response:
+    (await get_session(request))["flash"] = flash
+    raise web.HTTPFound(f"/staff/cases/{case_id}")
