@@ -69,6 +69,19 @@ class EventKind(LabelledEnum):
     ATTENDED = "attended", "已到场"
     NO_SHOW = "no_show", "爽约"
     RECATEGORISE = "recategorise", "已更正类别"
+    SUPPLEMENT = "supplement", "居民补充"
+    RESIDENT_REPLY = "resident_reply", "居民回复"
+    URGE = "urge", "居民催办"
+    RATING_CHANGED = "rating_changed", "已改评价"
+
+    @property
+    def note_for_residents(self) -> bool:
+        """Whether the reporter reads this event's note in their case's history (staff-only notes stay hidden)."""
+        return self in _RESIDENT_NOTES
+
+
+_RESIDENT_NOTES = frozenset({EventKind.PROGRESS, EventKind.RESOLVE, EventKind.REJECT, EventKind.SUPPLEMENT,
+                             EventKind.RESIDENT_REPLY, EventKind.RATED, EventKind.RATING_CHANGED})
 
 
 class Case(Base):

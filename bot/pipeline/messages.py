@@ -32,7 +32,7 @@ class Inbound:
     mentions_bot: bool = False
     reply_to_bot: bool = False
     callback: str | None = None  # button payload, e.g. "case:accept:12"
-    extras: dict[str, Any] = field(default_factory=dict)
+    extras: dict[str, Any] = field(default_factory=dict)  # reply_to: the platform id of the bot's message quoted
 
 
 @dataclass(frozen=True, slots=True)
