@@ -25,7 +25,6 @@ from bot.cases.notices import (
     notify_reporter,
     notify_staff,
     rating_buttons,
-    worker_buttons,
 )
 from bot.cases.permissions import staff_may_act, why_not, wrong_state
 from bot.cases.queries import load_case
@@ -35,17 +34,16 @@ from bot.grid.routing import (
     Responsibility,
     StaffRef,
     route,
-    triage_staff,
     triage_unit,
 )
 from bot.pipeline.dialogue import offer_rating
 from bot.pipeline.identities import Actor
-from models import Case, Rating, Staff, StaffRole
+from models import Case, Staff, StaffRole
 
 if TYPE_CHECKING:
     from bot.understanding.rules import RuleSet
 
-__all__ = ["find_staff", "rate_case", "staff_action", "staff_may_act"]
+__all__ = ["find_staff", "staff_action", "staff_may_act"]
 
 
 async def staff_action(
@@ -173,37 +171,3 @@ async def find_staff(session: AsyncSession, ref: str) -> Staff | None:
         return staff
     named = (await session.scalars(select(Staff).where(Staff.name == ref).limit(2))).unique().all()
     return named[0] if len(named) == 1 else None
-
-
-async def rate_case(
-    session: AsyncSession, directory: GridDirectory, actor: Actor, case_id: int, rating: Rating, comment: str, *,
-    now: datetime,
-) -> Case:
-    """Records the reporter's rating; 不满意 reopens the case and tells the assignee and the secretary."""
-    case = await load_case(session, case_id)
-    if case is None or actor.is_staff or case.reporter_id != actor.id:
-        raise CaseRefused(f"没有找到您的诉求 #{case_id}，请核对编号。")
-    if case.status is not S.RESOLVED:
-        if case.rating is not None:
-            raise CaseRefused(f"{case.number} 已评价过（{case.rating.label}），感谢您的反馈。")
-        raise CaseRefused(f"{case.number} 尚未办结（{case.status.label}），办结后再评价。")
-    before = case.status
-    case.rating, case.rating_comment, case.updated_at = rating, comment or None, now
-    if rating is Rating.DISSATISFIED:
-        case.status = S.REOPENED
-        case.resolved_at = None
-        case.assigned_at = now
-        case.sla_next_at = None  # the SLA sweep chases the reopened case from now on
-        event = record_event(session, case, actor, "rated", before, f"不满意：{comment}", now)
-        await session.flush()
-        text = f"{case.number} 居民评价不满意：{comment or '未说明原因'}\n已重新打开，请跟进。\n{case_summary(case, for_staff=True)}"
-        if case.assignee is not None:
-            await notify_staff(session, case.assignee, case, text, key=f"case:{case.id}:reopened:{event.id}", now=now,
-                               buttons=worker_buttons(case))
-        for person in await triage_staff(session, directory, triage_unit(directory, directory.unit(case.unit_id))):
-            if person.role is StaffRole.COMMUNITY_SECRETARY or person.id != case.assignee_id:
-                await notify_staff(session, person, case, text, key=f"case:{case.id}:reopened:{event.id}", now=now)
-        return case
-    case.status, case.closed_at = S.CLOSED, now
-    record_event(session, case, actor, "rated", before, f"{rating.label}：{comment}" if comment else rating.label, now)
-    return case

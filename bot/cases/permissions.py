@@ -28,14 +28,14 @@ def why_not(directory: GridDirectory, actor: Actor, case: Case, action: str) -> 
         return "只有工作人员可以处理工单。"
     if case.assignee_id == actor.id and action in ASSIGNEE_ACTIONS:
         return None
+    if action in TRIAGE_ACTIONS and actor.role not in SUPERVISORS and actor.role is not StaffRole.DEPARTMENT:
+        return f"{actor.role.label}无权{label}：{_triage_advice(case, actor, action)}"
     if actor.role is StaffRole.DEPARTMENT:
         if actor.department and case.department == actor.department:
             return None
         return f"您无权处理 {case.number}：它不属于{actor.department or '您的部门'}，也未派给您。"
     if actor.unit_id is None or not directory.unit(actor.unit_id).contains(directory.unit(case.unit_id)):
         return f"您无权处理 {case.number}：它不在您负责的网格内，也未派给您。"
-    if action in TRIAGE_ACTIONS and actor.role not in SUPERVISORS:
-        return f"{actor.role.label}无权{label}：{_triage_advice(case, actor, action)}"
     if action == "claim":
         return None if case.kind is CaseKind.WISH else f"只有微心愿可以认领；{case.number} 请用「接单 {case.id}」。"
     if actor.role is StaffRole.VOLUNTEER:
