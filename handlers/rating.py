@@ -73,7 +73,8 @@ async def rate(ctx: Context) -> bool:
     return True
 
 
-GRADE_THEN_NUMBER = re.compile(r"^(\D{1,6}?)\s*#?\s*\d{1,9}(?:\s*号)?(?:\s|[,，:：。]|$)")
+# No latin letters before the number: 认领 W12, 工时 P3 … are other features' commands.
+GRADE_THEN_NUMBER = re.compile(r"^([^\dA-Za-z#\s]{1,6})\s*#?\s*\d{1,9}(?:\s*号)?(?:\s|[,，:：。]|$)")
 
 
 @router.command(GRADE_THEN_NUMBER.pattern)

@@ -120,3 +120,23 @@ async def test_staff_act_only_on_their_own_cases_and_hear_the_real_reason(bot):
     answer = await bot.staff("W001", "接单")
     assert "请带上工单编号" in answer and "随手拍" not in answer
     assert "工作人员指令" in await bot.staff("W001", "这个怎么弄")
+    own = await working_case(bot, "2号楼门口路灯不亮了")
+    assert "已办结" in await bot.staff("W001", f"办结 {own.id}号 已修好")  # 1号 is a case number
+
+
+async def test_a_new_report_while_a_draft_waits_asks_which_to_keep(bot):
+    assert "请确认" in await bot.resident("R001", "#随手拍 3号楼门口路灯坏了")
+    answer = await bot.resident("R001", "#随手拍 5号楼楼道里垃圾没人清")
+    assert "未提交" in answer and "3号楼门口路灯坏了" in answer and "5号楼楼道里垃圾" in answer
+    assert "请确认" in await bot.resident("R001", "1")  # keeps the waiting one
+    assert "未提交" in await bot.resident("R001", "#随手拍 5号楼楼道里垃圾没人清")
+    answer = await bot.resident("R001", "3")  # both: the waiting one is filed, then the new one is confirmed
+    assert "已受理" in answer and "请确认" in answer and "垃圾" in answer
+    assert "已受理" in await bot.resident("R001", "确认")
+    assert [c.text for c in await bot.cases()] == ["3号楼门口路灯坏了", "5号楼楼道里垃圾没人清"]
+    await bot.resident("R001", "#随手拍 7号楼楼道灯坏了")
+    await bot.resident("R001", "#随手拍 7号楼门口路面塌了")
+    answer = await bot.resident("R001", "2")  # the new one instead; the draft is dropped
+    assert "请确认" in answer and "路面塌了" in answer
+    await bot.resident("R001", "确认")
+    assert [c.text for c in await bot.cases()][-1] == "7号楼门口路面塌了" and len(await bot.cases()) == 3
