@@ -29,5 +29,7 @@ def build_router() -> HandlerRouter:
         offer.router, person.router, followup.router,
     )
     # 取消预约 12, 改约 12 and the waiting-list answers are read before any intent (取消… would be a plain cancel).
-    root.intents = {intent: appointment.with_commands(handler) for intent, handler in root.intents.items()}
+    # 不满意 12 … is a rating whatever the words after it say.
+    root.intents = {intent: rating.with_grades(appointment.with_commands(handler))
+                    for intent, handler in root.intents.items()}
     return root

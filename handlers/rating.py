@@ -12,7 +12,7 @@ from bot.cases.lifecycle import CaseRefused
 from bot.cases.numbers import case_number_in, without_case_number
 from bot.cases.ratings import rate_case
 from bot.pipeline.messages import Button
-from bot.pipeline.router import Context, HandlerRouter
+from bot.pipeline.router import Context, Handler, HandlerRouter
 from bot.understanding.classifier import Intent
 from models import Case, CaseStatus, Rating
 
@@ -39,7 +39,7 @@ def comment_in(ctx: Context, text: str) -> str:
 async def awaiting_rating(ctx: Context) -> list[Case]:
     """The resident's resolved cases that wait for a rating, latest first."""
     return list((await ctx.session.scalars(select(Case).where(
-        Case.reporter_id == ctx.actor.id, Case.status == CaseStatus.RESOLVED).order_by(Case.resolved_at.desc())
+        Case.reporter_id == ctx.actor.id, Case.status == CaseStatus.RESOLVED).order_by(Case.resolved_at.desc(), Case.id.desc())
     )).unique().all())
 
 
@@ -77,7 +77,6 @@ async def rate(ctx: Context) -> bool:
 GRADE_THEN_NUMBER = re.compile(r"^([^\dA-Za-z#\s]{1,6})\s*#?\s*\d{1,9}(?:\s*号)?(?:\s|[,，:：。]|$)")
 
 
-@router.command(GRADE_THEN_NUMBER.pattern)
 async def rate_by_number(ctx: Context) -> bool:
     """不满意 12 灯又不亮了: a grade word and a case number rate that case, whatever the words after them say."""
     match = GRADE_THEN_NUMBER.match(ctx.text)
@@ -87,6 +86,14 @@ async def rate_by_number(ctx: Context) -> bool:
     assert rating is not None
     await apply_rating(ctx, number_in(ctx.text) or 0, rating, comment_in(ctx, ctx.text))
     return True
+
+
+def with_grades(handler: Handler) -> Handler:
+    """An intent's handler that first reads a grade and a case number (so 不满意 12 is never filed as a report)."""
+    async def wrapped(ctx: Context) -> bool:
+        return await rate_by_number(ctx) or await handler(ctx)
+    wrapped.__doc__ = handler.__doc__
+    return wrapped
 
 
 @router.step("rating", "choose")

@@ -58,7 +58,8 @@ def _action_handler(action: str, pattern: re.Pattern[str], targeted: bool):  # t
 
 
 for _action, _words in ACTION_WORDS.items():
-    _pattern = re.compile(rf"^(?:{_words}){NUMBER}(?:\s+|[,，:：]|$)(.*)$", re.DOTALL)
+    # 办结 1号已修好: 号 ends the number as a separator would.
+    _pattern = re.compile(rf"^(?:{_words}){NUMBER}(?:\s+|[,，:：]|$|(?<=号))(.*)$", re.DOTALL)
     router.staff_command(_pattern.pattern)(_action_handler(_action, _pattern, targeted=False))
 for _action, _words in TARGETED_WORDS.items():
     _pattern = re.compile(rf"^(?:{_words}){NUMBER}(?:\s+(\S+))?(?:\s+(.*))?$", re.DOTALL)

@@ -120,7 +120,11 @@ async def test_staff_act_only_on_their_own_cases_and_hear_the_real_reason(bot):
     answer = await bot.staff("W001", "接单")
     assert "请带上工单编号" in answer and "随手拍" not in answer
     assert "工作人员指令" in await bot.staff("W001", "这个怎么弄")
-    own = await working_case(bot, "2号楼门口路灯不亮了")
+    lift = await bot.report("R001", "3号楼电梯坏了，按钮按了没反应")
+    assert lift.assignee.code == "D003"  # 物业
+    assert "已派给职能部门许文静" in await bot.staff("W001", f"接单 {lift.id}")  # never taken by a grid worker
+    assert (await bot.case(lift.id)).assignee.code == "D003"
+    own = await working_case(bot, "5号楼楼道里垃圾没人清")
     assert "已办结" in await bot.staff("W001", f"办结 {own.id}号 已修好")  # 1号 is a case number
 
 

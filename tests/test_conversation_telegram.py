@@ -63,3 +63,28 @@ async def test_a_group_offer_goes_privately_to_a_resident_who_started_the_bot(tg
     assert "请确认" in confirm[-1]["text"] and "铁塔厂家属院" in confirm[-1]["text"]  # placed by the group
     assert "已受理" in (await world.say(me, RESIDENT, "确认"))[0]["text"]
     assert (await world.cases())[-1].text.startswith("楼下下水道堵了")
+
+
+async def test_urging_in_the_group_rating_by_button_and_a_worker_refused_on_telegram(tg: World):
+    world = tg
+    await staffed_group(world)
+    me, desk = private_chat(RESIDENT["id"], "王阿姨"), private_chat(WORKER["id"], "李娟")
+    numbers = []
+    for text in ("铁塔厂家属院5号楼楼道灯不亮了", "铁塔厂家属院6号楼门口垃圾没人清"):
+        await world.say(me, RESIDENT, f"#随手拍 {text}")
+        await world.say(me, RESIDENT, "确认")
+        numbers.append((await world.cases())[-1].id)
+        await world.say(desk, WORKER, f"接单 {numbers[-1]}")
+    urged = await world.say(group_chat(GROUP), RESIDENT, f"催办 {numbers[0]}")  # no @-mention needed
+    assert "已催办" in urged[0]["text"]
+    await world.deliver()
+    assert "【居民催办】" in world.fake.sent_to(WORKER["id"])[-1]["text"]
+    answer = await world.say(desk, WORKER, f"不予受理 {numbers[0]} 重复")
+    assert "网格员无权不予受理" in answer[0]["text"] and f"退回 {numbers[0]}" in answer[0]["text"]
+    for number in numbers:
+        await world.say(desk, WORKER, f"办结 {number} 已处理")
+    asked = await world.say(me, RESIDENT, "满意")
+    assert "给哪一件" in asked[0]["text"] and keyboard_labels(asked[0]) == [f"#{n}" for n in reversed(numbers)]
+    await world.press(RESIDENT, asked[0], f"#{numbers[0]}")
+    assert f"#{numbers[0]} 已关闭" in world.fake.messages[(RESIDENT["id"], asked[0]["message_id"])]["text"]
+    assert [c.rating for c in await world.cases()][:2] == ["satisfied", None]
