@@ -65,6 +65,10 @@ class Settings(BaseModel):
     # --- group offers (issue 11): a report overheard in a group gets one offer to file it ---
     group_offer_window_minutes: int = Field(120, ge=0)  # at most one offer per sender per group in this window
     group_offer_ttl_minutes: int = Field(30, ge=1)  # an offer nobody takes lapses, and its text is dropped
+    group_offer_private: bool = False  # make the offer in a private chat where the channel can reach the sender there
+    # --- the case as a conversation (issue 11): 催办 and ratings ---
+    urge_interval_hours: float = Field(12.0, ge=0.0)  # a 催办 within this long of the last one tells nobody again
+    rating_change_hours: float = Field(24.0, ge=0.0)  # a rating can be changed this long after it was given
     # --- emergencies (issue 11): the numbers residents are told at once, and the SLA in minutes ---
     emergency_numbers: dict[str, str] = {"police": "110", "fire": "119", "ambulance": "120", "gas": "119",
                                          "lift": "96333"}

@@ -6,6 +6,7 @@ from handlers import (
     appointment_desk,
     claim,
     corrections,
+    followup,
     help,
     home,
     login,
@@ -28,8 +29,10 @@ def build_router() -> HandlerRouter:
     root = HandlerRouter("root").include(
         worker.router, merging.router, login.router, appointment_desk.router, corrections.router, help.router, report.router, wish.router,
         appointment.router, status.router, rating.router, wish_review.router, projects.router, claim.router,
-        offer.router, person.router, remark.router, home.router,
+        offer.router, person.router, remark.router, home.router, followup.router,
     )
     # 取消预约 12, 改约 12 and the waiting-list answers are read before any intent (取消… would be a plain cancel).
-    root.intents = {intent: appointment.with_commands(handler) for intent, handler in root.intents.items()}
+    # 不满意 12 … is a rating whatever the words after it say.
+    root.intents = {intent: rating.with_grades(appointment.with_commands(handler))
+                    for intent, handler in root.intents.items()}
     return root

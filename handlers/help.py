@@ -74,6 +74,9 @@ async def not_understood(ctx: Context) -> bool:
     if not ctx.text and not ctx.inbound.media:
         ctx.reply("没有收到文字内容。请用文字描述您的问题，或发送「帮助」查看用法。")
         return True
+    if ctx.actor.is_staff:
+        ctx.reply("抱歉，我没太明白这条指令。\n" + STAFF_HELP)
+        return True
     if THANKS.match(ctx.text):
         ctx.reply("不客气！有需要随时找我。")
         return True

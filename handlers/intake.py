@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Awaitable, Callable
 
 from sqlalchemy import select
 
@@ -19,6 +20,7 @@ from bot.grid.directory import (
 )
 from bot.grid.routing import Responsibility, category_duty
 from bot.pipeline.identities import mask_phones_in
+from bot.pipeline.messages import Button
 from bot.pipeline.router import Context
 from bot.understanding.emergencies import advice, emergency_in
 from bot.understanding.triggers import strip_hashtags
@@ -34,14 +36,61 @@ def strip_triggers(ctx: Context, text: str) -> str:
     return strip_hashtags(COMMAND_PREFIX.sub("", text), ctx.classifier.hashtags)
 
 
+# How each kind's intake takes a description (registered by handlers/report.py and handlers/wish.py).
+STARTERS: dict[CaseKind, Callable[[Context, str], Awaitable[None]]] = {}
+DRAFT_FLOWS = {CaseKind.REPORT.value, CaseKind.WISH.value}
+KEEP_OLD, TAKE_NEW, BOTH = "1", "2", "3"
+
+
 def begin_intake(ctx: Context, kind: CaseKind, prompt: str) -> str | None:
-    """Opens the kind's dialogue at its first step; returns the words that came with the trigger, or asks."""
-    ctx.start(kind.value, "describe", kind=kind.value, media=media_of(ctx))
+    """Opens the kind's dialogue at its first step; returns the words that came with the trigger, or asks. A new
+    report while a described draft waits is not silently swapped in: the resident is asked which to keep."""
     body = strip_triggers(ctx, ctx.text)
+    state = ctx.state
+    if body and state.flow in DRAFT_FLOWS and state.values.get("text") and state.step not in ("describe", "which_draft"):
+        old = state.values["text"]
+        state.values["replacement"] = {"kind": kind.value, "text": body, "media": media_of(ctx), "step": state.step}
+        both = state.step == "confirm"
+        ctx.goto("which_draft")
+        ctx.reply(f"您还有一条未提交的{KIND_WORDS[CaseKind(state.values['kind'])]}：「{old[:40]}」\n"
+                  f"新的这条：「{body[:40]}」\n回复 {KEEP_OLD} 继续原来的，{TAKE_NEW} 改登记新的（原来的作废）"
+                  + (f"，{BOTH} 两条都登记（先提交原来的）。" if both else "。"),
+                  buttons=(Button("继续原来的", KEEP_OLD), Button("改登记新的", TAKE_NEW))
+                  + ((Button("两条都登记", BOTH),) if both else ()))
+        return None
+    ctx.start(kind.value, "describe", kind=kind.value, media=media_of(ctx))
     if not body:
         ctx.reply(prompt)
         return None
     return body
+
+
+async def on_which_draft(ctx: Context) -> bool:
+    """Keeps the waiting draft, takes the new report instead, or files the draft and then takes the new one."""
+    pick = ctx.text.strip().rstrip("。.")
+    values = ctx.state.values
+    new = values.get("replacement") or {}
+    both = new.get("step") == "confirm"
+    if pick in (KEEP_OLD, "继续原来的", "原来的"):
+        values.pop("replacement", None)
+        ctx.goto(new.get("step", "confirm"))
+        if new.get("step") == "confirm":
+            show_confirmation(ctx)
+        else:
+            ctx.reply("好的，继续原来的登记，请回答上一个问题。")
+        return True
+    if pick in (TAKE_NEW, "改登记新的", "新的") or (both and pick in (BOTH, "两条都登记", "都要")):
+        if pick not in (TAKE_NEW, "改登记新的", "新的"):
+            await file_draft(ctx)
+        kind = CaseKind(new["kind"])
+        ctx.start(kind.value, "describe", kind=kind.value, media=new.get("media", []))
+        await STARTERS[kind](ctx, new["text"])
+        return True
+    if ctx.in_group:
+        return False
+    ctx.reply(f"请回复 {KEEP_OLD} 继续原来的，{TAKE_NEW} 改登记新的" + (f"，{BOTH} 两条都登记" if both else "")
+              + "；回复「取消」两条都不提交。")
+    return True
 
 
 def media_of(ctx: Context) -> list[dict]:
@@ -49,11 +98,12 @@ def media_of(ctx: Context) -> list[dict]:
 
 
 async def group_unit(ctx: Context) -> UnitRef | None:
-    """The grid unit the current group is bound to, if it is a bound group."""
-    if not ctx.in_group:
+    """The grid unit the current group is bound to (or the group a private offer was made about), if bound."""
+    chat_id = ctx.inbound.chat_id if ctx.in_group else ctx.state.values.get("offered_in")
+    if not chat_id:
         return None
     unit_id = await ctx.session.scalar(select(ChatGroup.unit_id).where(
-        ChatGroup.channel == ctx.inbound.channel, ChatGroup.chat_id == ctx.inbound.chat_id))
+        ChatGroup.channel == ctx.inbound.channel, ChatGroup.chat_id == chat_id))
     return ctx.services.directory.unit(unit_id) if unit_id is not None else None
 
 

@@ -5,7 +5,9 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 
-from bot.pipeline.messages import Button
+from bot.pipeline.dialogue import DialogueState, save_state
+from bot.pipeline.identities import resident_identity
+from bot.pipeline.messages import REACHES_MEMBERS_PRIVATELY, Button
 from bot.pipeline.offers import mark_offered, offered_recently, settle_offer
 from bot.pipeline.router import Context, HandlerRouter
 from bot.understanding.emergencies import advice, emergency_in
@@ -34,14 +36,34 @@ async def offer(ctx: Context) -> bool:
     inbound = ctx.inbound
     if await offered_recently(ctx.session, inbound.channel, inbound.chat_id, inbound.sender_id, since=since):
         return False
-    ctx.start("offer", "answer", kind=kind.value, text=ctx.text, media=media_of(ctx), message_id=inbound.message_id)
-    ctx.state.expires_at = ctx.now + timedelta(minutes=settings.group_offer_ttl_minutes)
+    values = {"kind": kind.value, "text": ctx.text, "media": media_of(ctx), "message_id": inbound.message_id}
+    expires = ctx.now + timedelta(minutes=settings.group_offer_ttl_minutes)
+    private = await private_chat_of(ctx) if settings.group_offer_private else None
     await mark_offered(ctx.session, inbound.channel, inbound.message_id)
     what = KIND_WORDS[CaseKind(kind.value)]
     if (emergency := emergency_in(ctx.text)) is not None:
         ctx.reply(advice(emergency, settings.emergency_numbers))  # the number first, whatever they answer
+    if private is not None:
+        # The offer goes to the sender alone; their answer comes in the private chat, where the dialogue waits.
+        await save_state(ctx.session, inbound.channel, private, inbound.sender_id,
+                         DialogueState("offer", "answer", {**values, "offered_in": inbound.chat_id}, expires),
+                         now=ctx.now)
+        ctx.reply(f"您刚在群里说：「{ctx.text[:40]}」\n需要帮您登记这个{what}吗？点「登记」或回复“登记”，由网格员跟进；"
+                  "不需要请点「不用」。", buttons=BUTTONS, private=True)
+        return True
+    ctx.start("offer", "answer", **values)
+    ctx.state.expires_at = expires
     ctx.reply(f"需要帮您登记这个{what}吗？点「登记」或回复“登记”，由网格员跟进；不需要请点「不用」。", buttons=BUTTONS)
     return True
+
+
+async def private_chat_of(ctx: Context) -> str | None:
+    """The sender's private chat with the bot where the channel can reach them there: a member of a WeCom app
+    always, a Telegram user only once they have started the bot (a private chat is known)."""
+    if ctx.inbound.channel in REACHES_MEMBERS_PRIVATELY:
+        return ctx.inbound.sender_id
+    identity = await resident_identity(ctx.session, ctx.actor.id, ctx.inbound.channel)
+    return identity.private_chat_id if identity is not None else None
 
 
 @router.step("offer", "answer")
@@ -60,7 +82,7 @@ async def on_answer(ctx: Context) -> bool:
         ctx.text = text
         await start_appointment(ctx)
         return True
-    ctx.start(kind.value, "describe", kind=kind.value, media=media)
+    ctx.start(kind.value, "describe", kind=kind.value, media=media, offered_in=values.get("offered_in"))
     if kind is CaseKind.WISH:
         await take_wish(ctx, text)
     else:

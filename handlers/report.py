@@ -7,12 +7,14 @@ from bot.pipeline.router import Context, HandlerRouter
 from bot.understanding.classifier import Intent
 from bot.understanding.decision import placement
 from handlers.intake import (
+    STARTERS,
     ask_place_or_confirm,
     begin_intake,
     media_of,
     on_building,
     on_confirm,
     on_location,
+    on_which_draft,
     strip_triggers,
     take_emergency,
 )
@@ -98,3 +100,5 @@ async def on_category(ctx: Context) -> bool:
 router.step("report", "location")(on_location)
 router.step("report", "building")(on_building)
 router.step("report", "confirm")(on_confirm)
+router.step("report", "which_draft")(on_which_draft)
+STARTERS[CaseKind.REPORT] = take_description

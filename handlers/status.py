@@ -6,15 +6,27 @@ from typing import Any
 
 from sqlalchemy import Row
 
+from bot.cases.notices import for_residents
 from bot.cases.numbers import AFTER_COMMAND, case_number_in
 from bot.cases.queries import case_events, load_case, visible_cases
 from bot.pipeline.router import Context, HandlerRouter
 from bot.understanding.classifier import Intent
-from models import Case, CaseStatus, EventKind
+from models import Case, CaseEvent, CaseStatus, EventKind
 
 router = HandlerRouter("status")
 router.addressed_by(r"^(我的诉求|我的单子|/my)[?？。]*$")
 router.addressed_by(rf"^(查询|进度|查){AFTER_COMMAND}[?？。]*$")
+
+
+HISTORY_SHOWN = 6
+
+
+async def history_line(ctx: Context, event: CaseEvent) -> str:
+    """One step of a case as its reporter reads it: when, what, and the note where it was written for them."""
+    line = f"{event.at.astimezone(ctx.services.settings.tz):%m-%d %H:%M} {event.action.label}"
+    if event.note and event.action.note_for_residents:
+        line += f"：{await for_residents(ctx.session, event.note)}"
+    return line
 
 
 def status_line(case: Case | Row[Any]) -> str:
@@ -48,8 +60,7 @@ async def show_status(ctx: Context) -> bool:
     assert shown is not None
     events = await case_events(ctx.session, shown.id)
     shared = [e for e in events if e.action is not EventKind.NOTE]  # internal notes stay with staff
-    history = [f"{e.at.astimezone(ctx.services.settings.tz):%m-%d %H:%M} {e.action.label}"
-               + (f"：{e.note}" if e.action is EventKind.MESSAGE else "") for e in shared[-5:]]
+    history = [await history_line(ctx, e) for e in shared[-HISTORY_SHOWN:]]
     lines = [status_line(case), f"内容：{case.text}"]
     if slot := case.extras.get("appointment"):
         lines.append(f"预约时段：{slot['label']}｜{slot['place']}")

@@ -6,11 +6,11 @@ import re
 
 from bot.cases.lifecycle import place_label
 from bot.community.common import Refused
-from bot.community.wishes import RATING_WORDS, WishDraft, file_wish, thank, wishes_of
+from bot.community.wishes import WishDraft, file_wish, thank, wishes_of
 from bot.community.wording import scrub
 from bot.pipeline.router import Context, HandlerRouter
 from bot.understanding.classifier import Intent
-from handlers.intake import YES, begin_intake, media_of, place, strip_triggers
+from handlers.intake import STARTERS, YES, begin_intake, media_of, on_which_draft, place, strip_triggers
 from models import CaseKind
 
 router = HandlerRouter("wish")
@@ -146,9 +146,14 @@ async def thanks(ctx: Context) -> bool:
     assert match is not None
     word, words = match.group(1), match.group(3).strip()
     try:
-        wish = await thank(ctx.session, ctx.actor, int(match.group(2)), words, RATING_WORDS.get(word), ctx.now)
+        wish = await thank(ctx.session, ctx.actor, int(match.group(2)), words, ctx.classifier.rules.grade_in(word),
+                           ctx.now)
     except Refused as refusal:
         ctx.reply(str(refusal), private=True, alert=True)
         return True
     ctx.reply(f"谢谢您的反馈！已转达给帮您实现心愿 {wish.number} 的志愿者。", private=True)
     return True
+
+
+router.step("wish", "which_draft")(on_which_draft)
+STARTERS[CaseKind.WISH] = take_wish

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import re
 
-from bot.cases.actions import staff_action, staff_may_act
+from bot.cases.actions import staff_action
 from bot.cases.lifecycle import CaseRefused, NoteRequired
 from bot.cases.notices import case_summary, worker_buttons
 from bot.cases.numbers import AFTER_COMMAND
 from bot.cases.queries import case_events, load_case, open_cases_of, triage_queue
+from bot.cases.scope import may_see
 from bot.grid.routing import triage_unit
 from bot.pipeline.identities import mask_phones_in
 from bot.pipeline.router import Context, HandlerRouter
@@ -40,7 +41,7 @@ def _action_handler(action: str, pattern: re.Pattern[str], targeted: bool):  # t
         note = _note(match, 3 if targeted else 2)
         try:
             case = await staff_action(ctx.session, ctx.services.directory, ctx.actor, case_id, action,
-                                      now=ctx.now, note=note, target=target)
+                                      now=ctx.now, note=note, target=target, rules=ctx.classifier.rules)
         except NoteRequired as missing:
             # A button press carries only "办结 12": ask for the note and finish the command with the answer.
             ctx.start("worker", "note", command=ctx.text.strip())
@@ -58,11 +59,29 @@ def _action_handler(action: str, pattern: re.Pattern[str], targeted: bool):  # t
 
 
 for _action, _words in ACTION_WORDS.items():
-    _pattern = re.compile(rf"^(?:{_words}){NUMBER}(?:\s+|[,，:：]|$)(.*)$", re.DOTALL)
+    # 办结 1号已修好: 号 ends the number as a separator would.
+    _pattern = re.compile(rf"^(?:{_words}){NUMBER}(?:\s+|[,，:：]|$|(?<=号))(.*)$", re.DOTALL)
     router.staff_command(_pattern.pattern)(_action_handler(_action, _pattern, targeted=False))
 for _action, _words in TARGETED_WORDS.items():
     _pattern = re.compile(rf"^(?:{_words}){NUMBER}(?:\s+(\S+))?(?:\s+(.*))?$", re.DOTALL)
     router.staff_command(_pattern.pattern)(_action_handler(_action, _pattern, targeted=True))
+
+
+_ALL_WORDS = "|".join([*ACTION_WORDS.values(), *TARGETED_WORDS.values()])
+# Not before a number, nor before a wish, project or claimer code (进度 P3 …, 认领 W12 are other commands).
+WITHOUT_NUMBER = re.compile(rf"^(?:{_ALL_WORDS})(?!{NUMBER})(?!\s*[A-Za-z])\s*(?:\s.*)?$", re.DOTALL)
+
+
+@router.staff_command(WITHOUT_NUMBER.pattern)
+async def number_missing(ctx: Context) -> bool:
+    """A staff command without its case number: says the form, with the staff member's open cases to pick from."""
+    word = re.match(rf"^(?:{_ALL_WORDS})", ctx.text)
+    verb = word.group(0) if word else "接单"
+    cases = await open_cases_of(ctx.session, ctx.actor.id, limit=5)
+    listed = ("\n您的待办：\n" + "\n".join(status_line(c) for c in cases)) if cases else ""
+    ctx.reply(f"请带上工单编号，例如「{verb} {cases[0].id if cases else 12}」。{listed}\n"
+              "回复「我的工单」查看待办，「帮助」查看全部指令。", private=True)
+    return True
 
 
 @router.step("worker", "note")
@@ -109,8 +128,7 @@ async def case_detail(ctx: Context) -> bool:
     """Shows one case with its audit trail to staff who may act on it."""
     case_id = int(re.match(rf"^(?:查看|详情){NUMBER}$", ctx.text).group(1))  # type: ignore[union-attr]
     case = await load_case(ctx.session, case_id)
-    if case is None or not (staff_may_act(ctx.services.directory, ctx.actor, case, "progress")
-                            or staff_may_act(ctx.services.directory, ctx.actor, case, "assign")):
+    if case is None or not may_see(ctx.services.directory, ctx.actor, case):
         ctx.reply(f"未找到您可查看的工单 #{case_id}。", private=True)
         return True
     trail = [f"{e.at.astimezone(ctx.services.settings.tz):%m-%d %H:%M} {e.actor_name} "

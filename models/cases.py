@@ -75,6 +75,19 @@ class EventKind(LabelledEnum):
     MERGED_INTO = "merged_into", "已并入其他工单"  # on the case merged into it
     SPLIT = "split", "拆出单独办理"  # on the report split off
     SPLIT_OFF = "split_off", "拆出并入的反映"  # on the case it was split from
+    SUPPLEMENT = "supplement", "居民补充"
+    RESIDENT_REPLY = "resident_reply", "居民回复"
+    URGE = "urge", "居民催办"
+    RATING_CHANGED = "rating_changed", "已改评价"
+
+    @property
+    def note_for_residents(self) -> bool:
+        """Whether the reporter reads this event's note in their case's history (staff-only notes stay hidden)."""
+        return self in _RESIDENT_NOTES
+
+
+_RESIDENT_NOTES = frozenset({EventKind.PROGRESS, EventKind.RESOLVE, EventKind.REJECT, EventKind.SUPPLEMENT, EventKind.MESSAGE,
+                             EventKind.RESIDENT_REPLY, EventKind.RATED, EventKind.RATING_CHANGED})
 
 
 class Case(Base):

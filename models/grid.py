@@ -43,11 +43,19 @@ class StaffRole(LabelledEnum):
         return ROLE_LEVELS[self]
 
     @property
+    def phone_is_public(self) -> bool:
+        """Whether residents may read this role's phone number (a post's number on the community's notice board);
+        the others (residents who serve: building and household leads, volunteers) are shown masked."""
+        return self in PUBLIC_PHONE_ROLES
+
+    @property
     def home_level(self) -> UnitLevel:
         """The level routing looks for this role's people at: the case unit's ancestor of that level."""
         return max(ROLE_LEVELS[self], key=lambda level: level.depth)
 
 
+PUBLIC_PHONE_ROLES = frozenset({StaffRole.GRID_WORKER, StaffRole.COMMUNITY_STAFF, StaffRole.COMMUNITY_SECRETARY,
+                                StaffRole.STREET_OFFICER, StaffRole.DEPARTMENT})
 # Where each role sits, so routing (which looks staff up at the case unit's ancestor of the role's level) finds it.
 ROLE_LEVELS: dict[StaffRole, frozenset[UnitLevel]] = {
     StaffRole.GRID_WORKER: frozenset({UnitLevel.GRID}),

@@ -126,12 +126,13 @@ async def test_resident_cannot_use_staff_commands(bot, case):
     assert (await bot.case(case.id)).status is CaseStatus.ASSIGNED
 
 
-async def test_only_the_reporter_rates_and_only_once(bot, case):
+async def test_only_the_reporter_rates_and_changes_only_within_the_window(bot, case):
     await bot.staff("W001", f"接单 {case.id}")
     await bot.staff("W001", f"办结 {case.id} 好了")
     assert "没有找到" in await bot.resident("R002", f"满意 {case.id}")
     assert await bot.resident("R001", f"基本满意 {case.id}", group=GROUP) == ""  # asked privately, not here
     assert "基本满意" in await bot.resident("R001", f"基本满意 {case.id}")
+    bot.clock.advance(hours=bot.services.settings.rating_change_hours + 1)
     assert "已评价" in await bot.resident("R001", f"不满意 {case.id} 又坏了")
     case = await bot.case(case.id)
     assert case.status is CaseStatus.CLOSED and case.rating is Rating.BASICALLY_SATISFIED

@@ -204,3 +204,20 @@ def test_taxonomy_and_courtesy_are_read_and_checked(tmp_path: Path) -> None:
     expect_error(tmp_path, unknown, line_number(unknown, "城乡建设"), "unknown category 'water'")
     twice = MINIMAL_RULES + "taxonomy:\n  城乡建设: [street_light]\n  环境保护: [street_light]\n"
     expect_error(tmp_path, twice, line_number(twice, "环境保护"), "already belongs")
+
+
+def test_rating_grades_are_one_list_for_grading_and_for_cues(tmp_path):
+    from models import Rating
+
+    rules = load_rules(SHIPPED)
+    assert rules.grade_in("不满意 3 又坏了") is Rating.DISSATISFIED and rules.grade_in("还行吧") is Rating.BASICALLY_SATISFIED
+    cues = {k.word: k.weight for k in rules.intents["rating"].keywords}
+    assert cues["满意"] == 3 and "还行" not in cues  # a bare grade word grades only
+    graded = MINIMAL_RULES.replace("rating: {keywords: [满意: 3]}", "rating: {grades: {dissatisfied: [不满意: 3], "
+                                   "basically_satisfied: [还行], satisfied: [满意: 3]}}")
+    assert load_rules(write_rules(tmp_path, graded)).grade_in("还行") is Rating.BASICALLY_SATISFIED
+    assert load_rules(write_rules(tmp_path, MINIMAL_RULES)).grade_in("基本满意") is Rating.BASICALLY_SATISFIED  # labels
+    broken = graded.replace("basically_satisfied: [还行], ", "")
+    expect_error(tmp_path, broken, line_number(broken, "rating:"), "grades must name each of")
+    twice = graded.replace("rating: {grades:", "rating: {keywords: [满意: 2], grades:")
+    expect_error(tmp_path, twice, line_number(twice, "rating:"), "listed twice")

@@ -131,10 +131,11 @@ def mode(request: pytest.FixtureRequest) -> str:
 
 
 async def open_world(database_url: str, mode: str, *, limits: RateLimits | None = FAST,
-                     flood: FloodLimits | None = None) -> World:
+                     flood: FloodLimits | None = None, **overrides: Any) -> World:
     fake = await FakeBotApi(limits=flood or FloodLimits(group=(20, 1.0))).start()
     settings = load_settings({}, database_url=database_url, telegram_token=TOKEN, telegram_api_base=fake.base_url,
-                             telegram_mode=mode, telegram_webhook_secret=SECRET, public_url="https://gridbot.test")
+                             telegram_mode=mode, telegram_webhook_secret=SECRET, public_url="https://gridbot.test",
+                             **overrides)
     clock = FrozenClock(START)
     runtime = await start(settings, clock)
     channel = telegram_channel(runtime.dispatcher, settings, limits=limits, read_timeout=1.0, poll_timeout=1.0)

@@ -3,84 +3,92 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.cases.lifecycle import (
-    ASSIGNEE_ACTIONS,
     NOTE_REQUIRED,
     TRANSITIONS,
-    TRIAGE_ACTIONS,
     CaseRefused,
     NoteRequired,
     S,
-    Transition,
     apply_assignment,
     notify_triage,
     record_event,
 )
 from bot.cases.notices import (
     case_summary,
+    for_residents,
     notify_followers,
     notify_reporter,
     notify_staff,
     rating_buttons,
-    worker_buttons,
 )
+from bot.cases.permissions import staff_may_act, why_not, wrong_state
 from bot.cases.queries import load_case
 from bot.grid.directory import GridDirectory
 from bot.grid.routing import (
-    TRIAGE_ROLES,
     Assignment,
     Responsibility,
     StaffRef,
     route,
-    triage_staff,
     triage_unit,
 )
 from bot.pipeline.dialogue import offer_rating
-from bot.pipeline.identities import Actor, mask_phones_in
-from models import Case, CaseKind, Rating, Staff, StaffRole
+from bot.pipeline.identities import Actor
+from models import Case, Staff, StaffRole
 
+if TYPE_CHECKING:
+    from bot.understanding.rules import RuleSet
 
-def staff_may_act(directory: GridDirectory, actor: Actor, case: Case, action: str) -> bool:
-    """A worker acts only on cases assigned to them, of their department, or inside their unit."""
-    if not actor.is_staff:
-        return False
-    if case.assignee_id == actor.id and action in ASSIGNEE_ACTIONS:
-        return True
-    if actor.role is StaffRole.DEPARTMENT:
-        return bool(actor.department) and case.department == actor.department
-    if actor.unit_id is None:
-        return False
-    if not directory.unit(actor.unit_id).contains(directory.unit(case.unit_id)):
-        return False
-    if action in TRIAGE_ACTIONS:
-        return actor.role in TRIAGE_ROLES
-    if action == "claim":
-        return case.kind is CaseKind.WISH
-    return actor.role is not StaffRole.VOLUNTEER
+__all__ = ["find_staff", "staff_action", "staff_may_act"]
 
 
 async def staff_action(
     session: AsyncSession, directory: GridDirectory, actor: Actor, case_id: int, action: str, *, now: datetime,
-    note: str = "", target: str | None = None,
+    note: str = "", target: str | None = None, rules: RuleSet | None = None,
 ) -> Case:
-    """Applies a staff member's action to a case, or raises CaseRefused with the reason."""
+    """Applies a staff member's action to a case, or raises CaseRefused with the reason and what would work.
+    Acting on a case someone else holds (a supervisor may) tells them."""
     case = await load_case(session, case_id)
     if case is None:
         raise CaseRefused(f"未找到工单 #{case_id}，请核对编号。")
-    if not staff_may_act(directory, actor, case, action):
-        raise CaseRefused(f"您无权处理 {case.number}：它不在您负责的网格或部门内，也未派给您。")
+    if (refusal := why_not(directory, actor, case, action)) is not None:
+        raise CaseRefused(refusal)
     transition = TRANSITIONS[action]
     if case.status not in transition.sources:
-        raise CaseRefused(_wrong_state(case, transition, action))
+        raise CaseRefused(wrong_state(case, action))
     if action in NOTE_REQUIRED and not note.strip():
         raise NoteRequired(f"请写明{NOTE_REQUIRED[action]}，例如：{transition.label} {case.id} ……")
+    holder = case.assignee if case.assignee_id not in (None, actor.id) else None
     if action in {"transfer", "assign"}:
-        await _reassign(session, directory, actor, case, action, target, note, now)
-        return case
+        category = rules.category(case.category_code) if rules is not None and case.category_code else None
+        await _reassign(session, directory, actor, case, action, target, note, now,
+                        department_only=bool(category and category.department_only))
+    else:
+        await _apply(session, directory, actor, case, action, note, now)
+    if holder is not None:
+        await _tell_holder(session, holder, actor, case, action, note, now)
+    return case
+
+
+async def _tell_holder(session: AsyncSession, holder: Staff, actor: Actor, case: Case, action: str, note: str,
+                       now: datetime) -> None:
+    """The staff member who held the case hears that someone else acted on it."""
+    staff = await session.get(Staff, actor.id)
+    who = f"{staff.role.label}{staff.name}" if staff else actor.name
+    text = f"{who}已对您承办的 {case.number} 执行「{TRANSITIONS[action].label}」" + (f"：{note}" if note else "。")
+    if case.assignee_id != holder.id:
+        text += "\n该工单已不在您名下，无需再处理。"
+    await notify_staff(session, holder, case, text, key=f"case:{case.id}:{action}:holder:{now.isoformat()}", now=now)
+
+
+async def _apply(session: AsyncSession, directory: GridDirectory, actor: Actor, case: Case, action: str, note: str,
+                 now: datetime) -> None:
+    """A status change in place (everything but transfer and assign), with its event and notices."""
+    transition = TRANSITIONS[action]
     before = case.status
     case.status, case.updated_at = transition.target, now
     staff = await session.get(Staff, actor.id)
@@ -95,12 +103,13 @@ async def staff_action(
         message = f"您反映的 {case.number} {news}"
     elif action == "progress":
         event = record_event(session, case, actor, action, before, note, now)
-        news = f"处理进展：{note}"
-        message = f"{case.number} {news}"
+        news = f"处理进展：{await for_residents(session, note)}"
+        message = f"{case.number} {news}\n如需补充情况，请回复「补充 {case.id} 内容」。"
     elif action == "resolve":
         case.resolved_at = now
         event = record_event(session, case, actor, action, before, note, now)
-        message = f"{case.number} 已办结：{note}\n请您评价：满意 / 基本满意 / 不满意（可附意见）。"
+        message = (f"{case.number} 已办结：{await for_residents(session, note)}\n"
+                   f"请您评价：满意 / 基本满意 / 不满意（可附意见）。")
     elif action == "return":
         case.assignee_id, case.assignee = None, None
         case.queue_unit_id = triage_unit(directory, directory.unit(case.unit_id)).id
@@ -110,11 +119,11 @@ async def staff_action(
                              f"{case_summary(case, for_staff=True)}\n被{who}退回：{note}\n"
                              f"请回复「分派 {case.id} 工号」重新指派。", key=f"case:{case.id}:returned:{event.id}",
                              now=now)
-        return case
+        return
     else:  # reject
         case.closed_at = now
         event = record_event(session, case, actor, action, before, note, now)
-        news = f"不予受理：{note}"
+        news = f"不予受理：{await for_residents(session, note)}"
         message = f"很抱歉，{case.number} {news}"
     await session.flush()
     key = f"case:{case.id}:{action}:{event.id}"
@@ -123,27 +132,23 @@ async def staff_action(
         if identity is not None:
             chat = identity.private_chat_id or case.source_chat_id
             await offer_rating(session, case.source_channel, chat, identity.user_id, case.id, now=now)
-        await notify_followers(session, case, f"已办结：{note}", key=key, now=now)
+        await notify_followers(session, case, f"已办结：{await for_residents(session, note)}", key=key, now=now)
     else:
         await notify_reporter(session, case, message, key=key, now=now)
         await notify_followers(session, case, news, key=key, now=now)  # every notice the reporter gets
-    return case
-
-
-def _wrong_state(case: Case, transition: Transition, action: str) -> str:
-    if action == "resolve" and case.status in {S.ASSIGNED, S.TRANSFERRED, S.REOPENED}:
-        return f"{case.number} 还未接单，请先回复「接单 {case.id}」。"
-    return f"{case.number} 当前状态为「{case.status.label}」，不能{transition.label}。"
 
 
 async def _reassign(session: AsyncSession, directory: GridDirectory, actor: Actor, case: Case, action: str,
-                    target: str | None, note: str, now: datetime) -> None:
+                    target: str | None, note: str, now: datetime, *, department_only: bool) -> None:
     if not target:
         raise NoteRequired(f"请说明转给谁，例如：{TRANSITIONS[action].label} {case.id} 工号或部门名 原因")
     staff = await find_staff(session, target)
     if staff is not None:
         if staff.id == case.assignee_id:
             raise CaseRefused(f"{case.number} 已在{staff.name}名下。")
+        if department_only and staff.role is not StaffRole.DEPARTMENT:
+            raise CaseRefused(f"{case.number} 是{case.department or '职能部门'}的专属事项，不能派给{staff.role.label}；"
+                              f"请写部门名，例如：{TRANSITIONS[action].label} {case.id} {case.department or '部门名'} 原因。")
         assignment = Assignment(StaffRef.of(staff), staff.department, None,
                                 f"{actor.name}{TRANSITIONS[action].label}给{staff.name}")
     else:
@@ -168,37 +173,3 @@ async def find_staff(session: AsyncSession, ref: str) -> Staff | None:
         return staff
     named = (await session.scalars(select(Staff).where(Staff.name == ref).limit(2))).unique().all()
     return named[0] if len(named) == 1 else None
-
-
-async def rate_case(
-    session: AsyncSession, directory: GridDirectory, actor: Actor, case_id: int, rating: Rating, comment: str, *,
-    now: datetime,
-) -> Case:
-    """Records the reporter's rating; 不满意 reopens the case and tells the assignee and the secretary."""
-    case = await load_case(session, case_id)
-    if case is None or actor.is_staff or case.reporter_id != actor.id:
-        raise CaseRefused(f"没有找到您的诉求 #{case_id}，请核对编号。")
-    if case.status is not S.RESOLVED:
-        if case.rating is not None:
-            raise CaseRefused(f"{case.number} 已评价过（{case.rating.label}），感谢您的反馈。")
-        raise CaseRefused(f"{case.number} 尚未办结（{case.status.label}），办结后再评价。")
-    before = case.status
-    case.rating, case.rating_comment, case.updated_at = rating, comment or None, now
-    if rating is Rating.DISSATISFIED:
-        case.status = S.REOPENED
-        case.resolved_at = None
-        case.assigned_at = now
-        case.sla_next_at = None  # the SLA sweep chases the reopened case from now on
-        event = record_event(session, case, actor, "rated", before, f"不满意：{comment}", now)
-        await session.flush()
-        text = f"{case.number} 居民评价不满意：{mask_phones_in(comment) if comment else '未说明原因'}\n已重新打开，请跟进。\n{case_summary(case, for_staff=True)}"
-        if case.assignee is not None:
-            await notify_staff(session, case.assignee, case, text, key=f"case:{case.id}:reopened:{event.id}", now=now,
-                               buttons=worker_buttons(case))
-        for person in await triage_staff(session, directory, triage_unit(directory, directory.unit(case.unit_id))):
-            if person.role is StaffRole.COMMUNITY_SECRETARY or person.id != case.assignee_id:
-                await notify_staff(session, person, case, text, key=f"case:{case.id}:reopened:{event.id}", now=now)
-        return case
-    case.status, case.closed_at = S.CLOSED, now
-    record_event(session, case, actor, "rated", before, f"{rating.label}：{comment}" if comment else rating.label, now)
-    return case

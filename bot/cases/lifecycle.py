@@ -293,13 +293,15 @@ async def apply_assignment(
         case.sla_next_at = None  # the SLA sweep (bot/jobs/sla.py) schedules the new deadline on its next pass
     event = record_event(session, case, actor, action, before, "；".join(filter(None, [assignment.reason, note])), now)
     await session.flush()
-    await announce(session, directory, case, assignment, event.id, now)
+    why = f"{actor.name if actor else '系统'}{EventKind(action).label}，原因：{note}" if note else ""
+    await announce(session, directory, case, assignment, event.id, now, why=why)
 
 
 async def announce(session: AsyncSession, directory: GridDirectory, case: Case, assignment: Assignment,
-                    event_id: int, now: datetime) -> None:
-    """Tells the assignee about their new case, or the triage queue's staff when nobody fitted."""
-    summary = case_summary(case, for_staff=True)
+                    event_id: int, now: datetime, *, why: str = "") -> None:
+    """Tells the assignee about their new case (with why it came to them, when someone said), or the triage
+    queue's staff when nobody fitted."""
+    summary = case_summary(case, for_staff=True) + (f"\n{why}" if why else "")
     if assignment.staff is None:
         await notify_triage(session, directory, case, f"{summary}\n{assignment.reason}。\n回复「分派 {case.id} 工号」"
                              f"指派，或「不予受理 {case.id} 原因」。", key=f"case:{case.id}:triage:{event_id}", now=now)

@@ -9,9 +9,17 @@ from sqlalchemy import Row, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.delivery.outbox import UNBOUND_CHANNEL, Notice, enqueue
-from bot.pipeline.identities import StaffLike, mask_phone, mask_phones_in, resident_identity, staff_contact
+from bot.pipeline.identities import (
+    StaffLike,
+    mask_phone,
+    mask_phones_in,
+    phones_in,
+    resident_identity,
+    staff_contact,
+)
 from bot.pipeline.messages import Button
-from models import Case
+from models import Case, Staff
+from models.grid import PUBLIC_PHONE_ROLES
 
 
 def case_summary(case: Case, *, for_staff: bool) -> str:
@@ -40,6 +48,17 @@ def case_summary(case: Case, *, for_staff: bool) -> str:
     return "\n".join(lines)
 
 
+async def for_residents(session: AsyncSession, text: str) -> str:
+    """Staff words as residents read them: phone numbers masked, but a public post's own number (a grid worker's,
+    StaffRole.phone_is_public) kept so that the resident can call back."""
+    numbers = phones_in(text)
+    if not numbers:
+        return text
+    public = await session.scalars(select(Staff.phone).where(Staff.phone.in_(numbers),
+                                                             Staff.role.in_(PUBLIC_PHONE_ROLES)))
+    return mask_phones_in(text, keep=frozenset(p for p in public if p))
+
+
 def worker_buttons(case: Case) -> tuple[Button, ...]:
     n = case.id
     return (Button("接单", f"接单 {n}"), Button("办结", f"办结 {n}"), Button("转派", f"转派 {n}"),
@@ -53,13 +72,14 @@ def rating_buttons(case: Case) -> tuple[Button, ...]:
 
 async def notify_staff(
     session: AsyncSession, staff: StaffLike, case: Case, text: str, *, key: str, now: datetime,
-    buttons: tuple[Button, ...] = (),
+    buttons: tuple[Button, ...] = (), media: list[dict] | None = None,
 ) -> None:
-    """Sends a staff member a private notice about a case, with photos and action buttons where given."""
+    """Sends a staff member a private notice about a case, with photos (the case's, or `media`) and action buttons
+    where given."""
     contact = await staff_contact(session, staff)
     extras: dict = {"buttons": [[b.label, b.payload] for b in buttons]}
-    if case.media:
-        extras["media"] = case.media
+    if media if media is not None else case.media:
+        extras["media"] = media if media is not None else case.media
     await enqueue(session, Notice(
         dedupe_key=f"{key}:staff:{staff.id}", channel=contact.channel, chat_id=contact.chat_id,
         recipient=f"staff:{staff.code}", text=text, extras=extras, case_id=case.id,

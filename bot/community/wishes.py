@@ -200,9 +200,6 @@ async def decline(session: AsyncSession, directory: GridDirectory, actor: Actor,
     return wish
 
 
-RATING_WORDS = {"满意": Rating.SATISFIED, "基本满意": Rating.BASICALLY_SATISFIED, "不满意": Rating.DISSATISFIED}
-
-
 async def thank(session: AsyncSession, actor: Actor, wish_id: int, words: str, rating: Rating | None,
                 now: datetime) -> Wish:
     """The wisher thanks (and may rate) whoever fulfilled the wish; the claimer hears it."""

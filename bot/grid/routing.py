@@ -148,3 +148,13 @@ async def triage_staff(session: AsyncSession, directory: GridDirectory, queue: U
             return people
     return []
 
+
+
+ESCALATION_ROLES = {1: StaffRole.COMMUNITY_SECRETARY, 2: StaffRole.STREET_OFFICER}  # 督办 level → who hears
+
+
+async def escalation_staff(session: AsyncSession, directory: GridDirectory, unit: UnitRef, level: int) -> list[StaffRef]:
+    """Who a case at `unit` is escalated to at a level (1 the community secretary, 2 the street officer), else
+    whoever watches the community's queue: the SLA's escalations and residents' repeated 催办 alike."""
+    people = await role_staff(session, directory, ESCALATION_ROLES[min(max(level, 1), 2)], unit)
+    return people or await triage_staff(session, directory, triage_unit(directory, unit))

@@ -32,11 +32,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.cases.notices import case_summary, notify_reporter, notify_staff, rating_buttons, worker_buttons
 from bot.grid.directory import GridDirectory
-from bot.grid.routing import role_staff, triage_staff, triage_unit
+from bot.grid.routing import escalation_staff
 from bot.jobs.workdays import WorkCalendar
 from bot.pipeline.dialogue import offer_rating
 from bot.services import Services
-from models import Case, CaseEvent, CaseStatus, EventKind, StaffRole
+from models import Case, CaseEvent, CaseStatus, EventKind
 
 log = logging.getLogger(__name__)
 
@@ -327,11 +327,7 @@ async def _escalate(session: AsyncSession, directory: GridDirectory, case: Case,
                     now: datetime) -> None:
     """An audit event and notices up the grid: the community secretary first, then the street officer."""
     assert step.deadline is not None
-    unit = directory.unit(case.unit_id)
-    role = StaffRole.COMMUNITY_SECRETARY if step.level == 1 else StaffRole.STREET_OFFICER
-    targets = await role_staff(session, directory, role, unit)
-    if not targets:  # no one of that role on duty: whoever watches the community's queue
-        targets = await triage_staff(session, directory, triage_unit(directory, unit))
+    targets = await escalation_staff(session, directory, directory.unit(case.unit_id), step.level)
     late = _span_text(now - step.deadline)
     names = "、".join(f"{t.role.label}{t.name}" for t in targets) or "（无在岗人员）"
     session.add(CaseEvent(

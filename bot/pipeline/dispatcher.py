@@ -186,6 +186,9 @@ class Dispatcher:
             return True
         if not ctx.actor.is_staff and (handler := self.router.resident_handler(ctx.text)):
             return await handler(ctx)
+        if (ctx.inbound.extras.get("reply_to") and not ctx.state.is_open and (handler := self.router.quote_handler)
+                and await handler(ctx)):
+            return True
         if ctx.in_group and not explicit and not ctx.state.is_open:
             # A resident's words that merely look like a staff command, or that read as a report to offer to file.
             overheard = self.router.overheard_handler

@@ -29,9 +29,14 @@ def mask_phone(phone: str | None) -> str:
     return "****" + digits[-4:] if len(digits) > 4 else "****"
 
 
-def mask_phones_in(text: str) -> str:
-    """Masks every mobile number inside free text before it is shown to anyone but its owner."""
-    return _PHONE.sub(lambda m: f"{m.group(1)}****{m.group(3)}", text)
+def mask_phones_in(text: str, *, keep: frozenset[str] = frozenset()) -> str:
+    """Masks every mobile number inside free text before it is shown to anyone but its owner (but those in `keep`)."""
+    return _PHONE.sub(lambda m: m.group(0) if m.group(0) in keep else f"{m.group(1)}****{m.group(3)}", text)
+
+
+def phones_in(text: str) -> set[str]:
+    """The mobile numbers written in free text."""
+    return {match.group(0) for match in _PHONE.finditer(text)}
 
 
 @dataclass(frozen=True, slots=True)

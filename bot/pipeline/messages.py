@@ -6,6 +6,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+# Channels whose bot can write to any member privately (a WeCom app messages its members); elsewhere only a person
+# who has opened a private chat with the bot can be reached there (Telegram: after /start).
+REACHES_MEMBERS_PRIVATELY = frozenset({"wecom"})
+
 
 @dataclass(frozen=True, slots=True)
 class Media:
@@ -32,7 +36,7 @@ class Inbound:
     mentions_bot: bool = False
     reply_to_bot: bool = False
     callback: str | None = None  # button payload, e.g. "case:accept:12"
-    extras: dict[str, Any] = field(default_factory=dict)
+    extras: dict[str, Any] = field(default_factory=dict)  # reply_to: the platform id of the bot's message quoted
 
 
 @dataclass(frozen=True, slots=True)

@@ -89,6 +89,7 @@ class HandlerRouter:
         self.resident_words: list[re.Pattern[str]] = []  # words the bot tells residents to type, e.g. 我的诉求
         self.resident_commands: list[StaffCommand] = []  # resident words with their own handler, e.g. 人工
         self.overheard_handler: Handler | None = None  # a group message not addressed to the bot
+        self.quote_handler: Handler | None = None  # a message quoting one of the bot's (Inbound.extras["reply_to"])
 
     def intent(self, *intents: Intent) -> Callable[[Handler], Handler]:
         def register(handler: Handler) -> Handler:
@@ -137,10 +138,19 @@ class HandlerRouter:
         self.overheard_handler = handler
         return handler
 
+    def quoted(self, handler: Handler) -> Handler:
+        """Registers the one handler that hears a reply to one of the bot's messages when no dialogue is open."""
+        if self.quote_handler is not None:
+            raise ValueError("replies to the bot's messages already handled")
+        self.quote_handler = handler
+        return handler
+
     def include(self, *routers: HandlerRouter) -> HandlerRouter:
         for router in routers:
             if router.overheard_handler is not None:
                 self.overheard(router.overheard_handler)
+            if router.quote_handler is not None:
+                self.quoted(router.quote_handler)
             self.resident_words.extend(router.resident_words)
             self.resident_commands.extend(router.resident_commands)
             for intent, handler in router.intents.items():

@@ -70,6 +70,9 @@ def dump_rules(data: dict) -> str:
         for field in ("commands", "hashtags"):
             if field in intent:
                 out.append(f"    {field}: [{', '.join(json.dumps(t, ensure_ascii=False) for t in intent[field])}]")
+        for grade, words in (intent.get("grades") or {}).items():  # the rating's grades (网上评)
+            out += ["    grades:"] if grade == next(iter(intent["grades"])) else []
+            out.append(f"      {grade}: " + keyword_list(words, 8 + len(grade)))
         if intent.get("keywords"):
             out.append("    keywords: " + keyword_list(intent["keywords"], 14))
     for key, value in data.items():

@@ -10,7 +10,7 @@ from pathlib import Path
 import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
-from models import StaffRole
+from models import Rating, StaffRole
 
 CASE_KINDS = frozenset({"report", "wish", "appointment"})
 INTENT_NAMES = ("report", "wish", "appointment", "status", "rating", "help", "cancel")
@@ -19,7 +19,7 @@ STAFF_ROLES = frozenset(role.value for role in StaffRole)
 CATEGORY_FIELDS = frozenset({
     "code", "name", "kinds", "role", "department", "department_only", "sla_hours", "keywords", "negative",
 })
-INTENT_FIELDS = frozenset({"keywords", "commands", "hashtags"})
+INTENT_FIELDS = frozenset({"keywords", "commands", "hashtags", "grades"})
 TOP_FIELDS = frozenset({"version", "intents", "categories", "courtesy", "taxonomy"})
 CODE_PATTERN = re.compile(r"[a-z][a-z0-9_]*")
 COMMAND_PATTERN = re.compile(r"/[a-z][a-z0-9_]*")
@@ -56,6 +56,7 @@ class IntentRule:
     keywords: tuple[Keyword, ...]
     commands: tuple[str, ...]
     hashtags: tuple[str, ...]
+    grades: tuple[tuple[Rating, tuple[str, ...]], ...] = ()  # the rating intent's grades, in the order to read them
 
 
 @dataclass(frozen=True)
@@ -69,6 +70,22 @@ class RuleSet:
     def category(self, code: str) -> Category | None:
         """The category with this code, if any."""
         return next((c for c in self.categories if c.code == code), None)
+
+    @property
+    def grades(self) -> tuple[tuple[Rating, tuple[str, ...]], ...]:
+        """The rating intent's grades; a rules file without them grades by the labels alone (不满意 first)."""
+        return self.intents["rating"].grades or tuple((r, (r.label,)) for r in _LABEL_ORDER)
+
+    def grade_in(self, text: str) -> Rating | None:
+        """The grade a resident's words give (网上评), read in the rules file's order: 不满意 before 满意."""
+        return next((grade for grade, words in self.grades if any(w in text for w in words)), None)
+
+    def grade_words(self) -> tuple[str, ...]:
+        """Every grade word, longest first (what is left of 满意 12 很及时 once they are taken out is the comment)."""
+        return tuple(sorted((w for _, words in self.grades for w in words), key=len, reverse=True))
+
+
+_LABEL_ORDER = (Rating.DISSATISFIED, Rating.BASICALLY_SATISFIED, Rating.SATISFIED)
 
 
 _SCALARS = yaml.constructor.SafeConstructor()
@@ -240,9 +257,36 @@ def read_intent(reader: _Reader, name: str, key_node: Node, node: Node) -> Inten
     keywords = reader.keywords(fields["keywords"][1], where) if "keywords" in fields else ()
     commands = read_triggers(reader, where, fields, "commands")
     hashtags = read_triggers(reader, where, fields, "hashtags")
+    grades: tuple[tuple[Rating, tuple[str, ...]], ...] = ()
+    if "grades" in fields:
+        if name != "rating":
+            raise reader.fail(fields["grades"][0], where, "only the rating intent has grades")
+        grades, cues = read_grades(reader, where, fields["grades"][1])
+        listed = {k.word.lower() for k in keywords}
+        for cue in cues:
+            if cue.word.lower() in listed:
+                raise reader.fail(fields["grades"][1], where, f"keyword {cue.word!r} listed twice (grades and keywords)")
+        keywords = (*keywords, *cues)
     if not (keywords or commands or hashtags):
         raise reader.fail(key_node, where, "needs keywords, commands or hashtags")
-    return IntentRule(name=name, keywords=keywords, commands=commands, hashtags=tuple(t.lower() for t in hashtags))
+    return IntentRule(name=name, keywords=keywords, commands=commands, hashtags=tuple(t.lower() for t in hashtags),
+                      grades=grades)
+
+
+def read_grades(reader: _Reader, where: str, node: Node) -> tuple[tuple[tuple[Rating, tuple[str, ...]], ...],
+                                                                   tuple[Keyword, ...]]:
+    """The rating's grades (satisfied | basically_satisfied | dissatisfied: words), each word written `word` (it
+    grades only) or `word: weight` (it is also a cue of the rating intent with that weight)."""
+    entries = reader.mapping(node, where, "grades", frozenset(r.value for r in Rating))
+    if set(entries) != {r.value for r in Rating}:
+        raise reader.fail(node, where, f"grades must name each of {sorted(r.value for r in Rating)}")
+    grades, cues = [], []
+    for grade, (_, words_node) in entries.items():
+        words = reader.keywords(words_node, f"{where} grade '{grade}'")
+        explicit = [isinstance(item, MappingNode) for item in reader.items(words_node, where, "grade words")]
+        cues += [word for word, weighted in zip(words, explicit, strict=True) if weighted]
+        grades.append((Rating(grade), tuple(w.word for w in words)))
+    return tuple(grades), tuple(cues)
 
 
 def read_triggers(reader: _Reader, where: str, fields: dict[str, tuple[Node, Node]], field: str) -> tuple[str, ...]:

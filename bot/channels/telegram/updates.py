@@ -68,13 +68,16 @@ def to_inbound(message: Message, bot_user: User) -> Inbound | None:
     if not text and not media:
         return None
     reply_to = message.reply_to_message
+    quotes_bot = bool(reply_to and reply_to.from_user and reply_to.from_user.id == bot_user.id)
     return Inbound(
         channel=CHANNEL, chat_id=str(message.chat.id), is_group=message.chat.type in GROUP_CHATS,
         sender_id=str(sender.id), sender_name=sender.full_name or str(sender.id), text=text,
         # Telegram message ids are unique per chat; with the chat they survive a restart and a redelivery.
         message_id=f"{message.chat.id}:{message.message_id}", sent_at=message.date, media=media,
         mentions_bot=mentioned,
-        reply_to_bot=bool(reply_to and reply_to.from_user and reply_to.from_user.id == bot_user.id),
+        reply_to_bot=quotes_bot,
+        # The outbox's sent ledger knows which case the quoted notice was about (platform_message_id).
+        extras={"reply_to": str(reply_to.message_id)} if quotes_bot and reply_to else {},
     )
 
 
