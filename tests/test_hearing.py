@@ -42,6 +42,17 @@ async def test_chatter_and_bare_topics_get_no_offer(bot):
     assert all(r.status is InboundStatus.IGNORED and r.text is None for r in await ledger(bot))
 
 
+async def test_topics_notices_sales_and_denied_faults_get_no_offer_but_problem_phrases_do(bot):
+    quiet = ["今晚有人一起打车去万达吗", "书法班开课了，每周三下午两点", "闲置跑步机低价出，自提",
+             "明天几点停电啊", "我家的灯没坏，是跳闸了", "狗狗打完疫苗了"]
+    for n, text in enumerate(quiet):
+        assert await bot.resident(f"邻居{n}", text, group=GROUP) == "", text
+    heard = ["小区围墙倒了一截", "楼上空调水滴到我家窗台上一晚上", "低保被取消了，也没人通知",
+             "有车停在消防通道上好几天了"]
+    for n, text in enumerate(heard):
+        assert "登记" in await bot.resident(f"居民{n}", text, group=GROUP), text
+
+
 async def test_one_offer_per_sender_per_window_and_a_declined_offer_drops_the_words(bot):
     assert "登记" in await bot.resident("老张", "楼下下水道堵了，脏水漫了一地", group=GROUP)
     assert "不打扰" in await bot.resident("老张", "不用", group=GROUP)

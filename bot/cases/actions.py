@@ -38,6 +38,7 @@ from bot.grid.routing import (
 )
 from bot.pipeline.dialogue import offer_rating
 from bot.pipeline.identities import Actor
+from bot.understanding.reroutes import duty_code, record_reroute
 from models import Case, Staff, StaffRole
 
 if TYPE_CHECKING:
@@ -160,7 +161,9 @@ async def _reassign(session: AsyncSession, directory: GridDirectory, actor: Acto
         if assignment.staff is None:
             raise CaseRefused(f"{department}暂无在岗人员，无法{TRANSITIONS[action].label}。")
     status = S.TRANSFERRED if action == "transfer" else S.ASSIGNED
+    before = duty_code(case.department, case.assignee.role if case.assignee is not None else None)
     await apply_assignment(session, directory, case, assignment, actor, action, now, status=status, note=note)
+    record_reroute(session, actor, case, before, now=now)  # another department or role: teaches the rules
     key = f"case:{case.id}:{action}:{case.assignee_id}:{now.isoformat()}"
     await notify_reporter(session, case, f"您反映的 {case.number} 已转交{assignment.staff.name}处理。", key=key, now=now)
     await notify_followers(session, case, f"已转交{assignment.staff.name}处理。", key=key, now=now)

@@ -183,9 +183,9 @@ async def suggest_from_corrections(settings: Settings, args: argparse.Namespace)
     finally:
         await engine.dispose()
     if not rows:
-        print("no corrections recorded yet: staff correct a case with 「改类 编号 类别」")
+        print("no corrections recorded yet: staff correct a case with 「改类 编号 类别」 or re-route it")
         return 0
-    proposal = await asyncio.to_thread(suggest, rules_path, [(row.text, row.new_code) for row in rows])
+    proposal = await asyncio.to_thread(suggest, rules_path, [(row.text, row.new_code, row.old_code) for row in rows])
     print(f"{proposal.cases} corrected cases: the rules place {proposal.before:.0%} as staff did now, "
           f"{proposal.after:.0%} with this change. Nothing was changed; review and apply the diff yourself.")
     if not proposal.additions:

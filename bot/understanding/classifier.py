@@ -16,7 +16,7 @@ from enum import StrEnum
 from pathlib import Path
 
 from bot.cases import numbers as case_numbers
-from bot.understanding.matching import KeywordIndex, Term, containment, holders
+from bot.understanding.matching import KeywordIndex, Term, automaton, containment, holders
 from bot.understanding.rules import (
     CASE_KINDS,
     CHATTER,
@@ -99,8 +99,11 @@ class Classifier:
         self._hashtags = sorted(((tag, Intent(name)) for name, rule in rules.intents.items() for tag in rule.hashtags),
                                 key=lambda item: -len(item[0]))
         self.hashtags = tuple(tag for tag, _ in self._hashtags)  # every intent's hashtags, longest first
-        self._negatives = {index: tuple(w for w in map(normalize, category.negative) if w)
-                           for index, category in enumerate(self._categories, self._first_category)}
+        vetoes: dict[str, list[int]] = {}
+        for index, category in enumerate(self._categories, self._first_category):
+            for word in filter(None, map(normalize, category.negative)):
+                vetoes.setdefault(word, []).append(index)
+        self._vetoes = automaton({word: tuple(buckets) for word, buckets in vetoes.items()})
         self._courtesy = tuple(sorted({w for w in map(normalize, rules.courtesy) if w}, key=len, reverse=True))
         terms = self._collect_terms()
         self.keyword_count = len(terms)
@@ -120,6 +123,7 @@ class Classifier:
         for term in by_word.values():
             term.buckets = frozenset(b for b, _, _ in term.owners)
             term.families = frozenset(b < self._first_category for b in term.buckets)
+            term.contributions = tuple((weight, bucket, written) for bucket, weight, written in term.owners)
         return list(by_word.values())
 
     # --- public API -------------------------------------------------------------------------------------
@@ -207,14 +211,28 @@ class Classifier:
         hits = self._index.find(norm)
         head = head_length(norm)
         inexact = [term for term, (strength, _, _) in hits.items() if strength < 1.0]
+        # Positions inside an inexact match: an exact match elsewhere cannot be held by one, so most skip holders().
+        inside = None
+        if inexact:
+            inside = bytearray(len(norm) + 1)
+            for term in inexact:
+                _, start, end = hits[term]
+                inside[start:end] = b"\x01" * (end - start)
         first_category = self._first_category
         contributions: list[tuple[float, int, str]] = []
         found = frozenset(hits)
         for term, (strength, start, end) in hits.items():
-            others = holders(term, strength, start, end, hits, found, inexact) if term.supers or inexact else None
+            if strength < 1.0 or (inside is not None and inside[start]) \
+                    or (term.supers and not term.super_set.isdisjoint(found)):
+                others = holders(term, strength, start, end, hits, found, inexact)
+            else:
+                others = None
             scale = strength * (HEAD_FACTOR if start < head else 1.0)
             if not others:
-                contributions.extend((weight * scale, bucket, written) for bucket, weight, written in term.owners)
+                if scale == 1.0:
+                    contributions += term.contributions
+                else:
+                    contributions.extend((weight * scale, bucket, written) for weight, bucket, written in term.contributions)
                 continue
             for bucket, weight, written in term.owners:
                 factor = containment(bucket, bucket < first_category, others)
@@ -236,10 +254,11 @@ class Classifier:
             else:
                 scores[bucket] = scores.get(bucket, 0.0) + value
                 words.setdefault(bucket, []).append(written)
+        vetoed = {bucket for _, buckets in self._vetoes.iter(norm) for bucket in buckets} if self._vetoes else ()
         matches = [
             CategoryMatch(self._categories[bucket - first_category], round(scores[bucket], 4), tuple(words[bucket]))
             for bucket in sorted(scores)
-            if not any(word in norm for word in self._negatives[bucket])
+            if bucket not in vetoed
         ]
         matches.sort(key=lambda match: -match.score)
         return totals, cues, matches

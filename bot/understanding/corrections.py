@@ -16,17 +16,21 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.cases.actions import staff_may_act
+from bot.cases.lifecycle import apply_assignment
 from bot.cases.queries import load_case
 from bot.grid.directory import GridDirectory
+from bot.grid.routing import Assignment, category_duty, route
 from bot.pipeline.identities import Actor
 from bot.understanding.classifier import Classifier
 from bot.understanding.mining import MAX_WEIGHT, ngrams
+from bot.understanding.reroutes import category_of_duty, is_duty
 from bot.understanding.rulefile import add_keywords, diff
 from bot.understanding.rules import Category, RuleSet, load_rules
-from models import Case, CaseEvent, CategoryCorrection, EventKind
+from models import Case, CaseEvent, CaseStatus, CategoryCorrection, EventKind
 
 RECATEGORISE = EventKind.RECATEGORISE  # the case event of a correction (改类)
 MAX_ADDITIONS = 20
+TRIAGE_STATUSES = (CaseStatus.NEW, CaseStatus.RETURNED)  # the cases the triage queue shows
 
 
 class CorrectionRefused(Exception):
@@ -62,6 +66,23 @@ async def recategorise(session: AsyncSession, directory: GridDirectory, actor: A
     return case, old_code
 
 
+async def place_from_triage(session: AsyncSession, directory: GridDirectory, actor: Actor, case_id: int,
+                            category: Category, *, now: datetime) -> tuple[Case, Assignment]:
+    """A triage pick (分拣): the category staff chose (a correction when it differs) and the case routed by it."""
+    case = await load_case(session, case_id)
+    if case is None or not staff_may_act(directory, actor, case, "assign"):
+        raise CorrectionRefused(f"未找到您可分拣的工单 #{case_id}。")
+    if case.status not in TRIAGE_STATUSES:
+        raise CorrectionRefused(f"{case.number} 当前状态为「{case.status.label}」，已不在待分拣中。")
+    if case.category_code != category.code:
+        case, _ = await recategorise(session, directory, actor, case_id, category, now=now)
+    duty, accept_hours, _ = category_duty(category)
+    assignment = await route(session, directory, directory.unit(case.unit_id), duty)
+    await apply_assignment(session, directory, case, assignment, actor, "assign", now, sla_accept_hours=accept_hours,
+                           note=f"人工分拣为「{category.name}」")
+    return case, assignment
+
+
 async def recorded_corrections(session: AsyncSession) -> list[CategoryCorrection]:
     """Every correction, latest per case only (a case corrected twice counts with its final category)."""
     rows = (await session.scalars(select(CategoryCorrection).order_by(CategoryCorrection.id))).all()
@@ -77,11 +98,16 @@ class Suggestion:
     cases: int
 
 
-def suggest(rules_path: Path, corrections: list[tuple[str, str]]) -> Suggestion:
-    """Keyword additions that make the rules place corrected cases (text, new code) as staff did, as a diff."""
+def suggest(rules_path: Path, corrections: list[tuple[str, str, str | None]]) -> Suggestion:
+    """Keyword additions that make the rules place corrected cases (text, new code, old code) as staff did, as a
+    diff; a re-route's new code names a duty, read as the category of these rules that handles it."""
     rules = load_rules(rules_path)
-    known = [(text, code) for text, code in corrections if rules.category(code) is not None]
     classifier = Classifier(rules)
+    known = []
+    for text, code, old_code in corrections:
+        wanted = category_of_duty(rules, classifier, text, code, old_code) if is_duty(code) else code
+        if wanted is not None and rules.category(wanted) is not None:
+            known.append((text, wanted))
     gaps: list[tuple[set[str], str, float]] = []  # n-grams, wanted code, score the wanted category lacks
     for text, code in known:
         result = classifier.categorize(text, "report")

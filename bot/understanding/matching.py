@@ -36,7 +36,7 @@ _NO_HIT: Hit = (0.0, 0, 0)
 class Term:
     """One distinct normalised keyword and every rule (intent or category) that lists it."""
 
-    __slots__ = ("buckets", "families", "key_chars", "owners", "shorter", "size", "super_set", "supers", "syllables",
+    __slots__ = ("buckets", "contributions", "families", "key_chars", "owners", "shorter", "size", "super_set", "supers", "syllables",
                  "word")
 
     def __init__(self, word: str) -> None:
@@ -44,6 +44,7 @@ class Term:
         self.size = len(word)
         self.owners: list[tuple[int, float, str]] = []  # (bucket, weight, keyword as written)
         self.buckets: frozenset[int] = frozenset()
+        self.contributions: tuple[tuple[float, int, str], ...] = ()  # the owners as (weight, bucket, as written)
         self.families: frozenset[bool] = frozenset()  # True: an intent owns it, False: a category does
         self.syllables: tuple[str, ...] = ()
         self.key_chars: frozenset[str] = frozenset()  # its rarest characters; a fuzzy match must keep one
@@ -52,15 +53,15 @@ class Term:
         self.super_set: frozenset[Term] = frozenset()
 
 
-def _automaton(entries: dict[str, object]) -> ahocorasick.Automaton | None:
+def automaton(entries: dict[str, object]) -> ahocorasick.Automaton | None:
     """An Aho-Corasick automaton over the given keys, or None when there are none."""
     if not entries:
         return None
-    automaton = ahocorasick.Automaton()
+    built = ahocorasick.Automaton()
     for key, value in entries.items():
-        automaton.add_word(key, value)
-    automaton.make_automaton()
-    return automaton
+        built.add_word(key, value)
+    built.make_automaton()
+    return built
 
 
 class KeywordIndex:
@@ -68,7 +69,7 @@ class KeywordIndex:
 
     def __init__(self, terms: list[Term]) -> None:
         mark_key_chars(terms)
-        self._exact = _automaton({term.word: term for term in terms})
+        self._exact = automaton({term.word: term for term in terms})
         if self._exact is not None:
             for term in terms:
                 for _, inner in self._exact.iter(term.word):
@@ -78,7 +79,7 @@ class KeywordIndex:
                             term.shorter += (inner,)
             for term in terms:
                 term.super_set = frozenset(term.supers)
-        pieces: dict[str, list[tuple[Term, int]]] = {}
+        pieces: dict[str, list[tuple[Term, int, bool]]] = {}
         self._codes: dict[int, str] = {ord(c): NO_SYLLABLE for c in map(chr, range(0x80))}
         self._syllable_codes: dict[str, str] = {}
         sounds: dict[str, list[Term]] = {}
@@ -87,14 +88,15 @@ class KeywordIndex:
             # Intent cues are short function phrases where one changed character changes the meaning (能不能帮/修).
             if term.size >= FUZZY_MIN_CHARS and not only_cue:
                 for offset, piece in split_pieces(term.word, 1 if term.size < 8 else 2):
-                    pieces.setdefault(piece, []).append((term, offset + len(piece)))
+                    keyed = not term.key_chars.isdisjoint(piece)  # then every window around it keeps a key character
+                    pieces.setdefault(piece, []).append((term, offset + len(piece), keyed))
             if term.size >= (PINYIN_MIN_CHARS_CUE if only_cue else 2) and all(char_readings(c) for c in term.word):
                 term.syllables = tuple(lazy_pinyin(term.word, style=Style.NORMAL))
                 if len(term.syllables) == term.size:
                     for key in self._sound_keys(term):
                         sounds.setdefault(key, []).append(term)
-        self._pieces = _automaton(pieces)
-        self._sounds = _automaton(sounds)
+        self._pieces = automaton(pieces)
+        self._sounds = automaton(sounds)
 
     def _code(self, syllable: str) -> str:
         """A one-character code for a syllable, from the private use area."""
@@ -139,15 +141,17 @@ class KeywordIndex:
         length = len(norm)
         tried: set[tuple[Term, int]] = set()
         for end, entries in self._pieces.iter(norm):
-            for term, piece_end in entries:
+            for term, piece_end, keyed in entries:
+                if term in hits:
+                    continue
                 start = end + 1 - piece_end
-                if term in hits or term.size > length or (term, start) in tried:
+                left = start - 1 if start else 0
+                around = norm[left:start + term.size + 1]
+                if not keyed and term.key_chars.isdisjoint(around):
+                    continue
+                if term.size > length or (term, start) in tried:
                     continue
                 tried.add((term, start))
-                left = max(0, start - 1)
-                around = norm[left:start + term.size + 1]
-                if term.key_chars.isdisjoint(around):
-                    continue
                 # Text holding 居住证 exactly is about 居住证, not a misspelt 居住证明.
                 if any(hits.get(other, _NO_HIT)[0] == 1.0 for other in term.shorter):
                     continue
@@ -164,12 +168,21 @@ class KeywordIndex:
 
     def _find_sounds(self, norm: str, hits: dict[Term, Hit]) -> None:
         """Keywords spelled with homophones: same syllables, at least half the characters identical."""
+        coded = self.read(norm)
+        # Characters an exact keyword already claims are not read again as a homophone of another: in
+        # 5号楼电梯坏了 the 电 of 电梯坏 is not also the 电 of 漏电 (楼电 sounds like 漏电). Blanking them before the
+        # automaton runs also spares the Python work on every exact keyword's own reading (most candidates).
+        claims = [(start, end) for term, (strength, start, end) in hits.items() if strength == 1.0 and term.size >= 2]
+        if claims:
+            chars = list(coded)
+            for start, end in claims:
+                chars[start:end] = NO_SYLLABLE * (end - start)
+            coded = "".join(chars)
         exact: set[str] | None = None
-        claimed = b""
-        for end, terms in self._sounds.iter(self.read(norm)):
+        for end, terms in self._sounds.iter(coded):
             for term in terms:
                 if hits.get(term, _NO_HIT)[0] >= PINYIN_FACTOR:
-                    continue  # most candidates: the keyword itself, already found exactly
+                    continue
                 start = end + 1 - term.size
                 window = norm[start:end + 1]
                 same = sum(a == b for a, b in zip(window, term.word, strict=True))
@@ -178,14 +191,7 @@ class KeywordIndex:
                 if exact is None:
                     # As with fuzzy matching: text holding 电梯 exactly followed by 都 is not a misspelt 电梯抖.
                     exact = {t.word for t, (strength, _, _) in hits.items() if strength == 1.0 and t.size >= 2}
-                    # Characters an exact keyword already claims are not read again as a homophone of another:
-                    # in 5号楼电梯坏了 the 电 of 电梯坏 is not also the 电 of 漏电 (楼电 sounds like 漏电).
-                    marks = bytearray(len(norm) + 1)
-                    for t, (strength, t_start, t_end) in hits.items():
-                        if strength == 1.0 and t.size >= 2:
-                            marks[t_start:t_end] = b"\x01" * (t_end - t_start)
-                    claimed = bytes(marks)
-                if any(claimed[start:end + 1]) or window[:-1] in exact or window[1:] in exact:
+                if window[:-1] in exact or window[1:] in exact:
                     continue
                 hits[term] = (PINYIN_FACTOR, start, end + 1)
 
