@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from typing import Any
 
 from aiohttp import ClientSession, web
@@ -13,6 +14,7 @@ from sqlalchemy import select
 
 from bot.channels.telegram import telegram_channel
 from bot.clock import FrozenClock
+from bot.delivery.runner import Pacer
 from bot.runtime import start
 from config.settings import load_settings
 from fakes.faults import FaultPlan
@@ -60,6 +62,15 @@ async def settle(sessions: Any, channels: tuple[str, ...], clock: FrozenClock,
         await deliver()
     owed = await owed_rows(sessions, channels)
     assert not owed, [(r.dedupe_key, r.state, r.attempts, r.last_error) for r in owed]
+
+
+def paced_by(clock: FrozenClock, settings: Any, sender: Any) -> Pacer:
+    """The sender's pacer on the injected clock: the platform's per-chat and per-second limits still hold, and
+    moving the clock on (as settle does) is what gives a chat room again."""
+    async def wait(seconds: float) -> None:
+        clock.advance(seconds=seconds)
+
+    return replace(Pacer.for_sender(settings, sender), monotonic=lambda: clock.now().timestamp(), sleep=wait)
 
 
 def repeats(delivered: Counter[Any], late: Counter[Any]) -> dict[Any, int]:

@@ -17,7 +17,7 @@ from bot.jobs.broadcasts import weekly_broadcast
 from fakes.faults import Fault
 from fakes.wechat_api import APP_SEND, CORP_ID, Call
 from models import SendState
-from tests.faults_rig import CLIENT_TIMEOUT, plan, repeats, settle
+from tests.faults_rig import CLIENT_TIMEOUT, paced_by, plan, repeats, settle
 from tests.test_wechat_e2e import bind_group
 from tests.wechat_rig import Rig
 
@@ -33,6 +33,8 @@ async def rig(database_url: str) -> AsyncIterator[Rig]:
     # Every reply goes out through the platform's API (none in the passive answer), where the faults are.
     opened = await Rig.start(database_url, wechat_reply_window_seconds=0.000001,
                              wechat_api_timeout_seconds=CLIENT_TIMEOUT, duplicate_window_hours=0)
+    settings, clock = opened.harness.services.settings, opened.harness.clock
+    opened.pacers = {s.channel: paced_by(clock, settings, s) for s in (opened.wechat.sender, opened.wecom.sender)}
     try:
         yield opened
     finally:
