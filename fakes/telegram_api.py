@@ -1,7 +1,8 @@
 """A fake Telegram Bot API server (aiohttp on 127.0.0.1) for driving the real python-telegram-bot in tests.
 
 It answers what PTB calls, records every call, keeps the messages the bot sent, serves getUpdates from a queue
-of updates the test pushes, can fail the next calls with 429/5xx or stall them past the client's timeout, and
+of updates the test pushes, can fail the next calls with 429/5xx or stall them past the client's timeout (or
+follow a seeded FaultPlan from fakes/faults.py, with dropped connections and late answers besides), and
 checks flood limits (overall per second, per group per window), recording every violation. Files the bot
 uploads (multipart/form-data, as PTB posts an InputFile) are kept with their call: name, type and bytes.
 """
@@ -18,6 +19,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from aiohttp import web
+
+from fakes.faults import Fault as Planned
+from fakes.faults import FaultPlan
 
 BOT_ID = 777000
 BOT_USERNAME = "weibin_grid_bot"
@@ -50,10 +54,22 @@ class Call:
     files: dict[str, Upload] = field(default_factory=dict)  # form field → the uploaded file
 
 
+DROPPED = -1  # the status recorded for a call whose connection was closed without an answer
+
+
 @dataclass
 class Fault:
-    status: int  # 429, 5xx, or 0 for a stall (no answer until the client gives up)
+    status: int  # 429, 5xx, 0 for a stall (no answer until the client gives up) or DROPPED
     retry_after: int | None = None
+    late: bool = False  # delivered first, then stalled: the client cannot know the message went through
+
+
+def planned_fault(plan: FaultPlan, call: str) -> Fault | None:
+    """The plan's fault for a call, in the Bot API's words."""
+    kind = plan.draw(call)
+    return None if kind is None else {
+        Planned.SERVER_ERROR: Fault(502), Planned.RATE_LIMITED: Fault(429, plan.retry_after), Planned.SLOW: Fault(0),
+        Planned.DROPPED: Fault(DROPPED), Planned.LATE: Fault(200, late=True)}[kind]
 
 
 @dataclass
@@ -75,6 +91,9 @@ class FakeBotApi:
     blocked: set[int] = field(default_factory=set)  # users who blocked the bot: 403
     gone: set[int] = field(default_factory=set)  # deleted chats: 400 chat not found
     started: set[int] = field(default_factory=set)  # users who opened a private chat with the bot
+    plan: FaultPlan | None = None  # faults dealt to the calls of `planned` methods
+    planned: frozenset[str] = frozenset(MESSAGE_METHODS)
+    late: list[dict[str, Any]] = field(default_factory=list)  # messages delivered whose answer came too late
 
     def __post_init__(self) -> None:
         self._updates: list[dict[str, Any]] = []
@@ -174,13 +193,21 @@ class FakeBotApi:
         params, files = await _params(request)
         call = Call(method, params, time.monotonic(), files=files)
         fault = self._faults[method].popleft() if self._faults.get(method) else None
+        if fault is None and self.plan is not None and method in self.planned:
+            fault = planned_fault(self.plan, f"{method}:{params.get('chat_id')}:"
+                                             f"{params.get('text') or params.get('caption') or params.get('photo')}")
+        if fault is not None and fault.status == DROPPED:
+            call.status = DROPPED
+            await self._record(call)
+            request.transport.abort()  # type: ignore[union-attr]
+            return _error(502, "Bad Gateway")
         if fault is not None and fault.status == 0:
             call.status = 0
             await self._record(call)
             with _suppress_timeout():
                 await asyncio.wait_for(self._closing.wait(), 30)
             return _error(504, "Gateway Timeout")
-        if fault is not None:
+        if fault is not None and not fault.late:
             call.status = fault.status
             await self._record(call)
             if fault.status == 429:
@@ -198,6 +225,11 @@ class FakeBotApi:
         if isinstance(outcome, web.Response):
             call.status = outcome.status
         await self._record(call)
+        if fault is not None and not isinstance(outcome, web.Response):  # a late answer to a delivered message
+            self.late.append(outcome)
+            with _suppress_timeout():
+                await asyncio.wait_for(self._closing.wait(), 30)
+            return _error(504, "Gateway Timeout")
         return outcome if isinstance(outcome, web.Response) else web.json_response({"ok": True, "result": outcome})
 
     async def _file(self, request: web.Request) -> web.Response:

@@ -1,4 +1,10 @@
-"""A fake WeChat / WeCom API server on 127.0.0.1: tokens, messages, media, webhooks, with recorded calls and faults."""
+"""A fake WeChat / WeCom API server on 127.0.0.1: tokens, messages, media, webhooks, with recorded calls and faults.
+
+Faults are queued per path (`inject`) or dealt by a seeded FaultPlan (fakes/faults.py) to every call of a message
+path: the Official Account's customer and template messages, WeCom app messages and media, group robot webhooks
+and robot response_urls. `delivered` holds the messages the platform took in; WeCom app messages sent with
+`enable_duplicate_check` are taken in once per interval, as WeCom does.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +12,8 @@ import asyncio
 import base64
 import hashlib
 import itertools
+import json
+import time
 from collections import defaultdict, deque
 from dataclasses import dataclass, field
 from typing import Any
@@ -14,7 +22,19 @@ import xmltodict
 from aiohttp import web
 from wechatpy.crypto import PrpCrypto
 
+from fakes.faults import Fault, FaultPlan
+
 TOKEN_PATHS = ("/cgi-bin/token", "/cgi-bin/gettoken")
+MESSAGE_PATHS = ("/cgi-bin/message/custom/send", "/cgi-bin/message/template/send", "/cgi-bin/message/send",
+                 "/cgi-bin/media/upload", "/cgi-bin/webhook/send", "/response/")
+APP_SEND = "/cgi-bin/message/send"
+RATE_LIMITED = 45009  # "api freq out of limit", both platforms' answer to too many calls
+PLANNED = {Fault.SERVER_ERROR: "5xx", Fault.RATE_LIMITED: RATE_LIMITED, Fault.SLOW: "timeout",
+           Fault.DROPPED: "dropped", Fault.LATE: "late"}
+
+
+def is_message_path(path: str) -> bool:
+    return path in MESSAGE_PATHS or path.startswith("/response/")
 
 
 @dataclass
@@ -25,6 +45,7 @@ class Call:
     path: str
     query: dict[str, str]
     body: dict[str, Any] | None
+    fault: Any = None  # what the call met, from `inject` or the plan
 
 
 @dataclass
@@ -37,8 +58,11 @@ class FakeWeChatApi:
     valid_tokens: set[str] = field(default_factory=set)
     hang: asyncio.Event = field(default_factory=asyncio.Event)
     media: dict[str, bytes] = field(default_factory=dict)  # temporary media served by media/get, by media_id
+    plan: FaultPlan | None = None  # faults dealt to calls of the message paths
+    delivered: list[Call] = field(default_factory=list)  # message calls the platform took in, in order
 
     def __post_init__(self) -> None:
+        self._duplicate_checked: dict[str, float] = {}
         self._serial = itertools.count(1)
         self._changed = asyncio.Condition()
         self._runner: web.AppRunner | None = None
@@ -95,8 +119,21 @@ class FakeWeChatApi:
             except ValueError:
                 body = None
         path = request.path
-        await self._record(Call(request.method, path, dict(request.query), body))
+        call = Call(request.method, path, dict(request.query), body)
         fault = self.faults[path].popleft() if self.faults[path] else None
+        if fault is None and self.plan is not None and is_message_path(path):
+            drawn = self.plan.draw(f"{path}:{request.query.get('key', '')}:{json.dumps(body, sort_keys=True)}")
+            fault = PLANNED[drawn] if drawn is not None else None
+        call.fault = fault
+        await self._record(call)
+        if fault == "dropped":
+            request.transport.abort()  # type: ignore[union-attr]
+            return web.Response(status=502)
+        if fault == "late":
+            answer = self._answer(request, path, None)
+            self._take_in(call, answer)
+            await self.hang.wait()  # delivered, and the answer held until the client gives up
+            return web.json_response(answer)
         if fault == "timeout":
             await self.hang.wait()  # held until the client gives up (its timeout) or the fake stops
             return web.json_response({"errcode": -1})
@@ -104,24 +141,41 @@ class FakeWeChatApi:
             return web.Response(status=502, text="bad gateway")
         if isinstance(fault, int):
             return web.json_response({"errcode": fault, "errmsg": f"injected {fault}"})
-        if path in TOKEN_PATHS:
-            token = f"token-{next(self._serial)}"
-            self.valid_tokens.add(token)
-            return web.json_response({"errcode": 0, "access_token": token, "expires_in": self.token_lifetime})
-        if path.startswith("/cgi-bin/webhook/") or path.startswith("/response/"):
-            return web.json_response({"errcode": 0, "errmsg": "ok"})
-        if fault == "expired" or request.query.get("access_token") not in self.valid_tokens:
-            return web.json_response({"errcode": 42001, "errmsg": "access_token expired"})
-        if path == "/cgi-bin/media/get":
+        if path == "/cgi-bin/media/get" and fault != "expired" and request.query.get("access_token") in self.valid_tokens:
             media_id = request.query.get("media_id", "")
             if media_id not in self.media:
                 return web.json_response({"errcode": 40007, "errmsg": "invalid media_id"})
             return web.Response(body=self.media[media_id], content_type="image/jpeg",
                                 headers={"Content-disposition": f'attachment; filename="{media_id}.jpg"'})
+        answer = self._answer(request, path, fault)
+        self._take_in(call, answer)
+        return web.json_response(answer)
+
+    def _take_in(self, call: Call, answer: dict[str, Any]) -> None:
+        """Notes a message the platform accepted; WeCom's duplicate check keeps a repeat out."""
+        if not is_message_path(call.path) or call.path == "/cgi-bin/media/upload" or answer.get("errcode"):
+            return
+        body = call.body or {}
+        if call.path == APP_SEND and body.get("enable_duplicate_check"):
+            key, now = json.dumps(body, sort_keys=True), time.monotonic()
+            if now - self._duplicate_checked.get(key, -1e9) < float(body.get("duplicate_check_interval", 1800)):
+                return
+            self._duplicate_checked[key] = now
+        self.delivered.append(call)
+
+    def _answer(self, request: web.Request, path: str, fault: Any) -> dict[str, Any]:
+        if path in TOKEN_PATHS:
+            token = f"token-{next(self._serial)}"
+            self.valid_tokens.add(token)
+            return {"errcode": 0, "access_token": token, "expires_in": self.token_lifetime}
+        if path.startswith("/cgi-bin/webhook/") or path.startswith("/response/"):
+            return {"errcode": 0, "errmsg": "ok"}
+        if fault == "expired" or request.query.get("access_token") not in self.valid_tokens:
+            return {"errcode": 42001, "errmsg": "access_token expired"}
         if path == "/cgi-bin/media/upload":
-            return web.json_response({"errcode": 0, "type": request.query.get("type"),
-                                      "media_id": f"MEDIA-{next(self._serial)}", "created_at": "1764460800"})
-        return web.json_response({"errcode": 0, "errmsg": "ok", "msgid": next(self._serial)})
+            return {"errcode": 0, "type": request.query.get("type"), "media_id": f"MEDIA-{next(self._serial)}",
+                    "created_at": "1764460800"}
+        return {"errcode": 0, "errmsg": "ok", "msgid": next(self._serial)}
 
 
 # --- the platforms' side of callbacks: signed and encrypted pushes, as WeChat and WeCom send them -------------
