@@ -25,6 +25,7 @@ from typing import Any
 import uvloop
 from aiohttp import web
 from peer import Commands, Peer
+from profiling import profiled
 from scratch_db import drop_database, fresh_database
 from sqlalchemy import func, select
 
@@ -83,7 +84,7 @@ def platform_side() -> Commands:
                 await step(chat, person, f"{COMPOUNDS[(n + k) % len(COMPOUNDS)]}{k % 5 + 1}号楼", "请确认")
                 await step(chat, person, "确认", "已受理")
 
-        began = time.perf_counter()
+        began, cpu = time.perf_counter(), time.process_time()
         await asyncio.gather(*(resident(n) for n in range(residents)))
         filed_at = time.perf_counter()
         await asyncio.wait_for(fake.wait_for(lambda f: notified() >= residents * reports), 60)
@@ -92,7 +93,8 @@ def platform_side() -> Commands:
         return {"seconds": elapsed, "seconds_until_all_filed": filed_at - began, "updates": len(latencies),
                 "update_p50_ms": round(statistics.median(latencies) * 1000, 2),
                 "update_p99_ms": round(percentile(latencies, 0.99) * 1000, 2),
-                "workers_notified": notified(), "get_updates_calls": len(fake.called("getUpdates"))}
+                "workers_notified": notified(), "get_updates_calls": len(fake.called("getUpdates")),
+                "platform_cpu_s": round(time.process_time() - cpu, 2)}
 
     return {"open_api": open_api, "open_chats": open_chats, "talk": talk, "stop": fake.stop}
 
@@ -133,7 +135,7 @@ def percentile(sorted_values: list[float], share: float) -> float:
     return sorted_values[min(len(sorted_values) - 1, int(len(sorted_values) * share))]
 
 
-async def bench(backend: str, residents: int, reports: int) -> dict:
+async def bench(backend: str, residents: int, reports: int, profile: str | None = None) -> dict:
     with tempfile.TemporaryDirectory() as workdir:
         url = await fresh_database(backend, Path(workdir))
         async with Peer(platform_side) as telegram:
@@ -159,7 +161,10 @@ async def bench(backend: str, residents: int, reports: int) -> dict:
 
                 talking = asyncio.Event()
                 delivering = asyncio.create_task(deliver_until_done(talking))
-                figures = await telegram.ask("talk", residents=residents, reports=reports)
+                cpu = time.process_time()
+                with profiled(profile):
+                    figures = await telegram.ask("talk", residents=residents, reports=reports)
+                figures["service_cpu_ms_per_update"] = round((time.process_time() - cpu) * 1000 / figures["updates"], 2)
                 talking.set()
                 await delivering
                 async with runtime.services.sessions() as session:
@@ -185,13 +190,14 @@ def main() -> None:
     parser.add_argument("--backend", choices=["sqlite", "postgres", "both"], default="both")
     parser.add_argument("--residents", type=int, default=50)
     parser.add_argument("--reports", type=int, default=10, help="complete reports per resident")
+    parser.add_argument("--profile", help="write a cProfile of the service during the dialogues to this file")
     args = parser.parse_args()
     figures: dict = {"bench": "telegram_dialogue", "python": platform.python_version(),
                      "machine": platform.machine(), "event_loop": "uvloop", "rate_limiter": "off",
                      "residents": args.residents, "reports_each": args.reports, "steps_per_report": 3,
                      "platform_side": "fake Bot API and residents in a second process"}
     for backend in (["sqlite", "postgres"] if args.backend == "both" else [args.backend]):
-        figures[backend] = uvloop.run(bench(backend, args.residents, args.reports))
+        figures[backend] = uvloop.run(bench(backend, args.residents, args.reports, args.profile))
     print(json.dumps(figures, ensure_ascii=False))
 
 

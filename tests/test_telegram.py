@@ -77,7 +77,9 @@ class World:
         headers = {SECRET_HEADER: secret} if secret is not None else {}
         payload = body if body is not None else json.dumps(update, ensure_ascii=False).encode()
         async with self.http.post(self.server.make_url(WEBHOOK_PATH), data=payload, headers=headers) as response:
-            return response.status
+            status = response.status
+        await self.channel.replies.settled()  # the replies go out after the answer; tests read them once sent
+        return status
 
     async def send(self, update: dict[str, Any]) -> list[dict[str, Any]]:
         """Delivers one update the way the mode does and returns the messages the bot sent because of it."""

@@ -23,6 +23,7 @@ from bot.channels.telegram.replies import plan_button, plan_message
 from bot.channels.telegram.sender import TelegramSender, cut
 from bot.channels.telegram.transport import RateLimits, build_application, file_base_url
 from bot.channels.telegram.updates import CHANNEL, button_inbound, shallow, to_inbound, update_problem
+from bot.delivery.fastpath import ReplySends
 from bot.delivery.replies import plain_plan, reclaim, write_claimed
 from bot.delivery.runner import Marks, deliver_claimed
 from bot.pipeline.binding import bind_group
@@ -41,6 +42,7 @@ ALLOWED_UPDATES = ["message", "callback_query"]
 ANSWER_LIMIT = 200
 WEBHOOK_BODY_LIMIT = 4 * 1024 * 1024
 PRIVATE_START = "go"  # the deep-link payload that only opens the private chat
+SEND_GRACE = 10.0  # seconds a stopping channel waits for the replies it is sending
 
 
 class KeyedLocks:
@@ -83,6 +85,7 @@ class TelegramChannel:
         self.sender = TelegramSender(application.bot, dispatcher.services.sessions)
         self._locks = KeyedLocks()
         self.marks = Marks(dispatcher.services.sessions, dispatcher.services.clock)
+        self.replies = ReplySends(self._deliver)
         self.accepting = True  # False once shutdown began: the webhook answers 503 so Telegram keeps the update
         self.processed = 0  # updates handled so far, for health figures, benchmarks and tests
         self._progress = asyncio.Condition()
@@ -120,10 +123,13 @@ class TelegramChannel:
             await updater.stop()
 
     async def stop(self) -> None:
-        """Stops polling and PTB's application (waiting for the updates in hand)."""
+        """Stops polling and PTB's application (waiting for the updates in hand and, for a bounded time, the
+        replies being sent)."""
         await self.stop_taking()
         if self.application.running:
             await self.application.stop()
+        if not await self.replies.settled(SEND_GRACE):
+            await self.replies.cancel()
         await self.application.shutdown()
 
     async def _startup(self, app: web.Application) -> None:
@@ -182,9 +188,11 @@ class TelegramChannel:
                 self._progress.notify_all()
 
     async def wait_processed(self, count: int) -> None:
-        """Waits until `count` updates (of any kind) have been handled; callers bound it with a timeout."""
+        """Waits until `count` updates (of any kind) have been handled and their replies sent; callers bound it
+        with a timeout."""
         async with self._progress:
             await self._progress.wait_for(lambda: self.processed >= count)
+        await self.replies.settled()
 
     async def on_message(self, message: Message) -> None:
         """Handles one message: invites and /bind here, everything else through the dispatcher."""
@@ -206,10 +214,13 @@ class TelegramChannel:
         await self._send(answer.rows)
 
     async def _send(self, rows: list[Outbox]) -> None:
-        """The fast path: the claimed reply rows, sent now; what fails is retried by the delivery runner."""
-        if rows:
-            await deliver_claimed(self.services.sessions, self.sender, rows, self.services.clock,
-                                  send_timeout=self.services.settings.send_timeout_seconds, marks=self.marks)
+        """The fast path: the claimed reply rows, committed and so durable, go out now in the background (in each
+        chat's order); the update does not wait for the send or its mark. What fails is retried by the runner."""
+        self.replies.start(rows)
+
+    async def _deliver(self, rows: list[Outbox]) -> None:
+        await deliver_claimed(self.services.sessions, self.sender, rows, self.services.clock,
+                              send_timeout=self.services.settings.send_timeout_seconds, marks=self.marks)
 
     async def _say(self, inbound: Inbound, text: str, *, reply_to: int | None = None) -> None:
         """A reply outside the dispatcher (invites, /bind), durable all the same; a redelivery takes over what is
