@@ -75,6 +75,8 @@ WITHOUT_NUMBER = re.compile(rf"^(?:{_ALL_WORDS})(?!{NUMBER})(?!\s*[A-Za-z])\s*(?
 @router.staff_command(WITHOUT_NUMBER.pattern)
 async def number_missing(ctx: Context) -> bool:
     """A staff command without its case number: says the form, with the staff member's open cases to pick from."""
+    if ctx.in_group and not (ctx.inbound.mentions_bot or ctx.inbound.reply_to_bot):
+        return False  # 接孩子去了 in a group is a staff member chatting, not a command
     word = re.match(rf"^(?:{_ALL_WORDS})", ctx.text)
     verb = word.group(0) if word else "接单"
     cases = await open_cases_of(ctx.session, ctx.actor.id, limit=5)
