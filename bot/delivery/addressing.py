@@ -24,7 +24,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.clock import Clock
-from bot.delivery.outbox import UNBOUND_CHANNEL
+from bot.grid.district.spec import CHANNELS
 from models import Identity, Outbox, SendState, Staff
 
 log = logging.getLogger(__name__)
@@ -63,11 +63,13 @@ async def readdress(sessions: async_sessionmaker[AsyncSession], channels: Collec
     who could not be reached are re-addressed once they can be."""
     run = sorted(set(channels))
     tally = Addressing()
-    if not run:
+    if not run or not CHANNELS - set(run):
         return tally
     async with sessions.begin() as session:
-        waiting = or_(
-            Outbox.state.in_([SendState.PENDING, SendState.FAILED]) & Outbox.channel.not_in([*run, UNBOUND_CHANNEL]),
+        # by channel first, so the outbox's (channel, state, due_at) index serves it however many rows were sent;
+        # a dead letter keeps the channel it was written for
+        waiting = Outbox.channel.in_(sorted(CHANNELS - set(run))) & or_(
+            Outbox.state.in_([SendState.PENDING, SendState.FAILED]),
             (Outbox.state == SendState.DEAD) & Outbox.last_error.startswith(UNREACHABLE, autoescape=True),
         )
         query = select(Outbox).where(waiting).order_by(Outbox.due_at, Outbox.id).limit(limit)
