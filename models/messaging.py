@@ -90,3 +90,4 @@ class Outbox(Base):
 
 
 Index("ix_outbox_due", Outbox.channel, Outbox.state, Outbox.due_at)
+Index("ix_inbound_message_retry_at", InboundMessage.retry_at)  # the retry job's scan; NULL for all but a few

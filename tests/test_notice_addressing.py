@@ -14,6 +14,7 @@ from bot.cli.service import outbox_command
 from bot.delivery.addressing import UNREACHABLE, readdress
 from bot.delivery.runner import drain
 from bot.grid.district import load_district
+from bot.pipeline.messages import Inbound
 from fakes.telegram_api import TOKEN, FakeBotApi
 from models import SendState
 from tests.harness import Harness
@@ -72,6 +73,25 @@ async def test_a_worker_who_never_wrote_gets_the_notice_on_telegram(bot, fake, s
     assert f"【随手拍 {case.number}】" in message["text"]
     [row] = [r for r in await bot.outbox("staff:W001") if r.case_id == case.id]
     assert (row.channel, row.chat_id, row.state) == ("telegram", str(W001_TELEGRAM), SendState.SENT)
+
+
+async def test_a_notice_telegram_refused_is_sent_once_the_worker_has_opened_the_bot(bot, fake, sender):
+    fake.started.discard(W001_TELEGRAM)  # listed with a Telegram id, but never opened the bot: Telegram says 403
+    case = await bot.report("R001", "3号楼门口路灯坏了", group="JT-TTC-01")
+    await readdress(bot.services.sessions, ["telegram"], now=bot.clock.now())
+    await drain(bot.services.sessions, sender, bot.clock)
+    [row] = [r for r in await bot.outbox("staff:W001") if r.case_id == case.id]
+    assert row.state is SendState.DEAD and "can't initiate conversation" in row.last_error
+    assert (await readdress(bot.services.sessions, ["telegram"], now=bot.clock.now())).revived == 0
+
+    bot.clock.advance(minutes=10)
+    fake.started.add(W001_TELEGRAM)
+    hello = Inbound(channel="telegram", chat_id=str(W001_TELEGRAM), is_group=False, sender_id=str(W001_TELEGRAM),
+                    sender_name="李娟", text="/start", message_id="tg-1", sent_at=bot.clock.now())
+    await bot.send(hello)
+    assert (await readdress(bot.services.sessions, ["telegram"], now=bot.clock.now())).revived == 1
+    await drain(bot.services.sessions, sender, bot.clock)
+    assert [m for m in fake.sent_to(W001_TELEGRAM) if case.number in m["text"]]
 
 
 async def test_an_unreachable_worker_gets_a_dead_letter_revived_once_they_can_be_reached(

@@ -5,7 +5,9 @@ Staff listed in the district file with a Telegram or WeCom id who never wrote ha
 notices may be written for a channel no sender runs (the console, which `serve` never sends). The addresser of a
 serving instance moves such rows to the person's account on a channel it runs. A person with no such account gets
 a dead letter with the reason (`run.py outbox --dead`, the metrics' dead count), revived and re-addressed here as
-soon as they can be reached (an invite bound their Telegram account). Rows for anything else on a channel not run
+soon as they can be reached (an invite bound their Telegram account). A notice the platform refused (Telegram:
+the person never opened the bot, or blocked it) is dead with the platform's reason, and sent again once the
+person has written to the bot since. Rows for anything else on a channel not run
 (a group on the console) die at once with the reason: nothing stays silently pending.
 
 Every instance runs the channels its settings give it; instances sharing a database share the settings, so a
@@ -20,17 +22,18 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import or_, select
+from sqlalchemy import or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.clock import Clock
-from bot.delivery.outbox import UNBOUND_CHANNEL
+from bot.grid.district.spec import CHANNELS
 from models import Identity, Outbox, SendState, Staff
 
 log = logging.getLogger(__name__)
 
 UNREACHABLE = "收件人在本服务运行的渠道上没有账号"  # the prefix the revival looks for
 NOT_RUN = "本服务未运行此渠道"
+REFUSED = "Forbidden"  # how a sender records the platform refusing the person (bot/channels/telegram/sender.py)
 
 
 @dataclass
@@ -66,8 +69,10 @@ async def readdress(sessions: async_sessionmaker[AsyncSession], channels: Collec
     if not run:
         return tally
     async with sessions.begin() as session:
-        waiting = or_(
-            Outbox.state.in_([SendState.PENDING, SendState.FAILED]) & Outbox.channel.not_in([*run, UNBOUND_CHANNEL]),
+        # by channel first, so the outbox's (channel, state, due_at) index serves it however many rows were sent;
+        # a dead letter keeps the channel it was written for
+        waiting = Outbox.channel.in_(sorted(CHANNELS - set(run))) & or_(
+            Outbox.state.in_([SendState.PENDING, SendState.FAILED]),
             (Outbox.state == SendState.DEAD) & Outbox.last_error.startswith(UNREACHABLE, autoescape=True),
         )
         query = select(Outbox).where(waiting).order_by(Outbox.due_at, Outbox.id).limit(limit)
@@ -95,6 +100,16 @@ async def readdress(sessions: async_sessionmaker[AsyncSession], channels: Collec
                 person = row.recipient.partition(":")[0] in {"staff", "resident"}
                 row.last_error = (f"{UNREACHABLE}（运行中：{'、'.join(run)}；原渠道：{row.channel}）" if person
                                   else f"{NOT_RUN}：{row.channel}（运行中：{'、'.join(run)}）")
+        # a platform refused a person (Telegram: never opened the bot, or blocked it); they wrote since: try again
+        wrote_since = select(Identity.id).where(
+            Identity.channel == Outbox.channel, Identity.last_seen_at > Outbox.due_at,
+            or_(Identity.private_chat_id == Outbox.chat_id, Identity.user_id == Outbox.chat_id)).exists()
+        revived = await session.execute(
+            update(Outbox).where(Outbox.channel.in_(run), Outbox.state == SendState.DEAD,
+                                 Outbox.last_error.startswith(REFUSED), wrote_since)
+            .values(state=SendState.PENDING, due_at=now, attempts=0, last_error=None, lease_until=None)
+            .execution_options(synchronize_session=False))
+        tally.revived += revived.rowcount or 0
     if tally.moved or tally.dead or tally.revived:
         log.info("outbox addressing: %s moved, %s dead letters, %s revived", tally.moved, tally.dead, tally.revived)
     return tally

@@ -32,11 +32,13 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column("attempts", sa.Integer(), server_default="0", nullable=False))
         batch_op.add_column(sa.Column("retry_at", models.base.UTCDateTime(), nullable=True))
         batch_op.add_column(sa.Column("payload", sa.JSON(), nullable=True))
+        batch_op.create_index("ix_inbound_message_retry_at", ["retry_at"], unique=False)
 
 
 def downgrade() -> None:
     op.drop_table("send_budget")
     with op.batch_alter_table("inbound_message", schema=None) as batch_op:
+        batch_op.drop_index("ix_inbound_message_retry_at")
         batch_op.drop_column("payload")
         batch_op.drop_column("retry_at")
         batch_op.drop_column("attempts")
