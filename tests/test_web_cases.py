@@ -224,3 +224,18 @@ async def test_text_search_reads_windows_and_a_cut_short_page_goes_on_where_it_s
             assert len(walked) == len(lamps) and pages > len(lamps) // 3
     finally:
         await rig.close()
+
+
+async def test_a_department_only_matter_is_not_transferred_to_a_grid_worker_on_the_web(database_url: str) -> None:
+    """The web goes through the same rule as chat: 供水 belongs to its department, never to a grid worker."""
+    rig = await WebRig.start(database_url)
+    try:
+        case = await rig.harness.report("R001", "#随手拍 1号楼停水两天了，自来水一直没来")
+        assert (await rig.harness.case(case.id)).category_code == "water_supply"
+        await rig.login("S001")
+        response = await rig.post_form(f"/staff/cases/{case.id}/act", {"action": "transfer", "target": "W002",
+                                                                       "note": "试试"})
+        assert response.status in (200, 302, 409)
+        assert (await rig.harness.case(case.id)).assignee.code != "W002"
+    finally:
+        await rig.close()

@@ -161,7 +161,8 @@ async def act(session: AsyncSession, services: Services, scope: ApiScope, case_i
         raise ApiError(404, "not_found", f"no case {case_id} in this key's scope")
     try:
         await staff_action(session, services.directory, scope.actor, case_id, body.action,
-                           now=services.clock.now(), note=body.note, target=body.target)
+                           now=services.clock.now(), note=body.note, target=body.target,
+                           rules=services.classifier.current().rules)
     except NoteRequired as exc:
         raise ApiError(400, "note_required", str(exc)) from None
     except CaseRefused as exc:

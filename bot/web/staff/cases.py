@@ -164,7 +164,7 @@ async def act_on_case(request: web.Request, db: AsyncSession, case_id: int, acti
     services = services_of(request)
     last = await db.scalar(select(func.max(CaseEvent.id)).where(CaseEvent.case_id == case_id)) or 0
     await staff_action(db, services.directory, actor_of(request), case_id, action, now=services.clock.now(),
-                       note=note, target=target or None)
+                       note=note, target=target or None, rules=services.classifier.current().rules)
     await db.flush()
     events = (await db.scalars(select(CaseEvent.id).where(CaseEvent.case_id == case_id, CaseEvent.id > last))).all()
     await audit(request, db, action, staff_id=request[STAFF].id, case_id=case_id,
