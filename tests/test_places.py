@@ -49,6 +49,12 @@ async def test_roads_intersections_and_landmarks_are_places(bot):
     answer = await bot.resident("新来的", "#随手拍 姜谭路上路灯坏了")  # no home: the street
     assert "地点：姜谭街道姜谭路" in answer
     assert any("姜谭路与清姜路交叉口" in n.text for n in await bot.outbox())  # whoever has it hears where
+    async with bot.services.sessions() as session:
+        directory = await GridDirectory.load(session)
+    names = {p.name for p in directory.places.places.values()}  # the demo district file's roads and landmarks
+    assert {"姜谭路", "经二路", "清姜路", "姜谭公园", "石坝河游园"} <= names
+    assert all(directory.unit(p.unit_id).level in (UnitLevel.STREET, UnitLevel.COMMUNITY)
+               for p in directory.places.places.values())
 
 
 async def test_the_place_question_takes_roads_home_words_and_refuses_the_district(bot):
@@ -122,15 +128,6 @@ async def test_a_resident_registers_and_changes_their_home_in_chat(bot):
     assert await bot.resident("老邻居", "我住在这个小区十年了", group="JT-TTC-01") == ""
     # A comma ends the form: this is a report, placed at the home.
     assert "类别：电梯" in await bot.resident("新来的", "我家在3号楼，电梯坏了")
-
-
-async def test_the_demo_district_file_loads_its_roads_and_landmarks(bot):
-    async with bot.services.sessions() as session:
-        directory = await GridDirectory.load(session)
-    names = {p.name for p in directory.places.places.values()}  # the demo district file's roads and landmarks
-    assert {"姜谭路", "经二路", "清姜路", "姜谭公园", "石坝河游园"} <= names
-    assert all(directory.unit(p.unit_id).level in (UnitLevel.STREET, UnitLevel.COMMUNITY)
-               for p in directory.places.places.values())
 
 
 def test_the_district_file_checks_its_roads_and_landmarks(tmp_path):
