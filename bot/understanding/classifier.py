@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 
-from bot.understanding.matching import KeywordIndex, Term, automaton, containment, holders
+from bot.understanding.matching import KeywordIndex, Term, automaton, containment, holders, spans_by_start
 from bot.understanding.rules import (
     CASE_KINDS,
     CHATTER,
@@ -108,6 +108,8 @@ class Classifier:
         self._courtesy = tuple(sorted({w for w in map(normalize, rules.courtesy) if w}, key=len, reverse=True))
         terms = self._collect_terms()
         self.keyword_count = len(terms)
+        # The longest span a match can have: a keyword plus the extra characters a fuzzy match may take.
+        self._longest = max((term.size for term in terms), default=0) + 2
         self._index = KeywordIndex(terms)
 
     def _collect_terms(self) -> list[Term]:
@@ -222,10 +224,13 @@ class Classifier:
         first_category = self._first_category
         contributions: list[tuple[float, int, str]] = []
         found = frozenset(hits)
+        by_start = None
         for term, (strength, start, end) in hits.items():
             if strength < 1.0 or (inside is not None and inside[start]) \
                     or (term.supers and not term.super_set.isdisjoint(found)):
-                others = holders(term, strength, start, end, hits, found, inexact)
+                if by_start is None:
+                    by_start = spans_by_start(hits)
+                others = holders(term, start, end, by_start, self._longest)
             else:
                 others = None
             scale = strength * (HEAD_FACTOR if start < head else 1.0)
