@@ -13,6 +13,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
+from operator import itemgetter
 from pathlib import Path
 
 from bot.understanding.matching import KeywordIndex, Term, automaton, containment, holders, spans_by_start
@@ -244,22 +245,26 @@ class Classifier:
                 factor = containment(bucket, bucket < first_category, others)
                 if factor > 0:
                     contributions.append((weight * scale * factor, bucket, written))
-        contributions.sort(key=lambda item: -item[0])
+        contributions.sort(key=itemgetter(0), reverse=True)  # stable: equal values keep their order
         scores: dict[int, float] = {}
         words: dict[int, list[str]] = {}
         counted: dict[int, int] = {}
+        intents = self._intents
         for value, bucket, written in contributions:
             rank = counted.get(bucket, 0)
             counted[bucket] = rank + 1
             if rank >= FULL_CONTRIBUTIONS:
                 value *= SATURATION ** (rank + 1 - FULL_CONTRIBUTIONS)
             if bucket < first_category:
-                intent = self._intents[bucket]
+                intent = intents[bucket]
                 totals[intent] += value
                 cues[intent].append(written)
+            elif bucket in scores:
+                scores[bucket] += value
+                words[bucket].append(written)
             else:
-                scores[bucket] = scores.get(bucket, 0.0) + value
-                words.setdefault(bucket, []).append(written)
+                scores[bucket] = value
+                words[bucket] = [written]
         vetoed = {bucket for _, buckets in self._vetoes.iter(norm) for bucket in buckets} if self._vetoes else ()
         matches = [
             CategoryMatch(self._categories[bucket - first_category], round(scores[bucket], 4), tuple(words[bucket]))
