@@ -82,6 +82,8 @@ async def test_web_pick_is_refused_outside_triage_roles_and_for_unknown_categori
 
 async def test_chat_triage_offers_the_top_three_as_buttons_and_a_pick_routes(bot):
     case_id = await returned_to_triage(bot)
+    notices = [row for row in await bot.outbox("staff:S001") if row.case_id == case_id]
+    assert notices and ["分拣", f"分拣 {case_id}"] in notices[-1].extras["buttons"]  # the triage notice's button
     [reply] = await bot.send(bot.inbound("S001", f"分拣 {case_id}"))
     assert "请选择" in reply.text and len(reply.buttons) in (2, 3)
     assert reply.buttons[0].payload == f"分拣 {case_id} 路灯照明"

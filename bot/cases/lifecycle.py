@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.cases.notices import (
     case_summary,
     notify_staff,
+    triage_buttons,
     worker_buttons,
 )
 from bot.cases.refs import CaseRef, FiledCase, Reporter
@@ -314,4 +315,4 @@ async def notify_triage(session: AsyncSession, directory: GridDirectory, case: C
                          now: datetime) -> None:
     queue = directory.unit(case.queue_unit_id or case.unit_id)
     for person in await triage_staff(session, directory, queue):
-        await notify_staff(session, person, case, text, key=key, now=now)
+        await notify_staff(session, person, case, text, key=key, now=now, buttons=triage_buttons(case))

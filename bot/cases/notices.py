@@ -65,6 +65,11 @@ def worker_buttons(case: Case) -> tuple[Button, ...]:
             Button("退回", f"退回 {n}"))
 
 
+def triage_buttons(case: Case) -> tuple[Button, ...]:
+    """分拣 on a triage notice: the answer offers the classifier's top three categories, one tap each."""
+    return (Button("分拣", f"分拣 {case.id}"),)
+
+
 def rating_buttons(case: Case) -> tuple[Button, ...]:
     n = case.id
     return (Button("满意", f"满意 {n}"), Button("基本满意", f"基本满意 {n}"), Button("不满意", f"不满意 {n}"))

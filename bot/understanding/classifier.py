@@ -13,10 +13,11 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
+from operator import itemgetter
 from pathlib import Path
 
 from bot.cases import numbers as case_numbers
-from bot.understanding.matching import KeywordIndex, Term, automaton, containment, holders
+from bot.understanding.matching import KeywordIndex, Term, automaton, containment, holders, spans_by_start
 from bot.understanding.rules import (
     CASE_KINDS,
     CHATTER,
@@ -107,6 +108,8 @@ class Classifier:
         self._courtesy = tuple(sorted({w for w in map(normalize, rules.courtesy) if w}, key=len, reverse=True))
         terms = self._collect_terms()
         self.keyword_count = len(terms)
+        # The longest span a match can have: a keyword plus the extra characters a fuzzy match may take.
+        self._longest = max((term.size for term in terms), default=0) + 2
         self._index = KeywordIndex(terms)
 
     def _collect_terms(self) -> list[Term]:
@@ -221,10 +224,13 @@ class Classifier:
         first_category = self._first_category
         contributions: list[tuple[float, int, str]] = []
         found = frozenset(hits)
+        by_start = None
         for term, (strength, start, end) in hits.items():
             if strength < 1.0 or (inside is not None and inside[start]) \
                     or (term.supers and not term.super_set.isdisjoint(found)):
-                others = holders(term, strength, start, end, hits, found, inexact)
+                if by_start is None:
+                    by_start = spans_by_start(hits)
+                others = holders(term, start, end, by_start, self._longest)
             else:
                 others = None
             scale = strength * (HEAD_FACTOR if start < head else 1.0)
@@ -238,22 +244,26 @@ class Classifier:
                 factor = containment(bucket, bucket < first_category, others)
                 if factor > 0:
                     contributions.append((weight * scale * factor, bucket, written))
-        contributions.sort(key=lambda item: -item[0])
+        contributions.sort(key=itemgetter(0), reverse=True)  # stable: equal values keep their order
         scores: dict[int, float] = {}
         words: dict[int, list[str]] = {}
         counted: dict[int, int] = {}
+        intents = self._intents
         for value, bucket, written in contributions:
             rank = counted.get(bucket, 0)
             counted[bucket] = rank + 1
             if rank >= FULL_CONTRIBUTIONS:
                 value *= SATURATION ** (rank + 1 - FULL_CONTRIBUTIONS)
             if bucket < first_category:
-                intent = self._intents[bucket]
+                intent = intents[bucket]
                 totals[intent] += value
                 cues[intent].append(written)
+            elif bucket in scores:
+                scores[bucket] += value
+                words[bucket].append(written)
             else:
-                scores[bucket] = scores.get(bucket, 0.0) + value
-                words.setdefault(bucket, []).append(written)
+                scores[bucket] = value
+                words[bucket] = [written]
         vetoed = {bucket for _, buckets in self._vetoes.iter(norm) for bucket in buckets} if self._vetoes else ()
         matches = [
             CategoryMatch(self._categories[bucket - first_category], round(scores[bucket], 4), tuple(words[bucket]))

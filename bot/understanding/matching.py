@@ -29,6 +29,8 @@ NO_SYLLABLE = "\x00"  # the code of a character without a reading; no keyword co
 
 # Characters a syllable reading has not yet been looked up for (codes live in plane 15, which normalize() drops).
 UNREAD = re.compile("[^\U000f0000-\U000fffff\x00]")
+UNCLAIMED = re.compile(b"\\x00{2,}")  # two or more characters in a row that no exact keyword covers
+CLAIMED = b"\x01" * 2000  # text.MAX_CHARS
 Hit = tuple[float, int, int]  # strength (1.0 exact), start, end in the normalised text
 _NO_HIT: Hit = (0.0, 0, 0)
 
@@ -168,32 +170,32 @@ class KeywordIndex:
 
     def _find_sounds(self, norm: str, hits: dict[Term, Hit]) -> None:
         """Keywords spelled with homophones: same syllables, at least half the characters identical."""
-        coded = self.read(norm)
         # Characters an exact keyword already claims are not read again as a homophone of another: in
-        # 5号楼电梯坏了 the 电 of 电梯坏 is not also the 电 of 漏电 (楼电 sounds like 漏电). Blanking them before the
-        # automaton runs also spares the Python work on every exact keyword's own reading (most candidates).
-        claims = [(start, end) for term, (strength, start, end) in hits.items() if strength == 1.0 and term.size >= 2]
-        if claims:
-            chars = list(coded)
-            for start, end in claims:
-                chars[start:end] = NO_SYLLABLE * (end - start)
-            coded = "".join(chars)
+        # 5号楼电梯坏了 the 电 of 电梯坏 is not also the 电 of 漏电 (楼电 sounds like 漏电). So only the stretches no
+        # exact keyword covers are read and searched, which also spares the Python work on every exact keyword's
+        # own reading (most candidates).
+        claimed = bytearray(len(norm))
+        for term, (strength, start, end) in hits.items():
+            if strength == 1.0 and term.size >= 2:
+                claimed[start:end] = CLAIMED[:end - start]
         exact: set[str] | None = None
-        for end, terms in self._sounds.iter(coded):
-            for term in terms:
-                if hits.get(term, _NO_HIT)[0] >= PINYIN_FACTOR:
-                    continue
-                start = end + 1 - term.size
-                window = norm[start:end + 1]
-                same = sum(a == b for a, b in zip(window, term.word, strict=True))
-                if same == term.size or 2 * same < term.size:
-                    continue
-                if exact is None:
-                    # As with fuzzy matching: text holding 电梯 exactly followed by 都 is not a misspelt 电梯抖.
-                    exact = {t.word for t, (strength, _, _) in hits.items() if strength == 1.0 and t.size >= 2}
-                if window[:-1] in exact or window[1:] in exact:
-                    continue
-                hits[term] = (PINYIN_FACTOR, start, end + 1)
+        for gap in UNCLAIMED.finditer(claimed):
+            offset = gap.start()
+            for end, terms in self._sounds.iter(self.read(norm[offset:gap.end()])):
+                for term in terms:
+                    if hits.get(term, _NO_HIT)[0] >= PINYIN_FACTOR:
+                        continue
+                    start = offset + end + 1 - term.size
+                    window = norm[start:start + term.size]
+                    same = sum(a == b for a, b in zip(window, term.word, strict=True))
+                    if same == term.size or 2 * same < term.size:
+                        continue
+                    if exact is None:
+                        # As with fuzzy matching: text holding 电梯 exactly followed by 都 is not a misspelt 电梯抖.
+                        exact = {t.word for t, (strength, _, _) in hits.items() if strength == 1.0 and t.size >= 2}
+                    if window[:-1] in exact or window[1:] in exact:
+                        continue
+                    hits[term] = (PINYIN_FACTOR, start, start + term.size)
 
 
 def split_pieces(word: str, errors: int) -> list[tuple[int, str]]:
@@ -214,23 +216,23 @@ def mark_key_chars(terms: list[Term]) -> None:
         term.key_chars = frozenset(char for char in term.word if frequency[char] == rarest)
 
 
-def holders(term: Term, strength: float, start: int, end: int, hits: dict[Term, Hit], found: frozenset[Term],
-            inexact: list[Term]) -> list[Term]:
-    """The found matches that hold this one (a longer span around it). An exact match sits only in longer
-    terms containing its word or in a fuzzy or homophone match; a fuzzy or homophone match may sit in anything."""
-    if strength == 1.0:
-        candidates = term.super_set & found
-        if inexact:
-            candidates = candidates.union(inexact)
-        if not candidates:
-            return []
-    else:
-        candidates = found
+def spans_by_start(hits: dict[Term, Hit]) -> dict[int, list[tuple[Term, int]]]:
+    """Every match by its first position, with its end: what holders() looks through."""
+    by_start: dict[int, list[tuple[Term, int]]] = {}
+    for term, (_, start, end) in hits.items():
+        by_start.setdefault(start, []).append((term, end))
+    return by_start
+
+
+def holders(term: Term, start: int, end: int, by_start: dict[int, list[tuple[Term, int]]], longest: int) -> list[Term]:
+    """The found matches that hold this one: a longer span around it, starting at most `longest` characters
+    before its end (no match is longer), so only a few positions are looked at whatever the text's length."""
+    size = end - start
     held = []
-    for other in candidates:
-        other_start, other_end = hits[other][1:]
-        if other is not term and other_start <= start and end <= other_end and other_end - other_start > end - start:
-            held.append(other)
+    for other_start in range(max(0, end - longest), start + 1):
+        for other, other_end in by_start.get(other_start, ()):
+            if other is not term and end <= other_end and other_end - other_start > size:
+                held.append(other)
     return held
 
 
