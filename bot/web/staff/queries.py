@@ -147,21 +147,23 @@ async def fetch_page(session: AsyncSession, query: CaseQuery, clauses: list[Colu
                      limit: int = PAGE_SIZE, *, budget: float | None = SEARCH_BUDGET_S) -> tuple[list[Any], str | None]:
     """The rows of one page and the cursor of the next (None on the last page).
 
-    A text search in filing order reads time windows instead: see _search_page."""
-    if query.text and query.sort in ("newest", "oldest"):
-        return await _search_page(session, query, clauses, limit, budget)
+    Pages in filing order read windows of filing time (see _window_page); only a text search has a budget."""
+    if query.sort in ("newest", "oldest"):
+        return await _window_page(session, query, clauses, limit, budget if query.text else None)
     rows = list(await session.execute(query.select_page(clauses, limit + 1)))
     more = len(rows) > limit
     rows = rows[:limit]
     return rows, (query.cursor_of(rows[-1]) if more and rows else None)
 
 
-async def _search_page(session: AsyncSession, query: CaseQuery, clauses: list[ColumnElement[bool]], limit: int,
+async def _window_page(session: AsyncSession, query: CaseQuery, clauses: list[ColumnElement[bool]], limit: int,
                        budget: float | None) -> tuple[list[Any], str | None]:
-    """A text search page read window by window of filing time (7 days, then twice as long each time), each
-    window answered from the scope's (unit, created_at) or the created_at index instead of reading every case
-    of the scope for the words. Once `budget` seconds are spent the page ends early, short or even empty, with a
-    cursor at the edge of what was searched: the next page goes on from there (nothing skipped or repeated)."""
+    """A page read window by window of filing time (7 days, then twice as long each time). Each window is
+    answered from the scope's (unit, created_at) index or the created_at index, whichever the database finds
+    cheaper for that window; one query over all time walks created_at backwards testing every case for a small
+    scope (37,411 rows for a grid's first page, 1.2 s on PostgreSQL at 1,000,000 cases). With a `budget` (a text
+    search), the page ends early once that many seconds are spent, short or even empty, with a cursor at the
+    edge of what was searched: the next page goes on from there (nothing skipped or repeated)."""
     began = time.perf_counter()
     newest = query.sort == "newest"
     first, last = (await session.execute(select(func.min(_CASE.c.created_at), func.max(_CASE.c.created_at)))).one()
