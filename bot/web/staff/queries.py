@@ -167,7 +167,9 @@ async def _window_page(session: AsyncSession, query: CaseQuery, clauses: list[Co
     edge of what was searched: the next page goes on from there (nothing skipped or repeated)."""
     began = time.perf_counter()
     newest = query.sort == "newest"
-    first, last = (await session.execute(select(func.min(_CASE.c.created_at), func.max(_CASE.c.created_at)))).one()
+    # Two subqueries: SQLite answers a lone min() or max() from the index's ends, both in one SELECT by a full scan.
+    first, last = (await session.execute(select(select(func.min(_CASE.c.created_at)).scalar_subquery(),
+                                                select(func.max(_CASE.c.created_at)).scalar_subquery()))).one()
     if first is None:
         return [], None
     near = query.after[0] if query.after else (last if newest else first)
