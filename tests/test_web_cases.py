@@ -11,7 +11,7 @@ from PIL import Image
 from sqlalchemy import select, update
 
 from bot.web.common import actor_for
-from bot.web.staff.queries import CaseQuery, fetch_page
+from bot.web.staff.queries import CaseQuery, count_by_status, fetch_page
 from models import Case, CaseEvent, CasePhoto, CaseStatus, Staff, WebAudit
 from tests.web_rig import WebRig
 
@@ -208,6 +208,7 @@ async def test_text_search_reads_windows_and_a_cut_short_page_goes_on_where_it_s
             found = re.search(r'href="([^"]+)" id="next-page"', page)
             url = found.group(1) if found else None
         assert len(seen) == len(lamps) and set(seen) == lamps
+        assert "按内容搜索，不统计件数" in page and "共 <strong id=\"total\">" in await (await rig.client.get("/staff/")).text()
         for sort in ("newest", "oldest"):
             query = CaseQuery.parse({"q": "灯", "sort": sort}, services.directory)
             async with services.sessions() as session:  # the page's own clauses, as S001 sees them
@@ -222,6 +223,10 @@ async def test_text_search_reads_windows_and_a_cut_short_page_goes_on_where_it_s
                         query = CaseQuery.parse({"q": "灯", "sort": sort, "after": cursor}, services.directory)
             assert sorted(walked, reverse=sort == "newest") == walked and {i for _, i in walked} == lamps
             assert len(walked) == len(lamps) and pages > len(lamps) // 3
+        async with services.sessions() as session:
+            everything = CaseQuery().where(services.directory, actor_for(staff), now=now, tz=services.settings.tz)
+            assert sum((await count_by_status(session, everything)).values()) == len(filed)
+            assert await count_by_status(session, everything, cap=len(filed) - 1) is None  # "more than", not a count
     finally:
         await rig.close()
 
