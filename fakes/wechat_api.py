@@ -120,12 +120,12 @@ class FakeWeChatApi:
                 body = None
         path = request.path
         call = Call(request.method, path, dict(request.query), body)
+        await self._record(call)
         fault = self.faults[path].popleft() if self.faults[path] else None
         if fault is None and self.plan is not None and is_message_path(path):
             drawn = self.plan.draw(f"{path}:{request.query.get('key', '')}:{json.dumps(body, sort_keys=True)}")
             fault = PLANNED[drawn] if drawn is not None else None
         call.fault = fault
-        await self._record(call)
         if fault == "dropped":
             request.transport.abort()  # type: ignore[union-attr]
             return web.Response(status=502)

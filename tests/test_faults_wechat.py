@@ -97,11 +97,12 @@ async def bind_worker(rig: Rig) -> None:
     await settled(rig)
 
 
-async def test_every_surface_under_faults_tells_everyone_once(rig: Rig):
+@pytest.mark.parametrize("seed", [5, *(pytest.param(seed, marks=pytest.mark.reliability) for seed in (6, 7, 8))])
+async def test_every_surface_under_faults_tells_everyone_once(rig: Rig, seed: int):
     await bind_worker(rig)
     for group in GROUPS:
         await bind_group(rig, group, "JT-TTC-01", webhook_key=f"KEY-{group}")
-    fault_plan = rig.fake.plan = plan(seed=5)
+    fault_plan = rig.fake.plan = plan(seed)
     for n in range(RESIDENTS):
         await resident_reports(rig, n)
     for n in range(ROBOT_USERS):

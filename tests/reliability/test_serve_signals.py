@@ -35,13 +35,18 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
-async def start_serve(database_url: str, fake: FakeBotApi, port: int) -> asyncio.subprocess.Process:
-    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": os.environ.get("HOME", "/root"),
+def service_env(database_url: str, fake: FakeBotApi, port: int, **extra: str) -> dict[str, str]:
+    """The environment of a `run.py` process against the fake Bot API; `extra` adds or overrides settings."""
+    return {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": os.environ.get("HOME", "/root"),
            "PYTHONPATH": str(ROOT), "GRIDBOT_DATABASE_URL": database_url, "GRIDBOT_TELEGRAM_TOKEN": TOKEN,
            "GRIDBOT_TELEGRAM_API_BASE": fake.base_url, "GRIDBOT_TELEGRAM_MODE": "webhook",
            "GRIDBOT_TELEGRAM_WEBHOOK_SECRET": SECRET, "GRIDBOT_PUBLIC_URL": "https://gridbot.test",
            "GRIDBOT_PORT": str(port), "GRIDBOT_REPLY_LEASE_SECONDS": "3", "GRIDBOT_SEND_TIMEOUT_SECONDS": "2",
-           "GRIDBOT_SCHEDULER_IN_SERVE": "false", "GRIDBOT_DELIVERY_TICK_SECONDS": "0.2"}
+           "GRIDBOT_SCHEDULER_IN_SERVE": "false", "GRIDBOT_DELIVERY_TICK_SECONDS": "0.2", **extra}
+
+
+async def start_serve(database_url: str, fake: FakeBotApi, port: int, **extra: str) -> asyncio.subprocess.Process:
+    env = service_env(database_url, fake, port, **extra)
     process = await asyncio.create_subprocess_exec(sys.executable, str(ROOT / "run.py"), "serve", cwd=ROOT, env=env,
                                                    stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
     async with ClientSession() as http:
