@@ -29,7 +29,7 @@ def leaves(figures: dict[str, Any], prefix: str = "") -> list[tuple[str, Any]]:
 
 def headline(figures: dict[str, Any]) -> str:
     return ", ".join(f"{key} {value:g}" for key, value in leaves(figures)
-                     if any(word in key.rsplit(".", 1)[-1] for word in HEADLINE))
+                     if any(word in key for word in HEADLINE) and not key.endswith("spread"))
 
 
 def machine() -> str:
