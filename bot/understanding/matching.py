@@ -12,9 +12,9 @@ import re
 from itertools import product
 
 import ahocorasick
-from pypinyin import Style, lazy_pinyin
 from rapidfuzz.fuzz import partial_ratio_alignment
 
+from bot.understanding.pinyin import Style, lazy_pinyin
 from bot.understanding.text import char_readings
 
 FUZZY_MIN_CHARS = 4  # shorter keywords are too easy to hit by accident; pinyin covers their typos

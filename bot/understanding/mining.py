@@ -18,8 +18,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from pypinyin import lazy_pinyin
-
+from bot.understanding.pinyin import lazy_pinyin
 from bot.understanding.text import normalize
 
 NGRAM_SIZES = (2, 3, 4)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import unicodedata
 
-from pypinyin import Style, pinyin
+from bot.understanding.pinyin import Style, pinyin
 
 MAX_INPUT_CHARS = 8000  # raw characters looked at; keeps normalisation of a huge paste bounded
 MAX_CHARS = 2000  # normalised characters matched; a resident's request is in its first lines
