@@ -63,16 +63,21 @@ def wants_json(settings: Settings, command: str | None) -> bool:
 
 
 def configure_logging(settings: Settings, *, command: str | None = None, stream: TextIO | None = None) -> None:
-    """Logs at the configured level to stderr (or `stream`), as JSON lines or text, every secret masked."""
+    """Logs at the configured level to stderr (or `stream`), as JSON lines or text, every secret masked.
+
+    As logging.basicConfig, without a `stream` it leaves a root logger that something else already equipped
+    (a program embedding the CLI, a test runner) to its owner, and only adds the masking filter."""
     root = logging.getLogger()
-    for old in [handler for handler in root.handlers if isinstance(handler, ServiceHandler)]:
-        root.removeHandler(old)
-        old.close()
+    ours = [handler for handler in root.handlers if isinstance(handler, ServiceHandler)]
     secrets = settings.secret_values()
-    handler = ServiceHandler(stream or sys.stderr)
-    handler.setFormatter(JsonLines(secrets) if wants_json(settings, command) else logging.Formatter(HUMAN_FORMAT))
-    root.addHandler(handler)
-    root.setLevel(settings.log_level)
+    if stream is not None or len(ours) == len(root.handlers):
+        for old in ours:
+            root.removeHandler(old)
+            old.close()
+        handler = ServiceHandler(stream or sys.stderr)
+        handler.setFormatter(JsonLines(secrets) if wants_json(settings, command) else logging.Formatter(HUMAN_FORMAT))
+        root.addHandler(handler)
+        root.setLevel(settings.log_level)
     for name in QUIETER:
         logging.getLogger(name).setLevel(max(logging.WARNING, logging.getLevelName(settings.log_level)))
     redact = RedactSecrets(secrets)

@@ -55,6 +55,14 @@ class SlidingWindow:
     def record(self, now: float) -> None:
         self._times.append(now)
 
+    def idle(self, now: float) -> bool:
+        """True when no event lies inside the window: the window is then as good as a new one."""
+        self.wait(now)
+        return not self._times
+
+
+IDLE_SWEEP_FROM = 1024  # the pacer forgets idle chats' windows once it tracks this many (and twice the busy ones)
+
 
 @dataclass
 class Pacer:
@@ -71,6 +79,7 @@ class Pacer:
     window: float = 1.02
     _overall: SlidingWindow | None = field(init=False, default=None)
     _chats: dict[str, SlidingWindow] = field(init=False, default_factory=dict)
+    _sweep_at: int = field(init=False, default=IDLE_SWEEP_FROM)
     _lock: asyncio.Lock = field(init=False, default_factory=asyncio.Lock)
 
     def __post_init__(self) -> None:
@@ -87,6 +96,10 @@ class Pacer:
     def _chat(self, chat_id: str) -> SlidingWindow | None:
         if (window := self._chats.get(chat_id)) is not None:
             return window
+        if len(self._chats) >= self._sweep_at:  # every chat ever sent to would otherwise stay: ~1 KB each
+            now = self.monotonic()
+            self._chats = {chat: kept for chat, kept in self._chats.items() if not kept.idle(now)}
+            self._sweep_at = max(IDLE_SWEEP_FROM, 2 * len(self._chats))
         if self.is_group(chat_id):
             if not self.chat_per_minute:
                 return None
