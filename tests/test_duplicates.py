@@ -54,7 +54,10 @@ async def test_staff_merge_and_split_by_chat_are_audited_and_residents_told(bot)
     assert lamp.duplicate_of_id is None
     assert "无权" in await bot.staff("W001", f"合并 {five.id} {lamp.id}")  # 铁塔厂家属院's worker
     assert "两个不同" in await bot.staff("W008", f"合并 {five.id} {five.id}")
-    answer = await bot.staff("W008", f"合并 {five.id} {lamp.id} 同一盏灯")
+    # A grid worker merges only cases they hold; the community's secretary merges any in the community.
+    assert lamp.assignee_id != five.assignee_id  # the compound's two grid workers share its cases
+    assert "只有承办人或社区书记" in await bot.staff(five.assignee.code, f"合并 {five.id} {lamp.id}")
+    answer = await bot.staff("S004", f"合并 {five.id} {lamp.id} 同一盏灯")
     assert f"#{lamp.id} 已并入 {five.number}" in answer
     merged = await bot.case(lamp.id)
     assert merged.status is CaseStatus.DUPLICATE and merged.duplicate_of_id == five.id
@@ -65,8 +68,8 @@ async def test_staff_merge_and_split_by_chat_are_audited_and_residents_told(bot)
     await bot.staff(five.assignee.code, f"进展 {five.id} 在查线路")
     assert any("处理进展：在查线路" in t for t in await notices_to(bot, lamp.reporter_id))
     # Split it off again: by the report's number, or by its reporter's name.
-    assert "没有找到「老李」" in await bot.staff("W008", f"拆分 {five.id} 老李")
-    answer = await bot.staff("W008", f"拆分 {five.id} 乙 不是同一盏灯")
+    assert "没有找到「老李」" in await bot.staff("S004", f"拆分 {five.id} 老李")
+    answer = await bot.staff("S004", f"拆分 {five.id} 乙 不是同一盏灯")
     assert f"#{lamp.id} 已拆出单独办理" in answer
     split = await bot.case(lamp.id)
     assert split.duplicate_of_id is None and split.status is CaseStatus.ASSIGNED and split.assignee is not None
@@ -76,7 +79,7 @@ async def test_staff_merge_and_split_by_chat_are_audited_and_residents_told(bot)
     # 拆分 with the merged report's own number works too.
     again = await bot.report("丙", "秦机小区5号楼门口的路灯不亮了")
     assert again.duplicate_of_id == five.id
-    assert "已拆出" in await bot.staff("W009", f"拆分 {again.id}")
+    assert "已拆出" in await bot.staff(five.assignee.code, f"拆分 {again.id}")  # the holder splits their own
 
 
 async def test_merge_and_split_on_the_web_case_page(database_url: str) -> None:

@@ -119,7 +119,8 @@ async def test_every_surface_under_faults_tells_everyone_once(rig: Rig, seed: in
     late = Counter(said(call) for call in rig.fake.calls if call.fault == "late" and call.path != APP_SEND)
     assert repeats(delivered, late) == {}  # a WeCom app message taken in late is not repeated at all
     rows = [row for row in await rig.harness.outbox() if row.channel in CHANNELS]
-    assert {row.state for row in rows} == {SendState.SENT}
+    assert {row.state for row in rows} == {SendState.SENT}, [(r.dedupe_key, r.attempts, r.last_error) for r in rows
+                                                            if r.state is not SendState.SENT]
     bodies = [body for (_, _, body) in delivered]
     for row in rows:  # nothing lost: each row's text reached the platform
         assert any(row.text.splitlines()[0][:16] in body for body in bodies), row.dedupe_key

@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.cases.actions import staff_may_act
+from bot.cases.permissions import why_not
 from bot.cases.lifecycle import CaseRefused, S, apply_assignment, record_event
 from bot.cases.notices import notify_reporter, notify_staff
 from bot.cases.queries import load_case
@@ -36,8 +36,8 @@ async def _case_for(session: AsyncSession, directory: GridDirectory, actor: Acto
     case = await load_case(session, case_id)
     if case is None:
         raise CaseRefused(f"未找到工单 #{case_id}，请核对编号。")
-    if not staff_may_act(directory, actor, case, SCOPE_ACTION):
-        raise CaseRefused(f"您无权处理 {case.number}：它不在您负责的网格或部门内，也未派给您。")
+    if (refusal := why_not(directory, actor, case, SCOPE_ACTION)) is not None:
+        raise CaseRefused(refusal)
     return case
 
 
