@@ -11,9 +11,9 @@ from datetime import datetime, timedelta
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.cases.permissions import why_not
 from bot.cases.lifecycle import CaseRefused, S, apply_assignment, record_event
 from bot.cases.notices import notify_reporter, notify_staff
+from bot.cases.permissions import why_not
 from bot.cases.queries import load_case
 from bot.grid.directory import GridDirectory
 from bot.grid.routing import Responsibility, route
