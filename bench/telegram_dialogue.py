@@ -81,7 +81,7 @@ def platform_side() -> Commands:
             chat = private_chat(person["id"], person["first_name"])
             for k in range(reports):
                 await step(chat, person, f"{PROBLEMS[(n + k) % len(PROBLEMS)]}，麻烦处理一下", "哪个小区")
-                await step(chat, person, f"{COMPOUNDS[(n + k) % len(COMPOUNDS)]}{k % 5 + 1}号楼", "请确认")
+                await step(chat, person, f"{COMPOUNDS[(n + k) % len(COMPOUNDS)]}{k % 4 + 1}号楼", "请确认")
                 await step(chat, person, "确认", "已受理")
 
         began, cpu = time.perf_counter(), time.process_time()
@@ -121,7 +121,7 @@ async def core_only_rate(runtime, residents: int, reports: int) -> float:  # typ
         sender = f"core{n}"
         for k in range(reports):
             for text in (f"{PROBLEMS[(n + k) % len(PROBLEMS)]}，麻烦处理一下",
-                         f"{COMPOUNDS[(n + k) % len(COMPOUNDS)]}{k % 5 + 1}号楼", "确认"):
+                         f"{COMPOUNDS[(n + k) % len(COMPOUNDS)]}{k % 4 + 1}号楼", "确认"):
                 await runtime.dispatcher.handle(Inbound(
                     channel="telegram", chat_id=sender, is_group=False, sender_id=sender, sender_name=sender,
                     text=text, message_id=uuid.uuid4().hex, sent_at=SystemClock().now()))

@@ -79,7 +79,7 @@ def scripts(count: int, rng: random.Random, *, reports: float = 0.8) -> list[lis
     while produced < count:
         user = f"resident{rng.randrange(1_000_000)}"
         if rng.random() < reports:
-            problem = rng.choice(COMPOUNDS) + rng.choice(PROBLEMS).format(b=rng.randint(1, 6))
+            problem = rng.choice(COMPOUNDS) + rng.choice(PROBLEMS).format(b=rng.randint(1, 4))  # every compound here has buildings 1-4
             texts = [f"#随手拍 {problem}", "确认"]
         else:
             texts = ["我的诉求"]
