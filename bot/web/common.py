@@ -8,9 +8,11 @@ from typing import Any
 import aiohttp_jinja2
 from aiohttp import web
 
+from bot.cases.queries import load_case
+from bot.cases.scope import may_see
 from bot.pipeline.identities import Actor, mask_phone
 from bot.services import Services
-from models import CaseKind, CaseStatus, Staff, StaffRole
+from models import Case, CaseKind, CaseStatus, Staff, StaffRole
 
 SERVICES = web.AppKey("web_services", Services)
 ACTOR = web.RequestKey("actor", Actor)  # the signed-in staff member as the lifecycle sees them
@@ -63,3 +65,15 @@ def phone_for(phone: str | None, unmasked: bool) -> str:
 
 def not_found(request: web.Request, message: str = "未找到该页面，或您无权查看。") -> web.Response:
     return render(request, "error.html", {"message": message}, status=404)
+
+
+async def visible_case(request: web.Request) -> Case | None:
+    """The case the URL names, when the staff member may see it; None alike for a bad number, a missing case and
+    another grid's (numbers reveal nothing)."""
+    raw = request.match_info["case_id"]
+    if not raw.isdigit() or len(raw) > 12:
+        return None
+    services = services_of(request)
+    async with services.sessions() as db:
+        case = await load_case(db, int(raw))
+    return case if case is not None and may_see(services.directory, actor_of(request), case) else None

@@ -8,10 +8,10 @@ from sqlalchemy import select
 
 from bot.cases.actions import staff_may_act
 from bot.cases.lifecycle import NOTE_REQUIRED, TRANSITIONS, CaseRefused
-from bot.cases.queries import case_events, load_case
+from bot.cases.queries import case_events
 from bot.cases.scope import may_see, may_see_phones
 from bot.pipeline.identities import mask_phones_in
-from bot.web.common import actor_of, local, not_found, phone_for, render, services_of
+from bot.web.common import actor_of, local, not_found, phone_for, render, services_of, visible_case
 from bot.web.photos import PHOTO_SOURCES, fetch_case_photos
 from bot.web.staff.cases import act_on_case
 from bot.web.staff.regroup import may_regroup
@@ -21,30 +21,11 @@ routes = web.RouteTableDef()
 TARGETED = {"transfer", "assign"}
 
 
-def _case_id(request: web.Request) -> int:
-    raw = request.match_info["case_id"]
-    if not raw.isdigit() or len(raw) > 12:
-        raise web.HTTPNotFound(text="未找到该工单。")
-    return int(raw)
-
-
-async def _visible_case(request: web.Request) -> Case | None:
-    services = services_of(request)
-    async with services.sessions() as db:
-        case = await load_case(db, _case_id(request))
-    if case is None or not may_see(services.directory, actor_of(request), case):
-        return None  # the same answer for a missing case and another grid's: numbers reveal nothing
-    return case
-
-
-visible_case = _visible_case  # the remarks route answers the same way
-
-
 @routes.get(r"/cases/{case_id}")
 async def case_page(request: web.Request) -> web.Response:
     """Everything about one case the staff member may see, with the actions they may take."""
     services = services_of(request)
-    case = await _visible_case(request)
+    case = await visible_case(request)
     if case is None:
         return not_found(request, "未找到该工单，或它不在您负责的范围内。")
     actor = actor_of(request)
@@ -90,7 +71,7 @@ async def case_page(request: web.Request) -> web.Response:
 async def case_action(request: web.Request) -> web.Response:
     """Applies one action through the lifecycle (the same notices as chat); refusals come back as a message."""
     services = services_of(request)
-    case = await _visible_case(request)
+    case = await visible_case(request)
     if case is None:
         return not_found(request, "未找到该工单，或它不在您负责的范围内。")
     form = await request.post()

@@ -13,10 +13,9 @@ from bot.cases.actions import staff_may_act
 from bot.cases.lifecycle import CaseRefused
 from bot.cases.merging import SCOPE_ACTION, Duty, merge_cases, split_case
 from bot.cases.queries import load_case
-from bot.cases.scope import may_see
 from bot.grid.routing import category_duty
 from bot.web.auth import audit
-from bot.web.common import STAFF, actor_of, not_found, services_of
+from bot.web.common import STAFF, actor_of, not_found, services_of, visible_case
 from models import Case, CaseEvent, CaseKind
 
 routes = web.RouteTableDef()
@@ -26,7 +25,7 @@ _NUMBER = re.compile(r"^[#＃]?\s*(\d{1,12})\s*号?$")
 @routes.post(r"/cases/{case_id}/merge")
 async def merge(request: web.Request) -> web.Response:
     """Merges the case named in the form into this one."""
-    case = await _visible_case(request)
+    case = await visible_case(request)
     if case is None:
         return not_found(request, "未找到该工单，或它不在您负责的范围内。")
     form = await request.post()
@@ -49,7 +48,7 @@ async def merge(request: web.Request) -> web.Response:
 @routes.post(r"/cases/{case_id}/split")
 async def split(request: web.Request) -> web.Response:
     """Splits the merged report named in the form off this case, as a case of its own."""
-    case = await _visible_case(request)
+    case = await visible_case(request)
     if case is None:
         return not_found(request, "未找到该工单，或它不在您负责的范围内。")
     form = await request.post()
@@ -69,16 +68,6 @@ async def split(request: web.Request) -> web.Response:
     except CaseRefused as refusal:
         return await _back(request, case.id, str(refusal))
     return await _back(request, split_off.id, f"{split_off.number} 已从 #{case.id} 拆出，单独办理。")
-
-
-async def _visible_case(request: web.Request) -> Case | None:
-    raw = request.match_info["case_id"]
-    if not raw.isdigit() or len(raw) > 12:
-        return None
-    services = services_of(request)
-    async with services.sessions() as db:
-        case = await load_case(db, int(raw))
-    return case if case is not None and may_see(services.directory, actor_of(request), case) else None
 
 
 def may_regroup(request: web.Request, case: Case) -> bool:

@@ -8,8 +8,7 @@ from aiohttp_session import get_session
 from bot.cases.lifecycle import CaseRefused
 from bot.cases.remarks import MAX_REMARK, add_note, message_resident
 from bot.web.auth import audit
-from bot.web.common import STAFF, actor_of, not_found, services_of
-from bot.web.staff.case_page import visible_case
+from bot.web.common import STAFF, actor_of, not_found, services_of, visible_case
 
 routes = web.RouteTableDef()
 REMARKS = {"note": (add_note, "内部备注"), "message": (message_resident, "给居民留言")}
