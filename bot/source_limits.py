@@ -1,6 +1,6 @@
 """Per-source limits on the channel webhooks: requests per minute from one address and into one webhook path.
 
-The per-sender limit (bot/pipeline/dispatcher.py) counts what one platform user sends; these count what arrives
+The per-sender limit (bot/pipeline/limits.py) counts what one platform user sends; these count what arrives
 before any body is read, so a flood from one address, or into one path, is refused cheaply: 429 with a one-line
 body and Retry-After (a platform retries later; nothing is written). Counted per instance, in memory; both are off
 (0) by default: the platforms' own servers send from a few addresses, so set them above a busy minute's traffic.

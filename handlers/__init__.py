@@ -1,6 +1,6 @@
 """Conversation and actor handlers, one module per feature, composed into one router here."""
 
-from bot.pipeline.router import HandlerRouter
+from bot.pipeline.dispatcher import HandlerRouter
 from handlers import (
     appointment,
     appointment_desk,

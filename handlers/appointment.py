@@ -16,7 +16,7 @@ from bot.appointments.when import read_wish
 from bot.grid.catalogue import Service
 from bot.pipeline.identities import Actor
 from bot.pipeline.messages import Button
-from bot.pipeline.router import Context, Handler, HandlerRouter
+from bot.pipeline.dispatcher import Context, Handler, HandlerRouter
 from bot.understanding.classifier import Intent
 from handlers.intake import YES, group_unit, home_unit, strip_triggers
 from models import SlotSeats, WaitlistEntry, WaitStatus

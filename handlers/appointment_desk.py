@@ -12,7 +12,7 @@ from bot.appointments.bookings import BookingRefused
 from bot.appointments.labels import day_label
 from bot.appointments.when import read_wish
 from bot.pipeline.identities import mask_phone
-from bot.pipeline.router import Context, HandlerRouter
+from bot.pipeline.dispatcher import Context, HandlerRouter
 from handlers.appointment import FLOW
 from models import Resident
 

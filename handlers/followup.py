@@ -9,7 +9,7 @@ from bot.cases.conversation import add_to_case, case_of_notice, urge_case
 from bot.cases.lifecycle import CaseRefused
 from bot.cases.numbers import AFTER_COMMAND
 from bot.cases.queries import visible_cases
-from bot.pipeline.router import Context, HandlerRouter
+from bot.pipeline.dispatcher import Context, HandlerRouter
 from bot.understanding.classifier import Intent
 from handlers.intake import media_of
 from handlers.status import status_line

@@ -8,7 +8,7 @@ from sqlalchemy import update
 
 from bot.cases.lifecycle import place_label
 from bot.grid.directory import GROUP, Location
-from bot.pipeline.router import Context, HandlerRouter
+from bot.pipeline.dispatcher import Context, HandlerRouter
 from handlers.intake import YES, buildings_of, group_unit, on_location
 from models import Resident, UnitLevel
 

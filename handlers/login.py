@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.delivery.outbox import UNBOUND_CHANNEL, Notice, enqueue
 from bot.pipeline.identities import staff_contact
-from bot.pipeline.router import Context, HandlerRouter
+from bot.pipeline.dispatcher import Context, HandlerRouter
 from config.settings import Settings
 from models import LoginToken, Staff
 

@@ -9,7 +9,7 @@ from bot.cases.merging import Duty, merge_cases, split_case
 from bot.cases.numbers import AFTER_COMMAND
 from bot.cases.queries import load_case
 from bot.grid.routing import category_duty
-from bot.pipeline.router import Context, HandlerRouter
+from bot.pipeline.dispatcher import Context, HandlerRouter
 
 router = HandlerRouter("merging")
 MERGE = re.compile(rf"^(?:合并|并案){AFTER_COMMAND}\s*(?:和|与|跟|、|,|，|到)?{AFTER_COMMAND}(?:\s+|[,，:：]|$)(.*)$",

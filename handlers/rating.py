@@ -12,7 +12,7 @@ from bot.cases.lifecycle import CaseRefused
 from bot.cases.numbers import case_number_in, without_case_number
 from bot.cases.ratings import rate_case
 from bot.pipeline.messages import Button
-from bot.pipeline.router import Context, Handler, HandlerRouter
+from bot.pipeline.dispatcher import Context, Handler, HandlerRouter
 from bot.understanding.classifier import Intent
 from models import Case, CaseStatus, Rating
 

@@ -7,7 +7,7 @@ import re
 from bot.cases.lifecycle import CaseRefused
 from bot.cases.numbers import AFTER_COMMAND
 from bot.cases.remarks import add_note, message_resident
-from bot.pipeline.router import Context, HandlerRouter
+from bot.pipeline.dispatcher import Context, HandlerRouter
 
 router = HandlerRouter("remark")
 NOTE = re.compile(rf"^(?:备注|内部备注){AFTER_COMMAND}(?:\s+|[,，:：]|$)(.*)$", re.DOTALL)

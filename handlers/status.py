@@ -9,7 +9,7 @@ from sqlalchemy import Row
 from bot.cases.notices import for_residents
 from bot.cases.numbers import AFTER_COMMAND, case_number_in
 from bot.cases.queries import case_events, load_case, visible_cases
-from bot.pipeline.router import Context, HandlerRouter
+from bot.pipeline.dispatcher import Context, HandlerRouter
 from bot.understanding.classifier import Intent
 from models import Case, CaseEvent, CaseStatus, EventKind
 

@@ -8,7 +8,7 @@ from bot.cases.lifecycle import place_label
 from bot.community.common import Refused
 from bot.community.wishes import WishDraft, file_wish, thank, wishes_of
 from bot.community.wording import scrub
-from bot.pipeline.router import Context, HandlerRouter
+from bot.pipeline.dispatcher import Context, HandlerRouter
 from bot.understanding.classifier import Intent
 from handlers.intake import STARTERS, YES, begin_intake, media_of, on_which_draft, place, strip_triggers
 from models import CaseKind

@@ -10,7 +10,7 @@ from bot.community.common import Refused, managed_community
 from bot.community.hours import decide_hours
 from bot.community.wishes import approve, decline, edit_wording, merge, publish, review_queue, review_text
 from bot.pipeline.messages import Button
-from bot.pipeline.router import Context, HandlerRouter
+from bot.pipeline.dispatcher import Context, HandlerRouter
 from handlers.claim import refusing
 
 router = HandlerRouter("wish_review")

@@ -3,8 +3,7 @@
 import pytest
 from sqlalchemy import func, select
 
-from bot.pipeline.dispatcher import FAILURE_REPLY, Dispatcher
-from bot.pipeline.router import HandlerRouter
+from bot.pipeline.dispatcher import FAILURE_REPLY, Dispatcher, HandlerRouter
 from bot.understanding.classifier import Intent
 from models import InboundStatus, Resident
 from tests.harness import Harness

@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator
 import pytest
 from sqlalchemy import select
 
-from bot.delivery.replies import REPLY_PREFIX, plain_plan
+from bot.delivery.outbox import REPLY_PREFIX, plain_plan
 from bot.pipeline.messages import Inbound
 from fakes.telegram_api import message_update, private_chat, user
 from models import Case, Outbox, SendState

@@ -9,9 +9,8 @@ from sqlalchemy import select
 
 from bot.cli.inbound import inbound_command
 from bot.jobs.scheduler import JobRunner
-from bot.pipeline.dispatcher import FAILURE_REPLY, Dispatcher
+from bot.pipeline.dispatcher import FAILURE_REPLY, Dispatcher, HandlerRouter
 from bot.pipeline.retry import RETRY_AFTER, retry_failed
-from bot.pipeline.router import HandlerRouter
 from bot.understanding.classifier import Intent
 from models import Case, InboundStatus
 from tests.harness import Harness

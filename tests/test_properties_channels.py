@@ -9,7 +9,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from telegram import Update, User
 
-from bot.channels.telegram.updates import shallow, to_inbound, update_problem
+from bot.channels.telegram.channel import to_inbound
+from bot.channels.telegram.transport import shallow, update_problem
 from bot.channels.wechat_callbacks import Refused, ReplayGuard, xml_envelope
 from bot.clock import FrozenClock
 

@@ -14,8 +14,7 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.clock import Clock
-from bot.delivery.outbox import ChannelSender, SendResult, record_results
-from bot.delivery.replies import ReplyPlan, plain_plan
+from bot.delivery.outbox import ChannelSender, ReplyPlan, SendResult, plain_plan, record_results
 from bot.delivery.runner import deliver_claimed
 from bot.pipeline.dispatcher import Answer, Dispatcher
 from bot.pipeline.messages import Inbound, Reply

@@ -1,86 +1,194 @@
-"""The dispatcher: stores each inbound once, decides whether it is addressed to the bot, and runs its handler."""
+"""The dispatcher: stores each inbound once, decides whether it is addressed to the bot, and routes it to its handler.
+
+Two names, two jobs: the dispatcher takes every inbound message, records it and decides whether and to which
+handler it goes; a handler (handlers/, one router per feature, composed in handlers/__init__.py) answers one
+message of its feature with the Context below."""
 
 from __future__ import annotations
 
 import logging
 import re
-import unicodedata
-from collections import deque
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import bindparam, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.delivery.replies import ReplyPlan, reclaim, write_claimed
+from bot.delivery.outbox import ReplyPlan, reclaim, write_claimed
 from bot.metrics import MESSAGES_IN
-from bot.pipeline.dialogue import save_state
-from bot.pipeline.identities import find_sender, identify
-from bot.pipeline.messages import Inbound, Reply
+from bot.pipeline.dialogue import DialogueState, save_state
+from bot.pipeline.identities import Actor, find_sender, identify
+from bot.pipeline.limits import TOO_FAST, SenderLimit
+from bot.pipeline.messages import Button, Inbound, Reply, clean_text, storable
 from bot.pipeline.retry import first_retry, payload_of
-from bot.pipeline.router import Context, HandlerRouter
-from bot.services import Services
-from bot.understanding.classifier import Classifier, Intent
+from bot.understanding.classifier import Classification, Classifier, Intent
 from bot.understanding.offers import offer_kind
 from bot.understanding.triggers import fold_triggers
 from models import InboundMessage, InboundStatus, Outbox
 from models.db import PerDialect
 
+if TYPE_CHECKING:
+    from bot.services import Services
+
 log = logging.getLogger(__name__)
 
 LEDGER_TEXT_LIMIT = 100_000
 FAILURE_REPLY = "抱歉，系统暂时出错。您的消息已记录，工作人员会尽快跟进。"
-_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u200b-\u200f\u2028\u2029\ufeff\ufffd]")
 
 
-def storable(inbound: Inbound) -> Inbound:
-    """PostgreSQL text cannot hold NUL and no database can hold a lone surrogate (a cut UTF-8 character read with
-    surrogateescape): a message carrying either is kept with U+FFFD in their place."""
-    fields = ("chat_id", "sender_id", "sender_name", "text", "message_id")
-    if not any(_UNSTORABLE.search(getattr(inbound, name)) for name in fields):
-        return inbound
-    return replace(inbound, **{name: _UNSTORABLE.sub("\ufffd", getattr(inbound, name)) for name in fields})
+# A handler says whether it handled the message: True, or False when the text is not something it can use,
+# so the dispatcher may try others (and, in a group, treats the message as chatter).
+Handler = Callable[["Context"], Awaitable[bool]]
 
 
-def clean_text(text: str, limit: int) -> tuple[str, bool]:
-    """Drops control characters and trims; returns the text cut to `limit` characters and whether it was cut."""
-    text = _CONTROL.sub("", unicodedata.normalize("NFC", text or "")).strip()
-    return (text[:limit], True) if len(text) > limit else (text, False)
+@dataclass
+class Context:
+    """One message being handled: who sent it, where they stand, and the replies to send back."""
+
+    inbound: Inbound
+    text: str
+    session: AsyncSession
+    actor: Actor
+    state: DialogueState
+    services: Services
+    now: datetime
+    classifier: Classifier  # the rules as they were when the message came in, for the whole message
+    replies: list[Reply] = field(default_factory=list)
+    case_id: int | None = None
+    _classification: Classification | None = None
+
+    @property
+    def in_group(self) -> bool:
+        return self.inbound.is_group
+
+    def classification(self) -> Classification:
+        if self._classification is None:
+            self._classification = self.classifier.classify(self.text)
+        return self._classification
+
+    def reply(self, text: str, *, buttons: tuple[Button, ...] = (), private: bool = False,
+              alert: bool = False) -> None:
+        self.replies.append(Reply(text, buttons, private, alert))
+
+    def start(self, flow: str, step: str, **values: Any) -> None:
+        ttl = timedelta(minutes=self.services.settings.conversation_ttl_minutes)
+        self.state = DialogueState(flow, step, dict(values), self.now + ttl)
+
+    def goto(self, step: str, **values: Any) -> None:
+        self.state.step = step
+        self.state.values.update(values)
+        self.state.expires_at = self.now + timedelta(minutes=self.services.settings.conversation_ttl_minutes)
+
+    def finish(self) -> None:
+        self.state = DialogueState()
 
 
-class SenderLimit:
-    """At most `per_minute` messages addressed to the bot from one sender in any minute, in this process (0: no limit)."""
+@dataclass(frozen=True, slots=True)
+class StaffCommand:
+    """Command words and their handler (staff commands, and the few resident commands such as 人工)."""
 
-    def __init__(self, per_minute: int, capacity: int = 100_000) -> None:
-        self.per_minute = per_minute
-        self.capacity = capacity
-        self._seen: dict[str, deque[datetime]] = {}
-        self._told: dict[str, datetime] = {}
-
-    def admit(self, sender: str, now: datetime) -> bool | None:
-        """None: go ahead (and it is counted). Else refused: True the first time in the window (say why), False after."""
-        if not self.per_minute:
-            return None
-        if len(self._seen) > self.capacity:
-            self._seen.clear()
-            self._told.clear()
-        times = self._seen.setdefault(sender, deque())
-        while times and now - times[0] >= _MINUTE:
-            times.popleft()
-        if len(times) < self.per_minute:
-            times.append(now)
-            return None
-        told = self._told.get(sender)
-        if told is not None and now - told < _MINUTE:
-            return False
-        self._told[sender] = now
-        return True
+    pattern: re.Pattern[str]
+    handler: Handler
 
 
-_MINUTE = timedelta(minutes=1)
-TOO_FAST = "您发送得太快了，这一分钟内的消息已记录但暂不处理，请稍等一分钟后再发。"
+class HandlerRouter:
+    """Maps intents, conversation steps and staff command words to handlers; routers nest like aiogram's."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.intents: dict[Intent, Handler] = {}
+        self.steps: dict[tuple[str, str], Handler] = {}
+        self.staff_commands: list[StaffCommand] = []
+        self.commands: list[StaffCommand] = []  # command words anyone may type; the handler checks who asks
+        self.resident_words: list[re.Pattern[str]] = []  # words the bot tells residents to type, e.g. 我的诉求
+        self.resident_commands: list[StaffCommand] = []  # resident words with their own handler, e.g. 人工
+        self.overheard_handler: Handler | None = None  # a group message not addressed to the bot
+        self.quote_handler: Handler | None = None  # a message quoting one of the bot's (Inbound.extras["reply_to"])
+
+    def intent(self, *intents: Intent) -> Callable[[Handler], Handler]:
+        def register(handler: Handler) -> Handler:
+            for intent in intents:
+                if intent in self.intents:
+                    raise ValueError(f"intent {intent} already handled")
+                self.intents[intent] = handler
+            return handler
+        return register
+
+    def step(self, flow: str, *steps: str) -> Callable[[Handler], Handler]:
+        def register(handler: Handler) -> Handler:
+            for step in steps:
+                self.steps[(flow, step)] = handler
+            return handler
+        return register
+
+    def staff_command(self, pattern: str) -> Callable[[Handler], Handler]:
+        def register(handler: Handler) -> Handler:
+            self.staff_commands.append(StaffCommand(re.compile(pattern), handler))
+            return handler
+        return register
+
+    def command(self, pattern: str) -> Callable[[Handler], Handler]:
+        def register(handler: Handler) -> Handler:
+            self.commands.append(StaffCommand(re.compile(pattern), handler))
+            return handler
+        return register
+
+    def addressed_by(self, pattern: str) -> None:
+        """Words that address the bot by form alone, in a group too (what the bot itself tells residents to type)."""
+        self.resident_words.append(re.compile(pattern))
+
+    def resident_command(self, pattern: str) -> Callable[[Handler], Handler]:
+        """Resident words that address the bot and go to this handler before any classification."""
+        def register(handler: Handler) -> Handler:
+            self.resident_words.append(re.compile(pattern))
+            self.resident_commands.append(StaffCommand(re.compile(pattern), handler))
+            return handler
+        return register
+
+    def overheard(self, handler: Handler) -> Handler:
+        """Registers the one handler that hears group messages nobody addressed to the bot."""
+        if self.overheard_handler is not None:
+            raise ValueError("overheard messages already handled")
+        self.overheard_handler = handler
+        return handler
+
+    def quoted(self, handler: Handler) -> Handler:
+        """Registers the one handler that hears a reply to one of the bot's messages when no dialogue is open."""
+        if self.quote_handler is not None:
+            raise ValueError("replies to the bot's messages already handled")
+        self.quote_handler = handler
+        return handler
+
+    def include(self, *routers: HandlerRouter) -> HandlerRouter:
+        for router in routers:
+            if router.overheard_handler is not None:
+                self.overheard(router.overheard_handler)
+            if router.quote_handler is not None:
+                self.quoted(router.quote_handler)
+            self.resident_words.extend(router.resident_words)
+            self.resident_commands.extend(router.resident_commands)
+            for intent, handler in router.intents.items():
+                if intent in self.intents:
+                    raise ValueError(f"intent {intent} handled by two routers")
+                self.intents[intent] = handler
+            self.steps.update(router.steps)
+            self.staff_commands.extend(router.staff_commands)
+            self.commands.extend(router.commands)
+        return self
+
+    def is_resident_command(self, text: str) -> bool:
+        return any(pattern.match(text) for pattern in self.resident_words)
+
+    def resident_handler(self, text: str) -> Handler | None:
+        return next((c.handler for c in self.resident_commands if c.pattern.match(text)), None)
+
+    def staff_handler(self, text: str) -> Handler | None:
+        return next((c.handler for c in self.staff_commands if c.pattern.match(text)), None)
+
+    def command_handler(self, text: str) -> Handler | None:
+        return next((c.handler for c in self.commands if c.pattern.match(text)), None)
 
 
 class Dispatcher:

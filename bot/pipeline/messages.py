@@ -1,8 +1,11 @@
-"""Channel-neutral message types: what a channel hands the dispatcher and what handlers answer."""
+"""Channel-neutral message types: what a channel hands the dispatcher and what handlers answer; and the text
+clean-up every message gets before it is stored."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import re
+import unicodedata
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
@@ -55,3 +58,22 @@ class Reply:
     alert: bool = False  # a refusal: shown as an alert where the platform has them (button presses)
     awaits_answer: bool = False  # the sender's dialogue is open: their next message in this chat continues it
     extras: dict[str, Any] = field(default_factory=dict)
+
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u200b-\u200f\u2028\u2029\ufeff\ufffd]")
+
+
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+def storable(inbound: Inbound) -> Inbound:
+    """PostgreSQL text cannot hold NUL and no database can hold a lone surrogate (a cut UTF-8 character read with
+    surrogateescape): a message carrying either is kept with U+FFFD in their place."""
+    fields = ("chat_id", "sender_id", "sender_name", "text", "message_id")
+    if not any(_UNSTORABLE.search(getattr(inbound, name)) for name in fields):
+        return inbound
+    return replace(inbound, **{name: _UNSTORABLE.sub("\ufffd", getattr(inbound, name)) for name in fields})
+
+
+def clean_text(text: str, limit: int) -> tuple[str, bool]:
+    """Drops control characters and trims; returns the text cut to `limit` characters and whether it was cut."""
+    text = _CONTROL.sub("", unicodedata.normalize("NFC", text or "")).strip()
+    return (text[:limit], True) if len(text) > limit else (text, False)

@@ -17,8 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import delete, select, update
 
-from bot.delivery.outbox import enqueue
-from bot.delivery.replies import plain_plan
+from bot.delivery.outbox import enqueue, plain_plan
 from bot.pipeline.messages import Inbound, Media
 from models import Identity, InboundMessage, InboundStatus
 

@@ -1,4 +1,6 @@
-"""The Telegram channel: python-telegram-bot receives updates (polling or webhook); replies go out as durable rows."""
+"""The Telegram channel: python-telegram-bot receives updates (polling or webhook), each message turned into a
+channel-neutral Inbound for the dispatcher; its replies planned as outbox rows (written in the message's transaction,
+sent at once), addressed as a person in the chat would expect."""
 
 from __future__ import annotations
 
@@ -8,28 +10,34 @@ import hmac
 import json
 import logging
 import re
-from collections.abc import AsyncIterator
+from collections.abc import Sequence
 from dataclasses import replace
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from aiohttp import web
 from sqlalchemy import select
-from telegram import Bot, CallbackQuery, Message, Update
+from telegram import Bot, CallbackQuery, Message, MessageEntity, Update, User
 from telegram.error import TelegramError
 from telegram.ext import Application, ContextTypes, TypeHandler
 
-from bot.channels.telegram.replies import plan_button, plan_message
-from bot.channels.telegram.sender import TelegramSender, cut
-from bot.channels.telegram.transport import RateLimits, build_application, file_base_url
-from bot.channels.telegram.updates import CHANNEL, button_inbound, shallow, to_inbound, update_problem
-from bot.delivery.fastpath import ReplySends
-from bot.delivery.replies import plain_plan, reclaim, write_claimed
-from bot.delivery.runner import Marks, deliver_claimed
+from bot.channels.telegram.sender import TEXT_LIMIT, TelegramSender, cut, keyboard
+from bot.channels.telegram.transport import (
+    CHANNEL,
+    GROUP_CHATS,
+    KeyedLocks,
+    RateLimits,
+    build_application,
+    read_body,
+    shallow,
+    update_problem,
+)
+from bot.delivery.outbox import Notice, plain_plan, reclaim, reply_key, write_claimed
+from bot.delivery.runner import Marks, ReplySends, deliver_claimed
 from bot.pipeline.binding import bind_group
 from bot.pipeline.dispatcher import Answer, Dispatcher
 from bot.pipeline.invites import redeem_invite
-from bot.pipeline.messages import Inbound, Reply
+from bot.pipeline.messages import Inbound, Media, Reply
 from config.settings import Settings, SettingsError
 from models import Outbox, StaffInvite
 
@@ -45,25 +53,146 @@ PRIVATE_START = "go"  # the deep-link payload that only opens the private chat
 SEND_GRACE = 10.0  # seconds a stopping channel waits for the replies it is sending
 
 
-class KeyedLocks:
-    """One lock per chat, so one chat's updates are handled in order while chats run concurrently."""
+WORKER_VERBS = ("接单", "办结", "转派", "退回")
+FORCE_REPLY_HINT = "（请直接回复本条消息继续）"
+BUTTON_HINT = "（请点下方按钮选择）"
+PRIVATE_HINT = "这条回复含个人信息，请点 {link} 打开与我的私聊后再发一次。"
 
-    def __init__(self) -> None:
-        self._locks: dict[str, tuple[asyncio.Lock, int]] = {}
 
-    @contextlib.asynccontextmanager
-    async def hold(self, key: str) -> AsyncIterator[None]:
-        lock, users = self._locks.get(key, (asyncio.Lock(), 0))
-        self._locks[key] = (lock, users + 1)
+def split_command(text: str, username: str) -> tuple[str, bool]:
+    """'/report@thisbot x' → ('/report x', True); a command addressed to another bot → (text, False)."""
+    if not text.startswith("/"):
+        return text, True
+    head, _, rest = text.partition(" ")
+    command, _, target = head.partition("@")
+    if target and target.lower() != username.lower():
+        return text, False
+    return f"{command} {rest}".strip() if rest else command, True
+
+
+def _entities(message: Message) -> list[tuple[MessageEntity, str]]:
+    """The message's entities with their text; an entity whose offsets cut a character in two is left out."""
+    entities = message.entities if message.text else message.caption_entities
+    parse = message.parse_entity if message.text else message.parse_caption_entity
+    found = []
+    for entity in entities or ():
         try:
-            async with lock:
-                yield
-        finally:
-            lock, users = self._locks[key]
-            if users == 1:
-                del self._locks[key]
-            else:
-                self._locks[key] = (lock, users - 1)
+            found.append((entity, parse(entity)))
+        except (UnicodeDecodeError, ValueError, IndexError):  # the offsets are the sender's (UTF-16 units)
+            continue
+    return found
+
+
+def strip_mentions(message: Message, text: str, bot_user: User) -> tuple[str, bool]:
+    """Removes @mentions of this bot from the text and says whether there was one."""
+    mentioned = False
+    for entity, value in _entities(message):
+        if entity.type == MessageEntity.MENTION and value[1:].lower() == (bot_user.username or "").lower():
+            mentioned = True
+            text = text.replace(value, " ", 1)
+        elif entity.type == MessageEntity.TEXT_MENTION and entity.user and entity.user.id == bot_user.id:
+            mentioned = True
+    return re.sub(r" {2,}", " ", text).strip() if mentioned else text, mentioned
+
+
+def to_inbound(message: Message, bot_user: User) -> Inbound | None:
+    """The channel-neutral form of a message; None for bots, service messages and other bots' commands."""
+    sender = message.from_user
+    if sender is None or sender.is_bot:
+        return None
+    text = message.text or message.caption or ""
+    text, mentioned = strip_mentions(message, text, bot_user)
+    text, ours = split_command(text, bot_user.username or "")
+    if not ours:
+        return None
+    media: tuple[Media, ...] = ()
+    if message.photo:
+        largest = max(message.photo, key=lambda size: (size.width * size.height, size.file_size or 0))
+        media = (Media("photo", largest.file_id, {"channel": CHANNEL, "file_unique_id": largest.file_unique_id,
+                                                 "width": largest.width, "height": largest.height}),)
+    if not text and not media:
+        return None
+    reply_to = message.reply_to_message
+    quotes_bot = bool(reply_to and reply_to.from_user and reply_to.from_user.id == bot_user.id)
+    return Inbound(
+        channel=CHANNEL, chat_id=str(message.chat.id), is_group=message.chat.type in GROUP_CHATS,
+        sender_id=str(sender.id), sender_name=sender.full_name or str(sender.id), text=text,
+        # Telegram message ids are unique per chat; with the chat they survive a restart and a redelivery.
+        message_id=f"{message.chat.id}:{message.message_id}", sent_at=message.date, media=media,
+        mentions_bot=mentioned,
+        reply_to_bot=quotes_bot,
+        # The outbox's sent ledger knows which case the quoted notice was about (platform_message_id).
+        extras={"reply_to": str(reply_to.message_id)} if quotes_bot and reply_to else {},
+    )
+
+
+def button_inbound(query: CallbackQuery, now: datetime) -> Inbound:
+    """A button press as the words its payload stands for."""
+    message = query.message
+    chat = message.chat if message is not None else None
+    return Inbound(
+        channel=CHANNEL, chat_id=str(chat.id if chat else query.from_user.id),
+        is_group=bool(chat and chat.type in GROUP_CHATS), sender_id=str(query.from_user.id),
+        sender_name=query.from_user.full_name or str(query.from_user.id), text=query.data or "",
+        message_id=f"cb:{query.id}", sent_at=now, callback=query.data or "",
+    )
+
+
+def _notice(inbound: Inbound, index: int, chat_id: int | str, text: str, extras: dict[str, Any]) -> Notice:
+    return Notice(dedupe_key=reply_key(inbound, index), channel=inbound.channel, chat_id=str(chat_id),
+                  recipient=f"{inbound.channel}:{inbound.sender_id}", text=text, extras=extras)
+
+
+def plan_message(inbound: Inbound, replies: Sequence[Reply], *, reply_to: int | None, deep_link: str,
+                 mention: dict[str, Any] | None = None, first_index: int = 0) -> list[Notice]:
+    """In a group: replies to the message (or naming `mention`, a button's presser), the last public one asking for
+    an answer when the dialogue goes on; private replies in the sender's private chat, with a deep link in the
+    group when they never opened one. In a private chat: plain replies."""
+    notices: list[Notice] = []
+    follow_up = inbound.is_group and any(reply.awaits_answer for reply in replies)
+    public = [r for r in replies if not (r.private and inbound.is_group)]
+    for index, reply in enumerate(replies, first_index):
+        buttons = [[b.label, b.payload] for b in reply.buttons]
+        text = cut(reply.text, TEXT_LIMIT - 200)
+        if reply.private and inbound.is_group:
+            presser = {"name": inbound.sender_name, "user_id": int(inbound.sender_id)}
+            notices.append(_notice(inbound, index, inbound.sender_id, text, {
+                "buttons": buttons, "reply": {"private": True},
+                "fallback": {"chat_id": inbound.chat_id, "text": PRIVATE_HINT.format(link=deep_link),
+                             "mention": presser}}))
+            continue
+        answer: dict[str, Any] = {}
+        if inbound.is_group and mention is None and reply_to is not None:
+            answer["to"] = reply_to
+        if keyboard(reply.buttons) is not None and inbound.is_group:
+            text += "\n" + BUTTON_HINT
+        elif follow_up and reply is public[-1] and not buttons:
+            # Privacy mode hides plain group messages from the bot; a reply to this one always reaches it.
+            answer["force"] = True
+            text += "\n" + FORCE_REPLY_HINT
+        extras: dict[str, Any] = {"buttons": buttons, "reply": answer or {"plain": True}}
+        if mention is not None and inbound.is_group:
+            extras["mention"] = mention
+        notices.append(_notice(inbound, index, inbound.chat_id, text, extras))
+    return notices
+
+
+def plan_button(query: CallbackQuery, inbound: Inbound, replies: Sequence[Reply], *, deep_link: str) -> list[Notice]:
+    """A button's outcome: the pressed message edited to show it, and the next question sent (an edit does not
+    notify) when there is more to say or the dialogue goes on. A refusal is an alert only, nothing durable."""
+    if not replies or any(r.alert for r in replies):
+        return []
+    notices: list[Notice] = []
+    message = query.message
+    if isinstance(message, Message) and message.text:
+        verb = (query.data or "").split(" ", 1)[0]
+        keep = message.reply_markup.to_dict() if verb in WORKER_VERBS and message.reply_markup else None
+        notices.append(_notice(inbound, 0, message.chat.id, cut(f"{message.text}\n——\n{replies[0].text}"),
+                               {"edit": {"message_id": message.message_id, "keep": keep}}))
+    if isinstance(message, Message) and (len(replies) > 1 or replies[0].awaits_answer):
+        presser = {"name": query.from_user.full_name or str(query.from_user.id), "user_id": query.from_user.id}
+        notices += plan_message(inbound, replies, reply_to=None, deep_link=deep_link, mention=presser, first_index=1)
+    return notices
 
 
 class TelegramChannel:
@@ -153,7 +282,7 @@ class TelegramChannel:
             return web.Response(status=503, text="shutting down", headers={"Retry-After": "5"})
         if request.content_type not in ("application/json", "application/octet-stream", ""):
             return web.Response(status=415, text="JSON expected")
-        body = await _read_body(request, WEBHOOK_BODY_LIMIT)
+        body = await read_body(request, WEBHOOK_BODY_LIMIT)
         if body is None:
             return web.Response(status=413, text="too large")
         try:
@@ -274,18 +403,6 @@ class TelegramChannel:
             await query.answer(cut(text, ANSWER_LIMIT), show_alert=alert)
 
 
-async def _read_body(request: web.Request, limit: int) -> bytes | None:
-    """The request body, or None past `limit` bytes (the app-wide 1 MiB cap would refuse a long update)."""
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in request.content.iter_chunked(64 * 1024):
-        size += len(chunk)
-        if size > limit:
-            return None
-        chunks.append(chunk)
-    return b"".join(chunks)
-
-
 def telegram_channel(dispatcher: Dispatcher, settings: Settings, **overrides: Any) -> TelegramChannel:
     """Builds the channel from settings; webhook mode without a secret or a public URL refuses to start."""
     if not settings.telegram_token:
@@ -303,12 +420,3 @@ def telegram_channel(dispatcher: Dispatcher, settings: Settings, **overrides: An
                                     polling=not webhook, read_timeout=read_timeout)
     return TelegramChannel(dispatcher, application, mode=settings.telegram_mode, public_url=settings.public_url,
                            webhook_secret=settings.telegram_webhook_secret, **overrides)
-
-
-async def invite_link(settings: Settings, token: str) -> str:
-    """The t.me deep link that redeems a staff invite; asks the Bot API for the bot's username."""
-    assert settings.telegram_token
-    bot = Bot(settings.telegram_token, base_url=settings.telegram_api_base,
-              base_file_url=file_base_url(settings.telegram_api_base))
-    async with bot:
-        return f"https://t.me/{bot.username}?start={token}"

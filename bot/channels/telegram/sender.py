@@ -22,8 +22,7 @@ from telegram import (
 )
 from telegram.error import BadRequest, ChatMigrated, Forbidden, RetryAfter, TelegramError
 
-from bot.channels.telegram.transport import retry_seconds
-from bot.channels.telegram.updates import CHANNEL
+from bot.channels.telegram.transport import CHANNEL, retry_seconds
 from bot.delivery.outbox import Picture, SendResult, note_extras
 from bot.pipeline.messages import Button
 from models import Outbox

@@ -1,17 +1,27 @@
-"""How the Telegram channel talks to the Bot API: PTB on aiohttp, its rate limiter, its timeouts."""
+"""The Telegram channel's wire: PTB on aiohttp with its rate limiter and timeouts; a webhook body's shape checked
+before anything is written; per-chat locks that keep one chat's updates in order."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import warnings
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from aiohttp import ClientError, ClientSession, ClientTimeout, FormData, TCPConnector
+from aiohttp import ClientError, ClientSession, ClientTimeout, FormData, TCPConnector, web
+from telegram import Bot, Chat
 from telegram.error import NetworkError, RetryAfter, TimedOut
 from telegram.ext import AIORateLimiter, Application
 from telegram.request import BaseRequest, RequestData
 from telegram.warnings import PTBDeprecationWarning
+
+from config.settings import Settings
+
+CHANNEL = "telegram"
+GROUP_CHATS = (Chat.GROUP, Chat.SUPERGROUP)
 
 # Above the Bot API's slowest answers: a send that timed out on our side but went through is a send repeated.
 READ_TIMEOUT = 35.0
@@ -111,3 +121,109 @@ def retry_seconds(exc: RetryAfter) -> float:
         warnings.simplefilter("ignore", PTBDeprecationWarning)
         value: Any = exc.retry_after
     return value.total_seconds() if isinstance(value, timedelta) else float(value)
+
+
+class KeyedLocks:
+    """One lock per chat, so one chat's updates are handled in order while chats run concurrently."""
+
+    def __init__(self) -> None:
+        self._locks: dict[str, tuple[asyncio.Lock, int]] = {}
+
+    @contextlib.asynccontextmanager
+    async def hold(self, key: str) -> AsyncIterator[None]:
+        lock, users = self._locks.get(key, (asyncio.Lock(), 0))
+        self._locks[key] = (lock, users + 1)
+        try:
+            async with lock:
+                yield
+        finally:
+            lock, users = self._locks[key]
+            if users == 1:
+                del self._locks[key]
+            else:
+                self._locks[key] = (lock, users - 1)
+
+
+async def read_body(request: web.Request, limit: int) -> bytes | None:
+    """The request body, or None past `limit` bytes (the app-wide 1 MiB cap would refuse a long update)."""
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.content.iter_chunked(64 * 1024):
+        size += len(chunk)
+        if size > limit:
+            return None
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _user_ok(value: Any) -> bool:
+    return (isinstance(value, dict) and _int(value.get("id")) and isinstance(value.get("is_bot", False), bool)
+            and isinstance(value.get("first_name", ""), str))
+
+
+def _message_problem(message: Any) -> str | None:
+    if not isinstance(message, dict):
+        return "message is not an object"
+    chat = message.get("chat")
+    if not (_int(message.get("message_id")) and _int(message.get("date", 0))):
+        return "message_id and date must be integers"
+    if not (isinstance(chat, dict) and _int(chat.get("id")) and isinstance(chat.get("type"), str)):
+        return "chat must carry an integer id and a type"
+    if "from" in message and not _user_ok(message["from"]):
+        return "from must be a user with an integer id"
+    for name in ("text", "caption"):
+        if name in message and not isinstance(message[name], str):
+            return f"{name} must be a string"
+    for name in ("entities", "caption_entities", "photo"):
+        if name in message and not (isinstance(message[name], list) and all(isinstance(x, dict) for x in message[name])):
+            return f"{name} must be a list of objects"
+    return None
+
+
+def update_problem(payload: Any) -> str | None:
+    """Why a decoded webhook body is not an update gridbot can take, or None: checked before anything is written."""
+    if not isinstance(payload, dict) or not _int(payload.get("update_id")):
+        return "not an update"
+    if "message" in payload:
+        if problem := _message_problem(payload["message"]):
+            return problem
+        reply_to = payload["message"].get("reply_to_message")
+        if reply_to is not None and (problem := _message_problem(reply_to)):
+            return f"reply_to_message: {problem}"
+    if "callback_query" in payload:
+        query = payload["callback_query"]
+        if not (isinstance(query, dict) and isinstance(query.get("id"), str) and _user_ok(query.get("from"))):
+            return "callback_query must carry a string id and a user"
+        if not isinstance(query.get("data", ""), str):
+            return "callback data must be a string"
+        if query.get("message") is not None and (problem := _message_problem(query["message"])):
+            return f"callback message: {problem}"
+    return None
+
+
+def shallow(payload: dict[str, Any]) -> dict[str, Any]:
+    """The update with quoted messages kept one level deep: gridbot reads only whether a reply quotes the bot, and
+    a long chain of quotes must not recurse through PTB's parser."""
+    for key in ("message", "callback_query"):
+        message = payload.get(key)
+        if key == "callback_query" and isinstance(message, dict):
+            message = message.get("message")
+        if isinstance(message, dict) and isinstance(message.get("reply_to_message"), dict):
+            quoted = dict(message["reply_to_message"])
+            quoted.pop("reply_to_message", None)
+            quoted.pop("pinned_message", None)
+            message["reply_to_message"] = quoted
+    return payload
+
+
+async def invite_link(settings: Settings, token: str) -> str:
+    """The t.me deep link that redeems a staff invite; asks the Bot API for the bot's username."""
+    assert settings.telegram_token
+    bot = Bot(settings.telegram_token, base_url=settings.telegram_api_base,
+              base_file_url=file_base_url(settings.telegram_api_base))
+    async with bot:
+        return f"https://t.me/{bot.username}?start={token}"

@@ -37,8 +37,7 @@ from bot.channels.wechat_callbacks import (
     xml_envelope,
 )
 from bot.channels.wecom.sender import CHANNEL, WeComSender
-from bot.delivery.outbox import Notice
-from bot.delivery.replies import plain_plan
+from bot.delivery.outbox import Notice, plain_plan
 from bot.pipeline.dispatcher import Dispatcher
 from bot.pipeline.invites import redeem_invite
 from bot.pipeline.messages import Inbound, Media, Reply
