@@ -26,8 +26,6 @@ from bot.channels.telegram.transport import (
     CHANNEL,
     GROUP_CHATS,
     KeyedLocks,
-    RateLimits,
-    build_application,
     read_body,
     shallow,
     update_problem,
@@ -38,7 +36,6 @@ from bot.pipeline.binding import bind_group
 from bot.pipeline.dispatcher import Answer, Dispatcher
 from bot.pipeline.invites import redeem_invite
 from bot.pipeline.messages import Inbound, Media, Reply
-from config.settings import Settings, SettingsError
 from models import Outbox, StaffInvite
 
 log = logging.getLogger(__name__)
@@ -401,22 +398,3 @@ class TelegramChannel:
     async def _answer(self, query: CallbackQuery, text: str, *, alert: bool) -> None:
         with contextlib.suppress(TelegramError):  # a redelivered or stale query can no longer be answered
             await query.answer(cut(text, ANSWER_LIMIT), show_alert=alert)
-
-
-def telegram_channel(dispatcher: Dispatcher, settings: Settings, **overrides: Any) -> TelegramChannel:
-    """Builds the channel from settings; webhook mode without a secret or a public URL refuses to start."""
-    if not settings.telegram_token:
-        raise SettingsError("invalid setting GRIDBOT_TELEGRAM_TOKEN: the Telegram channel needs a bot token")
-    webhook = settings.telegram_mode == "webhook"
-    if webhook and not settings.telegram_webhook_secret:
-        raise SettingsError("invalid setting GRIDBOT_TELEGRAM_WEBHOOK_SECRET: webhook mode needs a secret")
-    if webhook and not SECRET_FORMAT.fullmatch(settings.telegram_webhook_secret or ""):
-        raise SettingsError("invalid setting GRIDBOT_TELEGRAM_WEBHOOK_SECRET: 1-256 characters of A-Z a-z 0-9 _ -")
-    if webhook and not settings.public_url:
-        raise SettingsError("invalid setting GRIDBOT_PUBLIC_URL: webhook mode needs the service's public URL")
-    limits = overrides.pop("limits", RateLimits())
-    read_timeout = overrides.pop("read_timeout", max(1.0, settings.send_timeout_seconds - 5.0))
-    application = build_application(settings.telegram_token, settings.telegram_api_base, limits=limits,
-                                    polling=not webhook, read_timeout=read_timeout)
-    return TelegramChannel(dispatcher, application, mode=settings.telegram_mode, public_url=settings.public_url,
-                           webhook_secret=settings.telegram_webhook_secret, **overrides)
