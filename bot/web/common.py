@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Awaitable, Callable
 from datetime import date, datetime, time
 from typing import Any
 
 import aiohttp_jinja2
 from aiohttp import web
+from aiohttp_session import get_session
+from multidict import MultiDictProxy
 
+from bot.cases.lifecycle import CaseRefused
 from bot.cases.queries import load_case
 from bot.cases.scope import may_see
 from bot.pipeline.identities import Actor, mask_phone
@@ -77,3 +82,26 @@ async def visible_case(request: web.Request) -> Case | None:
     async with services.sessions() as db:
         case = await load_case(db, int(raw))
     return case if case is not None and may_see(services.directory, actor_of(request), case) else None
+
+
+# What a case-page form does: the flash to show, and (when not the same case) the case page to go back to.
+CaseFormAction = Callable[[web.Request, Case, MultiDictProxy[Any]], Awaitable[str | tuple[str, int]]]
+
+
+def case_form(action: CaseFormAction) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
+    """A form posted on a case page: 404 unless the staff member may see the case; the action's outcome, or the
+    lifecycle's refusal, is flashed on the case page it names."""
+    @functools.wraps(action)
+    async def handler(request: web.Request) -> web.StreamResponse:
+        case = await visible_case(request)
+        if case is None:
+            return not_found(request, "未找到该工单，或它不在您负责的范围内。")
+        form = await request.post()
+        try:
+            outcome = await action(request, case, form)
+        except CaseRefused as refusal:
+            outcome = str(refusal)
+        flash, page = (outcome, case.id) if isinstance(outcome, str) else outcome
+        (await get_session(request))["flash"] = flash
+        raise web.HTTPFound(f"/staff/cases/{page}")
+    return handler

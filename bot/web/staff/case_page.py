@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from aiohttp import web
-from aiohttp_session import get_session
+from multidict import MultiDictProxy
 from sqlalchemy import select
 
 from bot.cases.actions import staff_may_act
-from bot.cases.lifecycle import NOTE_REQUIRED, TRANSITIONS, CaseRefused
+from bot.cases.lifecycle import NOTE_REQUIRED, TRANSITIONS
 from bot.cases.queries import case_events
 from bot.cases.scope import may_see, may_see_phones
 from bot.pipeline.identities import mask_phones_in
-from bot.web.common import actor_of, local, not_found, phone_for, render, services_of, visible_case
+from bot.web.common import actor_of, case_form, local, not_found, phone_for, render, services_of, visible_case
 from bot.web.photos import PHOTO_SOURCES, fetch_case_photos
 from bot.web.staff.cases import act_on_case
 from bot.web.staff.regroup import may_regroup
@@ -68,26 +70,16 @@ async def case_page(request: web.Request) -> web.Response:
 
 
 @routes.post(r"/cases/{case_id}/act")
-async def case_action(request: web.Request) -> web.Response:
-    """Applies one action through the lifecycle (the same notices as chat); refusals come back as a message."""
-    services = services_of(request)
-    case = await visible_case(request)
-    if case is None:
-        return not_found(request, "未找到该工单，或它不在您负责的范围内。")
-    form = await request.post()
+@case_form
+async def case_action(request: web.Request, case: Case, form: MultiDictProxy[Any]) -> str:
+    """Applies one action through the lifecycle (the same notices as chat)."""
     action = str(form.get("action", ""))
-    session = await get_session(request)
     if action not in TRANSITIONS:
-        session["flash"] = "未知的操作。"
-    else:
-        try:
-            async with services.sessions.begin() as db:
-                await act_on_case(request, db, case.id, action, note=str(form.get("note", "")).strip()[:1000],
-                                  target=str(form.get("target", "")).strip()[:64] or None)
-            session["flash"] = f"{TRANSITIONS[action].label}：已完成。"
-        except CaseRefused as refusal:
-            session["flash"] = str(refusal)
-    raise web.HTTPFound(f"/staff/cases/{case.id}")
+        return "未知的操作。"
+    async with services_of(request).sessions.begin() as db:
+        await act_on_case(request, db, case.id, action, note=str(form.get("note", "")).strip()[:1000],
+                          target=str(form.get("target", "")).strip()[:64] or None)
+    return f"{TRANSITIONS[action].label}：已完成。"
 
 
 @routes.get(r"/photos/{photo_id:\d{1,12}}")
