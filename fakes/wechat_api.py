@@ -13,9 +13,9 @@ import base64
 import hashlib
 import itertools
 import json
-import re
 import time
 from collections import defaultdict, deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -30,6 +30,7 @@ MESSAGE_PATHS = ("/cgi-bin/message/custom/send", "/cgi-bin/message/template/send
                  "/cgi-bin/media/upload", "/cgi-bin/webhook/send", "/response/")
 APP_SEND = "/cgi-bin/message/send"
 RATE_LIMITED = 45009  # "api freq out of limit", both platforms' answer to too many calls
+TASK_ID_EXISTS = 42014  # WeCom: "taskid has existed or empty or exceed max len"
 PLANNED = {Fault.SERVER_ERROR: "5xx", Fault.RATE_LIMITED: RATE_LIMITED, Fault.SLOW: "timeout",
            Fault.DROPPED: "dropped", Fault.LATE: "late"}
 
@@ -47,6 +48,7 @@ class Call:
     query: dict[str, str]
     body: dict[str, Any] | None
     fault: Any = None  # what the call met, from `inject` or the plan
+    answer: dict[str, Any] | None = None  # what the platform answered (also when the client gave up waiting)
 
 
 @dataclass
@@ -61,9 +63,11 @@ class FakeWeChatApi:
     media: dict[str, bytes] = field(default_factory=dict)  # temporary media served by media/get, by media_id
     plan: FaultPlan | None = None  # faults dealt to calls of the message paths
     delivered: list[Call] = field(default_factory=list)  # message calls the platform took in, in order
+    clock: Callable[[], float] = time.monotonic  # seconds, for WeCom's duplicate check interval
 
     def __post_init__(self) -> None:
         self._duplicate_checked: dict[str, float] = {}
+        self._task_ids: set[tuple[Any, str]] = set()  # (agentid, task_id) of the template cards taken in
         self._serial = itertools.count(1)
         self._changed = asyncio.Condition()
         self._runner: web.AppRunner | None = None
@@ -124,17 +128,14 @@ class FakeWeChatApi:
         await self._record(call)
         fault = self.faults[path].popleft() if self.faults[path] else None
         if fault is None and self.plan is not None and is_message_path(path):
-            # One message is one call however often it is sent: a card's task id changes with every attempt.
-            named = re.sub(r'"task_id": "(outbox-\d+)-[0-9a-f]+"', r'"task_id": "\1"', json.dumps(body, sort_keys=True))
-            drawn = self.plan.draw(f"{path}:{request.query.get('key', '')}:{named}")
+            drawn = self.plan.draw(f"{path}:{request.query.get('key', '')}:{json.dumps(body, sort_keys=True)}")
             fault = PLANNED[drawn] if drawn is not None else None
         call.fault = fault
         if fault == "dropped":
             request.transport.abort()  # type: ignore[union-attr]
             return web.Response(status=502)
         if fault == "late":
-            answer = self._answer(request, path, None)
-            self._take_in(call, answer)
+            answer = call.answer = self._take_in(call, self._answer(request, path, None))
             await self.hang.wait()  # delivered, and the answer held until the client gives up
             return web.json_response(answer)
         if fault == "timeout":
@@ -150,21 +151,29 @@ class FakeWeChatApi:
                 return web.json_response({"errcode": 40007, "errmsg": "invalid media_id"})
             return web.Response(body=self.media[media_id], content_type="image/jpeg",
                                 headers={"Content-disposition": f'attachment; filename="{media_id}.jpg"'})
-        answer = self._answer(request, path, fault)
-        self._take_in(call, answer)
+        answer = call.answer = self._take_in(call, self._answer(request, path, fault))
         return web.json_response(answer)
 
-    def _take_in(self, call: Call, answer: dict[str, Any]) -> None:
-        """Notes a message the platform accepted; WeCom's duplicate check keeps a repeat out."""
+    def _take_in(self, call: Call, answer: dict[str, Any]) -> dict[str, Any]:
+        """Notes a message the platform accepted and returns the answer to give: WeCom's duplicate check keeps a
+        repeat out, and a template card whose task id is missing, too long or already taken in is refused."""
         if not is_message_path(call.path) or call.path == "/cgi-bin/media/upload" or answer.get("errcode"):
-            return
+            return answer
         body = call.body or {}
-        if call.path == APP_SEND and body.get("enable_duplicate_check"):
-            key, now = json.dumps(body, sort_keys=True), time.monotonic()
-            if now - self._duplicate_checked.get(key, -1e9) < float(body.get("duplicate_check_interval", 1800)):
-                return
-            self._duplicate_checked[key] = now
+        if call.path == APP_SEND:
+            checked, now = json.dumps(body, sort_keys=True), self.clock()
+            interval = float(body.get("duplicate_check_interval", 1800))
+            if body.get("enable_duplicate_check") and now - self._duplicate_checked.get(checked, -1e9) < interval:
+                return answer  # "sent", and not shown again
+            if body.get("msgtype") == "template_card":
+                task = (body.get("agentid"), str((body.get("template_card") or {}).get("task_id") or ""))
+                if not task[1] or len(task[1].encode()) > 128 or task in self._task_ids:
+                    return {"errcode": TASK_ID_EXISTS, "errmsg": "taskid has existed or empty or exceed max len"}
+                self._task_ids.add(task)
+            if body.get("enable_duplicate_check"):
+                self._duplicate_checked[checked] = now
         self.delivered.append(call)
+        return answer
 
     def _answer(self, request: web.Request, path: str, fault: Any) -> dict[str, Any]:
         if path in TOKEN_PATHS:

@@ -215,3 +215,48 @@ async def test_a_group_without_a_webhook_key_is_recorded_dead(rig):
     await rig.deliver()
     (row,) = await rows(rig)
     assert row.state is SendState.DEAD and "webhook" in row.last_error
+
+
+CARD = "【随手拍 R-1】路灯\n地点：铁塔厂家属院3号楼\n内容：路灯坏了"
+BUTTONS = [["接单", "接单 1"], ["办结", "办结 1"]]
+
+
+def cards_to(rig: Rig, userid: str) -> list[dict]:
+    """The template cards WeCom took in for one member (what they see)."""
+    return [call.body["template_card"] for call in rig.fake.delivered
+            if call.path == APP_SEND and call.body["msgtype"] == "template_card" and call.body["touser"] == userid]
+
+
+async def test_a_card_whose_answer_was_lost_is_sent_again_and_shown_once(rig):
+    await notice(rig, "wecom", "lijuan", CARD, buttons=BUTTONS)
+    rig.fake.inject(APP_SEND, "late")  # WeCom takes the card in; its answer never reaches gridbot
+    assert await rig.deliver() == 0
+    rig.harness.clock.advance(hours=1)
+    assert await rig.deliver() == 1
+    first, again = rig.fake.to(APP_SEND)
+    assert first.body == again.body  # the same message, task id and all: WeCom's duplicate check recognises it
+    (row,) = await rows(rig)
+    assert row.state is SendState.SENT and row.attempts == 2
+    assert len(cards_to(rig, "lijuan")) == 1
+
+
+async def test_a_card_sent_again_after_the_duplicate_check_is_refused_by_task_id_and_counts_as_sent(rig):
+    rig.fake.clock = lambda: rig.harness.clock.now().timestamp()  # WeCom's interval runs on the test's clock
+    await notice(rig, "wecom", "lijuan", CARD, buttons=BUTTONS)
+    rig.fake.inject(APP_SEND, "late")
+    assert await rig.deliver() == 0
+    rig.harness.clock.advance(hours=1)  # past the 30-minute duplicate check
+    assert await rig.deliver() == 1
+    _, again = rig.fake.to(APP_SEND)
+    assert again.answer["errcode"] == 42014
+    (row,) = await rows(rig)
+    assert row.state is SendState.SENT and row.last_error is None
+    assert len(cards_to(rig, "lijuan")) == 1
+
+
+async def test_two_notices_with_the_same_words_are_two_cards(rig):
+    await notice(rig, "wecom", "lijuan", CARD, buttons=BUTTONS)
+    await notice(rig, "wecom", "lijuan", CARD, buttons=BUTTONS)
+    assert await rig.deliver() == 2
+    first, second = cards_to(rig, "lijuan")
+    assert first["task_id"] != second["task_id"]

@@ -10,25 +10,24 @@ from aiohttp import web
 from wechatpy import parse_message
 from wechatpy.crypto import PrpCrypto, WeChatCrypto
 from wechatpy.exceptions import InvalidAppIdException
-from wechatpy.replies import TextReply
 
 from bot.channels.wechat_api import (
     ApiUnavailable,
     PlatformApi,
-    ReplyWindow,
     button_hints,
     oa_tokens,
-    refuses_xml,
     result_of,
     unavailable,
 )
 from bot.channels.wechat_callbacks import (
+    CallbackChannel,
     Refused,
-    ReplayGuard,
     guarded,
+    parsed_message,
     read_body,
     safe_text,
     signature_matches,
+    text_reply,
     xml_envelope,
 )
 from bot.delivery.outbox import SendResult
@@ -101,7 +100,7 @@ def template_message(row: Outbox, template_id: str, field: str) -> dict[str, Any
     return {"touser": row.chat_id, "template_id": template_id, "data": {field: {"value": first_line[:20]}}}
 
 
-class WeChatChannel:
+class WeChatChannel(CallbackChannel[WeChatSender]):
     """GET/POST /wechat/callback in plaintext or safe (AES) mode, and the wechat outbox sender."""
 
     name = CHANNEL
@@ -109,29 +108,14 @@ class WeChatChannel:
     def __init__(self, dispatcher: Dispatcher) -> None:
         services = dispatcher.services
         settings = services.settings
-        self.dispatcher = dispatcher
-        self.services = services
-        self.settings = settings
-        self.api = PlatformApi(settings.wechat_api_base, oa_tokens(services), timeout=settings.wechat_api_timeout_seconds)
-        self.sender = WeChatSender(settings, services.clock, self.api)
-        self.window = ReplyWindow(dispatcher, settings.wechat_reply_window_seconds, self.sender)
-        self.replays = ReplayGuard(services.clock, settings.callback_window_seconds)
+        super().__init__(dispatcher, api_base=settings.wechat_api_base, tokens=oa_tokens(services),
+                         sender=lambda api: WeChatSender(settings, services.clock, api))
         self.crypto = (WeChatCrypto(settings.wechat_token, settings.wechat_aes_key, settings.wechat_appid)
                        if settings.wechat_aes_key else None)
 
     def setup(self, app: web.Application) -> None:
-        """Adds the callback routes and closes the HTTP session on cleanup."""
-        app.router.add_get("/wechat/callback", self.verify)
-        app.router.add_post("/wechat/callback", self.callback)
-        app.on_cleanup.append(self._cleanup)
-
-    async def _cleanup(self, _app: web.Application) -> None:
-        await self.close()
-
-    async def close(self) -> None:
-        """Lets follow-ups finish and closes the HTTP session."""
-        await self.window.settle()
-        await self.api.close()
+        """Adds the callback route and closes the HTTP session on cleanup."""
+        self.mount(app, {"/wechat/callback": (self.verify, self.callback)})
 
     async def verify(self, request: web.Request) -> web.Response:
         """URL verification: echoes echostr when the signature over token, timestamp and nonce matches."""
@@ -167,16 +151,11 @@ class WeChatChannel:
                                    str(envelope.get("Encrypt") or ""))
         else:
             plaintext = body.decode("utf-8", errors="replace")
-        try:
-            message = parse_message(plaintext)
-        except Exception as exc:  # wechatpy raises whatever xmltodict or a missing MsgType raise
-            raise Refused(400, f"malformed message: {type(exc).__name__}") from exc
-        if message is None:
-            raise Refused(400, "empty message")
+        message = parsed_message(parse_message, plaintext)
         text = await self._answer(message)
         if text is None:
             return web.Response(text="success")
-        reply = TextReply(content=safe_text(text), message=message).render()
+        reply = text_reply(message, text)
         if encrypted:
             assert self.crypto is not None
             reply = self.crypto.encrypt_message(reply, nonce, str(int(time.time())))
@@ -193,8 +172,6 @@ class WeChatChannel:
             raise Refused(403, "wrong app id") from exc
         except Exception as exc:  # bad base64 or padding
             raise Refused(400, f"cannot decrypt: {type(exc).__name__}") from exc
-        if refuses_xml(plaintext.encode()):
-            raise Refused(400, "XML declarations are not accepted")
         return plaintext
 
     async def _answer(self, message: Any) -> str | None:

@@ -1,4 +1,5 @@
-"""What the WeChat Official Account and WeCom callbacks share: verification, body limits, XML envelopes, text limits."""
+"""What the WeChat Official Account and WeCom channels share: their set-up and close, callback verification, body
+limits, XML envelopes and parsing, passive text replies, text limits."""
 
 from __future__ import annotations
 
@@ -6,20 +7,26 @@ import hashlib
 import hmac
 import logging
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable
-from typing import Any
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any, Generic, TypeVar
 
 import xmltodict
 from aiohttp import web
 from wechatpy.exceptions import InvalidSignatureException
+from wechatpy.replies import TextReply
 from wechatpy.utils import WeChatSigner
 
-from bot.channels.wechat_api import refuses_xml
+from bot.channels.wechat_api import PlatformApi, ReplyWindow, TokenStore, refuses_xml
 from bot.clock import Clock
+from bot.delivery.outbox import ChannelSender
+from bot.delivery.replies import ReplyPlan, plain_plan
+from bot.pipeline.dispatcher import Dispatcher
 
 log = logging.getLogger(__name__)
 
 MAX_BODY = 1024 * 1024
+Handler = Callable[[web.Request], Awaitable[web.Response]]
+SenderT = TypeVar("SenderT", bound=ChannelSender)
 
 class Refused(Exception):
     """A callback that fails verification or parsing; carries the HTTP status to answer."""
@@ -121,3 +128,55 @@ async def guarded(handler: Callable[[], Awaitable[web.Response]]) -> web.Respons
         return web.Response(status=refusal.status, text=str(refusal))
     except InvalidSignatureException:
         return web.Response(status=403, text="bad signature")
+
+
+class CallbackChannel(Generic[SenderT]):
+    """What the Official Account and WeCom channels set up and close alike: an API client on the platform's shared
+    token, the outbox sender that uses it, the reply window that answers a callback passively when in time, and a
+    replay guard. Each channel names its API base, token, sender, reply plan and callback routes."""
+
+    def __init__(self, dispatcher: Dispatcher, *, api_base: str, tokens: TokenStore,
+                 sender: Callable[[PlatformApi], SenderT], plan: ReplyPlan = plain_plan) -> None:
+        services = dispatcher.services
+        settings = services.settings
+        self.dispatcher = dispatcher
+        self.services = services
+        self.settings = settings
+        self.api = PlatformApi(api_base, tokens, timeout=settings.wechat_api_timeout_seconds)
+        self.sender = sender(self.api)
+        self.window = ReplyWindow(dispatcher, settings.wechat_reply_window_seconds, self.sender, plan=plan)
+        self.replays = ReplayGuard(services.clock, settings.callback_window_seconds)
+
+    def mount(self, app: web.Application, routes: Mapping[str, tuple[Handler, Handler]]) -> None:
+        """Adds each callback path's GET (URL verification) and POST handlers, and closes the channel on cleanup."""
+        for path, (verify, callback) in routes.items():
+            app.router.add_get(path, verify)
+            app.router.add_post(path, callback)
+        app.on_cleanup.append(self._cleanup)
+
+    async def _cleanup(self, _app: web.Application) -> None:
+        await self.close()
+
+    async def close(self) -> None:
+        """Lets follow-ups finish and closes the HTTP session."""
+        await self.window.settle()
+        await self.api.close()
+
+
+def parsed_message(parse: Callable[[str], Any], plaintext: str) -> Any:
+    """A callback's (decrypted) XML parsed by the platform's wechatpy parser; XML declarations, malformed and empty
+    messages are refused."""
+    if refuses_xml(plaintext.encode()):
+        raise Refused(400, "XML declarations are not accepted")
+    try:
+        message = parse(plaintext)
+    except Exception as exc:  # wechatpy raises whatever xmltodict or a missing MsgType raise
+        raise Refused(400, f"malformed message: {type(exc).__name__}") from exc
+    if message is None:
+        raise Refused(400, "empty message")
+    return message
+
+
+def text_reply(message: Any, text: str) -> str:
+    """The passive XML reply carrying `text` to a parsed message, before any sealing."""
+    return TextReply(content=safe_text(text), message=message).render()

@@ -13,27 +13,25 @@ from typing import Any
 
 from aiohttp import web
 from sqlalchemy import select
-from wechatpy.replies import TextReply
 from wechatpy.utils import WeChatSigner
 from wechatpy.work import parse_message
 from wechatpy.work.crypto import PrpCrypto, WeChatCrypto
 from wechatpy.work.exceptions import InvalidCorpIdException
 
 from bot.channels.wechat_api import (
-    PlatformApi,
-    ReplyWindow,
     button_hints,
-    refuses_xml,
     wecom_tokens,
 )
 from bot.channels.wechat_callbacks import (
+    CallbackChannel,
+    Handler,
     Refused,
-    ReplayGuard,
     guarded,
+    parsed_message,
     query_params,
     read_body,
-    safe_text,
     signature_matches,
+    text_reply,
     xml_envelope,
 )
 from bot.channels.wecom.sender import CHANNEL, WeComSender
@@ -105,7 +103,7 @@ def robot_plan(inbound: Inbound, replies: Sequence[Reply]) -> list[Notice]:
     return [replace(n, extras={**n.extras, "response_url": response_url}) for n in plain_plan(inbound, replies)]
 
 
-class WeComChannel:
+class WeComChannel(CallbackChannel[WeComSender]):
     """The /wecom/callback (app) and /wecom/robot/callback (intelligent robot) routes and the wecom sender."""
 
     name = CHANNEL
@@ -113,13 +111,9 @@ class WeComChannel:
     def __init__(self, dispatcher: Dispatcher) -> None:
         services = dispatcher.services
         settings = services.settings
-        self.dispatcher = dispatcher
-        self.services = services
-        self.settings = settings
-        self.api = PlatformApi(settings.wecom_api_base, wecom_tokens(services), timeout=settings.wechat_api_timeout_seconds)
-        self.sender = WeComSender(settings, services.sessions, services.clock, self.api)
-        self.window = ReplyWindow(dispatcher, settings.wechat_reply_window_seconds, self.sender, plan=robot_plan)
-        self.replays = ReplayGuard(services.clock, settings.callback_window_seconds)
+        super().__init__(dispatcher, api_base=settings.wecom_api_base, tokens=wecom_tokens(services),
+                         sender=lambda api: WeComSender(settings, services.sessions, services.clock, api),
+                         plan=robot_plan)
         self.app_cipher = (Cipher(settings.wecom_token, settings.wecom_aes_key, settings.wecom_corp_id)
                            if settings.wecom_token and settings.wecom_aes_key and settings.wecom_corp_id else None)
         self.robot_cipher = (Cipher(settings.wecom_robot_token, settings.wecom_robot_aes_key, "")
@@ -127,21 +121,12 @@ class WeComChannel:
 
     def setup(self, app: web.Application) -> None:
         """Adds the callback routes of the surfaces that are configured, and closes the HTTP session on cleanup."""
+        routes: dict[str, tuple[Handler, Handler]] = {}
         if self.app_cipher is not None:
-            app.router.add_get("/wecom/callback", self.verify_app)
-            app.router.add_post("/wecom/callback", self.app_callback)
+            routes["/wecom/callback"] = (self.verify_app, self.app_callback)
         if self.robot_cipher is not None:
-            app.router.add_get("/wecom/robot/callback", self.verify_robot)
-            app.router.add_post("/wecom/robot/callback", self.robot_callback)
-        app.on_cleanup.append(self._cleanup)
-
-    async def _cleanup(self, _app: web.Application) -> None:
-        await self.close()
-
-    async def close(self) -> None:
-        """Lets follow-ups finish and closes the HTTP session."""
-        await self.window.settle()
-        await self.api.close()
+            routes["/wecom/robot/callback"] = (self.verify_robot, self.robot_callback)
+        self.mount(app, routes)
 
     # --- URL verification -------------------------------------------------------------------------------------
 
@@ -171,15 +156,7 @@ class WeComChannel:
         envelope = xml_envelope(body)
         plaintext = self.app_cipher.open(signature, timestamp, nonce, str(envelope.get("Encrypt") or ""))
         self.replays.check(timestamp, nonce, body)
-        if refuses_xml(plaintext.encode()):
-            raise Refused(400, "XML declarations are not accepted")
-        try:
-            message = parse_message(plaintext)
-        except Exception as exc:  # wechatpy raises whatever xmltodict or a missing MsgType raise
-            raise Refused(400, f"malformed message: {type(exc).__name__}") from exc
-        if message is None:
-            raise Refused(400, "empty message")
-        return await self._answer_app(message, nonce)
+        return await self._answer_app(parsed_message(parse_message, plaintext), nonce)
 
     async def _answer_app(self, message: Any, nonce: str) -> web.Response:
         raw: dict[str, Any] = message._data
@@ -196,8 +173,8 @@ class WeComChannel:
 
     def _passive(self, message: Any, text: str, nonce: str) -> web.Response:
         assert self.app_cipher is not None
-        reply = TextReply(content=safe_text(text), message=message).render()
-        return web.Response(text=self.app_cipher.seal_xml(reply, nonce), content_type="application/xml")
+        return web.Response(text=self.app_cipher.seal_xml(text_reply(message, text), nonce),
+                            content_type="application/xml")
 
     def _app_inbound(self, message: Any, raw: dict[str, Any]) -> Inbound | None:
         """The Inbound for an app message or card button; None for anything gridbot does not act on."""

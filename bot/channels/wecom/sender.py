@@ -5,14 +5,15 @@ from __future__ import annotations
 import base64
 import hashlib
 import logging
-import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
+from datetime import UTC
 from typing import Any
 
 from sqlalchemy import select
 
 from bot.channels.wechat_api import (
+    ApiAnswer,
     ApiUnavailable,
     PlatformApi,
     result_of,
@@ -29,6 +30,10 @@ log = logging.getLogger(__name__)
 
 CHANNEL = "wecom"
 PERMANENT_CODES = frozenset({40003, 60011, 60111, 81013, 93000, 93004})
+# "taskid has existed or empty or exceed max len": an app may use a card's task id once. Ours is never empty nor
+# long, and is the row's own, so the answer says an earlier attempt of this row delivered the card.
+TASK_ID_EXISTS = 42014
+DUPLICATE_CHECK_SECONDS = 1800  # WeCom's default (4 hours at most); a card re-sent later is kept to one by its task id
 
 
 TEXT_SENT = "text_sent"  # in a row's extras once its text went out ahead of its chart (see _text_then_chart)
@@ -85,8 +90,8 @@ class WeComSender:
         agent_id = int(self.settings.wecom_agent_id)
 
         async def text() -> SendResult:
-            return result_of(await self.api.post("/cgi-bin/message/send", app_message(row, agent_id=agent_id)),
-                             permanent_codes=PERMANENT_CODES)
+            message = app_message(row, agent_id=agent_id)
+            return app_result(await self.api.post("/cgi-bin/message/send", message), message)
 
         return await self._text_then_chart(row, text, lambda picture: self._image_to_member(row, picture, agent_id))
 
@@ -117,10 +122,19 @@ class WeComSender:
         return result_of(await self.api.post("/cgi-bin/message/send", payload), permanent_codes=PERMANENT_CODES)
 
 
+def app_result(answer: ApiAnswer, message: dict[str, Any]) -> SendResult:
+    """The send result of an app message; a card refused for its task id was delivered by an earlier attempt."""
+    if answer.errcode == TASK_ID_EXISTS and message.get("msgtype") == "template_card":
+        log.info("card %s was delivered before: WeCom refused its task id again", message["template_card"]["task_id"])
+        return SendResult(ok=True)
+    return result_of(answer, permanent_codes=PERMANENT_CODES)
+
+
 def app_message(row: Outbox, *, agent_id: int) -> dict[str, Any]:
-    """An app message for one member: a button card when the notice has buttons, plain text otherwise."""
+    """An app message for one member: a button card when the notice has buttons, plain text otherwise. Every
+    attempt of a row sends the same message, so WeCom's duplicate check shows a re-sent one once."""
     base = {"touser": row.chat_id, "agentid": agent_id, "enable_duplicate_check": 1,
-            "duplicate_check_interval": 1800}
+            "duplicate_check_interval": DUPLICATE_CHECK_SECONDS}
     buttons = row.extras.get("buttons") or []
     if not buttons:
         return {**base, "msgtype": "text", "text": {"content": safe_text(row.text)}}
@@ -136,7 +150,7 @@ def button_card(row: Outbox, buttons: list[list[str]]) -> dict[str, Any]:
     card: dict[str, Any] = {
         "card_type": "button_interaction",
         "main_title": {"title": title[:36]},
-        "task_id": f"outbox-{row.id}-{uuid.uuid4().hex[:8]}",
+        "task_id": card_task_id(row),
         "button_list": [{"text": label[:10], "style": 1 if i == 0 else 2, "key": payload[:1024]}
                         for i, (label, payload) in enumerate(buttons[:6])],
     }
@@ -148,6 +162,12 @@ def button_card(row: Outbox, buttons: list[list[str]]) -> dict[str, Any]:
     if photos:
         card["jump_list"] = [{"type": 1, "title": f"照片{i + 1}", "url": url} for i, url in enumerate(photos[:3])]
     return card
+
+
+def card_task_id(row: Outbox) -> str:
+    """The card's task id, the same on every attempt of the row; its creation time keeps it apart from a row of the
+    same id in another database (WeCom refuses a task id it has seen, for good)."""
+    return f"outbox-{row.id}-{row.created_at.astimezone(UTC):%Y%m%d%H%M%S}"
 
 
 def webhook_message(row: Outbox) -> dict[str, Any]:
