@@ -14,9 +14,9 @@ from bot.appointments.stations import Station
 from bot.appointments.waitlist import give_up, join
 from bot.appointments.when import read_wish
 from bot.grid.catalogue import Service
+from bot.pipeline.dispatcher import Context, Handler, HandlerRouter
 from bot.pipeline.identities import Actor
 from bot.pipeline.messages import Button
-from bot.pipeline.dispatcher import Context, Handler, HandlerRouter
 from bot.understanding.classifier import Intent
 from handlers.intake import YES, group_unit, home_unit, strip_triggers
 from models import SlotSeats, WaitlistEntry, WaitStatus

@@ -11,8 +11,8 @@ from bot.appointments import bookings
 from bot.appointments.bookings import BookingRefused
 from bot.appointments.labels import day_label
 from bot.appointments.when import read_wish
-from bot.pipeline.identities import mask_phone
 from bot.pipeline.dispatcher import Context, HandlerRouter
+from bot.pipeline.identities import mask_phone
 from handlers.appointment import FLOW
 from models import Resident
 

@@ -21,8 +21,8 @@ from bot.community.common import Refused, community_of, find_claimer, may_manage
 from bot.community.hours import log_hours
 from bot.community.wishes import load_wish, open_wall, private_lines, public_lines
 from bot.grid.directory import UnitRef
-from bot.pipeline.messages import Button
 from bot.pipeline.dispatcher import Context, HandlerRouter
+from bot.pipeline.messages import Button
 from handlers.intake import group_unit, media_of
 from models import ClaimerKind, ClaimerStatus, UnitLevel, WishStatus
 from models.community import PUBLIC_WISH_STATUSES

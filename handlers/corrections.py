@@ -6,8 +6,8 @@ import re
 
 from bot.cases.actions import staff_may_act
 from bot.cases.queries import load_case
-from bot.pipeline.messages import Button
 from bot.pipeline.dispatcher import Context, HandlerRouter
+from bot.pipeline.messages import Button
 from bot.understanding.corrections import CorrectionRefused, find_category, place_from_triage, recategorise
 from bot.understanding.decision import SUGGESTIONS
 

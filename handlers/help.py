@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from bot.pipeline.offers import settle_offer
 from bot.pipeline.dispatcher import Context, HandlerRouter
+from bot.pipeline.offers import settle_offer
 from bot.understanding.classifier import Intent
 from handlers.intake import media_of
 from handlers.person import ASK_FOR_CONTACT, THANKS, name_the_worker

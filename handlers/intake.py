@@ -19,9 +19,9 @@ from bot.grid.directory import (
     compact,
 )
 from bot.grid.routing import Responsibility, category_duty
+from bot.pipeline.dispatcher import Context
 from bot.pipeline.identities import mask_phones_in
 from bot.pipeline.messages import Button
-from bot.pipeline.dispatcher import Context
 from bot.understanding.emergencies import advice, emergency_in
 from bot.understanding.triggers import strip_hashtags
 from models import CaseKind, ChatGroup, UnitLevel

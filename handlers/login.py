@@ -10,8 +10,8 @@ from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.delivery.outbox import UNBOUND_CHANNEL, Notice, enqueue
-from bot.pipeline.identities import staff_contact
 from bot.pipeline.dispatcher import Context, HandlerRouter
+from bot.pipeline.identities import staff_contact
 from config.settings import Settings
 from models import LoginToken, Staff
 

@@ -6,10 +6,10 @@ import re
 from datetime import timedelta
 
 from bot.pipeline.dialogue import DialogueState, save_state
+from bot.pipeline.dispatcher import Context, HandlerRouter
 from bot.pipeline.identities import resident_identity
 from bot.pipeline.messages import REACHES_MEMBERS_PRIVATELY, Button
 from bot.pipeline.offers import mark_offered, offered_recently, settle_offer
-from bot.pipeline.dispatcher import Context, HandlerRouter
 from bot.understanding.emergencies import advice, emergency_in
 from bot.understanding.offers import offer_kind
 from handlers.appointment import start_appointment

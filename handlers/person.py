@@ -7,8 +7,8 @@ import re
 from bot.delivery.outbox import Notice, enqueue
 from bot.grid.directory import UnitRef
 from bot.grid.routing import StaffRef, role_staff, triage_staff, triage_unit
-from bot.pipeline.identities import mask_phone, mask_phones_in, staff_contact
 from bot.pipeline.dispatcher import Context, HandlerRouter
+from bot.pipeline.identities import mask_phone, mask_phones_in, staff_contact
 from handlers.intake import group_unit, home_unit
 from models import StaffRole
 

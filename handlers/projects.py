@@ -7,8 +7,8 @@ import re
 from bot.community.common import Refused, find_claimer, managed_community
 from bot.community.projects import add_milestone, create_project, link_wish, set_progress
 from bot.community.publishing import PublicProject, community_projects, project_view
-from bot.pipeline.messages import Button
 from bot.pipeline.dispatcher import Context, HandlerRouter
+from bot.pipeline.messages import Button
 from handlers.claim import home_community, refusing
 from models import Project
 

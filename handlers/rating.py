@@ -11,8 +11,8 @@ from sqlalchemy import select
 from bot.cases.lifecycle import CaseRefused
 from bot.cases.numbers import case_number_in, without_case_number
 from bot.cases.ratings import rate_case
-from bot.pipeline.messages import Button
 from bot.pipeline.dispatcher import Context, Handler, HandlerRouter
+from bot.pipeline.messages import Button
 from bot.understanding.classifier import Intent
 from models import Case, CaseStatus, Rating
 

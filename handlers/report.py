@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from bot.pipeline.messages import Button
 from bot.pipeline.dispatcher import Context, HandlerRouter
+from bot.pipeline.messages import Button
 from bot.understanding.classifier import Intent
 from bot.understanding.decision import placement
 from handlers.intake import (

@@ -9,8 +9,8 @@ from bot.community.claims import decide_claim, set_claim_approval
 from bot.community.common import Refused, managed_community
 from bot.community.hours import decide_hours
 from bot.community.wishes import approve, decline, edit_wording, merge, publish, review_queue, review_text
-from bot.pipeline.messages import Button
 from bot.pipeline.dispatcher import Context, HandlerRouter
+from bot.pipeline.messages import Button
 from handlers.claim import refusing
 
 router = HandlerRouter("wish_review")

@@ -11,8 +11,8 @@ from bot.cases.numbers import AFTER_COMMAND
 from bot.cases.queries import case_events, load_case, open_cases_of, triage_queue
 from bot.cases.scope import may_see
 from bot.grid.routing import triage_unit
-from bot.pipeline.identities import mask_phones_in
 from bot.pipeline.dispatcher import Context, HandlerRouter
+from bot.pipeline.identities import mask_phones_in
 from handlers.status import status_line
 
 router = HandlerRouter("worker")

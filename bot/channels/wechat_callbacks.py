@@ -18,8 +18,7 @@ from wechatpy.utils import WeChatSigner
 
 from bot.channels.wechat_api import PlatformApi, ReplyWindow, TokenStore, refuses_xml
 from bot.clock import Clock
-from bot.delivery.outbox import ChannelSender
-from bot.delivery.replies import ReplyPlan, plain_plan
+from bot.delivery.outbox import ChannelSender, ReplyPlan, plain_plan
 from bot.pipeline.dispatcher import Dispatcher
 
 log = logging.getLogger(__name__)
