@@ -7,6 +7,7 @@ when every case is filed and every grid worker's notice has reached the fake. Th
 run in a second process (bench/peer.py), as Telegram's servers would be elsewhere. PTB's rate limiter is off
 (one real bot is capped by Telegram at 30 msg/s; this measures gridbot). Prints one JSON line.
 Usage: python bench/telegram_dialogue.py [--backend sqlite|postgres|both] [--residents 50] [--reports 10]
+       [--statements]  (also counts the SQL statements and commits per update; costs a little CPU)
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from aiohttp import web
 from peer import Commands, Peer
 from profiling import profiled
 from scratch_db import drop_database, fresh_database
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 
 from bot.channels.telegram import telegram_channel
 from bot.clock import SystemClock
@@ -135,7 +136,24 @@ def percentile(sorted_values: list[float], share: float) -> float:
     return sorted_values[min(len(sorted_values) - 1, int(len(sorted_values) * share))]
 
 
-async def bench(backend: str, residents: int, reports: int, profile: str | None = None) -> dict:
+class StatementCount:
+    """SQL statements (BEGIN included) and commits on an engine while counting is on."""
+
+    def __init__(self, engine) -> None:  # type: ignore[no-untyped-def]
+        self.statements = self.commits = 0
+        self.on = False
+        event.listen(engine.sync_engine, "before_cursor_execute", self._statement)
+        event.listen(engine.sync_engine, "commit", self._commit)
+
+    def _statement(self, *args: Any) -> None:
+        self.statements += self.on
+
+    def _commit(self, *args: Any) -> None:
+        self.commits += self.on
+
+
+async def bench(backend: str, residents: int, reports: int, profile: str | None = None,
+                statements: bool = False) -> dict:
     with tempfile.TemporaryDirectory() as workdir:
         url = await fresh_database(backend, Path(workdir))
         async with Peer(platform_side) as telegram:
@@ -159,12 +177,21 @@ async def bench(backend: str, residents: int, reports: int, profile: str | None 
                                            batch=200):
                             await asyncio.sleep(0.2)  # the delivery loop's tick (1 s in serve), shortened
 
+                count = StatementCount(runtime.services.sessions.kw["bind"]) if statements else None
                 talking = asyncio.Event()
                 delivering = asyncio.create_task(deliver_until_done(talking))
                 cpu = time.process_time()
+                if count is not None:
+                    count.on = True
                 with profiled(profile):
                     figures = await telegram.ask("talk", residents=residents, reports=reports)
                 figures["service_cpu_ms_per_update"] = round((time.process_time() - cpu) * 1000 / figures["updates"], 2)
+                if count is not None:  # the notices' delivery goes on after the talk: counted until it is done
+                    talking.set()
+                    await delivering
+                    count.on = False
+                    figures["statements_per_update"] = round(count.statements / figures["updates"], 2)
+                    figures["commits_per_update"] = round(count.commits / figures["updates"], 2)
                 talking.set()
                 await delivering
                 async with runtime.services.sessions() as session:
@@ -191,13 +218,15 @@ def main() -> None:
     parser.add_argument("--residents", type=int, default=50)
     parser.add_argument("--reports", type=int, default=10, help="complete reports per resident")
     parser.add_argument("--profile", help="write a cProfile of the service during the dialogues to this file")
+    parser.add_argument("--statements", action="store_true", help="count SQL statements and commits per update")
     args = parser.parse_args()
     figures: dict = {"bench": "telegram_dialogue", "python": platform.python_version(),
                      "machine": platform.machine(), "event_loop": "uvloop", "rate_limiter": "off",
                      "residents": args.residents, "reports_each": args.reports, "steps_per_report": 3,
                      "platform_side": "fake Bot API and residents in a second process"}
     for backend in (["sqlite", "postgres"] if args.backend == "both" else [args.backend]):
-        figures[backend] = uvloop.run(bench(backend, args.residents, args.reports, args.profile))
+        figures[backend] = uvloop.run(bench(backend, args.residents, args.reports, args.profile,
+                                                 args.statements))
     print(json.dumps(figures, ensure_ascii=False))
 
 

@@ -52,9 +52,10 @@ class Services:
         now = self.clock.now()
         if self.directory_checked_at is not None and now - self.directory_checked_at < DIRECTORY_CHECK:
             return
+        # Noted before the query: the messages arriving meanwhile would each run it too.
+        self.directory_checked_at = now
         async with self.sessions() as session:
             version = await grid_version(session)
-        self.directory_checked_at = now
         if version != self.directory_version:
             await self.reload_directory()
 

@@ -33,7 +33,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.clock import Clock
-from bot.delivery.outbox import ChannelSender, SendResult, claim_due, record_result, record_results, release
+from bot.delivery.outbox import ChannelSender, SendResult, claim_due, record_results, release
 from models import Outbox, SendState
 
 log = logging.getLogger(__name__)
@@ -178,6 +178,7 @@ async def deliver_due(
     pacer = pacer or Pacer()
     tally = DeliveryTally()
     slots = asyncio.Semaphore(concurrency)
+    marks = Marks(sessions, clock)  # the concurrent sends' results marked together, as on the reply fast path
 
     async def chat_rows(rows: list[Outbox]) -> None:
         for row in rows:
@@ -186,7 +187,7 @@ async def deliver_due(
                     await release(sessions, row, due_at=clock.now())
                     tally.deferred += 1
                     continue
-                await _deliver_row(sessions, sender, clock, pacer, row, tally, send_timeout)
+                await _deliver_row(sessions, sender, clock, pacer, marks, row, tally, send_timeout)
 
     while rows := await claim_due(sessions, sender.channel, now=clock.now(), limit=batch):
         by_chat: dict[str, list[Outbox]] = {}
@@ -199,7 +200,7 @@ async def deliver_due(
 
 
 async def _deliver_row(sessions: async_sessionmaker[AsyncSession], sender: ChannelSender, clock: Clock, pacer: Pacer,
-                       row: Outbox, tally: DeliveryTally, send_timeout: float) -> None:
+                       marks: Marks, row: Outbox, tally: DeliveryTally, send_timeout: float) -> None:
     """Sends one claimed row, or hands it back when its chat is at its limit or its lease nearly ran out."""
     now = clock.now()
     if row.lease_until is not None and now > row.lease_until - LEASE_MARGIN:
@@ -212,7 +213,7 @@ async def _deliver_row(sessions: async_sessionmaker[AsyncSession], sender: Chann
         tally.deferred += 1
         return
     result = await send_one(sender, row, send_timeout=send_timeout)
-    state = await record_result(sessions, row, result, now=clock.now())
+    [state] = await marks.mark([(row, result)])
     if state is SendState.SENT:
         tally.sent += 1
     elif state is SendState.DEAD:

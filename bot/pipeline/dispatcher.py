@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.delivery.outbox import ReplyPlan, reclaim, write_claimed
 from bot.metrics import MESSAGES_IN
 from bot.pipeline.dialogue import DialogueState, save_state
-from bot.pipeline.identities import Actor, find_sender, identify
+from bot.pipeline.identities import Actor, find_sender, find_sender_then, identify
 from bot.pipeline.limits import TOO_FAST, SenderLimit
 from bot.pipeline.messages import Button, Inbound, Reply, clean_text, storable
 from bot.pipeline.retry import first_retry, payload_of
@@ -251,24 +251,28 @@ class Dispatcher:
         classifier = self.services.classifier.current()
         text = fold_triggers(text, classifier.hashtags)
         explicit = self.is_explicit(inbound, text, classifier) or self.router.is_resident_command(text)
-        sender = await find_sender(session, inbound, now=now)
-        state = sender.state
         overheard = inbound.is_group and not explicit
-        if (overheard and not state.is_open and self.router.staff_handler(text) is None
-                and self.router.command_handler(text) is None and offer_kind(classifier, text) is None):
-            # Chatter: keep only the key that makes a redelivery harmless, never what residents said.
-            await _record_inbound(session, inbound, now, InboundStatus.IGNORED, None)
-            return None
-        if (verdict := self.senders.admit(f"{inbound.channel}:{inbound.sender_id}", now)) is not None:
-            # Kept for staff (run.py inbound --failed), not handled; told once per minute, then silence.
-            if await _record_inbound(session, inbound, now, InboundStatus.FAILED, inbound.text[:LEDGER_TEXT_LIMIT],
-                                     error="rate limited: too many messages from this sender") is None:
-                return _REDELIVERED
-            return [Reply(TOO_FAST)] if verdict else []
-        ledger_id = await _record_inbound(session, inbound, now, InboundStatus.HANDLED,
-                                          inbound.text[:LEDGER_TEXT_LIMIT])
+        if overheard:  # chatter or not: the sender's open dialogue decides
+            sender = await find_sender(session, inbound, now=now)
+            if (not sender.state.is_open and self.router.staff_handler(text) is None
+                    and self.router.command_handler(text) is None and offer_kind(classifier, text) is None):
+                # Chatter: keep only the key that makes a redelivery harmless, never what residents said.
+                await _record_inbound(session, inbound, now, InboundStatus.IGNORED, None)
+                return None
+        verdict = self.senders.admit(f"{inbound.channel}:{inbound.sender_id}", now)
+        # A rate-limited message is kept for staff (run.py inbound --failed), not handled.
+        ledger = _ledger_values(inbound, now, InboundStatus.HANDLED if verdict is None else InboundStatus.FAILED,
+                                inbound.text[:LEDGER_TEXT_LIMIT],
+                                error=None if verdict is None else "rate limited: too many messages from this sender")
+        if overheard:
+            ledger_id = (await session.execute(_LEDGER_INSERT(session), ledger)).scalar_one_or_none()
+        else:  # the sender and the ledger row in one trip (the common case: every private message)
+            sender, ledger_id = await find_sender_then(session, inbound, _LEDGER_INSERT(session), ledger, now=now)
         if ledger_id is None:
             return _REDELIVERED
+        if verdict is not None:
+            return [Reply(TOO_FAST)] if verdict else []  # told once per minute, then silence
+        state = sender.state
         actor = await identify(session, inbound, sender, now=now)
         ctx = Context(inbound, text, session, actor, state, self.services, now, classifier)
         handled = await self._route(ctx, explicit)
@@ -358,9 +362,14 @@ async def _record_inbound(
 ) -> int | None:
     """Inserts the ledger row; returns None when this (channel, message id) was seen before. A failed message
     with `retry_at` is handled again then by the retry job (bot/pipeline/retry.py)."""
-    result = await session.execute(_LEDGER_INSERT(session), {
-        "channel": inbound.channel, "platform_message_id": inbound.message_id, "chat_id": inbound.chat_id,
-        "sender_id": inbound.sender_id, "received_at": now, "status": status, "text": text, "error": error,
-        "attempts": 0, "retry_at": retry_at, "payload": payload,
-    })
-    return result.scalar_one_or_none()
+    values = _ledger_values(inbound, now, status, text, error=error, retry_at=retry_at, payload=payload)
+    return (await session.execute(_LEDGER_INSERT(session), values)).scalar_one_or_none()
+
+
+def _ledger_values(
+    inbound: Inbound, now: datetime, status: InboundStatus, text: str | None, *, error: str | None = None,
+    retry_at: datetime | None = None, payload: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    return {"channel": inbound.channel, "platform_message_id": inbound.message_id, "chat_id": inbound.chat_id,
+            "sender_id": inbound.sender_id, "received_at": now, "status": status, "text": text, "error": error,
+            "attempts": 0, "retry_at": retry_at, "payload": payload}

@@ -9,6 +9,8 @@ from typing import Any, Protocol
 
 from sqlalchemy import Row, and_, bindparam, delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
+from sqlalchemy.sql import Executable
 
 from bot.delivery.outbox import UNBOUND_CHANNEL
 from bot.pipeline.dialogue import DialogueState, state_of
@@ -101,6 +103,19 @@ async def find_sender(session: AsyncSession, inbound: Inbound, *, now: datetime)
     row = (await session.execute(_SENDER, {"channel": inbound.channel, "user_id": inbound.sender_id,
                                            "chat_id": inbound.chat_id})).first()
     return Sender(row, state_of(row, now))
+
+
+async def find_sender_then(session: AsyncSession, inbound: Inbound, statement: Executable, values: dict[str, Any], *,
+                           now: datetime) -> tuple[Sender, Any]:
+    """find_sender, and the scalar (or None) of one more statement run straight after it in the same trip through
+    SQLAlchemy's async layer (the dispatcher's ledger insert): that trip costs as much as a statement does."""
+    def both(sync: Session) -> tuple[Row[Any] | None, Any]:
+        row = sync.execute(_SENDER, {"channel": inbound.channel, "user_id": inbound.sender_id,
+                                     "chat_id": inbound.chat_id}).first()
+        return row, sync.execute(statement, values).scalar_one_or_none()
+
+    row, scalar = await session.run_sync(both)
+    return Sender(row, state_of(row, now)), scalar
 
 
 async def identify(session: AsyncSession, inbound: Inbound, sender: Sender, *, now: datetime) -> Actor:
