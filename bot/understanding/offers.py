@@ -65,7 +65,8 @@ PROBLEM_GRAMMAR = re.compile(
     r"太(?:旧|脏|乱|吵|臭|黑|暗|滑|窄|危险|吓人|响|低)|"
     r"把.{1,12}?(?:养|堆|停|扔|倒|晾|搭|建|改|挖|占|拆|锁|堵|圈)(?:在|到|进|成|了)|"
     r"(?:倒|扔|堆|排|泼|吐)(?:进|在|到)|"
-    r"(.)一阵(?!\1).一阵|时好时坏|忽(.)忽(?!\2).|一会儿(?:有|亮|好)一会儿"  # on and off (亮一阵灭一阵, 忽冷忽热)
+    # on and off: 亮一阵灭一阵, 一会儿有一会儿没, 忽冷忽热, 时好时坏
+    r"(.)一(?:阵|会儿?)(?!\1).一(?:阵|会儿?)|一(?:阵|会儿?)(.)一(?:阵|会儿?)(?!\2).|忽(.)忽(?!\3).|时好时坏"
 )
 
 
@@ -119,8 +120,9 @@ def offer_words(classifier: Classifier) -> OfferWords:
 def read(classifier: Classifier, norm: str) -> Reading:
     """The signals in a normalised message."""
     words = offer_words(classifier)
-    hard = next((name for name in HARD_MOODS if words.find(name, norm)
-                 and not (name == "promised" and OVERDUE.search(norm))), None)
+    overdue = words.find("promised", norm) and OVERDUE.search(norm) is not None
+    hard = next((name for name in HARD_MOODS if words.find(name, norm) and not (name == "promised" and overdue)),
+                None)
     if hard is None and NOT_A_REQUEST.search(norm):
         hard = "notice_wording"
     soft = next((name for name in SOFT_MOODS if words.find(name, norm)), None)
@@ -130,7 +132,7 @@ def read(classifier: Classifier, norm: str) -> Reading:
     return Reading(
         mood=hard or soft, hard=hard is not None, facility=facility, place=place,
         personal=words.find("personal_things", norm),
-        state=(words.find("problem_states", norm) or any(cue in norm for cue in words.state_cues)
+        state=(overdue or words.find("problem_states", norm) or any(cue in norm for cue in words.state_cues)
                or PROBLEM_GRAMMAR.search(norm) is not None),
         call=words.find("calls_to_act", norm),
         wish=(words.find("wish_frames", norm) and (facility or place) and words.find("wish_actions", norm)),
