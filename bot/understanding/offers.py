@@ -8,8 +8,9 @@ holds the grammar that combines them. A message is read in this order:
    doing, trade) makes it chatter; a soft mood (advice, a hypothetical, praise, a question to the group) does too
    unless the sender calls for someone to act, words a wish or asks how to get a public service;
 3. the classifier's reading, where its cues are strong enough;
-4. otherwise the general signals: a problem state said of a shared thing or place is a report, a wish frame with
-   a shared thing and something to do to it is a wish, a question about getting a public service is a booking;
+4. otherwise the general signals: a problem state said of a shared thing or place, or a call to act on one, is a
+   report; a wish frame with a shared thing and something to do to it is a wish; a question about getting a
+   public service is a booking;
 5. a report that names no shared thing or place is chatter when it is about one's own things (手机, 玩具, 肚子)
    or its complaint cues are mild (被蚊子咬了); strongly worded (停水了，也没通知) it stands.
 """
@@ -19,7 +20,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from bot.understanding.classifier import CASE_INTENTS, Classifier, Intent, normalize
+from bot.understanding.classifier import CASE_INTENTS, Classification, Classifier, Intent, normalize
 from bot.understanding.emergencies import emergency_in
 
 CHATTER = Intent.CHATTER
@@ -48,12 +49,19 @@ NOT_A_REQUEST = re.compile(
     r"没(?:有)?(?:坏|堵|漏|塌)(?![了过])|不(?:堵|漏|吵|臭|滴)了|没事了|没事儿|"
     r"(?:几点|什么时候|啥时候|哪天|几号)(?:开始)?(?:停|检修)|"
     r"(?:你们家|你们那|你们楼|大家家里)[^，,。！!]{0,10}(?:吗|没有?[？?])|"
-    r"1[3-9]\d{9}"  # a phone number: an advert or a contact passed on
+    r"1[3-9]\d{9}|"  # a phone number: an advert or a contact passed on
+    # an outage or repair announced for later (明天上午停水, 周三检修); one that came (停水了) is not announced
+    r"(?:明天|明早|明晚|后天|下周|下礼拜|周[一二三四五六日天]|星期[一二三四五六日天]|点(?:以后|之后|到|至)|将|要)"
+    r"[^，,。！!]{0,8}(?:停水|停电|停气|断水|断电|检修)(?!了)"
 )
 # A message that ends as a question (停水了吗, 一起去不, 谁家的车?) is put to the neighbours: soft like advice.
 QUESTION = re.compile(r"(?:吗|么|嘛|呢|没有?|不)[？?]*$|[？?]$")
-# A promise gone unkept is a complaint again (说来修，一个礼拜了还没来).
+# Calls as grammar: asking for a repair or a clean-up (修一下, 处理下, 管一哈), or when it will finally be done
+# (啥时候能修好, 什么时候才来).
+CALL = re.compile(r"(?:修|管|处理|弄|清理?|收拾|拉走|换|通)一?(?:下|哈)|(?:啥时候|什么时候|几时|多会儿?)(?:能|才能|才)")
+# A promise gone unkept is a complaint again (说来修，一个礼拜了还没来); so is a fault fixed and back (修好了又坏了).
 OVERDUE = re.compile(r"还没|都没|也没|没来|不来|没人来")
+RELAPSE = re.compile(r"又|还是|结果|没两天|没几天|没过几天|但是|可是")
 # An exclamation that opens a line (坏了，我忘关煤气了) is about the sender, not a thing.
 INTERJECTION = re.compile(r"^(?:坏了|完了|糟了|惨了|完蛋了)(?:完了)?[，,!！。\s]+")
 # Problem states as grammar: a verb that cannot reach its result (关不上, 抬不起来, 充不进去); a bad quality to a
@@ -65,6 +73,7 @@ PROBLEM_GRAMMAR = re.compile(
     r"太(?:旧|脏|乱|吵|臭|黑|暗|滑|窄|危险|吓人|响|低)|"
     r"把.{1,12}?(?:养|堆|停|扔|倒|晾|搭|建|改|挖|占|拆|锁|堵|圈)(?:在|到|进|成|了)|"
     r"(?:倒|扔|堆|排|泼|吐)(?:进|在|到)|"
+    r"(?:也|还|都|一直|始终|从来)(?:不|没有?|没人)(?:[修管填补清收换弄处拉扫理]|来人)|"  # neglect: 也不填上, 一直没人修
     # on and off: 亮一阵灭一阵, 一会儿有一会儿没, 忽冷忽热, 时好时坏
     r"(.)一(?:阵|会儿?)(?!\1).一(?:阵|会儿?)|一(?:阵|会儿?)(.)一(?:阵|会儿?)(?!\2).|忽(.)忽(?!\3).|时好时坏"
 )
@@ -117,24 +126,27 @@ def offer_words(classifier: Classifier) -> OfferWords:
     return _words[1]
 
 
-def read(classifier: Classifier, norm: str) -> Reading:
-    """The signals in a normalised message."""
+def read(classifier: Classifier, norm: str, matched: tuple[str, ...] = ()) -> Reading:
+    """The signals in a normalised message; `matched` are the classifier's keywords found in it, typos forgiven
+    (路等 for 路灯), so a shared thing typed wrong still counts."""
     words = offer_words(classifier)
     overdue = words.find("promised", norm) and OVERDUE.search(norm) is not None
-    hard = next((name for name in HARD_MOODS if words.find(name, norm) and not (name == "promised" and overdue)),
-                None)
+    relapse = words.find("resolved", norm) and RELAPSE.search(norm) is not None
+    hard = next((name for name in HARD_MOODS if words.find(name, norm)
+                 and not (name == "promised" and overdue) and not (name == "resolved" and relapse)), None)
     if hard is None and NOT_A_REQUEST.search(norm):
         hard = "notice_wording"
     soft = next((name for name in SOFT_MOODS if words.find(name, norm)), None)
     if soft is None and QUESTION.search(norm):
         soft = "question"
-    facility, place = words.find("shared_things", norm), words.find("shared_places", norm)
+    facility = words.find("shared_things", norm) or any(words.find("shared_things", word) for word in matched)
+    place = words.find("shared_places", norm)
     return Reading(
         mood=hard or soft, hard=hard is not None, facility=facility, place=place,
         personal=words.find("personal_things", norm),
-        state=(overdue or words.find("problem_states", norm) or any(cue in norm for cue in words.state_cues)
+        state=(overdue or relapse or words.find("problem_states", norm) or any(cue in norm for cue in words.state_cues)
                or PROBLEM_GRAMMAR.search(norm) is not None),
-        call=words.find("calls_to_act", norm),
+        call=words.find("calls_to_act", norm) or CALL.search(norm) is not None,
         wish=(words.find("wish_frames", norm) and (facility or place) and words.find("wish_actions", norm)),
         service=words.find("service_asks", norm) and words.find("service_things", norm),
     )
@@ -147,16 +159,20 @@ def offer_kind(classifier: Classifier, text: str) -> Intent | None:
     norm = INTERJECTION.sub("", normalize(text))
     if len(norm) < MIN_CHARS:
         return None
-    reading = read(classifier, norm)
+    result = classifier.classify(norm)
+    reading = read(classifier, norm, tuple(normalize(word) for word in result.keywords))
     if reading.hard or (reading.mood is not None and not (reading.call or reading.wish or reading.service)):
         return None
     if cue_weight(classifier, CHATTER, without_cues(classifier, Intent.REPORT, norm)) >= CHATTER_VETO:
         return None
-    kind = classified_kind(classifier, norm)
-    if kind is None and reading.state and (reading.facility or reading.place):
+    kind = classified_kind(classifier, result, norm)
+    report_cues = cue_weight(classifier, Intent.REPORT, norm)
+    if kind is None and result.intent is Intent.REPORT and reading.facility and report_cues > 0:
+        kind = Intent.REPORT  # the classifier's report about a shared thing, with any complaint cue (又, 好几天)
+    if kind is None and (reading.state or reading.call) and (reading.facility or reading.place):
         kind = Intent.REPORT
     if kind is Intent.REPORT and not (reading.facility or reading.place) and (
-            reading.personal or cue_weight(classifier, Intent.REPORT, norm) < STATE_CUE):
+            reading.personal or report_cues < STATE_CUE):
         # Said of nothing shared: one's own things (玩具坏了, 吃坏肚子), or too mildly to be a complaint (被蚊子咬了);
         # a wish for one's own things is still a wish.
         return None
@@ -167,9 +183,8 @@ def offer_kind(classifier: Classifier, text: str) -> Intent | None:
     return kind
 
 
-def classified_kind(classifier: Classifier, norm: str) -> Intent | None:
-    """The kind the classifier reads, when its cues or a problem phrase are strong enough."""
-    result = classifier.classify(norm)
+def classified_kind(classifier: Classifier, result: Classification, norm: str) -> Intent | None:
+    """The kind the classifier read, when its cues or a problem phrase are strong enough."""
     if result.intent in CASE_INTENTS:
         cues = {intent: cue_weight(classifier, intent, norm) for intent in CASE_INTENTS}
         if cues[result.intent] >= CUE_WEIGHT:
