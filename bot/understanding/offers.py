@@ -55,7 +55,8 @@ NOT_A_REQUEST = re.compile(
     r"[^，,。！!]{0,8}(?:停水|停电|停气|断水|断电|检修)(?!了)"
 )
 # A message that ends as a question (停水了吗, 一起去不, 谁家的车?) is put to the neighbours: soft like advice.
-QUESTION = re.compile(r"(?:吗|么|嘛|呢|没有?|不)[？?]*$|[？?]$")
+QUESTION = re.compile(r"(?:吗|么|嘛|呢|没有?|不|来着)[？?]*$|[？?]$|"
+                      r"(?:什么时候|啥时候|多久|多少|几点|哪|谁)[^，,。！!]*(?:啊|呀|哇)$")
 # Calls as grammar: asking for a repair or a clean-up (修一下, 处理下, 管一哈), or when it will finally be done
 # (啥时候能修好, 什么时候才来).
 CALL = re.compile(r"(?:修|管|处理|弄|清理?|收拾|拉走|换|通)一?(?:下|哈)|(?:啥时候|什么时候|几时|多会儿?)(?:能|才能|才)")
@@ -74,6 +75,7 @@ PROBLEM_GRAMMAR = re.compile(
     r"把.{1,12}?(?:养|堆|停|扔|倒|晾|搭|建|改|挖|占|拆|锁|堵|圈)(?:在|到|进|成|了)|"
     r"(?:倒|扔|堆|排|泼|吐)(?:进|在|到)|"
     r"(?:也|还|都|一直|始终|从来)(?:不|没有?|没人)(?:[修管填补清收换弄处拉扫理]|来人)|"  # neglect: 也不填上, 一直没人修
+    r"(?:半夜|深夜|凌晨|十一点|十二点|11点|12点)[^。！!]{0,10}还(?:有人|在)|"  # at night and still at it
     # on and off: 亮一阵灭一阵, 一会儿有一会儿没, 忽冷忽热, 时好时坏
     r"(.)一(?:阵|会儿?)(?!\1).一(?:阵|会儿?)|一(?:阵|会儿?)(.)一(?:阵|会儿?)(?!\2).|忽(.)忽(?!\3).|时好时坏"
 )
@@ -131,7 +133,7 @@ def read(classifier: Classifier, norm: str, matched: tuple[str, ...] = ()) -> Re
     (路等 for 路灯), so a shared thing typed wrong still counts."""
     words = offer_words(classifier)
     overdue = words.find("promised", norm) and OVERDUE.search(norm) is not None
-    relapse = words.find("resolved", norm) and RELAPSE.search(norm) is not None
+    relapse = words.find("resolved", norm) and (RELAPSE.search(norm) or OVERDUE.search(norm)) is not None
     hard = next((name for name in HARD_MOODS if words.find(name, norm)
                  and not (name == "promised" and overdue) and not (name == "resolved" and relapse)), None)
     if hard is None and NOT_A_REQUEST.search(norm):
