@@ -4,7 +4,8 @@ Each line is sent as a plain group message (no @, no hashtag) by its own sender 
 SQLite database. Prints one JSON line: for the tuning half and the held-out half (split by a hash of the text;
 the held-out half was never looked at while tuning the rules), the share of chatter lines that got an offer
 (goal <= 1%) and the share of real problems, wishes and bookings offered or handled (goal >= 90%).
-Usage: python bench/group_offers.py
+Usage: python bench/group_offers.py [--errors]   (--errors: also list the tuning half's misses on stderr; the
+held-out half's lines are never printed)
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import csv
 import json
+import sys
 import tempfile
 import uuid
 import zlib
@@ -31,7 +33,7 @@ def half(text: str) -> str:
     return "tuning" if zlib.crc32(text.encode()) % 2 == 0 else "held_out"
 
 
-async def run() -> dict:
+async def run(errors: bool = False) -> dict:
     rows = list(csv.DictReader(DATA.open(encoding="utf-8"), delimiter="\t"))
     counts = {name: {"chatter": 0, "chatter_offered": 0, "real": 0, "real_heard": 0} for name in ("tuning", "held_out")}
     with tempfile.TemporaryDirectory() as work:
@@ -43,6 +45,8 @@ async def run() -> dict:
                     channel="console", chat_id=GROUP, is_group=True, sender_id=sender, sender_name=sender,
                     text=row["text"], message_id=uuid.uuid4().hex, sent_at=datetime.now(UTC)))
                 tally = counts[half(row["text"])]
+                if errors and half(row["text"]) == "tuning" and bool(replies) == (row["label"] == "chatter"):
+                    print(f"{row['label']}\t{row['text']}", file=sys.stderr)
                 if row["label"] == "chatter":
                     tally["chatter"] += 1
                     tally["chatter_offered"] += bool(replies)
@@ -62,4 +66,4 @@ async def run() -> dict:
 
 
 if __name__ == "__main__":
-    print(json.dumps(asyncio.run(run()), ensure_ascii=False))
+    print(json.dumps(asyncio.run(run("--errors" in sys.argv[1:])), ensure_ascii=False))

@@ -221,3 +221,12 @@ def test_rating_grades_are_one_list_for_grading_and_for_cues(tmp_path):
     expect_error(tmp_path, broken, line_number(broken, "rating:"), "grades must name each of")
     twice = graded.replace("rating: {grades:", "rating: {keywords: [满意: 2], grades:")
     expect_error(tmp_path, twice, line_number(twice, "rating:"), "listed twice")
+
+
+def test_offers_word_lists_are_read_and_checked(tmp_path: Path) -> None:
+    text = MINIMAL_RULES + "offers:\n  shared_things: [电梯, 井盖]\n  hearsay: [听说]\n"
+    assert load_rules(write_rules(tmp_path, text)).offers == {"shared_things": ("电梯", "井盖"), "hearsay": ("听说",)}
+    typo = MINIMAL_RULES + "offers:\n  shared_thing: [电梯]\n"
+    expect_error(tmp_path, typo, line_number(typo, "shared_thing:"), "unknown field 'shared_thing'")
+    twice = MINIMAL_RULES + "offers:\n  hearsay: [听说, 听说]\n"
+    expect_error(tmp_path, twice, line_number(twice, "hearsay:"), "listed twice")

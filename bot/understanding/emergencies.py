@@ -18,17 +18,21 @@ class Emergency:
 
 
 # Hypotheticals and past events are not emergencies: "着火了怎么办" in a safety notice, "上次电梯困人".
-_NOT_NOW = re.compile(r"着火了?怎么办|小心|当心|提示|预防|防范|演练|知识|宣传|培训|如果|万一|假如|怎么逃生|上次|去年|以前|已经救出|已经找到|找到了|没事了|新闻")
+_NOT_NOW = re.compile(r"着火了?怎么办|小心|当心|提示|预防|防范|演练|知识|宣传|培训|如果|万一|假如|怎么逃生|上次|去年|以前|已经救出|已经找到|找到了|没事了|新闻|"
+                      r"已经灭了|扑灭了|隔壁小区|别的小区|外地")
 EMERGENCIES = (
     Emergency("trapped_in_lift", "电梯困人", "lift",
               re.compile(r"电梯.{0,12}(困|关)(了|住|着)?.{0,4}(人|孩子|老人|小孩)|(困|关)在电梯|电梯.{0,8}(被困|出不来)")),
-    Emergency("fire", "火情", "fire",
-              re.compile(r"着火|起火|失火|火灾|烧起来|冒烟|冒黑烟|浓烟|烟很大|火苗")),
+    Emergency("fire", "火情", "fire",  # 打不着火 is a stove that will not light
+              re.compile(r"(?<![不没])着火|起火|失火|火灾|烧起来|冒烟|冒黑烟|浓烟|烟很大|火苗")),
     Emergency("gas_smell", "燃气泄漏", "gas",
               re.compile(r"(煤气|燃气|天然气|液化气)(味|泄漏|漏了|漏气)|漏气|有股.{0,4}气味")),
     Emergency("person_missing", "人员走失", "police",
-              re.compile(r"(老人|老爷子|老太太|老汉|孩子|娃|小孩|儿子|女儿|爷爷|奶奶|外婆|姥姥|妈|爸).{0,8}"
-                         r"(走丢|走失|不见了|找不到了|联系不上|没回来|找不到人)|(老人|孩子|娃|小孩|人)丢了")),
+              # the person is the one missing, not their things (我妈的手机不见了); 没回来 only when it has lasted
+              re.compile(r"(老人|老爷子|老太太|老汉|孩子|娃|小孩|儿子|女儿|爷爷|奶奶|外婆|姥姥|妈|爸)[^的，,。]{0,8}"
+                         r"(走丢|走失|跑丢|不见了|找不到了|联系不上|找不到人)|(老人|孩子|娃|小孩|人)丢了|"
+                         r"(老人|老爷子|老太太|孩子|娃|小孩|儿子|女儿|爷爷|奶奶|妈|爸).{0,12}"
+                         r"(到现在|一夜|一晚上|一整天|半天|天黑了?).{0,4}(没回来|没回家)")),
     Emergency("person_down", "有人摔倒或昏迷", "ambulance",
               re.compile(r"摔倒|跌倒|晕倒|昏倒|昏迷|不省人事|叫不醒|没有呼吸|没呼吸|抽搐|心脏病发|中风了|(摔|跌|倒).{0,6}起不来")),
     Emergency("electric_shock", "触电", "ambulance",

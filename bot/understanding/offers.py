@@ -1,11 +1,26 @@
-"""Whether a group message nobody addressed to the bot reads as a real report, wish or booking (a problem phrase,
-not a bare topic), confidently enough to offer its sender to file it."""
+"""Whether a group message nobody addressed to the bot reads as a real report, wish or booking (a problem said of
+something neighbours share, not a bare topic), confidently enough to offer its sender to file it.
+
+The words live in the rules file's `offers` section (config/rules.yaml) where staff can edit them; this module
+holds the grammar that combines them. A message is read in this order:
+1. an emergency is always heard;
+2. a hard mood (hearsay, something fixed or promised, a notice, a question to the neighbours, the sender's own
+   doing, trade) makes it chatter; a soft mood (advice, a hypothetical, praise, a question to the group) does too
+   unless the sender calls for someone to act, words a wish or asks how to get a public service;
+3. the classifier's reading, where its cues are strong enough;
+4. otherwise the general signals: a problem state said of a shared thing or place, or a call to act on one, is a
+   report; a wish frame with a shared thing and something to do to it is a wish; a question about getting a
+   public service is a booking;
+5. a report that names no shared thing or place is chatter when it is about one's own things (手机, 玩具, 肚子)
+   or its complaint cues are mild (被蚊子咬了); strongly worded (停水了，也没通知) it stands.
+"""
 
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 
-from bot.understanding.classifier import CASE_INTENTS, Classifier, Intent, normalize
+from bot.understanding.classifier import CASE_INTENTS, Classification, Classifier, Intent, normalize
 from bot.understanding.emergencies import emergency_in
 
 CHATTER = Intent.CHATTER
@@ -18,35 +33,160 @@ PROBLEM_CHARS = frozenset("坏堵漏破碎断停臭吵乱脏倒塌裂占违偷�
 TOPIC_WEIGHT = 2.5  # a bare topic this heavy (消防通道) is a report when any complaint cue goes with it (好几天了)
 CHATTER_VETO = 2.0  # chatter cues this strong (拼车, 团购, 出售) outweigh any topic
 STANDALONE_CUES = 2.0  # report cues that name a problem even when no category does
+STATE_CUE = 1.5  # a report cue this heavy (不亮, 坏了, 没人管) is a problem state on its own
 MIN_CHARS = 5  # "电梯坏了" alone is a topic line in a chat about something else; a report says a little more
-# Words that say the matter is not the sender's live request, whatever its topic: hearsay or news from
-# elsewhere, something already fixed, a reposted notice, praise, or a question put to the neighbours.
+
+HARD_MOODS = ("hearsay", "resolved", "promised", "notice_wording", "asking_neighbours", "lost_and_found", "trade",
+              "own_doing")
+SOFT_MOODS = ("advice", "praise")
+# A mood word right after a negation says the opposite (没修好了 is not fixed, 不可以用了 is broken).
+NEGATED = frozenset("不没未别")
+
+# Grammar no word list can hold. Moods: a reposted notice's opening; a fault denied or gone (没坏, 不漏了, 没事了);
+# when an announced outage starts (几点停水); asking the neighbours whether they have it too (你们家停水了吗).
 NOT_A_REQUEST = re.compile(
-    r"听说|新闻|电视上|朋友圈|网上说|隔壁小区|别的小区|那边|"
-    r"修好了|已经好了|已经解决|解决了|搞定了|已经修|恢复了|可以用了|好多了|"
-    r"^(?:【|转发|转[:：]|【转】|通知|公告|温馨提示|提醒|物业通知|物业提醒|物业公告|社区通知|社区提醒|大家注意)|"
-    r"哈哈|可怜|真乖|真好|真漂亮|好看|可爱|点赞|辛苦|感谢|谢谢|"
-    r"知道的说|有人知道|谁知道|大家知道|"
-    # a fault denied or gone (没坏, 不漏了, 没事了), and when an announced outage or repair starts (几点停水)
+    r"^(?:【|转发|转[:：]|【转】|通知|公告|提醒|物业通知|物业提醒|物业公告|社区通知|社区提醒)|"
     r"没(?:有)?(?:坏|堵|漏|塌)(?![了过])|不(?:堵|漏|吵|臭|滴)了|没事了|没事儿|"
     r"(?:几点|什么时候|啥时候|哪天|几号)(?:开始)?(?:停|检修)|"
-    # the wording of a notice, wherever it is reposted from
-    r"将于|届时|敬请|特此|请各位|请广大|带来不便|不便之处|请提前|互相转告|请相互转告|"
-    # asking the neighbours whether they have it too (你们家停水了吗)
-    r"(?:你们家|你们那|你们楼|大家家里)[^，,。！!]{0,10}(?:吗|没有?[？?])"
+    r"(?:你们家|你们那|你们楼|大家家里)[^，,。！!]{0,10}(?:吗|没有?[？?])|"
+    r"1[3-9]\d{9}|"  # a phone number: an advert or a contact passed on
+    # an outage or repair announced for later (明天上午停水, 周三检修); one that came (停水了) is not announced
+    r"(?:明天|明早|明晚|后天|下周|下礼拜|周[一二三四五六日天]|星期[一二三四五六日天]|点(?:以后|之后|到|至)|将|要)"
+    r"[^，,。！!]{0,8}(?:停水|停电|停气|断水|断电|检修)(?!了)"
 )
+# A message that ends as a question (停水了吗, 一起去不, 谁家的车?) is put to the neighbours: soft like advice.
+QUESTION = re.compile(r"(?:吗|么|嘛|呢|没有?|不|来着)[？?]*$|[？?]$|"
+                      r"(?:什么时候|啥时候|多久|多少|几点|哪|谁)[^，,。！!]*(?:啊|呀|哇)$")
+# Calls as grammar: asking for a repair or a clean-up (修一下, 处理下, 管一哈), or when it will finally be done
+# (啥时候能修好, 什么时候才来).
+CALL = re.compile(r"(?:修|管|处理|弄|清理?|收拾|拉走|换|通)一?(?:下|哈)|(?:啥时候|什么时候|几时|多会儿?)(?:能|才能|才)")
+# A promise gone unkept is a complaint again (说来修，一个礼拜了还没来); so is a fault fixed and back (修好了又坏了).
+OVERDUE = re.compile(r"还没|都没|也没|没来|不来|没人来")
+RELAPSE = re.compile(r"又|还是|结果|没两天|没几天|没过几天|但是|可是")
+# An exclamation that opens a line (坏了，我忘关煤气了) is about the sender, not a thing.
+INTERJECTION = re.compile(r"^(?:坏了|完了|糟了|惨了|完蛋了)(?:完了)?[，,!！。\s]+")
+# Problem states as grammar: a verb that cannot reach its result (关不上, 抬不起来, 充不进去); a bad quality to a
+# degree (低得很, 斜得厉害, 太旧了); a shared space misused (把鸡养在楼道, 泔水倒进雨水井, 把绿地改成车位).
+PROBLEM_GRAMMAR = re.compile(
+    r"[打关推拉抬锁刷扫充按开冲进出上下转拧合插扣挪爬走停用]不(?:开|上|下|动|进|出|起|住|通|着|了|去|来)|"
+    r"(?:低|高|斜|歪|晃|臭|冲|闷|脏|乱|吵|黑|冷|烫|滑|潮|湿|旧|破|响|慢|暗|凉|冰)(?:得|的)"
+    r"(?:很|厉害|要命|不行|没法|受不了|慌|不成样子)|"
+    r"太(?:旧|脏|乱|吵|臭|黑|暗|滑|窄|危险|吓人|响|低)|"
+    r"把.{1,12}?(?:养|堆|停|扔|倒|晾|搭|建|改|挖|占|拆|锁|堵|圈)(?:在|到|进|成|了)|"
+    r"(?:倒|扔|堆|排|泼|吐)(?:进|在|到)|"
+    r"(?:也|还|都|一直|始终|从来)(?:不|没有?|没人)(?:[修管填补清收换弄处拉扫理]|来人)|"  # neglect: 也不填上, 一直没人修
+    r"(?:半夜|深夜|凌晨|十一点|十二点|11点|12点)[^。！!]{0,10}还(?:有人|在)|"  # at night and still at it
+    # on and off: 亮一阵灭一阵, 一会儿有一会儿没, 忽冷忽热, 时好时坏
+    r"(.)一(?:阵|会儿?)(?!\1).一(?:阵|会儿?)|一(?:阵|会儿?)(.)一(?:阵|会儿?)(?!\2).|忽(.)忽(?!\3).|时好时坏"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class OfferWords:
+    """The rules file's offers section, normalised; a missing list is empty."""
+
+    lists: dict[str, tuple[str, ...]]
+    state_cues: tuple[str, ...]  # the report intent's heavy cues, problem states too
+
+    def find(self, name: str, norm: str) -> bool:
+        """Whether any word of the list occurs in the text, not right after a negation."""
+        for word in self.lists.get(name, ()):
+            start = norm.find(word)
+            while start >= 0:
+                if start == 0 or norm[start - 1] not in NEGATED or name not in (*HARD_MOODS, *SOFT_MOODS):
+                    return True
+                start = norm.find(word, start + 1)
+        return False
+
+
+@dataclass(frozen=True, slots=True)
+class Reading:
+    """What a group message says, as the offer rules see it."""
+
+    mood: str | None  # the first hard mood found, else the first soft one
+    hard: bool
+    facility: bool
+    place: bool
+    personal: bool
+    state: bool
+    call: bool
+    wish: bool
+    service: bool
+
+
+_words: tuple[Classifier, OfferWords] | None = None
+
+
+def offer_words(classifier: Classifier) -> OfferWords:
+    """The offers word lists of this classifier's rules, built once per rules load."""
+    global _words
+    if _words is None or _words[0] is not classifier:
+        lists = {name: tuple(filter(None, map(normalize, words))) for name, words in classifier.rules.offers.items()}
+        report = classifier.rules.intents.get(Intent.REPORT.value)
+        cues = tuple(normalize(k.word) for k in report.keywords if k.weight >= STATE_CUE) if report else ()
+        _words = (classifier, OfferWords(lists, tuple(filter(None, cues))))
+    return _words[1]
+
+
+def read(classifier: Classifier, norm: str, matched: tuple[str, ...] = ()) -> Reading:
+    """The signals in a normalised message; `matched` are the classifier's keywords found in it, typos forgiven
+    (路等 for 路灯), so a shared thing typed wrong still counts."""
+    words = offer_words(classifier)
+    overdue = words.find("promised", norm) and OVERDUE.search(norm) is not None
+    relapse = words.find("resolved", norm) and (RELAPSE.search(norm) or OVERDUE.search(norm)) is not None
+    hard = next((name for name in HARD_MOODS if words.find(name, norm)
+                 and not (name == "promised" and overdue) and not (name == "resolved" and relapse)), None)
+    if hard is None and NOT_A_REQUEST.search(norm):
+        hard = "notice_wording"
+    soft = next((name for name in SOFT_MOODS if words.find(name, norm)), None)
+    if soft is None and QUESTION.search(norm):
+        soft = "question"
+    facility = words.find("shared_things", norm) or any(words.find("shared_things", word) for word in matched)
+    place = words.find("shared_places", norm)
+    return Reading(
+        mood=hard or soft, hard=hard is not None, facility=facility, place=place,
+        personal=words.find("personal_things", norm),
+        state=(overdue or relapse or words.find("problem_states", norm) or any(cue in norm for cue in words.state_cues)
+               or PROBLEM_GRAMMAR.search(norm) is not None),
+        call=words.find("calls_to_act", norm) or CALL.search(norm) is not None,
+        wish=(words.find("wish_frames", norm) and (facility or place) and words.find("wish_actions", norm)),
+        service=words.find("service_asks", norm) and words.find("service_things", norm),
+    )
 
 
 def offer_kind(classifier: Classifier, text: str) -> Intent | None:
     """The case kind (report, wish, appointment) an overheard group message confidently reads as, else None."""
     if emergency_in(text) is not None:
         return Intent.REPORT  # never left unheard, whatever else the words say
-    norm = normalize(text)
-    if len(norm) < MIN_CHARS or NOT_A_REQUEST.search(norm):
+    norm = INTERJECTION.sub("", normalize(text))
+    if len(norm) < MIN_CHARS:
+        return None
+    result = classifier.classify(norm)
+    reading = read(classifier, norm, tuple(normalize(word) for word in result.keywords))
+    if reading.hard or (reading.mood is not None and not (reading.call or reading.wish or reading.service)):
         return None
     if cue_weight(classifier, CHATTER, without_cues(classifier, Intent.REPORT, norm)) >= CHATTER_VETO:
         return None
-    result = classifier.classify(text)
+    kind = classified_kind(classifier, result, norm)
+    report_cues = cue_weight(classifier, Intent.REPORT, norm)
+    if kind is None and result.intent is Intent.REPORT and reading.facility and report_cues > 0:
+        kind = Intent.REPORT  # the classifier's report about a shared thing, with any complaint cue (又, 好几天)
+    if kind is None and (reading.state or reading.call) and (reading.facility or reading.place):
+        kind = Intent.REPORT
+    if kind is Intent.REPORT and not (reading.facility or reading.place) and (
+            reading.personal or report_cues < STATE_CUE):
+        # Said of nothing shared: one's own things (玩具坏了, 吃坏肚子), or too mildly to be a complaint (被蚊子咬了);
+        # a wish for one's own things is still a wish.
+        return None
+    if kind is None and reading.wish:
+        return Intent.WISH
+    if kind is None and reading.service:
+        return Intent.APPOINTMENT
+    return kind
+
+
+def classified_kind(classifier: Classifier, result: Classification, norm: str) -> Intent | None:
+    """The kind the classifier read, when its cues or a problem phrase are strong enough."""
     if result.intent in CASE_INTENTS:
         cues = {intent: cue_weight(classifier, intent, norm) for intent in CASE_INTENTS}
         if cues[result.intent] >= CUE_WEIGHT:

@@ -20,7 +20,11 @@ CATEGORY_FIELDS = frozenset({
     "code", "name", "kinds", "role", "department", "department_only", "sla_hours", "keywords", "negative",
 })
 INTENT_FIELDS = frozenset({"keywords", "commands", "hashtags", "grades"})
-TOP_FIELDS = frozenset({"version", "intents", "categories", "courtesy", "taxonomy"})
+TOP_FIELDS = frozenset({"version", "intents", "categories", "courtesy", "taxonomy", "offers"})
+OFFER_LISTS = frozenset({  # the word lists bot/understanding/offers.py reads (group offers)
+    "shared_things", "shared_places", "personal_things", "problem_states", "calls_to_act", "wish_frames",
+    "wish_actions", "service_things", "service_asks", "hearsay", "resolved", "promised", "notice_wording", "praise",
+    "asking_neighbours", "lost_and_found", "trade", "own_doing", "advice"})
 CODE_PATTERN = re.compile(r"[a-z][a-z0-9_]*")
 COMMAND_PATTERN = re.compile(r"/[a-z][a-z0-9_]*")
 
@@ -66,6 +70,7 @@ class RuleSet:
     categories: tuple[Category, ...]
     courtesy: tuple[str, ...] = ()  # greetings and sign-offs that never decide an intent in a long text
     taxonomy: dict[str, str] = field(default_factory=dict)  # category code -> first-level class (城乡建设, ...)
+    offers: dict[str, tuple[str, ...]] = field(default_factory=dict)  # group offers' word lists by name
 
     def category(self, code: str) -> Category | None:
         """The category with this code, if any."""
@@ -211,7 +216,11 @@ def load_rules(path: Path) -> RuleSet:
     categories = read_categories(reader, *top["categories"])
     courtesy = reader.texts(top["courtesy"][1], "", "courtesy") if "courtesy" in top else ()
     taxonomy = read_taxonomy(reader, top["taxonomy"][1], categories) if "taxonomy" in top else {}
-    return RuleSet(source=path, intents=intents, categories=categories, courtesy=courtesy, taxonomy=taxonomy)
+    offers = {name: reader.texts(words, "offers", name)
+              for name, (_, words) in reader.mapping(top["offers"][1], "", "offers", OFFER_LISTS).items()
+              } if "offers" in top else {}
+    return RuleSet(source=path, intents=intents, categories=categories, courtesy=courtesy, taxonomy=taxonomy,
+                   offers=offers)
 
 
 def read_taxonomy(reader: _Reader, node: Node, categories: tuple[Category, ...]) -> dict[str, str]:

@@ -1,0 +1,75 @@
+"""Group offers read general signals: a problem said of something neighbours share is offered, moods make chatter."""
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from tests.harness import Harness
+
+GROUP = "JT-TTC-01"  # 铁塔厂家属院居民群
+RULES = Path(__file__).resolve().parents[1] / "config" / "rules.yaml"
+
+
+@pytest.fixture
+async def bot(database_url):
+    harness = await Harness.start(database_url)
+    yield harness
+    await harness.close()
+
+
+async def heard(bot: Harness, texts: list[str]) -> dict[str, str]:
+    """Each line sent by its own sender in the group; the bot's answer to each."""
+    return {text: await bot.resident(f"邻居{n}", text, group=GROUP) for n, text in enumerate(texts)}
+
+
+async def test_a_problem_said_of_a_shared_thing_is_offered_in_words_no_category_lists(bot):
+    answers = await heard(bot, [
+        "单元门的合页锈得厉害，一开就吱吱叫",  # bad to a degree
+        "后院的铁门推不动了，老人进出费劲",  # a verb that cannot reach its result
+        "有人把旧沙发堆在楼道拐角，过人都得侧身",  # a shared space misused
+        "楼下那盏灯亮一会儿灭一会儿的",  # on and off
+        "物业说来修电梯，一个礼拜了还没来",  # a promise gone unkept
+    ])
+    assert all("登记" in answer for answer in answers.values()), answers
+
+
+async def test_moods_make_chatter_whatever_the_topic(bot):
+    answers = await heard(bot, [
+        "新闻说外地有个小区电梯坠落，吓人",  # news from elsewhere
+        "物业说下午来修电梯，大家再等等",  # a repair promised
+        "我家洗衣机漏水了，有会修的吗",  # one's own appliance, asked of the neighbours
+        "停水了吗？",  # a question to the group
+        "如果井盖丢了记得绕着走",  # advice
+        "坏了，我忘关煤气了",  # an exclamation about oneself
+        "我家孩子被蚊子咬了个大包",  # mild, and about nothing shared
+        "我妈的手机不见了",  # a thing missing, not a person
+        "我家热水器打不着火了",  # a stove that will not light is no fire
+    ])
+    assert all(answer == "" for answer in answers.values()), answers
+
+
+async def test_a_call_to_act_outweighs_advice_and_wishes_and_bookings_have_their_frames(bot):
+    answers = await heard(bot, ["井盖丢了，过路的小心点，赶紧修", "盼着能在楼下加几个路灯", "想问问残疾证到期了怎么换"])
+    assert all("登记" in answer for answer in answers.values()), answers
+    assert "心愿" in answers["盼着能在楼下加几个路灯"]
+    assert "预约" in answers["想问问残疾证到期了怎么换"]
+
+
+async def test_a_missing_person_in_the_group_gets_the_number_and_the_offer(bot):
+    answer = await bot.resident("老张", "家里老人走丢了，穿灰棉袄", group=GROUP)
+    assert "110" in answer and "登记" in answer
+
+
+async def test_staff_grow_the_shared_things_in_the_rules_file(database_url, tmp_path):
+    rules = tmp_path / "rules.yaml"
+    shutil.copy(RULES, rules)
+    bot = await Harness.start(database_url, rules_path=rules)
+    try:
+        text = "晾衣杆歪了一根，衣服都挂不住"
+        assert await bot.resident("老张", text, group=GROUP) == ""
+        rules.write_text(rules.read_text(encoding="utf-8").replace("shared_things: [", "shared_things: [晾衣杆, "),
+                         encoding="utf-8")
+        assert "登记" in await bot.resident("王姐", text, group=GROUP)  # the edited file is read at once
+    finally:
+        await bot.close()
