@@ -10,7 +10,6 @@ from __future__ import annotations
 import math
 import os
 import re
-from bisect import bisect_right
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -21,7 +20,15 @@ from pathlib import Path
 from typing import NamedTuple
 
 from bot.cases import numbers as case_numbers
-from bot.understanding.matching import KeywordIndex, Term, automaton, containment, holders, spans_by_start
+from bot.understanding.matching import (
+    KeywordIndex,
+    Scores,
+    Term,
+    automaton,
+    contained,
+    holders,
+    spans_by_start,
+)
 from bot.understanding.rules import (
     CASE_KINDS,
     CHATTER,
@@ -77,22 +84,6 @@ class CategoryMatch(NamedTuple):
     keywords: tuple[str, ...]
 
 
-class Scores:
-    """One text's scores: intent cue totals, the categories that scored as (-score, rule) best first, and the
-    keywords each rule matched, strongest first (kept as spans of one tuple until a caller asks)."""
-
-    __slots__ = ("ranking", "spans", "totals", "written")
-
-    def __init__(self, totals: dict[Intent, float], ranking: list[tuple[float, int]], written: tuple[str, ...],
-                 spans: dict[int, tuple[int, int]]) -> None:
-        self.totals, self.ranking, self.written, self.spans = totals, ranking, written, spans
-
-    def words(self, bucket: int) -> tuple[str, ...]:
-        """The keywords (as written) a rule matched, strongest first."""
-        span = self.spans.get(bucket)
-        return self.written[span[0]:span[1]] if span else ()
-
-
 @dataclass(frozen=True)
 class Classification:
     """What a message is. For report/wish/appointment the confidence is that of the category (0 when none)."""
@@ -134,9 +125,13 @@ class Classifier:
         # The longest span a match can have: a keyword plus the extra characters a fuzzy match may take.
         self._longest = max((term.size for term in terms), default=0) + 2
         self._index = KeywordIndex(terms)
-        self._hold(terms)
+        for term in terms:  # each term's contributions when one longer exact match holds it, worked out once
+            for other in term.supers:
+                term.held[other] = (contained(term, 1.0, [other], self._first_category),
+                                    contained(term, HEAD_FACTOR, [other], self._first_category))
         self._kinds = [()] * self._first_category + [tuple(i for i in CASE_INTENTS if i.value in c.kinds)
                                                       for c in self._categories]
+        self._kinds_ruled = len({intent for kinds in self._kinds for intent in kinds})  # kinds some category has
         per_rule = Counter(bucket for term in terms for bucket, _, _ in term.owners)
         most = max(per_rule.values(), default=0)
         # The factor of a rule's n-th strongest contribution (the same powers of two the rule states).
@@ -216,7 +211,7 @@ class Classifier:
             totals[Intent.STATUS] += 1.0
         for intent, best in self._best_by_kind(scores.ranking).items():
             totals[intent] += best
-        intent = max(TIE_ORDER, key=lambda i: (totals[i], -TIE_ORDER.index(i)))
+        intent = max(totals, key=totals.__getitem__)  # the first of TIE_ORDER among equal totals
         best_total = totals[intent]
         if intent is Intent.CHATTER or best_total < MIN_CASE_SCORE:
             evidence = max(t for i, t in totals.items() if i is not Intent.CHATTER)
@@ -241,7 +236,7 @@ class Classifier:
             for intent in self._kinds[bucket]:
                 if intent not in best:
                     best[intent] = -negative_score
-            if len(best) == len(CASE_INTENTS):
+            if len(best) == self._kinds_ruled:
                 break
         return best
 
@@ -265,30 +260,29 @@ class Classifier:
         if len(norm) >= LONG_TEXT_CHARS:
             norm = self._without_courtesy(norm)
         if len(norm) < MIN_CHARS:
-            return Scores(totals, [], (), {})
+            return Scores(totals, [], (), ())
         contributions = self._contributions(norm)
         if not contributions:
-            return Scores(totals, [], (), {})
+            return Scores(totals, [], (), ())
         contributions.sort(key=itemgetter(0), reverse=True)  # stable: equal values keep their order
         contributions.sort(key=itemgetter(1))  # stable: each rule's contributions stay strongest first
         values, buckets, written = zip(*contributions, strict=True)
         vetoed = {bucket for _, buckets in self._vetoes.iter(norm) for bucket in buckets} if self._vetoes else ()
         first_category, intents, saturated = self._first_category, self._intents, self._saturated
         ranking: list[tuple[float, int]] = []
-        spans: dict[int, tuple[int, int]] = {}
         at = 0
-        for bucket in dict.fromkeys(buckets):  # rules in ascending order
-            upto = bisect_right(buckets, bucket, at)
-            # Added one by one, strongest first, as the saturation rule reads: the same float sum every time.
-            score = reduce(add, map(mul, values[at:upto], saturated))
+        for bucket, count in Counter(buckets).items():  # rules in ascending order, each with its contributions
+            if count == 1:
+                score = values[at]
+            else:  # added one by one, strongest first, as the saturation rule reads: the same float sum every time
+                score = reduce(add, map(mul, values[at:at + count], saturated))
+            at += count
             if bucket < first_category:
                 totals[intents[bucket]] = score
             elif bucket not in vetoed:
                 ranking.append((-round(score, 4), bucket))
-            spans[bucket] = (at, upto)
-            at = upto
         ranking.sort()
-        return Scores(totals, ranking, written, spans)
+        return Scores(totals, ranking, buckets, written)
 
     def _contributions(self, norm: str) -> list[tuple[float, int, str]]:
         """Every (weight, rule, keyword as written) the text earns: scaled by match strength, by place (a long
@@ -303,22 +297,25 @@ class Classifier:
             for _, start, end in inexact.values():
                 inside[start:end] = b"\x01" * (end - start)
         contributions: list[tuple[float, int, str]] = []
-        by_start = None
+        by_start = found = None
         for term, last in exact.items():
             start = last - term.size + 1
             if inside is not None and inside[start]:
                 if by_start is None:
                     by_start = spans_by_start(exact, inexact, self._longest, len(norm))
                 others = holders(term, start, last + 1, by_start, self._longest)
-            elif term.supers and (found := exact.keys() & term.super_set):  # in C, over the smaller of the two
-                others = [other for other in found if exact[other] >= last and exact[other] - other.size < start]
+            elif term.supers:
+                if found is None:
+                    found = set(exact)  # so that & runs in C over the smaller side (a short term has many supers)
+                others = [other for other in term.super_set & found
+                          if exact[other] >= last and exact[other] - other.size < start]
                 if len(others) == 1:
                     contributions += term.held[others[0]][start < head]
                     continue
             else:
                 others = None
             if others:
-                self._contained(term, HEAD_FACTOR if start < head else 1.0, others, contributions)
+                contributions += contained(term, HEAD_FACTOR if start < head else 1.0, others, self._first_category)
             elif start < head:
                 contributions += term.head_contributions
             else:
@@ -329,28 +326,10 @@ class Classifier:
             others = holders(term, start, end, by_start, self._longest)
             scale = strength * (HEAD_FACTOR if start < head else 1.0)
             if others:
-                self._contained(term, scale, others, contributions)
+                contributions += contained(term, scale, others, self._first_category)
             else:
                 contributions.extend((weight * scale, bucket, written) for weight, bucket, written in term.contributions)
         return contributions
-
-    def _contained(self, term: Term, scale: float, others: list[Term], contributions: list) -> None:
-        """A match held by longer ones: each owner's weight reduced (or dropped) by containment()."""
-        first_category = self._first_category
-        for bucket, weight, written in term.owners:
-            factor = containment(bucket, bucket < first_category, others)
-            if factor > 0:
-                contributions.append((weight * scale * factor, bucket, written))
-
-    def _hold(self, terms: list[Term]) -> None:
-        """Each term's contributions when a single longer exact match holds it, worked out once per rule set."""
-        for term in terms:
-            for other in term.supers:
-                plain: list[tuple[float, int, str]] = []
-                head: list[tuple[float, int, str]] = []
-                self._contained(term, 1.0, [other], plain)
-                self._contained(term, HEAD_FACTOR, [other], head)
-                term.held[other] = (tuple(plain), tuple(head))
 
     def _without_courtesy(self, norm: str) -> str:
         """The text without greetings and sign-offs, unless little else is left."""

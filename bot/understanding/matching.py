@@ -9,6 +9,7 @@ through a third automaton over syllable codes: the text is read as one syllable 
 from __future__ import annotations
 
 import re
+from bisect import bisect_left, bisect_right
 from itertools import product
 
 from ahocorasick_rs import AhoCorasick
@@ -84,6 +85,22 @@ class Automaton:
 def automaton(entries: dict[str, object]) -> Automaton | None:
     """An Aho-Corasick automaton over the given keys, or None when there are none."""
     return Automaton(entries) if entries else None
+
+
+class Scores:
+    """One text's scores: intent cue totals, the categories that scored as (-score, rule) best first, and every
+    keyword (as written) matched, sorted by rule and strongest first, until a caller asks for a rule's."""
+
+    __slots__ = ("buckets", "ranking", "totals", "written")
+
+    def __init__(self, totals: dict, ranking: list[tuple[float, int]], buckets: tuple[int, ...],
+                 written: tuple[str, ...]) -> None:
+        self.totals, self.ranking, self.buckets, self.written = totals, ranking, buckets, written
+
+    def words(self, bucket: int) -> tuple[str, ...]:
+        """The keywords (as written) a rule matched, strongest first."""
+        first = bisect_left(self.buckets, bucket)
+        return self.written[first:bisect_right(self.buckets, bucket, first)]
 
 
 class KeywordIndex:
@@ -268,6 +285,17 @@ def holders(term: Term, start: int, end: int, by_start: dict[int, list[tuple[Ter
             if other is not term and end <= other_end and other_end - other_start > size:
                 held.append(other)
     return held
+
+
+def contained(term: Term, scale: float, holding: list[Term], first_category: int) -> tuple[tuple[float, int, str], ...]:
+    """A match's (weight, rule, keyword as written) inside longer matches: each owner's weight times `scale` and
+    containment() (rules numbered below `first_category` are intents)."""
+    found = []
+    for bucket, weight, written in term.owners:
+        factor = containment(bucket, bucket < first_category, holding)
+        if factor > 0:
+            found.append((weight * scale * factor, bucket, written))
+    return tuple(found)
 
 
 def containment(bucket: int, is_intent: bool, holding: list[Term]) -> float:
