@@ -125,10 +125,6 @@ class Classifier:
         # The longest span a match can have: a keyword plus the extra characters a fuzzy match may take.
         self._longest = max((term.size for term in terms), default=0) + 2
         self._index = KeywordIndex(terms)
-        for term in terms:  # each term's contributions when one longer exact match holds it, worked out once
-            for other in term.supers:
-                term.held[other] = (contained(term, 1.0, [other], self._first_category),
-                                    contained(term, HEAD_FACTOR, [other], self._first_category))
         self._kinds = [()] * self._first_category + [tuple(i for i in CASE_INTENTS if i.value in c.kinds)
                                                       for c in self._categories]
         self._kinds_ruled = len({intent for kinds in self._kinds for intent in kinds})  # kinds some category has
@@ -310,7 +306,11 @@ class Classifier:
                 others = [other for other in term.super_set & found
                           if exact[other] >= last and exact[other] - other.size < start]
                 if len(others) == 1:
-                    contributions += term.held[others[0]][start < head]
+                    held = term.held.get(others[0])
+                    if held is None:  # worked out once per pair met, not for every pair at build (memory, GC)
+                        held = term.held[others[0]] = (contained(term, 1.0, others, self._first_category),
+                                                       contained(term, HEAD_FACTOR, others, self._first_category))
+                    contributions += held[start < head]
                     continue
             else:
                 others = None

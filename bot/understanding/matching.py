@@ -32,6 +32,7 @@ NO_SYLLABLE = "\x00"  # the code of a character without a reading; no keyword co
 UNREAD = re.compile("[^\U000f0000-\U000fffff\x00]")
 Hit = tuple[float, int, int]  # strength (1.0 exact), start, end in the normalised text
 _NO_HIT: Hit = (0.0, 0, 0)
+_UNREAD: dict[int, list[str]] = {}  # one mask per keyword length, shared (only ever read)
 
 
 class Term:
@@ -56,7 +57,7 @@ class Term:
         self.held: dict[Term, tuple[tuple, tuple]] = {}
         # What an exact match masks from homophone search: the `claim` positions before its last one and itself.
         self.claim = self.size - 1 if self.size >= 2 else -1
-        self.unread = [NO_SYLLABLE] * self.size if self.size >= 2 else []
+        self.unread = _UNREAD.setdefault(self.size, [NO_SYLLABLE] * self.size if self.size >= 2 else [])
 
 
 class Automaton:
