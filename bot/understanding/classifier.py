@@ -10,14 +10,25 @@ from __future__ import annotations
 import math
 import os
 import re
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
-from operator import itemgetter
+from functools import reduce
+from operator import add, itemgetter, mul
 from pathlib import Path
+from typing import NamedTuple
 
 from bot.cases import numbers as case_numbers
-from bot.understanding.matching import KeywordIndex, Term, automaton, containment, holders, spans_by_start
+from bot.understanding.matching import (
+    KeywordIndex,
+    Scores,
+    Term,
+    automaton,
+    contained,
+    holders,
+    spans_by_start,
+)
 from bot.understanding.rules import (
     CASE_KINDS,
     CHATTER,
@@ -60,12 +71,14 @@ HEAD_FACTOR = 1.5
 HEAD_MAX_CHARS = 40
 FULL_CONTRIBUTIONS = 3  # a rule's strongest matches counted in full; the n-th after them counts SATURATION**n
 SATURATION = 0.5
+SUGGESTIONS = 3  # categories kept as candidates, best first
 COURTESY_MIN_REST = 8  # courtesy phrases are dropped only when this many characters remain without them
 SENTENCE_END = re.compile(r"[。！？!?；;\n]")
 COMMAND = re.compile(r"^/([a-z][a-z0-9_]*)(?:@[a-z0-9_]+)?(?![a-z0-9_@])\s*")
 
-@dataclass(frozen=True)
-class CategoryMatch:
+class CategoryMatch(NamedTuple):
+    """A category a message scored for, with the keywords (as written) that matched it, strongest first."""
+
     category: Category
     score: float
     keywords: tuple[str, ...]
@@ -106,11 +119,20 @@ class Classifier:
                 vetoes.setdefault(word, []).append(index)
         self._vetoes = automaton({word: tuple(buckets) for word, buckets in vetoes.items()})
         self._courtesy = tuple(sorted({w for w in map(normalize, rules.courtesy) if w}, key=len, reverse=True))
+        self._any_courtesy = automaton(dict.fromkeys(self._courtesy))
         terms = self._collect_terms()
         self.keyword_count = len(terms)
         # The longest span a match can have: a keyword plus the extra characters a fuzzy match may take.
         self._longest = max((term.size for term in terms), default=0) + 2
         self._index = KeywordIndex(terms)
+        self._kinds = [()] * self._first_category + [tuple(i for i in CASE_INTENTS if i.value in c.kinds)
+                                                      for c in self._categories]
+        self._kinds_ruled = len({intent for kinds in self._kinds for intent in kinds})  # kinds some category has
+        per_rule = Counter(bucket for term in terms for bucket, _, _ in term.owners)
+        most = max(per_rule.values(), default=0)
+        # The factor of a rule's n-th strongest contribution (the same powers of two the rule states).
+        self._saturated = tuple(1.0 if n < FULL_CONTRIBUTIONS else SATURATION ** (n + 1 - FULL_CONTRIBUTIONS)
+                                for n in range(most))
 
     def _collect_terms(self) -> list[Term]:
         """Distinct normalised keywords with their owners; keywords that normalise to nothing are skipped."""
@@ -127,6 +149,8 @@ class Classifier:
             term.buckets = frozenset(b for b, _, _ in term.owners)
             term.families = frozenset(b < self._first_category for b in term.buckets)
             term.contributions = tuple((weight, bucket, written) for bucket, weight, written in term.owners)
+            term.head_contributions = tuple((weight * HEAD_FACTOR, bucket, written) for weight, bucket, written
+                                            in term.contributions)
         return list(by_word.values())
 
     # --- public API -------------------------------------------------------------------------------------
@@ -167,114 +191,150 @@ class Classifier:
         """The intent is given (command, hashtag or conversation); only the category is scored."""
         if intent not in CASE_INTENTS:
             return Classification(intent, None, 1.0, (), ())
-        _, _, matches = self._score(norm.strip())
-        ranked = of_kind(matches, intent.value)
+        ranked = self._ranked(self._score(norm.strip()), intent.value)
         if not ranked:
             return Classification(intent, None, 0.0, (), ())
         best = ranked[0]
-        return Classification(intent, best.category, category_confidence(ranked), best.keywords, tuple(ranked[:3]))
+        return Classification(intent, best.category, category_confidence(ranked), best.keywords, tuple(ranked))
 
     def _by_keywords(self, norm: str) -> Classification:
         """Free text: intent cues and category scores decide together."""
-        totals, cues, matches = self._score(norm)
+        scores = self._score(norm)
+        totals = scores.totals
         if case_numbers.NAMED.search(norm):
             totals[Intent.STATUS] += 2.5
         elif case_numbers.NUMBERED.search(norm):
             totals[Intent.STATUS] += 1.0
-        ranked_by_kind = {intent: of_kind(matches, intent.value) for intent in CASE_INTENTS}
-        for intent, ranked in ranked_by_kind.items():
-            if ranked:
-                totals[intent] += ranked[0].score
-        intent = max(TIE_ORDER, key=lambda i: (totals[i], -TIE_ORDER.index(i)))
+        for intent, best in self._best_by_kind(scores.ranking).items():
+            totals[intent] += best
+        intent = max(totals, key=totals.__getitem__)  # the first of TIE_ORDER among equal totals
         best_total = totals[intent]
         if intent is Intent.CHATTER or best_total < MIN_CASE_SCORE:
             evidence = max(t for i, t in totals.items() if i is not Intent.CHATTER)
-            return Classification(Intent.CHATTER, None, round(math.exp(-evidence / 2.5), 4), (), tuple(matches[:3]))
+            return Classification(Intent.CHATTER, None, round(math.exp(-evidence / 2.5), 4), (),
+                                  tuple(self._ranked(scores, None)))
+        cues = scores.words(self._intents.index(intent)) if intent in self._intents else ()
         if intent not in CASE_INTENTS:
             rival = max(t for i, t in totals.items() if i is not intent)
-            return Classification(intent, None, intent_confidence(best_total, rival), tuple(cues[intent]), ())
-        ranked = ranked_by_kind[intent]
+            return Classification(intent, None, intent_confidence(best_total, rival), cues, ())
+        ranked = self._ranked(scores, intent.value)
         if not ranked:
-            return Classification(intent, None, 0.0, tuple(cues[intent]), ())
+            return Classification(intent, None, 0.0, cues, ())
         confidence = min(category_confidence(ranked), 1.0 - math.exp(-best_total / 2.5))
         best = ranked[0]
-        keywords = tuple(dict.fromkeys(best.keywords + tuple(cues[intent])))
-        return Classification(intent, best.category, round(confidence, 4), keywords, tuple(ranked[:3]))
+        keywords = tuple(dict.fromkeys(best.keywords + cues))
+        return Classification(intent, best.category, round(confidence, 4), keywords, tuple(ranked))
+
+    def _best_by_kind(self, ranking: list[tuple[float, int]]) -> dict[Intent, float]:
+        """The best category score of each case kind that has one."""
+        best: dict[Intent, float] = {}
+        for negative_score, bucket in ranking:
+            for intent in self._kinds[bucket]:
+                if intent not in best:
+                    best[intent] = -negative_score
+            if len(best) == self._kinds_ruled:
+                break
+        return best
+
+    def _ranked(self, scores: Scores, kind: str | None) -> list[CategoryMatch]:
+        """The best SUGGESTIONS categories of a case kind (of any kind with None), best first."""
+        ranked: list[CategoryMatch] = []
+        first_category = self._first_category
+        for negative_score, bucket in scores.ranking:
+            category = self._categories[bucket - first_category]
+            if kind is None or kind in category.kinds:
+                ranked.append(CategoryMatch(category, -negative_score, scores.words(bucket)))
+                if len(ranked) == SUGGESTIONS:
+                    break
+        return ranked
 
     # --- matching ---------------------------------------------------------------------------------------
 
-    def _score(self, norm: str) -> tuple[dict[Intent, float], dict[Intent, list[str]], list[CategoryMatch]]:
-        """Intent cue totals and matched cues, and the categories that scored, best first (file order on ties)."""
+    def _score(self, norm: str) -> Scores:
+        """Intent cue totals, and the categories that scored, best first (file order on ties)."""
         totals = dict.fromkeys(TIE_ORDER, 0.0)
-        cues: dict[Intent, list[str]] = {intent: [] for intent in TIE_ORDER}
         if len(norm) >= LONG_TEXT_CHARS:
             norm = self._without_courtesy(norm)
         if len(norm) < MIN_CHARS:
-            return totals, cues, []
-        hits = self._index.find(norm)
+            return Scores(totals, [], (), ())
+        contributions = self._contributions(norm)
+        if not contributions:
+            return Scores(totals, [], (), ())
+        contributions.sort(key=itemgetter(0), reverse=True)  # stable: equal values keep their order
+        contributions.sort(key=itemgetter(1))  # stable: each rule's contributions stay strongest first
+        values, buckets, written = zip(*contributions, strict=True)
+        vetoed = {bucket for _, buckets in self._vetoes.iter(norm) for bucket in buckets} if self._vetoes else ()
+        first_category, intents, saturated = self._first_category, self._intents, self._saturated
+        ranking: list[tuple[float, int]] = []
+        at = 0
+        for bucket, count in Counter(buckets).items():  # rules in ascending order, each with its contributions
+            if count == 1:
+                score = values[at]
+            else:  # added one by one, strongest first, as the saturation rule reads: the same float sum every time
+                score = reduce(add, map(mul, values[at:at + count], saturated))
+            at += count
+            if bucket < first_category:
+                totals[intents[bucket]] = score
+            elif bucket not in vetoed:
+                ranking.append((-round(score, 4), bucket))
+        ranking.sort()
+        return Scores(totals, ranking, buckets, written)
+
+    def _contributions(self, norm: str) -> list[tuple[float, int, str]]:
+        """Every (weight, rule, keyword as written) the text earns: scaled by match strength, by place (a long
+        text's first sentence counts more) and by containment in a longer match."""
+        exact, inexact = self._index.find(norm)
         head = head_length(norm)
-        inexact = [term for term, (strength, _, _) in hits.items() if strength < 1.0]
-        # Positions inside an inexact match: an exact match elsewhere cannot be held by one, so most skip holders().
+        # Positions inside an inexact match: an exact match elsewhere cannot be held by one, and an exact match
+        # can only be held by an exact match of a longer keyword containing it, so most skip holders().
         inside = None
         if inexact:
             inside = bytearray(len(norm) + 1)
-            for term in inexact:
-                _, start, end = hits[term]
+            for _, start, end in inexact.values():
                 inside[start:end] = b"\x01" * (end - start)
-        first_category = self._first_category
         contributions: list[tuple[float, int, str]] = []
-        found = frozenset(hits)
-        by_start = None
-        for term, (strength, start, end) in hits.items():
-            if strength < 1.0 or (inside is not None and inside[start]) \
-                    or (term.supers and not term.super_set.isdisjoint(found)):
+        by_start = found = None
+        for term, last in exact.items():
+            start = last - term.size + 1
+            if inside is not None and inside[start]:
                 if by_start is None:
-                    by_start = spans_by_start(hits)
-                others = holders(term, start, end, by_start, self._longest)
+                    by_start = spans_by_start(exact, inexact, self._longest, len(norm))
+                others = holders(term, start, last + 1, by_start, self._longest)
+            elif term.supers:
+                if found is None:
+                    found = set(exact)  # so that & runs in C over the smaller side (a short term has many supers)
+                others = [other for other in term.super_set & found
+                          if exact[other] >= last and exact[other] - other.size < start]
+                if len(others) == 1:
+                    held = term.held.get(others[0])
+                    if held is None:  # worked out once per pair met, not for every pair at build (memory, GC)
+                        held = term.held[others[0]] = (contained(term, 1.0, others, self._first_category),
+                                                       contained(term, HEAD_FACTOR, others, self._first_category))
+                    contributions += held[start < head]
+                    continue
             else:
                 others = None
-            scale = strength * (HEAD_FACTOR if start < head else 1.0)
-            if not others:
-                if scale == 1.0:
-                    contributions += term.contributions
-                else:
-                    contributions.extend((weight * scale, bucket, written) for weight, bucket, written in term.contributions)
-                continue
-            for bucket, weight, written in term.owners:
-                factor = containment(bucket, bucket < first_category, others)
-                if factor > 0:
-                    contributions.append((weight * scale * factor, bucket, written))
-        contributions.sort(key=itemgetter(0), reverse=True)  # stable: equal values keep their order
-        scores: dict[int, float] = {}
-        words: dict[int, list[str]] = {}
-        counted: dict[int, int] = {}
-        intents = self._intents
-        for value, bucket, written in contributions:
-            rank = counted.get(bucket, 0)
-            counted[bucket] = rank + 1
-            if rank >= FULL_CONTRIBUTIONS:
-                value *= SATURATION ** (rank + 1 - FULL_CONTRIBUTIONS)
-            if bucket < first_category:
-                intent = intents[bucket]
-                totals[intent] += value
-                cues[intent].append(written)
-            elif bucket in scores:
-                scores[bucket] += value
-                words[bucket].append(written)
+            if others:
+                contributions += contained(term, HEAD_FACTOR if start < head else 1.0, others, self._first_category)
+            elif start < head:
+                contributions += term.head_contributions
             else:
-                scores[bucket] = value
-                words[bucket] = [written]
-        vetoed = {bucket for _, buckets in self._vetoes.iter(norm) for bucket in buckets} if self._vetoes else ()
-        matches = [
-            CategoryMatch(self._categories[bucket - first_category], round(scores[bucket], 4), tuple(words[bucket]))
-            for bucket in sorted(scores)
-            if bucket not in vetoed
-        ]
-        matches.sort(key=lambda match: -match.score)
-        return totals, cues, matches
+                contributions += term.contributions
+        for term, (strength, start, end) in inexact.items():
+            if by_start is None:
+                by_start = spans_by_start(exact, inexact, self._longest, len(norm))
+            others = holders(term, start, end, by_start, self._longest)
+            scale = strength * (HEAD_FACTOR if start < head else 1.0)
+            if others:
+                contributions += contained(term, scale, others, self._first_category)
+            else:
+                contributions.extend((weight * scale, bucket, written) for weight, bucket, written in term.contributions)
+        return contributions
 
     def _without_courtesy(self, norm: str) -> str:
         """The text without greetings and sign-offs, unless little else is left."""
+        if self._any_courtesy is None or not self._any_courtesy.found(norm):  # most texts have none: one pass
+            return norm
         stripped = norm
         for phrase in self._courtesy:
             if phrase in stripped:
@@ -288,11 +348,6 @@ def head_length(norm: str) -> int:
         return 0
     end = SENTENCE_END.search(norm, 4)
     return min(end.start() if end else HEAD_MAX_CHARS, HEAD_MAX_CHARS)
-
-
-def of_kind(matches: list[CategoryMatch], kind: str) -> list[CategoryMatch]:
-    """The matches whose category applies to a case kind, order kept."""
-    return [match for match in matches if kind in match.category.kinds]
 
 
 def category_confidence(ranked: list[CategoryMatch]) -> float:

@@ -9,9 +9,10 @@ through a third automaton over syllable codes: the text is read as one syllable 
 from __future__ import annotations
 
 import re
+from bisect import bisect_left, bisect_right
 from itertools import product
 
-import ahocorasick
+from ahocorasick_rs import AhoCorasick
 from rapidfuzz.fuzz import partial_ratio_alignment
 
 from bot.understanding.pinyin import Style, lazy_pinyin
@@ -29,17 +30,16 @@ NO_SYLLABLE = "\x00"  # the code of a character without a reading; no keyword co
 
 # Characters a syllable reading has not yet been looked up for (codes live in plane 15, which normalize() drops).
 UNREAD = re.compile("[^\U000f0000-\U000fffff\x00]")
-UNCLAIMED = re.compile(b"\\x00{2,}")  # two or more characters in a row that no exact keyword covers
-CLAIMED = b"\x01" * 2000  # text.MAX_CHARS
 Hit = tuple[float, int, int]  # strength (1.0 exact), start, end in the normalised text
 _NO_HIT: Hit = (0.0, 0, 0)
+_UNREAD: dict[int, list[str]] = {}  # one mask per keyword length, shared (only ever read)
 
 
 class Term:
     """One distinct normalised keyword and every rule (intent or category) that lists it."""
 
-    __slots__ = ("buckets", "contributions", "families", "key_chars", "owners", "shorter", "size", "super_set", "supers", "syllables",
-                 "word")
+    __slots__ = ("buckets", "claim", "contributions", "families", "head_contributions", "held", "key_chars", "owners",
+                 "shorter", "size", "super_set", "supers", "syllables", "unread", "word")
 
     def __init__(self, word: str) -> None:
         self.word = word
@@ -53,17 +53,55 @@ class Term:
         self.supers: tuple[Term, ...] = ()  # longer terms that contain this one
         self.shorter: tuple[Term, ...] = ()  # terms one character shorter that it contains
         self.super_set: frozenset[Term] = frozenset()
+        # By each longer term: the contributions (plain, in a long text's head) when that one alone holds this one.
+        self.held: dict[Term, tuple[tuple, tuple]] = {}
+        # What an exact match masks from homophone search: the `claim` positions before its last one and itself.
+        self.claim = self.size - 1 if self.size >= 2 else -1
+        self.unread = _UNREAD.setdefault(self.size, [NO_SYLLABLE] * self.size if self.size >= 2 else [])
 
 
-def automaton(entries: dict[str, object]) -> ahocorasick.Automaton | None:
+class Automaton:
+    """Every occurrence of a set of keys in a text, overlapping, by last position and the longest key first.
+
+    Aho-Corasick in Rust (ahocorasick_rs): pyahocorasick, used before, looks through a node's children one by one,
+    and the root of 2,000 Chinese keywords has 700, so a 400-character text cost it ~35 µs per automaton.
+    """
+
+    __slots__ = ("_search", "values")
+
+    def __init__(self, entries: dict[str, object]) -> None:
+        self.values = list(entries.values())
+        self._search = AhoCorasick(list(entries)).find_matches_as_indexes
+
+    def iter(self, text: str) -> list[tuple[int, object]]:
+        """(last position, value) of every occurrence."""
+        values = self.values
+        return [(end - 1, values[key]) for key, _, end in self._search(text, overlapping=True)]
+
+    def found(self, text: str) -> list[tuple[int, int, int]]:
+        """(key number, start, end) of every occurrence; the value of a key number is in `values`."""
+        return self._search(text, overlapping=True)
+
+
+def automaton(entries: dict[str, object]) -> Automaton | None:
     """An Aho-Corasick automaton over the given keys, or None when there are none."""
-    if not entries:
-        return None
-    built = ahocorasick.Automaton()
-    for key, value in entries.items():
-        built.add_word(key, value)
-    built.make_automaton()
-    return built
+    return Automaton(entries) if entries else None
+
+
+class Scores:
+    """One text's scores: intent cue totals, the categories that scored as (-score, rule) best first, and every
+    keyword (as written) matched, sorted by rule and strongest first, until a caller asks for a rule's."""
+
+    __slots__ = ("buckets", "ranking", "totals", "written")
+
+    def __init__(self, totals: dict, ranking: list[tuple[float, int]], buckets: tuple[int, ...],
+                 written: tuple[str, ...]) -> None:
+        self.totals, self.ranking, self.buckets, self.written = totals, ranking, buckets, written
+
+    def words(self, bucket: int) -> tuple[str, ...]:
+        """The keywords (as written) a rule matched, strongest first."""
+        first = bisect_left(self.buckets, bucket)
+        return self.written[first:bisect_right(self.buckets, bucket, first)]
 
 
 class KeywordIndex:
@@ -91,7 +129,8 @@ class KeywordIndex:
             if term.size >= FUZZY_MIN_CHARS and not only_cue:
                 for offset, piece in split_pieces(term.word, 1 if term.size < 8 else 2):
                     keyed = not term.key_chars.isdisjoint(piece)  # then every window around it keeps a key character
-                    pieces.setdefault(piece, []).append((term, offset + len(piece), keyed))
+                    pieces.setdefault(piece, []).append((term, offset + len(piece), keyed, term.size,
+                                                         term.key_chars))
             if term.size >= (PINYIN_MIN_CHARS_CUE if only_cue else 2) and all(char_readings(c) for c in term.word):
                 term.syllables = tuple(lazy_pinyin(term.word, style=Style.NORMAL))
                 if len(term.syllables) == term.size:
@@ -125,37 +164,40 @@ class KeywordIndex:
             coded = norm.translate(table)
         return coded
 
-    def find(self, norm: str) -> dict[Term, Hit]:
-        """Every keyword found in the text with its strength and place; the first occurrence is kept."""
-        hits: dict[Term, Hit] = {}
+    def find(self, norm: str) -> tuple[dict[Term, int], dict[Term, Hit]]:
+        """Every keyword found: exact ones with the last position of their first occurrence, in the order they
+        first end; then fuzzy and homophone ones with their strength and span, in the order they were found."""
+        exact: dict[Term, int] = {}
         if self._exact is not None:
-            for end, term in self._exact.iter(norm):
-                if term not in hits:
-                    hits[term] = (1.0, end - term.size + 1, end + 1)
+            terms = self._exact.values
+            for key, _, end in self._exact.found(norm):
+                term = terms[key]
+                if term not in exact:
+                    exact[term] = end - 1
+        inexact: dict[Term, Hit] = {}
         if self._pieces is not None and len(norm) >= FUZZY_MIN_CHARS:
-            self._find_fuzzy(norm, hits)
+            self._find_fuzzy(norm, exact, inexact)
         if self._sounds is not None:
-            self._find_sounds(norm, hits)
-        return hits
+            self._find_sounds(norm, exact, inexact)
+        return exact, inexact
 
-    def _find_fuzzy(self, norm: str, hits: dict[Term, Hit]) -> None:
+    def _find_fuzzy(self, norm: str, exact: dict[Term, int], inexact: dict[Term, Hit]) -> None:
         """Long keywords with one wrong, missing or extra character (two in 8+), around an intact piece."""
         length = len(norm)
         tried: set[tuple[Term, int]] = set()
-        for end, entries in self._pieces.iter(norm):
-            for term, piece_end, keyed in entries:
-                if term in hits:
+        entries_of = self._pieces.values
+        for key, _, stop in self._pieces.found(norm):
+            for term, piece_end, keyed, size, key_chars in entries_of[key]:
+                if term in exact or term in inexact or size > length:
                     continue
-                start = end + 1 - piece_end
+                start = stop - piece_end
                 left = start - 1 if start else 0
-                around = norm[left:start + term.size + 1]
-                if not keyed and term.key_chars.isdisjoint(around):
-                    continue
-                if term.size > length or (term, start) in tried:
+                around = norm[left:start + size + 1]
+                if not keyed and key_chars.isdisjoint(around) or (term, start) in tried:
                     continue
                 tried.add((term, start))
                 # Text holding 居住证 exactly is about 居住证, not a misspelt 居住证明.
-                if any(hits.get(other, _NO_HIT)[0] == 1.0 for other in term.shorter):
+                if term.shorter and any(other in exact for other in term.shorter):
                     continue
                 found = partial_ratio_alignment(term.word, around, score_cutoff=FUZZY_CUTOFF)
                 # Windows cut short at either end of the text match a keyword's prefix (电动车 for 电动车上楼):
@@ -166,36 +208,36 @@ class KeywordIndex:
                 if window == term.word or term.key_chars.isdisjoint(window) \
                         or any(c in POLARITY_CHARS and c not in window for c in term.word):
                     continue
-                hits[term] = (FUZZY_FACTOR * found.score / 100.0, left + found.dest_start, left + found.dest_end)
+                inexact[term] = (FUZZY_FACTOR * found.score / 100.0, left + found.dest_start, left + found.dest_end)
 
-    def _find_sounds(self, norm: str, hits: dict[Term, Hit]) -> None:
+    def _find_sounds(self, norm: str, exact: dict[Term, int], inexact: dict[Term, Hit]) -> None:
         """Keywords spelled with homophones: same syllables, at least half the characters identical."""
         # Characters an exact keyword already claims are not read again as a homophone of another: in
-        # 5号楼电梯坏了 the 电 of 电梯坏 is not also the 电 of 漏电 (楼电 sounds like 漏电). So only the stretches no
-        # exact keyword covers are read and searched, which also spares the Python work on every exact keyword's
-        # own reading (most candidates).
-        claimed = bytearray(len(norm))
-        for term, (strength, start, end) in hits.items():
-            if strength == 1.0 and term.size >= 2:
-                claimed[start:end] = CLAIMED[:end - start]
-        exact: set[str] | None = None
-        for gap in UNCLAIMED.finditer(claimed):
-            offset = gap.start()
-            for end, terms in self._sounds.iter(self.read(norm[offset:gap.end()])):
-                for term in terms:
-                    if hits.get(term, _NO_HIT)[0] >= PINYIN_FACTOR:
-                        continue
-                    start = offset + end + 1 - term.size
-                    window = norm[start:start + term.size]
-                    same = sum(a == b for a, b in zip(window, term.word, strict=True))
-                    if same == term.size or 2 * same < term.size:
-                        continue
-                    if exact is None:
-                        # As with fuzzy matching: text holding 电梯 exactly followed by 都 is not a misspelt 电梯抖.
-                        exact = {t.word for t, (strength, _, _) in hits.items() if strength == 1.0 and t.size >= 2}
-                    if window[:-1] in exact or window[1:] in exact:
-                        continue
-                    hits[term] = (PINYIN_FACTOR, start, start + term.size)
+        # 5号楼电梯坏了 the 电 of 电梯坏 is not also the 电 of 漏电 (楼电 sounds like 漏电). So they are read as
+        # NO_SYLLABLE, which no sound key holds: one pass of the automaton over the text finds only matches
+        # lying wholly in stretches no exact keyword covers.
+        codes = self.read(norm)
+        if exact:
+            masked = list(codes)
+            for term, last in exact.items():
+                masked[last - term.claim:last + 1] = term.unread  # a one-character keyword claims nothing
+            codes = "".join(masked)
+        words: set[str] | None = None
+        for end, terms in self._sounds.iter(codes):
+            for term in terms:
+                if term in exact or inexact.get(term, _NO_HIT)[0] >= PINYIN_FACTOR:
+                    continue
+                start = end + 1 - term.size
+                window = norm[start:start + term.size]
+                same = sum(a == b for a, b in zip(window, term.word, strict=True))
+                if same == term.size or 2 * same < term.size:
+                    continue
+                if words is None:
+                    # As with fuzzy matching: text holding 电梯 exactly followed by 都 is not a misspelt 电梯抖.
+                    words = {t.word for t in exact if t.size >= 2}
+                if window[:-1] in words or window[1:] in words:
+                    continue
+                inexact[term] = (PINYIN_FACTOR, start, start + term.size)
 
 
 def split_pieces(word: str, errors: int) -> list[tuple[int, str]]:
@@ -216,10 +258,20 @@ def mark_key_chars(terms: list[Term]) -> None:
         term.key_chars = frozenset(char for char in term.word if frequency[char] == rarest)
 
 
-def spans_by_start(hits: dict[Term, Hit]) -> dict[int, list[tuple[Term, int]]]:
-    """Every match by its first position, with its end: what holders() looks through."""
+def spans_by_start(exact: dict[Term, int], inexact: dict[Term, Hit], longest: int,
+                   length: int) -> dict[int, list[tuple[Term, int]]]:
+    """The matches holders() can be asked about, by first position, with their end: every inexact match, and the
+    exact ones starting at most `longest` characters before an inexact one (holders are only sought for an
+    inexact match or a match inside one)."""
+    near = bytearray(length + 1)
+    for _, start, end in inexact.values():
+        near[max(0, start - longest):end] = b"\x01" * (end - max(0, start - longest))
     by_start: dict[int, list[tuple[Term, int]]] = {}
-    for term, (_, start, end) in hits.items():
+    for term, last in exact.items():
+        start = last - term.size + 1
+        if near[start]:
+            by_start.setdefault(start, []).append((term, last + 1))
+    for term, (_, start, end) in inexact.items():
         by_start.setdefault(start, []).append((term, end))
     return by_start
 
@@ -234,6 +286,17 @@ def holders(term: Term, start: int, end: int, by_start: dict[int, list[tuple[Ter
             if other is not term and end <= other_end and other_end - other_start > size:
                 held.append(other)
     return held
+
+
+def contained(term: Term, scale: float, holding: list[Term], first_category: int) -> tuple[tuple[float, int, str], ...]:
+    """A match's (weight, rule, keyword as written) inside longer matches: each owner's weight times `scale` and
+    containment() (rules numbered below `first_category` are intents)."""
+    found = []
+    for bucket, weight, written in term.owners:
+        factor = containment(bucket, bucket < first_category, holding)
+        if factor > 0:
+            found.append((weight * scale * factor, bucket, written))
+    return tuple(found)
 
 
 def containment(bucket: int, is_intent: bool, holding: list[Term]) -> float:
