@@ -28,6 +28,7 @@ run classifier.py
 if [ "${1:-}" = "--all" ]; then
   run grid.py
   run rules_hotline.py
+  run public_mining.py  # fetches its public data set through pip once
   run group_offers.py
   run broadcast.py
   run weekly_stats.py

@@ -12,8 +12,8 @@ import platform
 from pathlib import Path
 from typing import Any
 
-# The figures worth a column: throughput, latency, CPU per update, memory, losses.
-HEADLINE = ("per_s", "p50", "p99", "rss_mib", "cpu_ms", "lost", "failures")
+# The figures worth a column: throughput, latency, CPU per update, memory, losses, accuracy on labelled sets.
+HEADLINE = ("per_s", "p50", "p99", "rss_mib", "cpu_ms", "lost", "failures", "accuracy", "macro_f1")
 
 
 def leaves(figures: dict[str, Any], prefix: str = "") -> list[tuple[str, Any]]:

@@ -103,8 +103,7 @@ def suggest_from_history(settings: Settings, args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     from bot.cli import CommandError
-    from bot.understanding.classifier import Classifier
-    from bot.understanding.evaluation import evaluate, report_lines
+    from bot.understanding.evaluation import report_lines
     from bot.understanding.mining import (
         Miner,
         MiningError,
@@ -137,15 +136,10 @@ def suggest_from_history(settings: Settings, args: argparse.Namespace) -> int:
     print(f"{args.history}: {len(cases)} cases ({encoding}), {len({c.label for c in cases})} labels; "
           f"mined on {len(train)}, measured on {len(held)} held out")
     methods = METHODS if args.method == "best" else (args.method,)
-    miner = Miner(train, bar("读取案例"))
-    results, mined_by = {}, {}
-    for method in methods:
-        mined = mined_by[method] = getattr(miner, f"mine_{method}")(args.per_category, bar(f"挖掘（{method}）"))
-        text = dump_rules(with_categories(base, mined_categories(mined), replace=True))
-        classifier = _classifier_of(text, Classifier)
-        label_of = {rule.code: rule.label for rule in mined}
-        results[method] = evaluate(classifier, held, label_of)
-        print("\n".join(report_lines(results[method], f"方法 {method}")))
+    mined_by, results = {}, {}
+    for method, mined, evaluation in mine_and_measure(train, held, base, args.per_category, methods, bar):
+        mined_by[method], results[method] = mined, evaluation
+        print("\n".join(report_lines(evaluation, f"方法 {method}")))
     reference = naive_bayes_accuracy(train, held)
     chosen = max(results, key=lambda m: (results[m].accuracy, results[m].macro_f1))
     print(f"参照：朴素贝叶斯（同样的特征，非规则）留出准确率 {reference:.1%}；"
@@ -156,6 +150,20 @@ def suggest_from_history(settings: Settings, args: argparse.Namespace) -> int:
     print(f"rules written to {args.out} (method {chosen}, mined on {len(cases)} cases); "
           f"review them, then `rules merge {args.out} --out ...`")
     return 0
+
+
+def mine_and_measure(train, held, base, per_category, methods, bar=lambda description: lambda items: items):  # type: ignore[no-untyped-def]
+    """Yields (method, mined labels, held-out evaluation) for each method, the mined categories replacing the base's."""
+    from bot.understanding.classifier import Classifier
+    from bot.understanding.evaluation import evaluate
+    from bot.understanding.mining import Miner
+    from bot.understanding.rulefile import dump_rules, mined_categories, with_categories
+
+    miner = Miner(train, bar("读取案例"))
+    for method in methods:
+        mined = getattr(miner, f"mine_{method}")(per_category, bar(f"挖掘（{method}）"))
+        classifier = _classifier_of(dump_rules(with_categories(base, mined_categories(mined), replace=True)), Classifier)
+        yield method, mined, evaluate(classifier, held, {rule.code: rule.label for rule in mined})
 
 
 def _classifier_of(text: str, classifier_type):  # type: ignore[no-untyped-def]
