@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.cases.scope import StaffLike, case_filter, subtree_clause
 from bot.grid.directory import GridDirectory, UnitRef
 from models import Case, CaseKind, CaseStatus, Resident, Staff
-from models.cases import OPEN_STATUSES
+from models.cases import open_filter
 
 SORTS = {"newest": "最新提交", "oldest": "最早提交", "updated": "最近更新", "due": "办结时限最近"}
 PAGE_SIZE = 50
@@ -109,7 +109,7 @@ class CaseQuery:
             clauses.append(_CASE.c.assignee_id.in_(select(_STAFF.c.id).where(
                 or_(_STAFF.c.code == self.assignee, _STAFF.c.name == self.assignee))))
         if self.overdue:
-            clauses += [_CASE.c.status.in_(OPEN_STATUSES), _CASE.c.resolve_due_at < now]
+            clauses += [open_filter(), _CASE.c.resolve_due_at < now]
         if self.since:
             clauses.append(_CASE.c.created_at >= datetime.combine(self.since, datetime.min.time(), tz))
         if self.until:
