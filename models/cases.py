@@ -97,7 +97,7 @@ class Case(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     kind: Mapped[CaseKind] = mapped_column(_enum(CaseKind))
-    status: Mapped[CaseStatus] = mapped_column(_enum(CaseStatus))
+    status: Mapped[CaseStatus] = mapped_column(_enum(CaseStatus), index=True)
     text: Mapped[str] = mapped_column(Text)
     media: Mapped[list[dict]] = mapped_column(JSON, default=list)
     category_code: Mapped[str | None] = mapped_column(String(64))
@@ -184,9 +184,8 @@ class CaseDayFigures(Base):
 
 
 Index("ix_case_open_assignee", Case.assignee_id, Case.status)
-# The list's category and status filters in a window of filing time, with the scope's columns tested in the index.
+# The list's category filter in a window of filing time, with the scope's columns tested in the index.
 Index("ix_case_category_created", Case.category_code, Case.created_at, Case.unit_id, Case.assignee_id)
-Index("ix_case_status_created", Case.status, Case.created_at, Case.unit_id, Case.assignee_id)
 
 
 def open_filter() -> ColumnElement[bool]:

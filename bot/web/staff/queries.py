@@ -23,6 +23,7 @@ SEARCH_BUDGET_S = 0.06  # a text search page stops reading windows after this lo
 FIRST_WINDOW = timedelta(days=7)
 SEARCH_FIRST_CASES = 2000  # a text search's first window holds about this many cases (a few ms of reading)
 MIN_SEARCH_WINDOW = timedelta(hours=1)
+SEARCH_GROWTH = 8  # a text search's next window is at most this many times as long (a pace is only an estimate)
 COUNT_CAP = 10_000  # the list counts its cases up to this many, then says "more than"
 _CASE, _STAFF, _RESIDENT = Case.__table__, Staff.__table__, Resident.__table__
 _SORT_COLUMN = {"newest": _CASE.c.created_at, "oldest": _CASE.c.created_at, "updated": _CASE.c.updated_at,
@@ -166,7 +167,7 @@ async def _window_page(session: AsyncSession, query: CaseQuery, clauses: list[Co
     cheaper for that window; one query over all time walks created_at backwards testing every case for a small
     scope (37,411 rows for a grid's first page, 1.2 s on PostgreSQL at 1,000,000 cases). With a `budget` (a text
     search), the first window holds about SEARCH_FIRST_CASES cases (by the table's filing rate), each next one
-    at most what the budget has left at the last window's pace, and the page ends early once the budget is
+    as long as half of what the budget has left allows at the last window's pace, and the page ends once it is
     spent, short or even empty, with a cursor at the edge of what was searched: the next page goes on from there
     (nothing skipped or repeated)."""
     began = time.perf_counter()
@@ -203,9 +204,10 @@ async def _window_page(session: AsyncSession, query: CaseQuery, clauses: list[Co
         if budget is not None and spent > budget:
             return rows, f"{edge.isoformat()}~0"  # id 0: the next page takes exactly what this one did not search
         grown = width * 2
-        if budget is not None:  # the next window at this one's pace fits what is left of the budget
+        if budget is not None:  # the next window at this one's pace takes half of what is left of the budget
             pace = (time.perf_counter() - started) / width.total_seconds()
-            grown = max(floor, min(grown, timedelta(seconds=(budget - spent) / pace) if pace else grown))
+            fits = timedelta(seconds=(budget - spent) / 2 / pace) if pace else width * SEARCH_GROWTH
+            grown = max(floor, min(width * SEARCH_GROWTH, fits))
         near, width, opening = edge, grown, False
 
 

@@ -1,7 +1,6 @@
 """web at 1,000,000 cases: the figures of each day, community and category kept by triggers (the statistics
 page of a street or the district reads day rows, not 155,000 cases); the list's category filter by
-(category_code, created_at, unit_id, assignee_id) and the status filter by (status, created_at, unit_id,
-assignee_id), which replace the one-column indexes they start with; open
+(category_code, created_at, unit_id, assignee_id), which replaces the category_code index it starts with; open
 cases by resolve deadline (the statistics page's overdue list walks it in order instead of sorting every open case)
 
 Revision ID: 0012_w16_rollup
@@ -93,8 +92,6 @@ def _backfill(key: list[str], values: list[str]) -> str:
 def upgrade() -> None:
     with op.batch_alter_table('case', schema=None) as batch_op:
         batch_op.drop_index('ix_case_category_code')
-        batch_op.drop_index('ix_case_status')
-        batch_op.create_index('ix_case_status_created', ['status', 'created_at', 'unit_id', 'assignee_id'], unique=False)
         batch_op.create_index('ix_case_category_created', ['category_code', 'created_at', 'unit_id', 'assignee_id'],
                               unique=False)
         batch_op.create_index('ix_case_overdue', ['resolve_due_at'], unique=False,
@@ -129,7 +126,7 @@ def upgrade() -> None:
                    f'BEGIN {_upsert(_sqlite_key(row), _sqlite_values(row), sign, "")}; END')
     op.execute(_backfill(_sqlite_key('c'), _sqlite_values('c')))
     if op.get_bind().execute(sa.text("SELECT 1 FROM sqlite_master WHERE name = 'sqlite_stat1'")).first():
-        for index in ('ix_case_category_created', 'ix_case_status_created', 'ix_case_overdue'):  # an analysed database would misjudge them
+        for index in ('ix_case_category_created', 'ix_case_overdue'):  # an analysed database would misjudge them
             op.execute(f'ANALYZE {index}')
 
 
@@ -145,6 +142,4 @@ def downgrade() -> None:
     with op.batch_alter_table('case', schema=None) as batch_op:
         batch_op.drop_index('ix_case_overdue')
         batch_op.drop_index('ix_case_category_created')
-        batch_op.drop_index('ix_case_status_created')
         batch_op.create_index('ix_case_category_code', ['category_code'], unique=False)
-        batch_op.create_index('ix_case_status', ['status'], unique=False)
