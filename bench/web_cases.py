@@ -42,7 +42,7 @@ from models import Case, StaffRole, UnitLevel
 from models.db import create_engine, migrate, session_factory
 
 NOW = datetime(2026, 11, 30, 1, 0, tzinfo=UTC)
-PG_DATABASE = "postgresql+asyncpg://postgres@127.0.0.1:5432/gridbot_bench_web"
+PG_SERVER = "postgresql+asyncpg://postgres@127.0.0.1:5432"
 
 
 async def _count(url: str) -> int | None:
@@ -55,7 +55,7 @@ async def _count(url: str) -> int | None:
         await engine.dispose()
 
 
-async def ensure_database(backend: str, cases: int, workdir: Path) -> tuple[str, float]:
+async def ensure_database(backend: str, cases: int, workdir: Path, pg_name: str = "gridbot_bench_web") -> tuple[str, float]:
     """The benchmark database with `cases` cases, made once; returns its URL and the seconds spent seeding."""
     if backend == "sqlite":
         await asyncio.to_thread(workdir.mkdir, parents=True, exist_ok=True)
@@ -65,14 +65,14 @@ async def ensure_database(backend: str, cases: int, workdir: Path) -> tuple[str,
             return url, 0.0
         path.unlink(missing_ok=True)
     else:
-        url = PG_DATABASE
+        url = f"{PG_SERVER}/{pg_name}"
         conn = await asyncpg.connect("postgresql://postgres@127.0.0.1:5432/postgres")
         try:
-            if await conn.fetchval("SELECT 1 FROM pg_database WHERE datname = 'gridbot_bench_web'"):
+            if await conn.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", pg_name):
                 if await _count(url) == cases:
                     return url, 0.0
-                await conn.execute('DROP DATABASE "gridbot_bench_web" WITH (FORCE)')
-            await conn.execute('CREATE DATABASE "gridbot_bench_web"')
+                await conn.execute(f'DROP DATABASE "{pg_name}" WITH (FORCE)')
+            await conn.execute(f'CREATE DATABASE "{pg_name}"')
         finally:
             await conn.close()
     began = time.perf_counter()
@@ -86,7 +86,7 @@ async def ensure_database(backend: str, cases: int, workdir: Path) -> tuple[str,
     finally:
         await engine.dispose()
     if backend == "postgresql":  # VACUUM sets the visibility map, which the figures' index-only scans need
-        conn = await asyncpg.connect("postgresql://postgres@127.0.0.1:5432/gridbot_bench_web")
+        conn = await asyncpg.connect(f"postgresql://postgres@127.0.0.1:5432/{pg_name}")
         try:
             await conn.execute('VACUUM ANALYZE "case"')
         finally:
@@ -130,8 +130,13 @@ async def main() -> None:
     parser.add_argument("--runs", type=int, default=30)
     parser.add_argument("--export-rows", type=int, default=100_000)
     parser.add_argument("--workdir", type=Path, default=Path("var/bench-web"))
+    parser.add_argument("--pg-database", default="gridbot_bench_web", help="the PostgreSQL database to make or reuse")
+    parser.add_argument("--seed-only", action="store_true", help="make the database and stop")
     args = parser.parse_args()
-    url, seeded = await ensure_database(args.backend, args.cases, args.workdir)
+    url, seeded = await ensure_database(args.backend, args.cases, args.workdir, args.pg_database)
+    if args.seed_only:
+        print(json.dumps({"bench": "web_cases", "backend": args.backend, "cases": args.cases, "seed_s": round(seeded, 1)}))
+        return
     settings = load_settings({}, database_url=url, web_public_cache_seconds=60, web_cookie_secure=False)
     runtime = await start(settings, FrozenClock(NOW), load_demo_if_empty=False)
     services = runtime.services

@@ -2,7 +2,7 @@
 
 from models.appointments import Booking, BookingStatus, SlotSeats, WaitlistEntry, WaitStatus
 from models.base import Base, LabelledEnum, UTCDateTime
-from models.cases import Case, CaseEvent, CaseKind, CaseStatus, EventKind, Rating
+from models.cases import Case, CaseDayFigures, CaseEvent, CaseKind, CaseStatus, EventKind, Rating
 from models.community import (
     Claim,
     Claimer,
@@ -39,7 +39,7 @@ from models.platform import JobRun, PlatformToken, SendBudget, StaffInvite
 from models.web import CasePhoto, LoginToken, StaffPassword, WebAudit, WebSession
 
 __all__ = [
-    "Base", "LabelledEnum", "UTCDateTime", "Case", "CaseEvent", "CategoryCorrection", "CaseKind", "CaseStatus", "EventKind", "Rating", "ChatGroup", "GridPlace", "GridUnit", "GridVersion", "PlaceKind",
+    "Base", "LabelledEnum", "UTCDateTime", "Case", "CaseDayFigures", "CaseEvent", "CategoryCorrection", "CaseKind", "CaseStatus", "EventKind", "Rating", "ChatGroup", "GridPlace", "GridUnit", "GridVersion", "PlaceKind",
     "Identity", "Resident", "Staff", "StaffRole", "UnitLevel", "Conversation", "InboundMessage",
     "InboundStatus", "Outbox", "SendState", "JobRun", "PlatformToken", "SendBudget", "StaffInvite", "ApiKey", "Open311Token",
     "Booking", "BookingStatus", "SlotSeats", "WaitlistEntry", "WaitStatus",

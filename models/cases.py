@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
-from sqlalchemy import JSON, Float, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import JSON, ColumnElement, Float, ForeignKey, Index, Integer, String, Text, bindparam, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from models.base import Base, LabelledEnum, UTCDateTime
@@ -100,7 +100,7 @@ class Case(Base):
     status: Mapped[CaseStatus] = mapped_column(_enum(CaseStatus), index=True)
     text: Mapped[str] = mapped_column(Text)
     media: Mapped[list[dict]] = mapped_column(JSON, default=list)
-    category_code: Mapped[str | None] = mapped_column(String(64), index=True)
+    category_code: Mapped[str | None] = mapped_column(String(64))
     category_name: Mapped[str | None] = mapped_column(String(64))
     confidence: Mapped[float] = mapped_column(Float, default=0.0)
     keywords: Mapped[list[str]] = mapped_column(JSON, default=list)
@@ -158,7 +158,45 @@ class CaseEvent(Base):
     note: Mapped[str] = mapped_column(Text, default="")
 
 
+class CaseDayFigures(Base):
+    """The figures (bot.cases.figures) of the cases filed on one day at UTC+8 under one community (or at a street
+    or the district itself, `branch` then being that unit's path) in one category ('' for none). Kept by database
+    triggers on `case` (migration 0012_w16_rollup), so every write path keeps it in step, in the same transaction."""
+
+    __tablename__ = "case_day_figures"
+
+    day: Mapped[date] = mapped_column(primary_key=True)
+    branch: Mapped[str] = mapped_column(String(512), primary_key=True)
+    category_name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    cases: Mapped[int] = mapped_column(Integer)
+    done: Mapped[int] = mapped_column(Integer)
+    given: Mapped[int] = mapped_column(Integer)
+    responded: Mapped[int] = mapped_column(Integer)
+    accepted: Mapped[int] = mapped_column(Integer)
+    accept_hours: Mapped[float] = mapped_column(Float)
+    resolved: Mapped[int] = mapped_column(Integer)
+    resolve_hours: Mapped[float] = mapped_column(Float)
+    due: Mapped[int] = mapped_column(Integer)
+    on_time: Mapped[int] = mapped_column(Integer)
+    rated: Mapped[int] = mapped_column(Integer)
+    pleased: Mapped[int] = mapped_column(Integer)
+    wishes_done: Mapped[int] = mapped_column(Integer)
+
+
 Index("ix_case_open_assignee", Case.assignee_id, Case.status)
+# The list's category filter in a window of filing time, with the scope's columns tested in the index.
+Index("ix_case_category_created", Case.category_code, Case.created_at, Case.unit_id, Case.assignee_id)
+
+
+def open_filter() -> ColumnElement[bool]:
+    """status IN OPEN_STATUSES with the statuses written out, so both databases can use ix_case_overdue."""
+    return Case.status.in_(bindparam("open_statuses", [s.value for s in OPEN_STATUSES], expanding=True,
+                                     literal_execute=True))
+
+
+# Open cases in deadline order: the statistics page's overdue list reads the earliest, not every open case sorted.
+_OPEN_SQL = text(f"status IN ({', '.join(repr(s.value) for s in OPEN_STATUSES)})")
+Index("ix_case_overdue", Case.resolve_due_at, postgresql_where=_OPEN_SQL, sqlite_where=_OPEN_SQL)
 Index("ix_case_dup_lookup", Case.category_code, Case.unit_path, Case.created_at)
 Index("ix_case_sla_next", Case.status, Case.sla_next_at)
 Index("ix_case_event_to_status_at", CaseEvent.to_status, CaseEvent.at)

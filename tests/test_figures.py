@@ -3,17 +3,20 @@
 from datetime import timedelta
 
 import pytest
+from sqlalchemy import delete, func, select, update
 
 from bot.cases.figures import (
     NO_DATA,
     Figures,
     figures_by_category,
     figures_by_period,
+    figures_by_period_child_category,
     figures_for,
     hours_text,
     rate_text,
 )
 from bot.reports.weekly import report_text, week_bounds, week_figures
+from models import Case, CaseDayFigures, CaseStatus, UnitLevel
 from tests.harness import Harness
 
 GROUP = "JT-TTC-01"
@@ -118,3 +121,50 @@ async def test_weeks_and_categories_add_up_to_the_period(bot):
     assert total == whole
     assert sum(c.cases for c in categories.values()) == whole.cases == 2
     assert categories["路灯照明"].done == 1
+
+
+async def test_the_day_table_and_the_cases_give_the_same_figures(bot):
+    """case_day_figures, kept by triggers through the lifecycle and plain UPDATEs, agrees with the cases."""
+    lamp = await bot.report("R001", "3号楼门口路灯坏了", group=GROUP)
+    bot.clock.advance(minutes=30)
+    await bot.staff("W001", f"接单 {lamp.id}")
+    bot.clock.advance(hours=2)
+    await bot.staff("W001", f"办结 {lamp.id} 灯已换好")
+    await bot.resident("R001", f"不满意 {lamp.id} 还是不亮")
+    bot.clock.advance(days=1)
+    water = await bot.report("R004", "家里停水了一整天")
+    other = await bot.report("R005", "4号楼楼道灯坏了不亮")
+    bot.clock.advance(hours=5)
+    await bot.staff("W001", f"接单 {lamp.id}")
+    await bot.staff("W001", f"办结 {lamp.id} 换了新灯")
+    await bot.resident("R001", f"满意 {lamp.id}")
+    bot.clock.advance(days=3)
+    rubbish = await bot.report("R001", "5号楼垃圾堆了好几天没人清理", group=GROUP)
+    await bot.staff("W001", f"接单 {rubbish.id}")
+    assert "转" in await bot.staff("W001", f"转派 {rubbish.id} W002 不在我的网格")
+    async with bot.services.sessions.begin() as session:  # writes that bypass the lifecycle
+        await session.execute(update(Case).where(Case.id == water.id).values(
+            created_at=bot.clock.now() - timedelta(days=9), category_name="别的类别"))
+        await session.execute(update(Case).where(Case.id == other.id).values(status=CaseStatus.DUPLICATE))
+    directory = bot.services.directory
+    district = directory.units(UnitLevel.DISTRICT)[0]
+    since, _ = week_bounds(WEEK, bot.services.settings.tz)
+    bounds = [since + timedelta(days=7 * n) for n in range(-2, 4)]
+    async with bot.services.sessions() as session:
+        assert await session.scalar(select(func.count()).select_from(CaseDayFigures)) > 0
+        for unit in (district, directory.by_code("JT")):
+            paths = [child.path for child in directory.children(unit)]
+            both = [await figures_by_period_child_category(session, bounds, paths, unit_path=unit.path,
+                                                           direct=direct) for direct in (True, False)]
+            direct, rolled = ({(period, child, next(iter(f.categories))): f for period, child, f in rows}
+                              for rows in both)
+            assert direct.keys() == rolled.keys() and sum(f.cases for f in direct.values()) == 3
+            for key, expected in direct.items():
+                got = rolled[key]
+                assert [getattr(got, n) for n in vars(got) if not n.endswith("hours")] == [
+                    getattr(expected, n) for n in vars(expected) if not n.endswith("hours")], key
+                assert (got.accept_hours, got.resolve_hours) == pytest.approx(
+                    (expected.accept_hours, expected.resolve_hours)), key
+    async with bot.services.sessions.begin() as session:  # the default path did read the table
+        await session.execute(delete(CaseDayFigures))
+        assert await figures_by_period_child_category(session, bounds, paths, unit_path=unit.path) == []

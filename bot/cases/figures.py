@@ -29,7 +29,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field, fields
-from datetime import datetime
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from sqlalchemy import and_, case, func, literal, literal_column, or_, select
@@ -37,12 +37,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
 
 from bot.grid.directory import GridDirectory
-from models import Case, CaseKind, CaseStatus, Rating
+from models import Case, CaseDayFigures, CaseKind, CaseStatus, Rating
 
 NO_DATA = "暂无数据"
 DONE = (CaseStatus.RESOLVED, CaseStatus.CLOSED)
 PLEASED = (Rating.SATISFIED, Rating.BASICALLY_SATISFIED)
 UNCATEGORISED = "未分类"
+ROLLUP_ZONE = timezone(timedelta(hours=8))  # case_day_figures' days start at midnight here (China Standard Time)
+ROLLUP_DEPTH = 4  # its branches are cut after this many slashes: '/district/street/community/'
 
 
 @dataclass
@@ -66,10 +68,12 @@ class Figures:
 
     def add(self, other: Figures) -> None:
         """Adds another set's figures into these."""
-        for f in fields(self):
-            if f.name != "categories":
-                setattr(self, f.name, getattr(self, f.name) + getattr(other, f.name))
-        self.categories.update(other.categories)
+        mine, theirs = self.__dict__, other.__dict__  # not fields(): a statistics page adds thousands of sets
+        for name in _SUMMED:
+            mine[name] += theirs[name]
+        categories = self.categories
+        for name, count in other.categories.items():  # Counter.update's type checks cost more than the sums
+            categories[name] += count
 
     @property
     def closure_rate(self) -> float | None:
@@ -230,11 +234,16 @@ async def figures_by_period(session: AsyncSession, bounds: Sequence[datetime], *
 
 async def figures_by_period_child_category(
     session: AsyncSession, bounds: Sequence[datetime], child_paths: Sequence[str], *, unit_path: str = "/",
+    direct: bool = False,
 ) -> list[tuple[int, int, Figures]]:
     """(period index, child index, figures of one category) for the periods [bounds[i], bounds[i+1]) and the
-    subtrees at `child_paths` (-1 for a case filed at the unit itself), from one query over the periods' cases."""
+    subtrees at `child_paths` (-1 for a case filed at the unit itself), from one query over the periods' cases,
+    or over case_day_figures when the periods are whole days there and the children no deeper than a community
+    (a street's or the district's page: thousands of rows instead of every case); `direct` forces the cases."""
     if len(bounds) < 2:
         return []
+    if not direct and _rollup_fits(bounds, [unit_path, *child_paths]):
+        return await _from_rollup(session, bounds, child_paths, unit_path)
     bucket = case(*((Case.created_at < end, index) for index, end in enumerate(bounds[1:])), else_=-1)
     # Path ranges, not LIKE: ids and slashes sort below "~", so a subtree is [path, path + "~").
     child = (case(*((and_(Case.unit_path >= path, Case.unit_path < path + "~"), index)
@@ -242,6 +251,29 @@ async def figures_by_period_child_category(
     return [(period, branch, part)
             for (period, branch), part in await _grouped(session, [bucket, child], _scope(unit_path, bounds[0], bounds[-1]))
             if period >= 0]
+
+
+def _rollup_fits(bounds: Sequence[datetime], paths: Sequence[str]) -> bool:
+    """Whether case_day_figures holds these periods (midnights at ROLLUP_ZONE) and subtrees (no deeper)."""
+    return (all(b.astimezone(ROLLUP_ZONE).time() == datetime.min.time() for b in bounds)
+            and all(path.count("/") <= ROLLUP_DEPTH for path in paths))
+
+
+async def _from_rollup(session: AsyncSession, bounds: Sequence[datetime], child_paths: Sequence[str],
+                       unit_path: str) -> list[tuple[int, int, Figures]]:
+    days = [b.astimezone(ROLLUP_ZONE).date() for b in bounds]
+    rollup = CaseDayFigures
+    bucket = case(*((rollup.day < end, index) for index, end in enumerate(days[1:])), else_=-1)
+    child = (case(*((and_(rollup.branch >= path, rollup.branch < path + "~"), index)
+                    for index, path in enumerate(child_paths)), else_=-1) if child_paths else literal(-1))
+    where = [rollup.day >= days[0], rollup.day < days[-1]]
+    if unit_path != "/":
+        where += [rollup.branch >= unit_path, rollup.branch < unit_path + "~"]
+    keys = [bucket.label("k0"), child.label("k1"), rollup.category_name.label("k2")]
+    query = (select(*keys, *(func.sum(getattr(rollup, name)) for name in _SUMMED)).where(*where)
+             .group_by(*(literal_column(key.name) for key in keys)).having(func.sum(rollup.cases) > 0))
+    return [(row[0], row[1], _figures(row[3:], row[2])) for row in (await session.execute(query)).all()
+            if row[0] >= 0]
 
 
 async def figures_by_case_unit(session: AsyncSession, since: datetime, until: datetime) -> dict[int, Figures]:

@@ -16,12 +16,12 @@ from markupsafe import Markup, escape
 from sqlalchemy import func, select
 
 from bot.cases.figures import Figures, figures_by_period_child_category, hours_text, rate_text
-from bot.cases.scope import scope_unit
+from bot.cases.scope import scope_unit, subtree_clause
 from bot.grid.directory import UnitRef
 from bot.services import Services
 from bot.web.common import actor_of, day_start, local, not_found, render, services_of
 from models import Case, CaseEvent, CaseStatus
-from models.cases import OPEN_STATUSES
+from models.cases import open_filter
 
 routes = web.RouteTableDef()
 WEEKS = 8
@@ -66,8 +66,7 @@ async def stats_tables(services: Services, unit: UnitRef) -> dict[str, Any]:
                 by_child[child].add(part)
         overdue = (await db.execute(
             select(Case.id, Case.category_name, Case.place, Case.resolve_due_at)
-            .where(Case.unit_path.startswith(unit.path, autoescape=True), Case.status.in_(OPEN_STATUSES),
-                   Case.resolve_due_at < now).order_by(Case.resolve_due_at).limit(20))).all()
+            .where(subtree_clause(services.directory, unit), open_filter(), Case.resolve_due_at < now).order_by(Case.resolve_due_at).limit(20))).all()
         reopened = (await db.execute(
             select(CaseEvent.case_id, func.count()).join(Case, Case.id == CaseEvent.case_id)
             .where(Case.unit_path.startswith(unit.path, autoescape=True), CaseEvent.to_status == CaseStatus.REOPENED,
