@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
-from sqlalchemy import bindparam, or_, select, update
+from sqlalchemy import ColumnElement, Select, bindparam, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.metrics import SENDS
@@ -117,22 +117,29 @@ async def claim_due(
     sessions: async_sessionmaker[AsyncSession], channel: str, *, now: datetime, limit: int = 50
 ) -> list[Outbox]:
     """Leases up to `limit` due rows of one channel; concurrent claimers never get the same row."""
+    query = (select(Outbox).where(Outbox.channel == channel, _owed(now), Outbox.due_at <= now)
+             .order_by(Outbox.due_at, Outbox.id).limit(limit))
+    return await _claim(sessions, query, now=now, lease=LEASE)
+
+
+def _owed(now: datetime) -> ColumnElement[bool]:
+    """Rows still to send: queued, failed, or claimed by a sender whose lease ran out (it crashed or vanished)."""
+    return or_(Outbox.state.in_([SendState.PENDING, SendState.FAILED]),
+               (Outbox.state == SendState.SENDING) & (Outbox.lease_until < now))
+
+
+async def _claim(sessions: async_sessionmaker[AsyncSession], query: Select[tuple[Outbox]], *, now: datetime,
+                 lease: timedelta) -> list[Outbox]:
+    """Leases the rows the query selects to the caller (one more attempt); concurrent claimers never share a row."""
     async with sessions.begin() as session:
-        due = or_(
-            Outbox.state.in_([SendState.PENDING, SendState.FAILED]),
-            (Outbox.state == SendState.SENDING) & (Outbox.lease_until < now),  # a crashed sender's lease
-        )
-        query = (
-            select(Outbox).where(Outbox.channel == channel, due, Outbox.due_at <= now)
-            .order_by(Outbox.due_at, Outbox.id).limit(limit)
-        )
         if session.bind.dialect.name == "postgresql":
             query = query.with_for_update(skip_locked=True)
         rows = list((await session.scalars(query)).all())
         for row in rows:
             row.state = SendState.SENDING
-            row.lease_until = now + LEASE
+            row.lease_until = now + lease
             row.attempts += 1
+            row.due_at = min(row.due_at, now)
     return rows
 
 
@@ -261,20 +268,9 @@ async def reclaim(sessions: async_sessionmaker[AsyncSession], inbound: Inbound, 
                   lease: timedelta) -> list[Outbox]:
     """Claims the replies of a redelivered message that are still owed: queued, failed, or claimed by a writer
     whose lease ran out. Replies sent, dead, or still held by a live claim are left alone."""
-    owed = or_(Outbox.state.in_([SendState.PENDING, SendState.FAILED]),
-               (Outbox.state == SendState.SENDING) & (Outbox.lease_until < now))
-    async with sessions.begin() as session:
-        query = (select(Outbox).where(Outbox.dedupe_key.startswith(reply_prefix(inbound), autoescape=True), owed)
-                 .order_by(Outbox.id))
-        if session.bind.dialect.name == "postgresql":
-            query = query.with_for_update(skip_locked=True)
-        rows = list((await session.scalars(query)).all())
-        for row in rows:
-            row.state = SendState.SENDING
-            row.lease_until = now + lease
-            row.attempts += 1
-            row.due_at = now
-    return rows
+    query = (select(Outbox).where(Outbox.dedupe_key.startswith(reply_prefix(inbound), autoescape=True), _owed(now))
+             .order_by(Outbox.id))
+    return await _claim(sessions, query, now=now, lease=lease)
 
 
 async def all_replies(sessions: async_sessionmaker[AsyncSession], inbound: Inbound) -> list[Outbox]:
