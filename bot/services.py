@@ -35,6 +35,7 @@ class Services:
     calendar: WorkCalendar  # working days, public holidays and make-up days
     directory_version: int = 0
     directory_checked_at: datetime | None = None
+    day_figures_folded_to: int = 0  # case_day_figures' rows up to this id were folded by this process's last sweep
 
     @property
     def duplicate_window(self) -> timedelta:

@@ -159,15 +159,18 @@ class CaseEvent(Base):
 
 
 class CaseDayFigures(Base):
-    """The figures (bot.cases.figures) of the cases filed on one day at UTC+8 under one community (or at a street
-    or the district itself, `branch` then being that unit's path) in one category ('' for none). Kept by database
-    triggers on `case` (migration 0012_w16_rollup), so every write path keeps it in step, in the same transaction."""
+    """Figures (bot.cases.figures) of the cases filed on one day at UTC+8 under one community (or at a street or
+    the district itself, `branch` then being that unit's path) in one category ('' for none): the sum of a key's
+    rows is its figures. Database triggers on `case` add a row of differences for every tracked write, in the same
+    transaction (migrations 0012_w16_rollup, 0013_day_figure_rows): adding, never updating, so no write waits on
+    another's row. bot.cases.figures.compact_day_figures folds a key's rows into one."""
 
     __tablename__ = "case_day_figures"
 
-    day: Mapped[date] = mapped_column(primary_key=True)
-    branch: Mapped[str] = mapped_column(String(512), primary_key=True)
-    category_name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    day: Mapped[date] = mapped_column()
+    branch: Mapped[str] = mapped_column(String(512))
+    category_name: Mapped[str] = mapped_column(String(64))
     cases: Mapped[int] = mapped_column(Integer)
     done: Mapped[int] = mapped_column(Integer)
     given: Mapped[int] = mapped_column(Integer)
@@ -184,6 +187,7 @@ class CaseDayFigures(Base):
 
 
 Index("ix_case_open_assignee", Case.assignee_id, Case.status)
+Index("ix_case_day_figures_key", CaseDayFigures.day, CaseDayFigures.branch, CaseDayFigures.category_name)
 # The list's category filter in a window of filing time, with the scope's columns tested in the index.
 Index("ix_case_category_created", Case.category_code, Case.created_at, Case.unit_id, Case.assignee_id)
 

@@ -1,13 +1,15 @@
 """The figures leaders read: one definition, the same in the weekly report, the demo summary and the API."""
 
-from datetime import timedelta
+from datetime import datetime, time, timedelta
 
 import pytest
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, select, text, update
 
 from bot.cases.figures import (
     NO_DATA,
+    ROLLUP_ZONE,
     Figures,
+    compact_day_figures,
     figures_by_category,
     figures_by_period,
     figures_by_period_child_category,
@@ -147,24 +149,70 @@ async def test_the_day_table_and_the_cases_give_the_same_figures(bot):
             created_at=bot.clock.now() - timedelta(days=9), category_name="别的类别"))
         await session.execute(update(Case).where(Case.id == other.id).values(status=CaseStatus.DUPLICATE))
     directory = bot.services.directory
-    district = directory.units(UnitLevel.DISTRICT)[0]
+    district, street = directory.units(UnitLevel.DISTRICT)[0], directory.by_code("JT")
     since, _ = week_bounds(WEEK, bot.services.settings.tz)
     bounds = [since + timedelta(days=7 * n) for n in range(-2, 4)]
-    async with bot.services.sessions() as session:
-        assert await session.scalar(select(func.count()).select_from(CaseDayFigures)) > 0
-        for unit in (district, directory.by_code("JT")):
-            paths = [child.path for child in directory.children(unit)]
-            both = [await figures_by_period_child_category(session, bounds, paths, unit_path=unit.path,
-                                                           direct=direct) for direct in (True, False)]
-            direct, rolled = ({(period, child, next(iter(f.categories))): f for period, child, f in rows}
-                              for rows in both)
-            assert direct.keys() == rolled.keys() and sum(f.cases for f in direct.values()) == 3
-            for key, expected in direct.items():
-                got = rolled[key]
-                assert [getattr(got, n) for n in vars(got) if not n.endswith("hours")] == [
-                    getattr(expected, n) for n in vars(expected) if not n.endswith("hours")], key
-                assert (got.accept_hours, got.resolve_hours) == pytest.approx(
-                    (expected.accept_hours, expected.resolve_hours)), key
+
+    async def agree(cases: int) -> None:
+        async with bot.services.sessions() as session:
+            for unit in (district, street):
+                paths = [child.path for child in directory.children(unit)]
+                both = [await figures_by_period_child_category(session, bounds, paths, unit_path=unit.path,
+                                                               direct=direct) for direct in (True, False)]
+                direct, rolled = ({(period, child, next(iter(f.categories))): f for period, child, f in rows}
+                                  for rows in both)
+                assert direct.keys() == rolled.keys() and sum(f.cases for f in direct.values()) == cases
+                for key, expected in direct.items():
+                    got = rolled[key]
+                    assert [getattr(got, n) for n in vars(got) if not n.endswith("hours")] == [
+                        getattr(expected, n) for n in vars(expected) if not n.endswith("hours")], key
+                    assert (got.accept_hours, got.resolve_hours) == pytest.approx(
+                        (expected.accept_hours, expected.resolve_hours)), key
+
+    async def keys() -> tuple[int, int]:
+        async with bot.services.sessions() as session:
+            rows = (await session.execute(select(CaseDayFigures.day, CaseDayFigures.branch,
+                                                 CaseDayFigures.category_name))).all()
+        return len(rows), len(set(rows))
+
+    await agree(cases=3)
+    added, distinct = await keys()
+    assert added > distinct > 0
+    async with bot.services.sessions.begin() as session:  # the SLA sweep folds each key's added rows into one
+        folded, top = await compact_day_figures(session)
+        assert folded > 0
+        nothing, top = await compact_day_figures(session, top)  # the fold's own rows come after its `top`
+        assert nothing == 0
+    assert await keys() == (distinct, distinct)
+    await agree(cases=3)
+    await bot.staff("W002", f"接单 {rubbish.id}")
+    async with bot.services.sessions.begin() as session:  # a later fold looks only at keys written since
+        assert (await compact_day_figures(session, top))[0] == 1
+    assert await keys() == (distinct, distinct)
+    await agree(cases=3)
     async with bot.services.sessions.begin() as session:  # the default path did read the table
         await session.execute(delete(CaseDayFigures))
-        assert await figures_by_period_child_category(session, bounds, paths, unit_path=unit.path) == []
+        assert await figures_by_period_child_category(session, bounds, [], unit_path=street.path) == []
+
+
+async def test_writes_to_one_day_row_never_wait_on_each_other(bot, db_backend):
+    """Two open transactions filing and progressing cases of the same day, community and category both go
+    through at once: the day figures are rows added, not one row updated under a lock held until commit."""
+    if db_backend != "postgres":
+        pytest.skip("SQLite has one writer at a time: nothing to wait on")
+    first = await bot.report("R001", "3号楼门口路灯坏了", group=GROUP)
+    second = await bot.report("R002", "5号楼门口路灯也不亮", group=GROUP)
+    sessions = bot.services.sessions
+    async with sessions.begin() as holding:
+        await holding.execute(update(Case).where(Case.id == first.id).values(status=CaseStatus.ACCEPTED,
+                                                                             accepted_at=bot.clock.now()))
+        async with sessions.begin() as other:  # would wait for `holding` (then time out) on a shared row
+            await other.execute(text("SET LOCAL lock_timeout = '2s'"))
+            await other.execute(update(Case).where(Case.id == second.id).values(
+                status=CaseStatus.ACCEPTED, accepted_at=bot.clock.now()))
+    async with sessions() as session:
+        unit = bot.services.directory.by_code("JT")
+        today = datetime.combine(bot.clock.now().astimezone(ROLLUP_ZONE).date(), time(), ROLLUP_ZONE)
+        (_, _, figures), = await figures_by_period_child_category(session, [today, today + timedelta(days=1)], [],
+                                                                  unit_path=unit.path)  # read from the day rows
+    assert figures.responded == 2

@@ -32,7 +32,7 @@ from dataclasses import dataclass, field, fields
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from sqlalchemy import and_, case, func, literal, literal_column, or_, select
+from sqlalchemy import and_, case, delete, func, insert, literal, literal_column, or_, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -274,6 +274,33 @@ async def _from_rollup(session: AsyncSession, bounds: Sequence[datetime], child_
              .group_by(*(literal_column(key.name) for key in keys)).having(func.sum(rollup.cases) > 0))
     return [(row[0], row[1], _figures(row[3:], row[2])) for row in (await session.execute(query)).all()
             if row[0] >= 0]
+
+
+async def compact_day_figures(session: AsyncSession, since: int = 0) -> tuple[int, int]:
+    """Folds into one row each key of case_day_figures with a row added after id `since`; returns the keys folded
+    and the id the fold went up to (the next fold's `since`: keys untouched since then have one row already)."""
+    rollup = CaseDayFigures
+    key = (rollup.day, rollup.branch, rollup.category_name)
+    columns = [*key, *(getattr(rollup, name) for name in _SUMMED)]
+    top = await session.scalar(select(func.max(rollup.id)))
+    if top is None or top <= since:
+        return 0, since
+    touched = select(*key).where(rollup.id > since, rollup.id <= top)
+    crowded = (select(*key).where(rollup.id <= top, tuple_(*key).in_(touched)).group_by(*key)
+               .having(func.count() > 1))
+    fold = delete(rollup).where(rollup.id <= top, tuple_(*key).in_(crowded))
+    if session.bind.dialect.name == "postgresql":
+        # Only the rows this statement deleted are summed back, so a concurrent fold cannot count a row twice;
+        # a writer whose lower id commits later is neither seen nor deleted: its row waits for the next fold.
+        gone = fold.returning(*columns).cte("gone")
+        source = select(*gone.c[:3], *(func.sum(column) for column in gone.c[3:])).group_by(*gone.c[:3])
+    else:  # one writer at a time: the sums are read before the delete in the same write transaction
+        source = select(*key, *(func.sum(column) for column in columns[3:])).where(
+            rollup.id <= top, tuple_(*key).in_(crowded)).group_by(*key)
+    folded = (await session.execute(insert(rollup).from_select([c.key for c in columns], source))).rowcount
+    if session.bind.dialect.name != "postgresql":
+        await session.execute(fold)
+    return folded, top
 
 
 async def figures_by_case_unit(session: AsyncSession, since: datetime, until: datetime) -> dict[int, Figures]:

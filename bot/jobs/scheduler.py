@@ -25,6 +25,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.cron import CronTrigger
 from sqlalchemy import delete, or_, select, update
 
+from bot.cases.figures import compact_day_figures
 from bot.jobs import appointments
 from bot.jobs.broadcasts import first_full_week, weekly_broadcast
 from bot.jobs.digests import daily_digest
@@ -71,6 +72,8 @@ async def _sweep(services: Services, fire: datetime, now: datetime) -> str:
     tally = await sweep_case_timers(services, now, policy=TimerPolicy.from_services(services))
     # Group offers nobody took lose their words on the same beat (issue 11).
     await lapse_offers(services.sessions, now, timedelta(minutes=services.settings.group_offer_ttl_minutes))
+    async with services.sessions.begin() as session:  # and the day figures' added rows are folded
+        _, services.day_figures_folded_to = await compact_day_figures(session, services.day_figures_folded_to)
     return str(tally)
 
 

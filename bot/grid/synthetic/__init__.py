@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.cases.figures import compact_day_figures
 from bot.grid.district import DistrictSummary
 from bot.grid.synthetic.bulk import Rows, insert_rows, move_sequences, next_ids
 from bot.grid.synthetic.history import add_cases, add_residents
@@ -45,6 +46,7 @@ async def generate_synthetic(
         for case_rows, event_rows in add_cases(rows, rng, district, residents, count=cases, now=now):
             await insert_rows(session, Case.__table__, case_rows)
             await insert_rows(session, CaseEvent.__table__, event_rows)
+        await compact_day_figures(session)  # one day row per key, not one per case inserted
         if session.bind.dialect.name == "postgresql":
             await move_sequences(session)
         await mark_grid_changed(session, now=changed_at)
