@@ -15,7 +15,7 @@ from itertools import product
 from ahocorasick_rs import AhoCorasick
 from rapidfuzz.fuzz import partial_ratio_alignment
 
-from bot.understanding.pinyin import Style, lazy_pinyin
+from bot.understanding.pinyin import Style, lazy_pinyin, load_phrases_within
 from bot.understanding.text import char_readings
 
 FUZZY_MIN_CHARS = 4  # shorter keywords are too easy to hit by accident; pinyin covers their typos
@@ -123,6 +123,7 @@ class KeywordIndex:
         self._codes: dict[int, str] = {ord(c): NO_SYLLABLE for c in map(chr, range(0x80))}
         self._syllable_codes: dict[str, str] = {}
         sounds: dict[str, list[Term]] = {}
+        load_phrases_within(term.word for term in terms)  # how lazy_pinyin reads 行 in 银行 and in 行驶
         for term in terms:
             only_cue = False not in term.families
             # Intent cues are short function phrases where one changed character changes the meaning (能不能帮/修).

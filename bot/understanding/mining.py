@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bot.understanding.pinyin import lazy_pinyin
+from bot.understanding.pinyin import lazy_pinyin, load_phrases_within
 from bot.understanding.text import normalize
 
 NGRAM_SIZES = (2, 3, 4)
@@ -123,6 +123,7 @@ def _segmenter():  # type: ignore[no-untyped-def]
 
 def label_code(label: str, taken: set[str]) -> str:
     """A rule code for a label: its pinyin in lower-case latin, made unique."""
+    load_phrases_within((label.lower(),))
     base = "_".join(re.sub(r"[^a-z0-9]", "", s) for s in lazy_pinyin(label.lower()) if re.sub(r"[^a-z0-9]", "", s))
     base = (base or "label")[:40].strip("_")
     if not base[0].isalpha():
@@ -144,6 +145,7 @@ class Miner:
 
     def __init__(self, cases: list[LabelledCase], progress: Progress = lambda items: items) -> None:
         self.labels = sorted({case.label for case in cases})
+        load_phrases_within(label.lower() for label in self.labels)  # once for all: label_code reads them
         self.docs = [(ngrams(case.text), case.label) for case in progress(cases)]
         self.size = Counter(label for _, label in self.docs)
         self.df: dict[str, Counter[str]] = {}
