@@ -72,13 +72,23 @@ PROBLEM_GRAMMAR = re.compile(
     r"(?:低|高|斜|歪|晃|臭|冲|闷|脏|乱|吵|黑|冷|烫|滑|潮|湿|旧|破|响|慢|暗|凉|冰)(?:得|的)"
     r"(?:很|厉害|要命|不行|没法|受不了|慌|不成样子)|"
     r"太(?:旧|脏|乱|吵|臭|黑|暗|滑|窄|危险|吓人|响|低)|"
-    r"把.{1,12}?(?:养|堆|停|扔|倒|晾|搭|建|改|挖|占|拆|锁|堵|圈)(?:在|到|进|成|了)|"
+    r"把.{1,12}?(?:养|堆|停|扔|倒|晾|搭|建|改|挖|占|拆|锁|堵|圈|摆|拴)(?:在|到|进|成|了)|"
     r"(?:倒|扔|堆|排|泼|吐)(?:进|在|到)|"
     r"(?:也|还|都|一直|始终|从来)(?:不|没有?|没人)(?:[修管填补清收换弄处拉扫理]|来人)|"  # neglect: 也不填上, 一直没人修
     r"(?:半夜|深夜|凌晨|十一点|十二点|11点|12点)[^。！!]{0,10}还(?:有人|在)|"  # at night and still at it
     # on and off: 亮一阵灭一阵, 一会儿有一会儿没, 忽冷忽热, 时好时坏
     r"(.)一(?:阵|会儿?)(?!\1).一(?:阵|会儿?)|一(?:阵|会儿?)(.)一(?:阵|会儿?)(?!\2).|忽(.)忽(?!\3).|时好时坏"
 )
+# Something coming into the sender's home from outside it (油烟全飘到额家, 漏到我家卫生间): a problem state when a
+# nuisance is what comes in (a neighbour's cooking smelling good is not one).
+INTRUSION = re.compile(r"(?:飘|灌|渗|流|漏|吹|传|熏|钻|爬|滴|溅|淌)(?:进|到)了?(?:我|额|俺|咱)们?家")
+# A person falling (摔倒了, 滑倒) is what happened to someone, not a thing fallen over (树倒了).
+FALL = re.compile(r"(?<=[摔滑绊跌])倒")
+# It has lasted or keeps coming back (都三天了, 好几个月了, 三天两头): a complaint's mark on a shared thing. Plain
+# frequency (每天, 又, 一直) is not: 电梯每天早上都是送娃上学的.
+PERSISTENT = re.compile(
+    r"(?:好几|[一二两三四五六七八九十几半\d]+)个?(?:天|月|星期|礼拜|周|年)(?:了|多了|都|也|还)|三天两头|隔三差五|动不动")
+EXTENT_GAP = 2  # an extent word this close to a nuisance says there is too much of it (全是坑, 土到处飞)
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,6 +97,19 @@ class OfferWords:
 
     lists: dict[str, tuple[str, ...]]
     state_cues: tuple[str, ...]  # the report intent's heavy cues, problem states too
+
+    def near(self, first: str, second: str, norm: str) -> bool:
+        """Whether a word of one list stands within EXTENT_GAP characters of a word of the other, either order."""
+        spans = {name: [(m, m + len(w)) for w in self.lists.get(name, ()) for m in _starts(norm, w)]
+                 for name in (first, second)}
+        return any(b_start - a_end <= EXTENT_GAP and a_end <= b_start or a_start - b_end <= EXTENT_GAP
+                   and b_end <= a_start for a_start, a_end in spans[first] for b_start, b_end in spans[second])
+
+    def blank(self, name: str, norm: str) -> str:
+        """The text with the list's words blanked out, longest first."""
+        for word in sorted(self.lists.get(name, ()), key=len, reverse=True):
+            norm = norm.replace(word, " ")
+        return norm
 
     def find(self, name: str, norm: str) -> bool:
         """Whether any word of the list occurs in the text, not right after a negation."""
@@ -97,6 +120,11 @@ class OfferWords:
                     return True
                 start = norm.find(word, start + 1)
         return False
+
+
+def _starts(norm: str, word: str) -> list[int]:
+    """Where the word starts in the text."""
+    return [m.start() for m in re.finditer(re.escape(word), norm)] if word else []
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,6 +140,7 @@ class Reading:
     call: bool
     wish: bool
     service: bool
+    persistent: bool
 
 
 _words: tuple[Classifier, OfferWords] | None = None
@@ -141,16 +170,23 @@ def read(classifier: Classifier, norm: str, matched: tuple[str, ...] = ()) -> Re
     soft = next((name for name in SOFT_MOODS if words.find(name, norm)), None)
     if soft is None and QUESTION.search(norm):
         soft = "question"
-    facility = words.find("shared_things", norm) or any(words.find("shared_things", word) for word in matched)
-    place = words.find("shared_places", norm)
+    # one's own things are not the shared things their names hold (燃气灶 is no 燃气, 热水器 no 水管)
+    shared = words.blank("personal_things", norm)
+    facility = words.find("shared_things", shared) or any(
+        words.find("shared_things", word) for word in matched if not words.find("personal_things", word))
+    place = words.find("shared_places", shared)
+    extent = words.near("extents", "nuisances", norm)
+    nuisance = words.find("nuisances", norm)
     return Reading(
         mood=hard or soft, hard=hard is not None, facility=facility, place=place,
         personal=words.find("personal_things", norm),
         state=(overdue or relapse or words.find("problem_states", norm) or any(cue in norm for cue in words.state_cues)
-               or PROBLEM_GRAMMAR.search(norm) is not None),
+               or PROBLEM_GRAMMAR.search(norm) is not None or extent
+               or (nuisance and (words.find("harms", norm) or INTRUSION.search(norm) is not None))),
         call=words.find("calls_to_act", norm) or CALL.search(norm) is not None,
         wish=(words.find("wish_frames", norm) and (facility or place) and words.find("wish_actions", norm)),
         service=words.find("service_asks", norm) and words.find("service_things", norm),
+        persistent=PERSISTENT.search(norm) is not None,
     )
 
 
@@ -158,7 +194,7 @@ def offer_kind(classifier: Classifier, text: str) -> Intent | None:
     """The case kind (report, wish, appointment) an overheard group message confidently reads as, else None."""
     if emergency_in(text) is not None:
         return Intent.REPORT  # never left unheard, whatever else the words say
-    norm = INTERJECTION.sub("", normalize(text))
+    norm = FALL.sub("跤", INTERJECTION.sub("", normalize(text)))
     if len(norm) < MIN_CHARS:
         return None
     result = classifier.classify(norm)
@@ -169,8 +205,8 @@ def offer_kind(classifier: Classifier, text: str) -> Intent | None:
         return None
     kind = classified_kind(classifier, result, norm)
     report_cues = cue_weight(classifier, Intent.REPORT, norm)
-    if kind is None and result.intent is Intent.REPORT and reading.facility and report_cues > 0:
-        kind = Intent.REPORT  # the classifier's report about a shared thing, with any complaint cue (又, 好几天)
+    if kind is None and result.intent is Intent.REPORT and reading.facility and reading.persistent:
+        kind = Intent.REPORT  # the classifier's report about a shared thing that has lasted (暖气都三天了还是冰的)
     if kind is None and (reading.state or reading.call) and (reading.facility or reading.place):
         kind = Intent.REPORT
     if kind is Intent.REPORT and not (reading.facility or reading.place) and (
