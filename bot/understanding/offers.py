@@ -72,7 +72,12 @@ PROBLEM_GRAMMAR = re.compile(
     r"(?:低|高|斜|歪|晃|臭|冲|闷|脏|乱|吵|黑|冷|烫|滑|潮|湿|旧|破|响|慢|暗|凉|冰)(?:得|的)"
     r"(?:很|厉害|要命|不行|没法|受不了|慌|不成样子)|"
     r"太(?:旧|脏|乱|吵|臭|黑|暗|滑|窄|危险|吓人|响|低)|"
-    r"把.{1,12}?(?:养|堆|停|扔|倒|晾|搭|建|改|挖|占|拆|锁|堵|圈|摆|拴)(?:在|到|进|成|了)|"
+    r"把.{1,12}?(?:养|堆|停|扔|倒|晾|搭|建|改|挖|占|拆|锁|堵|圈|摆|拴|接)(?:在|到|进|成|了)|"
+    # damage someone did to a shared thing (被人挖了, 叫人撬开)
+    r"(?:被|叫|让)(?:人|谁)(?:给)?[挖砸撬偷占拆剪砍划扎锯踩拔推搬拉毁涂]|"
+    # neglected for long, or never (好多年没修剪了, 从上礼拜就没亮过)
+    r"(?:好几|好多|几|[一二两三四五六七八九十\d]+)个?(?:天|月|星期|礼拜|周|年)(?:都|也|了|就)?没(?:有|人)?"
+    r"[修剪扫清收来换管亮热动]|没(?:有)?[亮热修扫清收管动]过|"
     r"(?:倒|扔|堆|排|泼|吐)(?:进|在|到)|"
     r"(?:也|还|都|一直|始终|从来)(?:不|没有?|没人)(?:[修管填补清收换弄处拉扫理]|来人)|"  # neglect: 也不填上, 一直没人修
     r"(?:半夜|深夜|凌晨|十一点|十二点|11点|12点)[^。！!]{0,10}还(?:有人|在)|"  # at night and still at it
@@ -82,12 +87,15 @@ PROBLEM_GRAMMAR = re.compile(
 # Something coming into the sender's home from outside it (油烟全飘到额家, 漏到我家卫生间): a problem state when a
 # nuisance is what comes in (a neighbour's cooking smelling good is not one).
 INTRUSION = re.compile(r"(?:飘|灌|渗|流|漏|吹|传|熏|钻|爬|滴|溅|淌)(?:进|到)了?(?:我|额|俺|咱)们?家")
-# A person falling (摔倒了, 滑倒) is what happened to someone, not a thing fallen over (树倒了).
+# A person falling (摔倒了, 滑倒) is what happened to someone, not a thing fallen over (树倒了); a thing nobody
+# claims or uses (没人领的快递, 没人骑的自行车) is not a thing nobody looks after (没人管).
 FALL = re.compile(r"(?<=[摔滑绊跌])倒")
+UNCLAIMED = re.compile(r"没人(?=[领骑要坐玩]|认领)")
 # It has lasted or keeps coming back (都三天了, 好几个月了, 三天两头): a complaint's mark on a shared thing. Plain
 # frequency (每天, 又, 一直) is not: 电梯每天早上都是送娃上学的.
 PERSISTENT = re.compile(
     r"(?:好几|[一二两三四五六七八九十几半\d]+)个?(?:天|月|星期|礼拜|周|年)(?:了|多了|都|也|还)|三天两头|隔三差五|动不动")
+FREQUENCY = re.compile(r"又|天天|每天|一直|总是|老是|经常")
 EXTENT_GAP = 2  # an extent word this close to a nuisance says there is too much of it (全是坑, 土到处飞)
 
 
@@ -194,7 +202,7 @@ def offer_kind(classifier: Classifier, text: str) -> Intent | None:
     """The case kind (report, wish, appointment) an overheard group message confidently reads as, else None."""
     if emergency_in(text) is not None:
         return Intent.REPORT  # never left unheard, whatever else the words say
-    norm = FALL.sub("跤", INTERJECTION.sub("", normalize(text)))
+    norm = UNCLAIMED.sub("无主", FALL.sub("跤", INTERJECTION.sub("", normalize(text))))
     if len(norm) < MIN_CHARS:
         return None
     result = classifier.classify(norm)
@@ -230,7 +238,11 @@ def classified_kind(classifier: Classifier, result: Classification, norm: str) -
         phrases = [k for k in result.category.keywords if k.word in result.keywords] if result.category else []
         if any(k.weight >= PHRASE_WEIGHT and not PROBLEM_CHARS.isdisjoint(k.word) for k in phrases):
             return result.intent
-        if cues[result.intent] > 0 and any(k.weight >= TOPIC_WEIGHT for k in phrases):
+        # A heavy topic with any complaint cue (消防通道…好几天了); plain frequency (又, 每天) is one only when the
+        # topic itself names something wrong (噪音又来了), not a bare topic (电梯里又贴新广告了).
+        heavy = [k for k in phrases if k.weight >= TOPIC_WEIGHT]
+        if heavy and (cue_weight(classifier, result.intent, FREQUENCY.sub(" ", norm)) > 0 or PERSISTENT.search(norm)
+                      or cues[result.intent] > 0 and any(not PROBLEM_CHARS.isdisjoint(k.word) for k in heavy)):
             return result.intent
         # A wish or booking worded plainly (希望…, 想办…) whose topic words a report category happens to own.
         other = max(CASE_INTENTS, key=lambda intent: cues[intent])
