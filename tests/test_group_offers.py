@@ -34,6 +34,34 @@ async def test_a_problem_said_of_a_shared_thing_is_offered_in_words_no_category_
     assert all("登记" in answer for answer in answers.values()), answers
 
 
+async def test_observations_of_too_much_of_a_nuisance_of_its_harm_and_of_how_long_it_lasted_are_offered(bot):
+    answers = await heard(bot, [
+        "后院墙根全是碎玻璃，娃娃在那耍",  # an extent next to a nuisance
+        "院子里的流浪狗越来越多，见人就叫",  # growing
+        "小区路面冻成冰了，好几个人滑倒",  # what it does to people
+        "楼下小吃店的油烟天天飘进我家",  # a nuisance coming into one's home
+        "暖气都一个礼拜了还是冰的",  # it has lasted
+        "楼道那盏灯从上个月就没亮过",  # never since
+    ])
+    assert all("登记" in answer for answer in answers.values()), answers
+
+
+async def test_a_shared_thing_named_without_a_fault_or_a_fault_elsewhere_or_gone_is_chatter(bot):
+    answers = await heard(bot, [
+        "院子里全是放学的娃娃，热闹",  # an extent next to no nuisance
+        "邻居家做饭的香味飘到我家了，馋",  # nothing unwanted comes in
+        "电梯每天早上都是送娃上学的",  # plain frequency is no complaint
+        "电梯里又贴了张新广告，卖保健品的",
+        "门卫那有个没人领的快递，谁的",  # unclaimed is not neglected
+        "孩子在院子里滑倒了，膝盖蹭破点皮",  # a person fell, no thing fell over
+        "我家燃气灶打不着火了",  # one's own stove is no gas main
+        "我表姐她们小区停了两天电了",  # somewhere else
+        "上回楼道堵的事处理了，现在通了",  # fixed now
+        "千万别在楼道里给电动车充电",  # advice
+    ])
+    assert all(answer == "" for answer in answers.values()), answers
+
+
 async def test_moods_make_chatter_whatever_the_topic(bot):
     answers = await heard(bot, [
         "新闻说外地有个小区电梯坠落，吓人",  # news from elsewhere
@@ -50,10 +78,11 @@ async def test_moods_make_chatter_whatever_the_topic(bot):
 
 
 async def test_a_call_to_act_outweighs_advice_and_wishes_and_bookings_have_their_frames(bot):
-    answers = await heard(bot, ["井盖丢了，过路的小心点，赶紧修", "盼着能在楼下加几个路灯", "想问问残疾证到期了怎么换"])
+    answers = await heard(bot, ["井盖丢了，过路的小心点，赶紧修", "盼着能在楼下加几个路灯", "想问问残疾证到期了怎么换",
+                                "请问独生子女证丢了能补办吗"])
     assert all("登记" in answer for answer in answers.values()), answers
     assert "心愿" in answers["盼着能在楼下加几个路灯"]
-    assert "预约" in answers["想问问残疾证到期了怎么换"]
+    assert "预约" in answers["想问问残疾证到期了怎么换"] and "预约" in answers["请问独生子女证丢了能补办吗"]
 
 
 async def test_a_missing_person_in_the_group_gets_the_number_and_the_offer(bot):

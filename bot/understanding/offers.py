@@ -89,7 +89,7 @@ PROBLEM_GRAMMAR = re.compile(
 INTRUSION = re.compile(r"(?:飘|灌|渗|流|漏|吹|传|熏|钻|爬|滴|溅|淌)(?:进|到)了?(?:我|额|俺|咱)们?家")
 # A person falling (摔倒了, 滑倒) is what happened to someone, not a thing fallen over (树倒了); a thing nobody
 # claims or uses (没人领的快递, 没人骑的自行车) is not a thing nobody looks after (没人管).
-FALL = re.compile(r"(?<=[摔滑绊跌])倒")
+FALL = re.compile(r"[摔滑绊跌]倒")
 UNCLAIMED = re.compile(r"没人(?=[领骑要坐玩]|认领)")
 # It has lasted or keeps coming back (都三天了, 好几个月了, 三天两头): a complaint's mark on a shared thing. Plain
 # frequency (每天, 又, 一直) is not: 电梯每天早上都是送娃上学的.
@@ -202,7 +202,7 @@ def offer_kind(classifier: Classifier, text: str) -> Intent | None:
     """The case kind (report, wish, appointment) an overheard group message confidently reads as, else None."""
     if emergency_in(text) is not None:
         return Intent.REPORT  # never left unheard, whatever else the words say
-    norm = UNCLAIMED.sub("无主", FALL.sub("跤", INTERJECTION.sub("", normalize(text))))
+    norm = UNCLAIMED.sub("无主", FALL.sub("摔跤", INTERJECTION.sub("", normalize(text))))
     if len(norm) < MIN_CHARS:
         return None
     result = classifier.classify(norm)
