@@ -55,11 +55,13 @@ NOT_A_REQUEST = re.compile(
     r"[^，,。！!]{0,8}(?:停水|停电|停气|断水|断电|检修)(?!了)"
 )
 # A message that ends as a question (停水了吗, 一起去不, 谁家的车?) is put to the neighbours: soft like advice.
-QUESTION = re.compile(r"(?:吗|么|嘛|呢|没有?|不|来着)[？?]*$|[？?]$|"
-                      r"(?:什么时候|啥时候|多久|多少|几点|哪|谁)[^，,。！!]*(?:啊|呀|哇)$")
+# So is one asked as a choice (要不要放气); 一点水都没有 is no question, 是不是坏了 a fault suspected.
+QUESTION = re.compile(r"(?:吗|么|嘛|呢|(?<![都也还])没有?|不|来着)[？?]*$|[？?]$|"
+                      r"(?:什么时候|啥时候|多久|多少|几点|哪|谁)[^，,。！!]*(?:啊|呀|哇)$|"
+                      r"要不要|用不用|该不该")
 # Calls as grammar: asking for a repair or a clean-up (修一下, 处理下, 管一哈), or when it will finally be done
 # (啥时候能修好, 什么时候才来).
-CALL = re.compile(r"(?:修|管|处理|弄|清理?|收拾|拉走|换|通)一?(?:下|哈)|(?:啥时候|什么时候|几时|多会儿?)(?:能|才能|才)")
+CALL = re.compile(r"(?:修|管|处理|弄|清理?|收拾|拉走|换|通|填|补|扫)一?(?:下|哈)|谁(?:来|去|能)(?:给)?[修管填补清扫拉弄处换]|(?:啥时候|什么时候|几时|多会儿?)(?:能|才能|才)")
 # A promise gone unkept is a complaint again (说来修，一个礼拜了还没来); so is a fault fixed and back (修好了又坏了).
 OVERDUE = re.compile(r"还没|都没|也没|没来|不来|没人来")
 RELAPSE = re.compile(r"又|还是|结果|没两天|没几天|没过几天|但是|可是")
@@ -77,7 +79,9 @@ PROBLEM_GRAMMAR = re.compile(
     r"(?:被|叫|让)(?:人|谁)(?:给)?[挖砸撬偷占拆剪砍划扎锯踩拔推搬拉毁涂]|"
     # neglected for long, or never (好多年没修剪了, 从上礼拜就没亮过)
     r"(?:好几|好多|几|[一二两三四五六七八九十\d]+)个?(?:天|月|星期|礼拜|周|年)(?:都|也|了|就)?没(?:有|人)?"
-    r"[修剪扫清收来换管亮热动]|没(?:有)?[亮热修扫清收管动]过|"
+    r"[修剪扫清收来换管亮热动洗刷擦查]|没(?:有)?[亮热修扫清收管动洗]过|"
+    # a fault that has lasted (黑了半个月了, 坏了三天)
+    r"[黑坏停断漏堵臭破烂脏歪塌]了(?:好几|[一二两三四五六七八九十几半\d]+)个?(?:天|月|星期|礼拜|周|年)|"
     r"(?:倒|扔|堆|排|泼|吐)(?:进|在|到)|"
     r"(?:也|还|都|一直|始终|从来)(?:不|没有?|没人)(?:[修管填补清收换弄处拉扫理]|来人)|"  # neglect: 也不填上, 一直没人修
     r"(?:半夜|深夜|凌晨|十一点|十二点|11点|12点)[^。！!]{0,10}还(?:有人|在)|"  # at night and still at it
@@ -85,8 +89,8 @@ PROBLEM_GRAMMAR = re.compile(
     r"(.)一(?:阵|会儿?)(?!\1).一(?:阵|会儿?)|一(?:阵|会儿?)(.)一(?:阵|会儿?)(?!\2).|忽(.)忽(?!\3).|时好时坏"
 )
 # Something coming into the sender's home from outside it (油烟全飘到额家, 漏到我家卫生间): a problem state when a
-# nuisance is what comes in (a neighbour's cooking smelling good is not one).
-INTRUSION = re.compile(r"(?:飘|灌|渗|流|漏|吹|传|熏|钻|爬|滴|溅|淌)(?:进|到)了?(?:我|额|俺|咱)们?家")
+# nuisance or a shared thing is what it comes from (a neighbour's cooking smelling good is not one).
+INTRUSION = re.compile(r"(?:飘|灌|渗|流|漏|吹|传|熏|钻|爬|滴|溅|淌|返)(?:进|到)了?(?:(?:我|额|俺|咱)们?家|屋)|往屋里")
 # A person falling (摔倒了, 滑倒) is what happened to someone, not a thing fallen over (树倒了); a thing nobody
 # claims or uses (没人领的快递, 没人骑的自行车) is not a thing nobody looks after (没人管).
 FALL = re.compile(r"[摔滑绊跌]倒")
@@ -94,7 +98,10 @@ UNCLAIMED = re.compile(r"没人(?=[领骑要坐玩]|认领)")
 # It has lasted or keeps coming back (都三天了, 好几个月了, 三天两头): a complaint's mark on a shared thing. Plain
 # frequency (每天, 又, 一直) is not: 电梯每天早上都是送娃上学的.
 PERSISTENT = re.compile(
-    r"(?:好几|[一二两三四五六七八九十几半\d]+)个?(?:天|月|星期|礼拜|周|年)(?:了|多了|都|也|还)|三天两头|隔三差五|动不动")
+    r"(?:好几|[一二两三四五六七八九十几半\d]+)个?(?:天|月|星期|礼拜|周|年)(?:了|多了|都|也|还)|三天两头|隔三差五|动不动|"
+    r"一天到晚|没完没了|个不停|不停地|到现在|至今")
+# A neighbour named by floor (三楼那家, 5楼的) is as shared a place as 楼上.
+NEIGHBOUR = re.compile(r"[一二三四五六七八九十\d]+(?:楼|层)(?:的|那|这)")
 FREQUENCY = re.compile(r"又|天天|每天|一直|总是|老是|经常")
 EXTENT_GAP = 2  # an extent word this close to a nuisance says there is too much of it (全是坑, 土到处飞)
 
@@ -182,7 +189,7 @@ def read(classifier: Classifier, norm: str, matched: tuple[str, ...] = ()) -> Re
     shared = words.blank("personal_things", norm)
     facility = words.find("shared_things", shared) or any(
         words.find("shared_things", word) for word in matched if not words.find("personal_things", word))
-    place = words.find("shared_places", shared)
+    place = words.find("shared_places", shared) or NEIGHBOUR.search(shared) is not None
     extent = words.near("extents", "nuisances", norm)
     nuisance = words.find("nuisances", norm)
     return Reading(
@@ -190,7 +197,8 @@ def read(classifier: Classifier, norm: str, matched: tuple[str, ...] = ()) -> Re
         personal=words.find("personal_things", norm),
         state=(overdue or relapse or words.find("problem_states", norm) or any(cue in norm for cue in words.state_cues)
                or PROBLEM_GRAMMAR.search(norm) is not None or extent
-               or (nuisance and (words.find("harms", norm) or INTRUSION.search(norm) is not None))),
+               or (nuisance and words.find("harms", norm))
+               or ((nuisance or facility) and INTRUSION.search(norm) is not None)),
         call=words.find("calls_to_act", norm) or CALL.search(norm) is not None,
         wish=(words.find("wish_frames", norm) and (facility or place) and words.find("wish_actions", norm)),
         service=words.find("service_asks", norm) and words.find("service_things", norm),
@@ -218,8 +226,9 @@ def offer_kind(classifier: Classifier, text: str) -> Intent | None:
     if kind is None and (reading.state or reading.call) and (reading.facility or reading.place):
         kind = Intent.REPORT
     if kind is Intent.REPORT and not (reading.facility or reading.place) and (
-            reading.personal or report_cues < STATE_CUE):
-        # Said of nothing shared: one's own things (玩具坏了, 吃坏肚子), or too mildly to be a complaint (被蚊子咬了);
+            reading.personal or report_cues < STATE_CUE and not reading.persistent):
+        # Said of nothing shared: one's own things (玩具坏了, 吃坏肚子), or too mildly to be a complaint (被蚊子咬了)
+        # unless it has lasted (欠了三个月工钱，到现在不给);
         # a wish for one's own things is still a wish.
         return None
     if kind is None and reading.wish:
