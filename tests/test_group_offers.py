@@ -85,6 +85,21 @@ async def test_a_call_to_act_outweighs_advice_and_wishes_and_bookings_have_their
     assert "预约" in answers["想问问残疾证到期了怎么换"] and "预约" in answers["请问独生子女证丢了能补办吗"]
 
 
+async def test_a_report_asked_politely_or_as_a_question_for_action_is_offered_and_a_micro_wish_needs_a_hardship(bot):
+    answers = await heard(bot, [
+        "不好意思打扰大家，5号楼电梯又停了",  # an apology that opens it is courtesy
+        "单元门又关不住了，有人管吗",  # asking whether anyone handles it is a call
+        "楼道里那盏灯啥时候修啊",  # so is asking when it will be fixed
+        "有人知道楼顶漏水找谁吗，家里顶棚都湿了",  # whom to turn to, though asked of the neighbours
+        "我爸眼睛看不清，想要个放大镜",  # a want with a hardship
+        "想让社区帮忙联系个护工",  # help asked of the community
+    ])
+    assert all("登记" in answer for answer in answers.values()), answers
+    assert "心愿" in answers["我爸眼睛看不清，想要个放大镜"]
+    chatter = await heard(bot, ["这周我家装修，打扰大家了，楼道会有点吵", "娃想要个奥特曼，大家推荐哪个"])
+    assert all(answer == "" for answer in chatter.values()), chatter
+
+
 async def test_a_missing_person_in_the_group_gets_the_number_and_the_offer(bot):
     answer = await bot.resident("老张", "家里老人走丢了，穿灰棉袄", group=GROUP)
     assert "110" in answer and "登记" in answer

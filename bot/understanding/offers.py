@@ -61,7 +61,14 @@ QUESTION = re.compile(r"(?:吗|么|嘛|呢|(?<![都也还])没有?|不|来着)[�
                       r"要不要|用不用|该不该")
 # Calls as grammar: asking for a repair or a clean-up (修一下, 处理下, 管一哈), or when it will finally be done
 # (啥时候能修好, 什么时候才来).
-CALL = re.compile(r"(?:修|管|处理|弄|清理?|收拾|拉走|换|通|填|补|扫)一?(?:下|哈)|谁(?:来|去|能)(?:给)?[修管填补清扫拉弄处换]|(?:啥时候|什么时候|几时|多会儿?)(?:能|才能|才)")
+CALL = re.compile(r"(?:修|管|处理|弄|清理?|收拾|拉走|换|通|填|补|扫)一?(?:下|哈)|谁(?:来|去|能)(?:给)?[修管填补清扫拉弄处换]|"
+                  r"(?:啥时候|什么时候|几时|多会儿?)(?:能|才能|才|来)?(?:修|清|管|处理|换|来人)|有(?:没有)?人(?:管|修|处理)|(?:啥时候|什么时候|几时|多会儿?)(?:能|才能|才)")
+# Help asked of the community or the grid, not of the neighbours (想让社区帮忙, 请网格员帮我).
+HELP_ASKED = re.compile(r"(?:想让|想请|请|麻烦|希望)(?:社区|网格员|居委会|街道)[^，,。！!]{0,4}帮")
+# Asking whom to turn to about a fault (漏水找谁, 归谁管) is a call, though put to the neighbours.
+WHOM = re.compile(r"找谁|该找|找哪|归谁管|谁负责|哪个部门")
+# An apology that opens a message (不好意思打扰大家，…) is courtesy, not an apology for one's own doing.
+OPENING_APOLOGY = re.compile(r"^(?:不好意思|抱歉)?(?:打扰(?:一下|大家|各位)?了?)?(?<=.)[，,。！!\s]+")
 # A promise gone unkept is a complaint again (说来修，一个礼拜了还没来); so is a fault fixed and back (修好了又坏了).
 OVERDUE = re.compile(r"还没|都没|也没|没来|不来|没人来")
 RELAPSE = re.compile(r"又|还是|结果|没两天|没几天|没过几天|但是|可是")
@@ -178,8 +185,10 @@ def read(classifier: Classifier, norm: str, matched: tuple[str, ...] = ()) -> Re
     words = offer_words(classifier)
     overdue = words.find("promised", norm) and OVERDUE.search(norm) is not None
     relapse = words.find("resolved", norm) and (RELAPSE.search(norm) or OVERDUE.search(norm)) is not None
+    whom = WHOM.search(norm) is not None
     hard = next((name for name in HARD_MOODS if words.find(name, norm)
-                 and not (name == "promised" and overdue) and not (name == "resolved" and relapse)), None)
+                 and not (name == "promised" and overdue) and not (name == "resolved" and relapse)
+                 and not (name == "asking_neighbours" and whom)), None)
     if hard is None and NOT_A_REQUEST.search(norm):
         hard = "notice_wording"
     soft = next((name for name in SOFT_MOODS if words.find(name, norm)), None)
@@ -199,8 +208,11 @@ def read(classifier: Classifier, norm: str, matched: tuple[str, ...] = ()) -> Re
                or PROBLEM_GRAMMAR.search(norm) is not None or extent
                or (nuisance and words.find("harms", norm))
                or ((nuisance or facility) and INTRUSION.search(norm) is not None)),
-        call=words.find("calls_to_act", norm) or CALL.search(norm) is not None,
-        wish=(words.find("wish_frames", norm) and (facility or place) and words.find("wish_actions", norm)),
+        call=whom or words.find("calls_to_act", norm) or CALL.search(norm) is not None,
+        # a wish for the place (希望 + 小区 + 装个), or a micro-wish: a want said with a hardship (想要个放大镜 +
+        # 眼睛不好), or help asked of the community (想让社区帮忙联系个护工)
+        wish=(words.find("wish_frames", norm) and (facility or place) and words.find("wish_actions", norm)
+              or words.find("wants", norm) and words.find("hardships", norm) or HELP_ASKED.search(norm) is not None),
         service=words.find("service_asks", norm) and words.find("service_things", norm),
         persistent=PERSISTENT.search(norm) is not None,
     )
@@ -210,7 +222,7 @@ def offer_kind(classifier: Classifier, text: str) -> Intent | None:
     """The case kind (report, wish, appointment) an overheard group message confidently reads as, else None."""
     if emergency_in(text) is not None:
         return Intent.REPORT  # never left unheard, whatever else the words say
-    norm = UNCLAIMED.sub("无主", FALL.sub("摔跤", INTERJECTION.sub("", normalize(text))))
+    norm = UNCLAIMED.sub("无主", FALL.sub("摔跤", OPENING_APOLOGY.sub("", INTERJECTION.sub("", normalize(text)))))
     if len(norm) < MIN_CHARS:
         return None
     result = classifier.classify(norm)
