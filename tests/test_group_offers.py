@@ -58,6 +58,8 @@ async def test_a_shared_thing_named_without_a_fault_or_a_fault_elsewhere_or_gone
         "我表姐她们小区停了两天电了",  # somewhere else
         "上回楼道堵的事处理了，现在通了",  # fixed now
         "千万别在楼道里给电动车充电",  # advice
+        "我家下水道堵了，通了一下午，累死了",  # the sender's own work on it
+        "下水道口有只小刺猬，快来看",  # come and see is no call to act
     ])
     assert all(answer == "" for answer in answers.values()), answers
 

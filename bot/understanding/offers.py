@@ -9,8 +9,11 @@ holds the grammar that combines them. A message is read in this order:
    unless the sender calls for someone to act, words a wish or asks how to get a public service;
 3. the classifier's reading, where its cues are strong enough;
 4. otherwise the general signals: a problem state said of a shared thing or place, or a call to act on one, is a
-   report; a wish frame with a shared thing and something to do to it is a wish; a question about getting a
-   public service is a booking;
+   report (a state may be worded as too much of a nuisance, 全是坑; as what it does to people with a nuisance
+   named, 冻成冰了…摔了; as a nuisance coming into one's home, 油烟飘到我家; as a fault that has lasted or was
+   never seen to, 黑了半个月, 好多年没修剪); a wish frame with a shared thing and something to do to it, or a
+   want said with a hardship (想要个放大镜 + 眼睛不好), is a wish; a question about getting a public service is a
+   booking;
 5. a report that names no shared thing or place is chatter when it is about one's own things (手机, 玩具, 肚子)
    or its complaint cues are mild (被蚊子咬了); strongly worded (停水了，也没通知) it stands.
 """
@@ -50,6 +53,8 @@ NOT_A_REQUEST = re.compile(
     r"(?:几点|什么时候|啥时候|哪天|几号)(?:开始)?(?:停|检修)|"
     r"(?:你们家|你们那|你们楼|大家家里)[^，,。！!]{0,10}(?:吗|没有?[？?])|"
     r"1[3-9]\d{9}|"  # a phone number: an advert or a contact passed on
+    # the sender's own work on it (通了一下午, 修了半天)
+    r"(?:通|修|弄|掏|捅|收拾)了(?:一|半|大半)?(?:下午|上午|晚上|天|整天|个小时)|"
     # an outage or repair announced for later (明天上午停水, 周三检修); one that came (停水了) is not announced
     r"(?:明天|明早|明晚|后天|下周|下礼拜|周[一二三四五六日天]|星期[一二三四五六日天]|点(?:以后|之后|到|至)|将|要)"
     r"[^，,。！!]{0,8}(?:停水|停电|停气|断水|断电|检修)(?!了)"
