@@ -102,6 +102,12 @@ async def test_a_report_asked_politely_or_as_a_question_for_action_is_offered_an
     assert all(answer == "" for answer in chatter.values()), chatter
 
 
+async def test_a_wrong_by_its_topic_at_a_shared_place_is_offered_when_it_recurs(bot):
+    answers = await heard(bot, ["楼道拐角老有人在那给电瓶车充电", "楼下老有人半夜在那喝酒划拳"])
+    assert all("登记" in answer for answer in answers.values()), answers
+    assert await bot.resident("邻居9", "车棚里刚给电动车充上电", group=GROUP) == ""
+
+
 async def test_a_missing_person_in_the_group_gets_the_number_and_the_offer(bot):
     answer = await bot.resident("老张", "家里老人走丢了，穿灰棉袄", group=GROUP)
     assert "110" in answer and "登记" in answer

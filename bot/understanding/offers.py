@@ -114,7 +114,7 @@ PERSISTENT = re.compile(
     r"一天到晚|没完没了|个不停|不停地|到现在|至今")
 # A neighbour named by floor (三楼那家, 5楼的) is as shared a place as 楼上.
 NEIGHBOUR = re.compile(r"[一二三四五六七八九十\d]+(?:楼|层)(?:的|那|这)")
-FREQUENCY = re.compile(r"又|天天|每天|一直|总是|老是|经常")
+FREQUENCY = re.compile(r"又|天天|每天|一直|总是|老是|老有|总有|经常")
 EXTENT_GAP = 2  # an extent word this close to a nuisance says there is too much of it (全是坑, 土到处飞)
 
 
@@ -237,7 +237,12 @@ def offer_kind(classifier: Classifier, text: str) -> Intent | None:
     if cue_weight(classifier, CHATTER, without_cues(classifier, Intent.REPORT, norm)) >= CHATTER_VETO:
         return None
     kind = classified_kind(classifier, result, norm)
+    words = offer_words(classifier)
     report_cues = cue_weight(classifier, Intent.REPORT, norm)
+    if (kind is None and result.intent is Intent.REPORT and (reading.facility or reading.place) and result.category
+            and result.category.code in words.lists.get("wrong_categories", ())
+            and (report_cues > 0 or reading.persistent or FREQUENCY.search(norm))):
+        kind = Intent.REPORT  # a wrong by its very topic (电动车…在楼道充电, 陌生人…转悠) at a shared place, said to recur
     if kind is None and result.intent is Intent.REPORT and reading.facility and reading.persistent:
         kind = Intent.REPORT  # the classifier's report about a shared thing that has lasted (暖气都三天了还是冰的)
     if kind is None and (reading.state or reading.call) and (reading.facility or reading.place):
