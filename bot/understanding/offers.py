@@ -53,6 +53,8 @@ NOT_A_REQUEST = re.compile(
     r"(?:几点|什么时候|啥时候|哪天|几号)(?:开始)?(?:停|检修)|"
     r"(?:你们家|你们那|你们楼|大家家里)[^，,。！!]{0,10}(?:吗|没有?[？?])|"
     r"1[3-9]\d{9}|"  # a phone number: an advert or a contact passed on
+    # a fault denied and explained (电梯不是坏了，是有人按住了)
+    r"不是[^，,。！!]{0,4}(?:坏|丢|漏|堵|停|断|没)[^，,。！!]{0,3}[，,]?(?:是|而是)|"
     # the sender's own work on it (通了一下午, 修了半天)
     r"(?:通|修|弄|掏|捅|收拾)了(?:一|半|大半)?(?:下午|上午|晚上|天|整天|个小时)|"
     # an outage or repair announced for later (明天上午停水, 周三检修); one that came (停水了) is not announced
@@ -74,6 +76,9 @@ HELP_ASKED = re.compile(r"(?:想让|想请|请|麻烦|希望)(?:社区|网格员
 WHOM = re.compile(r"找谁|该找|找哪|归谁管|谁负责|哪个部门")
 # An apology that opens a message (不好意思打扰大家，…) is courtesy, not an apology for one's own doing.
 OPENING_APOLOGY = re.compile(r"^(?:不好意思|抱歉)?(?:打扰(?:一下|大家|各位)?了?)?(?<=.)[，,。！!\s]+")
+# A fault over: fixed now or soon after it came (今天好了, 当天就来通了, 很快就换了).
+FIXED = re.compile(r"(?:今天|现在|已经|早就|后来|这会儿?)(?:都|就)?(?:好|通|亮|正常|恢复|来电|来水|热)了|"
+                   r"(?:很快|当天|马上|立马|及时|第二天|没多久)(?:就)?(?:来)?(?:换|修|通|处理|弄好|解决|来人)")
 # A promise gone unkept is a complaint again (说来修，一个礼拜了还没来); so is a fault fixed and back (修好了又坏了).
 OVERDUE = re.compile(r"还没|都没|也没|没来|不来|没人来")
 RELAPSE = re.compile(r"又|还是|结果|没两天|没几天|没过几天|但是|可是")
@@ -189,9 +194,10 @@ def read(classifier: Classifier, norm: str, matched: tuple[str, ...] = ()) -> Re
     (路等 for 路灯), so a shared thing typed wrong still counts."""
     words = offer_words(classifier)
     overdue = words.find("promised", norm) and OVERDUE.search(norm) is not None
-    relapse = words.find("resolved", norm) and (RELAPSE.search(norm) or OVERDUE.search(norm)) is not None
     whom = WHOM.search(norm) is not None
-    hard = next((name for name in HARD_MOODS if words.find(name, norm)
+    fixed = words.find("resolved", norm) or FIXED.search(norm) is not None
+    relapse = fixed and (RELAPSE.search(norm) or OVERDUE.search(norm)) is not None
+    hard = next((name for name in HARD_MOODS if (fixed if name == "resolved" else words.find(name, norm))
                  and not (name == "promised" and overdue) and not (name == "resolved" and relapse)
                  and not (name == "asking_neighbours" and whom)), None)
     if hard is None and NOT_A_REQUEST.search(norm):
