@@ -103,7 +103,7 @@ PROBLEM_GRAMMAR = re.compile(
     r"(?:也|还|都|一直|始终|从来)(?:不|没有?|没人)(?:[修管填补清收换弄处拉扫理]|来人)|"  # neglect: 也不填上, 一直没人修
     r"(?:半夜|深夜|凌晨|十一点|十二点|11点|12点)[^。！!]{0,10}还(?:有人|在)|"  # at night and still at it
     # on and off: 亮一阵灭一阵, 一会儿有一会儿没, 忽冷忽热, 时好时坏
-    r"(.)一(?:阵|会儿?)(?!\1).一(?:阵|会儿?)|一(?:阵|会儿?)(.)一(?:阵|会儿?)(?!\2).|忽(.)忽(?!\3).|时好时坏"
+    r"(.)一(?:阵|会儿?)(?!\1).一(?:阵|会儿?)|一(?:阵|会儿?)(.)一(?:阵|会儿?)(?!\2).|忽(.)忽(?!\3).|时(.)时(?!\4)."
 )
 # Something coming into the sender's home from outside it (油烟全飘到额家, 漏到我家卫生间): a problem state when a
 # nuisance or a shared thing is what it comes from (a neighbour's cooking smelling good is not one).
