@@ -6,9 +6,9 @@ the held-out half was never looked at while tuning the rules), and for the later
 group_chat_fresh.tsv, written and committed before the rules were run on it, measured once as held-out, then
 tuned on), the share of chatter lines that got an offer (goal <= 1%) and the share of real problems, wishes and
 bookings offered or handled (goal >= 90%); fresh2 and fresh3 (tests/data/group_chat_fresh2.tsv, _fresh3.tsv) are
-later batches, kept held out. First runs, before any rule was changed for them: fresh 3.3% chatter offered / 89.6% real heard
-(rules of 618b3c8), fresh2 5.0% / 97.2% (rules of 4040864), fresh3 5.0% / 93.3% (rules of 6fb96e4; the rules
-of 618b3c8 score the same on it).
+later batches, kept held out. First runs, before any rule was changed for them: fresh 3.3% chatter offered /
+89.6% real heard (rules of 618b3c8), fresh2 5.0% / 97.2% (rules of 4040864), fresh3 5.0% / 93.3% (rules of
+6fb96e4; the rules of 618b3c8 score the same on it).
 Usage: python bench/group_offers.py [--errors]   (--errors: also list the misses of the tuning half and of the
 later batch on stderr; the lines of the held-out half, fresh2 and fresh3 are never printed)
 """
