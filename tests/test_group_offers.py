@@ -30,8 +30,48 @@ async def test_a_problem_said_of_a_shared_thing_is_offered_in_words_no_category_
         "有人把旧沙发堆在楼道拐角，过人都得侧身",  # a shared space misused
         "楼下那盏灯亮一会儿灭一会儿的",  # on and off
         "物业说来修电梯，一个礼拜了还没来",  # a promise gone unkept
+        "电梯修好了没两天，今天又坏了",  # fixed and back
+        "这栋楼的水时有时无的，洗个脸都难",  # on and off
+        "暖气从供暖就没热过，交了钱还这样，这叫啥事嘛",  # a rhetorical question is a complaint's edge
     ])
     assert all("登记" in answer for answer in answers.values()), answers
+
+
+async def test_observations_of_too_much_of_a_nuisance_of_its_harm_and_of_how_long_it_lasted_are_offered(bot):
+    answers = await heard(bot, [
+        "后院墙根全是碎玻璃，娃娃在那耍",  # an extent next to a nuisance
+        "院子里的流浪狗越来越多，见人就叫",  # growing
+        "小区路面冻成冰了，好几个人滑倒",  # what it does to people
+        "楼下小吃店的油烟天天飘进我家",  # a nuisance coming into one's home
+        "暖气都一个礼拜了还是冰的",  # it has lasted
+        "楼道那盏灯从上个月就没亮过",  # never since
+        "院子里的水龙头关不紧，一直在滴",  # a verb that cannot reach its result, dripping on
+        "车棚顶上的铁皮耷拉下来了",  # a state word of the rules file
+    ])
+    assert all("登记" in answer for answer in answers.values()), answers
+
+
+async def test_a_shared_thing_named_without_a_fault_or_a_fault_elsewhere_or_gone_is_chatter(bot):
+    answers = await heard(bot, [
+        "院子里全是放学的娃娃，热闹",  # an extent next to no nuisance
+        "邻居家做饭的香味飘到我家了，馋",  # nothing unwanted comes in
+        "电梯每天早上都是送娃上学的",  # plain frequency is no complaint
+        "电梯里又贴了张新广告，卖保健品的",
+        "门卫那有个没人领的快递，谁的",  # unclaimed is not neglected
+        "孩子在院子里滑倒了，膝盖蹭破点皮",  # a person fell, no thing fell over
+        "我家燃气灶打不着火了",  # one's own stove is no gas main
+        "我表姐她们小区停了两天电了",  # somewhere else
+        "上回楼道堵的事处理了，现在通了",  # fixed now
+        "千万别在楼道里给电动车充电",  # advice
+        "我家下水道堵了，通了一下午，累死了",  # the sender's own work on it
+        "下水道口有只小刺猬，快来看",  # come and see is no call to act
+        "昨天单元门坏了一天，今天好了",  # over now
+        "上礼拜下水道堵了，物业当天就来通了",  # fixed as soon as it came
+        "路灯不是坏了，是还没到点",  # a fault denied and explained
+        "额们单位的电梯天天坏",  # at the sender's workplace
+        "我们家那口子又去钓鱼了，一整天不见人",  # one's own family
+    ])
+    assert all(answer == "" for answer in answers.values()), answers
 
 
 async def test_moods_make_chatter_whatever_the_topic(bot):
@@ -50,10 +90,32 @@ async def test_moods_make_chatter_whatever_the_topic(bot):
 
 
 async def test_a_call_to_act_outweighs_advice_and_wishes_and_bookings_have_their_frames(bot):
-    answers = await heard(bot, ["井盖丢了，过路的小心点，赶紧修", "盼着能在楼下加几个路灯", "想问问残疾证到期了怎么换"])
+    answers = await heard(bot, ["井盖丢了，过路的小心点，赶紧修", "盼着能在楼下加几个路灯", "想问问残疾证到期了怎么换",
+                                "请问独生子女证丢了能补办吗"])
     assert all("登记" in answer for answer in answers.values()), answers
     assert "心愿" in answers["盼着能在楼下加几个路灯"]
-    assert "预约" in answers["想问问残疾证到期了怎么换"]
+    assert "预约" in answers["想问问残疾证到期了怎么换"] and "预约" in answers["请问独生子女证丢了能补办吗"]
+
+
+async def test_a_report_asked_politely_or_as_a_question_for_action_is_offered_and_a_micro_wish_needs_a_hardship(bot):
+    answers = await heard(bot, [
+        "不好意思打扰大家，5号楼电梯又停了",  # an apology that opens it is courtesy
+        "单元门又关不住了，有人管吗",  # asking whether anyone handles it is a call
+        "楼道里那盏灯啥时候修啊",  # so is asking when it will be fixed
+        "有人知道楼顶漏水找谁吗，家里顶棚都湿了",  # whom to turn to, though asked of the neighbours
+        "我爸眼睛看不清，想要个放大镜",  # a want with a hardship
+        "想让社区帮忙联系个护工",  # help asked of the community
+    ])
+    assert all("登记" in answer for answer in answers.values()), answers
+    assert "心愿" in answers["我爸眼睛看不清，想要个放大镜"]
+    chatter = await heard(bot, ["这周我家装修，打扰大家了，楼道会有点吵", "娃想要个奥特曼，大家推荐哪个"])
+    assert all(answer == "" for answer in chatter.values()), chatter
+
+
+async def test_a_wrong_by_its_topic_at_a_shared_place_is_offered_when_it_recurs(bot):
+    answers = await heard(bot, ["楼道拐角老有人在那给电瓶车充电", "楼下老有人半夜在那喝酒划拳"])
+    assert all("登记" in answer for answer in answers.values()), answers
+    assert await bot.resident("邻居9", "车棚里刚给电动车充上电", group=GROUP) == ""
 
 
 async def test_a_missing_person_in_the_group_gets_the_number_and_the_offer(bot):

@@ -230,3 +230,7 @@ def test_offers_word_lists_are_read_and_checked(tmp_path: Path) -> None:
     expect_error(tmp_path, typo, line_number(typo, "shared_thing:"), "unknown field 'shared_thing'")
     twice = MINIMAL_RULES + "offers:\n  hearsay: [听说, 听说]\n"
     expect_error(tmp_path, twice, line_number(twice, "hearsay:"), "listed twice")
+    wrongs = MINIMAL_RULES + "offers:\n  wrong_categories: [gas]\n"
+    assert load_rules(write_rules(tmp_path, wrongs)).offers == {"wrong_categories": ("gas",)}
+    unknown = MINIMAL_RULES + "offers:\n  wrong_categories: [street_lamp]\n"
+    expect_error(tmp_path, unknown, line_number(unknown, "wrong_categories:"), "unknown category 'street_lamp'")

@@ -9,8 +9,11 @@ holds the grammar that combines them. A message is read in this order:
    unless the sender calls for someone to act, words a wish or asks how to get a public service;
 3. the classifier's reading, where its cues are strong enough;
 4. otherwise the general signals: a problem state said of a shared thing or place, or a call to act on one, is a
-   report; a wish frame with a shared thing and something to do to it is a wish; a question about getting a
-   public service is a booking;
+   report (a state may be worded as too much of a nuisance, 全是坑; as what it does to people with a nuisance
+   named, 冻成冰了…摔了; as a nuisance coming into one's home, 油烟飘到我家; as a fault that has lasted or was
+   never seen to, 黑了半个月, 好多年没修剪); a wish frame with a shared thing and something to do to it, or a
+   want said with a hardship (想要个放大镜 + 眼睛不好), is a wish; a question about getting a public service is a
+   booking;
 5. a report that names no shared thing or place is chatter when it is about one's own things (手机, 玩具, 肚子)
    or its complaint cues are mild (被蚊子咬了); strongly worded (停水了，也没通知) it stands.
 """
@@ -50,16 +53,32 @@ NOT_A_REQUEST = re.compile(
     r"(?:几点|什么时候|啥时候|哪天|几号)(?:开始)?(?:停|检修)|"
     r"(?:你们家|你们那|你们楼|大家家里)[^，,。！!]{0,10}(?:吗|没有?[？?])|"
     r"1[3-9]\d{9}|"  # a phone number: an advert or a contact passed on
+    # a fault denied and explained (电梯不是坏了，是有人按住了)
+    r"不是[^，,。！!]{0,4}(?:坏|丢|漏|堵|停|断|没)[^，,。！!]{0,3}[，,]?(?:是|而是)|"
+    # the sender's own work on it (通了一下午, 修了半天)
+    r"(?:通|修|弄|掏|捅|收拾)了(?:一|半|大半)?(?:下午|上午|晚上|天|整天|个小时)|"
     # an outage or repair announced for later (明天上午停水, 周三检修); one that came (停水了) is not announced
     r"(?:明天|明早|明晚|后天|下周|下礼拜|周[一二三四五六日天]|星期[一二三四五六日天]|点(?:以后|之后|到|至)|将|要)"
     r"[^，,。！!]{0,8}(?:停水|停电|停气|断水|断电|检修)(?!了)"
 )
 # A message that ends as a question (停水了吗, 一起去不, 谁家的车?) is put to the neighbours: soft like advice.
-QUESTION = re.compile(r"(?:吗|么|嘛|呢|没有?|不|来着)[？?]*$|[？?]$|"
-                      r"(?:什么时候|啥时候|多久|多少|几点|哪|谁)[^，,。！!]*(?:啊|呀|哇)$")
+# So is one asked as a choice (要不要放气); 一点水都没有 is no question, 是不是坏了 a fault suspected.
+QUESTION = re.compile(r"(?:吗|么|嘛|呢|(?<![都也还])没有?|不|来着)[？?]*$|[？?]$|"
+                      r"(?:什么时候|啥时候|多久|多少|几点|哪|谁)[^，,。！!]*(?:啊|呀|哇)$|"
+                      r"要不要|用不用|该不该")
 # Calls as grammar: asking for a repair or a clean-up (修一下, 处理下, 管一哈), or when it will finally be done
 # (啥时候能修好, 什么时候才来).
-CALL = re.compile(r"(?:修|管|处理|弄|清理?|收拾|拉走|换|通)一?(?:下|哈)|(?:啥时候|什么时候|几时|多会儿?)(?:能|才能|才)")
+CALL = re.compile(r"(?:修|管|处理|弄|清理?|收拾|拉走|换|通|填|补|扫)一?(?:下|哈)|谁(?:来|去|能)(?:给)?[修管填补清扫拉弄处换]|"
+                  r"(?:啥时候|什么时候|几时|多会儿?)(?:能|才能|才|来)?(?:修|清|管|处理|换|来人)|有(?:没有)?人(?:管|修|处理)|(?:啥时候|什么时候|几时|多会儿?)(?:能|才能|才)")
+# Help asked of the community or the grid, not of the neighbours (想让社区帮忙, 请网格员帮我).
+HELP_ASKED = re.compile(r"(?:想让|想请|请|麻烦|希望)(?:社区|网格员|居委会|街道)[^，,。！!]{0,4}帮")
+# Asking whom to turn to about a fault (漏水找谁, 归谁管) is a call, though put to the neighbours.
+WHOM = re.compile(r"找谁|该找|找哪|归谁管|谁负责|哪个部门")
+# An apology that opens a message (不好意思打扰大家，…) is courtesy, not an apology for one's own doing.
+OPENING_APOLOGY = re.compile(r"^(?:不好意思|抱歉)?(?:打扰(?:一下|大家|各位)?了?)?(?<=.)[，,。！!\s]+")
+# A fault over: fixed now or soon after it came (今天好了, 当天就来通了, 很快就换了).
+FIXED = re.compile(r"(?:今天|现在|已经|早就|后来|这会儿?)(?:都|就)?(?:好|通|亮|正常|恢复|来电|来水|热)了|"
+                   r"(?:很快|当天|马上|立马|及时|第二天|没多久)(?:就)?(?:来)?(?:换|修|通|处理|弄好|解决|来人)")
 # A promise gone unkept is a complaint again (说来修，一个礼拜了还没来); so is a fault fixed and back (修好了又坏了).
 OVERDUE = re.compile(r"还没|都没|也没|没来|不来|没人来")
 RELAPSE = re.compile(r"又|还是|结果|没两天|没几天|没过几天|但是|可是")
@@ -68,17 +87,40 @@ INTERJECTION = re.compile(r"^(?:坏了|完了|糟了|惨了|完蛋了)(?:完了)
 # Problem states as grammar: a verb that cannot reach its result (关不上, 抬不起来, 充不进去); a bad quality to a
 # degree (低得很, 斜得厉害, 太旧了); a shared space misused (把鸡养在楼道, 泔水倒进雨水井, 把绿地改成车位).
 PROBLEM_GRAMMAR = re.compile(
-    r"[打关推拉抬锁刷扫充按开冲进出上下转拧合插扣挪爬走停用]不(?:开|上|下|动|进|出|起|住|通|着|了|去|来)|"
+    r"[打关推拉抬锁刷扫充按开冲进出上下转拧合插扣挪爬走停用站粘拧]不(?:开|上|下|动|进|出|起|住|通|着|了|去|来|紧|严|稳|牢)|"
     r"(?:低|高|斜|歪|晃|臭|冲|闷|脏|乱|吵|黑|冷|烫|滑|潮|湿|旧|破|响|慢|暗|凉|冰)(?:得|的)"
     r"(?:很|厉害|要命|不行|没法|受不了|慌|不成样子)|"
     r"太(?:旧|脏|乱|吵|臭|黑|暗|滑|窄|危险|吓人|响|低)|"
-    r"把.{1,12}?(?:养|堆|停|扔|倒|晾|搭|建|改|挖|占|拆|锁|堵|圈)(?:在|到|进|成|了)|"
+    r"把.{1,12}?(?:养|堆|停|扔|倒|晾|搭|建|改|挖|占|拆|锁|堵|圈|摆|拴|接)(?:在|到|进|成|了)|"
+    # damage someone did to a shared thing (被人挖了, 叫人撬开)
+    r"(?:被|叫|让)(?:人|谁)(?:给)?[挖砸撬偷占拆剪砍划扎锯踩拔推搬拉毁涂]|"
+    # neglected for long, or never (好多年没修剪了, 从上礼拜就没亮过)
+    r"(?:好几|好多|几|[一二两三四五六七八九十\d]+)个?(?:天|月|星期|礼拜|周|年)(?:都|也|了|就)?没(?:有|人)?"
+    r"[修剪扫清收来换管亮热动洗刷擦查]|没(?:有)?[亮热修扫清收管动洗]过|"
+    # a fault that has lasted (黑了半个月了, 坏了三天)
+    r"[黑坏停断漏堵臭破烂脏歪塌]了(?:好几|[一二两三四五六七八九十几半\d]+)个?(?:天|月|星期|礼拜|周|年)|"
     r"(?:倒|扔|堆|排|泼|吐)(?:进|在|到)|"
     r"(?:也|还|都|一直|始终|从来)(?:不|没有?|没人)(?:[修管填补清收换弄处拉扫理]|来人)|"  # neglect: 也不填上, 一直没人修
     r"(?:半夜|深夜|凌晨|十一点|十二点|11点|12点)[^。！!]{0,10}还(?:有人|在)|"  # at night and still at it
     # on and off: 亮一阵灭一阵, 一会儿有一会儿没, 忽冷忽热, 时好时坏
-    r"(.)一(?:阵|会儿?)(?!\1).一(?:阵|会儿?)|一(?:阵|会儿?)(.)一(?:阵|会儿?)(?!\2).|忽(.)忽(?!\3).|时好时坏"
+    r"(.)一(?:阵|会儿?)(?!\1).一(?:阵|会儿?)|一(?:阵|会儿?)(.)一(?:阵|会儿?)(?!\2).|忽(.)忽(?!\3).|时(.)时(?!\4)."
 )
+# Something coming into the sender's home from outside it (油烟全飘到额家, 漏到我家卫生间): a problem state when a
+# nuisance or a shared thing is what it comes from (a neighbour's cooking smelling good is not one).
+INTRUSION = re.compile(r"(?:飘|灌|渗|流|漏|吹|传|熏|钻|爬|滴|溅|淌|返)(?:进|到)了?(?:(?:我|额|俺|咱)们?家|屋)|往屋里")
+# A person falling (摔倒了, 滑倒) is what happened to someone, not a thing fallen over (树倒了); a thing nobody
+# claims or uses (没人领的快递, 没人骑的自行车) is not a thing nobody looks after (没人管).
+FALL = re.compile(r"[摔滑绊跌]倒")
+UNCLAIMED = re.compile(r"没人(?=[领骑要坐玩]|认领)")
+# It has lasted or keeps coming back (都三天了, 好几个月了, 三天两头): a complaint's mark on a shared thing. Plain
+# frequency (每天, 又, 一直) is not: 电梯每天早上都是送娃上学的.
+PERSISTENT = re.compile(
+    r"(?:好几|[一二两三四五六七八九十几半\d]+)个?(?:天|月|星期|礼拜|周|年)(?:了|多了|都|也|还)|三天两头|隔三差五|动不动|"
+    r"一天到晚|没完没了|个不停|不停地|到现在|至今")
+# A neighbour named by floor (三楼那家, 5楼的) is as shared a place as 楼上.
+NEIGHBOUR = re.compile(r"[一二三四五六七八九十\d]+(?:楼|层)(?:的|那|这)")
+FREQUENCY = re.compile(r"又|天天|每天|一直|总是|老是|老有|总有|经常")
+EXTENT_GAP = 2  # an extent word this close to a nuisance says there is too much of it (全是坑, 土到处飞)
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,6 +129,19 @@ class OfferWords:
 
     lists: dict[str, tuple[str, ...]]
     state_cues: tuple[str, ...]  # the report intent's heavy cues, problem states too
+
+    def near(self, first: str, second: str, norm: str) -> bool:
+        """Whether a word of one list stands within EXTENT_GAP characters of a word of the other, either order."""
+        spans = {name: [(m, m + len(w)) for w in self.lists.get(name, ()) for m in _starts(norm, w)]
+                 for name in (first, second)}
+        return any(b_start - a_end <= EXTENT_GAP and a_end <= b_start or a_start - b_end <= EXTENT_GAP
+                   and b_end <= a_start for a_start, a_end in spans[first] for b_start, b_end in spans[second])
+
+    def blank(self, name: str, norm: str) -> str:
+        """The text with the list's words blanked out, longest first."""
+        for word in sorted(self.lists.get(name, ()), key=len, reverse=True):
+            norm = norm.replace(word, " ")
+        return norm
 
     def find(self, name: str, norm: str) -> bool:
         """Whether any word of the list occurs in the text, not right after a negation."""
@@ -97,6 +152,11 @@ class OfferWords:
                     return True
                 start = norm.find(word, start + 1)
         return False
+
+
+def _starts(norm: str, word: str) -> list[int]:
+    """Where the word starts in the text."""
+    return [m.start() for m in re.finditer(re.escape(word), norm)] if word else []
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,6 +172,7 @@ class Reading:
     call: bool
     wish: bool
     service: bool
+    persistent: bool
 
 
 _words: tuple[Classifier, OfferWords] | None = None
@@ -133,24 +194,38 @@ def read(classifier: Classifier, norm: str, matched: tuple[str, ...] = ()) -> Re
     (路等 for 路灯), so a shared thing typed wrong still counts."""
     words = offer_words(classifier)
     overdue = words.find("promised", norm) and OVERDUE.search(norm) is not None
-    relapse = words.find("resolved", norm) and (RELAPSE.search(norm) or OVERDUE.search(norm)) is not None
-    hard = next((name for name in HARD_MOODS if words.find(name, norm)
-                 and not (name == "promised" and overdue) and not (name == "resolved" and relapse)), None)
+    whom = WHOM.search(norm) is not None
+    fixed = words.find("resolved", norm) or FIXED.search(norm) is not None
+    relapse = fixed and (RELAPSE.search(norm) or OVERDUE.search(norm)) is not None
+    hard = next((name for name in HARD_MOODS if (fixed if name == "resolved" else words.find(name, norm))
+                 and not (name == "promised" and overdue) and not (name == "resolved" and relapse)
+                 and not (name == "asking_neighbours" and whom)), None)
     if hard is None and NOT_A_REQUEST.search(norm):
         hard = "notice_wording"
     soft = next((name for name in SOFT_MOODS if words.find(name, norm)), None)
     if soft is None and QUESTION.search(norm):
         soft = "question"
-    facility = words.find("shared_things", norm) or any(words.find("shared_things", word) for word in matched)
-    place = words.find("shared_places", norm)
+    # one's own things are not the shared things their names hold (燃气灶 is no 燃气, 热水器 no 水管)
+    shared = words.blank("personal_things", norm)
+    facility = words.find("shared_things", shared) or any(
+        words.find("shared_things", word) for word in matched if not words.find("personal_things", word))
+    place = words.find("shared_places", shared) or NEIGHBOUR.search(shared) is not None
+    extent = words.near("extents", "nuisances", norm)
+    nuisance = words.find("nuisances", norm)
     return Reading(
         mood=hard or soft, hard=hard is not None, facility=facility, place=place,
         personal=words.find("personal_things", norm),
         state=(overdue or relapse or words.find("problem_states", norm) or any(cue in norm for cue in words.state_cues)
-               or PROBLEM_GRAMMAR.search(norm) is not None),
-        call=words.find("calls_to_act", norm) or CALL.search(norm) is not None,
-        wish=(words.find("wish_frames", norm) and (facility or place) and words.find("wish_actions", norm)),
+               or PROBLEM_GRAMMAR.search(norm) is not None or extent
+               or (nuisance and words.find("harms", norm))
+               or ((nuisance or facility) and INTRUSION.search(norm) is not None)),
+        call=whom or words.find("calls_to_act", norm) or CALL.search(norm) is not None,
+        # a wish for the place (希望 + 小区 + 装个), or a micro-wish: a want said with a hardship (想要个放大镜 +
+        # 眼睛不好), or help asked of the community (想让社区帮忙联系个护工)
+        wish=(words.find("wish_frames", norm) and (facility or place) and words.find("wish_actions", norm)
+              or words.find("wants", norm) and words.find("hardships", norm) or HELP_ASKED.search(norm) is not None),
         service=words.find("service_asks", norm) and words.find("service_things", norm),
+        persistent=PERSISTENT.search(norm) is not None,
     )
 
 
@@ -158,7 +233,7 @@ def offer_kind(classifier: Classifier, text: str) -> Intent | None:
     """The case kind (report, wish, appointment) an overheard group message confidently reads as, else None."""
     if emergency_in(text) is not None:
         return Intent.REPORT  # never left unheard, whatever else the words say
-    norm = INTERJECTION.sub("", normalize(text))
+    norm = UNCLAIMED.sub("无主", FALL.sub("摔跤", OPENING_APOLOGY.sub("", INTERJECTION.sub("", normalize(text)))))
     if len(norm) < MIN_CHARS:
         return None
     result = classifier.classify(norm)
@@ -168,14 +243,20 @@ def offer_kind(classifier: Classifier, text: str) -> Intent | None:
     if cue_weight(classifier, CHATTER, without_cues(classifier, Intent.REPORT, norm)) >= CHATTER_VETO:
         return None
     kind = classified_kind(classifier, result, norm)
+    words = offer_words(classifier)
     report_cues = cue_weight(classifier, Intent.REPORT, norm)
-    if kind is None and result.intent is Intent.REPORT and reading.facility and report_cues > 0:
-        kind = Intent.REPORT  # the classifier's report about a shared thing, with any complaint cue (又, 好几天)
+    if (kind is None and result.intent is Intent.REPORT and (reading.facility or reading.place) and result.category
+            and result.category.code in words.lists.get("wrong_categories", ())
+            and (report_cues > 0 or reading.persistent or FREQUENCY.search(norm))):
+        kind = Intent.REPORT  # a wrong by its very topic (电动车…在楼道充电, 陌生人…转悠) at a shared place, said to recur
+    if kind is None and result.intent is Intent.REPORT and reading.facility and reading.persistent:
+        kind = Intent.REPORT  # the classifier's report about a shared thing that has lasted (暖气都三天了还是冰的)
     if kind is None and (reading.state or reading.call) and (reading.facility or reading.place):
         kind = Intent.REPORT
     if kind is Intent.REPORT and not (reading.facility or reading.place) and (
-            reading.personal or report_cues < STATE_CUE):
-        # Said of nothing shared: one's own things (玩具坏了, 吃坏肚子), or too mildly to be a complaint (被蚊子咬了);
+            reading.personal or report_cues < STATE_CUE and not reading.persistent):
+        # Said of nothing shared: one's own things (玩具坏了, 吃坏肚子), or too mildly to be a complaint (被蚊子咬了)
+        # unless it has lasted (欠了三个月工钱，到现在不给);
         # a wish for one's own things is still a wish.
         return None
     if kind is None and reading.wish:
@@ -194,7 +275,11 @@ def classified_kind(classifier: Classifier, result: Classification, norm: str) -
         phrases = [k for k in result.category.keywords if k.word in result.keywords] if result.category else []
         if any(k.weight >= PHRASE_WEIGHT and not PROBLEM_CHARS.isdisjoint(k.word) for k in phrases):
             return result.intent
-        if cues[result.intent] > 0 and any(k.weight >= TOPIC_WEIGHT for k in phrases):
+        # A heavy topic with any complaint cue (消防通道…好几天了); plain frequency (又, 每天) is one only when the
+        # topic itself names something wrong (噪音又来了), not a bare topic (电梯里又贴新广告了).
+        heavy = [k for k in phrases if k.weight >= TOPIC_WEIGHT]
+        if heavy and (cue_weight(classifier, result.intent, FREQUENCY.sub(" ", norm)) > 0 or PERSISTENT.search(norm)
+                      or cues[result.intent] > 0 and any(not PROBLEM_CHARS.isdisjoint(k.word) for k in heavy)):
             return result.intent
         # A wish or booking worded plainly (希望…, 想办…) whose topic words a report category happens to own.
         other = max(CASE_INTENTS, key=lambda intent: cues[intent])

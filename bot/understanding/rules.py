@@ -24,7 +24,8 @@ TOP_FIELDS = frozenset({"version", "intents", "categories", "courtesy", "taxonom
 OFFER_LISTS = frozenset({  # the word lists bot/understanding/offers.py reads (group offers)
     "shared_things", "shared_places", "personal_things", "problem_states", "calls_to_act", "wish_frames",
     "wish_actions", "service_things", "service_asks", "hearsay", "resolved", "promised", "notice_wording", "praise",
-    "asking_neighbours", "lost_and_found", "trade", "own_doing", "advice"})
+    "asking_neighbours", "lost_and_found", "trade", "own_doing", "advice", "extents", "nuisances", "harms",
+    "wants", "hardships", "wrong_categories"})
 CODE_PATTERN = re.compile(r"[a-z][a-z0-9_]*")
 COMMAND_PATTERN = re.compile(r"/[a-z][a-z0-9_]*")
 
@@ -216,11 +217,22 @@ def load_rules(path: Path) -> RuleSet:
     categories = read_categories(reader, *top["categories"])
     courtesy = reader.texts(top["courtesy"][1], "", "courtesy") if "courtesy" in top else ()
     taxonomy = read_taxonomy(reader, top["taxonomy"][1], categories) if "taxonomy" in top else {}
-    offers = {name: reader.texts(words, "offers", name)
-              for name, (_, words) in reader.mapping(top["offers"][1], "", "offers", OFFER_LISTS).items()
-              } if "offers" in top else {}
+    offers = read_offers(reader, top["offers"][1], categories) if "offers" in top else {}
     return RuleSet(source=path, intents=intents, categories=categories, courtesy=courtesy, taxonomy=taxonomy,
                    offers=offers)
+
+
+def read_offers(reader: _Reader, node: Node, categories: tuple[Category, ...]) -> dict[str, tuple[str, ...]]:
+    """The group offers' word lists by name; wrong_categories must name categories."""
+    known = {category.code for category in categories}
+    offers: dict[str, tuple[str, ...]] = {}
+    for name, (_, words) in reader.mapping(node, "", "offers", OFFER_LISTS).items():
+        offers[name] = reader.texts(words, "offers", name)
+        if name == "wrong_categories":
+            for code, item in zip(offers[name], reader.items(words, "offers", name), strict=True):
+                if code not in known:
+                    raise reader.fail(item, "offers", f"unknown category {code!r}")
+    return offers
 
 
 def read_taxonomy(reader: _Reader, node: Node, categories: tuple[Category, ...]) -> dict[str, str]:
