@@ -121,7 +121,7 @@ class KeywordIndex:
                             term.shorter += (inner,)
             for term in terms:
                 term.super_set = frozenset(term.supers)
-        pieces: dict[str, list[tuple[Term, int, bool]]] = {}
+        pieces: dict[str, list[tuple[Term, int, str, int, str, int]]] = {}
         self._codes: dict[int, str] = {ord(c): NO_SYLLABLE for c in map(chr, range(0x80))}
         self._syllable_codes: dict[str, str] = {}
         sounds: dict[str, list[Term]] = {}
@@ -129,10 +129,12 @@ class KeywordIndex:
             only_cue = False not in term.families
             # Intent cues are short function phrases where one changed character changes the meaning (能不能帮/修).
             if term.size >= FUZZY_MIN_CHARS and not only_cue:
+                spare = fuzzy_spare(term.size)
                 for offset, piece in split_pieces(term.word, 1 if term.size < 8 else 2):
                     # A piece holding a key character keeps one in every window around it: nothing to check.
                     keys = "" if not term.key_chars.isdisjoint(piece) else "".join(sorted(term.key_chars))
-                    pieces.setdefault(piece, []).append((term, offset + len(piece), keys, term.size))
+                    others = term.word[:offset] + term.word[offset + len(piece):]
+                    pieces.setdefault(piece, []).append((term, offset + len(piece), keys, term.size, others, spare))
             if term.size >= (PINYIN_MIN_CHARS_CUE if only_cue else 2) and all(char_readings(c) for c in term.word):
                 term.syllables = tuple(lazy_pinyin(term.word, style=Style.NORMAL))
                 if len(term.syllables) == term.size:
@@ -205,7 +207,7 @@ class KeywordIndex:
         tried: set[tuple[Term, int]] = set()
         entries_of = self._pieces.values
         for key, _, stop in self._pieces.found(norm):
-            for term, piece_end, keys, size in entries_of[key]:
+            for term, piece_end, keys, size, others, spare in entries_of[key]:
                 if term in exact or term in inexact or size > length:
                     continue
                 start = stop - piece_end
@@ -217,7 +219,11 @@ class KeywordIndex:
                             break
                     else:
                         continue
-                if (term, start) in tried:
+                # Most windows lack too many of the keyword's characters to be a typo of it (70 of 78 candidates
+                # in 400-character texts): that costs a few `in` tests, where rapidfuzz costs ~1.2 us. Not when the
+                # window is cut to the keyword's size at the text's end: rapidfuzz then also aligns parts of the
+                # keyword with the whole window (去广场跳舞 for 广场舞比赛), which that test does not bound.
+                if len(around) > size and lacks_too_many(others, spare, around) or (term, start) in tried:
                     continue
                 tried.add((term, start))
                 # Text holding 居住证 exactly is about 居住证, not a misspelt 居住证明.
@@ -256,6 +262,24 @@ class KeywordIndex:
 def held_exactly(term: Term | None, exact: dict[Term, int]) -> bool:
     """Whether a keyword of two or more characters was found exactly."""
     return term is not None and term.size >= 2 and term in exact
+
+
+def fuzzy_spare(size: int) -> int:
+    """How many of a keyword's characters a window of its size may lack and still reach FUZZY_CUTOFF: the Indel
+    ratio of two strings of that size is 100 * (longest common subsequence) / size."""
+    return int(size * (100.0 - FUZZY_CUTOFF) / 100.0 + 1e-9)
+
+
+def lacks_too_many(others: str, spare: int, around: str) -> bool:
+    """Whether more than `spare` of the characters `others` (a keyword but for its intact piece) are missing
+    from `around`, so that no window in it can reach FUZZY_CUTOFF (each character absent from `around` is
+    absent from every window, and a common subsequence holds each of its characters)."""
+    for char in others:
+        if char not in around:
+            if not spare:
+                return True
+            spare -= 1
+    return False
 
 
 def split_pieces(word: str, errors: int) -> list[tuple[int, str]]:
