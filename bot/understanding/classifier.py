@@ -15,6 +15,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
 from functools import reduce
+from itertools import count
 from operator import add, itemgetter, mul
 from pathlib import Path
 from typing import NamedTuple
@@ -267,12 +268,14 @@ class Classifier:
         first_category, intents, saturated = self._first_category, self._intents, self._saturated
         ranking: list[tuple[float, int]] = []
         at = 0
-        for bucket, count in Counter(buckets).items():  # rules in ascending order, each with its contributions
-            if count == 1:
+        # Each rule (ascending) with the end of its run of contributions: a dict keeps a key's first place and its
+        # last value, all in C (Counter costs a Python-level __init__ per text).
+        for bucket, end in dict(zip(buckets, count(1))).items():
+            if end - at == 1:
                 score = values[at]
             else:  # added one by one, strongest first, as the saturation rule reads: the same float sum every time
-                score = reduce(add, map(mul, values[at:at + count], saturated))
-            at += count
+                score = reduce(add, map(mul, values[at:end], saturated))
+            at = end
             if bucket < first_category:
                 totals[intents[bucket]] = score
             elif bucket not in vetoed:
