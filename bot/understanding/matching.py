@@ -28,8 +28,10 @@ CONTAINED_FACTOR = 0.3  # a match inside a longer match of a rival category or i
 POLARITY_CHARS = frozenset("不没无未非别坏停漏堵断破")
 NO_SYLLABLE = "\x00"  # the code of a character without a reading; no keyword contains it
 
-# Characters a syllable reading has not yet been looked up for (codes live in plane 15, which normalize() drops).
-UNREAD = re.compile("[^\U000f0000-\U000fffff\x00]")
+# Characters a syllable reading has not yet been looked up for. Codes live in the BMP's private use area, which
+# normalize() drops and which holds 6,400 codes (pypinyin has ~420 tone-less syllables): 3 bytes in the UTF-8
+# the automaton reads and 2 in a Python string, where plane 15 took 4 and made every coded string 4 per character.
+UNREAD = re.compile("[^\ue000-\uf8ff\x00]")
 Hit = tuple[float, int, int]  # strength (1.0 exact), start, end in the normalised text
 _NO_HIT: Hit = (0.0, 0, 0)
 _UNREAD: dict[int, list[str]] = {}  # one mask per keyword length, shared (only ever read)
@@ -147,7 +149,10 @@ class KeywordIndex:
         """A one-character code for a syllable, from the private use area."""
         code = self._syllable_codes.get(syllable)
         if code is None:
-            code = self._syllable_codes[syllable] = chr(0xF0000 + len(self._syllable_codes))
+            code = chr(0xE000 + len(self._syllable_codes))
+            if code > "\uf8ff":
+                raise ValueError("more syllables than the private use area holds")
+            self._syllable_codes[syllable] = code
         return code
 
     def _sound_keys(self, term: Term) -> set[str]:
