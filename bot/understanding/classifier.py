@@ -206,10 +206,11 @@ class Classifier:
         """Free text: intent cues and category scores decide together."""
         scores = self._score(norm)
         totals = scores.totals
-        if case_numbers.NAMED.search(norm):
-            totals[Intent.STATUS] += 2.5
-        elif case_numbers.NUMBERED.search(norm):
-            totals[Intent.STATUS] += 1.0
+        if case_numbers.may_name_a_case(norm):
+            if case_numbers.NAMED.search(norm):
+                totals[Intent.STATUS] += 2.5
+            elif case_numbers.NUMBERED.search(norm):
+                totals[Intent.STATUS] += 1.0
         for intent, best in self._best_by_kind(scores.ranking).items():
             totals[intent] += best
         intent = max(totals, key=totals.__getitem__)  # the first of TIE_ORDER among equal totals
