@@ -1,8 +1,12 @@
 """The one definition of a case number as people type it: commands, queries and the classifier read it alike."""
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from bot.cases.numbers import case_number_in, without_case_number
+from bot.cases.numbers import NAMED as NAMED_FORM
+from bot.cases.numbers import NUMBERED as NUMBERED_FORM
+from bot.cases.numbers import case_number_in, may_name_a_case, without_case_number
 from bot.understanding.classifier import Intent
 from tests.test_classifier import shipped_classifier
 
@@ -30,3 +34,11 @@ def test_a_bare_number_counts_only_when_asked():
 @pytest.mark.parametrize("text", ["编号 12 怎么样了", "#12 现在到哪一步了"])
 def test_the_classifier_reads_a_named_number_as_a_status_question(text):
     assert shipped_classifier().classify(text).intent is Intent.STATUS
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.sampled_from(["#", "号", "编号", "单号", "工单", "案件", "楼", " ", "\n", "12", "٣", "查询", "电梯"])
+                | st.text(max_size=3), max_size=8).map("".join))
+def test_the_classifier_skips_case_number_regexes_only_where_neither_matches(text):
+    if NAMED_FORM.search(text) or NUMBERED_FORM.search(text):
+        assert may_name_a_case(text)

@@ -19,6 +19,14 @@ _MARKED = re.compile(
 # How strongly free text points at a case number, for the classifier: named (#12, 编号 12) or only numbered (12号).
 NAMED = re.compile(rf"#\s*\d{{1,9}}|(?:{_ID_WORDS})\s*\d{{1,9}}")
 NUMBERED = re.compile(rf"\d{{1,9}}\s*号(?![{_PLACE_AFTER_HAO}])")
+
+
+def may_name_a_case(text: str) -> bool:
+    """Whether NAMED or NUMBERED can match: every match holds 号 (NUMBERED, 编号, 单号, 工单号, 案件号), # or 工单/案件.
+    Substring tests cost a fraction of those regexes, which test every position (3% of classifying a text)."""
+    return "号" in text or "#" in text or "工单" in text or "案件" in text
+
+
 _BARE = re.compile(rf"(?<![\d.])(\d{{1,9}})(?![\d.]|\s*号[{_PLACE_AFTER_HAO}]|\s*[{_PLACE_AFTER_HAO}])")
 _ANY_FORM = re.compile(rf"#?\s*\d{{1,9}}(?:\s*号(?![{_PLACE_AFTER_HAO}]))?")
 

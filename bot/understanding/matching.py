@@ -28,8 +28,10 @@ CONTAINED_FACTOR = 0.3  # a match inside a longer match of a rival category or i
 POLARITY_CHARS = frozenset("不没无未非别坏停漏堵断破")
 NO_SYLLABLE = "\x00"  # the code of a character without a reading; no keyword contains it
 
-# Characters a syllable reading has not yet been looked up for (codes live in plane 15, which normalize() drops).
-UNREAD = re.compile("[^\U000f0000-\U000fffff\x00]")
+# Characters a syllable reading has not yet been looked up for. Codes live in the BMP's private use area, which
+# normalize() drops and which holds 6,400 codes (pypinyin has ~420 tone-less syllables): 3 bytes in the UTF-8
+# the automaton reads and 2 in a Python string, where plane 15 took 4 and made every coded string 4 per character.
+UNREAD = re.compile("[^\ue000-\uf8ff\x00]")
 Hit = tuple[float, int, int]  # strength (1.0 exact), start, end in the normalised text
 _NO_HIT: Hit = (0.0, 0, 0)
 _UNREAD: dict[int, list[str]] = {}  # one mask per keyword length, shared (only ever read)
@@ -38,7 +40,7 @@ _UNREAD: dict[int, list[str]] = {}  # one mask per keyword length, shared (only 
 class Term:
     """One distinct normalised keyword and every rule (intent or category) that lists it."""
 
-    __slots__ = ("buckets", "claim", "contributions", "families", "head_contributions", "held", "key_chars", "owners",
+    __slots__ = ("buckets", "claimed", "contributions", "families", "head_contributions", "held", "key_chars", "owners",
                  "shorter", "size", "super_set", "supers", "syllables", "unread", "word")
 
     def __init__(self, word: str) -> None:
@@ -55,8 +57,9 @@ class Term:
         self.super_set: frozenset[Term] = frozenset()
         # By each longer term: the contributions (plain, in a long text's head) when that one alone holds this one.
         self.held: dict[Term, tuple[tuple, tuple]] = {}
-        # What an exact match masks from homophone search: the `claim` positions before its last one and itself.
-        self.claim = self.size - 1 if self.size >= 2 else -1
+        # What an exact match masks from homophone search: the `claimed` positions up to its end (a one-character
+        # keyword claims nothing).
+        self.claimed = self.size if self.size >= 2 else 0
         self.unread = _UNREAD.setdefault(self.size, [NO_SYLLABLE] * self.size if self.size >= 2 else [])
 
 
@@ -109,7 +112,8 @@ class KeywordIndex:
 
     def __init__(self, terms: list[Term]) -> None:
         mark_key_chars(terms)
-        self._exact = automaton({term.word: term for term in terms})
+        self._by_word = {term.word: term for term in terms}
+        self._exact = automaton(self._by_word)
         if self._exact is not None:
             for term in terms:
                 for _, inner in self._exact.iter(term.word):
@@ -119,7 +123,7 @@ class KeywordIndex:
                             term.shorter += (inner,)
             for term in terms:
                 term.super_set = frozenset(term.supers)
-        pieces: dict[str, list[tuple[Term, int, bool]]] = {}
+        pieces: dict[str, list[tuple[Term, int, str, int, str, int]]] = {}
         self._codes: dict[int, str] = {ord(c): NO_SYLLABLE for c in map(chr, range(0x80))}
         self._syllable_codes: dict[str, str] = {}
         sounds: dict[str, list[Term]] = {}
@@ -128,10 +132,12 @@ class KeywordIndex:
             only_cue = False not in term.families
             # Intent cues are short function phrases where one changed character changes the meaning (能不能帮/修).
             if term.size >= FUZZY_MIN_CHARS and not only_cue:
+                spare = fuzzy_spare(term.size)
                 for offset, piece in split_pieces(term.word, 1 if term.size < 8 else 2):
-                    keyed = not term.key_chars.isdisjoint(piece)  # then every window around it keeps a key character
-                    pieces.setdefault(piece, []).append((term, offset + len(piece), keyed, term.size,
-                                                         term.key_chars))
+                    # A piece holding a key character keeps one in every window around it: nothing to check.
+                    keys = "" if not term.key_chars.isdisjoint(piece) else "".join(sorted(term.key_chars))
+                    others = term.word[:offset] + term.word[offset + len(piece):]
+                    pieces.setdefault(piece, []).append((term, offset + len(piece), keys, term.size, others, spare))
             if term.size >= (PINYIN_MIN_CHARS_CUE if only_cue else 2) and all(char_readings(c) for c in term.word):
                 term.syllables = tuple(lazy_pinyin(term.word, style=Style.NORMAL))
                 if len(term.syllables) == term.size:
@@ -144,7 +150,10 @@ class KeywordIndex:
         """A one-character code for a syllable, from the private use area."""
         code = self._syllable_codes.get(syllable)
         if code is None:
-            code = self._syllable_codes[syllable] = chr(0xF0000 + len(self._syllable_codes))
+            code = chr(0xE000 + len(self._syllable_codes))
+            if code > "\uf8ff":
+                raise ValueError("more syllables than the private use area holds")
+            self._syllable_codes[syllable] = code
         return code
 
     def _sound_keys(self, term: Term) -> set[str]:
@@ -169,17 +178,33 @@ class KeywordIndex:
         """Every keyword found: exact ones with the last position of their first occurrence, in the order they
         first end; then fuzzy and homophone ones with their strength and span, in the order they were found."""
         exact: dict[Term, int] = {}
+        codes = self.read(norm) if self._sounds is not None else None
         if self._exact is not None:
             terms = self._exact.values
-            for key, _, end in self._exact.found(norm):
-                term = terms[key]
-                if term not in exact:
-                    exact[term] = end - 1
+            found = self._exact.found(norm)
+            if codes is None:
+                for key, _, end in found:
+                    term = terms[key]
+                    if term not in exact:
+                        exact[term] = end - 1
+            elif found:
+                # Characters an exact keyword already claims are not read again as a homophone of another: in
+                # 5号楼电梯坏了 the 电 of 电梯坏 is not also the 电 of 漏电 (楼电 sounds like 漏电). So the first
+                # occurrence of each is read as NO_SYLLABLE, which no sound key holds: one pass of the automaton
+                # over the text finds only matches lying wholly in stretches no exact keyword covers. Masked in
+                # the same pass that collects the keywords: one Python loop over them, not two.
+                masked = list(codes)
+                for key, _, end in found:
+                    term = terms[key]
+                    if term not in exact:
+                        exact[term] = end - 1
+                        masked[end - term.claimed:end] = term.unread
+                codes = "".join(masked)
         inexact: dict[Term, Hit] = {}
         if self._pieces is not None and len(norm) >= FUZZY_MIN_CHARS:
             self._find_fuzzy(norm, exact, inexact)
-        if self._sounds is not None:
-            self._find_sounds(norm, exact, inexact)
+        if codes is not None:
+            self._find_sounds(norm, codes, exact, inexact)
         return exact, inexact
 
     def _find_fuzzy(self, norm: str, exact: dict[Term, int], inexact: dict[Term, Hit]) -> None:
@@ -188,13 +213,23 @@ class KeywordIndex:
         tried: set[tuple[Term, int]] = set()
         entries_of = self._pieces.values
         for key, _, stop in self._pieces.found(norm):
-            for term, piece_end, keyed, size, key_chars in entries_of[key]:
+            for term, piece_end, keys, size, others, spare in entries_of[key]:
                 if term in exact or term in inexact or size > length:
                     continue
                 start = stop - piece_end
                 left = start - 1 if start else 0
                 around = norm[left:start + size + 1]
-                if not keyed and key_chars.isdisjoint(around) or (term, start) in tried:
+                if keys:  # `in` per character: frozenset.isdisjoint(str) makes a string of every character
+                    for char in keys:
+                        if char in around:
+                            break
+                    else:
+                        continue
+                # Most windows lack too many of the keyword's characters to be a typo of it (70 of 78 candidates
+                # in 400-character texts): that costs a few `in` tests, where rapidfuzz costs ~1.2 us. Not when the
+                # window is cut to the keyword's size at the text's end: rapidfuzz then also aligns parts of the
+                # keyword with the whole window (去广场跳舞 for 广场舞比赛), which that test does not bound.
+                if len(around) > size and lacks_too_many(others, spare, around) or (term, start) in tried:
                     continue
                 tried.add((term, start))
                 # Text holding 居住证 exactly is about 居住证, not a misspelt 居住证明.
@@ -211,19 +246,10 @@ class KeywordIndex:
                     continue
                 inexact[term] = (FUZZY_FACTOR * found.score / 100.0, left + found.dest_start, left + found.dest_end)
 
-    def _find_sounds(self, norm: str, exact: dict[Term, int], inexact: dict[Term, Hit]) -> None:
-        """Keywords spelled with homophones: same syllables, at least half the characters identical."""
-        # Characters an exact keyword already claims are not read again as a homophone of another: in
-        # 5号楼电梯坏了 the 电 of 电梯坏 is not also the 电 of 漏电 (楼电 sounds like 漏电). So they are read as
-        # NO_SYLLABLE, which no sound key holds: one pass of the automaton over the text finds only matches
-        # lying wholly in stretches no exact keyword covers.
-        codes = self.read(norm)
-        if exact:
-            masked = list(codes)
-            for term, last in exact.items():
-                masked[last - term.claim:last + 1] = term.unread  # a one-character keyword claims nothing
-            codes = "".join(masked)
-        words: set[str] | None = None
+    def _find_sounds(self, norm: str, codes: str, exact: dict[Term, int], inexact: dict[Term, Hit]) -> None:
+        """Keywords spelled with homophones: same syllables, at least half the characters identical. `codes` is
+        the text as read(), with what exact keywords claim masked."""
+        by_word = self._by_word
         for end, terms in self._sounds.iter(codes):
             for term in terms:
                 if term in exact or inexact.get(term, _NO_HIT)[0] >= PINYIN_FACTOR:
@@ -233,12 +259,33 @@ class KeywordIndex:
                 same = sum(a == b for a, b in zip(window, term.word, strict=True))
                 if same == term.size or 2 * same < term.size:
                     continue
-                if words is None:
-                    # As with fuzzy matching: text holding 电梯 exactly followed by 都 is not a misspelt 电梯抖.
-                    words = {t.word for t in exact if t.size >= 2}
-                if window[:-1] in words or window[1:] in words:
+                # As with fuzzy matching: text holding 电梯 exactly followed by 都 is not a misspelt 电梯抖.
+                if held_exactly(by_word.get(window[:-1]), exact) or held_exactly(by_word.get(window[1:]), exact):
                     continue
                 inexact[term] = (PINYIN_FACTOR, start, start + term.size)
+
+
+def held_exactly(term: Term | None, exact: dict[Term, int]) -> bool:
+    """Whether a keyword of two or more characters was found exactly."""
+    return term is not None and term.size >= 2 and term in exact
+
+
+def fuzzy_spare(size: int) -> int:
+    """How many of a keyword's characters a window of its size may lack and still reach FUZZY_CUTOFF: the Indel
+    ratio of two strings of that size is 100 * (longest common subsequence) / size."""
+    return int(size * (100.0 - FUZZY_CUTOFF) / 100.0 + 1e-9)
+
+
+def lacks_too_many(others: str, spare: int, around: str) -> bool:
+    """Whether more than `spare` of the characters `others` (a keyword but for its intact piece) are missing
+    from `around`, so that no window in it can reach FUZZY_CUTOFF (each character absent from `around` is
+    absent from every window, and a common subsequence holds each of its characters)."""
+    for char in others:
+        if char not in around:
+            if not spare:
+                return True
+            spare -= 1
+    return False
 
 
 def split_pieces(word: str, errors: int) -> list[tuple[int, str]]:
