@@ -114,7 +114,7 @@ def with_categories(base: dict, categories: list[dict], *, replace: bool) -> dic
     """The base rules (intents, courtesy, every other section) with the given categories added or instead.
 
     A category whose code the base already uses replaces the base's; with `replace` the base's categories go
-    and the taxonomy forgets them.
+    and the taxonomy and the group offers' wrong_categories forget them.
     """
     data = dict(base)
     new_codes = {c["code"] for c in categories}
@@ -123,6 +123,8 @@ def with_categories(base: dict, categories: list[dict], *, replace: bool) -> dic
     codes = {c["code"] for c in data["categories"]}
     taxonomy = {name: [c for c in members if c in codes] for name, members in (base.get("taxonomy") or {}).items()}
     data["taxonomy"] = {name: members for name, members in taxonomy.items() if members}
+    if (offers := base.get("offers")) and "wrong_categories" in offers:
+        data["offers"] = {**offers, "wrong_categories": [c for c in offers["wrong_categories"] if c in codes]}
     return data
 
 
