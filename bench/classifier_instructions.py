@@ -14,6 +14,7 @@ import argparse
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -61,6 +62,8 @@ def main() -> None:
     if args.measure:
         measure(args.measure, args.against, args.chars[0])
         return
+    if shutil.which("valgrind") is None:
+        raise SystemExit("classifier_instructions: valgrind is not installed (Debian: apt-get install valgrind)")
     figures: dict[str, object] = {"bench": "classifier_instructions", "against": args.against}
     for chars in args.chars:
         this, other = (instructions(side, args.against, chars) for side in ("this", "other"))
