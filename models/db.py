@@ -11,7 +11,7 @@ from importlib.metadata import version
 from pathlib import Path
 from typing import Any, Literal
 
-from sqlalchemy import event, exc, inspect, text
+from sqlalchemy import event, inspect, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.dialects.postgresql import Insert
 from sqlalchemy.engine import Connection, make_url
@@ -99,13 +99,13 @@ def create_engine(database_url: str, *, drivers: Drivers = "fast", echo: bool = 
         # queueing on the file lock means busy-sleeping in the driver.
         engine = create_async_engine(url, echo=echo, connect_args={"timeout": 30}, pool_size=1, max_overflow=0,
                                      pool_timeout=60, poolclass=poolclass, **fast)
-        _configure_sqlite(engine)
+        _configure_sqlite(engine, inline=drivers == "fast")
         return engine
     return create_async_engine(url, echo=echo, pool_size=10, max_overflow=20, pool_pre_ping=True,
                                poolclass=poolclass)
 
 
-def _configure_sqlite(engine: AsyncEngine) -> None:
+def _configure_sqlite(engine: AsyncEngine, *, inline: bool) -> None:
     # pysqlite's own transaction handling defers BEGIN and would let two writers deadlock on upgrade;
     # we take over and begin every transaction with BEGIN IMMEDIATE so writers queue on the busy timeout.
     @event.listens_for(engine.sync_engine, "connect")
@@ -118,16 +118,19 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
         cursor.execute("PRAGMA busy_timeout=30000")
         cursor.close()
 
+    if inline:
+        # BEGIN IMMEDIATE where SQLAlchemy begins a transaction (Dialect.do_begin, a no-op for pysqlite), on the
+        # inline driver without a statement: and no connection event, whose listener would make SQLAlchemy
+        # dispatch events around every statement and commit on this engine (a few per cent of the CPU).
+        def _begin_immediate(connection: Any) -> None:
+            connection.dbapi_connection.begin_immediate()
+
+        engine.sync_engine.dialect.do_begin = _begin_immediate  # type: ignore[method-assign]
+        return
+
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(conn: Connection) -> None:
-        driver = conn.connection.dbapi_connection
-        if hasattr(driver, "begin_immediate"):  # the inline driver: no statement through SQLAlchemy's execution
-            try:
-                driver.begin_immediate()
-            except conn.dialect.loaded_dbapi.Error as error:  # raised as exec_driver_sql would raise it
-                raise exc.DBAPIError.instance("BEGIN IMMEDIATE", (), error, conn.dialect.loaded_dbapi.Error) from error
-        else:
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def dialect_insert(session: AsyncSession) -> Callable[..., Insert]:
@@ -163,8 +166,11 @@ class _DriverForm:
     sources: tuple[tuple[str | None, Any, Callable[[Any], Any] | None], ...]  # (values key | None, constant, bind)
     sequence: Callable[[list[Any]], Sequence[Any]]
     returns: bool
+    given: int  # how many values a call names
 
     def parameters(self, values: dict[str, Any]) -> Sequence[Any]:
+        if len(values) != self.given:  # a value the statement would not write is a mistake, not something to drop
+            raise ValueError(f"values {sorted(values)} do not match the prepared statement's parameters")
         out = []
         for key, constant, bind in self.sources:
             value = constant if key is None else values[key]
@@ -204,7 +210,7 @@ class Prepared:
                 sources.append((name if given else None, constant, binds.get(name)))
             form = self._forms[dialect.name] = _DriverForm(
                 compiled.string, tuple(sources), dialect.execute_sequence_format,
-                bool(compiled.effective_returning))
+                bool(compiled.effective_returning), len(self._keys))
         return form
 
     def run(self, session: Session, values: dict[str, Any]) -> list[Any]:
@@ -250,8 +256,8 @@ class PreparedQuery(Prepared):
                 raise ValueError(f"query cannot run prepared on {dialect.name}: {compiled.string}")
             binds = compiled._bind_processors
             sources = tuple((name, None, binds.get(name)) for name in compiled.positiontup)
-            form = self._forms[dialect.name] = _DriverForm(compiled.string, sources,
-                                                          dialect.execute_sequence_format, True)
+            form = self._forms[dialect.name] = _DriverForm(compiled.string, sources, dialect.execute_sequence_format,
+                                                          True, len(set(compiled.positiontup)))
             columns = compiled._result_columns
             self._readers[dialect.name] = (
                 collections.namedtuple("PreparedRow", [column.keyname for column in columns]),  # type: ignore[misc]

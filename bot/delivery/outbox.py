@@ -29,7 +29,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.metrics import SENDS
 from bot.pipeline.messages import Inbound, Reply
 from models import Outbox, SendState
-from models.db import PerDialect, Prepared
+from models.db import Prepared
 
 log = logging.getLogger(__name__)
 
@@ -90,7 +90,9 @@ class ChannelSender(Protocol):
     async def send(self, row: Outbox) -> SendResult: ...
 
 
-_ENQUEUE = PerDialect(lambda insert: insert(Outbox.__table__).on_conflict_do_nothing(index_elements=["dedupe_key"]))
+_ENQUEUE = Prepared(lambda insert: insert(Outbox.__table__).on_conflict_do_nothing(index_elements=["dedupe_key"]), (
+    "dedupe_key", "channel", "chat_id", "recipient", "text", "extras", "case_id", "state", "attempts", "due_at",
+    "created_at", "last_error"))
 
 
 async def enqueue(session: AsyncSession, notice: Notice, *, now: datetime) -> None:
@@ -110,7 +112,7 @@ async def enqueue(session: AsyncSession, notice: Notice, *, now: datetime) -> No
         "created_at": now,
         "last_error": "收件人未绑定任何渠道" if unbound else None,
     }
-    await session.execute(_ENQUEUE(session), values)
+    await _ENQUEUE.execute(session, values)
 
 
 async def claim_due(

@@ -283,7 +283,7 @@ class Dispatcher:
         if ctx.state.is_open or state.is_open:
             await save_state(session, inbound.channel, inbound.chat_id, inbound.sender_id, ctx.state, now=now)
         if ctx.case_id is not None:
-            await session.execute(_LEDGER_CASE, {"ledger_id": ledger_id, "case_id": ctx.case_id})
+            await _LEDGER_CASE.execute(session, {"ledger_id": ledger_id, "case_id": ctx.case_id})
         if ctx.state.is_open:
             return [replace(reply, awaits_answer=True) for reply in ctx.replies]
         return ctx.replies
@@ -361,7 +361,8 @@ def _returned(rows: list[Any]) -> Any:
     return rows[0][0] if rows else None
 _LEDGER_IGNORED = (update(_LEDGER).where(_LEDGER.c.id == bindparam("ledger_id"))
                    .values(status=InboundStatus.IGNORED, text=None))
-_LEDGER_CASE = update(_LEDGER).where(_LEDGER.c.id == bindparam("ledger_id")).values(case_id=bindparam("case_id"))
+_LEDGER_CASE = Prepared(lambda insert: update(_LEDGER).where(_LEDGER.c.id == bindparam("ledger_id")).values(
+    case_id=bindparam("case_id")), ("ledger_id", "case_id"))
 
 
 async def _record_inbound(
