@@ -87,7 +87,8 @@ _SENDER = PreparedQuery(
                                        _CONVERSATION.c.user_id == _IDENTITY.c.user_id,
                                        _CONVERSATION.c.chat_id == bindparam("chat_id")))
     )
-    .where(_IDENTITY.c.channel == bindparam("channel"), _IDENTITY.c.user_id == bindparam("user_id"))
+    .where(_IDENTITY.c.channel == bindparam("channel"), _IDENTITY.c.user_id == bindparam("user_id")),
+    ("channel", "user_id", "chat_id"),
 )
 _SEEN = (update(_IDENTITY).where(_IDENTITY.c.id == bindparam("identity_id"))
          .values(last_seen_at=bindparam("seen_at"), private_chat_id=bindparam("chat")))
@@ -168,10 +169,11 @@ class StaffLike(Protocol):
     name: str
 
 
-_LATEST_IDENTITY = (
+_LATEST_IDENTITY = PreparedQuery(
     select(_IDENTITY.c.channel, _IDENTITY.c.private_chat_id, _IDENTITY.c.user_id)
     .where(_IDENTITY.c.staff_id == bindparam("staff_id"))
-    .order_by(_IDENTITY.c.last_seen_at.desc().nulls_last(), _IDENTITY.c.id).limit(1)
+    .order_by(_IDENTITY.c.last_seen_at.desc().nulls_last(), _IDENTITY.c.id).limit(1),
+    ("staff_id",),
 )
 _RESIDENT_IDENTITY = (
     select(_IDENTITY.c.user_id, _IDENTITY.c.display_name, _IDENTITY.c.private_chat_id)
@@ -182,7 +184,7 @@ _RESIDENT_IDENTITY = (
 
 async def staff_contact(session: AsyncSession, staff: StaffLike) -> Contact:
     """The staff member's most recently used identity, or an unbound placeholder."""
-    identity = (await session.execute(_LATEST_IDENTITY, {"staff_id": staff.id})).first()
+    identity = await session.run_sync(_LATEST_IDENTITY.first, {"staff_id": staff.id})
     if identity is None:
         return Contact(UNBOUND_CHANNEL, f"staff:{staff.code}", f"staff:{staff.code}", staff.name)
     return Contact(identity.channel, identity.private_chat_id or identity.user_id, identity.user_id, staff.name)
