@@ -39,6 +39,7 @@ from bot.runtime import freeze_startup_heap, start
 from config.settings import load_settings
 from fakes.telegram_api import TOKEN, FakeBotApi, FloodLimits, message_update, private_chat, user
 from models import Case, Outbox, SendState, Staff
+from models.db import Prepared
 
 STAFF_BASE = 50_000
 RESIDENT_BASE = 100_000
@@ -137,15 +138,28 @@ def percentile(sorted_values: list[float], share: float) -> float:
 
 
 class StatementCount:
-    """SQL statements (BEGIN included) and commits on an engine while counting is on."""
+    """SQL statements (BEGIN included) and commits on an engine while counting is on. BEGIN on SQLite's inline
+    driver and the statements run prepared (models.db.Prepared) reach the driver without SQLAlchemy's
+    before_cursor_execute: BEGIN is counted from the begin event, the prepared ones by wrapping their one call."""
 
     def __init__(self, engine) -> None:  # type: ignore[no-untyped-def]
         self.statements = self.commits = 0
         self.on = False
         event.listen(engine.sync_engine, "before_cursor_execute", self._statement)
+        event.listen(engine.sync_engine, "begin", self._begin)
         event.listen(engine.sync_engine, "commit", self._commit)
+        through_driver = Prepared._cursor
 
-    def _statement(self, *args: Any) -> None:
+        def counted(prepared, *args: Any) -> Any:  # type: ignore[no-untyped-def]
+            self.statements += self.on
+            return through_driver(prepared, *args)
+
+        Prepared._cursor = counted  # type: ignore[method-assign]
+
+    def _statement(self, conn, cursor, statement: str, *args: Any) -> None:  # type: ignore[no-untyped-def]
+        self.statements += self.on and not statement.startswith("BEGIN")
+
+    def _begin(self, *args: Any) -> None:
         self.statements += self.on
 
     def _commit(self, *args: Any) -> None:

@@ -31,6 +31,7 @@ from bot.grid.routing import (
 from bot.pipeline.identities import Actor, mask_phones_in
 from models import Case, CaseEvent, CaseKind, CaseStatus, Staff, StaffRole, UnitLevel
 from models.cases import OPEN_STATUSES, EventKind
+from models.db import Prepared
 
 S = CaseStatus
 
@@ -111,7 +112,12 @@ def record_event(session: AsyncSession, case: Case, actor: Actor | None, action:
 
 CASE_TABLE, EVENT_TABLE = Case.__table__, CaseEvent.__table__
 # Filing is the hottest write: the case is one INSERT with its final values, its events one more.
-_NEW_CASE = insert(CASE_TABLE).returning(CASE_TABLE.c.id)
+_CASE_COLUMNS = ("kind", "status", "text", "media", "category_code", "category_name", "confidence", "keywords", "unit_id",
+                 "unit_path", "reporter_id", "place", "source_channel", "source_chat_id", "source_is_group", "extras",
+                 "created_at", "updated_at", "resolve_due_at", "assignee_id", "department", "queue_unit_id",
+                 "duplicate_of_id", "priority", "escalation_level", "sla_stage", "sla_next_at", "assigned_at",
+                 "accept_due_at")
+_NEW_CASE = Prepared(lambda insert: insert(CASE_TABLE).returning(CASE_TABLE.c.id), _CASE_COLUMNS)
 _NEW_EVENTS = insert(EVENT_TABLE).returning(EVENT_TABLE.c.id)
 _STAFF = Staff.__table__
 # A subtree as a range of paths (ids and slashes sort below "~"), which both databases answer from the
@@ -269,7 +275,7 @@ _FILED_VALUES = [name for name in FiledCase.__dataclass_fields__ if name not in 
 
 
 async def _insert_case(session: AsyncSession, values: dict[str, Any], reporter: Actor) -> FiledCase:
-    case_id = (await session.execute(_NEW_CASE, values)).scalar_one()
+    [(case_id,)] = await _NEW_CASE.execute(session, values)
     return FiledCase(id=case_id, reporter=Reporter(reporter.id, reporter.name, reporter.phone),
                      **{name: values[name] for name in _FILED_VALUES})
 

@@ -29,7 +29,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.metrics import SENDS
 from bot.pipeline.messages import Inbound, Reply
 from models import Outbox, SendState
-from models.db import PerDialect
+from models.db import Prepared
 
 log = logging.getLogger(__name__)
 
@@ -90,7 +90,9 @@ class ChannelSender(Protocol):
     async def send(self, row: Outbox) -> SendResult: ...
 
 
-_ENQUEUE = PerDialect(lambda insert: insert(Outbox.__table__).on_conflict_do_nothing(index_elements=["dedupe_key"]))
+_ENQUEUE = Prepared(lambda insert: insert(Outbox.__table__).on_conflict_do_nothing(index_elements=["dedupe_key"]), (
+    "dedupe_key", "channel", "chat_id", "recipient", "text", "extras", "case_id", "state", "attempts", "due_at",
+    "created_at", "last_error"))
 
 
 async def enqueue(session: AsyncSession, notice: Notice, *, now: datetime) -> None:
@@ -110,7 +112,7 @@ async def enqueue(session: AsyncSession, notice: Notice, *, now: datetime) -> No
         "created_at": now,
         "last_error": "收件人未绑定任何渠道" if unbound else None,
     }
-    await session.execute(_ENQUEUE(session), values)
+    await _ENQUEUE.execute(session, values)
 
 
 async def claim_due(
@@ -148,9 +150,10 @@ _OUTBOX = Outbox.__table__
 # overwrite the new claimer's outcome.
 _THIS_CLAIM = (_OUTBOX.c.id == bindparam("row_id")) & (_OUTBOX.c.state == SendState.SENDING) & (
     _OUTBOX.c.attempts == bindparam("claimed_attempts"))
-_RECORD = update(_OUTBOX).where(_THIS_CLAIM).values(
+_RECORD = Prepared(lambda insert: update(_OUTBOX).where(_THIS_CLAIM).values(
     state=bindparam("new_state"), due_at=bindparam("new_due_at"), last_error=bindparam("error"), lease_until=None,
-    sent_at=bindparam("sent"), platform_message_id=bindparam("message_id"))
+    sent_at=bindparam("sent"), platform_message_id=bindparam("message_id")),
+    ("row_id", "claimed_attempts", "new_state", "new_due_at", "error", "sent", "message_id"))
 _RELEASE = update(_OUTBOX).where(_THIS_CLAIM).values(
     state=SendState.PENDING, due_at=bindparam("new_due_at"), lease_until=None,
     attempts=bindparam("unclaimed_attempts"))
@@ -181,7 +184,7 @@ async def record_results(
     marks = [_mark(row, result, now=now, rng=rng) for row, result in outcomes]
     if marks:
         async with sessions.begin() as session:
-            await session.execute(_RECORD, marks)  # one executemany: a batch of 50 is one round trip, not 50
+            await session.run_sync(_RECORD.run_many, marks)  # one executemany: a batch of 50 is one trip, not 50
     for (row, _), values in zip(outcomes, marks, strict=True):
         kind = "reply" if row.dedupe_key.startswith("reply:") else "notice"
         SENDS.inc(row.channel, kind, str(values["new_state"]))
@@ -243,8 +246,10 @@ def plain_plan(inbound: Inbound, replies: Sequence[Reply]) -> list[Notice]:
             for index, reply in enumerate(replies)]
 
 
-_INSERT_CLAIMED = PerDialect(lambda insert: insert(Outbox.__table__).on_conflict_do_nothing(
-    index_elements=["dedupe_key"]).returning(Outbox.__table__.c.id))
+_INSERT_CLAIMED = Prepared(lambda insert: insert(Outbox.__table__).on_conflict_do_nothing(
+    index_elements=["dedupe_key"]).returning(Outbox.__table__.c.id), (
+    "dedupe_key", "channel", "chat_id", "recipient", "text", "extras", "case_id", "state", "attempts", "due_at",
+    "created_at", "lease_until"))
 
 
 async def write_claimed(session: AsyncSession, notices: Sequence[Notice], *, now: datetime,
@@ -258,9 +263,8 @@ async def write_claimed(session: AsyncSession, notices: Sequence[Notice], *, now
             "recipient": notice.recipient, "text": notice.text, "extras": notice.extras, "case_id": notice.case_id,
             "state": SendState.SENDING, "attempts": 1, "due_at": now, "created_at": now, "lease_until": now + lease,
         }
-        row_id = (await session.execute(_INSERT_CLAIMED(session), values)).scalar_one_or_none()
-        if row_id is not None:
-            rows.append(Outbox(id=row_id, **values))
+        if returned := await _INSERT_CLAIMED.execute(session, values):
+            rows.append(Outbox(id=returned[0][0], **values))
     return rows
 
 

@@ -10,7 +10,7 @@ from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models import Conversation
-from models.db import PerDialect
+from models.db import Prepared
 
 
 @dataclass
@@ -59,14 +59,14 @@ def _upsert(insert: Any) -> Any:
                                            set_={name: statement.excluded[name] for name in _CHANGED})
 
 
-_SAVE_STATE = PerDialect(_upsert)
+_SAVE_STATE = Prepared(_upsert, ("channel", "chat_id", "user_id", "flow", "step", "state", "expires_at", "updated_at"))
 
 
 async def save_state(
     session: AsyncSession, channel: str, chat_id: str, user_id: str, state: DialogueState, *, now: datetime
 ) -> None:
     """Writes the user's state in one upsert, creating the row on first use."""
-    await session.execute(_SAVE_STATE(session), {
+    await _SAVE_STATE.execute(session, {
         "channel": channel, "chat_id": chat_id, "user_id": user_id, "flow": state.flow, "step": state.step,
         "state": state.values if state.flow else {}, "expires_at": state.expires_at if state.flow else None,
         "updated_at": now,

@@ -27,7 +27,7 @@ from bot.understanding.classifier import Classification, Classifier, Intent
 from bot.understanding.offers import offer_kind
 from bot.understanding.triggers import fold_triggers
 from models import InboundMessage, InboundStatus, Outbox
-from models.db import PerDialect
+from models.db import Prepared
 
 if TYPE_CHECKING:
     from bot.services import Services
@@ -265,9 +265,10 @@ class Dispatcher:
                                 inbound.text[:LEDGER_TEXT_LIMIT],
                                 error=None if verdict is None else "rate limited: too many messages from this sender")
         if overheard:
-            ledger_id = (await session.execute(_LEDGER_INSERT(session), ledger)).scalar_one_or_none()
+            ledger_id = _returned(await _LEDGER_INSERT.execute(session, ledger))
         else:  # the sender and the ledger row in one trip (the common case: every private message)
-            sender, ledger_id = await find_sender_then(session, inbound, _LEDGER_INSERT(session), ledger, now=now)
+            sender, rows = await find_sender_then(session, inbound, _LEDGER_INSERT.run, ledger, now=now)
+            ledger_id = _returned(rows)
         if ledger_id is None:
             return _REDELIVERED
         if verdict is not None:
@@ -282,7 +283,7 @@ class Dispatcher:
         if ctx.state.is_open or state.is_open:
             await save_state(session, inbound.channel, inbound.chat_id, inbound.sender_id, ctx.state, now=now)
         if ctx.case_id is not None:
-            await session.execute(_LEDGER_CASE, {"ledger_id": ledger_id, "case_id": ctx.case_id})
+            await _LEDGER_CASE.execute(session, {"ledger_id": ledger_id, "case_id": ctx.case_id})
         if ctx.state.is_open:
             return [replace(reply, awaits_answer=True) for reply in ctx.replies]
         return ctx.replies
@@ -348,12 +349,20 @@ _REDELIVERED: list[Reply] = []  # _handle's answer for a message id already in t
 
 
 _LEDGER = InboundMessage.__table__
-# Built once: the ledger insert runs for every message, chatter included.
-_LEDGER_INSERT = PerDialect(lambda insert: insert(_LEDGER).on_conflict_do_nothing(
-    index_elements=["channel", "platform_message_id"]).returning(_LEDGER.c.id))
+_LEDGER_COLUMNS = ("channel", "platform_message_id", "chat_id", "sender_id", "received_at", "status", "text", "error",
+                   "attempts", "retry_at", "payload")
+# Prepared: the ledger insert runs for every message, chatter included.
+_LEDGER_INSERT = Prepared(lambda insert: insert(_LEDGER).on_conflict_do_nothing(
+    index_elements=["channel", "platform_message_id"]).returning(_LEDGER.c.id), _LEDGER_COLUMNS)
+
+
+def _returned(rows: list[Any]) -> Any:
+    """The RETURNING value of an insert that did nothing on conflict: None when the row was there already."""
+    return rows[0][0] if rows else None
 _LEDGER_IGNORED = (update(_LEDGER).where(_LEDGER.c.id == bindparam("ledger_id"))
                    .values(status=InboundStatus.IGNORED, text=None))
-_LEDGER_CASE = update(_LEDGER).where(_LEDGER.c.id == bindparam("ledger_id")).values(case_id=bindparam("case_id"))
+_LEDGER_CASE = Prepared(lambda insert: update(_LEDGER).where(_LEDGER.c.id == bindparam("ledger_id")).values(
+    case_id=bindparam("case_id")), ("ledger_id", "case_id"))
 
 
 async def _record_inbound(
@@ -363,7 +372,7 @@ async def _record_inbound(
     """Inserts the ledger row; returns None when this (channel, message id) was seen before. A failed message
     with `retry_at` is handled again then by the retry job (bot/pipeline/retry.py)."""
     values = _ledger_values(inbound, now, status, text, error=error, retry_at=retry_at, payload=payload)
-    return (await session.execute(_LEDGER_INSERT(session), values)).scalar_one_or_none()
+    return _returned(await _LEDGER_INSERT.execute(session, values))
 
 
 def _ledger_values(

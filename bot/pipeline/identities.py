@@ -3,20 +3,20 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 from sqlalchemy import Row, and_, bindparam, delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
-from sqlalchemy.sql import Executable
 
 from bot.delivery.outbox import UNBOUND_CHANNEL
 from bot.pipeline.dialogue import DialogueState, state_of
 from bot.pipeline.messages import Inbound
 from models import Conversation, Identity, Resident, Staff, StaffRole
-from models.db import PerDialect
+from models.db import PerDialect, PreparedQuery
 
 _PHONE = re.compile(r"(?<!\d)(1[3-9]\d)(\d{4})(\d{4})(?!\d)")
 
@@ -64,15 +64,17 @@ class Sender:
     """What the database knows of a message's sender: their identity (None on first contact), with the person
     behind it, and their dialogue in the message's chat."""
 
-    identity: Row[Any] | None
+    identity: Any  # the _SENDER row (a named tuple), None on first contact
     state: DialogueState
 
+
+T = TypeVar("T")
 
 _IDENTITY, _STAFF, _RESIDENT = Identity.__table__, Staff.__table__, Resident.__table__
 _CONVERSATION = Conversation.__table__
 # One query per message, chatter included. A dialogue row exists only for an identity (identify() registers the
 # sender before any state is saved), so the outer join from the identity finds every open dialogue.
-_SENDER = (
+_SENDER = PreparedQuery(
     select(_IDENTITY.c.id, _IDENTITY.c.private_chat_id, _IDENTITY.c.last_seen_at, _STAFF.c.id.label("staff_id"),
            _STAFF.c.name, _STAFF.c.role, _STAFF.c.unit_id, _STAFF.c.department,
            _RESIDENT.c.id.label("resident_id"), _RESIDENT.c.display_name, _RESIDENT.c.phone,
@@ -85,7 +87,8 @@ _SENDER = (
                                        _CONVERSATION.c.user_id == _IDENTITY.c.user_id,
                                        _CONVERSATION.c.chat_id == bindparam("chat_id")))
     )
-    .where(_IDENTITY.c.channel == bindparam("channel"), _IDENTITY.c.user_id == bindparam("user_id"))
+    .where(_IDENTITY.c.channel == bindparam("channel"), _IDENTITY.c.user_id == bindparam("user_id")),
+    ("channel", "user_id", "chat_id"),
 )
 _SEEN = (update(_IDENTITY).where(_IDENTITY.c.id == bindparam("identity_id"))
          .values(last_seen_at=bindparam("seen_at"), private_chat_id=bindparam("chat")))
@@ -100,22 +103,22 @@ _SEEN_REFRESH = timedelta(minutes=10)
 
 async def find_sender(session: AsyncSession, inbound: Inbound, *, now: datetime) -> Sender:
     """The sender's identity and their dialogue in this chat, in one query."""
-    row = (await session.execute(_SENDER, {"channel": inbound.channel, "user_id": inbound.sender_id,
-                                           "chat_id": inbound.chat_id})).first()
+    row = await session.run_sync(_SENDER.first, {"channel": inbound.channel, "user_id": inbound.sender_id,
+                                                 "chat_id": inbound.chat_id})
     return Sender(row, state_of(row, now))
 
 
-async def find_sender_then(session: AsyncSession, inbound: Inbound, statement: Executable, values: dict[str, Any], *,
-                           now: datetime) -> tuple[Sender, Any]:
-    """find_sender, and the scalar (or None) of one more statement run straight after it in the same trip through
+async def find_sender_then(session: AsyncSession, inbound: Inbound, then: Callable[[Session, dict[str, Any]], T],
+                           values: dict[str, Any], *, now: datetime) -> tuple[Sender, T]:
+    """find_sender, and what `then(sync_session, values)` gives, run straight after it in the same trip through
     SQLAlchemy's async layer (the dispatcher's ledger insert): that trip costs as much as a statement does."""
-    def both(sync: Session) -> tuple[Row[Any] | None, Any]:
-        row = sync.execute(_SENDER, {"channel": inbound.channel, "user_id": inbound.sender_id,
-                                     "chat_id": inbound.chat_id}).first()
-        return row, sync.execute(statement, values).scalar_one_or_none()
+    def both(sync: Session) -> tuple[Any, T]:
+        row = _SENDER.first(sync, {"channel": inbound.channel, "user_id": inbound.sender_id,
+                                   "chat_id": inbound.chat_id})
+        return row, then(sync, values)
 
-    row, scalar = await session.run_sync(both)
-    return Sender(row, state_of(row, now)), scalar
+    row, outcome = await session.run_sync(both)
+    return Sender(row, state_of(row, now)), outcome
 
 
 async def identify(session: AsyncSession, inbound: Inbound, sender: Sender, *, now: datetime) -> Actor:
@@ -166,10 +169,11 @@ class StaffLike(Protocol):
     name: str
 
 
-_LATEST_IDENTITY = (
+_LATEST_IDENTITY = PreparedQuery(
     select(_IDENTITY.c.channel, _IDENTITY.c.private_chat_id, _IDENTITY.c.user_id)
     .where(_IDENTITY.c.staff_id == bindparam("staff_id"))
-    .order_by(_IDENTITY.c.last_seen_at.desc().nulls_last(), _IDENTITY.c.id).limit(1)
+    .order_by(_IDENTITY.c.last_seen_at.desc().nulls_last(), _IDENTITY.c.id).limit(1),
+    ("staff_id",),
 )
 _RESIDENT_IDENTITY = (
     select(_IDENTITY.c.user_id, _IDENTITY.c.display_name, _IDENTITY.c.private_chat_id)
@@ -180,7 +184,7 @@ _RESIDENT_IDENTITY = (
 
 async def staff_contact(session: AsyncSession, staff: StaffLike) -> Contact:
     """The staff member's most recently used identity, or an unbound placeholder."""
-    identity = (await session.execute(_LATEST_IDENTITY, {"staff_id": staff.id})).first()
+    identity = await session.run_sync(_LATEST_IDENTITY.first, {"staff_id": staff.id})
     if identity is None:
         return Contact(UNBOUND_CHANNEL, f"staff:{staff.code}", f"staff:{staff.code}", staff.name)
     return Contact(identity.channel, identity.private_chat_id or identity.user_id, identity.user_id, staff.name)
