@@ -43,15 +43,21 @@ SQLITE_INTERNALS = (
 )
 
 
+# Prepared and PreparedQuery read a compiled statement's private parts (either drivers: they run on the cursor).
+PREPARED_INTERNALS = tuple(f"sqlalchemy.sql.compiler:SQLCompiler.{name}" for name in (
+    "_bind_processors", "_result_columns", "positiontup"))
+
+
 class DriverInternalsMissing(RuntimeError):
     """The fast drivers cannot run on the installed aiosqlite or SQLAlchemy; the message is one line."""
 
     def __init__(self, internal: str) -> None:
         distribution = internal.split(".", 1)[0].split(":", 1)[0]
         super().__init__(
-            f"the fast database drivers need {internal.replace(':', '.')}, which {distribution} "
-            f"{_installed(distribution)} lacks: set GRIDBOT_DATABASE_DRIVERS=stock, or install the versions "
-            f"pinned in pyproject.toml")
+            f"{'gridbot needs' if internal in PREPARED_INTERNALS else 'the fast database drivers need'} "
+            f"{internal.replace(':', '.')}, which {distribution} {_installed(distribution)} lacks: "
+            f"{'' if internal in PREPARED_INTERNALS else 'set GRIDBOT_DATABASE_DRIVERS=stock, or '}"
+            f"install the versions pinned in pyproject.toml")
 
 
 def _installed(distribution: str) -> str:
@@ -78,6 +84,7 @@ def create_engine(database_url: str, *, drivers: Drivers = "fast", echo: bool = 
     """
     url = make_url(database_url)
     sqlite_backend = url.get_backend_name() == "sqlite"
+    check_internals(PREPARED_INTERNALS)
     if drivers == "fast":
         check_internals(POOL_INTERNALS + (SQLITE_INTERNALS if sqlite_backend else ()))
         from models.pool import FairAsyncPool

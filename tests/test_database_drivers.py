@@ -4,10 +4,12 @@ GRIDBOT_DATABASE_DRIVERS=stock, and a refusal in one line when the private parts
 from __future__ import annotations
 
 import aiosqlite.core
+import pytest
 import sqlalchemy.util.queue
 from sqlalchemy.pool import AsyncAdaptedQueuePool
 
 from bot.cli import main
+from models.db import PREPARED_INTERNALS, DriverInternalsMissing, check_internals
 from models.pool import FairAsyncPool
 from models.sqlite_driver import InlineDBAPI
 from tests.harness import Harness
@@ -67,3 +69,12 @@ def test_the_stock_drivers_start_without_the_private_parts(database_url, monkeyp
     monkeypatch.setenv("GRIDBOT_DATABASE_DRIVERS", "stock")
     assert main(["migrate"]) == 0
     assert capsys.readouterr().err == ""
+
+
+def test_a_missing_private_part_is_named_with_what_to_do():
+    with pytest.raises(DriverInternalsMissing) as prepared:
+        check_internals(("sqlalchemy.sql.compiler:SQLCompiler._gone_in_a_later_release",))
+    assert "pinned in pyproject.toml" in str(prepared.value) and "\n" not in str(prepared.value)
+    check_internals(PREPARED_INTERNALS)  # what the installed SQLAlchemy has
+    assert "DRIVERS=stock" not in str(DriverInternalsMissing(PREPARED_INTERNALS[0]))
+    assert "DRIVERS=stock" in str(DriverInternalsMissing("aiosqlite.core:Connection._conn"))
