@@ -44,8 +44,8 @@ SQLITE_INTERNALS = (
 
 
 # Prepared and PreparedQuery read a compiled statement's private parts (either drivers: they run on the cursor).
-PREPARED_INTERNALS = tuple(f"sqlalchemy.sql.compiler:SQLCompiler.{name}" for name in (
-    "_bind_processors", "_result_columns", "positiontup"))
+PREPARED_INTERNALS = (*(f"sqlalchemy.sql.compiler:SQLCompiler.{name}" for name in (
+    "_bind_processors", "_result_columns", "positiontup")), "sqlalchemy.types:TypeEngine._cached_result_processor")
 
 
 class DriverInternalsMissing(RuntimeError):

@@ -354,15 +354,15 @@ _LEDGER_COLUMNS = ("channel", "platform_message_id", "chat_id", "sender_id", "re
 # Prepared: the ledger insert runs for every message, chatter included.
 _LEDGER_INSERT = Prepared(lambda insert: insert(_LEDGER).on_conflict_do_nothing(
     index_elements=["channel", "platform_message_id"]).returning(_LEDGER.c.id), _LEDGER_COLUMNS)
+_LEDGER_IGNORED = (update(_LEDGER).where(_LEDGER.c.id == bindparam("ledger_id"))
+                   .values(status=InboundStatus.IGNORED, text=None))
+_LEDGER_CASE = Prepared(lambda insert: update(_LEDGER).where(_LEDGER.c.id == bindparam("ledger_id")).values(
+    case_id=bindparam("case_id")), ("ledger_id", "case_id"))
 
 
 def _returned(rows: list[Any]) -> Any:
     """The RETURNING value of an insert that did nothing on conflict: None when the row was there already."""
     return rows[0][0] if rows else None
-_LEDGER_IGNORED = (update(_LEDGER).where(_LEDGER.c.id == bindparam("ledger_id"))
-                   .values(status=InboundStatus.IGNORED, text=None))
-_LEDGER_CASE = Prepared(lambda insert: update(_LEDGER).where(_LEDGER.c.id == bindparam("ledger_id")).values(
-    case_id=bindparam("case_id")), ("ledger_id", "case_id"))
 
 
 async def _record_inbound(
