@@ -6,7 +6,7 @@ idempotency key), and the scheduler's digest is sent exactly once.
 
 The killed instance takes updates and sends replies on their fast path, but its delivery runner ticks rarely, so
 it holds no claimed notice at the kill: notices taken over after the two-minute outbox lease are covered in
-tests/test_delivery_instances.py, and waiting out that lease here would double this test's time."""
+tests/reliability/test_delivery_instances.py, and waiting out that lease here would double this test's time."""
 
 from __future__ import annotations
 

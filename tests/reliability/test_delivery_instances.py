@@ -21,7 +21,8 @@ from tests.conftest import _fresh_pg_database, _pg_template, _pg_unavailable_rea
 from tests.harness import START, Harness
 from tests.instance import SETUP, LoggingSender
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
+pytestmark = pytest.mark.reliability  # several processes over a simulated week: in CI's bounded reliability step
 STEPS, STEP_MINUTES = 7 * 24 + 2, 60  # a week and two hours, hour by hour
 
 
