@@ -4,18 +4,27 @@ Residents file complete reports (the problem → the place → 确认) straight 
 so every update writes its ledger row, dialogue and claimed reply rows in its transaction, and each answer's rows
 are then marked sent as the fast path would. The figure is the process's CPU time per update, which a loaded
 machine disturbs less than throughput: compare two checkouts by alternating runs (before, after, before, ...).
-Prints one JSON line. Usage: python bench/dispatcher_cpu.py [--backend sqlite|postgres] [--residents 20]
-       [--reports 5]
+`--instructions` counts the instructions per update instead, under valgrind's callgrind (instrumentation on for the
+measured updates only): a count the machine's load does not move, for changes of a few per cent (a proxy for time:
+a cache miss costs more than an add). Prints one JSON line.
+Usage: python bench/dispatcher_cpu.py [--backend sqlite|postgres] [--residents 20] [--reports 5] [--instructions]
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
+import os
+import re
+import shutil
+import subprocess
+import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
 import uvloop
@@ -32,7 +41,19 @@ COMPOUNDS = ["铁塔厂家属院", "铁塔新村", "发电厂生活区", "电厂
 WARM_UP = 5  # residents filing one report each before the clock starts (caches, compiled statements)
 
 
-async def bench(backend: str, residents: int, reports: int) -> dict:
+@contextlib.contextmanager
+def counted(on: bool) -> Iterator[None]:
+    """Callgrind's instrumentation on for the block, when this process runs under it (--instructions)."""
+    if on:
+        subprocess.run(["callgrind_control", "-i", "on", str(os.getpid())], check=True, capture_output=True)
+    try:
+        yield
+    finally:
+        if on:
+            subprocess.run(["callgrind_control", "-i", "off", str(os.getpid())], check=True, capture_output=True)
+
+
+async def bench(backend: str, residents: int, reports: int, under_callgrind: bool = False) -> dict:
     with tempfile.TemporaryDirectory() as workdir:
         url = await fresh_database(backend, Path(workdir))
         runtime = await start(load_settings({}, database_url=url, duplicate_window_hours=0), SystemClock())
@@ -50,7 +71,8 @@ async def bench(backend: str, residents: int, reports: int) -> dict:
 
             await asyncio.gather(*(resident(f"warm{n}", n, 1) for n in range(WARM_UP)))
             cpu, began = time.process_time(), time.perf_counter()
-            await asyncio.gather(*(resident(f"r{n}", n, reports) for n in range(residents)))
+            with counted(under_callgrind):
+                await asyncio.gather(*(resident(f"r{n}", n, reports) for n in range(residents)))
             updates = residents * reports * 3
             figures = {"updates": updates,
                        "cpu_ms_per_update": round((time.process_time() - cpu) * 1000 / updates, 3),
@@ -61,13 +83,32 @@ async def bench(backend: str, residents: int, reports: int) -> dict:
     return figures
 
 
+def instructions(backend: str, residents: int, reports: int) -> dict:
+    """Runs the bench under callgrind and reads its count of the measured updates' instructions."""
+    if shutil.which("valgrind") is None:
+        raise SystemExit("--instructions needs valgrind (apt-get install valgrind)")
+    run = subprocess.run(["valgrind", "--tool=callgrind", "--instr-atstart=no", "--callgrind-out-file=/dev/null",
+                          sys.executable, __file__, "--backend", backend, "--residents", str(residents),
+                          "--reports", str(reports), "--under-callgrind"], capture_output=True, text=True)
+    collected = re.search(r"Collected : (\d+)", run.stderr)
+    if run.returncode or collected is None:
+        raise SystemExit(f"the bench failed under callgrind: {run.stderr.strip().splitlines()[-1:]}")
+    updates = residents * reports * 3
+    return {"updates": updates, "instructions_per_update": round(int(collected.group(1)) / updates)}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--backend", choices=["sqlite", "postgres"], default="sqlite")
     parser.add_argument("--residents", type=int, default=20)
     parser.add_argument("--reports", type=int, default=5, help="complete reports per resident")
+    parser.add_argument("--instructions", action="store_true", help="count instructions per update (callgrind)")
+    parser.add_argument("--under-callgrind", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
-    figures = uvloop.run(bench(args.backend, args.residents, args.reports))
+    if args.instructions:
+        figures = instructions(args.backend, args.residents, args.reports)
+    else:
+        figures = uvloop.run(bench(args.backend, args.residents, args.reports, args.under_callgrind))
     print(json.dumps({"bench": "dispatcher_cpu", "backend": args.backend, **figures}))
 
 

@@ -1,19 +1,34 @@
-"""CPU profiles of a bench's measured phase: cProfile on the service's thread CPU clock, so that a loaded machine
-(other processes taking the cores) does not blame whatever happened to be waiting. `--profile FILE` writes pstats."""
+"""CPU profiles of a bench's measured phase. `--profile FILE` writes pstats: cProfile on the service's thread CPU
+clock, so that a loaded machine (other processes taking the cores) does not blame whatever happened to be waiting.
+`--profile FILE.txt` samples the process with py-spy instead (collapsed stacks, one per line with its count, the
+format flamegraph.pl reads): it does not slow each call down as cProfile does, which makes code with many small
+calls (PTB's objects, SQLAlchemy) look dearer than it is; it needs py-spy (the bench extra) and ptrace rights."""
 
 from __future__ import annotations
 
 import contextlib
 import cProfile
+import os
+import shutil
+import signal
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
+from pathlib import Path
+
+SAMPLES_PER_S = 250
 
 
 @contextlib.contextmanager
 def profiled(path: str | None) -> Iterator[None]:
-    """Profiles the block into `path` (pstats format) on the thread's CPU time; does nothing without a path."""
+    """Profiles the block into `path` (pstats, or py-spy's collapsed stacks for a .txt); nothing without a path."""
     if not path:
         yield
+        return
+    if path.endswith(".txt"):
+        with _sampled(path):
+            yield
         return
     profile = cProfile.Profile(time.thread_time)
     profile.enable()
@@ -22,3 +37,21 @@ def profiled(path: str | None) -> Iterator[None]:
     finally:
         profile.disable()
         profile.dump_stats(path)
+
+
+@contextlib.contextmanager
+def _sampled(path: str) -> Iterator[None]:
+    spy = shutil.which("py-spy") or str(Path(sys.executable).with_name("py-spy"))
+    if not Path(spy).exists():
+        raise SystemExit("--profile FILE.txt needs py-spy: pip install py-spy (it is in the bench extra)")
+    sampler = subprocess.Popen([spy, "record", "--pid", str(os.getpid()), "--rate", str(SAMPLES_PER_S), "--format",
+                                "raw", "--output", path], stdout=subprocess.DEVNULL,
+                               stderr=subprocess.PIPE)
+    time.sleep(1.0)  # py-spy attaches before the block starts (a blocking sleep: the loop must not run meanwhile)
+    if sampler.poll() is not None:
+        raise SystemExit(f"py-spy could not sample this process: {sampler.stderr.read().decode().strip()[:300]}")
+    try:
+        yield
+    finally:
+        sampler.send_signal(signal.SIGINT)  # py-spy writes its file on SIGINT
+        sampler.wait(30)

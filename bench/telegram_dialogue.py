@@ -8,6 +8,7 @@ run in a second process (bench/peer.py), as Telegram's servers would be elsewher
 (one real bot is capped by Telegram at 30 msg/s; this measures gridbot). Prints one JSON line.
 Usage: python bench/telegram_dialogue.py [--backend sqlite|postgres|both] [--residents 50] [--reports 10]
        [--statements]  (also counts the SQL statements and commits per update; costs a little CPU)
+       [--profile FILE (pstats) or FILE.txt (py-spy samples)]  (the service during the dialogues)
 """
 
 from __future__ import annotations
@@ -231,7 +232,8 @@ def main() -> None:
     parser.add_argument("--backend", choices=["sqlite", "postgres", "both"], default="both")
     parser.add_argument("--residents", type=int, default=50)
     parser.add_argument("--reports", type=int, default=10, help="complete reports per resident")
-    parser.add_argument("--profile", help="write a cProfile of the service during the dialogues to this file")
+    parser.add_argument("--profile", help="profile the service during the dialogues into this file (pstats; py-spy's "
+                                          "samples for a .txt)")
     parser.add_argument("--statements", action="store_true", help="count SQL statements and commits per update")
     args = parser.parse_args()
     figures: dict = {"bench": "telegram_dialogue", "python": platform.python_version(),

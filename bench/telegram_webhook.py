@@ -218,7 +218,8 @@ def main() -> None:
     parser.add_argument("--backend", choices=["sqlite", "postgres", "both"], default="both")
     parser.add_argument("--reports", type=int, default=1000, help="reports filed; each is two updates")
     parser.add_argument("--concurrency", type=int, default=8, help="requests in flight")
-    parser.add_argument("--profile", help="write a cProfile of the service during the posts to this file")
+    parser.add_argument("--profile", help="profile the service during the posts into this file (pstats; py-spy's "
+                                          "samples for a .txt)")
     args = parser.parse_args()
     figures: dict = {"bench": "telegram_webhook", "python": platform.python_version(), "machine": platform.machine(),
                      "event_loop": "uvloop", "concurrency": args.concurrency, "rate_limiter": "off",
