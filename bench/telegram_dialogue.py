@@ -149,13 +149,13 @@ class StatementCount:
         event.listen(engine.sync_engine, "before_cursor_execute", self._statement)
         event.listen(engine.sync_engine, "begin", self._begin)
         event.listen(engine.sync_engine, "commit", self._commit)
-        through_driver = Prepared._cursor
+        through_driver = Prepared._through
 
         def counted(prepared, *args: Any) -> Any:  # type: ignore[no-untyped-def]
             self.statements += self.on
             return through_driver(prepared, *args)
 
-        Prepared._cursor = counted  # type: ignore[method-assign]
+        Prepared._through = counted  # type: ignore[method-assign]
 
     def _statement(self, conn, cursor, statement: str, *args: Any) -> None:  # type: ignore[no-untyped-def]
         self.statements += self.on and not statement.startswith("BEGIN")

@@ -125,6 +125,14 @@ class InlineConnection(AsyncAdapt_aiosqlite_connection):
             raise ValueError("no active connection")
         return raw
 
+    def direct_cursor(self) -> sqlite3.Cursor:
+        """A cursor of the sqlite3 connection itself, for a statement that cannot wait: inside a transaction begun
+        with BEGIN IMMEDIATE nothing does (models.db.Prepared runs the transaction's statements through it)."""
+        try:
+            return self.raw().cursor()
+        except ValueError as error:
+            raise sqlite3.OperationalError(str(error)) from error
+
     async def in_thread(self, work: Callable[[], Any]) -> Any:
         async with self._execute_mutex:
             # aiosqlite's own hand-off, which refuses (rather than waits forever) once the connection is closed.

@@ -184,7 +184,7 @@ _RESIDENT_IDENTITY = (
 
 async def staff_contact(session: AsyncSession, staff: StaffLike) -> Contact:
     """The staff member's most recently used identity, or an unbound placeholder."""
-    identity = await session.run_sync(_LATEST_IDENTITY.first, {"staff_id": staff.id})
+    identity = await _LATEST_IDENTITY.first_row(session, {"staff_id": staff.id})
     if identity is None:
         return Contact(UNBOUND_CHANNEL, f"staff:{staff.code}", f"staff:{staff.code}", staff.name)
     return Contact(identity.channel, identity.private_chat_id or identity.user_id, identity.user_id, staff.name)

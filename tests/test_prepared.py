@@ -1,0 +1,63 @@
+"""Prepared statements (models.db.Prepared) run in the session's own transaction, however they reach the driver:
+what the transaction rolls back goes with it, and a statement after the transaction ended runs in the next one."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+from sqlalchemy import func, select
+
+from models import InboundMessage, InboundStatus
+from models.db import Prepared
+
+_LEDGER = InboundMessage.__table__
+_INSERT = Prepared(lambda insert: insert(_LEDGER).on_conflict_do_nothing(
+    index_elements=["channel", "platform_message_id"]).returning(_LEDGER.c.id),
+    ("channel", "platform_message_id", "chat_id", "sender_id", "received_at", "status", "text", "attempts"))
+NOW = datetime(2026, 12, 3, 8, 0, tzinfo=UTC)
+
+
+def row(message_id: str) -> dict[str, object]:
+    return {"channel": "test", "platform_message_id": message_id, "chat_id": "c", "sender_id": "s",
+            "received_at": NOW, "status": InboundStatus.HANDLED, "text": "x", "attempts": 0}
+
+
+async def stored(sessions) -> set[str]:  # type: ignore[no-untyped-def]
+    async with sessions() as session:
+        return set((await session.scalars(select(InboundMessage.platform_message_id))).all())
+
+
+class Rollback(Exception):
+    pass
+
+
+async def test_the_statements_after_the_first_are_rolled_back_with_their_transaction(sessions):
+    with pytest.raises(Rollback):
+        async with sessions.begin() as session:
+            for n in range(3):
+                assert await _INSERT.execute(session, row(f"m{n}"))
+            raise Rollback
+    assert await stored(sessions) == set()
+
+
+async def test_a_statement_after_a_commit_runs_in_the_sessions_next_transaction(sessions):
+    async with sessions() as session:
+        await _INSERT.execute(session, row("first"))
+        await _INSERT.execute(session, row("second"))
+        await session.commit()
+        await _INSERT.execute(session, row("third"))  # a new transaction: rolled back below, not left committed
+        await session.rollback()
+        await _INSERT.execute(session, row("fourth"))
+        await session.commit()
+    assert await stored(sessions) == {"first", "second", "fourth"}
+
+
+async def test_pending_orm_rows_are_written_before_a_prepared_statement(sessions):
+    async with sessions.begin() as session:
+        await _INSERT.execute(session, row("prepared"))
+        session.add(InboundMessage(**row("orm")))  # autoflushed before the next statement, as Session.execute would
+        assert await _INSERT.execute(session, row("orm")) == []  # the ORM row is there: nothing inserted
+        count = await session.scalar(select(func.count()).select_from(InboundMessage))
+    assert count == 2
+    assert await stored(sessions) == {"prepared", "orm"}
