@@ -5,6 +5,7 @@ from __future__ import annotations
 import collections
 import importlib
 import re
+import sys
 import weakref
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -17,9 +18,11 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.dialects.postgresql import Insert
 from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.ext.asyncio import base as async_base
 from sqlalchemy.orm import Session
 from sqlalchemy.pool import AsyncAdaptedQueuePool, Pool
 from sqlalchemy.sql import Executable
+from sqlalchemy.util import concurrency
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 
@@ -47,7 +50,8 @@ SQLITE_INTERNALS = (
 # Prepared and PreparedQuery read a compiled statement's private parts (either drivers: they run on the cursor).
 PREPARED_INTERNALS = (*(f"sqlalchemy.sql.compiler:SQLCompiler.{name}" for name in (
     "_bind_processors", "_result_columns", "positiontup")), "sqlalchemy.types:TypeEngine._cached_result_processor",
-    "sqlalchemy.orm.session:Session._is_clean")
+    "sqlalchemy.orm.session:Session._is_clean", "sqlalchemy.util.concurrency:_concurrency_shim._AsyncIoGreenlet",
+    "sqlalchemy.util.concurrency:_concurrency_shim.getcurrent", "sqlalchemy.ext.asyncio.base:_run_to_completion")
 
 
 class DriverInternalsMissing(RuntimeError):
@@ -310,7 +314,73 @@ class PreparedQuery(Prepared):
 
 
 def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
-    return async_sessionmaker(engine, expire_on_commit=False)
+    return Sessions(engine, class_=LeanSession, expire_on_commit=False)
+
+
+class LeanSession(AsyncSession):
+    """An AsyncSession whose `async with` closes it in one trip through the async layer, in a task of its own only
+    when the close has to wait (SQLAlchemy's always starts one: on SQLite's inline driver it never waits)."""
+
+    async def __aexit__(self, kind: Any, error: Any, traceback: Any) -> None:
+        await _to_completion(self.sync_session.close)
+
+
+class Sessions(async_sessionmaker[AsyncSession]):
+    """SQLAlchemy's async_sessionmaker, whose begin() commits (or rolls back) and closes in one trip through the
+    async layer where SQLAlchemy's takes three and two tasks (begin's trip is not needed: it does no I/O). The
+    front door runs a transaction or two per update: this is a few per cent of its CPU."""
+
+    def begin(self) -> _Transaction:  # type: ignore[override]
+        return _Transaction(self())
+
+
+class _Transaction:
+    """`async with sessions.begin() as session`: the session's transaction, committed at the end of the block (or
+    rolled back on an error in it), then the session closed, as SQLAlchemy's sessionmaker.begin() does."""
+
+    __slots__ = ("session", "transaction")
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def __aenter__(self) -> AsyncSession:
+        self.transaction = self.session.sync_session.begin()  # no I/O: the connection comes with the first statement
+        self.transaction.__enter__()
+        return self.session
+
+    async def __aexit__(self, kind: Any, error: Any, traceback: Any) -> None:
+        transaction, sync = self.transaction, self.session.sync_session
+
+        def end() -> None:
+            try:
+                transaction.__exit__(kind, error, traceback)
+            finally:
+                sync.close()
+
+        await _to_completion(end)
+
+
+async def _to_completion(work: Callable[[], Any]) -> Any:
+    """Runs sync database work as greenlet_spawn does, and, from its first wait on, in a task the caller's
+    cancellation cannot interrupt (as SQLAlchemy's own cleanup runs): a commit and close must not stop halfway."""
+    shim = concurrency._concurrency_shim
+    context = shim._AsyncIoGreenlet(work, shim.getcurrent())
+    awaited = context.switch()
+    if context.dead:  # done without waiting: nothing a cancellation could have cut short
+        return awaited
+    return await async_base._run_to_completion(_resume(context, awaited))
+
+
+async def _resume(context: Any, awaited: Any) -> Any:
+    """greenlet_spawn's loop from a greenlet's first wait: each awaitable it hands over is awaited for it."""
+    while not context.dead:
+        try:
+            value = await awaited
+        except BaseException:
+            awaited = context.throw(*sys.exc_info())
+        else:
+            awaited = context.switch(value)
+    return awaited
 
 
 def alembic_config() -> Any:
