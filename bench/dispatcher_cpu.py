@@ -8,6 +8,7 @@ machine disturbs less than throughput: compare two checkouts by alternating runs
 measured updates only): a count the machine's load does not move, for changes of a few per cent (a proxy for time:
 a cache miss costs more than an add). Prints one JSON line.
 Usage: python bench/dispatcher_cpu.py [--backend sqlite|postgres] [--residents 20] [--reports 5] [--instructions]
+       [--profile FILE]
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import uvloop
+from profiling import profiled
 from scratch_db import drop_database, fresh_database
 
 from bot.clock import SystemClock
@@ -53,7 +55,8 @@ def counted(on: bool) -> Iterator[None]:
             subprocess.run(["callgrind_control", "-i", "off", str(os.getpid())], check=True, capture_output=True)
 
 
-async def bench(backend: str, residents: int, reports: int, under_callgrind: bool = False) -> dict:
+async def bench(backend: str, residents: int, reports: int, under_callgrind: bool = False,
+                profile: str | None = None) -> dict:
     with tempfile.TemporaryDirectory() as workdir:
         url = await fresh_database(backend, Path(workdir))
         runtime = await start(load_settings({}, database_url=url, duplicate_window_hours=0), SystemClock())
@@ -71,7 +74,7 @@ async def bench(backend: str, residents: int, reports: int, under_callgrind: boo
 
             await asyncio.gather(*(resident(f"warm{n}", n, 1) for n in range(WARM_UP)))
             cpu, began = time.process_time(), time.perf_counter()
-            with counted(under_callgrind):
+            with counted(under_callgrind), profiled(profile):
                 await asyncio.gather(*(resident(f"r{n}", n, reports) for n in range(residents)))
             updates = residents * reports * 3
             figures = {"updates": updates,
@@ -103,12 +106,14 @@ def main() -> None:
     parser.add_argument("--residents", type=int, default=20)
     parser.add_argument("--reports", type=int, default=5, help="complete reports per resident")
     parser.add_argument("--instructions", action="store_true", help="count instructions per update (callgrind)")
+    parser.add_argument("--profile", help="profile the measured updates into this file (pstats; py-spy's samples "
+                                          "for a .txt)")
     parser.add_argument("--under-callgrind", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.instructions:
         figures = instructions(args.backend, args.residents, args.reports)
     else:
-        figures = uvloop.run(bench(args.backend, args.residents, args.reports, args.under_callgrind))
+        figures = uvloop.run(bench(args.backend, args.residents, args.reports, args.under_callgrind, args.profile))
     print(json.dumps({"bench": "dispatcher_cpu", "backend": args.backend, **figures}))
 
 

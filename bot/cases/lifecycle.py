@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from rapidfuzz import fuzz
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.cases.notices import (
@@ -118,7 +118,8 @@ _CASE_COLUMNS = ("kind", "status", "text", "media", "category_code", "category_n
                  "duplicate_of_id", "priority", "escalation_level", "sla_stage", "sla_next_at", "assigned_at",
                  "accept_due_at")
 _NEW_CASE = Prepared(lambda insert: insert(CASE_TABLE).returning(CASE_TABLE.c.id), _CASE_COLUMNS)
-_NEW_EVENTS = insert(EVENT_TABLE).returning(EVENT_TABLE.c.id)
+_EVENT_COLUMNS = ("case_id", "at", "actor_kind", "actor_id", "actor_name", "action", "from_status", "to_status", "note")
+_NEW_EVENT = Prepared(lambda insert: insert(EVENT_TABLE).returning(EVENT_TABLE.c.id), _EVENT_COLUMNS)
 _STAFF = Staff.__table__
 # A subtree as a range of paths (ids and slashes sort below "~"), which both databases answer from the
 # (category, unit_path, created_at) index; SQLite never uses an index for LIKE 'prefix%' on a plain column.
@@ -199,8 +200,9 @@ def _event_row(case: Case | CaseRef | FiledCase, actor: Actor | None, action: st
 
 
 async def _insert_events(session: AsyncSession, rows: list[dict[str, Any]]) -> list[int]:
-    """Inserts events in one statement; their ids rise in the rows' order, whatever order RETURNING uses."""
-    return list((await session.execute(_NEW_EVENTS, rows)).scalars())
+    """Inserts events one prepared statement each, so their ids rise in the rows' order (two or three prepared
+    inserts cost a fifth of one multi-row insert through Session.execute)."""
+    return [(await _NEW_EVENT.execute(session, row))[0][0] for row in rows]
 
 
 async def file_case(

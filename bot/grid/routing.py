@@ -5,12 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from sqlalchemy import bindparam, func, select
+from sqlalchemy import bindparam, func, literal, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.grid.directory import GridDirectory, UnitRef
 from models import Case, Staff, StaffRole, UnitLevel
 from models.cases import OPEN_STATUSES
+from models.db import PreparedQuery
 
 if TYPE_CHECKING:
     from bot.understanding.rules import Category
@@ -67,16 +68,20 @@ def triage_unit(directory: GridDirectory, unit: UnitRef) -> UnitRef:
 
 
 _STAFF, _CASE = Staff.__table__, Case.__table__
-# Candidates and their load in one query, built once: routing runs for every case filed.
+# Candidates and their load in one query, prepared (models.db.PreparedQuery): routing runs for every case filed. The
+# open statuses are bound one by one, as an IN list of its own parameters cannot be prepared.
 _OPEN_CASES = (select(func.count()).select_from(_CASE)
-               .where(_CASE.c.assignee_id == _STAFF.c.id, _CASE.c.status.in_(OPEN_STATUSES))
+               .where(_CASE.c.assignee_id == _STAFF.c.id,
+                      _CASE.c.status.in_([literal(status, _CASE.c.status.type) for status in OPEN_STATUSES]))
                .correlate(_STAFF).scalar_subquery())
 _CANDIDATES = select(_STAFF.c.id, _STAFF.c.code, _STAFF.c.name, _STAFF.c.role, _STAFF.c.unit_id,
                      _STAFF.c.department, _OPEN_CASES.label("open_cases"))
-_OF_ROLE = (_CANDIDATES.where(_STAFF.c.role == bindparam("role"), _STAFF.c.unit_id == bindparam("unit_id"),
-                              _STAFF.c.on_duty.is_(True)).order_by(_STAFF.c.id))
-_OF_DEPARTMENT = (_CANDIDATES.where(_STAFF.c.department == bindparam("department"), _STAFF.c.on_duty.is_(True))
-                  .order_by(_STAFF.c.id))
+_OF_ROLE = PreparedQuery(_CANDIDATES.where(
+    _STAFF.c.role == bindparam("role"), _STAFF.c.unit_id == bindparam("unit_id"), _STAFF.c.on_duty.is_(True),
+).order_by(_STAFF.c.id), ("role", "unit_id"))
+_OF_DEPARTMENT = PreparedQuery(_CANDIDATES.where(
+    _STAFF.c.department == bindparam("department"), _STAFF.c.on_duty.is_(True),
+).order_by(_STAFF.c.id), ("department",))
 
 
 def least_loaded(candidates: list[StaffRef]) -> StaffRef:
@@ -88,8 +93,7 @@ async def department_staff(
     session: AsyncSession, directory: GridDirectory, department: str, unit: UnitRef
 ) -> list[StaffRef]:
     """On-duty staff of a department, nearest to the unit first (a street's office before the district's)."""
-    rows = await session.execute(_OF_DEPARTMENT, {"department": department})
-    staff = [StaffRef(**row._mapping) for row in rows]
+    staff = [StaffRef(*row) for row in await _OF_DEPARTMENT.execute(session, {"department": department})]
     ancestors = {u.id: depth for depth, u in enumerate(directory.ancestors(unit))}
     covering = [s for s in staff if s.unit_id in ancestors]
     if not covering:
@@ -103,8 +107,7 @@ async def role_staff(session: AsyncSession, directory: GridDirectory, role: Staf
     home = directory.ancestor_at(unit, role.home_level)
     if home is None:
         return []
-    rows = await session.execute(_OF_ROLE, {"role": role, "unit_id": home.id})
-    return [StaffRef(**row._mapping) for row in rows]
+    return [StaffRef(*row) for row in await _OF_ROLE.execute(session, {"role": role, "unit_id": home.id})]
 
 
 async def route(
