@@ -3,14 +3,16 @@ parsing; what is refused is refused with a reason (the webhook answers 400/403 b
 
 from __future__ import annotations
 
+import copy
+import re
 from datetime import UTC, datetime
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from telegram import Update, User
+from telegram import Message, Update, User
 
-from bot.channels.telegram.channel import to_inbound
-from bot.channels.telegram.transport import shallow, update_problem
+from bot.channels.telegram.channel import strip_mentions, to_inbound
+from bot.channels.telegram.transport import message_update, shallow, update_problem
 from bot.channels.wechat_callbacks import Refused, ReplayGuard, xml_envelope
 from bot.clock import FrozenClock
 
@@ -49,12 +51,58 @@ def test_any_json_body_gets_an_answer_never_an_exception(payload):
 @given(shaped_updates())
 def test_well_shaped_updates_parse_to_an_inbound_or_nothing(payload):
     assert update_problem(payload) is None
-    update = Update.de_json(shallow(payload), None)
-    assert update is not None and update.message is not None
+    update = message_update(payload)
+    assert update is not None
     inbound = to_inbound(update.message, BOT)
     if inbound is not None:
         assert inbound.channel == "telegram" and inbound.chat_id == str(payload["message"]["chat"]["id"])
         assert inbound.text or inbound.media
+
+
+def mentions_by_ptb(message: Message) -> tuple[str, bool]:
+    """What strip_mentions should make of a message, worked out on PTB's objects (its UTF-16 entity parsing)."""
+    text = message.text or message.caption or ""
+    parse = message.parse_entity if message.text else message.parse_caption_entity
+    mentioned = False
+    for entity in (message.entities if message.text else message.caption_entities) if text else ():
+        try:
+            value = parse(entity)
+        except (UnicodeDecodeError, ValueError, IndexError):
+            continue
+        if entity.type == "mention" and value[1:].lower() == BOT.username:
+            mentioned, text = True, text.replace(value, " ", 1)
+        elif entity.type == "text_mention" and entity.user and entity.user.id == BOT.id:
+            mentioned = True
+    return re.sub(r" {2,}", " ", text).strip() if mentioned else text, mentioned
+
+
+@st.composite
+def mentioning_updates(draw: st.DrawFn) -> dict:
+    """Updates whose text names the bot (or another bot) among other characters, emoji too, with the entity in place."""
+    before, after = draw(TEXTS), draw(TEXTS)
+    name = draw(st.sampled_from(["@gridbot", "@GridBot", "@otherbot"]))
+    offset = len(before.encode("utf-16-le")) // 2 + draw(st.integers(-1, 1))
+    payload = draw(shaped_updates())
+    payload["message"]["text"] = f"{before}{name}{after}"
+    payload["message"]["entities"] = [{"type": "mention", "offset": offset, "length": len(name)}]
+    return payload
+
+
+@settings(max_examples=300, suppress_health_check=[HealthCheck.too_slow])
+@given(shaped_updates() | mentioning_updates())
+def test_a_message_reads_from_its_json_as_from_ptbs_objects(payload):
+    """The channel reads messages from the Bot API's JSON: what it reads is what PTB's Message gives."""
+    message = Update.de_json(copy.deepcopy(payload), None).message
+    update = message_update(payload)
+    assert update is not None
+    text = update.message.get("text") or update.message.get("caption") or ""
+    assert strip_mentions(update.message, text, BOT) == mentions_by_ptb(message)
+    inbound = to_inbound(update.message, BOT)
+    if inbound is not None:
+        assert inbound.sender_name == (message.from_user.full_name or str(message.from_user.id))
+        assert inbound.sent_at == message.date
+        assert inbound.is_group == (message.chat.type in ("group", "supergroup"))
+        assert inbound.message_id == f"{message.chat.id}:{message.message_id}"
 
 
 def test_a_deep_chain_of_quotes_is_cut_to_one_level():

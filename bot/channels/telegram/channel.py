@@ -12,7 +12,7 @@ import logging
 import re
 from collections.abc import Sequence
 from dataclasses import replace
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from aiohttp import web
@@ -26,6 +26,8 @@ from bot.channels.telegram.transport import (
     CHANNEL,
     GROUP_CHATS,
     KeyedLocks,
+    MessageUpdate,
+    message_update,
     read_body,
     shallow,
     update_problem,
@@ -67,59 +69,74 @@ def split_command(text: str, username: str) -> tuple[str, bool]:
     return f"{command} {rest}".strip() if rest else command, True
 
 
-def _entities(message: Message) -> list[tuple[MessageEntity, str]]:
-    """The message's entities with their text; an entity whose offsets cut a character in two is left out."""
-    entities = message.entities if message.text else message.caption_entities
-    parse = message.parse_entity if message.text else message.parse_caption_entity
+def _entities(message: dict[str, Any], text: str) -> list[tuple[dict[str, Any], str]]:
+    """The message's entities with their text (offsets in UTF-16 units, as the Bot API counts); an entity whose
+    offsets cut a character in two is left out."""
+    entities = message.get("entities" if message.get("text") else "caption_entities")
+    if not entities or not text:
+        return []
+    encoded = text.encode("utf-16-le")
     found = []
-    for entity in entities or ():
+    for entity in entities:
         try:
-            found.append((entity, parse(entity)))
-        except (UnicodeDecodeError, ValueError, IndexError):  # the offsets are the sender's (UTF-16 units)
+            found.append((entity, encoded[entity["offset"] * 2:(entity["offset"] + entity["length"]) * 2]
+                          .decode("utf-16-le")))
+        except UnicodeDecodeError:  # the offsets are the sender's
             continue
     return found
 
 
-def strip_mentions(message: Message, text: str, bot_user: User) -> tuple[str, bool]:
+def strip_mentions(message: dict[str, Any], text: str, bot_user: User) -> tuple[str, bool]:
     """Removes @mentions of this bot from the text and says whether there was one."""
     mentioned = False
-    for entity, value in _entities(message):
-        if entity.type == MessageEntity.MENTION and value[1:].lower() == (bot_user.username or "").lower():
+    for entity, value in _entities(message, text):
+        if entity["type"] == MessageEntity.MENTION and value[1:].lower() == (bot_user.username or "").lower():
             mentioned = True
             text = text.replace(value, " ", 1)
-        elif entity.type == MessageEntity.TEXT_MENTION and entity.user and entity.user.id == bot_user.id:
+        elif (entity["type"] == MessageEntity.TEXT_MENTION and isinstance(entity.get("user"), dict)
+              and entity["user"].get("id") == bot_user.id):
             mentioned = True
     return re.sub(r" {2,}", " ", text).strip() if mentioned else text, mentioned
 
 
-def to_inbound(message: Message, bot_user: User) -> Inbound | None:
-    """The channel-neutral form of a message; None for bots, service messages and other bots' commands."""
-    sender = message.from_user
-    if sender is None or sender.is_bot:
+def full_name(person: dict[str, Any]) -> str:
+    """A Telegram user's name as PTB's User.full_name gives it: first name, and last name when there is one."""
+    first, last = person.get("first_name") or "", person.get("last_name")
+    return f"{first} {last}" if last else first
+
+
+def to_inbound(message: dict[str, Any], bot_user: User) -> Inbound | None:
+    """The channel-neutral form of a message (the Bot API's JSON, checked by update_problem); None for bots, service
+    messages and other bots' commands."""
+    sender = message.get("from")
+    if sender is None or sender.get("is_bot"):
         return None
-    text = message.text or message.caption or ""
+    text = message.get("text") or message.get("caption") or ""
     text, mentioned = strip_mentions(message, text, bot_user)
     text, ours = split_command(text, bot_user.username or "")
     if not ours:
         return None
     media: tuple[Media, ...] = ()
-    if message.photo:
-        largest = max(message.photo, key=lambda size: (size.width * size.height, size.file_size or 0))
-        media = (Media("photo", largest.file_id, {"channel": CHANNEL, "file_unique_id": largest.file_unique_id,
-                                                 "width": largest.width, "height": largest.height}),)
+    if photo := message.get("photo"):
+        largest = max(photo, key=lambda size: (size["width"] * size["height"], size.get("file_size") or 0))
+        media = (Media("photo", largest["file_id"], {"channel": CHANNEL, "file_unique_id": largest["file_unique_id"],
+                                                    "width": largest["width"], "height": largest["height"]}),)
     if not text and not media:
         return None
-    reply_to = message.reply_to_message
-    quotes_bot = bool(reply_to and reply_to.from_user and reply_to.from_user.id == bot_user.id)
+    chat = message["chat"]
+    reply_to = message.get("reply_to_message")
+    quoted = (reply_to or {}).get("from")
+    quotes_bot = bool(quoted and quoted.get("id") == bot_user.id)
     return Inbound(
-        channel=CHANNEL, chat_id=str(message.chat.id), is_group=message.chat.type in GROUP_CHATS,
-        sender_id=str(sender.id), sender_name=sender.full_name or str(sender.id), text=text,
+        channel=CHANNEL, chat_id=str(chat["id"]), is_group=chat["type"] in GROUP_CHATS,
+        sender_id=str(sender["id"]), sender_name=full_name(sender) or str(sender["id"]), text=text,
         # Telegram message ids are unique per chat; with the chat they survive a restart and a redelivery.
-        message_id=f"{message.chat.id}:{message.message_id}", sent_at=message.date, media=media,
+        message_id=f"{chat['id']}:{message['message_id']}", sent_at=datetime.fromtimestamp(message["date"], UTC),
+        media=media,
         mentions_bot=mentioned,
         reply_to_bot=quotes_bot,
         # The outbox's sent ledger knows which case the quoted notice was about (platform_message_id).
-        extras={"reply_to": str(reply_to.message_id)} if quotes_bot and reply_to else {},
+        extras={"reply_to": str(reply_to["message_id"])} if quotes_bot and reply_to else {},
     )
 
 
@@ -216,6 +233,7 @@ class TelegramChannel:
         self.processed = 0  # updates handled so far, for health figures, benchmarks and tests
         self._progress = asyncio.Condition()
         application.add_handler(TypeHandler(Update, self._on_update))
+        application.add_handler(TypeHandler(MessageUpdate, self._on_update))  # polled messages (UpdatesBot)
         application.add_error_handler(self._on_error)
 
     @property
@@ -288,6 +306,12 @@ class TelegramChannel:
             return web.Response(status=400, text="malformed JSON")
         if problem := update_problem(payload):
             return web.Response(status=400, text=problem)
+        if (message := message_update(payload)) is not None:
+            try:  # as PTB's Application would for an update it processed: a failure is logged, the answer is 200
+                await self.handle(message)
+            except Exception as error:
+                log.error("telegram update failed: %r", error, exc_info=error)
+            return web.Response(status=200)
         try:
             update = Update.de_json(shallow(payload), self.bot)
         except (TypeError, ValueError, KeyError, AttributeError, RecursionError):
@@ -298,16 +322,20 @@ class TelegramChannel:
     async def _on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
         log.error("telegram update failed: %r", context.error, exc_info=context.error)
 
-    async def _on_update(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    async def _on_update(self, update: MessageUpdate | Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        await self.handle(update)
+
+    async def handle(self, update: MessageUpdate | Update) -> None:
+        """One update, after the earlier ones of its chat: a message, or a button press."""
         try:
-            if update.callback_query is not None:
+            if isinstance(update, MessageUpdate):
+                async with self._locks.hold(str(update.message["chat"]["id"])):
+                    await self.on_message(update.message)
+            elif update.callback_query is not None:
                 query = update.callback_query
                 chat = query.message.chat.id if query.message is not None else query.from_user.id
                 async with self._locks.hold(str(chat)):
                     await self.on_button(query)
-            elif update.message is not None:
-                async with self._locks.hold(str(update.message.chat.id)):
-                    await self.on_message(update.message)
         finally:
             async with self._progress:
                 self.processed += 1
@@ -320,8 +348,8 @@ class TelegramChannel:
             await self._progress.wait_for(lambda: self.processed >= count)
         await self.replies.settled()
 
-    async def on_message(self, message: Message) -> None:
-        """Handles one message: invites and /bind here, everything else through the dispatcher."""
+    async def on_message(self, message: dict[str, Any]) -> None:
+        """Handles one message (the Bot API's JSON): invites and /bind here, everything else through the dispatcher."""
         inbound = to_inbound(message, self.bot.bot)
         if inbound is None:
             return
@@ -333,10 +361,10 @@ class TelegramChannel:
             inbound = replace(inbound, text="/start")
         if inbound.text.split(" ", 1)[0] == "/bind":
             await self._say(inbound, await self._bind(inbound, message),
-                            reply_to=message.message_id if inbound.is_group else None)
+                            reply_to=message["message_id"] if inbound.is_group else None)
             return
         answer = await self.dispatcher.answer(inbound, lambda i, replies: plan_message(
-            i, replies, reply_to=message.message_id, deep_link=self.deep_link()))
+            i, replies, reply_to=message["message_id"], deep_link=self.deep_link()))
         await self._send(answer.rows)
 
     async def _send(self, rows: list[Outbox]) -> None:
@@ -373,13 +401,13 @@ class TelegramChannel:
                 return "邀请链接无效、已使用或已过期，请联系社区重新生成。"
             return f"绑定成功：{staff.name}（{staff.code}）。今后派给您的工单会发到这里，可直接点按钮处理。"
 
-    async def _bind(self, inbound: Inbound, message: Message) -> str:
+    async def _bind(self, inbound: Inbound, message: dict[str, Any]) -> str:
         if not inbound.is_group:
             return "请在要绑定的居民群里发送 /bind 网格编号。"
         services = self.services
         async with services.sessions.begin() as session:
             return await bind_group(session, services.directory, channel=CHANNEL, chat_id=inbound.chat_id,
-                                    title=message.chat.title or "", user_id=inbound.sender_id,
+                                    title=message["chat"].get("title") or "", user_id=inbound.sender_id,
                                     unit_ref=inbound.text.removeprefix("/bind"), now=services.clock.now())
 
     async def on_button(self, query: CallbackQuery) -> None:

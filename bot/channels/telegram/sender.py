@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import html
 import logging
-import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -22,7 +21,6 @@ from telegram import (
     ReplyParameters,
 )
 from telegram.error import BadRequest, ChatMigrated, Forbidden, RetryAfter, TelegramError
-from telegram.warnings import PTBUserWarning
 
 from bot.channels.telegram.transport import CHANNEL, retry_seconds
 from bot.delivery.outbox import Picture, SendResult, note_extras
@@ -37,9 +35,6 @@ IMAGE_SENT = "telegram_message_id"  # set in extras["image"] once the chart went
 PHOTOS_SENT = "photos_sent"  # in extras: how many of a notice's case photos are out, so a retry skips them
 CALLBACK_DATA_LIMIT = 64
 REPLY_RETRIES = 2  # a reply is sent at once: let the rate limiter wait out a 429 itself before the outbox retries
-# sendMessage goes through Bot.do_api_request, which asks for Bot.send_message instead: that one builds a full Message
-# from Telegram's answer (a tenth of the CPU of an update) where the sender needs only its message_id.
-warnings.filterwarnings("ignore", message=r"Please use 'Bot\.sendMessage'", category=PTBUserWarning)
 
 
 def keyboard(buttons: Sequence[Button] | Sequence[Sequence[str]]) -> InlineKeyboardMarkup | None:
