@@ -1,14 +1,19 @@
 """Prepared statements (models.db.Prepared) run in the session's own transaction, however they reach the driver:
-what the transaction rolls back goes with it, and a statement after the transaction ended runs in the next one."""
+what the transaction rolls back goes with it, and a statement after the transaction ended runs in the next one.
+And what they bind is what SQLAlchemy would have bound."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
-from sqlalchemy import func, select
+from hypothesis import given
+from hypothesis import strategies as st
+from sqlalchemy import DateTime, func, select
+from sqlalchemy.dialects import sqlite
 
 from models import InboundMessage, InboundStatus
+from models.base import UTCDateTime
 from models.db import Prepared
 
 _LEDGER = InboundMessage.__table__
@@ -16,6 +21,7 @@ _INSERT = Prepared(lambda insert: insert(_LEDGER).on_conflict_do_nothing(
     index_elements=["channel", "platform_message_id"]).returning(_LEDGER.c.id),
     ("channel", "platform_message_id", "chat_id", "sender_id", "received_at", "status", "text", "attempts"))
 NOW = datetime(2026, 12, 3, 8, 0, tzinfo=UTC)
+SQLITE = sqlite.dialect()
 
 
 def row(message_id: str) -> dict[str, object]:
@@ -61,3 +67,12 @@ async def test_pending_orm_rows_are_written_before_a_prepared_statement(sessions
         count = await session.scalar(select(func.count()).select_from(InboundMessage))
     assert count == 2
     assert await stored(sessions) == {"prepared", "orm"}
+
+
+@given(st.datetimes(timezones=st.sampled_from([UTC, timezone(timedelta(hours=8)), timezone(timedelta(hours=-3))])))
+def test_sqlite_stores_a_datetime_as_sqlalchemys_own_format_does(moment):
+    """UTCDateTime's own SQLite binding writes the text SQLAlchemy's DateTime would (rows compare as text there)."""
+    ours = UTCDateTime().bind_processor(SQLITE)
+    stock = DateTime().dialect_impl(SQLITE).bind_processor(SQLITE)
+    assert ours(moment) == stock(moment.astimezone(UTC).replace(tzinfo=None))
+    assert ours(None) is None
