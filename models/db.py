@@ -13,6 +13,7 @@ from importlib.metadata import version
 from pathlib import Path
 from typing import Any, Literal
 
+import orjson
 from sqlalchemy import event, inspect, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.dialects.postgresql import Insert
@@ -111,11 +112,18 @@ def create_engine(database_url: str, *, drivers: Drivers = "fast", echo: bool = 
         # One connection: SQLite has one writer anyway, and queueing on the pool is fair and cheap where
         # queueing on the file lock means busy-sleeping in the driver.
         engine = create_async_engine(url, echo=echo, connect_args={"timeout": 30}, pool_size=1, max_overflow=0,
-                                     pool_timeout=60, poolclass=poolclass, **fast)
+                                     pool_timeout=60, poolclass=poolclass, json_serializer=json_text,
+                                     json_deserializer=orjson.loads, **fast)
         _configure_sqlite(engine, inline=drivers == "fast")
         return engine
     return create_async_engine(url, echo=echo, pool_size=10, max_overflow=20, pool_pre_ping=True,
-                               poolclass=poolclass)
+                               poolclass=poolclass, json_serializer=json_text, json_deserializer=orjson.loads)
+
+
+def json_text(value: Any) -> str:
+    """A JSON column's text, by orjson (a fifth of json.dumps's CPU): the same JSON, Chinese written as UTF-8 rather
+    than as \\u escapes; keys that are not strings become strings, as json.dumps makes them."""
+    return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS).decode()
 
 
 def _configure_sqlite(engine: AsyncEngine, *, inline: bool) -> None:

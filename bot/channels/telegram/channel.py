@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hmac
-import json
 import logging
 import re
 from collections.abc import Sequence
@@ -15,6 +14,7 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import orjson
 from aiohttp import web
 from sqlalchemy import select
 from telegram import Bot, CallbackQuery, Message, MessageEntity, Update, User
@@ -301,8 +301,8 @@ class TelegramChannel:
         if body is None:
             return web.Response(status=413, text="too large")
         try:
-            payload = json.loads(body)
-        except (ValueError, UnicodeDecodeError, RecursionError):
+            payload = orjson.loads(body)
+        except (ValueError, UnicodeDecodeError, RecursionError):  # orjson's errors are ValueErrors
             return web.Response(status=400, text="malformed JSON")
         if problem := update_problem(payload):
             return web.Response(status=400, text=problem)
