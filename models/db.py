@@ -48,11 +48,13 @@ SQLITE_INTERNALS = (
 )
 
 
-# Prepared and PreparedQuery read a compiled statement's private parts (either drivers: they run on the cursor).
+# Private parts of SQLAlchemy that any drivers use: a compiled statement's (Prepared, PreparedQuery), the async
+# layer's (Sessions, _to_completion), the session's flush check and instrumentation's (bot.delivery.outbox's rows).
 PREPARED_INTERNALS = (*(f"sqlalchemy.sql.compiler:SQLCompiler.{name}" for name in (
     "_bind_processors", "_result_columns", "positiontup")), "sqlalchemy.types:TypeEngine._cached_result_processor",
     "sqlalchemy.orm.session:Session._is_clean", "sqlalchemy.util.concurrency:_concurrency_shim._AsyncIoGreenlet",
-    "sqlalchemy.util.concurrency:_concurrency_shim.getcurrent", "sqlalchemy.ext.asyncio.base:_run_to_completion")
+    "sqlalchemy.util.concurrency:_concurrency_shim.getcurrent", "sqlalchemy.ext.asyncio.base:_run_to_completion",
+    "sqlalchemy.orm.instrumentation:ClassManager.new_instance")
 
 
 class DriverInternalsMissing(RuntimeError):

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import logging
 import random
 from collections.abc import Callable, Sequence
@@ -23,8 +24,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
-from sqlalchemy import ColumnElement, Select, bindparam, or_, select, update
+from sqlalchemy import ColumnElement, Select, bindparam, inspect, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.orm import configure_mappers
 
 from bot.metrics import SENDS
 from bot.pipeline.messages import Inbound, Reply
@@ -264,8 +266,22 @@ async def write_claimed(session: AsyncSession, notices: Sequence[Notice], *, now
             "state": SendState.SENDING, "attempts": 1, "due_at": now, "created_at": now, "lease_until": now + lease,
         }
         if returned := await _INSERT_CLAIMED.execute(session, values):
-            rows.append(Outbox(id=returned[0][0], **values))
+            rows.append(detached_row(id=returned[0][0], **values))
     return rows
+
+
+def detached_row(**values: Any) -> Outbox:
+    """An Outbox row as written, in no session, built without the ORM's constructor (whose instrumented set of
+    each attribute cost 15-35 µs a row, a reply on every update): unset columns read as None."""
+    row: Outbox = _outbox_manager().new_instance()
+    row.__dict__.update(values)
+    return row
+
+
+@functools.cache
+def _outbox_manager() -> Any:
+    configure_mappers()  # an instance's attributes read through the mapped class's instrumentation
+    return inspect(Outbox).class_manager
 
 
 async def reclaim(sessions: async_sessionmaker[AsyncSession], inbound: Inbound, *, now: datetime,
