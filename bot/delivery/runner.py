@@ -161,7 +161,8 @@ async def send_one(sender: ChannelSender, row: Outbox, *, send_timeout: float = 
     try:
         if (budget := getattr(sender, "budget", None)) is not None:
             await budget.take(1 + len((row.extras or {}).get("media") or ()))
-        return await asyncio.wait_for(sender.send(row), send_timeout)
+        async with asyncio.timeout(send_timeout):  # not wait_for: on Python 3.11 that runs the send in a task of its own
+            return await sender.send(row)
     except TimeoutError:
         return SendResult(ok=False, error=f"timeout after {send_timeout:g}s")
     except Exception as exc:
