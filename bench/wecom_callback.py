@@ -6,8 +6,9 @@ classified, routed and filed), 20% ask for their cases; then a run of status que
 little; then enter_agent events, which are verified, decrypted and parsed but never reach the core: the
 surface's own cost (HTTP, signature, AES, XML). Requests are encrypted and signed before the clock
 starts, as WeCom would send them; 16 senders post concurrently from a second process (bench/peer.py), as
-WeCom's servers would be elsewhere. Prints one JSON line with, per backend, callbacks/s and p50/p99 latency.
-Usage: python bench/wecom_callback.py [--backend sqlite|postgres|both] [--messages N]
+WeCom's servers would be elsewhere. Prints one JSON line with, per backend, callbacks/s, p50/p99 latency and the
+service's CPU per callback of the mixed run.
+Usage: python bench/wecom_callback.py [--backend sqlite|postgres|both] [--messages N] [--profile FILE]
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ import aiohttp
 import uvloop
 from aiohttp import web
 from peer import Commands, Peer
+from profiling import profiled
 from scratch_db import drop_database, fresh_database
 from sqlalchemy import func, select
 from wechatpy.crypto import PrpCrypto
@@ -136,7 +138,7 @@ def platform_side() -> Commands:
     return {"post": post, "post_events": post_events}
 
 
-async def bench(backend: str, messages: int, concurrency: int) -> dict:
+async def bench(backend: str, messages: int, concurrency: int, profile: str | None = None) -> dict:
     with tempfile.TemporaryDirectory() as workdir:
         url = await fresh_database(backend, Path(workdir))
         try:
@@ -156,7 +158,11 @@ async def bench(backend: str, messages: int, concurrency: int) -> dict:
                 callback = f"http://127.0.0.1:{port}/wecom/callback"
                 async with Peer(platform_side) as wecom:
                     await wecom.ask("post", url=callback, count=100, concurrency=concurrency)  # warm-up
-                    figures = await wecom.ask("post", url=callback, count=messages, concurrency=concurrency)
+                    cpu = time.process_time()
+                    with profiled(profile):
+                        figures = await wecom.ask("post", url=callback, count=messages, concurrency=concurrency)
+                    # the service's CPU seconds (this process; the senders are the other): robust to a loaded machine
+                    figures["service_cpu_ms_per_callback"] = round((time.process_time() - cpu) * 1000 / messages, 2)
                     async with runtime.services.sessions() as session:
                         figures["cases_filed"] = await session.scalar(select(func.count()).select_from(Case))
                     figures["status_queries_only"] = await wecom.ask("post", url=callback, count=messages,
@@ -176,11 +182,13 @@ def main() -> None:
     parser.add_argument("--backend", choices=["sqlite", "postgres", "both"], default="both")
     parser.add_argument("--messages", type=int, default=3000)
     parser.add_argument("--concurrency", type=int, default=16)
+    parser.add_argument("--profile", help="profile the service during the mixed run into this file (pstats; py-spy's "
+                                          "samples for a .txt)")
     args = parser.parse_args()
     figures: dict = {"bench": "wecom_callback", "python": platform.python_version(), "event_loop": "uvloop",
                      "concurrency": args.concurrency, "platform_side": "senders in a second process"}
     for backend in (["sqlite", "postgres"] if args.backend == "both" else [args.backend]):
-        figures[backend] = uvloop.run(bench(backend, args.messages, args.concurrency))
+        figures[backend] = uvloop.run(bench(backend, args.messages, args.concurrency, args.profile))
     print(json.dumps(figures, ensure_ascii=False))
 
 
