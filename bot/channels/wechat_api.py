@@ -14,8 +14,8 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.clock import Clock
-from bot.delivery.outbox import ChannelSender, ReplyPlan, SendResult, plain_plan, record_results
-from bot.delivery.runner import deliver_claimed
+from bot.delivery.outbox import ChannelSender, ReplyPlan, SendResult, plain_plan
+from bot.delivery.runner import Marks, deliver_claimed
 from bot.pipeline.dispatcher import Answer, Dispatcher
 from bot.pipeline.messages import Inbound, Reply
 from models import PlatformToken
@@ -291,6 +291,7 @@ class ReplyWindow:
         self.seconds = seconds
         self.sender = sender
         self.plan = plan
+        self.marks = Marks(self.services.sessions, self.services.clock)
         self.pending: set[asyncio.Task[Any]] = set()
 
     async def replies(self, inbound: Inbound, *, passive: bool = True) -> list[Reply] | None:
@@ -313,8 +314,9 @@ class ReplyWindow:
             self._follow_up(task)
             return None
         if answer.rows:  # the passive answer carries them: the platform gets it with this response
-            await record_results(self.services.sessions, [(row, SendResult(ok=True)) for row in answer.rows],
-                                 now=self.services.clock.now())
+            # marked in a transaction shared with the other callbacks answering now (a commit each was a third of
+            # the commits of a WeCom callback); each waits for the transaction that holds its rows
+            await self.marks.mark([(row, SendResult(ok=True)) for row in answer.rows])
         return answer.replies
 
     def _follow_up(self, task: asyncio.Task[Answer]) -> None:
