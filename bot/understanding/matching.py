@@ -1,28 +1,38 @@
-"""Finding keywords in normalised text three ways (exactly, fuzzily and by sound, each through one automaton) and
-scoring the rules that own them.
+"""Finding keywords in normalised text three ways (exactly, fuzzily and by sound) and scoring the rules owning them.
 
-Exact keywords go through one Aho-Corasick automaton, so the cost grows with the text, not the rule count.
-Fuzzy candidates come from a second automaton over keyword pieces (with one wrong character in k+1 pieces,
-one piece is intact) and are confirmed by rapidfuzz on a window the size of the keyword. Homophones go
-through a third automaton over syllable codes: the text is read as one syllable per character.
+One Aho-Corasick automaton finds every exact keyword, so the cost grows with the text, not the rule count; in the
+same pass it finds the pieces of long keywords (with one wrong character in k+1 pieces, one piece is intact),
+fuzzy candidates confirmed by rapidfuzz on a window the size of the keyword, and negative keywords. Homophones go
+through a second automaton over syllable codes: the text is read as one syllable per character.
+
+setup.py compiles this module with Cython (C types in matching.pxd); it runs as plain Python too.
 """
 
 from __future__ import annotations
 
 import re
+import sys
+from array import array
 from bisect import bisect_left, bisect_right
+from codecs import utf_16_be_decode, utf_16_be_encode, utf_16_le_decode, utf_16_le_encode
 from collections import Counter
 from collections.abc import Hashable, Iterable
 from functools import reduce
-from itertools import count, product
+from itertools import product
 from operator import add, itemgetter, mul
 
 from ahocorasick_rs import AhoCorasick
 from rapidfuzz.fuzz import partial_ratio_alignment
 
+try:
+    import cython
+except ImportError:  # only compiling this module needs Cython (bot/understanding/compiled.py)
+    from bot.understanding import cython_stub as cython
+
 from bot.understanding.pinyin import Style, lazy_pinyin, load_phrases_within
 from bot.understanding.text import char_readings, normalize
 
+COMPILED: bool = cython.compiled  # whether this module runs compiled (see bot/understanding/compiled.py)
 FUZZY_MIN_CHARS = 4  # shorter keywords are too easy to hit by accident; pinyin covers their typos
 FUZZY_CUTOFF = 75.0  # Indel partial ratio: one substituted character in 4-7 characters, two in 8+
 FUZZY_FACTOR = 0.85  # a fuzzy match counts this share of its ratio
@@ -54,7 +64,12 @@ ROUNDED_KEPT = 1 << 16
 UNREAD = re.compile("[^\ue000-\uf8ff\x00]")
 Hit = tuple[float, int, int]  # strength (1.0 exact), start, end in the normalised text
 _NO_HIT: Hit = (0.0, 0, 0)
-_UNREAD: dict[int, list[str]] = {}  # one mask per keyword length, shared (only ever read)
+# array("H") of UTF-16 code units to text and back, in the machine's byte order (called directly: bytes.decode
+# looks "utf-16-le" up in the codec registry and calls a Python function).
+units_text, text_units = ((utf_16_le_decode, utf_16_le_encode) if sys.byteorder == "little"
+                          else (utf_16_be_decode, utf_16_be_encode))
+UNREAD_UNIT = 0xFFFF  # a character whose reading is not looked up yet (codes are U+0000 and U+E000-U+F8FF)
+_UNREAD: dict[int, array] = {}  # one mask per keyword length, shared (only ever read)
 
 
 class Term:
@@ -80,7 +95,7 @@ class Term:
         # What an exact match masks from homophone search: the `claimed` positions up to its end (a one-character
         # keyword claims nothing).
         self.claimed = self.size if self.size >= 2 else 0
-        self.unread = _UNREAD.setdefault(self.size, [NO_SYLLABLE] * self.size if self.size >= 2 else [])
+        self.unread = _UNREAD.setdefault(self.claimed, array("H", [ord(NO_SYLLABLE)] * self.claimed))
 
 
 class Automaton:
@@ -95,11 +110,6 @@ class Automaton:
     def __init__(self, entries: dict[str, object]) -> None:
         self.values = list(entries.values())
         self._search = AhoCorasick(list(entries)).find_matches_as_indexes
-
-    def iter(self, text: str) -> list[tuple[int, object]]:
-        """(last position, value) of every occurrence."""
-        values = self.values
-        return [(end - 1, values[key]) for key, _, end in self._search(text, overlapping=True)]
 
     def found(self, text: str) -> list[tuple[int, int, int]]:
         """(key number, start, end) of every occurrence; the value of a key number is in `values`."""
@@ -128,23 +138,15 @@ class Scores:
 
 
 class KeywordIndex:
-    """The three automata over a rule set's distinct keywords; immutable once built."""
+    """The automata over a rule set's distinct keywords and negative keywords; immutable once built."""
 
-    def __init__(self, terms: list[Term]) -> None:
+    def __init__(self, terms: list[Term], negatives: dict[str, tuple[int, ...]]) -> None:
+        """negatives: the categories (rule numbers) each normalised negative keyword vetoes."""
         mark_key_chars(terms)
         self._by_word = {term.word: term for term in terms}
-        self._exact = automaton(self._by_word)
-        if self._exact is not None:
-            for term in terms:
-                for _, inner in self._exact.iter(term.word):
-                    if inner is not term:
-                        inner.supers += (term,)
-                        if inner.size == term.size - 1:
-                            term.shorter += (inner,)
-            for term in terms:
-                term.super_set = frozenset(term.supers)
         pieces: dict[str, list[tuple[Term, int, str, int, str, int]]] = {}
         self._codes: dict[int, str] = {ord(c): NO_SYLLABLE for c in map(chr, range(0x80))}
+        self._units = array("H", [ord(NO_SYLLABLE)] * 0x80 + [UNREAD_UNIT] * (0x10000 - 0x80))
         self._syllable_codes: dict[str, str] = {}
         sounds: dict[str, list[Term]] = {}
         load_phrases_within(term.word for term in terms)  # how lazy_pinyin reads 行 in 银行 and in 行驶
@@ -163,7 +165,24 @@ class KeywordIndex:
                 if len(term.syllables) == term.size:
                     for key in self._sound_keys(term):
                         sounds.setdefault(key, []).append(term)
-        self._pieces = automaton(pieces)
+        # Keywords, their fuzzy pieces and negative keywords are read from the same text: one automaton finds them
+        # all in one pass, each key numbering its keyword, pieces and vetoes in the three lists.
+        keys = list(dict.fromkeys([*self._by_word, *pieces, *negatives]))
+        self._terms_of = [self._by_word.get(key) for key in keys]
+        self._pieces_of = [tuple(pieces.get(key, ())) for key in keys]
+        self._vetoes_of = [negatives.get(key, ()) for key in keys]
+        self._words = automaton(dict.fromkeys(keys))
+        if self._words is not None:
+            for term in terms:
+                for key, _, _ in self._words.found(term.word):
+                    inner = self._terms_of[key]
+                    if inner is not None and inner is not term:
+                        inner.supers += (term,)
+                        if inner.size == term.size - 1:
+                            term.shorter += (inner,)
+            for term in terms:
+                term.super_set = frozenset(term.supers)
+        self._fuzzy = bool(pieces)
         self._sounds = automaton(sounds)
 
     def _code(self, syllable: str) -> str:
@@ -182,57 +201,82 @@ class KeywordIndex:
                    for syllable, char in zip(term.syllables, term.word, strict=True)]
         return {"".join(key) for key in product(*options)}
 
-    def read(self, norm: str) -> str:
-        """The text as syllable codes, one per character (its main reading); NO_SYLLABLE where there is none."""
-        table = self._codes
-        coded = norm.translate(table)
-        unread = UNREAD.findall(coded)
-        if unread:  # characters met for the first time: learn them once, then translate again
-            for char in unread:
-                readings = char_readings(char)
-                table[ord(char)] = self._syllable_codes.get(readings[0], NO_SYLLABLE) if readings else NO_SYLLABLE
-            coded = norm.translate(table)
-        return coded
+    def read(self, norm: str) -> array:
+        """The text as syllable codes, one per character (its main reading; NO_SYLLABLE where there is none), as
+        UTF-16 code units: all codes lie in the BMP."""
+        if cython.compiled:  # one C loop over the characters, the BMP's codes in an array
+            units = array("H", bytes(2 * len(norm)))
+            out, table = units, self._units
+            for at, char in enumerate(norm):
+                unit = table[ord(char)] if ord(char) <= 0xFFFF else UNREAD_UNIT
+                if unit == UNREAD_UNIT:
+                    unit = ord(self._learn(char))
+                out[at] = unit
+        else:
+            coded = norm.translate(self._codes)
+            unread = UNREAD.findall(coded)
+            if unread:  # characters met for the first time: learn them once, then translate again
+                for char in unread:
+                    self._learn(char)
+                coded = norm.translate(self._codes)
+            units = array("H", text_units(coded)[0])
+        return units
 
-    def find(self, norm: str) -> tuple[dict[Term, int], dict[Term, Hit]]:
+    def _learn(self, char: str) -> str:
+        """The code of a character's main reading, looked up once and kept in both tables."""
+        readings = char_readings(char)
+        code = self._syllable_codes.get(readings[0], NO_SYLLABLE) if readings else NO_SYLLABLE
+        self._codes[ord(char)] = code
+        if ord(char) <= 0xFFFF:
+            self._units[ord(char)] = ord(code)
+        return code
+
+    def find(self, norm: str) -> tuple[dict[Term, int], dict[Term, Hit], set[int]]:
         """Every keyword found: exact ones with the last position of their first occurrence, in the order they
-        first end; then fuzzy and homophone ones with their strength and span, in the order they were found."""
+        first end; then fuzzy and homophone ones with their strength and span, in the order they were found;
+        then the categories a negative keyword vetoes."""
         exact: dict[Term, int] = {}
-        codes = self.read(norm) if self._sounds is not None else None
-        if self._exact is not None:
-            terms = self._exact.values
-            found = self._exact.found(norm)
-            if codes is None:
-                for key, _, end in found:
-                    term = terms[key]
-                    if term not in exact:
-                        exact[term] = end - 1
-            elif found:
-                # Characters an exact keyword already claims are not read again as a homophone of another: in
-                # 5号楼电梯坏了 the 电 of 电梯坏 is not also the 电 of 漏电 (楼电 sounds like 漏电). So the first
-                # occurrence of each is read as NO_SYLLABLE, which no sound key holds: one pass of the automaton
-                # over the text finds only matches lying wholly in stretches no exact keyword covers. Masked in
-                # the same pass that collects the keywords: one Python loop over them, not two.
-                masked = list(codes)
-                for key, _, end in found:
-                    term = terms[key]
-                    if term not in exact:
-                        exact[term] = end - 1
-                        masked[end - term.claimed:end] = term.unread
-                codes = "".join(masked)
         inexact: dict[Term, Hit] = {}
-        if self._pieces is not None and len(norm) >= FUZZY_MIN_CHARS:
-            self._find_fuzzy(norm, exact, inexact)
-        if codes is not None:
-            self._find_sounds(norm, codes, exact, inexact)
-        return exact, inexact
+        if self._words is None:
+            return exact, inexact, set()
+        found = self._words.found(norm)
+        terms = self._terms_of
+        units = self.read(norm) if self._sounds is not None else None
+        if units is None:
+            for key, _, end in found:
+                term = terms[key]
+                if term is not None and term not in exact:
+                    exact[term] = end - 1
+        else:
+            # Characters an exact keyword already claims are not read again as a homophone of another: in
+            # 5号楼电梯坏了 the 电 of 电梯坏 is not also the 电 of 漏电 (楼电 sounds like 漏电). So the first
+            # occurrence of each is read as NO_SYLLABLE, which no sound key holds: one pass of the automaton
+            # over the text finds only matches lying wholly in stretches no exact keyword covers. Masked in
+            # the same pass that collects the keywords: one loop over them, not two.
+            masked = units
+            for key, _, end in found:
+                term = terms[key]
+                if term is not None and term not in exact:
+                    exact[term] = end - 1
+                    if cython.compiled:  # a C loop: a memoryview copy costs more than these few characters
+                        for at in range(end - term.claimed, end):
+                            masked[at] = 0
+                    else:
+                        masked[end - term.claimed:end] = term.unread
+        if self._fuzzy and len(norm) >= FUZZY_MIN_CHARS:
+            self._find_fuzzy(norm, found, exact, inexact)
+        if units is not None:
+            self._find_sounds(norm, units_text(units)[0], exact, inexact)
+        vetoes = self._vetoes_of
+        return exact, inexact, {bucket for key, _, _ in found for bucket in vetoes[key]}
 
-    def _find_fuzzy(self, norm: str, exact: dict[Term, int], inexact: dict[Term, Hit]) -> None:
+    def _find_fuzzy(self, norm: str, found: list[tuple[int, int, int]], exact: dict[Term, int],
+                    inexact: dict[Term, Hit]) -> None:
         """Long keywords with one wrong, missing or extra character (two in 8+), around an intact piece."""
         length = len(norm)
         tried: set[tuple[Term, int]] = set()
-        entries_of = self._pieces.values
-        for key, _, stop in self._pieces.found(norm):
+        entries_of = self._pieces_of
+        for key, _, stop in found:
             for term, piece_end, keys, size, others, spare in entries_of[key]:
                 if term in exact or term in inexact or size > length:
                     continue
@@ -255,34 +299,38 @@ class KeywordIndex:
                 # Text holding 居住证 exactly is about 居住证, not a misspelt 居住证明.
                 if term.shorter and any(other in exact for other in term.shorter):
                     continue
-                found = partial_ratio_alignment(term.word, around, score_cutoff=FUZZY_CUTOFF)
+                aligned = partial_ratio_alignment(term.word, around, score_cutoff=FUZZY_CUTOFF)
                 # Windows cut short at either end of the text match a keyword's prefix (电动车 for 电动车上楼):
                 # only full-length windows count.
-                if found is None or found.dest_end - found.dest_start != term.size:
+                if aligned is None or aligned.dest_end - aligned.dest_start != term.size:
                     continue
-                window = norm[left + found.dest_start:left + found.dest_end]
+                window = norm[left + aligned.dest_start:left + aligned.dest_end]
                 if window == term.word or term.key_chars.isdisjoint(window) \
                         or any(c in POLARITY_CHARS and c not in window for c in term.word):
                     continue
-                inexact[term] = (FUZZY_FACTOR * found.score / 100.0, left + found.dest_start, left + found.dest_end)
+                inexact[term] = (FUZZY_FACTOR * aligned.score / 100.0, left + aligned.dest_start,
+                                 left + aligned.dest_end)
 
     def _find_sounds(self, norm: str, codes: str, exact: dict[Term, int], inexact: dict[Term, Hit]) -> None:
         """Keywords spelled with homophones: same syllables, at least half the characters identical. `codes` is
         the text as read(), with what exact keywords claim masked."""
-        by_word = self._by_word
-        for end, terms in self._sounds.iter(codes):
-            for term in terms:
+        by_word, terms_of = self._by_word, self._sounds.values
+        for key, _, stop in self._sounds.found(codes):
+            for term in terms_of[key]:
                 if term in exact or inexact.get(term, _NO_HIT)[0] >= PINYIN_FACTOR:
                     continue
-                start = end + 1 - term.size
-                window = norm[start:start + term.size]
-                same = sum(a == b for a, b in zip(window, term.word, strict=True))
+                start, word = stop - term.size, term.word
+                same = 0
+                for at in range(term.size):
+                    if norm[start + at] == word[at]:
+                        same += 1
                 if same == term.size or 2 * same < term.size:
                     continue
+                window = norm[start:stop]
                 # As with fuzzy matching: text holding 电梯 exactly followed by 都 is not a misspelt 电梯抖.
                 if held_exactly(by_word.get(window[:-1]), exact) or held_exactly(by_word.get(window[1:]), exact):
                     continue
-                inexact[term] = (PINYIN_FACTOR, start, start + term.size)
+                inexact[term] = (PINYIN_FACTOR, start, stop)
 
 
 
@@ -300,14 +348,13 @@ class Scorer:
         for bucket, written in negatives:
             if word := normalize(written):
                 vetoes.setdefault(word, []).append(bucket)
-        self._vetoes = automaton({word: tuple(buckets) for word, buckets in vetoes.items()})
         self._courtesy = tuple(sorted({w for w in map(normalize, courtesy) if w}, key=len, reverse=True))
         self._any_courtesy = automaton(dict.fromkeys(self._courtesy))
         terms = self._collect_terms(keywords)
         self.keyword_count = len(terms)
         # The longest span a match can have: a keyword plus the extra characters a fuzzy match may take.
         self._longest = max((term.size for term in terms), default=0) + 2
-        self._index = KeywordIndex(terms)
+        self._index = KeywordIndex(terms, {word: tuple(buckets) for word, buckets in vetoes.items()})
         per_rule = Counter(bucket for term in terms for bucket, _, _ in term.owners)
         most = max(per_rule.values(), default=0)
         # The factor of a rule's n-th strongest contribution (the same powers of two the rule states).
@@ -336,21 +383,28 @@ class Scorer:
             norm = self._without_courtesy(norm)
         if len(norm) < MIN_CHARS:
             return Scores(totals, [], (), ())
-        contributions = self._contributions(norm)
+        exact, inexact, vetoed = self._index.find(norm)
+        contributions = self._contributions(norm, exact, inexact)
         if not contributions:
             return Scores(totals, [], (), ())
         contributions.sort(key=itemgetter(0), reverse=True)  # stable: equal values keep their order
         contributions.sort(key=itemgetter(1))  # stable: each rule's contributions stay strongest first
         values, buckets, written = zip(*contributions, strict=True)
-        vetoed = {bucket for _, buckets in self._vetoes.iter(norm) for bucket in buckets} if self._vetoes else ()
         first_category, intents, saturated = self._first_category, self._intents, self._saturated
         ranking: list[tuple[float, int]] = []
-        at = 0
-        # Each rule (ascending) with the end of its run of contributions: a dict keeps a key's first place and its
-        # last value, all in C (Counter costs a Python-level __init__ per text).
-        for bucket, end in dict(zip(buckets, count(1))).items():
+        at, runs_end = 0, len(buckets)
+        while at < runs_end:  # each rule (ascending) with its run of contributions, values[at:end]
+            bucket = buckets[at]
+            end = at + 1
+            while end < runs_end and buckets[end] == bucket:
+                end += 1
             if end - at == 1:
                 score = values[at]
+            elif cython.compiled:  # the same additions in the same order, in C
+                total = values[at]
+                for n in range(at + 1, end):
+                    total += values[n] * saturated[n - at]
+                score = total
             else:  # added one by one, strongest first, as the saturation rule reads: the same float sum every time
                 score = reduce(add, map(mul, values[at:end], saturated))
             at = end
@@ -366,10 +420,10 @@ class Scorer:
         ranking.sort()
         return Scores(totals, ranking, buckets, written)
 
-    def _contributions(self, norm: str) -> list[tuple[float, int, str]]:
+    def _contributions(self, norm: str, exact: dict[Term, int],
+                       inexact: dict[Term, Hit]) -> list[tuple[float, int, str]]:
         """Every (weight, rule, keyword as written) the text earns: scaled by match strength, by place (a long
         text's first sentence counts more) and by containment in a longer match."""
-        exact, inexact = self._index.find(norm)
         head = head_length(norm)
         # Positions inside an inexact match: an exact match elsewhere cannot be held by one, and an exact match
         # can only be held by an exact match of a longer keyword containing it, so most skip holders().
@@ -379,7 +433,7 @@ class Scorer:
             for _, start, end in inexact.values():
                 inside[start:end] = b"\x01" * (end - start)
         contributions: list[tuple[float, int, str]] = []
-        by_start = found = None
+        by_start = None
         for term, last in exact.items():
             start = last - term.size + 1
             if inside is not None and inside[start]:
@@ -387,10 +441,11 @@ class Scorer:
                     by_start = spans_by_start(exact, inexact, self._longest, len(norm))
                 others = holders(term, start, last + 1, by_start, self._longest)
             elif term.supers:
-                if found is None:
-                    found = set(exact)  # so that & runs in C over the smaller side (a short term has many supers)
-                others = [other for other in term.super_set & found
-                          if exact[other] >= last and exact[other] - other.size < start]
+                # Through the smaller side: a short keyword can have hundreds of longer ones (20,000 keywords).
+                supers = term.supers if len(term.supers) <= len(exact) \
+                    else [other for other in exact if other in term.super_set]
+                others = [other for other in supers
+                          if other in exact and exact[other] >= last and exact[other] - other.size < start]
                 if len(others) == 1:
                     held = term.held.get(others[0])
                     if held is None:  # worked out once per pair met, not for every pair at build (memory, GC)
