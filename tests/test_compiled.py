@@ -1,5 +1,5 @@
-"""The classifier's compiled match-and-score module (setup.py, bot/understanding/compiled.py): the same
-classifications as the plain module, and never used in place of a source edited since it was built."""
+"""The classifier's compiled modules (matching.py and text.py; setup.py, bot/understanding/compiled.py): the same
+classifications as the plain modules, and never used in place of a source edited since they were built."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.understanding import matching
+from bot.understanding import matching, text
 from bot.understanding.classifier import Classification, Classifier
 from bot.understanding.compiled import PURE_PYTHON
 from bot.understanding.rules import CASE_KINDS, load_rules
@@ -28,8 +28,8 @@ STALE = "edited after it was compiled"
 
 def require_compiled() -> None:
     """Skips where nothing was compiled (a plain checkout); CI installs the project, so there it fails."""
-    if not matching.COMPILED:
-        reason = "bot/understanding/matching.py runs as plain Python here (`pip install -e .` compiles it)"
+    if not (matching.COMPILED and text.COMPILED):
+        reason = "bot/understanding runs as plain Python here (`pip install -e .` compiles matching.py and text.py)"
         if os.environ.get("CI") == "true":
             pytest.fail(reason)
         pytest.skip(reason)
@@ -57,17 +57,18 @@ def corpus() -> list[str]:
 
 
 @cache
-def classified(rules_file: Path = SHIPPED) -> tuple[bool, list[Classification]]:
-    """Every corpus text classified and categorised as each case kind, and whether the compiled module did it."""
+def classified(rules_file: Path = SHIPPED) -> tuple[bool, list[Classification | str]]:
+    """Every corpus text normalised, classified and categorised as each case kind, and whether the compiled
+    modules did it."""
     classifier = Classifier(load_rules(rules_file))
-    results = []
-    for text in corpus():
-        results.append(classifier.classify(text))
-        results += [classifier.categorize(text, kind) for kind in sorted(CASE_KINDS)]
-    return matching.COMPILED, results
+    results: list[Classification | str] = []
+    for message in corpus():
+        results += [text.normalize(message), classifier.classify(message)]
+        results += [classifier.categorize(message, kind) for kind in sorted(CASE_KINDS)]
+    return matching.COMPILED and text.COMPILED, results
 
 
-def in_plain_python(rules_file: Path) -> list[Classification]:
+def in_plain_python(rules_file: Path) -> list[Classification | str]:
     """classified() in a process that runs the plain module."""
     script = ("import pickle, sys\nfrom pathlib import Path\nfrom tests.test_compiled import classified\n"
               f"sys.stdout.buffer.write(pickle.dumps(classified(Path({str(rules_file)!r}))))")
@@ -85,8 +86,9 @@ def test_the_compiled_classifier_classifies_every_test_text_as_the_plain_one(rul
     compiled, results = classified(rules_file)
     assert compiled
     plain = in_plain_python(rules_file)
-    texts = [text for text in corpus() for _ in range(1 + len(CASE_KINDS))]
-    differences = [(text, one, other) for text, one, other in zip(texts, plain, results, strict=True) if one != other]
+    messages = [message for message in corpus() for _ in range(2 + len(CASE_KINDS))]
+    differences = [(message, one, other) for message, one, other in zip(messages, plain, results, strict=True)
+                   if one != other]
     assert not differences, differences[:3]
 
 

@@ -21,7 +21,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 PACKAGE = "bot.understanding"
-COMPILED = ("matching",)  # modules of this package that setup.py compiles, each with its .pxd beside it
+COMPILED = ("matching", "text")  # modules of this package that setup.py compiles, each with its .pxd beside it
 PURE_PYTHON = "GRIDBOT_PURE_PYTHON"  # set to 1: import the plain modules even where binaries are current
 EXTENSION_SUFFIX = importlib.machinery.EXTENSION_SUFFIXES[0]  # .cpython-311-x86_64-linux-gnu.so
 

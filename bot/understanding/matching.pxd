@@ -51,8 +51,8 @@ cdef class KeywordIndex:
     cdef bint _fuzzy
     cdef Automaton _sounds
 
-    @cython.locals(out="unsigned short[::1]", table="unsigned short[::1]", at=Py_ssize_t, char=Py_UCS4,
-                   unit=Py_ssize_t)
+    @cython.locals(out="unsigned short[::1]", table="unsigned short[::1]", unread=Py_ssize_t, at=Py_ssize_t,
+                   char=Py_UCS4, unit=Py_ssize_t)
     cpdef object read(self, str norm)
 
     cdef str _learn(self, str char)
