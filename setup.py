@@ -1,9 +1,9 @@
-"""Compiles the classifier's match-and-score module with Cython when it can; pyproject.toml holds the rest.
+"""Compiles the classifier's modules with Cython when it can; pyproject.toml holds the rest.
 
-bot/understanding/matching.py is compiled as it is (Cython's pure-Python mode, C types in matching.pxd) into
-matching.<digest><platform suffix> beside it (in place under `pip install -e .`), the digest naming the sources:
-bot/understanding/compiled.py imports the binary only while they are unchanged. Without a compiler, headers or
-Cython the install goes on with one line saying so, and the plain module runs.
+bot/understanding/{matching,text,classifier}.py are compiled as they are (Cython's pure-Python mode, C types in
+their .pxd files) into <module>.<digest><platform suffix> beside them (in place under `pip install -e .`), the
+digest naming the sources: bot/understanding/compiled.py imports a binary only while they are unchanged. Without
+a compiler, headers or Cython the install goes on with one line saying so, and the plain modules run.
 """
 
 from __future__ import annotations
@@ -28,9 +28,9 @@ C_FLAGS = ["-ffp-contract=off"]
 
 
 def say_not_compiled(error: BaseException) -> None:
-    """The one line an install prints when the plain module is all it leaves."""
-    print(f"gridbot: {', '.join(compiled.COMPILED)}.py not compiled ({error}): it runs as plain Python",
-          file=sys.stderr)
+    """The one line an install prints when the plain modules are all it leaves."""
+    print(f"gridbot: bot/understanding/{{{','.join(compiled.COMPILED)}}}.py not compiled ({error}): they run as "
+          "plain Python", file=sys.stderr)
 
 
 def extensions() -> list[Extension]:
@@ -47,14 +47,14 @@ def extensions() -> list[Extension]:
 
 
 class BuildCompiled(build_ext):
-    """Names the binaries after their sources' digest; a failed compilation leaves the plain module."""
+    """Names the binaries after their sources' digest; a failed compilation leaves the plain modules."""
 
     def run(self) -> None:
         if self.inplace or self.editable_mode:
             self._remove_other_binaries()
         try:
             super().run()
-        except Exception as error:  # no compiler or no headers: the plain module runs
+        except Exception as error:  # no compiler or no headers: the plain modules run
             say_not_compiled(error)
 
     def get_ext_filename(self, fullname: str) -> str:

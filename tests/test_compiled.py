@@ -1,5 +1,5 @@
-"""The classifier's compiled modules (matching.py and text.py; setup.py, bot/understanding/compiled.py): the same
-classifications as the plain modules, and never used in place of a source edited since they were built."""
+"""The classifier's compiled modules (matching.py, text.py and classifier.py; setup.py, bot/understanding/compiled.py):
+the same classifications as the plain modules, and never used in place of a source edited since they were built."""
 
 from __future__ import annotations
 
@@ -14,10 +14,11 @@ from functools import cache
 from pathlib import Path
 
 import pytest
+from ahocorasick_rs import AhoCorasick
 
 from bot.understanding import matching, text
 from bot.understanding.classifier import Classification, Classifier
-from bot.understanding.compiled import PURE_PYTHON
+from bot.understanding.compiled import PURE_PYTHON, running
 from bot.understanding.rules import CASE_KINDS, load_rules
 from tests.test_rules import MINIMAL_RULES, SHIPPED, write_rules
 
@@ -28,8 +29,8 @@ STALE = "edited after it was compiled"
 
 def require_compiled() -> None:
     """Skips where nothing was compiled (a plain checkout); CI installs the project, so there it fails."""
-    if not (matching.COMPILED and text.COMPILED):
-        reason = "bot/understanding runs as plain Python here (`pip install -e .` compiles matching.py and text.py)"
+    if not all(running().values()):
+        reason = "bot/understanding runs as plain Python here (`pip install -e .` compiles it)"
         if os.environ.get("CI") == "true":
             pytest.fail(reason)
         pytest.skip(reason)
@@ -65,7 +66,7 @@ def classified(rules_file: Path = SHIPPED) -> tuple[bool, list[Classification | 
     for message in corpus():
         results += [text.normalize(message), classifier.classify(message)]
         results += [classifier.categorize(message, kind) for kind in sorted(CASE_KINDS)]
-    return matching.COMPILED and text.COMPILED, results
+    return all(running().values()), results
 
 
 def in_plain_python(rules_file: Path) -> list[Classification | str]:
@@ -92,11 +93,35 @@ def test_the_compiled_classifier_classifies_every_test_text_as_the_plain_one(rul
     assert not differences, differences[:3]
 
 
+def test_the_compiled_automaton_finds_what_ahocorasick_rs_finds():
+    require_compiled()  # plain Python searches with ahocorasick_rs itself
+    rng = random.Random(7)
+    rules = load_rules(SHIPPED)
+    keywords = list(dict.fromkeys(word for rule in [*rules.categories, *rules.intents.values()]
+                                  for word in map(text.normalize, (keyword.word for keyword in rule.keywords)) if word))
+    alphabet = "ab电梯坏了路灯𠀀𪚥x\ue000"
+    key_sets = [keywords, ["a", "ab", "abc", "b", "bc", "c", "电梯", "梯坏", "电梯坏了", "𠀀", "𠀀𪚥", "x𠀀"],
+                list(dict.fromkeys("".join(rng.choice(alphabet) for _ in range(rng.randint(1, 5))) for _ in range(300)))]
+    texts = [text.normalize(message) for message in corpus()]
+    texts += ["".join(rng.choice(alphabet) for _ in range(rng.randint(0, 80))) for _ in range(1000)]
+    for keys in key_sets:
+        automaton, reference = matching.Automaton(dict.fromkeys(keys)), AhoCorasick(keys)
+        differences = [message for message in texts
+                       if automaton.found(message) != reference.find_matches_as_indexes(message, overlapping=True)]
+        assert not differences, differences[:3]
+
+
 def run_import(root: Path, **env: str) -> subprocess.CompletedProcess[str]:
-    """Imports bot.understanding.matching from `root` in a new process, printing whether it runs compiled."""
-    return subprocess.run([sys.executable, "-c", "import bot.understanding.matching as m; print(m.COMPILED)"],
-                          cwd=root, env=os.environ | {"PYTHONPATH": str(root), **env}, capture_output=True,
-                          text=True, check=True)
+    """Classifies a message with the package at `root` in a new process, printing whether matching.py ran
+    compiled."""
+    script = ("from bot.understanding.classifier import Classifier\n"
+              "from bot.understanding.compiled import running\n"
+              "from bot.understanding.rules import load_rules\n"
+              f"assert Classifier(load_rules({str(SHIPPED)!r})).classify('3号楼门口的路灯坏了').category.code "
+              "== 'street_light'\n"
+              "print(running()['matching'])")
+    return subprocess.run([sys.executable, "-c", script], cwd=root, env=os.environ | {"PYTHONPATH": str(root), **env},
+                          capture_output=True, text=True, check=True)
 
 
 def test_plain_python_is_used_when_asked_for():
@@ -107,14 +132,11 @@ def test_plain_python_is_used_when_asked_for():
 
 def test_a_binary_of_an_earlier_source_is_never_used(tmp_path: Path):
     require_compiled()
-    (tmp_path / "bot").mkdir()
-    shutil.copy(ROOT / "bot" / "__init__.py", tmp_path / "bot")
-    shutil.copytree(ROOT / "bot" / "understanding", tmp_path / "bot" / "understanding",
-                    ignore=shutil.ignore_patterns("__pycache__"))
-    assert run_import(tmp_path).stdout.strip() == "True"  # the copy's binary is current
+    shutil.copytree(ROOT / "bot", tmp_path / "bot", ignore=shutil.ignore_patterns("__pycache__"))
+    assert run_import(tmp_path).stdout.strip() == "True"  # the copy's binaries are current
 
     source = tmp_path / "bot" / "understanding" / "matching.py"
     source.write_text(source.read_text(encoding="utf-8") + "\nEDITED = True\n", encoding="utf-8")
-    run = run_import(tmp_path)
+    run = run_import(tmp_path)  # the compiled classifier.py and text.py with the plain matching.py
     assert run.stdout.strip() == "False"
     assert run.stderr.count(STALE) == 1, run.stderr

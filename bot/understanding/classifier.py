@@ -12,11 +12,12 @@ import os
 import re
 from dataclasses import dataclass
 from enum import StrEnum
+from functools import partial
 from pathlib import Path
 from typing import NamedTuple
 
 from bot.cases import numbers as case_numbers
-from bot.understanding.matching import Scorer, Scores
+from bot.understanding.matching import Scorer, Scores, rounded
 from bot.understanding.rules import (
     CASE_KINDS,
     CHATTER,
@@ -59,6 +60,10 @@ class CategoryMatch(NamedTuple):
     category: Category
     score: float
     keywords: tuple[str, ...]
+
+
+# A CategoryMatch made without NamedTuple's generated __new__, a Python function: the same tuple, made in C.
+category_match = partial(tuple.__new__, CategoryMatch)
 
 
 @dataclass(frozen=True)
@@ -160,9 +165,10 @@ class Classifier:
             totals[intent] += best
         intent = max(totals, key=totals.__getitem__)  # the first of TIE_ORDER among equal totals
         best_total = totals[intent]
-        if intent is Intent.CHATTER or best_total < MIN_CASE_SCORE:
-            evidence = max(t for i, t in totals.items() if i is not Intent.CHATTER)
-            return Classification(Intent.CHATTER, None, round(math.exp(-evidence / 2.5), 4), (),
+        chatter = Intent.CHATTER  # an Enum's members are looked up through its metaclass's __getattr__ (3.11)
+        if intent is chatter or best_total < MIN_CASE_SCORE:
+            evidence = max(t for i, t in totals.items() if i is not chatter)
+            return Classification(chatter, None, rounded(math.exp(-evidence / 2.5)), (),
                                   tuple(self._ranked(scores, None)))
         cues = scores.words(self._intents.index(intent)) if intent in self._intents else ()
         if intent not in CASE_INTENTS:
@@ -174,7 +180,7 @@ class Classifier:
         confidence = min(category_confidence(ranked), 1.0 - math.exp(-best_total / 2.5))
         best = ranked[0]
         keywords = tuple(dict.fromkeys(best.keywords + cues))
-        return Classification(intent, best.category, round(confidence, 4), keywords, tuple(ranked))
+        return Classification(intent, best.category, rounded(confidence), keywords, tuple(ranked))
 
     def _best_by_kind(self, ranking: list[tuple[float, int]]) -> dict[Intent, float]:
         """The best category score of each case kind that has one."""
@@ -195,7 +201,7 @@ class Classifier:
         for negative_score, bucket in scores.ranking:
             category = self._categories[bucket - first_category]
             if kind is None or kind in category.kinds:
-                ranked.append(CategoryMatch(category, -negative_score, scores.words(bucket)))
+                ranked.append(category_match((category, -negative_score, scores.words(bucket))))
                 if len(ranked) == SUGGESTIONS:
                     break
         return ranked
@@ -205,13 +211,13 @@ def category_confidence(ranked: list[CategoryMatch]) -> float:
     best = ranked[0].score
     second = ranked[1].score if len(ranked) > 1 else 0.0
     strength = 1.0 - math.exp(-best / 0.8)
-    return round(strength * (0.5 + 0.5 * (best - second) / best), 4)
+    return rounded(strength * (0.5 + 0.5 * (best - second) / best))
 
 
 def intent_confidence(best: float, second: float) -> float:
     """High for strong cues with no rival intent."""
     strength = 1.0 - math.exp(-best / 1.5)
-    return round(strength * (0.5 + 0.5 * (best - second) / best), 4) if best > 0 else 0.0
+    return rounded(strength * (0.5 + 0.5 * (best - second) / best)) if best > 0 else 0.0
 
 
 class ReloadingClassifier:

@@ -1,11 +1,12 @@
-"""The classifier's compiled match-and-score module, used only while it was built from the source beside it.
+"""The classifier's compiled modules, each used only while it was built from the sources beside it.
 
-setup.py compiles matching.py as it is (Cython in pure-Python mode, with the C types of matching.pxd) into
-matching.<digest><platform suffix>, the digest naming the two files it was built from. That name is no module
-name to Python's own import, so nothing loads it but the finder here: the package installs it, and it imports the
-binary as bot.understanding.matching only when the files as they are now have that digest. An edited matching.py
-therefore runs as plain Python until the next `pip install -e .` (one warning says so), and so does every
-checkout where nothing was compiled. GRIDBOT_PURE_PYTHON=1 always runs the plain module.
+setup.py compiles matching.py, text.py and classifier.py as they are (Cython in pure-Python mode, with the C
+types of their .pxd files) into <module>.<digest><platform suffix>, the digest naming the two files each was
+built from. That name is no module name to Python's own import, so nothing loads a binary but the finder here:
+the package installs it, and it imports a module's binary only when the module's files as they are now have
+that digest. An edited module therefore runs as plain Python until the next `pip install -e .` (one warning
+says so), and so does every checkout where nothing was compiled. GRIDBOT_PURE_PYTHON=1 (read at import; not a
+setting) always runs the plain modules. The modules do not reach into each other's C types, so any mix works.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 PACKAGE = "bot.understanding"
-COMPILED = ("matching", "text")  # modules of this package that setup.py compiles, each with its .pxd beside it
+COMPILED = ("matching", "text", "classifier")  # the modules setup.py compiles, each with a .pxd beside it
 PURE_PYTHON = "GRIDBOT_PURE_PYTHON"  # set to 1: import the plain modules even where binaries are current
 EXTENSION_SUFFIX = importlib.machinery.EXTENSION_SUFFIXES[0]  # .cpython-311-x86_64-linux-gnu.so
 
@@ -65,6 +66,13 @@ class CompiledModules:
             return None
         binary = current_binary(name)
         return importlib.util.spec_from_file_location(fullname, binary) if binary is not None else None
+
+
+def running() -> dict[str, bool]:
+    """Each compiled module of the package (imported here if it was not) and whether it runs from its binary."""
+    modules = {name: importlib.import_module(f"{PACKAGE}.{name}") for name in COMPILED}
+    return {name: isinstance(module.__spec__.loader, importlib.machinery.ExtensionFileLoader)
+            for name, module in modules.items()}
 
 
 def install() -> None:

@@ -22,10 +22,36 @@ cdef class Term:
     cdef public unsigned short[::1] unread
 
 
+cdef class Piece:
+    cdef public Term term
+    cdef public Py_ssize_t end
+    cdef public str keys
+    cdef public str others
+    cdef public Py_ssize_t spare
+
+
 cdef class Automaton:
     cdef public list values
+    cdef CharAutomaton _chars
     cdef object _search
 
+    cpdef list found(self, str text)
+
+
+cdef class CharAutomaton:
+    cdef unsigned short[::1] _symbols
+    cdef long long _low
+    cdef dict _astral
+    cdef long long _stride
+    cdef long long _mask
+    cdef long long[::1] _slots
+    cdef int[::1] _root
+    cdef int[::1] _states
+
+    @cython.locals(found=list, symbols="unsigned short[::1]", low="long long", high="long long", astral=dict,
+                   stride="long long", mask="long long",
+                   slots="long long[::1]", root="int[::1]", states="int[::1]", state=Py_ssize_t, end=Py_ssize_t,
+                   char=Py_UCS4, symbol="long long", wanted="long long", at="long long", match=Py_ssize_t)
     cpdef list found(self, str text)
 
 
@@ -61,8 +87,8 @@ cdef class KeywordIndex:
                    vetoes=list, at=Py_ssize_t)
     cpdef tuple find(self, str norm)
 
-    @cython.locals(length=Py_ssize_t, key=Py_ssize_t, stop=Py_ssize_t, term=Term, piece_end=Py_ssize_t,
-                   keys=str, size=Py_ssize_t, others=str, spare=Py_ssize_t, start=Py_ssize_t, left=Py_ssize_t,
+    @cython.locals(length=Py_ssize_t, key=Py_ssize_t, stop=Py_ssize_t, term=Term, piece=Piece,
+                   size=Py_ssize_t, start=Py_ssize_t, left=Py_ssize_t,
                    around=str, char=Py_UCS4, tried=set, entries_of=list, window=str)
     cdef _find_fuzzy(self, str norm, list found, dict exact, dict inexact)
 
@@ -115,3 +141,6 @@ cpdef double containment(Py_ssize_t bucket, bint is_intent, list holding)
 
 @cython.locals(near=bytearray, start=Py_ssize_t, end=Py_ssize_t, last=Py_ssize_t, term=Term, by_start=dict)
 cpdef dict spans_by_start(dict exact, dict inexact, Py_ssize_t longest, Py_ssize_t length)
+
+@cython.locals(shown=object)
+cpdef object rounded(object value)

@@ -32,7 +32,6 @@ except ImportError:  # only compiling this module needs Cython (bot/understandin
 from bot.understanding.pinyin import Style, lazy_pinyin, load_phrases_within
 from bot.understanding.text import char_readings, normalize
 
-COMPILED: bool = cython.compiled  # whether this module runs compiled (see bot/understanding/compiled.py)
 FUZZY_MIN_CHARS = 4  # shorter keywords are too easy to hit by accident; pinyin covers their typos
 FUZZY_CUTOFF = 75.0  # Indel partial ratio: one substituted character in 4-7 characters, two in 8+
 FUZZY_FACTOR = 0.85  # a fuzzy match counts this share of its ratio
@@ -53,8 +52,9 @@ FULL_CONTRIBUTIONS = 3  # a rule's strongest matches counted in full; the n-th a
 SATURATION = 0.5
 COURTESY_MIN_REST = 8  # courtesy phrases are dropped only when this many characters remain without them
 SENTENCE_END = re.compile(r"[。！？!?；;\n]")
-# round(score, 4) goes through float-to-decimal conversion (~2,000 instructions, 3% of an 80-character text's);
-# scores are sums of a few rule weights, so most recur (80-89% of the bench's texts' on their first pass).
+# round(value, 4) goes through float-to-decimal conversion (~2,000 instructions, 3% of an 80-character text's);
+# scores are sums of a few rule weights, so most recur (80-89% of the bench's texts' on their first pass), and so
+# do the confidences worked out from them (see rounded()).
 _ROUNDED: dict[float, float] = {}
 ROUNDED_KEPT = 1 << 16
 
@@ -98,22 +98,162 @@ class Term:
         self.unread = _UNREAD.setdefault(self.claimed, array("H", [ord(NO_SYLLABLE)] * self.claimed))
 
 
+class Piece:
+    """A piece of a long keyword, for fuzzy matching: where it ends in the keyword, and what a window around a match
+    of it must hold to be worth rapidfuzz."""
+
+    __slots__ = ("end", "keys", "others", "spare", "term")
+
+    def __init__(self, term: Term, end: int, keys: str, others: str, spare: int) -> None:
+        self.term, self.end = term, end
+        self.keys = keys  # the keyword's key characters, one of which the window needs ("" when the piece has one)
+        self.others = others  # the keyword's characters outside the piece, at most `spare` of them missing
+        self.spare = spare
+
+
 class Automaton:
     """Every occurrence of a set of keys in a text, overlapping, by last position and the longest key first.
 
     Aho-Corasick in Rust (ahocorasick_rs): pyahocorasick, used before, looks through a node's children one by one,
     and the root of 2,000 Chinese keywords has 700, so a 400-character text cost it ~35 µs per automaton.
+    Compiled, CharAutomaton finds the same occurrences in C.
     """
 
-    __slots__ = ("_search", "values")
+    __slots__ = ("_chars", "_search", "values")
 
     def __init__(self, entries: dict[str, object]) -> None:
         self.values = list(entries.values())
-        self._search = AhoCorasick(list(entries)).find_matches_as_indexes
+        self._chars = self._search = None
+        if cython.compiled:
+            try:
+                self._chars = CharAutomaton(list(entries))
+            except ValueError:  # more keys or characters than its tables take: ahocorasick_rs takes them
+                pass
+        if self._chars is None:
+            self._search = AhoCorasick(list(entries)).find_matches_as_indexes
 
     def found(self, text: str) -> list[tuple[int, int, int]]:
         """(key number, start, end) of every occurrence; the value of a key number is in `values`."""
+        if self._chars is not None:
+            return self._chars.found(text)
         return self._search(text, True)  # overlapping; passed by keyword, it costs a quarter of a short search
+
+
+class CharAutomaton:
+    """What ahocorasick_rs finds (find_matches_as_indexes(text, overlapping=True)), found in C by the compiled
+    module: one step per character (the Rust automaton takes one per UTF-8 byte, three for Chinese), and no text
+    converted or lock released and taken again per call. Too slow in plain Python, which does not build it.
+
+    Its tables are kept small, for the caches: a character's symbol (1, 2, ...; 0: in no key) is looked up in
+    an array over the BMP characters from the lowest to the highest any key holds. States are numbered as the trie
+    grows, the root 0, each with four numbers side by side in `states`: its failure state, the key ending there
+    (-1: none), the next state on its failure chain where a key ends (0: none) and its depth. A transition from
+    the root is looked up in an array by symbol, any other in an open-addressing table of (state * stride +
+    symbol) << 24 | target state. Fewer than 2**16 symbols, 2**24 states and 2**39 keys of that table (checked;
+    ValueError otherwise) keep the tables' numbers and the hash within their types.
+    """
+
+    __slots__ = ("_astral", "_low", "_mask", "_root", "_slots", "_states", "_stride", "_symbols")
+
+    def __init__(self, keys: list[str]) -> None:
+        symbols: dict[str, int] = {}  # each character of a key, numbered from 1 (0: in no key)
+        for key in keys:
+            for char in key:
+                symbols.setdefault(char, len(symbols) + 1)
+        if len(symbols) >= 0xFFFF:
+            raise ValueError("too many characters for one automaton")
+        self._stride = len(symbols) + 1
+        codes = [ord(char) for char in symbols if ord(char) <= 0xFFFF] or [0]
+        self._low = min(codes)
+        table = array("H", bytes(2 * (max(codes) - self._low + 1)))
+        self._astral: dict[int, int] = {}  # characters outside the BMP
+        for char, symbol in symbols.items():
+            if ord(char) <= 0xFFFF:
+                table[ord(char) - self._low] = symbol
+            else:
+                self._astral[ord(char)] = symbol
+        self._symbols = table
+        children: list[dict[int, int]] = [{}]
+        out, depth = [-1], [0]
+        for number, key in enumerate(keys):
+            if not key:
+                raise ValueError("an automaton's keys cannot be empty")  # as ahocorasick_rs
+            state = 0
+            for char in key:
+                nxt = children[state].get(symbols[char])
+                if nxt is None:
+                    nxt = children[state][symbols[char]] = len(children)
+                    children.append({})
+                    out.append(-1)
+                    depth.append(depth[state] + 1)
+                state = nxt
+            out[state] = number
+        if len(children) >= 1 << 24 or len(children) * self._stride >= 1 << 39:
+            raise ValueError("too many keys for one automaton")
+        # Failure states (the longest proper suffix that is a state) and output links, breadth first, so that a
+        # state's are set before its children need them.
+        fail, link = [0] * len(children), [0] * len(children)
+        queue = list(children[0].values())
+        for state in queue:
+            for symbol, child in children[state].items():
+                suffix = fail[state]
+                while suffix and symbol not in children[suffix]:
+                    suffix = fail[suffix]
+                target = children[suffix].get(symbol, 0) if state else 0
+                fail[child] = target
+                link[child] = target if out[target] >= 0 else link[target]
+                queue.append(child)
+        self._states = array("i", [number for state in range(len(children))
+                                   for number in (fail[state], out[state], link[state], depth[state])])
+        root = array("i", bytes(4 * self._stride))
+        for symbol, child in children[0].items():
+            root[symbol] = child
+        self._root = root
+        edges = [(state * self._stride + symbol, child) for state in range(1, len(children))
+                 for symbol, child in children[state].items()]
+        size = 2
+        while 3 * size < 4 * len(edges):  # filled at most to three quarters
+            size *= 2
+        self._mask = size - 1
+        slots = array("q", [-1]) * size
+        for wanted, child in edges:
+            at = wanted * 40503 >> 8 & self._mask
+            while slots[at] != -1:
+                at = at + 1 & self._mask
+            slots[at] = wanted << 24 | child
+        self._slots = slots
+
+    def found(self, text: str) -> list[tuple[int, int, int]]:
+        """(key number, start, end) of every occurrence, by end and the longest key first."""
+        found = []
+        symbols, low, astral, stride, mask = self._symbols, self._low, self._astral, self._stride, self._mask
+        slots, root, states = self._slots, self._root, self._states
+        high = low + len(symbols) - 1
+        state = 0
+        for end, char in enumerate(text, 1):
+            if low <= ord(char) <= high:
+                symbol = symbols[ord(char) - low]
+            else:
+                symbol = astral.get(ord(char), 0) if ord(char) > 0xFFFF else 0
+            if symbol == 0:  # in no key: back to the root
+                state = 0
+                continue
+            while state:  # follow failure states until one has a transition on the symbol
+                wanted = state * stride + symbol
+                at = wanted * 40503 >> 8 & mask
+                while slots[at] != -1 and slots[at] >> 24 != wanted:
+                    at = at + 1 & mask
+                if slots[at] != -1:
+                    state = slots[at] & 0xFFFFFF
+                    break
+                state = states[4 * state]
+            else:
+                state = root[symbol]
+            match = state if states[4 * state + 1] >= 0 else states[4 * state + 2]
+            while match:
+                found.append((states[4 * match + 1], end - states[4 * match + 3], end))
+                match = states[4 * match + 2]
+        return found
 
 
 def automaton(entries: dict[str, object]) -> Automaton | None:
@@ -144,7 +284,7 @@ class KeywordIndex:
         """negatives: the categories (rule numbers) each normalised negative keyword vetoes."""
         mark_key_chars(terms)
         self._by_word = {term.word: term for term in terms}
-        pieces: dict[str, list[tuple[Term, int, str, int, str, int]]] = {}
+        pieces: dict[str, list[Piece]] = {}
         self._codes: dict[int, str] = {ord(c): NO_SYLLABLE for c in map(chr, range(0x80))}
         self._units = array("H", [ord(NO_SYLLABLE)] * 0x80 + [UNREAD_UNIT] * (0x10000 - 0x80))
         self._syllable_codes: dict[str, str] = {}
@@ -159,7 +299,7 @@ class KeywordIndex:
                     # A piece holding a key character keeps one in every window around it: nothing to check.
                     keys = "" if not term.key_chars.isdisjoint(piece) else "".join(sorted(term.key_chars))
                     others = term.word[:offset] + term.word[offset + len(piece):]
-                    pieces.setdefault(piece, []).append((term, offset + len(piece), keys, term.size, others, spare))
+                    pieces.setdefault(piece, []).append(Piece(term, offset + len(piece), keys, others, spare))
             if term.size >= (PINYIN_MIN_CHARS_CUE if only_cue else 2) and all(char_readings(c) for c in term.word):
                 term.syllables = tuple(lazy_pinyin(term.word, style=Style.NORMAL))
                 if len(term.syllables) == term.size:
@@ -277,14 +417,15 @@ class KeywordIndex:
         tried: set[tuple[Term, int]] = set()
         entries_of = self._pieces_of
         for key, _, stop in found:
-            for term, piece_end, keys, size, others, spare in entries_of[key]:
+            for piece in entries_of[key]:
+                term, size = piece.term, piece.term.size
                 if term in exact or term in inexact or size > length:
                     continue
-                start = stop - piece_end
+                start = stop - piece.end
                 left = start - 1 if start else 0
                 around = norm[left:start + size + 1]
-                if keys:  # `in` per character: frozenset.isdisjoint(str) makes a string of every character
-                    for char in keys:
+                if piece.keys:  # `in` per character: frozenset.isdisjoint(str) makes a string of every character
+                    for char in piece.keys:
                         if char in around:
                             break
                     else:
@@ -293,7 +434,7 @@ class KeywordIndex:
                 # in 400-character texts): that costs a few `in` tests, where rapidfuzz costs ~1.2 us. Not when the
                 # window is cut to the keyword's size at the text's end: rapidfuzz then also aligns parts of the
                 # keyword with the whole window (去广场跳舞 for 广场舞比赛), which that test does not bound.
-                if len(around) > size and lacks_too_many(others, spare, around) or (term, start) in tried:
+                if len(around) > size and lacks_too_many(piece.others, piece.spare, around) or (term, start) in tried:
                     continue
                 tried.add((term, start))
                 # Text holding 居住证 exactly is about 居住证, not a misspelt 居住证明.
@@ -411,12 +552,7 @@ class Scorer:
             if bucket < first_category:
                 totals[intents[bucket]] = score
             elif bucket not in vetoed:
-                shown = _ROUNDED.get(score)
-                if shown is None:
-                    if len(_ROUNDED) >= ROUNDED_KEPT:
-                        _ROUNDED.clear()
-                    shown = _ROUNDED[score] = round(score, 4)
-                ranking.append((-shown, bucket))
+                ranking.append((-rounded(score), bucket))
         ranking.sort()
         return Scores(totals, ranking, buckets, written)
 
@@ -451,23 +587,24 @@ class Scorer:
                     if held is None:  # worked out once per pair met, not for every pair at build (memory, GC)
                         held = term.held[others[0]] = (contained(term, 1.0, others, self._first_category),
                                                        contained(term, HEAD_FACTOR, others, self._first_category))
-                    contributions += held[start < head]
+                    contributions.extend(held[start < head])
                     continue
             else:
                 others = None
             if others:
-                contributions += contained(term, HEAD_FACTOR if start < head else 1.0, others, self._first_category)
+                scale = HEAD_FACTOR if start < head else 1.0
+                contributions.extend(contained(term, scale, others, self._first_category))
             elif start < head:
-                contributions += term.head_contributions
+                contributions.extend(term.head_contributions)
             else:
-                contributions += term.contributions
+                contributions.extend(term.contributions)
         for term, (strength, start, end) in inexact.items():
             if by_start is None:
                 by_start = spans_by_start(exact, inexact, self._longest, len(norm))
             others = holders(term, start, end, by_start, self._longest)
             scale = strength * (HEAD_FACTOR if start < head else 1.0)
             if others:
-                contributions += contained(term, scale, others, self._first_category)
+                contributions.extend(contained(term, scale, others, self._first_category))
             else:
                 contributions.extend((weight * scale, bucket, written) for weight, bucket, written in term.contributions)
         return contributions
@@ -483,12 +620,22 @@ class Scorer:
         return stripped if len(stripped.replace(" ", "")) >= COURTESY_MIN_REST else norm
 
 
+def rounded(value: float) -> float:
+    """round(value, 4), remembered (at most ROUNDED_KEPT values)."""
+    shown = _ROUNDED.get(value)
+    if shown is None:
+        if len(_ROUNDED) >= ROUNDED_KEPT:
+            _ROUNDED.clear()
+        shown = _ROUNDED[value] = round(value, 4)
+    return shown
+
+
 def head_length(norm: str) -> int:
     """How many leading characters of a long text form its title or first sentence; 0 for a short text."""
     if len(norm) < LONG_TEXT_CHARS:
         return 0
-    end = SENTENCE_END.search(norm, 4)
-    return min(end.start() if end else HEAD_MAX_CHARS, HEAD_MAX_CHARS)
+    end = SENTENCE_END.search(norm, 4, HEAD_MAX_CHARS)
+    return end.start() if end else HEAD_MAX_CHARS
 
 
 def held_exactly(term: Term | None, exact: dict[Term, int]) -> bool:

@@ -15,8 +15,6 @@ except ImportError:  # only compiling this module needs Cython (bot/understandin
 
 from bot.understanding.pinyin import Style, pinyin
 
-COMPILED: bool = cython.compiled  # whether this module runs compiled (see bot/understanding/compiled.py)
-
 MAX_INPUT_CHARS = 8000  # raw characters looked at; keeps normalisation of a huge paste bounded
 MAX_CHARS = 2000  # normalised characters matched; a resident's request is in its first lines
 
