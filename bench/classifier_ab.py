@@ -1,8 +1,10 @@
 """The classifier of this checkout against the one of another commit, in one process, on a loaded machine.
 
 Both classify the same texts with the same (this checkout's) rules, in alternating batches; each figure is the
-best batch by thread time, so other processes' load bends both alike. The other commit's classifier.py and
-matching.py are taken with `git show` (the rest of bot/understanding is shared). Prints one JSON line.
+best batch by thread time, so other processes' load bends both alike. The other commit's classifier.py,
+matching.py and text.py are taken with `git show` and run as plain Python (the rest of bot/understanding is
+shared); this checkout's run compiled where they are current (bot/understanding/compiled.py). Prints one JSON
+line.
 Usage: python -m bench.classifier_ab [--against main] [--batches 20]
 """
 
@@ -38,10 +40,12 @@ def other_classifier(commit: str, folder: Path) -> type:
     package = folder / "other_understanding"
     package.mkdir()
     (package / "__init__.py").write_text("")
-    for name in ("classifier", "matching"):
-        text = subprocess.run(["git", "show", f"{commit}:bot/understanding/{name}.py"], cwd=ROOT, check=True,
-                              capture_output=True, text=True).stdout
-        (package / f"{name}.py").write_text(text.replace("bot.understanding.matching", "other_understanding.matching"))
+    for name in ("classifier", "matching", "text"):
+        source = subprocess.run(["git", "show", f"{commit}:bot/understanding/{name}.py"], cwd=ROOT, check=True,
+                                capture_output=True, text=True).stdout
+        for module in ("matching", "text"):
+            source = source.replace(f"bot.understanding.{module}", f"other_understanding.{module}")
+        (package / f"{name}.py").write_text(source)
     sys.path.insert(0, str(folder))
     return importlib.import_module("other_understanding.classifier").Classifier
 

@@ -3,7 +3,15 @@
 from __future__ import annotations
 
 import re
+import sys
 import unicodedata
+from array import array
+from codecs import utf_32_be_decode, utf_32_le_decode
+
+try:
+    import cython
+except ImportError:  # only compiling this module needs Cython (bot/understanding/compiled.py)
+    from bot.understanding import cython_stub as cython
 
 from bot.understanding.pinyin import Style, pinyin
 
@@ -54,13 +62,24 @@ _FOLD_MAP = dict(zip(_TRADITIONAL[0::2], _TRADITIONAL[1::2], strict=True)) \
 _FOLDABLE = re.compile("[" + re.escape("".join(_FOLD_MAP)) + "]")
 assert _FOLD_MAP.keys().isdisjoint(_FOLD_MAP.values())  # so replacing one character at a time folds each once
 _READINGS: dict[str, tuple[str, ...]] = {}
+# Compiled, normalize() reads each character once through two tables over the BMP where the regexes test every
+# position; the regexes still take what the tables cannot (tags, a lower case of several characters, non-printable
+# characters, runs of spaces, surrogates, text NFKC changes). Built at first use (~40 ms).
+_TABLES: list[array] = []
+DROPPED = 0x110000  # in the cleaning table: a character _DROP removes
+IRREGULAR = 0x110001  # in the cleaning table: a character only the regexes handle
+units_text = utf_32_le_decode if sys.byteorder == "little" else utf_32_be_decode  # array("I") to text
 
 
 def normalize(text: str) -> str:
     """Folds width, case and traditional characters; drops control characters, emoji and HTML tags."""
-    text = _fold(text[:MAX_INPUT_CHARS])
+    text = text[:MAX_INPUT_CHARS]
+    folded = _folded_by_table(text) if cython.compiled else None
+    text = _fold(text) if folded is None else folded
     if not unicodedata.is_normalized("NFKC", text):
         text = _fold(unicodedata.normalize("NFKC", text))
+    elif cython.compiled and (cleaned := _cleaned_by_table(text)) is not None:
+        return cleaned
     text = _DROP.sub("", _TAG.sub(" ", text.lower()))
     # Whitespace other than the space is never printable, so a printable text without two spaces in a row has
     # nothing for _SPACE to fold, and one without a space nothing for _HAN_GAP: both regexes test every position.
@@ -76,6 +95,72 @@ def _fold(text: str) -> str:
     for char in set(_FOLDABLE.findall(text)):
         text = text.replace(char, _FOLD_MAP[char])
     return text
+
+
+def _tables() -> list[array]:
+    """The folding table (each BMP character as _fold leaves it) and the cleaning table (each folded character
+    as lower() and _DROP leave it, DROPPED or IRREGULAR)."""
+    if not _TABLES:
+        fold = array("I", range(0x10000))
+        for char, folded in _FOLD_MAP.items():
+            fold[ord(char)] = ord(folded)
+        _TABLES.extend((fold, array("I", map(_cleaned, range(0x10000)))))
+    return _TABLES
+
+
+def _cleaned(code: int) -> int:
+    """The cleaning table's entry for a folded character."""
+    lowered = chr(code).lower()
+    if len(lowered) != 1 or lowered == "<":  # several characters; a tag's start
+        return IRREGULAR
+    if _DROP.match(lowered):
+        return DROPPED
+    if not lowered.isprintable():  # whitespace but the space (for _SPACE), or what normalize() keeps
+        return IRREGULAR
+    return ord(lowered)
+
+
+def _folded_by_table(text: str) -> str | None:
+    """_fold(text) through the folding table (no character outside the BMP folds); None with a surrogate, which
+    text can hold but not UTF-32."""
+    units = array("I", bytes(4 * len(text)))
+    out, fold = units, _tables()[0]
+    for at, char in enumerate(text):
+        if 0xD800 <= ord(char) <= 0xDFFF:
+            return None
+        out[at] = fold[ord(char)] if ord(char) <= 0xFFFF else ord(char)
+    return units_text(units)[0]
+
+
+def _cleaned_by_table(text: str) -> str | None:
+    """What normalize() makes of folded NFKC text after folding, through the cleaning table; None when the
+    regexes are needed."""
+    units = array("I", bytes(4 * len(text)))
+    out, clean, dropped, irregular = units, _tables()[1], DROPPED, IRREGULAR
+    size = 0
+    for char in text:
+        unit = clean[ord(char)] if ord(char) <= 0xFFFF else _cleaned(ord(char))  # outside the BMP: rare
+        if unit == dropped:
+            continue
+        if unit == irregular or unit == 0x20 and size and out[size - 1] == 0x20:  # a run of spaces for _SPACE
+            return None
+        out[size] = unit
+        size += 1
+    # _HAN_GAP: a space between two Han characters goes. Kept characters move down, each to a place already read
+    # past, so the neighbours compared are the original ones.
+    kept = 0
+    for at in range(size):
+        if out[at] == 0x20 and 0 < at < size - 1 and 0x3400 <= out[at - 1] <= 0x9FFF \
+                and 0x3400 <= out[at + 1] <= 0x9FFF:
+            continue
+        out[kept] = out[at]
+        kept += 1
+    first, last = 0, kept  # strip(): the space is the only whitespace left
+    while first < last and out[first] == 0x20:
+        first += 1
+    while last > first and out[last - 1] == 0x20:
+        last -= 1
+    return units_text(units[first:min(last, first + MAX_CHARS)])[0]
 
 
 def is_han(char: str) -> bool:
