@@ -62,9 +62,9 @@ NOT_A_REQUEST = re.compile(
     r"(?:明天|明早|明晚|后天|下周|下礼拜|周[一二三四五六日天]|星期[一二三四五六日天]|点(?:以后|之后|到|至)|将|要)"
     r"[^，,。！!]{0,8}(?:停水|停电|停气|断水|断电|检修)(?!了)"
 )
-# A message that ends as a question (停水了吗, 一起去不, 谁家的车?) is put to the neighbours: soft like advice.
-# So is one asked as a choice (要不要放气); 一点水都没有 is no question, 是不是坏了 a fault suspected.
-QUESTION = re.compile(r"(?:吗|么|嘛|呢|(?<![都也还])没有?|不|来着)[？?]*$|[？?]$|"
+# A message that ends as a question (停水了吗, 一起去不, 谁家的车?, …，谁家的) is put to the neighbours: soft like
+# advice. So is one asked as a choice (要不要放气); 一点水都没有 is no question, 是不是坏了 a fault suspected.
+QUESTION = re.compile(r"(?:吗|么|嘛|呢|(?<![都也还])没有?|不|来着)[？?]*$|[？?]$|[，,]谁家?的$|"
                       r"(?:什么时候|啥时候|多久|多少|几点|哪|谁)[^，,。！!]*(?:啊|呀|哇)$|"
                       r"要不要|用不用|该不该")
 # Calls as grammar: asking for a repair or a clean-up (修一下, 处理下, 管一哈), or when it will finally be done
@@ -163,6 +163,9 @@ UNCLAIMED = re.compile(r"没人(?=[领骑要坐玩]|认领)")
 PERSISTENT = re.compile(
     r"(?:好几|[一二两三四五六七八九十几半\d]+)个?(?:天|月|星期|礼拜|周|年)(?:了|多了|都|也|还)|三天两头|隔三差五|动不动|"
     r"一天到晚|没完没了|个不停|不停地|到现在|至今")
+# A fitting named as the sender's home's (我家的门锁, 额家窗户: offers.home_fittings) is their own thing, though a
+# shared thing bears the same name; the building's parts (我家楼顶) and supplies (额家暖气) stay shared.
+OWN_HOME = re.compile(r"(?:我|额|俺)们?家的?")
 # A neighbour named by floor (三楼那家, 5楼的) is as shared a place as 楼上.
 NEIGHBOUR = re.compile(r"[一二三四五六七八九十\d]+(?:楼|层)(?:的|那|这)")
 FREQUENCY = re.compile(r"又|天天|每天|一直|总是|老是|老有|总有|经常")
@@ -182,6 +185,14 @@ class OfferWords:
                  for name in (first, second)}
         return any(b_start - a_end <= EXTENT_GAP and a_end <= b_start or a_start - b_end <= EXTENT_GAP
                    and b_end <= a_start for a_start, a_end in spans[first] for b_start, b_end in spans[second])
+
+    def own_fittings(self, norm: str) -> str:
+        """The text with the home's fittings blanked where the sender's home owns them (我家的门锁)."""
+        for home in reversed(list(OWN_HOME.finditer(norm))):
+            rest = norm[home.end():]
+            word = max((w for w in self.lists.get("home_fittings", ()) if rest.startswith(w)), key=len, default="")
+            norm = norm[:home.end()] + " " * len(word) + rest[len(word):]
+        return norm
 
     def blank(self, name: str, norm: str) -> str:
         """The text with the list's words blanked out, longest first."""
@@ -255,13 +266,16 @@ def read(classifier: Classifier, norm: str, matched: tuple[str, ...] = ()) -> Re
     soft = next((name for name in SOFT_MOODS if words.find(name, norm)), None)
     if soft is None and QUESTION.search(norm):
         soft = "question"
-    # one's own things are not the shared things their names hold (燃气灶 is no 燃气, 热水器 no 水管)
-    shared = words.blank("personal_things", norm)
-    personal = words.find("personal_things", norm)
+    # one's own things are not the shared things their names hold (燃气灶 is no 燃气, 热水器 no 水管), nor are
+    # one's own fittings (我家的门锁)
+    unowned = words.blank("personal_things", norm)
+    shared = words.own_fittings(unowned)
+    personal = words.find("personal_things", norm) or shared != unowned
     outage = (OUTAGE.search(shared) is not None and UNTOUCHED.search(norm) is None
               and (personal or (SPOILED.search(norm) or NO_NOTICE.search(norm)) is not None))
     facility = outage or words.find("shared_things", shared) or any(
-        words.find("shared_things", word) for word in matched if not words.find("personal_things", word))
+        words.find("shared_things", word) for word in matched
+        if not words.find("personal_things", word) and (word not in norm or word in shared))
     place = words.find("shared_places", shared) or NEIGHBOUR.search(shared) is not None
     extent = words.near("extents", "nuisances", norm)
     nuisance = words.find("nuisances", norm)
