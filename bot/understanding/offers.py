@@ -3,19 +3,25 @@ something neighbours share, not a bare topic), confidently enough to offer its s
 
 The words live in the rules file's `offers` section (config/rules.yaml) where staff can edit them; this module
 holds the grammar that combines them. A message is read in this order:
-1. an emergency is always heard;
-2. a hard mood (hearsay, something fixed or promised, a notice, a question to the neighbours, the sender's own
-   doing, trade) makes it chatter; a soft mood (advice, a hypothetical, praise, a question to the group) does too
-   unless the sender calls for someone to act, words a wish or asks how to get a public service;
-3. the classifier's reading, where its cues are strong enough;
+1. an emergency is always heard; how busy a place is (快递柜满了, 排到门口了) is set aside unless a nuisance fills
+   it (垃圾满了);
+2. a hard mood (hearsay or a compound elsewhere, something fixed or promised, a notice, a question to the
+   neighbours, the sender's own doing, trade) makes it chatter, except hearsay said with the sender's own case
+   (听说3号楼也没水，额家也是…); a soft mood (advice, a hypothetical, praise, a question to the group) does too
+   unless the sender calls for someone to act (a rhetorical question is a call: 还修不修了, 凭啥, 谁能受得了),
+   words a wish or asks how to get a public service;
+3. the classifier's reading, where its cues are strong enough (weak report cues, 满了 or 丢了, only with a
+   problem state, a call or a lasting fault read here as well);
 4. otherwise the general signals: a problem state said of a shared thing or place, or a call to act on one, is a
    report (a state may be worded as too much of a nuisance, 全是坑; as what it does to people with a nuisance
    named, 冻成冰了…摔了; as a nuisance coming into one's home, 油烟飘到我家; as a fault that has lasted or was
-   never seen to, 黑了半个月, 好多年没修剪); a wish frame with a shared thing and something to do to it, or a
-   want said with a hardship (想要个放大镜 + 眼睛不好), is a wish; a question about getting a public service is a
-   booking;
-5. a report that names no shared thing or place is chatter when it is about one's own things (手机, 玩具, 肚子)
-   or its complaint cues are mild (被蚊子咬了); strongly worded (停水了，也没通知) it stands.
+   never seen to, 黑了半个月, 好多年没修剪; an outage that spoiled one's things or came unannounced is a shared
+   supply's fault, 停电…冰箱里的肉全化了); a theft or damage done even to one's own things is a report; a wish
+   frame with a shared thing and something to do to it, or a want said with a hardship (想要个放大镜 + 眼睛不好),
+   is a wish; a question about getting a public service, or a heavy booking cue (想约, 预约), is a booking;
+5. a report that names no shared thing or place is chatter when it is about one's own things (手机, 玩具, 肚子,
+   the home's own fittings: 我家的门锁) or the weather, or its complaint cues are mild (被蚊子咬了); strongly
+   worded (停水了，也没通知) it stands.
 """
 
 from __future__ import annotations
