@@ -135,3 +135,65 @@ async def test_staff_grow_the_shared_things_in_the_rules_file(database_url, tmp_
         assert "登记" in await bot.resident("王姐", text, group=GROUP)  # the edited file is read at once
     finally:
         await bot.close()
+
+
+async def test_an_outage_that_spoiled_ones_things_or_came_unannounced_is_offered_a_bare_or_missed_one_is_not(bot):
+    answers = await heard(bot, [
+        "停电了，冰箱里的冰淇淋全化了",  # one's own things hurt by it
+        "停了一晚上电，额家鱼缸的鱼死了好几条",  # the outage's length between its words
+        "停水也不提前说一声，衣服洗了一半",  # nobody told of it
+        "这两天老停气，连个通知都没有",  # a notice's absence is no notice
+    ])
+    assert all("登记" in answer for answer in answers.values()), answers
+    chatter = await heard(bot, ["停电了，正好睡个午觉", "刚才停了会儿电，我在外面，没赶上"])
+    assert all(answer == "" for answer in chatter.values()), chatter
+
+
+async def test_a_rhetorical_question_about_a_shared_thing_is_a_complaint_and_one_about_nothing_shared_is_chatter(bot):
+    answers = await heard(bot, [
+        "门口的垃圾还收不收了？",  # whether it will be seen to at all
+        "院子里的积水谁能受得了？",
+        "单元门口那堆砖能不能清一清？",  # a clean-up asked for
+        "说好了下礼拜来修暖气，到现在人影都没有",  # a promise in other words, overdue
+    ])
+    assert all("登记" in answer for answer in answers.values()), answers
+    chatter = await heard(bot, ["这电视剧拖拖拉拉的，谁受得了", "咋回事，群里今天这么安静", "水费咋又涨了"])
+    assert all(answer == "" for answer in chatter.values()), chatter
+
+
+async def test_hearsay_with_the_senders_own_case_is_offered_and_hearsay_alone_is_not(bot):
+    answers = await heard(bot, ["听说东门那边井盖丢了，额刚才也差点掉进去", "群里说2号楼没电，我家也没电"])
+    assert all("登记" in answer for answer in answers.values()), answers
+    chatter = await heard(bot, ["我同事说他们楼电梯又坏了", "我表姐那边小区天天停电，太可怜了"])
+    assert all(answer == "" for answer in chatter.values()), chatter
+
+
+async def test_a_busy_facility_a_weak_cue_and_ones_own_fittings_are_chatter_but_a_nuisance_filling_one_is_not(bot):
+    chatter = await heard(bot, [
+        "超市排队排到门口了",  # in demand, not at fault
+        "车位满了，只能停路边",
+        "谁家的狗丢了？3单元门口有只小黄狗",  # a weak cue (丢了) and a named place make no fault
+        "我家的门锁坏了，找了个开锁的",  # the home's own fitting
+        "我家阳台的花被风吹倒了",
+        "单元门口的对联被风刮掉了，谁家的",  # asking whose it is
+    ])
+    assert all(answer == "" for answer in chatter.values()), chatter
+    answers = await heard(bot, [
+        "楼下的垃圾桶都满了，味道冲得很",  # what fills it is a nuisance
+        "我家楼顶又渗水了，墙皮都泡起来了",  # the building's part, though named as one's home's
+        "楼道里那个坑越来越深了",  # growing, next to a nuisance
+        "电瓶车的电瓶被人偷了",  # a wrong done to one's own things
+    ])
+    assert all("登记" in answer for answer in answers.values()), answers
+
+
+async def test_a_visit_booked_or_where_a_public_service_is_got_is_a_booking_and_a_private_one_is_chatter(bot):
+    answers = await heard(bot, [
+        "预约一下，请网格员来家里看看裂缝",  # a heavy booking cue books whatever the topic
+        "医保卡到期了咋续",  # how or where a public service is got, as grammar
+        "老年卡丢了去哪补",
+        "高龄补贴在哪弄，额爷爷九十二了",
+    ])
+    assert all("预约" in answer for answer in answers.values()), answers
+    chatter = await heard(bot, ["停车场的月卡在哪办", "门禁卡在哪补"])  # no public service
+    assert all(answer == "" for answer in chatter.values()), chatter

@@ -3,19 +3,25 @@ something neighbours share, not a bare topic), confidently enough to offer its s
 
 The words live in the rules file's `offers` section (config/rules.yaml) where staff can edit them; this module
 holds the grammar that combines them. A message is read in this order:
-1. an emergency is always heard;
-2. a hard mood (hearsay, something fixed or promised, a notice, a question to the neighbours, the sender's own
-   doing, trade) makes it chatter; a soft mood (advice, a hypothetical, praise, a question to the group) does too
-   unless the sender calls for someone to act, words a wish or asks how to get a public service;
-3. the classifier's reading, where its cues are strong enough;
+1. an emergency is always heard; how busy a place is (快递柜满了, 排到门口了) is set aside unless a nuisance fills
+   it (垃圾满了);
+2. a hard mood (hearsay or a compound elsewhere, something fixed or promised, a notice, a question to the
+   neighbours, the sender's own doing, trade) makes it chatter, except hearsay said with the sender's own case
+   (听说3号楼也没水，额家也是…); a soft mood (advice, a hypothetical, praise, a question to the group) does too
+   unless the sender calls for someone to act (a rhetorical question is a call: 还修不修了, 凭啥, 谁能受得了),
+   words a wish or asks how to get a public service;
+3. the classifier's reading, where its cues are strong enough (weak report cues, 满了 or 丢了, only with a
+   problem state, a call or a lasting fault read here as well);
 4. otherwise the general signals: a problem state said of a shared thing or place, or a call to act on one, is a
    report (a state may be worded as too much of a nuisance, 全是坑; as what it does to people with a nuisance
    named, 冻成冰了…摔了; as a nuisance coming into one's home, 油烟飘到我家; as a fault that has lasted or was
-   never seen to, 黑了半个月, 好多年没修剪); a wish frame with a shared thing and something to do to it, or a
-   want said with a hardship (想要个放大镜 + 眼睛不好), is a wish; a question about getting a public service is a
-   booking;
-5. a report that names no shared thing or place is chatter when it is about one's own things (手机, 玩具, 肚子)
-   or its complaint cues are mild (被蚊子咬了); strongly worded (停水了，也没通知) it stands.
+   never seen to, 黑了半个月, 好多年没修剪; an outage that spoiled one's things or came unannounced is a shared
+   supply's fault, 停电…冰箱里的肉全化了); a theft or damage done even to one's own things is a report; a wish
+   frame with a shared thing and something to do to it, or a want said with a hardship (想要个放大镜 + 眼睛不好),
+   is a wish; a question about getting a public service, or a heavy booking cue (想约, 预约), is a booking;
+5. a report that names no shared thing or place is chatter when it is about one's own things (手机, 玩具, 肚子,
+   the home's own fittings: 我家的门锁) or the weather, or its complaint cues are mild (被蚊子咬了); strongly
+   worded (停水了，也没通知) it stands.
 """
 
 from __future__ import annotations
@@ -37,6 +43,7 @@ TOPIC_WEIGHT = 2.5  # a bare topic this heavy (消防通道) is a report when an
 CHATTER_VETO = 2.0  # chatter cues this strong (拼车, 团购, 出售) outweigh any topic
 STANDALONE_CUES = 2.0  # report cues that name a problem even when no category does
 STATE_CUE = 1.5  # a report cue this heavy (不亮, 坏了, 没人管) is a problem state on its own
+BOOKING_CUE = 2.5  # a booking cue this heavy (想约, 预约, 上门办) books whatever the topic
 MIN_CHARS = 5  # "电梯坏了" alone is a topic line in a chat about something else; a report says a little more
 
 HARD_MOODS = ("hearsay", "resolved", "promised", "notice_wording", "asking_neighbours", "lost_and_found", "trade",
@@ -61,15 +68,54 @@ NOT_A_REQUEST = re.compile(
     r"(?:明天|明早|明晚|后天|下周|下礼拜|周[一二三四五六日天]|星期[一二三四五六日天]|点(?:以后|之后|到|至)|将|要)"
     r"[^，,。！!]{0,8}(?:停水|停电|停气|断水|断电|检修)(?!了)"
 )
-# A message that ends as a question (停水了吗, 一起去不, 谁家的车?) is put to the neighbours: soft like advice.
-# So is one asked as a choice (要不要放气); 一点水都没有 is no question, 是不是坏了 a fault suspected.
-QUESTION = re.compile(r"(?:吗|么|嘛|呢|(?<![都也还])没有?|不|来着)[？?]*$|[？?]$|"
+# A message that ends as a question (停水了吗, 一起去不, 谁家的车?, …，谁家的) is put to the neighbours: soft like
+# advice. So is one asked as a choice (要不要放气); 一点水都没有 is no question, 是不是坏了 a fault suspected.
+QUESTION = re.compile(r"(?:吗|么|嘛|呢|(?<![都也还])没有?|不|来着)[？?]*$|[？?]$|[，,]谁家?的$|"
                       r"(?:什么时候|啥时候|多久|多少|几点|哪|谁)[^，,。！!]*(?:啊|呀|哇)$|"
                       r"要不要|用不用|该不该")
 # Calls as grammar: asking for a repair or a clean-up (修一下, 处理下, 管一哈), or when it will finally be done
 # (啥时候能修好, 什么时候才来).
 CALL = re.compile(r"(?:修|管|处理|弄|清理?|收拾|拉走|换|通|填|补|扫)一?(?:下|哈)|谁(?:来|去|能)(?:给)?[修管填补清扫拉弄处换]|"
+                  # a rhetorical question: whether it will be seen to at all (修不修, 还填不填), a clean-up asked
+                  # for (清一清), whether it can still be used (还能喝不), whether one can still live with it
+                  # (还让人活不), whether it does not bother them (不嫌臭吗)
+                  r"([修管填补清收换弄处拉扫理])不\1|([修管清扫弄收拉换补填通理])一\2|还能[喝用住走过洗]|"
+                  r"还让(?:不让)?人|不嫌[臭脏吵乱烦]|"
                   r"(?:啥时候|什么时候|几时|多会儿?)(?:能|才能|才|来)?(?:修|清|管|处理|换|来人)|有(?:没有)?人(?:管|修|处理)|(?:啥时候|什么时候|几时|多会儿?)(?:能|才能|才)")
+# Hearsay as grammar: what others say (大家都说, 王姨说, 群里说) and a compound elsewhere (我表哥那边小区, 西安那边的
+# 小区, 还是咱这好). The sender's own case said with it (额家也是, 我刚才也…) makes it a report of theirs again.
+HEARSAY = re.compile(r"(?:大家|人家|别人|有人|群里|都|听[^，,。！!]{0,4})说|"
+                     r"(?:姐|妹|哥|弟|妈|爸|姨|叔|婶|舅|同事|朋友|亲戚|邻居)们?都?说|"
+                     r"那边的?(?:小区|院子)|(?:姐|妹|哥|弟|妈|爸|姨|叔|舅|同事|朋友|亲戚)家?(?:那边|那儿|那里)|"
+                     r"还是咱[^，,。！!]{0,3}好|咱[^，,。！!]{0,3}还算好")
+OWN_CASE = re.compile(r"(?:我|额|俺)们?(?:家|屋里?|的[^，,。！!]{1,3}|刚才|刚|昨晚|今天)[^，,。！!]{0,4}也|"
+                      r"[，,。！!]\s*(?:我|额|俺)们?家")
+# Damage done by one's own child or pet (让娃用球打碎了) is one's own doing.
+OWN_FAMILY = re.compile(r"(?:让|叫|被)(?:我家|额家)?(?:娃|孩子|儿子|闺女|女儿|小孩|孙子|老伴|狗|猫)"
+                        r"[^，,。！!]{0,5}(?:打|弄|摔|踢|咬|撞|碰|划|拆)")
+# A utility gone (停电, 停了三回电, 停了一晚上电, 断水) that spoiled something of the sender's (冰箱里的肉全化了,
+# 电脑烧了, 饭都做不成) or came without notice (也不说一声): a fault of a shared supply, whatever of one's own it
+# names. Said bare (停电了，正好睡个午觉) it is a topic, and so it is when the sender was not there for it
+# (停电我正好在外面，没赶上); said as lasting or with a call it is heard by those signals.
+OUTAGE = re.compile(r"停了?(?:好几|[一二两三四五六七八九十几半\d]+|整|一整)?"
+                    r"(?:回|次|天|夜|宿|晚上?|上午|下午|早上|个?(?:小时|钟头|礼拜|星期|月))?的?[水电气暖](?![表费卡箱])|"
+                    r"断了?[水电气暖](?![表费卡箱])")
+SPOILED = re.compile(r"[化坏臭烧死]了|[做洗吃睡烧]不成|没法[做洗吃睡用]|耽误")
+UNTOUCHED = re.compile(r"没赶上|不在家|在外面|没影响|不影响")
+# Nobody told of it (连个通知都没有, 也不说一声): a complaint, not a notice.
+NO_NOTICE = re.compile(r"(?:没|不|也不|都不|也没|连个)[^，,。！!]{0,3}(?:通知|说一声|打招呼|打个招呼|提前说)|"
+                       r"通知都没有?|招呼都不打|也没人说")
+# A place or thing in demand, not at fault (快递柜满了, 电梯人太多了, 排到门口了): unless what fills it is a
+# nuisance (垃圾满了), how busy it is says nothing is wrong.
+BUSY = re.compile(r"排(?:了|起)?长?队|排到(?:门口|外面|马路)|排了(?:半天|好久|一上午|一下午)|人太?多|好多人|"
+                  r"都满了|满了|满满的|借光|抢光|卖完|没位置|没车位")
+# A promise, said in other words than the rules file's (说上礼拜就来修); it is overdue when nothing came of it.
+PROMISE = re.compile(r"说[^，,。！!]{0,8}(?:来|就|要|会)[^，,。！!]{0,2}(?:修|换|弄|处理|看|收|清)")
+# Asking where or how a public service is got (低保年审在哪弄, 老年卡到期了咋续), with a service named.
+SERVICE_ASK = re.compile(r"(?:在|去|到)(?:哪|哪里|哪儿)儿?[^，,。！!]{0,2}(?:办|弄|开|领|交|申请|盖|续|补)|"
+                         r"(?:咋|怎么|如何|怎样)样?(?:办|弄|申请|领|续|交|开|补|申领)")
+# A wrong someone did to what is the sender's (电瓶叫人偷了, 车被人划了): a matter for the neighbourhood's safety.
+WRONGED = re.compile(r"(?:被|叫|让)(?:人|谁|贼)(?:给)?(?:偷|撬|划|砸|扎)|被(?:偷|盗)")
 # Help asked of the community or the grid, not of the neighbours (想让社区帮忙, 请网格员帮我).
 HELP_ASKED = re.compile(r"(?:想让|想请|请|麻烦|希望)(?:社区|网格员|居委会|街道)[^，,。！!]{0,4}帮")
 # Asking whom to turn to about a fault (漏水找谁, 归谁管) is a call, though put to the neighbours.
@@ -77,10 +123,11 @@ WHOM = re.compile(r"找谁|该找|找哪|归谁管|谁负责|哪个部门")
 # An apology that opens a message (不好意思打扰大家，…) is courtesy, not an apology for one's own doing.
 OPENING_APOLOGY = re.compile(r"^(?:不好意思|抱歉)?(?:打扰(?:一下|大家|各位)?了?)?(?<=.)[，,。！!\s]+")
 # A fault over: fixed now or soon after it came (今天好了, 当天就来通了, 很快就换了).
-FIXED = re.compile(r"(?:今天|现在|已经|早就|后来|这会儿?)(?:都|就)?(?:好|通|亮|正常|恢复|来电|来水|热)了|"
+FIXED = re.compile(r"(?:今天|现在|已经|早就|后来|这会儿?)(?:都|就|又)?(?:好|通|亮|正常|恢复|来电|来水|热|有|来)了|"
+                   r"[换修弄通紧拧装调]了[^，,。！!]{0,5}就?好了|就来(?:电|水|气)?了|"
                    r"(?:很快|当天|马上|立马|及时|第二天|没多久)(?:就)?(?:来)?(?:换|修|通|处理|弄好|解决|来人)")
 # A promise gone unkept is a complaint again (说来修，一个礼拜了还没来); so is a fault fixed and back (修好了又坏了).
-OVERDUE = re.compile(r"还没|都没|也没|没来|不来|没人来")
+OVERDUE = re.compile(r"还没|都没|也没|没来|不来|没人来|影子|人影|不见人|没见人")
 RELAPSE = re.compile(r"又|还是|结果|没两天|没几天|没过几天|但是|可是")
 # An exclamation that opens a line (坏了，我忘关煤气了) is about the sender, not a thing.
 INTERJECTION = re.compile(r"^(?:坏了|完了|糟了|惨了|完蛋了)(?:完了)?[，,!！。\s]+")
@@ -88,12 +135,16 @@ INTERJECTION = re.compile(r"^(?:坏了|完了|糟了|惨了|完蛋了)(?:完了)
 # degree (低得很, 斜得厉害, 太旧了); a shared space misused (把鸡养在楼道, 泔水倒进雨水井, 把绿地改成车位).
 PROBLEM_GRAMMAR = re.compile(
     r"[打关推拉抬锁刷扫充按开冲进出上下转拧合插扣挪爬走停用站粘拧]不(?:开|上|下|动|进|出|起|住|通|着|了|去|来|紧|严|稳|牢)|"
-    r"(?:低|高|斜|歪|晃|臭|冲|闷|脏|乱|吵|黑|冷|烫|滑|潮|湿|旧|破|响|慢|暗|凉|冰)(?:得|的)"
+    r"(?:低|高|斜|歪|晃|臭|冲|闷|脏|乱|吵|黑|冷|滑|潮|湿|旧|破|响|慢|暗|凉|冰)(?:得|的)"
     r"(?:很|厉害|要命|不行|没法|受不了|慌|不成样子)|"
     r"太(?:旧|脏|乱|吵|臭|黑|暗|滑|窄|危险|吓人|响|低)|"
     r"把.{1,12}?(?:养|堆|停|扔|倒|晾|搭|建|改|挖|占|拆|锁|堵|圈|摆|拴|接)(?:在|到|进|成|了)|"
     # damage someone did to a shared thing (被人挖了, 叫人撬开)
-    r"(?:被|叫|让)(?:人|谁)(?:给)?[挖砸撬偷占拆剪砍划扎锯踩拔推搬拉毁涂]|"
+    r"(?:被|叫|让)(?:人|谁)(?:给)?(?:用[^，,。！!]{1,4})?[挖砸撬偷占拆剪砍划扎锯踩拔推搬拉毁涂糊堵封]|"
+    # someone dumping or burning there (有人倒建筑垃圾, 有人在楼道里烧纸)
+    r"有人(?:在[^，,。！!]{1,8})?乱?[倒扔堆烧泼]|"
+    # a smell it has (有股漂白粉味), a use it cannot serve (洗不成), someone it cannot reach (查不到)
+    r"有股[^，,。！!]{0,5}味|卡在(?!哪)|[洗做睡吃住用过]不成|(?:查|找|联系)不(?:到|着)|"
     # neglected for long, or never (好多年没修剪了, 从上礼拜就没亮过)
     r"(?:好几|好多|几|[一二两三四五六七八九十\d]+)个?(?:天|月|星期|礼拜|周|年)(?:都|也|了|就)?没(?:有|人)?"
     r"[修剪扫清收来换管亮热动洗刷擦查]|没(?:有)?[亮热修扫清收管动洗]过|"
@@ -107,7 +158,8 @@ PROBLEM_GRAMMAR = re.compile(
 )
 # Something coming into the sender's home from outside it (油烟全飘到额家, 漏到我家卫生间): a problem state when a
 # nuisance or a shared thing is what it comes from (a neighbour's cooking smelling good is not one).
-INTRUSION = re.compile(r"(?:飘|灌|渗|流|漏|吹|传|熏|钻|爬|滴|溅|淌|返)(?:进|到)了?(?:(?:我|额|俺|咱)们?家|屋)|往屋里")
+INTRUSION = re.compile(r"(?:飘|灌|渗|流|漏|吹|传|熏|钻|爬|滴|溅|淌|返)(?:进|到)了?(?:(?:我|额|俺|咱)们?家|屋)|往屋里|"
+                       r"往[^，,。！!]{0,4}里(?:灌|流|淌|渗|漏|冒|钻)")
 # A person falling (摔倒了, 滑倒) is what happened to someone, not a thing fallen over (树倒了); a thing nobody
 # claims or uses (没人领的快递, 没人骑的自行车) is not a thing nobody looks after (没人管).
 FALL = re.compile(r"[摔滑绊跌]倒")
@@ -117,6 +169,9 @@ UNCLAIMED = re.compile(r"没人(?=[领骑要坐玩]|认领)")
 PERSISTENT = re.compile(
     r"(?:好几|[一二两三四五六七八九十几半\d]+)个?(?:天|月|星期|礼拜|周|年)(?:了|多了|都|也|还)|三天两头|隔三差五|动不动|"
     r"一天到晚|没完没了|个不停|不停地|到现在|至今")
+# A fitting named as the sender's home's (我家的门锁, 额家窗户: offers.home_fittings) is their own thing, though a
+# shared thing bears the same name; the building's parts (我家楼顶) and supplies (额家暖气) stay shared.
+OWN_HOME = re.compile(r"(?:我|额|俺)们?家的?")
 # A neighbour named by floor (三楼那家, 5楼的) is as shared a place as 楼上.
 NEIGHBOUR = re.compile(r"[一二三四五六七八九十\d]+(?:楼|层)(?:的|那|这)")
 FREQUENCY = re.compile(r"又|天天|每天|一直|总是|老是|老有|总有|经常")
@@ -136,6 +191,14 @@ class OfferWords:
                  for name in (first, second)}
         return any(b_start - a_end <= EXTENT_GAP and a_end <= b_start or a_start - b_end <= EXTENT_GAP
                    and b_end <= a_start for a_start, a_end in spans[first] for b_start, b_end in spans[second])
+
+    def own_fittings(self, norm: str) -> str:
+        """The text with the home's fittings blanked where the sender's home owns them (我家的门锁)."""
+        for home in reversed(list(OWN_HOME.finditer(norm))):
+            rest = norm[home.end():]
+            word = max((w for w in self.lists.get("home_fittings", ()) if rest.startswith(w)), key=len, default="")
+            norm = norm[:home.end()] + " " * len(word) + rest[len(word):]
+        return norm
 
     def blank(self, name: str, norm: str) -> str:
         """The text with the list's words blanked out, longest first."""
@@ -193,30 +256,40 @@ def read(classifier: Classifier, norm: str, matched: tuple[str, ...] = ()) -> Re
     """The signals in a normalised message; `matched` are the classifier's keywords found in it, typos forgiven
     (路等 for 路灯), so a shared thing typed wrong still counts."""
     words = offer_words(classifier)
-    overdue = words.find("promised", norm) and OVERDUE.search(norm) is not None
+    promised = words.find("promised", norm) or PROMISE.search(norm) is not None
+    overdue = promised and OVERDUE.search(norm) is not None
     whom = WHOM.search(norm) is not None
     fixed = words.find("resolved", norm) or FIXED.search(norm) is not None
     relapse = fixed and (RELAPSE.search(norm) or OVERDUE.search(norm)) is not None
-    hard = next((name for name in HARD_MOODS if (fixed if name == "resolved" else words.find(name, norm))
-                 and not (name == "promised" and overdue) and not (name == "resolved" and relapse)
-                 and not (name == "asking_neighbours" and whom)), None)
+    said = {"resolved": fixed, "promised": promised and not overdue,
+            "hearsay": (words.find("hearsay", norm) or HEARSAY.search(norm) is not None)
+            and OWN_CASE.search(norm) is None,
+            "own_doing": words.find("own_doing", norm) or OWN_FAMILY.search(norm) is not None}
+    hard = next((name for name in HARD_MOODS if (said[name] if name in said else words.find(name, norm))
+                 and not (name == "resolved" and relapse) and not (name == "asking_neighbours" and whom)), None)
     if hard is None and NOT_A_REQUEST.search(norm):
         hard = "notice_wording"
     soft = next((name for name in SOFT_MOODS if words.find(name, norm)), None)
     if soft is None and QUESTION.search(norm):
         soft = "question"
-    # one's own things are not the shared things their names hold (燃气灶 is no 燃气, 热水器 no 水管)
-    shared = words.blank("personal_things", norm)
-    facility = words.find("shared_things", shared) or any(
-        words.find("shared_things", word) for word in matched if not words.find("personal_things", word))
+    # one's own things are not the shared things their names hold (燃气灶 is no 燃气, 热水器 no 水管), nor are
+    # one's own fittings (我家的门锁)
+    unowned = words.blank("personal_things", norm)
+    shared = words.own_fittings(unowned)
+    personal = words.find("personal_things", norm) or shared != unowned
+    outage = (OUTAGE.search(shared) is not None and UNTOUCHED.search(norm) is None
+              and (personal or (SPOILED.search(norm) or NO_NOTICE.search(norm)) is not None))
+    facility = outage or words.find("shared_things", shared) or any(
+        words.find("shared_things", word) for word in matched
+        if not words.find("personal_things", word) and (word not in norm or word in shared))
     place = words.find("shared_places", shared) or NEIGHBOUR.search(shared) is not None
     extent = words.near("extents", "nuisances", norm)
     nuisance = words.find("nuisances", norm)
     return Reading(
         mood=hard or soft, hard=hard is not None, facility=facility, place=place,
-        personal=words.find("personal_things", norm),
-        state=(overdue or relapse or words.find("problem_states", norm) or any(cue in norm for cue in words.state_cues)
-               or PROBLEM_GRAMMAR.search(norm) is not None or extent
+        personal=personal,
+        state=(overdue or relapse or outage or NO_NOTICE.search(norm) is not None or words.find("problem_states", norm)
+               or any(cue in norm for cue in words.state_cues) or PROBLEM_GRAMMAR.search(norm) is not None or extent
                or (nuisance and words.find("harms", norm))
                or ((nuisance or facility) and INTRUSION.search(norm) is not None)),
         call=whom or words.find("calls_to_act", norm) or CALL.search(norm) is not None,
@@ -224,7 +297,8 @@ def read(classifier: Classifier, norm: str, matched: tuple[str, ...] = ()) -> Re
         # 眼睛不好), or help asked of the community (想让社区帮忙联系个护工)
         wish=(words.find("wish_frames", norm) and (facility or place) and words.find("wish_actions", norm)
               or words.find("wants", norm) and words.find("hardships", norm) or HELP_ASKED.search(norm) is not None),
-        service=words.find("service_asks", norm) and words.find("service_things", norm),
+        service=(words.find("service_asks", norm) or SERVICE_ASK.search(norm) is not None)
+        and words.find("service_things", norm),
         persistent=PERSISTENT.search(norm) is not None,
     )
 
@@ -236,14 +310,16 @@ def offer_kind(classifier: Classifier, text: str) -> Intent | None:
     norm = UNCLAIMED.sub("无主", FALL.sub("摔跤", OPENING_APOLOGY.sub("", INTERJECTION.sub("", normalize(text)))))
     if len(norm) < MIN_CHARS:
         return None
+    words = offer_words(classifier)
+    if not words.near("extents", "nuisances", norm):
+        norm = BUSY.sub(" ", norm)  # busy, not broken (快递柜满了); 垃圾满了 is too much of a nuisance
     result = classifier.classify(norm)
     reading = read(classifier, norm, tuple(normalize(word) for word in result.keywords))
     if reading.hard or (reading.mood is not None and not (reading.call or reading.wish or reading.service)):
         return None
-    if cue_weight(classifier, CHATTER, without_cues(classifier, Intent.REPORT, norm)) >= CHATTER_VETO:
+    if cue_weight(classifier, CHATTER, without_cues(classifier, Intent.REPORT, NO_NOTICE.sub(" ", norm))) >= CHATTER_VETO:
         return None
-    kind = classified_kind(classifier, result, norm)
-    words = offer_words(classifier)
+    kind = classified_kind(classifier, result, norm, reading.state or reading.call or reading.persistent)
     report_cues = cue_weight(classifier, Intent.REPORT, norm)
     if (kind is None and result.intent is Intent.REPORT and (reading.facility or reading.place) and result.category
             and result.category.code in words.lists.get("wrong_categories", ())
@@ -253,24 +329,35 @@ def offer_kind(classifier: Classifier, text: str) -> Intent | None:
         kind = Intent.REPORT  # the classifier's report about a shared thing that has lasted (暖气都三天了还是冰的)
     if kind is None and (reading.state or reading.call) and (reading.facility or reading.place):
         kind = Intent.REPORT
-    if kind is Intent.REPORT and not (reading.facility or reading.place) and (
-            reading.personal or report_cues < STATE_CUE and not reading.persistent):
-        # Said of nothing shared: one's own things (玩具坏了, 吃坏肚子), or too mildly to be a complaint (被蚊子咬了)
-        # unless it has lasted (欠了三个月工钱，到现在不给);
-        # a wish for one's own things is still a wish.
-        return None
+    wronged = reading.state and WRONGED.search(norm) is not None
+    if kind is None and wronged:
+        kind = Intent.REPORT  # a theft or damage someone did, even to the sender's own things (电瓶叫人偷了)
+    if kind is Intent.REPORT and not (reading.facility or reading.place or wronged) and (
+            reading.personal or words.find("weather", norm) or report_cues < STATE_CUE and not reading.persistent):
+        # Said of nothing shared: one's own things (玩具坏了, 吃坏肚子), the weather (冷得手都伸不出来), or too
+        # mildly to be a complaint (被蚊子咬了) unless it has lasted (欠了三个月工钱，到现在不给);
+        # it may still be a booking (想约网格员来家里看看, 高龄津贴要本人去吗，额妈走不动).
+        kind = None
     if kind is None and reading.wish:
         return Intent.WISH
-    if kind is None and reading.service:
+    if kind is None and (reading.service or cue_weight(classifier, Intent.APPOINTMENT, norm) >= BOOKING_CUE):
         return Intent.APPOINTMENT
     return kind
 
 
-def classified_kind(classifier: Classifier, result: Classification, norm: str) -> Intent | None:
-    """The kind the classifier read, when its cues or a problem phrase are strong enough."""
+def classified_kind(classifier: Classifier, result: Classification, norm: str, corroborated: bool) -> Intent | None:
+    """The kind the classifier read, when its cues or a problem phrase are strong enough; `corroborated`: the
+    offer rules read a problem state, a call or a lasting fault in the message too."""
     if result.intent in CASE_INTENTS:
         cues = {intent: cue_weight(classifier, intent, norm) for intent in CASE_INTENTS}
-        if cues[result.intent] >= CUE_WEIGHT:
+        # Report cues this weak (满了, 丢了) make nothing faulty unless the offer rules read a fault as well:
+        # 谁家的猫丢了？…楼梯口有一只白猫 is a lost cat, 快递柜满了 a busy locker.
+        weak = cues[Intent.REPORT] < STATE_CUE and not corroborated
+
+        def cued(intent: Intent) -> bool:
+            return cues[intent] >= CUE_WEIGHT and not (intent is Intent.REPORT and weak)
+
+        if cued(result.intent):
             return result.intent
         phrases = [k for k in result.category.keywords if k.word in result.keywords] if result.category else []
         if any(k.weight >= PHRASE_WEIGHT and not PROBLEM_CHARS.isdisjoint(k.word) for k in phrases):
@@ -278,12 +365,13 @@ def classified_kind(classifier: Classifier, result: Classification, norm: str) -
         # A heavy topic with any complaint cue (消防通道…好几天了); plain frequency (又, 每天) is one only when the
         # topic itself names something wrong (噪音又来了), not a bare topic (电梯里又贴新广告了).
         heavy = [k for k in phrases if k.weight >= TOPIC_WEIGHT]
-        if heavy and (cue_weight(classifier, result.intent, FREQUENCY.sub(" ", norm)) > 0 or PERSISTENT.search(norm)
+        if heavy and (cue_weight(classifier, result.intent, FREQUENCY.sub(" ", norm)) > 0
+                      and not (result.intent is Intent.REPORT and weak) or PERSISTENT.search(norm)
                       or cues[result.intent] > 0 and any(not PROBLEM_CHARS.isdisjoint(k.word) for k in heavy)):
             return result.intent
         # A wish or booking worded plainly (希望…, 想办…) whose topic words a report category happens to own.
         other = max(CASE_INTENTS, key=lambda intent: cues[intent])
-        return other if cues[other] >= CUE_WEIGHT else None
+        return other if cued(other) else None
     if result.intent is CHATTER and cue_weight(classifier, Intent.REPORT, norm) >= STANDALONE_CUES:
         return Intent.REPORT  # a problem stated plainly about a thing the categories do not name (门坏了，锁不上)
     return None

@@ -25,7 +25,7 @@ OFFER_LISTS = frozenset({  # the word lists bot/understanding/offers.py reads (g
     "shared_things", "shared_places", "personal_things", "problem_states", "calls_to_act", "wish_frames",
     "wish_actions", "service_things", "service_asks", "hearsay", "resolved", "promised", "notice_wording", "praise",
     "asking_neighbours", "lost_and_found", "trade", "own_doing", "advice", "extents", "nuisances", "harms",
-    "wants", "hardships", "wrong_categories"})
+    "wants", "hardships", "wrong_categories", "weather", "home_fittings"})
 CODE_PATTERN = re.compile(r"[a-z][a-z0-9_]*")
 COMMAND_PATTERN = re.compile(r"/[a-z][a-z0-9_]*")
 
