@@ -6,7 +6,6 @@ from bot.pipeline.dispatcher import Context, HandlerRouter
 from bot.pipeline.offers import settle_offer
 from bot.understanding.classifier import Intent
 from handlers.intake import media_of
-from handlers.person import ASK_FOR_CONTACT, THANKS, name_the_worker
 from handlers.report import take_description
 from models import CaseKind
 
@@ -76,12 +75,6 @@ async def not_understood(ctx: Context) -> bool:
         return True
     if ctx.actor.is_staff:
         ctx.reply("抱歉，我没太明白这条指令。\n" + STAFF_HELP)
-        return True
-    if THANKS.match(ctx.text):
-        ctx.reply("不客气！有需要随时找我。")
-        return True
-    if ASK_FOR_CONTACT.search(ctx.text):
-        await name_the_worker(ctx)
         return True
     if ctx.classifier.categorize(ctx.text, CaseKind.REPORT.value).candidates:
         # It may be a problem: offer to file it (the category among the top three) rather than end here.

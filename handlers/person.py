@@ -18,6 +18,8 @@ ASK_FOR_PERSON = re.compile(r"^(?:转人工|人工服务|人工客服|人工|找
 ASK_FOR_CONTACT = re.compile(r"网格员.{0,6}(?:电话|手机|联系方式|号码|微信)|(?:电话|联系方式).{0,6}网格员|谁是.{0,2}网格员")
 router = HandlerRouter("person")
 THANKS = re.compile(r"^(?:谢谢|谢谢你|谢谢您|多谢|感谢|辛苦了|谢了|thanks?|thank you)[啦了哈呀！!。.~\s]*$", re.IGNORECASE)
+# Only the question, nothing more: "网格员电话打不通，路灯坏了" is a report.
+ASKS_ONLY_FOR_CONTACT = re.compile(rf"^[^，,。#＃]{{0,10}}(?:{ASK_FOR_CONTACT.pattern})[^，,。]{{0,8}}$")
 
 
 async def grid_worker_of(ctx: Context, unit: UnitRef) -> StaffRef | None:
@@ -34,6 +36,22 @@ async def resident_unit(ctx: Context, words: str) -> UnitRef | None:
     directory = ctx.services.directory
     named = directory.locate(words, group_unit=None, home_unit=None) if words else None
     return named.unit if named else (await group_unit(ctx) or home_unit(ctx))
+
+
+@router.aside(THANKS.pattern)
+async def welcome(ctx: Context) -> bool:
+    """Answers thanks."""
+    ctx.reply("不客气！有需要随时找我。")
+    return True
+
+
+@router.aside(ASKS_ONLY_FOR_CONTACT.pattern)
+async def contact_asked(ctx: Context) -> bool:
+    """Says who the resident's grid worker is (residents only; staff have the directory)."""
+    if ctx.actor.is_staff:
+        return False
+    await name_the_worker(ctx)
+    return True
 
 
 @router.resident_command(ASK_FOR_PERSON.pattern)

@@ -14,7 +14,8 @@ from bot.understanding.classifier import Intent
 from models import Case, CaseEvent, CaseStatus, EventKind
 
 router = HandlerRouter("status")
-router.addressed_by(r"^(我的诉求|我的单子|/my)[?？。]*$")
+MY_CASES = r"^(我的诉求|我的单子|/my)[?？。]*$"
+router.addressed_by(MY_CASES)
 router.addressed_by(rf"^(查询|进度|查){AFTER_COMMAND}[?？。]*$")
 
 
@@ -37,6 +38,7 @@ def status_line(case: Case | Row[Any]) -> str:
     return f"#{case.id} {case.kind.label}·{case.category_name or '未分类'}：{label}"
 
 
+@router.aside(MY_CASES)
 @router.intent(Intent.STATUS)
 async def show_status(ctx: Context) -> bool:
     """Lists the resident's latest cases, or shows one of their own by number."""

@@ -143,6 +143,22 @@ async def test_thanks_and_asking_for_a_person(bot):
     assert "网格员是" in answer and "人工" in answer
 
 
+async def test_asides_in_the_middle_of_a_report_are_answered_and_the_question_kept(bot):
+    assert "哪个小区" in await bot.resident("新来的", "#随手拍 路灯坏了，黑乎乎的")  # no home: asked where
+    for aside, answered in [("谢谢", "不客气"), ("我的诉求", "还没有提交过诉求"), ("人工", "住在哪个小区")]:
+        answer = await bot.resident("新来的", aside)
+        assert answered in answer and "还没办完" in answer and "没有找到" not in answer, aside
+    answer = await bot.resident("新来的", "铁塔厂家属院3号楼")
+    assert "地点：铁塔厂家属院3号楼" in answer and "内容：路灯坏了，黑乎乎的" in answer
+    answer = await bot.resident("新来的", "铁塔厂家属院的网格员电话多少？")  # at the confirmation
+    assert "网格员是" in answer and "还没办完" in answer
+    assert (await bot.resident("新来的", "确认")).startswith("已受理")
+    # A report that mentions the worker's phone is a report, not the question; no dialogue open, no reminder.
+    answer = await bot.resident("小王", "#随手拍 网格员电话打不通，秦机小区3号楼路灯坏了好几天")
+    assert "网格员是" not in answer and "路灯" in answer and "还没办完" not in answer
+    assert "还没办完" not in await bot.resident("小李", "谢谢")
+
+
 async def test_staff_write_case_numbers_as_they_like(bot):
     await bot.report("老张", "3号楼门口路灯坏了", group=GROUP)
     assert "已接单" in await bot.staff("W001", "接单 1号")

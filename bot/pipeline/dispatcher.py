@@ -36,6 +36,7 @@ log = logging.getLogger(__name__)
 
 LEDGER_TEXT_LIMIT = 100_000
 FAILURE_REPLY = "抱歉，系统暂时出错。您的消息已记录，工作人员会尽快跟进。"
+STILL_WAITING = "（刚才的事项还没办完，请接着回答上面的问题；不需要了请回复「取消」。）"
 
 
 # A handler says whether it handled the message: True, or False when the text is not something it can use,
@@ -104,6 +105,7 @@ class HandlerRouter:
         self.commands: list[StaffCommand] = []  # command words anyone may type; the handler checks who asks
         self.resident_words: list[re.Pattern[str]] = []  # words the bot tells residents to type, e.g. 我的诉求
         self.resident_commands: list[StaffCommand] = []  # resident words with their own handler, e.g. 人工
+        self.asides: list[StaffCommand] = []  # words answered mid-dialogue without ending it, e.g. 谢谢
         self.overheard_handler: Handler | None = None  # a group message not addressed to the bot
         self.quote_handler: Handler | None = None  # a message quoting one of the bot's (Inbound.extras["reply_to"])
 
@@ -147,6 +149,13 @@ class HandlerRouter:
             return handler
         return register
 
+    def aside(self, pattern: str) -> Callable[[Handler], Handler]:
+        """Words answered whenever they are said to the bot, an open dialogue kept waiting (谢谢, 我的诉求)."""
+        def register(handler: Handler) -> Handler:
+            self.asides.append(StaffCommand(re.compile(pattern), handler))
+            return handler
+        return register
+
     def overheard(self, handler: Handler) -> Handler:
         """Registers the one handler that hears group messages nobody addressed to the bot."""
         if self.overheard_handler is not None:
@@ -169,6 +178,7 @@ class HandlerRouter:
                 self.quoted(router.quote_handler)
             self.resident_words.extend(router.resident_words)
             self.resident_commands.extend(router.resident_commands)
+            self.asides.extend(router.asides)
             for intent, handler in router.intents.items():
                 if intent in self.intents:
                     raise ValueError(f"intent {intent} handled by two routers")
@@ -183,6 +193,9 @@ class HandlerRouter:
 
     def resident_handler(self, text: str) -> Handler | None:
         return next((c.handler for c in self.resident_commands if c.pattern.match(text)), None)
+
+    def aside_handler(self, text: str) -> Handler | None:
+        return next((c.handler for c in self.asides if c.pattern.search(text)), None)
 
     def staff_handler(self, text: str) -> Handler | None:
         return next((c.handler for c in self.staff_commands if c.pattern.match(text)), None)
@@ -297,10 +310,14 @@ class Dispatcher:
         if ctx.inbound.callback and self.router.staff_handler(ctx.text):
             ctx.reply("这个按钮只有负责的工作人员可以使用。", alert=True)  # a forwarded or forged staff button
             return True
+        waiting = (ctx.state.flow, ctx.state.step) if ctx.state.is_open else None
         if not ctx.actor.is_staff and (handler := self.router.resident_handler(ctx.text)):
-            return await handler(ctx)
+            return self._reminded(ctx, waiting, await handler(ctx))
         if (ctx.inbound.extras.get("reply_to") and not ctx.state.is_open and (handler := self.router.quote_handler)
                 and await handler(ctx)):
+            return True
+        if ((not ctx.in_group or explicit) and (handler := self.router.aside_handler(ctx.text))
+                and self._reminded(ctx, waiting, await handler(ctx))):
             return True
         if ctx.in_group and not explicit and not ctx.state.is_open:
             # A resident's words that merely look like a staff command, or that read as a report to offer to file.
@@ -321,6 +338,13 @@ class Dispatcher:
                 return False
         handler = self.router.intents.get(intent) or self.router.intents[Intent.CHATTER]
         return await handler(ctx)
+
+    @staticmethod
+    def _reminded(ctx: Context, waiting: tuple[str, str] | None, handled: bool) -> bool:
+        """Reminds the resident of the question still waiting when an aside was answered in the middle of it."""
+        if handled and waiting is not None and ctx.state.is_open and (ctx.state.flow, ctx.state.step) == waiting:
+            ctx.reply(STILL_WAITING)
+        return handled
 
     async def _record_failure(self, inbound: Inbound, now: datetime, exc: Exception, plan: ReplyPlan | None,
                               lease: timedelta) -> Answer:
