@@ -164,6 +164,8 @@ async def settle_place(ctx: Context, location: Location | None, text: str, *, fi
     if location is None or location.unit.level is UnitLevel.DISTRICT:  # a group bound to the whole district
         ctx.goto("location")
         ctx.reply(where_question(ctx, text, first=first) if location is None else TOO_VAGUE)
+        if values.get("emergency"):
+            ctx.reply("说出地点后，我们立即通知网格员和社区书记。")
         return
     if location.missing_building is not None and not values.get("emergency"):  # an emergency files where it can
         number = location.missing_building

@@ -40,8 +40,25 @@ async def test_someone_missing_is_an_emergency_not_an_eight_hour_matter(bot):
 
 
 async def test_an_emergency_overheard_in_a_group_gets_the_number_with_the_offer(bot):
-    answer = await bot.resident("老张", "楼道里一股煤气味，呛得很", group=GROUP)
-    assert "119" in answer and "登记" in answer
+    answer = await bot.resident("老张", "楼道里一股煤气味，呛得很，打13912345678没人接", group=GROUP)
+    assert "119" in answer and "登记" in answer and "已同时通知网格员和社区书记" in answer
+    # What the bot said it did, it did: the place's staff hear now, before anyone taps 登记 (phones masked).
+    alerts = [row for row in await bot.outbox() if row.text.startswith("【紧急】燃气泄漏")]
+    assert {row.recipient for row in alerts} == {"staff:W001", "staff:S001"}
+    assert all("煤气味" in row.text and "139****5678" in row.text and "13912345678" not in row.text for row in alerts)
+    assert await bot.cases() == []
+    # Said again within the offer window, it is answered again (a plain report would not get a second offer).
+    assert "119" in await bot.resident("老张", "煤气味越来越大了，快来人", group=GROUP)
+    assert await bot.resident("老张", "楼下下水道堵了，污水都漫到路上了，谁管管", group=GROUP) == ""
+
+
+async def test_an_emergency_with_no_place_yet_promises_staff_only_once_placed(bot):
+    answer = await bot.resident("新来的", "家里老人早上出门到现在都找不到了")
+    assert "110" in answer and "说出地点后，我们立即通知" in answer and "已同时通知" not in answer
+    assert not [row for row in await bot.outbox() if row.recipient.startswith("staff:")]
+    answer = await bot.resident("新来的", "秦机小区5号楼")
+    assert "已受理" in answer and "已同时通知网格员和社区书记" in answer
+    assert {row.recipient for row in await bot.outbox() if "【紧急】" in row.text}
 
 
 async def test_emergency_numbers_are_configured_per_district(database_url):

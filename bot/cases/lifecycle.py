@@ -19,6 +19,7 @@ from bot.cases.notices import (
     worker_buttons,
 )
 from bot.cases.refs import CaseRef, FiledCase, Reporter
+from bot.delivery.outbox import Notice, enqueue
 from bot.grid.directory import GridDirectory, UnitRef, building_mention, compact
 from bot.grid.routing import (
     Assignment,
@@ -28,7 +29,7 @@ from bot.grid.routing import (
     route,
     triage_staff,
 )
-from bot.pipeline.identities import Actor, mask_phones_in
+from bot.pipeline.identities import Actor, mask_phones_in, staff_contact
 from models import Case, CaseEvent, CaseKind, CaseStatus, Staff, StaffRole, UnitLevel
 from models.cases import OPEN_STATUSES, EventKind
 from models.db import Prepared
@@ -271,6 +272,22 @@ async def alert_emergency(session: AsyncSession, directory: GridDirectory, case:
     for person in people:
         if person.id != assignee_id:  # the assignee already has the case with its buttons
             await notify_staff(session, person, case, text, key=f"case:{case.id}:emergency", now=now)
+
+
+async def alert_heard(session: AsyncSession, directory: GridDirectory, unit: UnitRef, label: str, said: str,
+                      speaker: str, *, key: str, now: datetime) -> int:
+    """The on-duty grid workers and the community secretary of a group's place hear at once of an emergency said
+    in it, before anyone files it; how many were told."""
+    people = [*await role_staff(session, directory, StaffRole.GRID_WORKER, unit),
+              *await role_staff(session, directory, StaffRole.COMMUNITY_SECRETARY, unit)]
+    text = (f"【紧急】{label}：{unit.name}的群里{speaker}说：「{mask_phones_in(said[:200])}」\n"
+            "尚未登记为工单，请立即核实处置并联系居民。")
+    for person in people:
+        contact = await staff_contact(session, person)
+        await enqueue(session, Notice(
+            dedupe_key=f"{key}:staff:{person.id}", channel=contact.channel, chat_id=contact.chat_id,
+            recipient=f"staff:{person.code}", text=text, extras={}), now=now)
+    return len(people)
 
 
 _FILED_VALUES = [name for name in FiledCase.__dataclass_fields__ if name not in {"id", "reporter"}]

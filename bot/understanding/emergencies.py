@@ -52,7 +52,7 @@ def emergency_in(text: str) -> Emergency | None:
 
 
 def advice(emergency: Emergency, numbers: dict[str, str]) -> str:
-    """What the resident must do at once: the number to call, then what the bot does."""
+    """What the resident must do at once: the number to call (the caller says what the bot has done)."""
     number = numbers.get(emergency.number) or numbers.get("police", "110")
     first = f"【紧急】{emergency.label}：请立即拨打{NUMBER_LABELS[emergency.number]}电话 {number}"
     if emergency.number != "ambulance" and emergency.code in {"person_down", "electric_shock"}:
@@ -61,4 +61,4 @@ def advice(emergency: Emergency, numbers: dict[str, str]) -> str:
         first += "，先断开电源，不要直接用手拉人"
     if emergency.code == "gas_smell":
         first += "，开窗通风，不要开关电器、不要动火"
-    return first + "。我们同时通知网格员和社区书记。"
+    return first + "。"
