@@ -64,6 +64,9 @@ async def take_description(ctx: Context, body: str) -> None:
         await ask_place_or_confirm(ctx)
         return
     choices = [m.category for m in result.candidates[:3]]
+    if not choices:  # nothing to choose from: staff place it
+        await ask_place_or_confirm(ctx)
+        return
     ctx.state.values["choices"] = [c.code for c in choices]
     options = [f"{i}. {c.name}" for i, c in enumerate(choices, 1)] + [f"{len(choices) + 1}. {OTHER}"]
     ctx.goto("category")
@@ -87,6 +90,9 @@ async def on_category(ctx: Context) -> bool:
     if chosen is None:
         if ctx.in_group:
             return False
+        if not pick.isdigit() and ctx.classifier.categorize(pick, CaseKind.REPORT.value).candidates:
+            await take_description(ctx, f"{ctx.state.values['text']}，{pick}")  # words that say more: read again
+            return True
         ctx.reply(f"请回复 1 到 {len(choices) + 1} 之间的数字，或回复「取消」。")
         return True
     if chosen == "other":

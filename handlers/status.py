@@ -15,8 +15,9 @@ from models import Case, CaseEvent, CaseStatus, EventKind
 
 router = HandlerRouter("status")
 MY_CASES = r"^(我的诉求|我的单子|/my)[?？。]*$"
+ONE_CASE = rf"^(查询|进度|查){AFTER_COMMAND}[?？。]*$"
 router.addressed_by(MY_CASES)
-router.addressed_by(rf"^(查询|进度|查){AFTER_COMMAND}[?？。]*$")
+router.addressed_by(ONE_CASE)
 
 
 HISTORY_SHOWN = 6
@@ -39,6 +40,7 @@ def status_line(case: Case | Row[Any]) -> str:
 
 
 @router.aside(MY_CASES)
+@router.aside(ONE_CASE)
 @router.intent(Intent.STATUS)
 async def show_status(ctx: Context) -> bool:
     """Lists the resident's latest cases, or shows one of their own by number."""

@@ -79,12 +79,28 @@ async def test_an_offer_nobody_takes_lapses_and_its_words_are_dropped(bot):
 
 
 @pytest.mark.parametrize("typed", ["＃随手拍 3号楼门口路灯坏了", "# 随手拍 3号楼门口路灯坏了", "#随手拍：3号楼门口路灯坏了",
-                                   "＃随手拍：3号楼门口路灯坏了"])
+                                   "＃随手拍：3号楼门口路灯坏了", "＃＃随手拍 3号楼门口路灯坏了", "#随手拍# 3号楼门口路灯坏了"])
 async def test_hashtags_as_input_methods_type_them(bot, typed):
     answer = await bot.resident("老张", typed, group=GROUP)
     assert "请确认" in answer and "内容：3号楼门口路灯坏了" in answer
     answer = await bot.resident("小王", typed.replace("3号楼", "秦机小区3号楼"))
     assert "内容：秦机小区3号楼门口路灯坏了" in answer
+
+
+async def test_a_hashtag_with_nothing_after_it_asks_for_the_description(bot):
+    for typed in ["＃＃随手拍", "#随手拍#", "#随手拍："]:
+        assert "请描述您要反映的问题" in await bot.resident("小王", typed), typed
+        await bot.resident("小王", "取消")
+    # A description that names no category is not asked "which kind" with 其他 as the only choice.
+    answer = await bot.resident("小王", "#随手拍 秦机小区5号楼那个东西又出问题了")
+    assert "属于哪一类" not in answer and "请确认" in answer
+    await bot.resident("小王", "取消")
+    # Asked the kind, words that say more are read again rather than refused.
+    answer = await bot.resident("小李", "#随手拍 秦机小区5号楼墙上")
+    assert "属于哪一类" in answer and "路灯照明" not in answer
+    answer = await bot.resident("小李", "就是楼道里的灯，晚上黑乎乎的")
+    assert "请回复 1 到" not in answer and "路灯照明" in answer
+    assert "内容：秦机小区5号楼墙上，就是楼道里的灯，晚上黑乎乎的" in await bot.resident("小李", "1")
 
 
 async def test_every_hashtag_in_the_rules_file_is_stripped(bot):
@@ -148,6 +164,8 @@ async def test_asides_in_the_middle_of_a_report_are_answered_and_the_question_ke
     for aside, answered in [("谢谢", "不客气"), ("我的诉求", "还没有提交过诉求"), ("人工", "住在哪个小区")]:
         answer = await bot.resident("新来的", aside)
         assert answered in answer and "还没办完" in answer and "没有找到" not in answer, aside
+    answer = await bot.resident("新来的", "查询 7")
+    assert "没有找到您的诉求 #7" in answer and "还没办完" in answer
     answer = await bot.resident("新来的", "铁塔厂家属院3号楼")
     assert "地点：铁塔厂家属院3号楼" in answer and "内容：路灯坏了，黑乎乎的" in answer
     answer = await bot.resident("新来的", "铁塔厂家属院的网格员电话多少？")  # at the confirmation
