@@ -57,6 +57,16 @@ def file_base_url(api_base: str) -> str:
     return f"{root}/file/{tail}" if root else api_base
 
 
+class JsonBody:
+    """Bot API parameters already encoded as one JSON body (UpdatesBot.post_json), in place of PTB's RequestData."""
+
+    __slots__ = ("body",)
+    contains_files = False
+
+    def __init__(self, body: bytes) -> None:
+        self.body = body
+
+
 class AiohttpRequest(BaseRequest):
     """PTB's networking backend on aiohttp, the service's own HTTP stack, in place of httpx: the parameters as one
     JSON body (the Bot API takes JSON as well as forms; URL-encoding Chinese text byte by byte cost more than the
@@ -66,6 +76,8 @@ class AiohttpRequest(BaseRequest):
         self._pool_size = pool_size
         self._timeout = timeout
         self._session: ClientSession | None = None
+        # aiohttp has no write timeout of its own: the read timeout bounds the exchange after the connection.
+        self._default_timeout = ClientTimeout(total=None, connect=timeout, sock_connect=timeout, sock_read=timeout)
 
     @property
     def read_timeout(self) -> float | None:
@@ -101,12 +113,15 @@ class AiohttpRequest(BaseRequest):
         def chosen(value: Any) -> float | None:  # a number or None (no limit) as given, else PTB's "not set"
             return value if value is None or isinstance(value, int | float) else self._timeout
 
-        # aiohttp has no write timeout of its own: the read timeout bounds the exchange after the connection.
-        timeout = ClientTimeout(total=None, connect=chosen(pool_timeout), sock_connect=chosen(connect_timeout),
-                                sock_read=chosen(read_timeout))
+        timeout = self._default_timeout
+        if not (pool_timeout is connect_timeout is read_timeout is BaseRequest.DEFAULT_NONE):
+            timeout = ClientTimeout(total=None, connect=chosen(pool_timeout), sock_connect=chosen(connect_timeout),
+                                    sock_read=chosen(read_timeout))
         body: FormData | bytes | None = None
         headers = None
-        if request_data is not None and request_data.contains_files:
+        if isinstance(request_data, JsonBody):
+            body, headers = request_data.body, JSON_BODY
+        elif request_data is not None and request_data.contains_files:
             body = FormData(request_data.json_parameters)
             for name, (filename, content, mime) in request_data.multipart_data.items():
                 body.add_field(name, content, filename=filename, content_type=mime)
@@ -148,6 +163,25 @@ class UpdatesBot(ExtBot[None]):
     def __init__(self, *args: Any, updates_read_timeout: float, **kwargs: Any) -> None:
         self._updates_read_timeout = updates_read_timeout
         super().__init__(*args, **kwargs)
+
+    async def post_json(self, endpoint: str, parameters: dict[str, Any], *,
+                        rate_limit_args: int | None = None) -> Any:
+        """Calls the Bot API with `parameters` (plain JSON values) as one orjson body and returns its raw result:
+        no PTB objects built for the call or from the answer. PTB still maps every failure to its errors (the same
+        _request_wrapper as its own calls), and the rate limiter, when there is one, paces the call as it would
+        Bot.send_message."""
+        if self.rate_limiter is None:
+            return await self._post_json(endpoint, parameters)
+        return await self.rate_limiter.process_request(
+            callback=self._post_json, args=(endpoint, parameters), kwargs={}, endpoint=endpoint, data=parameters,
+            rate_limit_args=rate_limit_args)
+
+    async def _post_json(self, endpoint: str, parameters: dict[str, Any]) -> Any:
+        request = self.request
+        # PTB's own status and error mapping, kept whole.
+        payload = await request._request_wrapper(
+            f"{self.base_url}/{endpoint}", "POST", JsonBody(orjson.dumps(parameters)))  # type: ignore[arg-type]
+        return request.parse_json_payload(payload)["result"]
 
     async def get_updates(  # type: ignore[override]
         self, offset: int | None = None, limit: int | None = None,
