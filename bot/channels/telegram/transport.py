@@ -20,6 +20,7 @@ from telegram.ext import AIORateLimiter, Application, ExtBot
 from telegram.request import BaseRequest, RequestData
 from telegram.warnings import PTBDeprecationWarning, PTBUserWarning
 
+from bot.channels.telegram.keepalive import HttpError, KeepAlivePool
 from config.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -76,6 +77,7 @@ class AiohttpRequest(BaseRequest):
         self._pool_size = pool_size
         self._timeout = timeout
         self._session: ClientSession | None = None
+        self._pools: dict[str, KeepAlivePool] = {}  # per origin: the JSON calls' connections
         # aiohttp has no write timeout of its own: the read timeout bounds the exchange after the connection.
         self._default_timeout = ClientTimeout(total=None, connect=timeout, sock_connect=timeout, sock_read=timeout)
 
@@ -100,6 +102,23 @@ class AiohttpRequest(BaseRequest):
     async def shutdown(self) -> None:
         if self._session is not None and not self._session.closed:
             await self._session.close()
+        for pool in self._pools.values():
+            pool.close()
+        self._pools.clear()
+
+    async def _post_json(self, url: str, body: bytes, *, connect_timeout: float | None,
+                         read_timeout: float | None) -> tuple[int, bytes]:
+        origin, slash, path = url.partition("://")[2].partition("/")
+        pool = self._pools.get(origin)
+        if pool is None:
+            pool = self._pools[origin] = KeepAlivePool(url[:len(url) - len(path) - len(slash)],
+                                                       size=self._pool_size, user_agent=self.USER_AGENT)
+        try:
+            return await pool.post(slash + path, body, connect_timeout=connect_timeout, read_timeout=read_timeout)
+        except TimeoutError as err:
+            raise TimedOut from err
+        except (HttpError, OSError) as err:
+            raise NetworkError(f"{type(err).__name__}: {err}") from err
 
     async def do_request(
         self, url: str, method: str, request_data: RequestData | None = None,
@@ -113,15 +132,16 @@ class AiohttpRequest(BaseRequest):
         def chosen(value: Any) -> float | None:  # a number or None (no limit) as given, else PTB's "not set"
             return value if value is None or isinstance(value, int | float) else self._timeout
 
+        if isinstance(request_data, JsonBody):
+            return await self._post_json(url, request_data.body, connect_timeout=chosen(connect_timeout),
+                                         read_timeout=chosen(read_timeout))
         timeout = self._default_timeout
         if not (pool_timeout is connect_timeout is read_timeout is BaseRequest.DEFAULT_NONE):
             timeout = ClientTimeout(total=None, connect=chosen(pool_timeout), sock_connect=chosen(connect_timeout),
                                     sock_read=chosen(read_timeout))
         body: FormData | bytes | None = None
         headers = None
-        if isinstance(request_data, JsonBody):
-            body, headers = request_data.body, JSON_BODY
-        elif request_data is not None and request_data.contains_files:
+        if request_data is not None and request_data.contains_files:
             body = FormData(request_data.json_parameters)
             for name, (filename, content, mime) in request_data.multipart_data.items():
                 body.add_field(name, content, filename=filename, content_type=mime)
