@@ -24,9 +24,9 @@ from bot.channels.telegram.keepalive import HttpError, KeepAlivePool
 from config.settings import Settings
 
 log = logging.getLogger(__name__)
-# sendMessage and getUpdates go through Bot.do_api_request, which asks for Bot.send_message and Bot.get_updates
-# instead: those build PTB's objects from Telegram's answer (a Message for each send, where the sender needs only its
-# message_id; an Update for each message, see MessageUpdate).
+# Bot.do_api_request("sendMessage"/"getUpdates") asks for Bot.send_message and Bot.get_updates instead: those build
+# PTB's objects from Telegram's answer (a Message for each send, where the sender needs only its message_id; an Update
+# for each message, see MessageUpdate). gridbot's own calls go through UpdatesBot.post_json; this is for any other.
 warnings.filterwarnings("ignore", message=r"Please use 'Bot\.(sendMessage|getUpdates)'", category=PTBUserWarning)
 
 CHANNEL = "telegram"
@@ -196,11 +196,13 @@ class UpdatesBot(ExtBot[None]):
             callback=self._post_json, args=(endpoint, parameters), kwargs={}, endpoint=endpoint, data=parameters,
             rate_limit_args=rate_limit_args)
 
-    async def _post_json(self, endpoint: str, parameters: dict[str, Any]) -> Any:
-        request = self.request
+    async def _post_json(self, endpoint: str, parameters: dict[str, Any], *, request: BaseRequest | None = None,
+                         read_timeout: Any = BaseRequest.DEFAULT_NONE) -> Any:
+        request = request or self.request
         # PTB's own status and error mapping, kept whole.
         payload = await request._request_wrapper(
-            f"{self.base_url}/{endpoint}", "POST", JsonBody(orjson.dumps(parameters)))  # type: ignore[arg-type]
+            f"{self.base_url}/{endpoint}", "POST", JsonBody(orjson.dumps(parameters)),  # type: ignore[arg-type]
+            read_timeout=read_timeout)
         return request.parse_json_payload(payload)["result"]
 
     async def get_updates(  # type: ignore[override]
@@ -210,10 +212,10 @@ class UpdatesBot(ExtBot[None]):
     ) -> tuple[MessageUpdate | Update, ...]:
         seconds = timeout.total_seconds() if isinstance(timeout, timedelta) else timeout or 0
         # As Bot.get_updates: the long poll's own timeout on top of the request's read timeout.
-        payloads = await self.do_api_request(
-            "getUpdates", api_kwargs={"offset": offset, "limit": limit, "timeout": seconds,
-                                      "allowed_updates": allowed_updates},
-            read_timeout=self._updates_read_timeout + seconds)
+        parameters = {"offset": offset, "limit": limit, "timeout": seconds, "allowed_updates": allowed_updates}
+        payloads = await self._post_json(
+            "getUpdates", {name: value for name, value in parameters.items() if value is not None},
+            request=self._request[0], read_timeout=self._updates_read_timeout + seconds)
         updates: list[MessageUpdate | Update] = []
         for payload in payloads:
             if problem := update_problem(payload):  # Telegram's own updates: never seen, but not to be parsed blind
