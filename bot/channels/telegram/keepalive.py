@@ -152,8 +152,11 @@ class KeepAlivePool:
                    read_timeout: float | None) -> tuple[int, bytes]:
         """The status and body of the server's answer to POST `path` (raw bytes of the URL's path and query).
         TimeoutError when a timeout runs out; HttpError or OSError when the connection fails."""
-        async with asyncio.timeout(connect_timeout):
-            await self._slots.acquire()
+        if self._slots.locked():  # every connection busy: waiting for one counts against the connect timeout
+            async with asyncio.timeout(connect_timeout):
+                await self._slots.acquire()
+        else:
+            await self._slots.acquire()  # returns at once
         try:
             connection = None
             while self._idle:
