@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import cProfile
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -55,3 +56,29 @@ def _sampled(path: str) -> Iterator[None]:
     finally:
         sampler.send_signal(signal.SIGINT)  # py-spy writes its file on SIGINT
         sampler.wait(30)
+
+
+@contextlib.contextmanager
+def counted(on: bool) -> Iterator[None]:
+    """Callgrind's instrumentation on for the block, when this process runs under it (see under_callgrind)."""
+    if on:
+        subprocess.run(["callgrind_control", "-i", "on", str(os.getpid())], check=True, capture_output=True)
+    try:
+        yield
+    finally:
+        if on:
+            subprocess.run(["callgrind_control", "-i", "off", str(os.getpid())], check=True, capture_output=True)
+
+
+def under_callgrind(script: str, arguments: list[str]) -> tuple[int, str]:
+    """Runs the bench script again under valgrind's callgrind with --under-callgrind (its measured block inside
+    `counted`; a peer process runs natively: valgrind does not follow children); returns the instructions counted
+    in every thread of the service's process, and the script's output."""
+    if shutil.which("valgrind") is None:
+        raise SystemExit("--instructions needs valgrind (apt-get install valgrind)")
+    run = subprocess.run(["valgrind", "--tool=callgrind", "--instr-atstart=no", "--callgrind-out-file=/dev/null",
+                          sys.executable, script, *arguments, "--under-callgrind"], capture_output=True, text=True)
+    collected = re.search(r"Collected : (\d+)", run.stderr)
+    if run.returncode or collected is None:
+        raise SystemExit(f"the bench failed under callgrind: {run.stderr.strip().splitlines()[-5:]}")
+    return int(collected.group(1)), run.stdout

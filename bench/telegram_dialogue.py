@@ -9,6 +9,8 @@ run in a second process (bench/peer.py), as Telegram's servers would be elsewher
 Usage: python bench/telegram_dialogue.py [--backend sqlite|postgres|both] [--residents 50] [--reports 10]
        [--statements]  (also counts the SQL statements and commits per update; costs a little CPU)
        [--profile FILE (pstats) or FILE.txt (py-spy samples)]  (the service during the dialogues)
+       [--instructions]  (instructions per update of the service's process during the dialogues, under callgrind:
+       a count the machine's load does not move; try --residents 20 --reports 3, it runs ~50x slower)
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ from typing import Any
 import uvloop
 from aiohttp import web
 from peer import Commands, Peer
-from profiling import profiled
+from profiling import counted, profiled, under_callgrind
 from scratch_db import drop_database, fresh_database
 from sqlalchemy import event, func, select
 
@@ -168,7 +170,7 @@ class StatementCount:
 
 
 async def bench(backend: str, residents: int, reports: int, profile: str | None = None,
-                statements: bool = False) -> dict:
+                statements: bool = False, under_callgrind: bool = False) -> dict:
     with tempfile.TemporaryDirectory() as workdir:
         url = await fresh_database(backend, Path(workdir))
         async with Peer(platform_side) as telegram:
@@ -198,7 +200,7 @@ async def bench(backend: str, residents: int, reports: int, profile: str | None 
                 cpu = time.process_time()
                 if count is not None:
                     count.on = True
-                with profiled(profile):
+                with counted(under_callgrind), profiled(profile):
                     figures = await telegram.ask("talk", residents=residents, reports=reports)
                 figures["service_cpu_ms_per_update"] = round((time.process_time() - cpu) * 1000 / figures["updates"], 2)
                 if count is not None:  # the notices' delivery goes on after the talk: counted until it is done
@@ -213,7 +215,7 @@ async def bench(backend: str, residents: int, reports: int, profile: str | None 
                     cases = await session.scalar(select(func.count()).select_from(Case))
                     unsent = await session.scalar(select(func.count()).select_from(Outbox).where(
                         Outbox.state != SendState.SENT))
-                core_only = await core_only_rate(runtime, residents, reports)
+                core_only = None if under_callgrind else await core_only_rate(runtime, residents, reports)
             finally:
                 await runner.cleanup()
                 await runtime.close()
@@ -235,14 +237,26 @@ def main() -> None:
     parser.add_argument("--profile", help="profile the service during the dialogues into this file (pstats; py-spy's "
                                           "samples for a .txt)")
     parser.add_argument("--statements", action="store_true", help="count SQL statements and commits per update")
+    parser.add_argument("--instructions", action="store_true", help="count instructions per update (callgrind)")
+    parser.add_argument("--under-callgrind", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.instructions:
+        if args.backend == "both":
+            raise SystemExit("--instructions takes one --backend")
+        count, output = under_callgrind(__file__, ["--backend", args.backend, "--residents", str(args.residents),
+                                                   "--reports", str(args.reports)])
+        updates = args.residents * args.reports * 3
+        print(json.dumps({"bench": "telegram_dialogue", "backend": args.backend, "updates": updates,
+                          "instructions_per_update": round(count / updates),
+                          "run": json.loads(output.strip().splitlines()[-1])[args.backend]}, ensure_ascii=False))
+        return
     figures: dict = {"bench": "telegram_dialogue", "python": platform.python_version(),
                      "machine": platform.machine(), "event_loop": "uvloop", "rate_limiter": "off",
                      "residents": args.residents, "reports_each": args.reports, "steps_per_report": 3,
                      "platform_side": "fake Bot API and residents in a second process"}
     for backend in (["sqlite", "postgres"] if args.backend == "both" else [args.backend]):
         figures[backend] = uvloop.run(bench(backend, args.residents, args.reports, args.profile,
-                                                 args.statements))
+                                            args.statements, args.under_callgrind))
     print(json.dumps(figures, ensure_ascii=False))
 
 

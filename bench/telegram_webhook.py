@@ -8,6 +8,8 @@ process (bench/peer.py), as Telegram's servers would be elsewhere; the service h
 limiter is off: one real bot is capped by Telegram at 30 msg/s, this measures gridbot. A second phase posts
 group chatter (recorded, never answered) to show what the webhook itself costs. Prints one JSON line.
 Usage: python bench/telegram_webhook.py [--backend sqlite|postgres|both] [--reports N] [--concurrency N]
+       [--instructions]  (instructions per update of the service's process during both phases, under callgrind:
+       a count the machine's load does not move; try --reports 100, it runs ~50x slower)
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from typing import Any
 import uvloop
 from aiohttp import ClientSession, TCPConnector, web
 from peer import Commands, Peer
-from profiling import profiled
+from profiling import counted, profiled, under_callgrind
 from scratch_db import drop_database, fresh_database
 from sqlalchemy import func, select
 
@@ -165,7 +167,8 @@ def percentile(sorted_values: list[float], share: float) -> float:
     return sorted_values[min(len(sorted_values) - 1, int(len(sorted_values) * share))]
 
 
-async def bench(backend: str, reports: int, concurrency: int, profile: str | None = None) -> dict:
+async def bench(backend: str, reports: int, concurrency: int, profile: str | None = None,
+                under_callgrind: bool = False) -> dict:
     with tempfile.TemporaryDirectory() as workdir:
         url = await fresh_database(backend, Path(workdir))
         async with Peer(platform_side) as telegram:
@@ -187,7 +190,7 @@ async def bench(backend: str, reports: int, concurrency: int, profile: str | Non
                 staff_chats, token = await bind_every_staff_member(runtime)
                 await telegram.ask("open_chats", ids=staff_chats)
                 cpu = time.process_time()
-                with profiled(profile):
+                with counted(under_callgrind), profiled(profile):
                     figures = await telegram.ask("post_updates", endpoint=f"http://127.0.0.1:{port}{WEBHOOK_PATH}",
                                                  token=token, reports=reports, concurrency=concurrency)
                 # both phases (reports, then chatter): the service's CPU seconds, robust to a loaded machine
@@ -220,12 +223,25 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=8, help="requests in flight")
     parser.add_argument("--profile", help="profile the service during the posts into this file (pstats; py-spy's "
                                           "samples for a .txt)")
+    parser.add_argument("--instructions", action="store_true", help="count instructions per update (callgrind)")
+    parser.add_argument("--under-callgrind", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.instructions:
+        if args.backend == "both":
+            raise SystemExit("--instructions takes one --backend")
+        count, output = under_callgrind(__file__, ["--backend", args.backend, "--reports", str(args.reports),
+                                                   "--concurrency", str(args.concurrency)])
+        run = json.loads(output.strip().splitlines()[-1])[args.backend]
+        updates = run["report_updates"] + run["chatter_updates"]
+        print(json.dumps({"bench": "telegram_webhook", "backend": args.backend, "updates": updates,
+                          "instructions_per_update": round(count / updates), "run": run}, ensure_ascii=False))
+        return
     figures: dict = {"bench": "telegram_webhook", "python": platform.python_version(), "machine": platform.machine(),
                      "event_loop": "uvloop", "concurrency": args.concurrency, "rate_limiter": "off",
                      "platform_side": "fake Bot API and update clients in a second process"}
     for backend in (["sqlite", "postgres"] if args.backend == "both" else [args.backend]):
-        figures[backend] = uvloop.run(bench(backend, args.reports, args.concurrency, args.profile))
+        figures[backend] = uvloop.run(bench(backend, args.reports, args.concurrency, args.profile,
+                                            args.under_callgrind))
     print(json.dumps(figures, ensure_ascii=False))
 
 

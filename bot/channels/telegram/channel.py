@@ -17,16 +17,17 @@ from typing import Any
 import orjson
 from aiohttp import web
 from sqlalchemy import select
-from telegram import Bot, CallbackQuery, Message, MessageEntity, Update, User
+from telegram import CallbackQuery, Message, MessageEntity, Update, User
 from telegram.error import TelegramError
 from telegram.ext import Application, ContextTypes, TypeHandler
 
-from bot.channels.telegram.sender import TEXT_LIMIT, TelegramSender, cut, keyboard
+from bot.channels.telegram.sender import TEXT_LIMIT, TelegramSender, cut, keyboard_json
 from bot.channels.telegram.transport import (
     CHANNEL,
     GROUP_CHATS,
     KeyedLocks,
     MessageUpdate,
+    UpdatesBot,
     message_update,
     read_body,
     shallow,
@@ -178,7 +179,7 @@ def plan_message(inbound: Inbound, replies: Sequence[Reply], *, reply_to: int | 
         answer: dict[str, Any] = {}
         if inbound.is_group and mention is None and reply_to is not None:
             answer["to"] = reply_to
-        if keyboard(reply.buttons) is not None and inbound.is_group:
+        if keyboard_json(reply.buttons) is not None and inbound.is_group:
             text += "\n" + BUTTON_HINT
         elif follow_up and reply is public[-1] and not buttons:
             # Privacy mode hides plain group messages from the bot; a reply to this one always reaches it.
@@ -237,8 +238,8 @@ class TelegramChannel:
         application.add_error_handler(self._on_error)
 
     @property
-    def bot(self) -> Bot:
-        return self.application.bot
+    def bot(self) -> UpdatesBot:
+        return self.application.bot  # type: ignore[return-value]  (build_application's bot)
 
     def setup(self, app: web.Application) -> None:
         """Adds the webhook route (webhook mode) and starts/stops PTB with the web app."""
@@ -425,4 +426,5 @@ class TelegramChannel:
 
     async def _answer(self, query: CallbackQuery, text: str, *, alert: bool) -> None:
         with contextlib.suppress(TelegramError):  # a redelivered or stale query can no longer be answered
-            await query.answer(cut(text, ANSWER_LIMIT), show_alert=alert)
+            await self.bot.post_json("answerCallbackQuery", {"callback_query_id": query.id,
+                                                             "text": cut(text, ANSWER_LIMIT), "show_alert": alert})

@@ -6,23 +6,17 @@ import html
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from telegram import (
-    Bot,
-    Chat,
-    ForceReply,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
     InputFile,
-    Message,
-    ReplyParameters,
 )
 from telegram.error import BadRequest, ChatMigrated, Forbidden, RetryAfter, TelegramError
 
-from bot.channels.telegram.transport import CHANNEL, retry_seconds
+from bot.channels.telegram.transport import CHANNEL, UpdatesBot, retry_seconds
 from bot.delivery.outbox import Picture, SendResult, note_extras
 from bot.pipeline.messages import Button
 from models import Outbox
@@ -34,18 +28,30 @@ CAPTION_LIMIT = 1024  # a photo's caption, counted after entity parsing in UTF-1
 IMAGE_SENT = "telegram_message_id"  # set in extras["image"] once the chart went out on its own (see _deliver)
 PHOTOS_SENT = "photos_sent"  # in extras: how many of a notice's case photos are out, so a retry skips them
 CALLBACK_DATA_LIMIT = 64
+FORCE_REPLY = {"force_reply": True, "selective": True, "input_field_placeholder": "直接回复本条消息"}
 REPLY_RETRIES = 2  # a reply is sent at once: let the rate limiter wait out a 429 itself before the outbox retries
 
 
-def keyboard(buttons: Sequence[Button] | Sequence[Sequence[str]]) -> InlineKeyboardMarkup | None:
-    """Inline keyboard rows of at most three buttons; payloads longer than Telegram allows are left out."""
+def _button_rows(buttons: Sequence[Button] | Sequence[Sequence[str]]) -> list[list[tuple[str, str]]]:
+    """Rows of at most three (label, payload) pairs; payloads longer than Telegram allows are left out."""
     pairs = [(b.label, b.payload) if isinstance(b, Button) else (str(b[0]), str(b[1])) for b in buttons]
     pairs = [(label, payload) for label, payload in pairs if len(payload.encode()) <= CALLBACK_DATA_LIMIT]
-    if not pairs:
-        return None
     width = 2 if len(pairs) == 4 else 3
-    return InlineKeyboardMarkup([[InlineKeyboardButton(label, callback_data=payload)
-                                  for label, payload in pairs[i:i + width]] for i in range(0, len(pairs), width)])
+    return [pairs[i:i + width] for i in range(0, len(pairs), width)]
+
+
+def keyboard(buttons: Sequence[Button] | Sequence[Sequence[str]]) -> InlineKeyboardMarkup | None:
+    """The inline keyboard as PTB's object (for PTB's own calls: photos)."""
+    rows = _button_rows(buttons)
+    return InlineKeyboardMarkup([[InlineKeyboardButton(label, callback_data=payload) for label, payload in row]
+                                 for row in rows]) if rows else None
+
+
+def keyboard_json(buttons: Sequence[Button] | Sequence[Sequence[str]]) -> dict[str, Any] | None:
+    """The inline keyboard as the Bot API's JSON (what PTB's InlineKeyboardMarkup.to_dict gives)."""
+    rows = _button_rows(buttons)
+    return {"inline_keyboard": [[{"text": label, "callback_data": payload} for label, payload in row]
+                                for row in rows]} if rows else None
 
 
 def cut(text: str, limit: int = TEXT_LIMIT) -> str:
@@ -86,7 +92,7 @@ class TelegramSender:
 
     channel = CHANNEL
 
-    def __init__(self, bot: Bot, sessions: async_sessionmaker[AsyncSession]) -> None:
+    def __init__(self, bot: UpdatesBot, sessions: async_sessionmaker[AsyncSession]) -> None:
         self.bot = bot
         self.sessions = sessions  # where a chart sent ahead of its text is noted; see _deliver
 
@@ -128,7 +134,7 @@ class TelegramSender:
             raise BadRequest(f"chat id {row.chat_id!r} is not a Telegram chat") from None
         extras = row.extras or {}
         if edit := extras.get("edit"):
-            return (await self._edit(chat_id, row.text, edit)).message_id
+            return await self._edit(chat_id, row.text, edit)
         photos = [m for m in extras.get("media", []) if m.get("kind") == "photo" and m.get("channel") == CHANNEL]
         for number, photo in enumerate(photos, 1):
             if number <= extras.get(PHOTOS_SENT, 0):
@@ -141,12 +147,12 @@ class TelegramSender:
             name, body = str(mention["name"]), cut(row.text, TEXT_LIMIT - 200)
             link = f'<a href="tg://user?id={int(mention["user_id"])}">{html.escape(name)}</a>'
             text, visible, parse_mode = f"{link} {html.escape(body)}", f"{name} {body}", "HTML"
-        markup = keyboard(extras.get("buttons", []))
+        buttons = extras.get("buttons", [])
         chart = Chart.of(extras)
         try:
             if chart is not None and chart.sent_as is None and utf16_length(visible) <= CAPTION_LIMIT:
                 return (await self.bot.send_photo(chat_id, photo=chart.upload(), caption=text,
-                                                  parse_mode=parse_mode, reply_markup=markup)).message_id
+                                                  parse_mode=parse_mode, reply_markup=keyboard(buttons))).message_id
             if chart is not None and chart.sent_as is None:
                 heading = cut(row.text.split("\n", 1)[0], CAPTION_LIMIT)
                 sent = await self.bot.send_photo(chat_id, photo=chart.upload(), caption=heading)
@@ -155,31 +161,32 @@ class TelegramSender:
             log.warning("chart %s refused for outbox row %s (%s); sending the text alone", chart and chart.filename,
                         row.id, exc)
         answer = extras.get("reply") or {}
-        force = ForceReply(selective=True, input_field_placeholder="直接回复本条消息") if answer.get("force") else None
-        to = answer.get("to")
-        # Bot.send_message's parameters, less those left unset (PTB leaves out what is None as well).
+        # sendMessage's parameters as the Bot API's JSON, as PTB would write them (nothing unset is sent).
         parameters: dict[str, Any] = {"chat_id": chat_id, "text": text}
         if parse_mode is not None:
             parameters["parse_mode"] = parse_mode
-        if markup or force:
-            parameters["reply_markup"] = markup or force
-        if to:
-            parameters["reply_parameters"] = ReplyParameters(int(to), allow_sending_without_reply=True)
-        retries = {"rate_limit_args": REPLY_RETRIES} if answer and getattr(self.bot, "rate_limiter", None) else {}
-        sent = await self.bot.do_api_request("sendMessage", api_kwargs=parameters, **retries)
+        if (markup := keyboard_json(buttons)) is not None:
+            parameters["reply_markup"] = markup
+        elif answer.get("force"):
+            parameters["reply_markup"] = FORCE_REPLY
+        if to := answer.get("to"):
+            parameters["reply_parameters"] = {"message_id": int(to), "allow_sending_without_reply": True}
+        retries = REPLY_RETRIES if answer and self.bot.rate_limiter is not None else None
+        sent = await self.bot.post_json("sendMessage", parameters, rate_limit_args=retries)
         return int(sent["message_id"])
 
-    async def _edit(self, chat_id: int, text: str, edit: dict[str, Any]) -> Message:
-        """A button's outcome shown in the pressed message; an edit Telegram refuses (unchanged, too old) is moot."""
-        keep = InlineKeyboardMarkup.de_json(edit["keep"], self.bot) if edit.get("keep") else None
+    async def _edit(self, chat_id: int, text: str, edit: dict[str, Any]) -> int:
+        """A button's outcome shown in the pressed message; an edit Telegram refuses (unchanged, too old) is moot.
+        Returns the edited message's id."""
+        message_id = int(edit["message_id"])
+        parameters: dict[str, Any] = {"chat_id": chat_id, "message_id": message_id, "text": cut(text)}
+        if edit.get("keep"):
+            parameters["reply_markup"] = edit["keep"]
         try:
-            result = await self.bot.edit_message_text(cut(text), chat_id=chat_id, message_id=int(edit["message_id"]),
-                                                      reply_markup=keep)
+            await self.bot.post_json("editMessageText", parameters)
         except BadRequest as exc:
-            log.info("edit of telegram message %s refused: %s", edit.get("message_id"), exc)
-            return Message(int(edit["message_id"]), datetime.now(UTC), Chat(chat_id, Chat.PRIVATE))
-        return result if isinstance(result, Message) else Message(int(edit["message_id"]), datetime.now(UTC),
-                                                                  Chat(chat_id, Chat.PRIVATE))
+            log.info("edit of telegram message %s refused: %s", message_id, exc)
+        return message_id
 
     async def _note_chart_sent(self, row: Outbox, message_id: int) -> None:
         """Records in the row that its chart is out, so a retry sends only the text."""

@@ -20,12 +20,13 @@ from telegram.ext import AIORateLimiter, Application, ExtBot
 from telegram.request import BaseRequest, RequestData
 from telegram.warnings import PTBDeprecationWarning, PTBUserWarning
 
+from bot.channels.telegram.keepalive import HttpError, KeepAlivePool
 from config.settings import Settings
 
 log = logging.getLogger(__name__)
-# sendMessage and getUpdates go through Bot.do_api_request, which asks for Bot.send_message and Bot.get_updates
-# instead: those build PTB's objects from Telegram's answer (a Message for each send, where the sender needs only its
-# message_id; an Update for each message, see MessageUpdate).
+# Bot.do_api_request("sendMessage"/"getUpdates") asks for Bot.send_message and Bot.get_updates instead: those build
+# PTB's objects from Telegram's answer (a Message for each send, where the sender needs only its message_id; an Update
+# for each message, see MessageUpdate). gridbot's own calls go through UpdatesBot.post_json; this is for any other.
 warnings.filterwarnings("ignore", message=r"Please use 'Bot\.(sendMessage|getUpdates)'", category=PTBUserWarning)
 
 CHANNEL = "telegram"
@@ -57,6 +58,16 @@ def file_base_url(api_base: str) -> str:
     return f"{root}/file/{tail}" if root else api_base
 
 
+class JsonBody:
+    """Bot API parameters already encoded as one JSON body (UpdatesBot.post_json), in place of PTB's RequestData."""
+
+    __slots__ = ("body",)
+    contains_files = False
+
+    def __init__(self, body: bytes) -> None:
+        self.body = body
+
+
 class AiohttpRequest(BaseRequest):
     """PTB's networking backend on aiohttp, the service's own HTTP stack, in place of httpx: the parameters as one
     JSON body (the Bot API takes JSON as well as forms; URL-encoding Chinese text byte by byte cost more than the
@@ -66,6 +77,9 @@ class AiohttpRequest(BaseRequest):
         self._pool_size = pool_size
         self._timeout = timeout
         self._session: ClientSession | None = None
+        self._pools: dict[str, KeepAlivePool] = {}  # per origin: the JSON calls' connections
+        # aiohttp has no write timeout of its own: the read timeout bounds the exchange after the connection.
+        self._default_timeout = ClientTimeout(total=None, connect=timeout, sock_connect=timeout, sock_read=timeout)
 
     @property
     def read_timeout(self) -> float | None:
@@ -88,6 +102,23 @@ class AiohttpRequest(BaseRequest):
     async def shutdown(self) -> None:
         if self._session is not None and not self._session.closed:
             await self._session.close()
+        for pool in self._pools.values():
+            pool.close()
+        self._pools.clear()
+
+    async def _post_json(self, url: str, body: bytes, *, connect_timeout: float | None,
+                         read_timeout: float | None) -> tuple[int, bytes]:
+        origin, slash, path = url.partition("://")[2].partition("/")
+        pool = self._pools.get(origin)
+        if pool is None:
+            pool = self._pools[origin] = KeepAlivePool(url[:len(url) - len(path) - len(slash)],
+                                                       size=self._pool_size, user_agent=self.USER_AGENT)
+        try:
+            return await pool.post(slash + path, body, connect_timeout=connect_timeout, read_timeout=read_timeout)
+        except TimeoutError as err:
+            raise TimedOut from err
+        except (HttpError, OSError) as err:
+            raise NetworkError(f"{type(err).__name__}: {err}") from err
 
     async def do_request(
         self, url: str, method: str, request_data: RequestData | None = None,
@@ -101,9 +132,13 @@ class AiohttpRequest(BaseRequest):
         def chosen(value: Any) -> float | None:  # a number or None (no limit) as given, else PTB's "not set"
             return value if value is None or isinstance(value, int | float) else self._timeout
 
-        # aiohttp has no write timeout of its own: the read timeout bounds the exchange after the connection.
-        timeout = ClientTimeout(total=None, connect=chosen(pool_timeout), sock_connect=chosen(connect_timeout),
-                                sock_read=chosen(read_timeout))
+        if isinstance(request_data, JsonBody):
+            return await self._post_json(url, request_data.body, connect_timeout=chosen(connect_timeout),
+                                         read_timeout=chosen(read_timeout))
+        timeout = self._default_timeout
+        if not (pool_timeout is connect_timeout is read_timeout is BaseRequest.DEFAULT_NONE):
+            timeout = ClientTimeout(total=None, connect=chosen(pool_timeout), sock_connect=chosen(connect_timeout),
+                                    sock_read=chosen(read_timeout))
         body: FormData | bytes | None = None
         headers = None
         if request_data is not None and request_data.contains_files:
@@ -149,6 +184,27 @@ class UpdatesBot(ExtBot[None]):
         self._updates_read_timeout = updates_read_timeout
         super().__init__(*args, **kwargs)
 
+    async def post_json(self, endpoint: str, parameters: dict[str, Any], *,
+                        rate_limit_args: int | None = None) -> Any:
+        """Calls the Bot API with `parameters` (plain JSON values) as one orjson body and returns its raw result:
+        no PTB objects built for the call or from the answer. PTB still maps every failure to its errors (the same
+        _request_wrapper as its own calls), and the rate limiter, when there is one, paces the call as it would
+        Bot.send_message."""
+        if self.rate_limiter is None:
+            return await self._post_json(endpoint, parameters)
+        return await self.rate_limiter.process_request(
+            callback=self._post_json, args=(endpoint, parameters), kwargs={}, endpoint=endpoint, data=parameters,
+            rate_limit_args=rate_limit_args)
+
+    async def _post_json(self, endpoint: str, parameters: dict[str, Any], *, request: BaseRequest | None = None,
+                         read_timeout: Any = BaseRequest.DEFAULT_NONE) -> Any:
+        request = request or self.request
+        # PTB's own status and error mapping, kept whole.
+        payload = await request._request_wrapper(
+            f"{self.base_url}/{endpoint}", "POST", JsonBody(orjson.dumps(parameters)),  # type: ignore[arg-type]
+            read_timeout=read_timeout)
+        return request.parse_json_payload(payload)["result"]
+
     async def get_updates(  # type: ignore[override]
         self, offset: int | None = None, limit: int | None = None,
         timeout: int | timedelta | None = None,  # noqa: ASYNC109 (PTB's signature: how long the poll may wait)
@@ -156,10 +212,10 @@ class UpdatesBot(ExtBot[None]):
     ) -> tuple[MessageUpdate | Update, ...]:
         seconds = timeout.total_seconds() if isinstance(timeout, timedelta) else timeout or 0
         # As Bot.get_updates: the long poll's own timeout on top of the request's read timeout.
-        payloads = await self.do_api_request(
-            "getUpdates", api_kwargs={"offset": offset, "limit": limit, "timeout": seconds,
-                                      "allowed_updates": allowed_updates},
-            read_timeout=self._updates_read_timeout + seconds)
+        parameters = {"offset": offset, "limit": limit, "timeout": seconds, "allowed_updates": allowed_updates}
+        payloads = await self._post_json(
+            "getUpdates", {name: value for name, value in parameters.items() if value is not None},
+            request=self._request[0], read_timeout=self._updates_read_timeout + seconds)
         updates: list[MessageUpdate | Update] = []
         for payload in payloads:
             if problem := update_problem(payload):  # Telegram's own updates: never seen, but not to be parsed blind
