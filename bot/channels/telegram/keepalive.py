@@ -1,13 +1,17 @@
 """A lean HTTP/1.1 client for the Bot API's JSON calls: one POST written in one piece on a kept-alive connection,
 the answer read back as status and bytes. aiohttp's client cost about 125 µs of CPU a call (its request and response
 objects, headers as multidicts, a task writing the body), this about 45 µs: with a reply or a notice on every
-update, that was a twentieth of the update's CPU. Multipart uploads and the long poll stay on aiohttp."""
+update, that was a twentieth of the update's CPU. The answer's framing (Content-Length, chunked, until the close,
+keep-alive) is httptools' (llhttp, the parser uvicorn uses), not ours. Multipart uploads and the long poll stay on
+aiohttp."""
 
 from __future__ import annotations
 
 import asyncio
 import ssl
 from urllib.parse import urlsplit
+
+import httptools
 
 MAX_HEAD = 64 * 1024  # a status line and headers longer than this are not the Bot API's
 
@@ -22,12 +26,12 @@ class _Connection(asyncio.Protocol):
     def __init__(self) -> None:
         self.transport: asyncio.Transport | None = None
         self.reusable = True
-        self._buffer = bytearray()
         self._answer: asyncio.Future[tuple[int, bytes]] | None = None
-        self._status = 0
-        self._body_at = -1  # where the body begins in the buffer, once the head is in
-        self._length: int | None = None  # the body's length; None: chunked or until the connection closes
-        self._chunked = False
+        self._parser: httptools.HttpResponseParser | None = None
+        self._body: list[bytes] = []
+        self._head_bytes = 0
+        self._framed = False  # the answer says where its body ends (a length or chunks), not the close
+        self._headers_done = False
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = transport  # type: ignore[assignment]
@@ -37,8 +41,8 @@ class _Connection(asyncio.Protocol):
         answer = self._answer
         if answer is None or answer.done():
             return
-        if self._body_at >= 0 and self._length is None and not self._chunked:  # the body ran until the close
-            answer.set_result((self._status, bytes(self._buffer[self._body_at:])))
+        if self._headers_done and not self._framed and self._parser is not None:  # the body ran until the close
+            answer.set_result((self._parser.get_status_code(), b"".join(self._body)))
         else:
             answer.set_exception(HttpError(f"connection closed before the answer was complete ({exc or 'EOF'})"))
 
@@ -46,84 +50,54 @@ class _Connection(asyncio.Protocol):
         """Writes the request; the future holds the status and the body."""
         assert self.transport is not None
         self._answer = asyncio.get_running_loop().create_future()
-        self._buffer.clear()
-        self._body_at, self._length, self._chunked = -1, None, False
+        self._parser = httptools.HttpResponseParser(self)
+        self._body, self._head_bytes, self._framed, self._headers_done = [], 0, False, False
         self.transport.write(request)
         return self._answer
 
     def data_received(self, data: bytes) -> None:
-        self._buffer += data
-        answer = self._answer
-        if answer is None or answer.done():
+        answer, parser = self._answer, self._parser
+        if answer is None or answer.done() or parser is None:
             self.reusable = False  # bytes nobody asked for: this connection's framing cannot be trusted
             return
         try:
-            if self._body_at < 0 and not self._read_head():
-                return
-            body = self._read_body()
-        except (ValueError, HttpError) as exc:
+            parser.feed_data(data)
+        except (httptools.HttpParserError, HttpError) as exc:
             self.reusable = False
-            answer.set_exception(HttpError(f"malformed HTTP answer: {exc}"))
+            if not answer.done():
+                answer.set_exception(HttpError(f"malformed HTTP answer: {exc}"))
             return
-        if body is not None:
-            answer.set_result((self._status, body))
-
-    def _read_head(self) -> bool:
-        end = self._buffer.find(b"\r\n\r\n")
-        if end < 0:
-            if len(self._buffer) > MAX_HEAD:
-                raise HttpError("head too long")
-            return False
-        lines = bytes(self._buffer[:end]).split(b"\r\n")
-        version, status, _ = (lines[0] + b" ").split(b" ", 2)
-        if not version.startswith(b"HTTP/1."):
-            raise HttpError(f"status line {lines[0][:80]!r}")
-        self._status = int(status)
-        for line in lines[1:]:
-            name, _, value = line.partition(b":")
-            name, value = name.strip().lower(), value.strip().lower()
-            if name == b"content-length":
-                self._length = int(value)
-            elif name == b"transfer-encoding" and value != b"identity":
-                self._chunked = True
-            elif name == b"connection" and value == b"close":
+        if not answer.done() and not self._headers_done:
+            self._head_bytes += len(data)
+            if self._head_bytes > MAX_HEAD:
                 self.reusable = False
-        if version == b"HTTP/1.0":
+                answer.set_exception(HttpError("head too long"))
+
+    # httptools' callbacks
+    def on_message_begin(self) -> None:
+        if self._answer is None or self._answer.done():
+            self.reusable = False  # a second answer to one request: this connection's framing cannot be trusted
+
+    def on_header(self, name: bytes, value: bytes) -> None:
+        if name.lower() in (b"content-length", b"transfer-encoding"):
+            self._framed = True
+
+    def on_headers_complete(self) -> None:
+        self._headers_done = True
+        status = self._parser.get_status_code() if self._parser is not None else 0
+        if status in (204, 304) or 100 <= status < 200:
+            self._framed = True  # no body at all
+
+    def on_body(self, body: bytes) -> None:
+        self._body.append(body)
+
+    def on_message_complete(self) -> None:
+        answer, parser = self._answer, self._parser
+        if answer is None or answer.done() or parser is None:
+            return
+        if not parser.should_keep_alive() or parser.get_http_version() != "1.1":
             self.reusable = False
-        if self._status in (204, 304) or 100 <= self._status < 200:
-            self._length = 0
-        if self._chunked:
-            self._length = None
-        elif self._length is None:
-            self.reusable = False  # the body runs until the server closes the connection
-        self._body_at = end + 4
-        return True
-
-    def _read_body(self) -> bytes | None:
-        """The body once it is all in, else None."""
-        if self._length is not None:
-            if len(self._buffer) - self._body_at < self._length:
-                return None
-            body = bytes(self._buffer[self._body_at:self._body_at + self._length])
-            if len(self._buffer) > self._body_at + self._length:
-                self.reusable = False
-            return body
-        if not self._chunked:
-            return None
-        chunks, at = [], self._body_at
-        while True:
-            line_end = self._buffer.find(b"\r\n", at)
-            if line_end < 0:
-                return None
-            size = int(bytes(self._buffer[at:line_end]).split(b";", 1)[0], 16)
-            if size == 0:
-                if self._buffer.find(b"\r\n\r\n", line_end) < 0:
-                    return None  # the (empty) trailer is not all in yet
-                return b"".join(chunks)
-            if len(self._buffer) < line_end + 2 + size + 2:
-                return None
-            chunks.append(bytes(self._buffer[line_end + 2:line_end + 2 + size]))
-            at = line_end + 2 + size + 2
+        answer.set_result((parser.get_status_code(), b"".join(self._body)))
 
 
 class KeepAlivePool:
