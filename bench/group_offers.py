@@ -34,7 +34,7 @@ from config.settings import load_settings
 
 DATA = Path(__file__).resolve().parents[1] / "tests" / "data" / "group_chat.tsv"
 TUNED_BATCHES = {name: DATA.with_name(f"group_chat_{name}.tsv") for name in ("fresh", "fresh4")}  # tuned on
-HELD_OUT_BATCHES = {name: DATA.with_name(f"group_chat_{name}.tsv") for name in ("fresh2", "fresh3", "fresh5")}  # never printed
+HELD_OUT_BATCHES = {name: DATA.with_name(f"group_chat_{name}.tsv") for name in ("fresh2", "fresh3", "fresh5", "fresh6")}  # never printed
 GROUP = "group:JT-TTC-01"  # a demo group bound to 铁塔厂家属院
 
 
