@@ -30,12 +30,18 @@ from pathlib import Path
 
 from bot.pipeline.messages import Inbound
 from bot.runtime import start
+from bot.understanding.classifier import Classifier
+from bot.understanding.emergencies import emergency_in
+from bot.understanding.mining import mine_offer_evidence, write_offer_evidence
+from bot.understanding.offers import EVIDENCE_FILE, Evidence, grammar_reading, weighed
+from bot.understanding.rules import load_rules
 from config.settings import load_settings
 
 DATA = Path(__file__).resolve().parents[1] / "tests" / "data" / "group_chat.tsv"
 TUNED_BATCHES = {name: DATA.with_name(f"group_chat_{name}.tsv") for name in ("fresh", "fresh4")}  # tuned on
 HELD_OUT_BATCHES = {name: DATA.with_name(f"group_chat_{name}.tsv") for name in ("fresh2", "fresh3", "fresh5", "fresh6")}  # never printed
 GROUP = "group:JT-TTC-01"  # a demo group bound to 铁塔厂家属院
+TUNING_PARTS = ("tuning", *TUNED_BATCHES)  # the only lines the shipped evidence is mined from
 
 
 def half(text: str) -> str:
@@ -43,10 +49,64 @@ def half(text: str) -> str:
     return "tuning" if zlib.crc32(text.encode()) % 2 == 0 else "held_out"
 
 
-async def run(errors: bool = False) -> dict:
+def labelled_rows() -> list[tuple[str, dict[str, str]]]:
+    """Every labelled line with its part: the tuning or held-out half, or its batch's name."""
     rows = [(half(row["text"]), row) for row in csv.DictReader(DATA.open(encoding="utf-8"), delimiter="\t")]
     for name, path in (TUNED_BATCHES | HELD_OUT_BATCHES).items():
         rows += [(name, row) for row in csv.DictReader(path.open(encoding="utf-8"), delimiter="\t")]
+    return rows
+
+
+def mined_evidence(rows: list[tuple[str, dict[str, str]]], parts: tuple[str, ...]) -> dict[str, float]:
+    """The evidence mined from the lines of these parts."""
+    lines = [(row["text"], row["label"] != "chatter", part) for part, row in rows if part in parts]
+    return dict(mine_offer_evidence(lines))
+
+
+def leave_one_batch_out(rows: list[tuple[str, dict[str, str]]], rules: Path) -> dict:
+    """Each part measured with the grammar alone and with evidence mined without it: from the tuning parts (as
+    shipped) and from every other part; offer_kind's decisions, which are the dispatcher's (bench figures agree)."""
+    classifier = Classifier(load_rules(rules))
+    readings = [None if emergency_in(row["text"]) else grammar_reading(classifier, row["text"]) for _, row in rows]
+    parts = list(dict.fromkeys(part for part, _ in rows))
+    result: dict = {}
+    for regime, training in (("grammar", None), ("evidence_from_tuning", TUNING_PARTS), ("evidence_from_others", parts)):
+        figures = {}
+        for held in parts:
+            evidence = Evidence() if training is None else Evidence.of(
+                mined_evidence(rows, tuple(p for p in training if p != held)))
+            tally = {"chatter": 0, "chatter_offered": 0, "real": 0, "real_heard": 0}
+            for (part, row), reading in zip(rows, readings, strict=True):
+                if part != held:
+                    continue
+                if reading is None:
+                    offered = emergency_in(row["text"]) is not None
+                else:
+                    offered = weighed(reading[0], reading[2], reading[3], evidence.score(reading[1])) is not None
+                key = "chatter" if row["label"] == "chatter" else "real"
+                tally[key] += 1
+                tally["chatter_offered" if key == "chatter" else "real_heard"] += offered
+            figures[held] = tally
+        result[regime] = _figures(figures, parts)
+    return result
+
+
+def _figures(tallies: dict[str, dict[str, int]], parts: list[str]) -> dict:
+    """Per part and pooled over the held-out parts and over all: chatter offered and real heard, in per cent."""
+    def pct(tally: dict[str, int]) -> list:
+        return [round(100 * tally["chatter_offered"] / tally["chatter"], 1),
+                round(100 * tally["real_heard"] / tally["real"], 1)]
+
+    def pooled(names: list[str]) -> dict[str, int]:
+        return {key: sum(tallies[name][key] for name in names) for key in tallies[names[0]]}
+
+    held_out = [p for p in parts if p not in TUNING_PARTS]
+    return {**{part: pct(tallies[part]) for part in parts}, "pooled_held_out": pct(pooled(held_out)),
+            "pooled_all": pct(pooled(parts))}
+
+
+async def run(errors: bool = False) -> dict:
+    rows = labelled_rows()
     counts = {name: {"chatter": 0, "chatter_offered": 0, "real": 0, "real_heard": 0}
               for name in ("tuning", "held_out", *TUNED_BATCHES, *HELD_OUT_BATCHES)}
     with tempfile.TemporaryDirectory() as work:
@@ -79,4 +139,15 @@ async def run(errors: bool = False) -> dict:
 
 
 if __name__ == "__main__":
-    print(json.dumps(asyncio.run(run("--errors" in sys.argv[1:])), ensure_ascii=False))
+    if "--mine" in sys.argv[1:]:
+        lines = labelled_rows()
+        evidence = mined_evidence(lines, TUNING_PARTS)
+        target = load_settings({}).rules_path.with_name(EVIDENCE_FILE)
+        write_offer_evidence(target, list(evidence.items()), "the tuning parts of tests/data/group_chat*.tsv (" + ", ".join(
+            f"{part}: {sum(p == part for p, _ in lines)} lines" for part in TUNING_PARTS) + ")")
+        print(json.dumps({"bench": "group_offers_mine", "written": str(target), "words": len(evidence)}))
+    elif "--lobo" in sys.argv[1:]:
+        print(json.dumps({"bench": "group_offers_lobo", "figures": "[chatter offered %, real heard %]",
+                          **leave_one_batch_out(labelled_rows(), load_settings({}).rules_path)}, ensure_ascii=False))
+    else:
+        print(json.dumps(asyncio.run(run("--errors" in sys.argv[1:])), ensure_ascii=False))

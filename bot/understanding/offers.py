@@ -28,6 +28,9 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
 
 from bot.understanding.classifier import CASE_INTENTS, Classification, Classifier, Intent, normalize
 from bot.understanding.emergencies import emergency_in
@@ -175,7 +178,49 @@ OWN_HOME = re.compile(r"(?:我|额|俺)们?家的?")
 # A neighbour named by floor (三楼那家, 5楼的) is as shared a place as 楼上.
 NEIGHBOUR = re.compile(r"[一二三四五六七八九十\d]+(?:楼|层)(?:的|那|这)")
 FREQUENCY = re.compile(r"又|天天|每天|一直|总是|老是|老有|总有|经常")
+# The evidence's second opinion (config/offer_evidence.yaml): summed log-odds this strong for chatter veto an
+# offer; this strong for a real matter they take a line the grammar half-read.
+EVIDENCE_VETO = 3.0
+EVIDENCE_ACCEPT = 9.0
+EVIDENCE_FILE = "offer_evidence.yaml"
 EXTENT_GAP = 2  # an extent word this close to a nuisance says there is too much of it (全是坑, 土到处飞)
+
+
+@dataclass(frozen=True, slots=True)
+class Evidence:
+    """Words mined from labelled group lines, each with the log-odds it gives a real matter (negative: chatter)."""
+
+    words: tuple[tuple[str, float], ...] = ()
+
+    @classmethod
+    def of(cls, weights: dict[str, float]) -> Evidence:
+        """Evidence from words and weights, normalised, longest first."""
+        return cls(tuple(sorted(((normalize(w), float(x)) for w, x in weights.items() if normalize(w)),
+                                key=lambda item: (-len(item[0]), item[0]))))
+
+    @classmethod
+    def load(cls, path: Path) -> Evidence:
+        """The evidence file's `real` and `chatter` words (weights as written, chatter's counted against); none
+        when there is no file."""
+        if not path.is_file():
+            return cls()
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        return cls.of({**{w: -abs(float(x)) for w, x in (data.get("chatter") or {}).items()},
+                       **{w: abs(float(x)) for w, x in (data.get("real") or {}).items()}})
+
+    def score(self, norm: str) -> float:
+        """The summed weight of the words in the text, longest first, each stretch of text counted once."""
+        taken = [False] * len(norm)
+        total = 0.0
+        for word, weight in self.words:
+            start = norm.find(word)
+            while start >= 0:
+                if not any(taken[start:start + len(word)]):
+                    taken[start:start + len(word)] = [True] * len(word)
+                    total += weight
+                    break
+                start = norm.find(word, start + 1)
+        return total
 
 
 @dataclass(frozen=True, slots=True)
@@ -184,6 +229,7 @@ class OfferWords:
 
     lists: dict[str, tuple[str, ...]]
     state_cues: tuple[str, ...]  # the report intent's heavy cues, problem states too
+    evidence: Evidence = Evidence()  # the mined second opinion beside the rules file, if any
 
     def near(self, first: str, second: str, norm: str) -> bool:
         """Whether a word of one list stands within EXTENT_GAP characters of a word of the other, either order."""
@@ -236,6 +282,7 @@ class Reading:
     wish: bool
     service: bool
     persistent: bool
+    complaint: bool  # a complaint's grammar: a promise unkept, a fault fixed and back, nobody told of it
 
 
 _words: tuple[Classifier, OfferWords] | None = None
@@ -248,7 +295,8 @@ def offer_words(classifier: Classifier) -> OfferWords:
         lists = {name: tuple(filter(None, map(normalize, words))) for name, words in classifier.rules.offers.items()}
         report = classifier.rules.intents.get(Intent.REPORT.value)
         cues = tuple(normalize(k.word) for k in report.keywords if k.weight >= STATE_CUE) if report else ()
-        _words = (classifier, OfferWords(lists, tuple(filter(None, cues))))
+        evidence = Evidence.load(Path(classifier.rules.source).with_name(EVIDENCE_FILE))
+        _words = (classifier, OfferWords(lists, tuple(filter(None, cues)), evidence))
     return _words[1]
 
 
@@ -300,13 +348,38 @@ def read(classifier: Classifier, norm: str, matched: tuple[str, ...] = ()) -> Re
         service=(words.find("service_asks", norm) or SERVICE_ASK.search(norm) is not None)
         and words.find("service_things", norm),
         persistent=PERSISTENT.search(norm) is not None,
+        complaint=overdue or relapse or NO_NOTICE.search(norm) is not None,
     )
 
 
-def offer_kind(classifier: Classifier, text: str) -> Intent | None:
-    """The case kind (report, wish, appointment) an overheard group message confidently reads as, else None."""
+def offer_kind(classifier: Classifier, text: str, evidence: Evidence | None = None) -> Intent | None:
+    """The case kind (report, wish, appointment) an overheard group message confidently reads as, else None;
+    `evidence` (default: the rules' offer_evidence.yaml) is the second opinion weighed after the grammar."""
     if emergency_in(text) is not None:
         return Intent.REPORT  # never left unheard, whatever else the words say
+    reading = grammar_reading(classifier, text)
+    if reading is None:
+        return None
+    kind, norm, half_read, firm = reading
+    return weighed(kind, half_read, firm,
+                   (offer_words(classifier).evidence if evidence is None else evidence).score(norm))
+
+
+def weighed(kind: Intent | None, half_read: bool, firm: bool, score: float) -> Intent | None:
+    """The grammar's kind after the evidence's second opinion: an offer the grammar did not read firmly vetoed
+    when the words speak strongly for chatter, a line the grammar half-read (a problem state, or a shared thing)
+    taken when they speak strongly for a report."""
+    if kind is not None and not firm and score <= -EVIDENCE_VETO:
+        return None
+    if kind is None and half_read and score >= EVIDENCE_ACCEPT:
+        return Intent.REPORT
+    return kind
+
+
+def grammar_reading(classifier: Classifier, text: str) -> tuple[Intent | None, str, bool, bool] | None:
+    """The grammar's kind, the normalised text, whether the grammar half-read it (no hard mood, and a problem
+    state or a shared thing or place), and whether it read it firmly (a call, a lasting fault, a complaint's
+    grammar, a wish or a booking asked), which no evidence overrules; None for a line too short to weigh."""
     norm = UNCLAIMED.sub("无主", FALL.sub("摔跤", OPENING_APOLOGY.sub("", INTERJECTION.sub("", normalize(text)))))
     if len(norm) < MIN_CHARS:
         return None
@@ -315,10 +388,12 @@ def offer_kind(classifier: Classifier, text: str) -> Intent | None:
         norm = BUSY.sub(" ", norm)  # busy, not broken (快递柜满了); 垃圾满了 is too much of a nuisance
     result = classifier.classify(norm)
     reading = read(classifier, norm, tuple(normalize(word) for word in result.keywords))
+    half_read = not reading.hard and (reading.state or reading.facility or reading.place)
+    firm = reading.call or reading.persistent or reading.complaint or reading.wish or reading.service
     if reading.hard or (reading.mood is not None and not (reading.call or reading.wish or reading.service)):
-        return None
+        return None, norm, half_read, firm
     if cue_weight(classifier, CHATTER, without_cues(classifier, Intent.REPORT, NO_NOTICE.sub(" ", norm))) >= CHATTER_VETO:
-        return None
+        return None, norm, False, firm
     kind = classified_kind(classifier, result, norm, reading.state or reading.call or reading.persistent)
     report_cues = cue_weight(classifier, Intent.REPORT, norm)
     if (kind is None and result.intent is Intent.REPORT and (reading.facility or reading.place) and result.category
@@ -339,10 +414,10 @@ def offer_kind(classifier: Classifier, text: str) -> Intent | None:
         # it may still be a booking (想约网格员来家里看看, 高龄津贴要本人去吗，额妈走不动).
         kind = None
     if kind is None and reading.wish:
-        return Intent.WISH
+        return Intent.WISH, norm, half_read, firm
     if kind is None and (reading.service or cue_weight(classifier, Intent.APPOINTMENT, norm) >= BOOKING_CUE):
-        return Intent.APPOINTMENT
-    return kind
+        return Intent.APPOINTMENT, norm, half_read, True
+    return kind, norm, half_read, firm
 
 
 def classified_kind(classifier: Classifier, result: Classification, norm: str, corroborated: bool) -> Intent | None:
