@@ -111,7 +111,7 @@ NO_NOTICE = re.compile(r"(?:没|不|也不|都不|也没|连个)[^，,。！!]{0
 # A place or thing in demand, not at fault (快递柜满了, 电梯人太多了, 排到门口了): unless what fills it is a
 # nuisance (垃圾满了), how busy it is says nothing is wrong.
 BUSY = re.compile(r"排(?:了|起)?长?队|排到(?:门口|外面|马路)|排了(?:半天|好久|一上午|一下午)|人太?多|好多人|"
-                  r"都满了|满了|满满的|借光|抢光|卖完|没位置|没车位")
+                  r"都满了|满了|满满的|借光|抢光|卖完|没位置|没车位|被(?:人)?骑走|骑光|一辆都没")
 # A promise, said in other words than the rules file's (说上礼拜就来修); it is overdue when nothing came of it.
 PROMISE = re.compile(r"说[^，,。！!]{0,8}(?:来|就|要|会)[^，,。！!]{0,2}(?:修|换|弄|处理|看|收|清)")
 # Asking where or how a public service is got (低保年审在哪弄, 老年卡到期了咋续), with a service named.
@@ -156,6 +156,12 @@ PROBLEM_GRAMMAR = re.compile(
     r"(?:倒|扔|堆|排|泼|吐)(?:进|在|到)|"
     r"(?:也|还|都|一直|始终|从来)(?:不|没有?|没人)(?:[修管填补清收换弄处拉扫理]|来人)|"  # neglect: 也不填上, 一直没人修
     r"(?:半夜|深夜|凌晨|十一点|十二点|11点|12点)[^。！!]{0,10}还(?:有人|在)|"  # at night and still at it
+    # a camera aimed at someone's home (监控对着别人家门), someone living in a space nobody lives in (地下室…里面住了
+    # 人), a door meant to be shut that stands open day in day out (单元门一直开着)
+    r"(?:监控|摄像头|探头)[^。！!]{0,8}(?:对着|对准|朝着|照着)[^，,。！!]{0,4}(?:家|门|窗|屋|卧室|阳台)|"
+    r"(?:地下室|车库|楼顶|楼道|车棚|楼梯间|配电房|平台|储藏室|锅炉房|设备间)[^。！!]{0,10}住(?:了|着|进|人)|"
+    r"有人住(?:在|进)|(?:单元|楼|地下室|配电房?|消防|车库|防盗|铁|院|楼道|楼顶|天台|后)门[^，,。！!]{0,2}"
+    r"(?:一直|老是|总是|天天|整天|成天|常年)(?:都)?(?:开着|敞着)|"
     # on and off: 亮一阵灭一阵, 一会儿有一会儿没, 忽冷忽热, 时好时坏
     r"(.)一(?:阵|会儿?)(?!\1).一(?:阵|会儿?)|一(?:阵|会儿?)(.)一(?:阵|会儿?)(?!\2).|忽(.)忽(?!\3).|时(.)时(?!\4)."
 )
@@ -166,6 +172,14 @@ INTRUSION = re.compile(r"(?:飘|灌|渗|流|漏|吹|传|熏|钻|爬|滴|溅|淌|
 # A person falling (摔倒了, 滑倒) is what happened to someone, not a thing fallen over (树倒了); a thing nobody
 # claims or uses (没人领的快递, 没人骑的自行车) is not a thing nobody looks after (没人管).
 FALL = re.compile(r"[摔滑绊跌]倒")
+# A person hurt (摔了一跤, 磕破了头, 崴了脚) at a shared place or thing: a problem state there, unless the sender says
+# it came of their own play or carelessness (跳舞崴了脚, 学骑车摔了, 不小心) or warns of a fall that has not happened
+# (路滑，小心别摔倒).
+INJURY = re.compile(r"摔(?:了|伤|断|下来|跤)|磕(?:破|伤)|划(?:破|伤)|崴了|骨折")
+NOT_AN_INJURY = re.compile(r"跳舞|打球|踢球|跑步|学骑|骑车|滑冰|滑板|锻炼|爬山|不小心|自己|"
+                           r"小心|当心|注意|别|防止|以防|万一|容易|免得|省得")
+# 外地人, 外地车 are people and cars here, not a compound elsewhere (外地的小区).
+OUTSIDER = re.compile(r"外地(?=人|的人|口音|车|牌)")
 UNCLAIMED = re.compile(r"没人(?=[领骑要坐玩]|认领)")
 # It has lasted or keeps coming back (都三天了, 好几个月了, 三天两头): a complaint's mark on a shared thing. Plain
 # frequency (每天, 又, 一直) is not: 电梯每天早上都是送娃上学的.
@@ -310,7 +324,7 @@ def read(classifier: Classifier, norm: str, matched: tuple[str, ...] = ()) -> Re
     fixed = words.find("resolved", norm) or FIXED.search(norm) is not None
     relapse = fixed and (RELAPSE.search(norm) or OVERDUE.search(norm)) is not None
     said = {"resolved": fixed, "promised": promised and not overdue,
-            "hearsay": (words.find("hearsay", norm) or HEARSAY.search(norm) is not None)
+            "hearsay": (words.find("hearsay", OUTSIDER.sub("外来", norm)) or HEARSAY.search(norm) is not None)
             and OWN_CASE.search(norm) is None,
             "own_doing": words.find("own_doing", norm) or OWN_FAMILY.search(norm) is not None}
     hard = next((name for name in HARD_MOODS if (said[name] if name in said else words.find(name, norm))
@@ -339,6 +353,7 @@ def read(classifier: Classifier, norm: str, matched: tuple[str, ...] = ()) -> Re
         state=(overdue or relapse or outage or NO_NOTICE.search(norm) is not None or words.find("problem_states", norm)
                or any(cue in norm for cue in words.state_cues) or PROBLEM_GRAMMAR.search(norm) is not None or extent
                or (nuisance and words.find("harms", norm))
+               or (facility or place) and INJURY.search(norm) is not None and NOT_AN_INJURY.search(norm) is None
                or ((nuisance or facility) and INTRUSION.search(norm) is not None)),
         call=whom or words.find("calls_to_act", norm) or CALL.search(norm) is not None,
         # a wish for the place (希望 + 小区 + 装个), or a micro-wish: a want said with a hardship (想要个放大镜 +
