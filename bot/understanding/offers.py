@@ -27,7 +27,7 @@ holds the grammar that combines them. A message is read in this order:
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import yaml
@@ -205,6 +205,13 @@ class Evidence:
     """Words mined from labelled group lines, each with the log-odds it gives a real matter (negative: chatter)."""
 
     words: tuple[tuple[str, float], ...] = ()
+    by_first: dict[str, tuple[tuple[int, str, float], ...]] = field(default_factory=dict, compare=False)
+
+    def __post_init__(self) -> None:
+        index: dict[str, list[tuple[int, str, float]]] = {}
+        for order, (word, weight) in enumerate(self.words):
+            index.setdefault(word[0], []).append((order, word, weight))
+        object.__setattr__(self, "by_first", {char: tuple(items) for char, items in index.items()})
 
     @classmethod
     def of(cls, weights: dict[str, float]) -> Evidence:
@@ -226,7 +233,8 @@ class Evidence:
         """The summed weight of the words in the text, longest first, each stretch of text counted once."""
         taken = [False] * len(norm)
         total = 0.0
-        for word, weight in self.words:
+        # only words whose first character is in the text, in the same longest-first order
+        for _, word, weight in sorted(item for char in set(norm) for item in self.by_first.get(char, ())):
             start = norm.find(word)
             while start >= 0:
                 if not any(taken[start:start + len(word)]):
@@ -376,6 +384,8 @@ def offer_kind(classifier: Classifier, text: str, evidence: Evidence | None = No
     if reading is None:
         return None
     kind, norm, half_read, firm = reading
+    if (firm if kind is not None else not half_read):
+        return kind  # nothing the evidence could change: most chatter is never weighed
     return weighed(kind, half_read, firm,
                    (offer_words(classifier).evidence if evidence is None else evidence).score(norm))
 
