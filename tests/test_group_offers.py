@@ -226,13 +226,18 @@ async def test_the_mined_evidence_takes_a_line_the_grammar_half_read(bot):
 async def test_staff_edit_the_evidence_beside_the_rules_file(database_url, tmp_path):
     rules = tmp_path / "rules.yaml"
     shutil.copy(RULES, rules)
-    (tmp_path / "offer_evidence.yaml").write_text("real:\n  钢丝绳: 9\nchatter:\n  熄灯一小时: 4\n", encoding="utf-8")
+    evidence = tmp_path / "offer_evidence.yaml"
     bot = await Harness.start(database_url, rules_path=rules)
     try:
-        # a shared thing with no fault the grammar reads, taken on the word staff weighed as a real matter's
-        assert "登记" in await bot.resident("老张", "电梯的钢丝绳看着毛毛糙糙的", group=GROUP)
+        assert await bot.resident("老张", "电梯的钢丝绳看着毛毛糙糙的", group=GROUP) == ""  # no file: the grammar alone
+        evidence.write_text("real:\n  钢丝绳: 9\nchatter:\n  熄灯一小时: 4\n", encoding="utf-8")
+        # the edited file is read at once: a shared thing with no fault the grammar reads, taken on the word staff
+        # weighed as a real matter's
+        assert "登记" in await bot.resident("王姐", "电梯的钢丝绳看着毛毛糙糙的", group=GROUP)
         # an offer the grammar made without a call, vetoed by the word staff weighed as chatter's
-        assert await bot.resident("王姐", "小区的路灯全灭了，大家在搞熄灯一小时活动", group=GROUP) == ""
-        assert "登记" in await bot.resident("李叔", "小区的路灯全灭了，黑乎乎的", group=GROUP)
+        assert await bot.resident("李叔", "小区的路灯全灭了，大家在搞熄灯一小时活动", group=GROUP) == ""
+        assert "登记" in await bot.resident("赵姨", "小区的路灯全灭了，黑乎乎的", group=GROUP)
+        evidence.write_text("real: [钢丝绳\n", encoding="utf-8")  # broken: the grammar decides alone again
+        assert "登记" in await bot.resident("孙哥", "小区的路灯全灭了，大家在搞熄灯一小时活动", group=GROUP)
     finally:
         await bot.close()

@@ -26,6 +26,7 @@ holds the grammar that combines them. A message is read in this order:
 
 from __future__ import annotations
 
+import logging
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -36,6 +37,7 @@ from bot.understanding.classifier import CASE_INTENTS, Classification, Classifie
 from bot.understanding.emergencies import emergency_in
 
 CHATTER = Intent.CHATTER
+log = logging.getLogger(__name__)
 
 CUE_WEIGHT = 1.0  # an intent cue weighed below this (又, 一直) only colours a sentence
 PHRASE_WEIGHT = 2.0  # a category problem phrase this heavy (电梯困人, 停水) names a problem without any cue
@@ -222,12 +224,16 @@ class Evidence:
     @classmethod
     def load(cls, path: Path) -> Evidence:
         """The evidence file's `real` and `chatter` words (weights as written, chatter's counted against); none
-        when there is no file."""
-        if not path.is_file():
+        when there is no file, or when it cannot be read (logged: the grammar then decides alone)."""
+        try:
+            data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+            return cls.of({**{str(w): -abs(float(x)) for w, x in (data.get("chatter") or {}).items()},
+                           **{str(w): abs(float(x)) for w, x in (data.get("real") or {}).items()}})
+        except FileNotFoundError:
             return cls()
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-        return cls.of({**{w: -abs(float(x)) for w, x in (data.get("chatter") or {}).items()},
-                       **{w: abs(float(x)) for w, x in (data.get("real") or {}).items()}})
+        except (OSError, UnicodeDecodeError, yaml.YAMLError, AttributeError, TypeError, ValueError) as exc:
+            log.error("group offers: %s unusable, the grammar decides alone: %s", path, exc)
+            return cls()
 
     def score(self, norm: str) -> float:
         """The summed weight of the words in the text, longest first, each stretch of text counted once."""
@@ -251,7 +257,6 @@ class OfferWords:
 
     lists: dict[str, tuple[str, ...]]
     state_cues: tuple[str, ...]  # the report intent's heavy cues, problem states too
-    evidence: Evidence = Evidence()  # the mined second opinion beside the rules file, if any
 
     def near(self, first: str, second: str, norm: str) -> bool:
         """Whether a word of one list stands within EXTENT_GAP characters of a word of the other, either order."""
@@ -317,9 +322,25 @@ def offer_words(classifier: Classifier) -> OfferWords:
         lists = {name: tuple(filter(None, map(normalize, words))) for name, words in classifier.rules.offers.items()}
         report = classifier.rules.intents.get(Intent.REPORT.value)
         cues = tuple(normalize(k.word) for k in report.keywords if k.weight >= STATE_CUE) if report else ()
-        evidence = Evidence.load(Path(classifier.rules.source).with_name(EVIDENCE_FILE))
-        _words = (classifier, OfferWords(lists, tuple(filter(None, cues)), evidence))
+        _words = (classifier, OfferWords(lists, tuple(filter(None, cues))))
     return _words[1]
+
+
+_evidence: tuple[Path, tuple[int, int] | None, Evidence] | None = None
+
+
+def offer_evidence(classifier: Classifier) -> Evidence:
+    """The evidence beside this classifier's rules file, read again whenever the file changes (staff edit it)."""
+    global _evidence
+    path = Path(classifier.rules.source).with_name(EVIDENCE_FILE)
+    try:
+        stat = path.stat()
+        stamp: tuple[int, int] | None = (stat.st_mtime_ns, stat.st_size)
+    except OSError:
+        stamp = None
+    if _evidence is None or _evidence[:2] != (path, stamp):
+        _evidence = (path, stamp, Evidence() if stamp is None else Evidence.load(path))
+    return _evidence[2]
 
 
 def read(classifier: Classifier, norm: str, matched: tuple[str, ...] = ()) -> Reading:
@@ -387,7 +408,7 @@ def offer_kind(classifier: Classifier, text: str, evidence: Evidence | None = No
     if (firm if kind is not None else not half_read):
         return kind  # nothing the evidence could change: most chatter is never weighed
     return weighed(kind, half_read, firm,
-                   (offer_words(classifier).evidence if evidence is None else evidence).score(norm))
+                   (offer_evidence(classifier) if evidence is None else evidence).score(norm))
 
 
 def weighed(kind: Intent | None, half_read: bool, firm: bool, score: float) -> Intent | None:
