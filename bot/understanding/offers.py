@@ -174,11 +174,11 @@ INTRUSION = re.compile(r"(?:飘|灌|渗|流|漏|吹|传|熏|钻|爬|滴|溅|淌|
 # A person falling (摔倒了, 滑倒) is what happened to someone, not a thing fallen over (树倒了); a thing nobody
 # claims or uses (没人领的快递, 没人骑的自行车) is not a thing nobody looks after (没人管).
 FALL = re.compile(r"[摔滑绊跌]倒")
-# A person hurt (摔了一跤, 磕破了头, 崴了脚) at a shared place or thing: a problem state there, unless the sender says
-# it came of their own play or carelessness (跳舞崴了脚, 学骑车摔了, 不小心) or warns of a fall that has not happened
-# (路滑，小心别摔倒).
+# A person hurt (摔了一跤, 磕破了头, 崴了脚) on a shared thing (楼道, 台阶, 滑梯): a problem state of it, unless the
+# sender says it came of their own play or carelessness (跳舞崴了脚, 学骑车摔了, 不小心), makes light of it (蹭破点
+# 皮, 没事) or warns of a fall that has not happened (路滑，小心别摔倒). A child fallen in the yard is no fault of it.
 INJURY = re.compile(r"摔(?:了|伤|断|下来|跤)|磕(?:破|伤)|划(?:破|伤)|崴了|骨折")
-NOT_AN_INJURY = re.compile(r"跳舞|打球|踢球|跑步|学骑|骑车|滑冰|滑板|锻炼|爬山|不小心|自己|"
+NOT_AN_INJURY = re.compile(r"跳舞|打球|踢球|跑步|学骑|骑车|滑冰|滑板|锻炼|爬山|不小心|自己|点皮|没事|不要紧|不严重|还好|"
                            r"小心|当心|注意|别|防止|以防|万一|容易|免得|省得")
 # 外地人, 外地车 are people and cars here, not a compound elsewhere (外地的小区).
 OUTSIDER = re.compile(r"外地(?=人|的人|口音|车|牌)")
@@ -382,7 +382,7 @@ def read(classifier: Classifier, norm: str, matched: tuple[str, ...] = ()) -> Re
         state=(overdue or relapse or outage or NO_NOTICE.search(norm) is not None or words.find("problem_states", norm)
                or any(cue in norm for cue in words.state_cues) or PROBLEM_GRAMMAR.search(norm) is not None or extent
                or (nuisance and words.find("harms", norm))
-               or (facility or place) and INJURY.search(norm) is not None and NOT_AN_INJURY.search(norm) is None
+               or facility and INJURY.search(norm) is not None and NOT_AN_INJURY.search(norm) is None
                or ((nuisance or facility) and INTRUSION.search(norm) is not None)),
         call=whom or words.find("calls_to_act", norm) or CALL.search(norm) is not None,
         # a wish for the place (希望 + 小区 + 装个), or a micro-wish: a want said with a hardship (想要个放大镜 +
