@@ -197,3 +197,47 @@ async def test_a_visit_booked_or_where_a_public_service_is_got_is_a_booking_and_
     assert all("预约" in answer for answer in answers.values()), answers
     chatter = await heard(bot, ["停车场的月卡在哪办", "门禁卡在哪补"])  # no public service
     assert all(answer == "" for answer in chatter.values()), chatter
+
+
+async def test_a_person_hurt_a_camera_on_a_door_someone_living_in_a_basement_and_a_door_left_open_are_offered(bot):
+    answers = await heard(bot, [
+        "有人在楼道里摔了一跤，腿都肿了",  # a person hurt at a shared place
+        "楼梯上磕破了头，血流了一脸",
+        "楼道里有人装了个摄像头对着对门家",  # a camera aimed at a neighbour's door
+        "车库里住了几个外地人，天天进进出出",  # someone living where nobody lives; 外地人 is no compound elsewhere
+        "地下室的门一直敞着，里头住了人",
+    ])
+    assert all("登记" in answer for answer in answers.values()), answers
+    chatter = await heard(bot, [
+        "下雪了路滑，老人出门当心别摔倒",  # a fall warned of, not one that happened
+        "今天在广场跳舞把脚崴了",  # one's own doing
+        "楼下的共享单车都被骑走了，一辆都没了",  # in demand, not at fault
+        "超市门一直开着，进出方便",  # a door nobody needs shut
+        "楼上住了个新邻居，人挺好",
+    ])
+    assert all(answer == "" for answer in chatter.values()), chatter
+
+
+async def test_the_mined_evidence_takes_a_line_the_grammar_half_read(bot):
+    answers = await heard(bot, ["楼道里的电线老化得厉害，外皮都脆了", "一楼的下水井里咕嘟咕嘟往上冒泡，味道冲"])
+    assert all("登记" in answer for answer in answers.values()), answers
+
+
+async def test_staff_edit_the_evidence_beside_the_rules_file(database_url, tmp_path):
+    rules = tmp_path / "rules.yaml"
+    shutil.copy(RULES, rules)
+    evidence = tmp_path / "offer_evidence.yaml"
+    bot = await Harness.start(database_url, rules_path=rules)
+    try:
+        assert await bot.resident("老张", "电梯的钢丝绳看着毛毛糙糙的", group=GROUP) == ""  # no file: the grammar alone
+        evidence.write_text("real:\n  钢丝绳: 9\nchatter:\n  熄灯一小时: 4\n", encoding="utf-8")
+        # the edited file is read at once: a shared thing with no fault the grammar reads, taken on the word staff
+        # weighed as a real matter's
+        assert "登记" in await bot.resident("王姐", "电梯的钢丝绳看着毛毛糙糙的", group=GROUP)
+        # an offer the grammar made without a call, vetoed by the word staff weighed as chatter's
+        assert await bot.resident("李叔", "小区的路灯全灭了，大家在搞熄灯一小时活动", group=GROUP) == ""
+        assert "登记" in await bot.resident("赵姨", "小区的路灯全灭了，黑乎乎的", group=GROUP)
+        evidence.write_text("real: [钢丝绳\n", encoding="utf-8")  # broken: the grammar decides alone again
+        assert "登记" in await bot.resident("孙哥", "小区的路灯全灭了，大家在搞熄灯一小时活动", group=GROUP)
+    finally:
+        await bot.close()

@@ -109,3 +109,19 @@ def test_classify_file_reads_gbk_and_uses_the_given_rules(tmp_path):
     assert next(csv.DictReader(target.open(encoding="utf-8")))["category"] == "street_light"
     bad = run("classify", "--rules", str(tmp_path / "none.yaml"), "路灯坏了")
     assert bad.returncode == 2 and "none.yaml" in bad.stderr and "Traceback" not in bad.stderr
+
+
+def test_offer_evidence_is_mined_into_a_file_staff_can_read_and_offers_load(tmp_path):
+    from bot.understanding.mining import mine_offer_evidence, write_offer_evidence
+    from bot.understanding.offers import Evidence
+
+    lines = [(f"{place}的灯坏了好几天", True, f"batch{n % 2}") for n, place in enumerate("东西南北中上下左")]
+    lines += [(f"明天{town}拼车，有顺路的吗", False, f"batch{n % 2}") for n, town in enumerate(["眉县", "岐山", "凤翔", "扶风", "千阳", "陇县"])]
+    evidence = dict(mine_offer_evidence(lines))
+    assert evidence["灯坏了"] > 0 and evidence["拼车"] < 0  # of words found in the same lines, the longer is kept
+    path = tmp_path / "offer_evidence.yaml"
+    write_offer_evidence(path, list(evidence.items()), "a test")
+    text = path.read_text(encoding="utf-8")
+    assert text.index("real:") < text.index("  灯坏了:") < text.index("chatter:") < text.index("  拼车:")
+    loaded = Evidence.load(path)
+    assert loaded.score("楼道的灯坏了") > 0 > loaded.score("明天拼车去西安")

@@ -284,3 +284,72 @@ def naive_bayes_accuracy(train: list[LabelledCase], held: list[LabelledCase]) ->
             math.log((miner.df[g][label] + 1) / (totals[label] + vocabulary)) for g in grams))
         right += best == case.label
     return right / len(held)
+
+
+# Group offers' evidence (bot/understanding/offers.py): words whose presence tells real reports from chatter.
+EVIDENCE_MIN_DF = 3  # seen in fewer lines it is one writer's phrasing, not a way people talk
+EVIDENCE_MIN_PARTS = 2  # and in at least this many separately written batches
+EVIDENCE_MIN_ODDS = 0.7  # weaker words (|log-odds| below this) say too little to be worth a reader's time
+EVIDENCE_MAX_WEIGHT = 3.0
+EVIDENCE_SIZE = 1500
+PARTICLES = frozenset("的了个着过地得")  # a pair of words opening with one (的路, 了好) is a fragment, not a word
+
+
+def mine_offer_evidence(lines: list[tuple[str, bool, str]], size: int = EVIDENCE_SIZE) -> list[tuple[str, float]]:
+    """Evidence words from labelled group lines (text, real or not, batch): each word's smoothed log-odds of a real
+    report, wish or booking against chatter, counted by the word's presence as a substring of the normalised line
+    (as offers.py matches it); strongest first, a word dropped when a longer kept one covers the same lines."""
+    texts = [(normalize(text), real, part) for text, real, part in lines]
+    real_lines = sum(real for _, real, _ in texts)
+    chatter_lines = len(texts) - real_lines
+    if not real_lines or not chatter_lines:
+        raise MiningError("evidence needs both real and chatter lines")
+    candidates: set[str] = set()
+    for text, _, _ in lines:
+        candidates.update(gram for gram in ngrams(text) if len(gram) <= 4 and gram[0] not in PARTICLES)
+        # single characters too: 坏, 漏, 臭 say a fault in any word they stand in (坏掉, 漏雨, 臭烘烘)
+        candidates.update(char for char in normalize(text) if "\u4e00" <= char <= "\u9fff")
+    scored: list[tuple[float, str, float, frozenset[int]]] = []
+    for gram in candidates:
+        found = frozenset(i for i, (text, _, _) in enumerate(texts) if gram in text)
+        if len(found) < EVIDENCE_MIN_DF or len({texts[i][2] for i in found}) < EVIDENCE_MIN_PARTS:
+            continue
+        real = sum(texts[i][1] for i in found)
+        odds = math.log((real + 0.5) / (real_lines + 1)) - math.log((len(found) - real + 0.5) / (chatter_lines + 1))
+        if abs(odds) < EVIDENCE_MIN_ODDS:
+            continue
+        # strength: the log-odds times the evidence behind it, so a word seen often outranks a rare extreme
+        scored.append((abs(odds) * math.log(len(found)), gram, odds, found))
+    scored.sort(key=lambda item: (-item[0], -len(item[1]), item[1]))
+    kept: list[tuple[str, float, frozenset[int]]] = []
+    for _, gram, odds, found in scored:
+        if any((gram in other or other in gram) and found == lines_of for other, _, lines_of in kept):
+            continue  # 拼车 and 拼车去 in the same lines say the same thing
+        kept.append((gram, odds, found))
+        if len(kept) >= size:
+            break
+    return [(gram, round(max(-EVIDENCE_MAX_WEIGHT, min(EVIDENCE_MAX_WEIGHT, odds)) * 2) / 2)
+            for gram, odds, _ in kept]
+
+
+def write_offer_evidence(path: Path, evidence: list[tuple[str, float]], source: str) -> None:
+    """The evidence as the YAML file offers.py reads: a `real` and a `chatter` mapping of word to weight, strongest
+    first, headed by how it was mined."""
+    def block(words: list[tuple[str, float]]) -> str:
+        return "".join(f"  {_yaml_key(word)}: {abs(weight):g}\n" for word, weight in words) or "  {}\n"
+
+    real = sorted((item for item in evidence if item[1] > 0), key=lambda item: (-item[1], item[0]))
+    chatter = sorted((item for item in evidence if item[1] < 0), key=lambda item: (item[1], item[0]))
+    path.write_text(
+        "# Group offers' second opinion (bot/understanding/offers.py): words mined from labelled group lines, each\n"
+        "# with the log-odds it gives a real report, wish or booking (real) or chatter (chatter). A line's weights are\n"
+        "# summed, longest word first, each stretch of text once; a strong sum for chatter vetoes an offer, a strong\n"
+        "# sum for a real matter takes a line the grammar half-read. Edit freely: delete a word that misleads, change\n"
+        "# a weight; `python bench/group_offers.py --mine` writes it afresh.\n"
+        f"# Mined from {source}.\n"
+        f"real:\n{block(real)}chatter:\n{block(chatter)}", encoding="utf-8")
+
+
+def _yaml_key(word: str) -> str:
+    """A word as a YAML key, quoted when YAML would read it as something else."""
+    return word if re.fullmatch(r"[\u4e00-\u9fff]+", word) and word not in ("是", "否") else '"' + word.replace('"', '\\"') + '"'

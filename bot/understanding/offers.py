@@ -26,13 +26,18 @@ holds the grammar that combines them. A message is read in this order:
 
 from __future__ import annotations
 
+import logging
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
 
 from bot.understanding.classifier import CASE_INTENTS, Classification, Classifier, Intent, normalize
 from bot.understanding.emergencies import emergency_in
 
 CHATTER = Intent.CHATTER
+log = logging.getLogger(__name__)
 
 CUE_WEIGHT = 1.0  # an intent cue weighed below this (又, 一直) only colours a sentence
 PHRASE_WEIGHT = 2.0  # a category problem phrase this heavy (电梯困人, 停水) names a problem without any cue
@@ -108,7 +113,7 @@ NO_NOTICE = re.compile(r"(?:没|不|也不|都不|也没|连个)[^，,。！!]{0
 # A place or thing in demand, not at fault (快递柜满了, 电梯人太多了, 排到门口了): unless what fills it is a
 # nuisance (垃圾满了), how busy it is says nothing is wrong.
 BUSY = re.compile(r"排(?:了|起)?长?队|排到(?:门口|外面|马路)|排了(?:半天|好久|一上午|一下午)|人太?多|好多人|"
-                  r"都满了|满了|满满的|借光|抢光|卖完|没位置|没车位")
+                  r"都满了|满了|满满的|借光|抢光|卖完|没位置|没车位|被(?:人)?骑走|骑光|一辆都没")
 # A promise, said in other words than the rules file's (说上礼拜就来修); it is overdue when nothing came of it.
 PROMISE = re.compile(r"说[^，,。！!]{0,8}(?:来|就|要|会)[^，,。！!]{0,2}(?:修|换|弄|处理|看|收|清)")
 # Asking where or how a public service is got (低保年审在哪弄, 老年卡到期了咋续), with a service named.
@@ -153,6 +158,12 @@ PROBLEM_GRAMMAR = re.compile(
     r"(?:倒|扔|堆|排|泼|吐)(?:进|在|到)|"
     r"(?:也|还|都|一直|始终|从来)(?:不|没有?|没人)(?:[修管填补清收换弄处拉扫理]|来人)|"  # neglect: 也不填上, 一直没人修
     r"(?:半夜|深夜|凌晨|十一点|十二点|11点|12点)[^。！!]{0,10}还(?:有人|在)|"  # at night and still at it
+    # a camera aimed at someone's home (监控对着别人家门), someone living in a space nobody lives in (地下室…里面住了
+    # 人), a door meant to be shut that stands open day in day out (单元门一直开着)
+    r"(?:监控|摄像头|探头)[^。！!]{0,8}(?:对着|对准|朝着|照着)[^，,。！!]{0,4}(?:家|门|窗|屋|卧室|阳台)|"
+    r"(?:地下室|车库|楼顶|楼道|车棚|楼梯间|配电房|平台|储藏室|锅炉房|设备间)[^。！!]{0,10}住(?:了|着|进|人)|"
+    r"有人住(?:在|进)|(?:单元|楼|地下室|配电房?|消防|车库|防盗|铁|院|楼道|楼顶|天台|后)门[^，,。！!]{0,2}"
+    r"(?:一直|老是|总是|天天|整天|成天|常年)(?:都)?(?:开着|敞着)|"
     # on and off: 亮一阵灭一阵, 一会儿有一会儿没, 忽冷忽热, 时好时坏
     r"(.)一(?:阵|会儿?)(?!\1).一(?:阵|会儿?)|一(?:阵|会儿?)(.)一(?:阵|会儿?)(?!\2).|忽(.)忽(?!\3).|时(.)时(?!\4)."
 )
@@ -163,6 +174,14 @@ INTRUSION = re.compile(r"(?:飘|灌|渗|流|漏|吹|传|熏|钻|爬|滴|溅|淌|
 # A person falling (摔倒了, 滑倒) is what happened to someone, not a thing fallen over (树倒了); a thing nobody
 # claims or uses (没人领的快递, 没人骑的自行车) is not a thing nobody looks after (没人管).
 FALL = re.compile(r"[摔滑绊跌]倒")
+# A person hurt (摔了一跤, 磕破了头, 崴了脚) on a shared thing (楼道, 台阶, 滑梯): a problem state of it, unless the
+# sender says it came of their own play or carelessness (跳舞崴了脚, 学骑车摔了, 不小心), makes light of it (蹭破点
+# 皮, 没事) or warns of a fall that has not happened (路滑，小心别摔倒). A child fallen in the yard is no fault of it.
+INJURY = re.compile(r"摔(?:了|伤|断|下来|跤)|磕(?:破|伤)|划(?:破|伤)|崴了|骨折")
+NOT_AN_INJURY = re.compile(r"跳舞|打球|踢球|跑步|学骑|骑车|滑冰|滑板|锻炼|爬山|不小心|自己|点皮|没事|不要紧|不严重|还好|"
+                           r"小心|当心|注意|别|防止|以防|万一|容易|免得|省得")
+# 外地人, 外地车 are people and cars here, not a compound elsewhere (外地的小区).
+OUTSIDER = re.compile(r"外地(?=人|的人|口音|车|牌)")
 UNCLAIMED = re.compile(r"没人(?=[领骑要坐玩]|认领)")
 # It has lasted or keeps coming back (都三天了, 好几个月了, 三天两头): a complaint's mark on a shared thing. Plain
 # frequency (每天, 又, 一直) is not: 电梯每天早上都是送娃上学的.
@@ -175,7 +194,61 @@ OWN_HOME = re.compile(r"(?:我|额|俺)们?家的?")
 # A neighbour named by floor (三楼那家, 5楼的) is as shared a place as 楼上.
 NEIGHBOUR = re.compile(r"[一二三四五六七八九十\d]+(?:楼|层)(?:的|那|这)")
 FREQUENCY = re.compile(r"又|天天|每天|一直|总是|老是|老有|总有|经常")
+# The evidence's second opinion (config/offer_evidence.yaml): summed log-odds this strong for chatter veto an
+# offer; this strong for a real matter they take a line the grammar half-read.
+EVIDENCE_VETO = 3.0
+EVIDENCE_ACCEPT = 9.0
+EVIDENCE_FILE = "offer_evidence.yaml"
 EXTENT_GAP = 2  # an extent word this close to a nuisance says there is too much of it (全是坑, 土到处飞)
+
+
+@dataclass(frozen=True, slots=True)
+class Evidence:
+    """Words mined from labelled group lines, each with the log-odds it gives a real matter (negative: chatter)."""
+
+    words: tuple[tuple[str, float], ...] = ()
+    by_first: dict[str, tuple[tuple[int, str, float], ...]] = field(default_factory=dict, compare=False)
+
+    def __post_init__(self) -> None:
+        index: dict[str, list[tuple[int, str, float]]] = {}
+        for order, (word, weight) in enumerate(self.words):
+            index.setdefault(word[0], []).append((order, word, weight))
+        object.__setattr__(self, "by_first", {char: tuple(items) for char, items in index.items()})
+
+    @classmethod
+    def of(cls, weights: dict[str, float]) -> Evidence:
+        """Evidence from words and weights, normalised, longest first."""
+        return cls(tuple(sorted(((normalize(w), float(x)) for w, x in weights.items() if normalize(w)),
+                                key=lambda item: (-len(item[0]), item[0]))))
+
+    @classmethod
+    def load(cls, path: Path) -> Evidence:
+        """The evidence file's `real` and `chatter` words (weights as written, chatter's counted against); none
+        when there is no file, or when it cannot be read (logged: the grammar then decides alone)."""
+        try:
+            data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+            return cls.of({**{str(w): -abs(float(x)) for w, x in (data.get("chatter") or {}).items()},
+                           **{str(w): abs(float(x)) for w, x in (data.get("real") or {}).items()}})
+        except FileNotFoundError:
+            return cls()
+        except (OSError, UnicodeDecodeError, yaml.YAMLError, AttributeError, TypeError, ValueError) as exc:
+            log.error("group offers: %s unusable, the grammar decides alone: %s", path, exc)
+            return cls()
+
+    def score(self, norm: str) -> float:
+        """The summed weight of the words in the text, longest first, each stretch of text counted once."""
+        taken = [False] * len(norm)
+        total = 0.0
+        # only words whose first character is in the text, in the same longest-first order
+        for _, word, weight in sorted(item for char in set(norm) for item in self.by_first.get(char, ())):
+            start = norm.find(word)
+            while start >= 0:
+                if not any(taken[start:start + len(word)]):
+                    taken[start:start + len(word)] = [True] * len(word)
+                    total += weight
+                    break
+                start = norm.find(word, start + 1)
+        return total
 
 
 @dataclass(frozen=True, slots=True)
@@ -236,6 +309,7 @@ class Reading:
     wish: bool
     service: bool
     persistent: bool
+    complaint: bool  # a complaint's grammar: a promise unkept, a fault fixed and back, nobody told of it
 
 
 _words: tuple[Classifier, OfferWords] | None = None
@@ -252,6 +326,23 @@ def offer_words(classifier: Classifier) -> OfferWords:
     return _words[1]
 
 
+_evidence: tuple[Path, tuple[int, int] | None, Evidence] | None = None
+
+
+def offer_evidence(classifier: Classifier) -> Evidence:
+    """The evidence beside this classifier's rules file, read again whenever the file changes (staff edit it)."""
+    global _evidence
+    path = Path(classifier.rules.source).with_name(EVIDENCE_FILE)
+    try:
+        stat = path.stat()
+        stamp: tuple[int, int] | None = (stat.st_mtime_ns, stat.st_size)
+    except OSError:
+        stamp = None
+    if _evidence is None or _evidence[:2] != (path, stamp):
+        _evidence = (path, stamp, Evidence() if stamp is None else Evidence.load(path))
+    return _evidence[2]
+
+
 def read(classifier: Classifier, norm: str, matched: tuple[str, ...] = ()) -> Reading:
     """The signals in a normalised message; `matched` are the classifier's keywords found in it, typos forgiven
     (路等 for 路灯), so a shared thing typed wrong still counts."""
@@ -262,7 +353,7 @@ def read(classifier: Classifier, norm: str, matched: tuple[str, ...] = ()) -> Re
     fixed = words.find("resolved", norm) or FIXED.search(norm) is not None
     relapse = fixed and (RELAPSE.search(norm) or OVERDUE.search(norm)) is not None
     said = {"resolved": fixed, "promised": promised and not overdue,
-            "hearsay": (words.find("hearsay", norm) or HEARSAY.search(norm) is not None)
+            "hearsay": (words.find("hearsay", OUTSIDER.sub("外来", norm)) or HEARSAY.search(norm) is not None)
             and OWN_CASE.search(norm) is None,
             "own_doing": words.find("own_doing", norm) or OWN_FAMILY.search(norm) is not None}
     hard = next((name for name in HARD_MOODS if (said[name] if name in said else words.find(name, norm))
@@ -291,6 +382,7 @@ def read(classifier: Classifier, norm: str, matched: tuple[str, ...] = ()) -> Re
         state=(overdue or relapse or outage or NO_NOTICE.search(norm) is not None or words.find("problem_states", norm)
                or any(cue in norm for cue in words.state_cues) or PROBLEM_GRAMMAR.search(norm) is not None or extent
                or (nuisance and words.find("harms", norm))
+               or facility and INJURY.search(norm) is not None and NOT_AN_INJURY.search(norm) is None
                or ((nuisance or facility) and INTRUSION.search(norm) is not None)),
         call=whom or words.find("calls_to_act", norm) or CALL.search(norm) is not None,
         # a wish for the place (希望 + 小区 + 装个), or a micro-wish: a want said with a hardship (想要个放大镜 +
@@ -300,13 +392,40 @@ def read(classifier: Classifier, norm: str, matched: tuple[str, ...] = ()) -> Re
         service=(words.find("service_asks", norm) or SERVICE_ASK.search(norm) is not None)
         and words.find("service_things", norm),
         persistent=PERSISTENT.search(norm) is not None,
+        complaint=overdue or relapse or NO_NOTICE.search(norm) is not None,
     )
 
 
-def offer_kind(classifier: Classifier, text: str) -> Intent | None:
-    """The case kind (report, wish, appointment) an overheard group message confidently reads as, else None."""
+def offer_kind(classifier: Classifier, text: str, evidence: Evidence | None = None) -> Intent | None:
+    """The case kind (report, wish, appointment) an overheard group message confidently reads as, else None;
+    `evidence` (default: the rules' offer_evidence.yaml) is the second opinion weighed after the grammar."""
     if emergency_in(text) is not None:
         return Intent.REPORT  # never left unheard, whatever else the words say
+    reading = grammar_reading(classifier, text)
+    if reading is None:
+        return None
+    kind, norm, half_read, firm = reading
+    if (firm if kind is not None else not half_read):
+        return kind  # nothing the evidence could change: most chatter is never weighed
+    return weighed(kind, half_read, firm,
+                   (offer_evidence(classifier) if evidence is None else evidence).score(norm))
+
+
+def weighed(kind: Intent | None, half_read: bool, firm: bool, score: float) -> Intent | None:
+    """The grammar's kind after the evidence's second opinion: an offer the grammar did not read firmly vetoed
+    when the words speak strongly for chatter, a line the grammar half-read (a problem state, or a shared thing)
+    taken when they speak strongly for a report."""
+    if kind is not None and not firm and score <= -EVIDENCE_VETO:
+        return None
+    if kind is None and half_read and score >= EVIDENCE_ACCEPT:
+        return Intent.REPORT
+    return kind
+
+
+def grammar_reading(classifier: Classifier, text: str) -> tuple[Intent | None, str, bool, bool] | None:
+    """The grammar's kind, the normalised text, whether the grammar half-read it (no hard mood, and a problem
+    state or a shared thing or place), and whether it read it firmly (a call, a lasting fault, a complaint's
+    grammar, a wish or a booking asked), which no evidence overrules; None for a line too short to weigh."""
     norm = UNCLAIMED.sub("无主", FALL.sub("摔跤", OPENING_APOLOGY.sub("", INTERJECTION.sub("", normalize(text)))))
     if len(norm) < MIN_CHARS:
         return None
@@ -315,10 +434,12 @@ def offer_kind(classifier: Classifier, text: str) -> Intent | None:
         norm = BUSY.sub(" ", norm)  # busy, not broken (快递柜满了); 垃圾满了 is too much of a nuisance
     result = classifier.classify(norm)
     reading = read(classifier, norm, tuple(normalize(word) for word in result.keywords))
+    half_read = not reading.hard and (reading.state or reading.facility or reading.place)
+    firm = reading.call or reading.persistent or reading.complaint or reading.wish or reading.service
     if reading.hard or (reading.mood is not None and not (reading.call or reading.wish or reading.service)):
-        return None
+        return None, norm, half_read, firm
     if cue_weight(classifier, CHATTER, without_cues(classifier, Intent.REPORT, NO_NOTICE.sub(" ", norm))) >= CHATTER_VETO:
-        return None
+        return None, norm, False, firm
     kind = classified_kind(classifier, result, norm, reading.state or reading.call or reading.persistent)
     report_cues = cue_weight(classifier, Intent.REPORT, norm)
     if (kind is None and result.intent is Intent.REPORT and (reading.facility or reading.place) and result.category
@@ -339,10 +460,10 @@ def offer_kind(classifier: Classifier, text: str) -> Intent | None:
         # it may still be a booking (想约网格员来家里看看, 高龄津贴要本人去吗，额妈走不动).
         kind = None
     if kind is None and reading.wish:
-        return Intent.WISH
+        return Intent.WISH, norm, half_read, firm
     if kind is None and (reading.service or cue_weight(classifier, Intent.APPOINTMENT, norm) >= BOOKING_CUE):
-        return Intent.APPOINTMENT
-    return kind
+        return Intent.APPOINTMENT, norm, half_read, True
+    return kind, norm, half_read, firm
 
 
 def classified_kind(classifier: Classifier, result: Classification, norm: str, corroborated: bool) -> Intent | None:
