@@ -118,8 +118,13 @@ def create_engine(database_url: str, *, drivers: Drivers = "fast", echo: bool = 
                                      json_deserializer=orjson.loads, **fast)
         _configure_sqlite(engine, inline=drivers == "fast")
         return engine
-    return create_async_engine(url, echo=echo, pool_size=10, max_overflow=20, pool_pre_ping=True,
-                               poolclass=poolclass, json_serializer=json_text, json_deserializer=orjson.loads)
+    engine = create_async_engine(url, echo=echo, pool_size=10, max_overflow=20, pool_pre_ping=True,
+                                 poolclass=poolclass, json_serializer=json_text, json_deserializer=orjson.loads)
+    if drivers == "fast":
+        from models import postgres_driver
+
+        postgres_driver.configure(engine)
+    return engine
 
 
 def json_text(value: Any) -> str:
