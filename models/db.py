@@ -47,6 +47,8 @@ SQLITE_INTERNALS = (
         "_adapt_connection", "_connection", "_cursor", "_rows", "_soft_closed_memoized", "_awaitable_cursor_close")),
 )
 
+POSTGRES_INTERNALS = ("sqlalchemy.connectors.asyncio:AsyncAdapt_dbapi_connection._handle_exception",)
+
 
 # Private parts of SQLAlchemy that any drivers use: a compiled statement's (Prepared, PreparedQuery), the async
 # layer's (Sessions, _to_completion), the session's flush check and instrumentation's (bot.delivery.outbox's rows).
@@ -95,7 +97,7 @@ def create_engine(database_url: str, *, drivers: Drivers = "fast", echo: bool = 
     sqlite_backend = url.get_backend_name() == "sqlite"
     check_internals(PREPARED_INTERNALS)
     if drivers == "fast":
-        check_internals(POOL_INTERNALS + (SQLITE_INTERNALS if sqlite_backend else ()))
+        check_internals(POOL_INTERNALS + (SQLITE_INTERNALS if sqlite_backend else POSTGRES_INTERNALS))
         from models.pool import FairAsyncPool
 
         poolclass: type[Pool] = FairAsyncPool
@@ -265,36 +267,59 @@ class Prepared:
         dbapi: Any = connection.connection.dbapi_connection
         direct = getattr(dbapi, "direct_cursor", None)
         if direct is None:
-            return self._through(dbapi.cursor(), connection.dialect, call)
+            rows = self._through(dbapi.cursor(), connection.dialect, call)
+            if getattr(connection.dialect, AWAITED, False):
+                # The statement began asyncpg's transaction (BEGIN): the transaction's later statements can be
+                # awaited on the asyncpg connection itself while this transaction holds it.
+                session.info[_DIRECT] = (weakref.ref(session.get_transaction()), dbapi, connection.dialect, True)  # type: ignore[arg-type]
+            return rows
         # A driver that never waits within a transaction (SQLite's inline one): the transaction's later statements
         # can skip the trip through SQLAlchemy's async layer while this transaction holds the connection.
-        session.info[_DIRECT] = (weakref.ref(session.get_transaction()), direct, connection.dialect)  # type: ignore[arg-type]
+        session.info[_DIRECT] = (weakref.ref(session.get_transaction()), direct, connection.dialect, False)  # type: ignore[arg-type]
         return self._through(direct(), connection.dialect, call)
 
     def _through(self, cursor: Any, dialect: Any, call: Callable[[Any, _DriverForm], Any]) -> list[Any]:
         form = self._form(dialect)
         try:
             call(cursor, form)
-            return self._rows(dialect, cursor) if form.returns else []
+            return self._rows(dialect, cursor.fetchall()) if form.returns else []
         finally:
             cursor.close()
 
-    def _rows(self, dialect: Any, cursor: Any) -> list[Any]:
-        return list(cursor.fetchall())
+    async def _awaited(self, adapted: Any, dialect: Any, values: dict[str, Any]) -> list[Any]:
+        """Runs it on the asyncpg connection under SQLAlchemy's adapter (asyncpg prepares it once per connection
+        and keeps it); an error comes out as the adapter's cursor would raise it."""
+        form = self._form(dialect)
+        try:
+            rows = await adapted.driver_connection.fetch(form.sql, *form.parameters(values))
+        except Exception as error:
+            adapted._handle_exception(error)
+        return self._rows(dialect, rows) if form.returns else []
+
+    def _rows(self, dialect: Any, rows: Sequence[Any]) -> list[Any]:
+        return list(rows)
 
     async def execute(self, session: AsyncSession, values: dict[str, Any]) -> list[Any]:
         """run() from async code: straight to the driver when the transaction already holds a connection that never
-        waits, else one trip through SQLAlchemy's async layer."""
+        waits, or awaited on asyncpg's own connection once the transaction has begun on it, else one trip through
+        SQLAlchemy's async layer. Straight or awaited only while the session has nothing to flush."""
         sync = session.sync_session
         direct = sync.info.get(_DIRECT)
         if (direct is not None and (transaction := direct[0]()) is not None
                 and transaction is sync.get_transaction() and sync._is_clean()):
-            return self._through(direct[1](), direct[2],
-                                 lambda cursor, form: cursor.execute(form.sql, form.parameters(values)))
+            if direct[3]:
+                if direct[1].driver_connection.is_in_transaction():
+                    return await self._awaited(direct[1], direct[2], values)
+            else:
+                return self._through(direct[1](), direct[2],
+                                     lambda cursor, form: cursor.execute(form.sql, form.parameters(values)))
         return await session.run_sync(self.run, values)
 
 
-# Session.info's key for (the root transaction, a cursor factory, the dialect) of a connection that never waits.
+# A dialect attribute: its connections are asyncpg's under SQLAlchemy's adapter, statements may be awaited on them.
+AWAITED = "gridbot_awaited"
+# Session.info's key for (the root transaction, a cursor factory or asyncpg's adapted connection, the dialect,
+# whether it is awaited) of the connection the session's transaction holds.
 _DIRECT = "gridbot.direct_driver"
 
 
@@ -312,10 +337,10 @@ class PreparedQuery(Prepared):
             collections.namedtuple("PreparedRow", [column.keyname for column in columns]),  # type: ignore[misc]
             tuple(column.type._cached_result_processor(dialect, None) for column in columns))
 
-    def _rows(self, dialect: Any, cursor: Any) -> list[Any]:
+    def _rows(self, dialect: Any, rows: Sequence[Any]) -> list[Any]:
         row_type, processors = self._readers[dialect.name]
         return [row_type(*(value if read is None else read(value) for value, read in zip(row, processors, strict=True)))
-                for row in cursor.fetchall()]
+                for row in rows]
 
     def first(self, session: Session, values: dict[str, Any]) -> Any:
         """The first row (a named tuple), or None."""

@@ -18,11 +18,14 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from models.db import AWAITED
+
 LIVELY_SECONDS = 30.0
 
 
 def configure(engine: AsyncEngine) -> None:
-    """Pre-pings on the engine's connections from is_closed() and the time since their last checkout."""
+    """Pre-pings on the engine's connections from is_closed() and the time since their last checkout; prepared
+    statements after a transaction's first awaited on asyncpg's connection (models.db.Prepared.execute)."""
     dialect: Any = engine.sync_engine.dialect
     server_ping = dialect.do_ping
     checked_out: weakref.WeakKeyDictionary[Any, float] = weakref.WeakKeyDictionary()
@@ -38,3 +41,4 @@ def configure(engine: AsyncEngine) -> None:
         return True
 
     dialect.do_ping = do_ping
+    setattr(dialect, AWAITED, True)
