@@ -47,7 +47,9 @@ SQLITE_INTERNALS = (
         "_adapt_connection", "_connection", "_cursor", "_rows", "_soft_closed_memoized", "_awaitable_cursor_close")),
 )
 
-POSTGRES_INTERNALS = ("sqlalchemy.connectors.asyncio:AsyncAdapt_dbapi_connection._handle_exception",)
+POSTGRES_INTERNALS = ("sqlalchemy.connectors.asyncio:AsyncAdapt_dbapi_connection._handle_exception",
+                      *(f"sqlalchemy.dialects.postgresql.asyncpg:AsyncAdapt_asyncpg_connection.{name}"
+                        for name in ("_transaction", "_start_transaction")))
 
 
 # Private parts of SQLAlchemy that any drivers use: a compiled statement's (Prepared, PreparedQuery), the async
@@ -265,21 +267,29 @@ class Prepared:
         self._cursor(session, lambda cursor, form: cursor.executemany(form.sql, [form.parameters(v) for v in rows]))
 
     def _cursor(self, session: Session, call: Callable[[Any, _DriverForm], Any]) -> list[Any]:
-        session.flush()  # what Session.execute's autoflush would have written first (usually nothing)
-        connection = session.connection()  # begins the session's transaction when it has not yet
+        connection = _connection(session)
         dbapi: Any = connection.connection.dbapi_connection
         direct = getattr(dbapi, "direct_cursor", None)
         if direct is None:
             rows = self._through(dbapi.cursor(), connection.dialect, call)
-            if getattr(connection.dialect, AWAITED, False):
-                # The statement began asyncpg's transaction (BEGIN): the transaction's later statements can be
-                # awaited on the asyncpg connection itself while this transaction holds it.
-                session.info[_DIRECT] = (weakref.ref(session.get_transaction()), dbapi, connection.dialect, True)  # type: ignore[arg-type]
+            _opened(session, connection)
             return rows
         # A driver that never waits within a transaction (SQLite's inline one): the transaction's later statements
         # can skip the trip through SQLAlchemy's async layer while this transaction holds the connection.
         session.info[_DIRECT] = (weakref.ref(session.get_transaction()), direct, connection.dialect, False)  # type: ignore[arg-type]
         return self._through(direct(), connection.dialect, call)
+
+    def _open_or_run(self, session: Session, values: dict[str, Any]) -> Any:
+        """run(), unless the session's transaction can begin on an asyncpg connection: then only that (the
+        checkout and BEGIN), and _OPENED for the caller to await the statement on it."""
+        connection = _connection(session)
+        dbapi: Any = connection.connection.dbapi_connection
+        if getattr(connection.dialect, AWAITED, False):
+            if dbapi._transaction is None:
+                concurrency.await_(dbapi._start_transaction())  # what the adapter's cursor does before a statement
+            if _opened(session, connection):
+                return _OPENED
+        return self.run(session, values)
 
     def _through(self, cursor: Any, dialect: Any, call: Callable[[Any, _DriverForm], Any]) -> list[Any]:
         form = self._form(dialect)
@@ -311,12 +321,36 @@ class Prepared:
         if (direct is not None and (transaction := direct[0]()) is not None
                 and transaction is sync.get_transaction() and sync._is_clean()):
             if direct[3]:
-                if direct[1].driver_connection.is_in_transaction():
+                if direct[1]._transaction is not None:
                     return await self._awaited(direct[1], direct[2], values)
             else:
                 return self._through(direct[1](), direct[2],
                                      lambda cursor, form: cursor.execute(form.sql, form.parameters(values)))
-        return await session.run_sync(self.run, values)
+        rows = await session.run_sync(self._open_or_run, values)
+        if rows is _OPENED:
+            direct = sync.info[_DIRECT]
+            return await self._awaited(direct[1], direct[2], values)
+        return rows
+
+
+def _connection(session: Session) -> Connection:
+    session.flush()  # what Session.execute's autoflush would have written first (usually nothing)
+    return session.connection()  # begins the session's transaction when it has not yet
+
+
+def _opened(session: Session, connection: Connection) -> bool:
+    """Notes that the session's transaction holds an asyncpg connection whose transaction has begun (BEGIN), so
+    that its later statements can be awaited on it; False for any other connection."""
+    if not getattr(connection.dialect, AWAITED, False):
+        return False
+    dbapi: Any = connection.connection.dbapi_connection
+    if dbapi._transaction is None:  # autocommit
+        return False
+    session.info[_DIRECT] = (weakref.ref(session.get_transaction()), dbapi, connection.dialect, True)  # type: ignore[arg-type]
+    return True
+
+
+_OPENED = object()  # _open_or_run's answer when the statement is left for the caller to await
 
 
 # A dialect attribute: its connections are asyncpg's under SQLAlchemy's adapter, statements may be awaited on them.

@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.delivery.outbox import ReplyPlan, reclaim, write_claimed
 from bot.metrics import MESSAGES_IN
 from bot.pipeline.dialogue import DialogueState, save_state
-from bot.pipeline.identities import Actor, find_sender, find_sender_then, identify
+from bot.pipeline.identities import Actor, find_sender, identify
 from bot.pipeline.limits import TOO_FAST, SenderLimit
 from bot.pipeline.messages import Button, Inbound, Reply, clean_text, storable
 from bot.pipeline.retry import first_retry, payload_of
@@ -264,11 +264,9 @@ class Dispatcher:
         ledger = _ledger_values(inbound, now, InboundStatus.HANDLED if verdict is None else InboundStatus.FAILED,
                                 inbound.text[:LEDGER_TEXT_LIMIT],
                                 error=None if verdict is None else "rate limited: too many messages from this sender")
-        if overheard:
-            ledger_id = _returned(await _LEDGER_INSERT.execute(session, ledger))
-        else:  # the sender and the ledger row in one trip (the common case: every private message)
-            sender, rows = await find_sender_then(session, inbound, _LEDGER_INSERT.run, ledger, now=now)
-            ledger_id = _returned(rows)
+        if not overheard:
+            sender = await find_sender(session, inbound, now=now)
+        ledger_id = _returned(await _LEDGER_INSERT.execute(session, ledger))
         if ledger_id is None:
             return _REDELIVERED
         if verdict is not None:

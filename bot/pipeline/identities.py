@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Protocol, TypeVar
+from typing import Any, Protocol
 
 from sqlalchemy import Row, and_, bindparam, delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import Session
 
 from bot.delivery.outbox import UNBOUND_CHANNEL
 from bot.pipeline.dialogue import DialogueState, state_of
@@ -68,8 +66,6 @@ class Sender:
     state: DialogueState
 
 
-T = TypeVar("T")
-
 _IDENTITY, _STAFF, _RESIDENT = Identity.__table__, Staff.__table__, Resident.__table__
 _CONVERSATION = Conversation.__table__
 # One query per message, chatter included. A dialogue row exists only for an identity (identify() registers the
@@ -103,22 +99,9 @@ _SEEN_REFRESH = timedelta(minutes=10)
 
 async def find_sender(session: AsyncSession, inbound: Inbound, *, now: datetime) -> Sender:
     """The sender's identity and their dialogue in this chat, in one query."""
-    row = await session.run_sync(_SENDER.first, {"channel": inbound.channel, "user_id": inbound.sender_id,
-                                                 "chat_id": inbound.chat_id})
+    row = await _SENDER.first_row(session, {"channel": inbound.channel, "user_id": inbound.sender_id,
+                                            "chat_id": inbound.chat_id})
     return Sender(row, state_of(row, now))
-
-
-async def find_sender_then(session: AsyncSession, inbound: Inbound, then: Callable[[Session, dict[str, Any]], T],
-                           values: dict[str, Any], *, now: datetime) -> tuple[Sender, T]:
-    """find_sender, and what `then(sync_session, values)` gives, run straight after it in the same trip through
-    SQLAlchemy's async layer (the dispatcher's ledger insert): that trip costs as much as a statement does."""
-    def both(sync: Session) -> tuple[Any, T]:
-        row = _SENDER.first(sync, {"channel": inbound.channel, "user_id": inbound.sender_id,
-                                   "chat_id": inbound.chat_id})
-        return row, then(sync, values)
-
-    row, outcome = await session.run_sync(both)
-    return Sender(row, state_of(row, now)), outcome
 
 
 async def identify(session: AsyncSession, inbound: Inbound, sender: Sender, *, now: datetime) -> Actor:
