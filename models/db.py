@@ -291,6 +291,24 @@ class Prepared:
                 return _OPENED
         return self.run(session, values)
 
+    async def execute_alone(self, sessions: async_sessionmaker[AsyncSession], rows: Sequence[dict[str, Any]]) -> None:
+        """run_many in a transaction of its own. On asyncpg that is one executemany on a connection outside any
+        transaction, which asyncpg makes atomic (one implicit transaction): no BEGIN and COMMIT round trips."""
+        engine = sessions.kw.get("bind")
+        if engine is not None and getattr(engine.dialect, AWAITED, False):
+            async with sessions() as session:
+                # The checkout only: SQLAlchemy's transaction on asyncpg sends BEGIN with its first statement.
+                adapted: Any = (await (await session.connection()).get_raw_connection()).dbapi_connection
+                if adapted._transaction is None and adapted.isolation_level != "autocommit":
+                    form = self._form(engine.dialect)
+                    try:
+                        await adapted.driver_connection.executemany(form.sql, [form.parameters(v) for v in rows])
+                    except Exception as error:
+                        adapted._handle_exception(error)
+                    return
+        async with sessions.begin() as session:
+            await session.run_sync(self.run_many, rows)
+
     def _through(self, cursor: Any, dialect: Any, call: Callable[[Any, _DriverForm], Any]) -> list[Any]:
         form = self._form(dialect)
         try:
