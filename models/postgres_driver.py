@@ -1,13 +1,17 @@
-"""SQLAlchemy's asyncpg adapter with a checkout that does not ask the server whether the connection is alive.
+"""SQLAlchemy's asyncpg adapter, with statements awaited on asyncpg's own connection and a checkout that does not ask
+the server whether the connection is alive.
 
-SQLAlchemy's pre-ping on asyncpg costs three round trips at every checkout (BEGIN, an empty query, ROLLBACK):
-with a transaction or two per update and about ten statements in them, a third of the front door's round trips
-(bench/dispatcher_cpu.py --backend postgres: 6 of 17 per update). What it guards against is a connection the
-server has closed (a restart, pg_terminate_backend, an idle timeout), and asyncpg sees that by itself: the server
-says so and closes the socket, the event loop reads the end of the stream and the connection reports
-`is_closed()` (within a few milliseconds). So a checkout only asks the server after the connection has been idle
-for LIVELY_SECONDS (a half-open connection, one whose peer vanished without closing it, is found there); a
-closed one is refused as SQLAlchemy's failed ping is, which replaces every pooled connection older than it.
+Every round trip costs the front door a send over the socket and the server its share of the machine, so the
+engine (models/db.py create_engine, fast drivers) spends as few as it can. SQLAlchemy's pre-ping on asyncpg costs
+three at every checkout (BEGIN, an empty query, ROLLBACK): 6 of 17 per update in bench/dispatcher_cpu.py
+--backend postgres. What it guards against is a connection the server has closed (a restart,
+pg_terminate_backend, an idle timeout), and asyncpg sees that by itself: the server says so and closes the
+socket, the event loop reads the end of the stream and the connection reports `is_closed()` (within a few
+milliseconds). So a checkout only asks the server after the connection has been idle for LIVELY_SECONDS (a
+half-open connection, one whose peer vanished without closing it, is found there); a closed one is refused as
+SQLAlchemy's failed ping is, which replaces every pooled connection older than it. The dialect is also marked so
+that models.db.Prepared awaits a transaction's statements on asyncpg's connection once the adapter has begun the
+transaction there (no adapter cursor, no greenlet trip per statement).
 """
 
 from __future__ import annotations
