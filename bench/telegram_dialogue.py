@@ -143,7 +143,7 @@ def percentile(sorted_values: list[float], share: float) -> float:
 class StatementCount:
     """SQL statements (BEGIN included) and commits on an engine while counting is on. BEGIN on SQLite's inline
     driver and the statements run prepared (models.db.Prepared) reach the driver without SQLAlchemy's
-    before_cursor_execute: BEGIN is counted from the begin event, the prepared ones by wrapping their one call."""
+    before_cursor_execute: BEGIN is counted from the begin event, the prepared ones by wrapping their calls."""
 
     def __init__(self, engine) -> None:  # type: ignore[no-untyped-def]
         self.statements = self.commits = 0
@@ -158,6 +158,13 @@ class StatementCount:
             return through_driver(prepared, *args)
 
         Prepared._through = counted  # type: ignore[method-assign]
+        awaited = Prepared._awaited
+
+        async def counted_awaited(prepared, *args: Any) -> Any:  # type: ignore[no-untyped-def]
+            self.statements += self.on
+            return await awaited(prepared, *args)
+
+        Prepared._awaited = counted_awaited  # type: ignore[method-assign]
 
     def _statement(self, conn, cursor, statement: str, *args: Any) -> None:  # type: ignore[no-untyped-def]
         self.statements += self.on and not statement.startswith("BEGIN")

@@ -3,7 +3,10 @@ GRIDBOT_DATABASE_DRIVERS=stock, and a refusal in one line when the private parts
 
 from __future__ import annotations
 
+import asyncio
+
 import aiosqlite.core
+import asyncpg
 import pytest
 import sqlalchemy.util.queue
 from sqlalchemy.pool import AsyncAdaptedQueuePool
@@ -12,6 +15,7 @@ from bot.cli import main
 from models.db import PREPARED_INTERNALS, DriverInternalsMissing, check_internals
 from models.pool import FairAsyncPool
 from models.sqlite_driver import InlineDBAPI
+from tests.conftest import PG_ADMIN_DSN
 from tests.harness import Harness
 
 # A private part of each library per backend that the fast drivers need, and one that the stock ones do not.
@@ -78,3 +82,25 @@ def test_a_missing_private_part_is_named_with_what_to_do():
     check_internals(PREPARED_INTERNALS)  # what the installed SQLAlchemy has
     assert "DRIVERS=stock" not in str(DriverInternalsMissing(PREPARED_INTERNALS[0]))
     assert "DRIVERS=stock" in str(DriverInternalsMissing("aiosqlite.core:Connection._conn"))
+
+
+async def test_a_connection_the_server_closed_is_replaced_before_the_next_message_uses_it(database_url, db_backend):
+    if db_backend != "postgres":
+        pytest.skip("PostgreSQL's connections: SQLite's is a file")
+    bot = await Harness.start(database_url)
+    try:
+        assert "确认" in await bot.resident("R001", "#随手拍 3号楼门口路灯坏了", group="JT-TTC-01")
+        async with bot.services.sessions() as session:
+            pooled = (await (await session.connection()).get_raw_connection()).driver_connection
+        closed = asyncio.get_running_loop().create_future()
+        pooled.add_termination_listener(lambda _connection: closed.done() or closed.set_result(None))
+        admin = await asyncpg.connect(PG_ADMIN_DSN)
+        try:
+            assert await admin.fetchval("SELECT pg_terminate_backend($1)", pooled.get_server_pid())
+        finally:
+            await admin.close()
+        await asyncio.wait_for(closed, 10)  # the event loop has read the server's goodbye
+        assert "编号 #" in await bot.resident("R001", "确认", group="JT-TTC-01")
+        assert len(await bot.cases()) == 1
+    finally:
+        await bot.close()

@@ -185,8 +185,7 @@ async def record_results(
     """Marks several claimed rows in one transaction (a message's replies, sent one after the other)."""
     marks = [_mark(row, result, now=now, rng=rng) for row, result in outcomes]
     if marks:
-        async with sessions.begin() as session:
-            await session.run_sync(_RECORD.run_many, marks)  # one executemany: a batch of 50 is one trip, not 50
+        await _RECORD.execute_alone(sessions, marks)  # one executemany: a batch of 50 is one trip, not 50
     for (row, _), values in zip(outcomes, marks, strict=True):
         kind = "reply" if row.dedupe_key.startswith("reply:") else "notice"
         SENDS.inc(row.channel, kind, str(values["new_state"]))

@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.delivery.outbox import ReplyPlan, reclaim, write_claimed
 from bot.metrics import MESSAGES_IN
 from bot.pipeline.dialogue import DialogueState, save_state
-from bot.pipeline.identities import Actor, find_sender, find_sender_then, identify
+from bot.pipeline.identities import Actor, SenderAndInsert, find_sender, identify
 from bot.pipeline.limits import TOO_FAST, SenderLimit
 from bot.pipeline.messages import Button, Inbound, Reply, clean_text, storable
 from bot.pipeline.retry import first_retry, payload_of
@@ -279,9 +279,8 @@ class Dispatcher:
                                 error=None if verdict is None else "rate limited: too many messages from this sender")
         if overheard:
             ledger_id = _returned(await _LEDGER_INSERT.execute(session, ledger))
-        else:  # the sender and the ledger row in one trip (the common case: every private message)
-            sender, rows = await find_sender_then(session, inbound, _LEDGER_INSERT.run, ledger, now=now)
-            ledger_id = _returned(rows)
+        else:  # the sender and the ledger row in one statement (the common case: every private message)
+            sender, ledger_id = await _SENDER_AND_LEDGER(session, inbound, ledger, now=now)
         if ledger_id is None:
             return _REDELIVERED
         if verdict is not None:
@@ -378,6 +377,8 @@ _LEDGER_COLUMNS = ("channel", "platform_message_id", "chat_id", "sender_id", "re
 # Prepared: the ledger insert runs for every message, chatter included.
 _LEDGER_INSERT = Prepared(lambda insert: insert(_LEDGER).on_conflict_do_nothing(
     index_elements=["channel", "platform_message_id"]).returning(_LEDGER.c.id), _LEDGER_COLUMNS)
+_SENDER_AND_LEDGER = SenderAndInsert(_LEDGER, ["channel", "platform_message_id"], _LEDGER.c.id, _LEDGER_COLUMNS,
+                                     _LEDGER_INSERT)
 _LEDGER_IGNORED = (update(_LEDGER).where(_LEDGER.c.id == bindparam("ledger_id"))
                    .values(status=InboundStatus.IGNORED, text=None))
 _LEDGER_CASE = Prepared(lambda insert: update(_LEDGER).where(_LEDGER.c.id == bindparam("ledger_id")).values(

@@ -3,20 +3,32 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Protocol, TypeVar
+from typing import Any, Protocol
 
-from sqlalchemy import Row, and_, bindparam, delete, insert, select, update
+from sqlalchemy import (
+    Column,
+    Row,
+    Table,
+    and_,
+    bindparam,
+    delete,
+    insert,
+    literal_column,
+    select,
+    true,
+    update,
+)
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import Session
 
 from bot.delivery.outbox import UNBOUND_CHANNEL
 from bot.pipeline.dialogue import DialogueState, state_of
 from bot.pipeline.messages import Inbound
 from models import Conversation, Identity, Resident, Staff, StaffRole
-from models.db import PerDialect, PreparedQuery
+from models.db import PerDialect, Prepared, PreparedQuery
 
 _PHONE = re.compile(r"(?<!\d)(1[3-9]\d)(\d{4})(\d{4})(?!\d)")
 
@@ -68,13 +80,12 @@ class Sender:
     state: DialogueState
 
 
-T = TypeVar("T")
-
 _IDENTITY, _STAFF, _RESIDENT = Identity.__table__, Staff.__table__, Resident.__table__
 _CONVERSATION = Conversation.__table__
 # One query per message, chatter included. A dialogue row exists only for an identity (identify() registers the
 # sender before any state is saved), so the outer join from the identity finds every open dialogue.
-_SENDER = PreparedQuery(
+_SENDER_KEYS = ("channel", "user_id", "chat_id")
+_SENDER_QUERY = (
     select(_IDENTITY.c.id, _IDENTITY.c.private_chat_id, _IDENTITY.c.last_seen_at, _STAFF.c.id.label("staff_id"),
            _STAFF.c.name, _STAFF.c.role, _STAFF.c.unit_id, _STAFF.c.department,
            _RESIDENT.c.id.label("resident_id"), _RESIDENT.c.display_name, _RESIDENT.c.phone,
@@ -87,9 +98,9 @@ _SENDER = PreparedQuery(
                                        _CONVERSATION.c.user_id == _IDENTITY.c.user_id,
                                        _CONVERSATION.c.chat_id == bindparam("chat_id")))
     )
-    .where(_IDENTITY.c.channel == bindparam("channel"), _IDENTITY.c.user_id == bindparam("user_id")),
-    ("channel", "user_id", "chat_id"),
+    .where(_IDENTITY.c.channel == bindparam("channel"), _IDENTITY.c.user_id == bindparam("user_id"))
 )
+_SENDER = PreparedQuery(_SENDER_QUERY, _SENDER_KEYS)
 _SEEN = (update(_IDENTITY).where(_IDENTITY.c.id == bindparam("identity_id"))
          .values(last_seen_at=bindparam("seen_at"), private_chat_id=bindparam("chat")))
 _NEW_RESIDENT = insert(_RESIDENT).returning(_RESIDENT.c.id)
@@ -103,22 +114,42 @@ _SEEN_REFRESH = timedelta(minutes=10)
 
 async def find_sender(session: AsyncSession, inbound: Inbound, *, now: datetime) -> Sender:
     """The sender's identity and their dialogue in this chat, in one query."""
-    row = await session.run_sync(_SENDER.first, {"channel": inbound.channel, "user_id": inbound.sender_id,
-                                                 "chat_id": inbound.chat_id})
+    row = await _SENDER.first_row(session, {"channel": inbound.channel, "user_id": inbound.sender_id,
+                                            "chat_id": inbound.chat_id})
     return Sender(row, state_of(row, now))
 
 
-async def find_sender_then(session: AsyncSession, inbound: Inbound, then: Callable[[Session, dict[str, Any]], T],
-                           values: dict[str, Any], *, now: datetime) -> tuple[Sender, T]:
-    """find_sender, and what `then(sync_session, values)` gives, run straight after it in the same trip through
-    SQLAlchemy's async layer (the dispatcher's ledger insert): that trip costs as much as a statement does."""
-    def both(sync: Session) -> tuple[Any, T]:
-        row = _SENDER.first(sync, {"channel": inbound.channel, "user_id": inbound.sender_id,
-                                   "chat_id": inbound.chat_id})
-        return row, then(sync, values)
+class SenderAndInsert:
+    """find_sender, and an INSERT ... ON CONFLICT DO NOTHING RETURNING one column (the dispatcher's ledger row), in
+    one statement on PostgreSQL: the insert is a data-modifying CTE, which PostgreSQL runs exactly once whether or
+    not the query reads it, and the sender's query does not read its table. One round trip instead of two. On
+    SQLite the two statements run in turn (the second straight to sqlite3, no trip of its own)."""
 
-    row, outcome = await session.run_sync(both)
-    return Sender(row, state_of(row, now)), outcome
+    def __init__(self, table: Table, conflict: Sequence[str], returning: Column[Any], keys: Sequence[str],
+                 alone: Prepared) -> None:
+        self._alone = alone
+        inserted = (postgresql.insert(table)
+                    .values({key: bindparam(f"new_{key}", type_=table.c[key].type) for key in keys})
+                    .on_conflict_do_nothing(index_elements=list(conflict)).returning(returning).cte("inserted"))
+        sender = _SENDER_QUERY.subquery("sender")
+        one = select(literal_column("1").label("one")).subquery("one")
+        self._both = PreparedQuery(
+            select(select(inserted.c[returning.key]).scalar_subquery().label("inserted"), *sender.c)
+            .select_from(one.outerjoin(sender, true())),
+            (*(f"new_{key}" for key in keys), *_SENDER_KEYS))
+
+    async def __call__(self, session: AsyncSession, inbound: Inbound, values: dict[str, Any], *,
+                       now: datetime) -> tuple[Sender, Any]:
+        """The sender, and the inserted row's returned value (None when the row was there already)."""
+        if session.get_bind().dialect.name != "postgresql":
+            sender = await find_sender(session, inbound, now=now)
+            rows = await self._alone.execute(session, values)
+            return sender, rows[0][0] if rows else None
+        row = await self._both.first_row(session, {
+            **{f"new_{key}": value for key, value in values.items()},
+            "channel": inbound.channel, "user_id": inbound.sender_id, "chat_id": inbound.chat_id})
+        identity = row if row.id is not None else None  # the outer join's empty side: first contact
+        return Sender(identity, state_of(identity, now)), row.inserted
 
 
 async def identify(session: AsyncSession, inbound: Inbound, sender: Sender, *, now: datetime) -> Actor:

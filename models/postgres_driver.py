@@ -1,0 +1,48 @@
+"""SQLAlchemy's asyncpg adapter, with statements awaited on asyncpg's own connection and a checkout that does not ask
+the server whether the connection is alive.
+
+Every round trip costs the front door a send over the socket and the server its share of the machine, so the
+engine (models/db.py create_engine, fast drivers) spends as few as it can. SQLAlchemy's pre-ping on asyncpg costs
+three at every checkout (BEGIN, an empty query, ROLLBACK): 6 of 17 per update in bench/dispatcher_cpu.py
+--backend postgres. What it guards against is a connection the server has closed (a restart,
+pg_terminate_backend, an idle timeout), and asyncpg sees that by itself: the server says so and closes the
+socket, the event loop reads the end of the stream and the connection reports `is_closed()` (within a few
+milliseconds). So a checkout only asks the server after the connection has been idle for LIVELY_SECONDS (a
+half-open connection, one whose peer vanished without closing it, is found there); a closed one is refused as
+SQLAlchemy's failed ping is, which replaces every pooled connection older than it. The dialect is also marked so
+that models.db.Prepared awaits a transaction's statements on asyncpg's connection once the adapter has begun the
+transaction there (no adapter cursor, no greenlet trip per statement).
+"""
+
+from __future__ import annotations
+
+import time
+import weakref
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from models.db import AWAITED
+
+LIVELY_SECONDS = 30.0
+
+
+def configure(engine: AsyncEngine) -> None:
+    """Pre-pings on the engine's connections from is_closed() and the time since their last checkout; prepared
+    statements after a transaction's first awaited on asyncpg's connection (models.db.Prepared.execute)."""
+    dialect: Any = engine.sync_engine.dialect
+    server_ping = dialect.do_ping
+    checked_out: weakref.WeakKeyDictionary[Any, float] = weakref.WeakKeyDictionary()
+
+    def do_ping(dbapi_connection: Any) -> bool:
+        driver = dbapi_connection.driver_connection
+        if driver.is_closed():
+            return False
+        now = time.monotonic()
+        if now - checked_out.get(driver, -LIVELY_SECONDS) >= LIVELY_SECONDS:
+            server_ping(dbapi_connection)
+        checked_out[driver] = now
+        return True
+
+    dialect.do_ping = do_ping
+    setattr(dialect, AWAITED, True)
