@@ -39,7 +39,8 @@ class Runtime:
 async def start(settings: Settings, clock: Clock | None = None, *, load_demo_if_empty: bool = True) -> Runtime:
     """Migrates the database, loads rules and the grid, and wires the dispatcher."""
     clock = clock or SystemClock()
-    engine = create_engine(settings.database_url, drivers=settings.database_drivers)
+    engine = create_engine(settings.database_url, drivers=settings.database_drivers,
+                           pool_size=settings.database_pool_size)
     try:
         async with start_lock(engine):
             await migrate(engine)

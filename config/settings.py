@@ -42,6 +42,8 @@ class Settings(BaseModel):
     # fast: the fair pool and inline SQLite driver (models/pool.py, models/sqlite_driver.py), which reach into
     # private parts of the pinned SQLAlchemy and aiosqlite; stock: SQLAlchemy's own pool and adapters.
     database_drivers: Literal["fast", "stock"] = "fast"
+    # PostgreSQL connections one serve or scheduler process keeps open once a burst has opened them (SQLite: one).
+    database_pool_size: int = Field(30, ge=1, le=500)
     event_loop: Literal["uvloop", "asyncio"] = "uvloop"  # serve and scheduler; asyncio where uvloop is missing
     timezone: str = "Asia/Shanghai"
     host: str = "127.0.0.1"

@@ -89,7 +89,7 @@ def check_internals(internals: tuple[str, ...]) -> None:
             raise DriverInternalsMissing(internal) from None
 
 
-def create_engine(database_url: str, *, drivers: Drivers = "fast", echo: bool = False) -> AsyncEngine:
+def create_engine(database_url: str, *, drivers: Drivers = "fast", echo: bool = False, pool_size: int = 30) -> AsyncEngine:
     """Creates the async engine; SQLite gets WAL, a busy timeout and write transactions that lock up front.
 
     `drivers="fast"` runs on the fair pool and, on SQLite, the inline driver, after checking that the private
@@ -122,10 +122,10 @@ def create_engine(database_url: str, *, drivers: Drivers = "fast", echo: bool = 
                                      json_deserializer=orjson.loads, **fast)
         _configure_sqlite(engine, inline=drivers == "fast")
         return engine
-    # Up to 30 connections, as before, all kept once opened: with 10 kept and 20 more opened on demand, every burst
+    # Up to pool_size connections (30), all kept once opened: with 10 kept and 20 more opened on demand, every burst
     # beyond 10 transactions opened and closed connections (170 in one run of bench/telegram_dialogue.py, each a
     # server process, a TLS attempt and every statement prepared again on it).
-    engine = create_async_engine(url, echo=echo, pool_size=30, max_overflow=0, pool_pre_ping=True,
+    engine = create_async_engine(url, echo=echo, pool_size=pool_size, max_overflow=0, pool_pre_ping=True,
                                  poolclass=poolclass, json_serializer=json_text, json_deserializer=orjson.loads)
     if drivers == "fast":
         from models import postgres_driver
