@@ -15,21 +15,14 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import json
-import os
-import re
-import shutil
-import subprocess
-import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
 import uvloop
-from profiling import profiled
+from profiling import counted, profiled, under_callgrind
 from scratch_db import drop_database, fresh_database
 
 from bot.clock import SystemClock
@@ -43,19 +36,7 @@ COMPOUNDS = ["铁塔厂家属院", "铁塔新村", "发电厂生活区", "电厂
 WARM_UP = 5  # residents filing one report each before the clock starts (caches, compiled statements)
 
 
-@contextlib.contextmanager
-def counted(on: bool) -> Iterator[None]:
-    """Callgrind's instrumentation on for the block, when this process runs under it (--instructions)."""
-    if on:
-        subprocess.run(["callgrind_control", "-i", "on", str(os.getpid())], check=True, capture_output=True)
-    try:
-        yield
-    finally:
-        if on:
-            subprocess.run(["callgrind_control", "-i", "off", str(os.getpid())], check=True, capture_output=True)
-
-
-async def bench(backend: str, residents: int, reports: int, under_callgrind: bool = False,
+async def bench(backend: str, residents: int, reports: int, counting: bool = False,
                 profile: str | None = None) -> dict:
     with tempfile.TemporaryDirectory() as workdir:
         url = await fresh_database(backend, Path(workdir))
@@ -74,7 +55,7 @@ async def bench(backend: str, residents: int, reports: int, under_callgrind: boo
 
             await asyncio.gather(*(resident(f"warm{n}", n, 1) for n in range(WARM_UP)))
             cpu, began = time.process_time(), time.perf_counter()
-            with counted(under_callgrind), profiled(profile):
+            with counted(counting), profiled(profile):
                 await asyncio.gather(*(resident(f"r{n}", n, reports) for n in range(residents)))
             updates = residents * reports * 3
             figures = {"updates": updates,
@@ -88,16 +69,10 @@ async def bench(backend: str, residents: int, reports: int, under_callgrind: boo
 
 def instructions(backend: str, residents: int, reports: int) -> dict:
     """Runs the bench under callgrind and reads its count of the measured updates' instructions."""
-    if shutil.which("valgrind") is None:
-        raise SystemExit("--instructions needs valgrind (apt-get install valgrind)")
-    run = subprocess.run(["valgrind", "--tool=callgrind", "--instr-atstart=no", "--callgrind-out-file=/dev/null",
-                          sys.executable, __file__, "--backend", backend, "--residents", str(residents),
-                          "--reports", str(reports), "--under-callgrind"], capture_output=True, text=True)
-    collected = re.search(r"Collected : (\d+)", run.stderr)
-    if run.returncode or collected is None:
-        raise SystemExit(f"the bench failed under callgrind: {run.stderr.strip().splitlines()[-1:]}")
+    collected, _ = under_callgrind(__file__, ["--backend", backend, "--residents", str(residents),
+                                              "--reports", str(reports)])
     updates = residents * reports * 3
-    return {"updates": updates, "instructions_per_update": round(int(collected.group(1)) / updates)}
+    return {"updates": updates, "instructions_per_update": round(collected / updates)}
 
 
 def main() -> None:
