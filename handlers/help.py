@@ -5,7 +5,7 @@ from __future__ import annotations
 from bot.pipeline.dispatcher import Context, HandlerRouter
 from bot.pipeline.offers import settle_offer
 from bot.understanding.classifier import Intent
-from handlers.intake import media_of
+from handlers.intake import YES, media_of
 from handlers.report import take_description
 from models import CaseKind
 
@@ -75,6 +75,9 @@ async def not_understood(ctx: Context) -> bool:
         return True
     if ctx.actor.is_staff:
         ctx.reply("抱歉，我没太明白这条指令。\n" + STAFF_HELP)
+        return True
+    if YES.match(ctx.text):
+        ctx.reply("现在没有等您确认的事项。已提交的请发「我的诉求」查看；要反映新问题请直接描述。")
         return True
     if ctx.classifier.categorize(ctx.text, CaseKind.REPORT.value).candidates:
         # It may be a problem: offer to file it (the category among the top three) rather than end here.

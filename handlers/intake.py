@@ -58,6 +58,12 @@ def begin_intake(ctx: Context, kind: CaseKind, prompt: str) -> str | None:
                   buttons=(Button("继续原来的", KEEP_OLD), Button("改登记新的", TAKE_NEW))
                   + ((Button("两条都登记", BOTH),) if both else ()))
         return None
+    if body and state.flow in DRAFT_FLOWS and state.step == "which_draft":
+        # Two are already waiting on the resident's choice: a third is not swapped in for either.
+        both = (state.values.get("replacement") or {}).get("step") == "confirm"
+        ctx.reply(f"您还有两条未提交的内容在等您选择，新的这条「{body[:40]}」这次没有登记。\n请先回复 {KEEP_OLD} 继续原来的，"
+                  f"{TAKE_NEW} 改登记新的" + (f"，{BOTH} 两条都登记" if both else "") + "；处理完再把新的发一次。")
+        return None
     ctx.start(kind.value, "describe", kind=kind.value, media=media_of(ctx))
     if not body:
         ctx.reply(prompt)

@@ -134,9 +134,13 @@ async def test_a_new_report_while_a_draft_waits_asks_which_to_keep(bot):
     assert "未提交" in answer and "3号楼门口路灯坏了" in answer and "5号楼楼道里垃圾" in answer
     assert "请确认" in await bot.resident("R001", "1")  # keeps the waiting one
     assert "未提交" in await bot.resident("R001", "#随手拍 5号楼楼道里垃圾没人清")
+    # A third while the choice waits replaces neither: the resident is told it was not taken.
+    answer = await bot.resident("R001", "#随手拍 8号楼楼顶漏水")
+    assert "8号楼楼顶漏水" in answer and "没有登记" in answer and "再把新的发一次" in answer
     answer = await bot.resident("R001", "3")  # both: the waiting one is filed, then the new one is confirmed
     assert "已受理" in answer and "请确认" in answer and "垃圾" in answer
     assert "已受理" in await bot.resident("R001", "确认")
+    assert "没有等您确认的事项" in await bot.resident("R001", "确认")  # said twice: nothing waits, not "没太明白"
     assert [c.text for c in await bot.cases()] == ["3号楼门口路灯坏了", "5号楼楼道里垃圾没人清"]
     await bot.resident("R001", "#随手拍 7号楼楼道灯坏了")
     await bot.resident("R001", "#随手拍 7号楼门口路面塌了")
