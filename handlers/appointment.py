@@ -26,6 +26,9 @@ FLOW = "appointment"
 CANCEL_FLOW = "appointment_cancel"
 CANCEL = re.compile(r"^\s*取消预约\s*#?\s*(\d{1,9})\s*(.*)$", re.DOTALL)
 MOVE = re.compile(r"^\s*(?:改约|改期|改时间)\s*#?\s*(\d{1,9})\s*$")
+MY_BOOKINGS = r"^\s*(?:我的预约|查预约|查看预约|预约记录|我约的)[?？。]*\s*$"
+# 取消预约 / 改约 with no number: the one booking the resident has, or which of them
+UNNUMBERED = re.compile(r"^\s*(取消预约|改约|改期|改时间)[?？。]*\s*$")
 TAKE_OFFER = re.compile(r"^\s*确认候补\s*#?\s*(\d{1,9})\s*$")
 DROP_OFFER = re.compile(r"^\s*放弃候补\s*#?\s*(\d{1,9})\s*$")
 KEEP = re.compile(r"^(保留|不取消|不用取消|不了|先不取消)[!！。.\s]*$")
@@ -303,10 +306,45 @@ async def resident_command(ctx: Context) -> bool:
         return await _cancel(ctx, int(match.group(1)), match.group(2).strip(" ,，。:："))
     if match := MOVE.match(text):
         return await _move(ctx, int(match.group(1)))
+    if not ctx.actor.is_staff and not ctx.state.is_open and (match := UNNUMBERED.match(text)):
+        # (in the middle of a dialogue a bare 取消预约 abandons the dialogue, as 取消 does)
+        return await _unnumbered(ctx, match.group(1))
     if (match := TAKE_OFFER.match(text)) or (drop := DROP_OFFER.match(text)):
         entry_id = int((match or drop).group(1))  # type: ignore[union-attr]
         return await _answer_offer(ctx, entry_id, take=match is not None)
     return False
+
+
+@router.aside(MY_BOOKINGS)
+async def show_bookings(ctx: Context) -> bool:
+    """Lists the resident's bookings still to come, with how to cancel or move each."""
+    if ctx.actor.is_staff:
+        return False
+    cases = await bookings.live_bookings(ctx.session, ctx.actor.id, now=ctx.now)
+    if not cases:
+        ctx.reply("您目前没有待办的预约。要预约办事请发「#预约」。")
+        return True
+    ctx.reply("您的预约：\n" + "\n".join(_booking_line(case) for case in cases)
+              + "\n取消请回复「取消预约 编号」，改时间请回复「改约 编号」。", private=True)
+    return True
+
+
+def _booking_line(case: Any) -> str:
+    return f"{case.number} {case.extras.get('service', '')}：{case.extras['appointment']['label']}"
+
+
+async def _unnumbered(ctx: Context, command: str) -> bool:
+    """取消预约 or 改约 with no number: the resident's one booking to come, else which one (never a guess)."""
+    cases = await bookings.live_bookings(ctx.session, ctx.actor.id, now=ctx.now)
+    if len(cases) == 1:
+        return await (_cancel(ctx, cases[0].id, "") if command == "取消预约" else _move(ctx, cases[0].id))
+    if not cases:
+        ctx.reply("您目前没有待办的预约。要预约办事请发「#预约」。")
+        return True
+    word = "取消预约" if command == "取消预约" else "改约"
+    ctx.reply(f"您有 {len(cases)} 个预约，请回复「{word} 编号」：\n"
+              + "\n".join(_booking_line(case) for case in cases))
+    return True
 
 
 async def _cancel(ctx: Context, case_id: int, reason: str) -> bool:

@@ -77,6 +77,24 @@ async def test_cancel_asks_a_reason_and_frees_the_seat(bot):
     assert "没有找到预约 #1" in await bot.resident("R002", "取消预约 1")  # not theirs
 
 
+async def test_my_bookings_and_cancel_or_move_without_a_number(bot):
+    assert "没有待办的预约" in await bot.resident("R001", "我的预约")
+    await book(bot, "R001", "我想预约法律咨询", "12月8日上午")
+    listed = await bot.resident("R001", "我的预约")  # not a new booking
+    assert "#1 法律咨询" in listed and "12月8日" in listed and "请问要预约哪项服务" not in listed
+    question = await bot.resident("R001", "取消预约")  # the one booking: asked, never cancelled unasked
+    assert "确定取消预约 #1" in question
+    assert "保留不变" in await bot.resident("R001", "保留")
+    await book(bot, "R001", "我想预约开证明", "明天上午")
+    answer = await bot.resident("R001", "改约")  # two: which one
+    assert "2 个预约" in answer and "#1" in answer and "#2" in answer and "改约 编号" in answer
+    assert [b.status for b in await bookings(bot)] == [BookingStatus.BOOKED, BookingStatus.BOOKED]
+    # In the middle of a booking dialogue a bare 取消预约 abandons the dialogue, not a booking.
+    await bot.resident("R001", "#预约")
+    assert "已取消" in await bot.resident("R001", "取消预约")
+    assert [b.status for b in await bookings(bot)] == [BookingStatus.BOOKED, BookingStatus.BOOKED]
+
+
 async def test_reschedule_moves_the_seat(bot):
     await book(bot, "R001", "我想预约开证明", "明天上午")
     await bot.resident("R001", "改约 1")

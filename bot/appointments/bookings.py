@@ -167,6 +167,14 @@ async def booking_of(session: AsyncSession, services: Services, actor: Actor, ca
     return case, booking
 
 
+async def live_bookings(session: AsyncSession, resident_id: int, *, now: datetime) -> list[Case]:
+    """The resident's bookings still to come, soonest first."""
+    return list(await session.scalars(
+        select(Case).join(Booking, Booking.case_id == Case.id).join(SlotSeats, SlotSeats.id == Booking.slot_id)
+        .where(Booking.resident_id == resident_id, Booking.status == BookingStatus.BOOKED, SlotSeats.starts_at > now)
+        .order_by(SlotSeats.starts_at)))
+
+
 ACTION_LABELS = {"cancel": "取消", "reschedule": "改约", "attended": "登记到场", "no_show": "登记爽约"}
 
 
