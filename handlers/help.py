@@ -6,6 +6,7 @@ from bot.pipeline.dispatcher import Context, HandlerRouter
 from bot.pipeline.offers import settle_offer
 from bot.understanding.classifier import Intent
 from handlers.intake import YES, media_of
+from handlers.person import ASK_FOR_CONTACT, name_the_worker
 from handlers.report import take_description
 from models import CaseKind
 
@@ -75,6 +76,9 @@ async def not_understood(ctx: Context) -> bool:
         return True
     if ctx.actor.is_staff:
         ctx.reply("抱歉，我没太明白这条指令。\n" + STAFF_HELP)
+        return True
+    if ASK_FOR_CONTACT.search(ctx.text):  # said with more words than the aside takes (你好，请问…网格员电话多少)
+        await name_the_worker(ctx)
         return True
     if YES.match(ctx.text):
         ctx.reply("现在没有等您确认的事项。已提交的请发「我的诉求」查看；要反映新问题请直接描述。")

@@ -157,6 +157,8 @@ async def test_thanks_and_asking_for_a_person(bot):
     assert any("家里水表的事想问问" in row.text for row in await bot.outbox())
     answer = await bot.resident("小李", "秦机小区的网格员电话多少")
     assert "网格员是" in answer and "人工" in answer
+    answer = await bot.resident("小赵", "请问一下，秦机小区网格员的联系方式是多少呀")
+    assert "网格员是" in answer
 
 
 async def test_asides_in_the_middle_of_a_report_are_answered_and_the_question_kept(bot):
