@@ -28,11 +28,7 @@ class UTCDateTime(TypeDecorator[datetime]):
     cache_ok = True
 
     def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
-        if value is None:
-            return None
-        if value.tzinfo is None:
-            raise ValueError("naive datetime given; use an aware UTC datetime")
-        return value.astimezone(UTC).replace(tzinfo=None)
+        return None if value is None else _naive_utc(value)
 
     def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
         return None if value is None else value.replace(tzinfo=UTC)
@@ -44,14 +40,17 @@ class UTCDateTime(TypeDecorator[datetime]):
             return super().bind_processor(dialect)
 
         def process(value: datetime | None) -> str | None:
-            if value is None:
-                return None
-            if value.tzinfo is None:
-                raise ValueError("naive datetime given; use an aware UTC datetime")
             # SQLAlchemy's SQLite storage format, "%Y-%m-%d %H:%M:%S.%f" with the microseconds always written
-            return value.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
+            return None if value is None else _naive_utc(value).isoformat(" ", "microseconds")
 
         return process
+
+
+def _naive_utc(value: datetime) -> datetime:
+    """An aware datetime as the naive UTC one stored; a naive one is refused (its zone is unknown)."""
+    if value.tzinfo is None:
+        raise ValueError("naive datetime given; use an aware UTC datetime")
+    return value.astimezone(UTC).replace(tzinfo=None)
 
 
 class Base(DeclarativeBase):

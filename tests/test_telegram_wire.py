@@ -13,12 +13,12 @@ from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, Time
 from bot.channels.telegram import TelegramSender, build_application
 from bot.channels.telegram.transport import retry_seconds
 from bot.clock import FrozenClock
-from bot.delivery.outbox import Notice, enqueue
+from bot.delivery.outbox import Notice
 from bot.delivery.runner import drain
 from fakes.telegram_api import TOKEN, FakeBotApi, FloodLimits
 from models import SendState
 from tests.harness import START
-from tests.test_telegram_outbox import WORKER, rows
+from tests.test_telegram_outbox import WORKER, open_sender, queue, rows
 
 GROUP = -1007771
 
@@ -35,17 +35,11 @@ async def fake() -> AsyncIterator[FakeBotApi]:
 
 @pytest.fixture
 async def sender(fake: FakeBotApi, sessions) -> AsyncIterator[TelegramSender]:  # type: ignore[no-untyped-def]
-    application = build_application(TOKEN, fake.base_url, limits=None, polling=False, read_timeout=0.5)
-    await application.initialize()
+    application, telegram_sender = await open_sender(fake, None, sessions)
     try:
-        yield TelegramSender(application.bot, sessions)
+        yield telegram_sender
     finally:
         await application.shutdown()
-
-
-async def queue(sessions, notice: Notice) -> None:  # type: ignore[no-untyped-def]
-    async with sessions.begin() as session:
-        await enqueue(session, notice, now=START)
 
 
 async def test_a_reply_meeting_429_then_403_is_retried_after_telegrams_wait_then_dead(sessions, fake, sender):

@@ -18,6 +18,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import yaml
+
 from bot.understanding.pinyin import lazy_pinyin, load_phrases_within
 from bot.understanding.text import normalize
 
@@ -335,9 +337,6 @@ def mine_offer_evidence(lines: list[tuple[str, bool, str]], size: int = EVIDENCE
 def write_offer_evidence(path: Path, evidence: list[tuple[str, float]], source: str) -> None:
     """The evidence as the YAML file offers.py reads: a `real` and a `chatter` mapping of word to weight, strongest
     first, headed by how it was mined."""
-    def block(words: list[tuple[str, float]]) -> str:
-        return "".join(f"  {_yaml_key(word)}: {abs(weight):g}\n" for word, weight in words) or "  {}\n"
-
     real = sorted((item for item in evidence if item[1] > 0), key=lambda item: (-item[1], item[0]))
     chatter = sorted((item for item in evidence if item[1] < 0), key=lambda item: (item[1], item[0]))
     path.write_text(
@@ -347,9 +346,11 @@ def write_offer_evidence(path: Path, evidence: list[tuple[str, float]], source: 
         "# sum for a real matter takes a line the grammar half-read. Edit freely: delete a word that misleads, change\n"
         "# a weight; `python bench/group_offers.py --mine` writes it afresh.\n"
         f"# Mined from {source}.\n"
-        f"real:\n{block(real)}chatter:\n{block(chatter)}", encoding="utf-8")
+        + yaml.safe_dump({"real": {word: _weight(weight) for word, weight in real},
+                          "chatter": {word: _weight(weight) for word, weight in chatter}},
+                         allow_unicode=True, sort_keys=False, width=1000), encoding="utf-8")
 
 
-def _yaml_key(word: str) -> str:
-    """A word as a YAML key, quoted when YAML would read it as something else."""
-    return word if re.fullmatch(r"[\u4e00-\u9fff]+", word) and word not in ("是", "否") else '"' + word.replace('"', '\\"') + '"'
+def _weight(weight: float) -> int | float:
+    """A weight as written in the file: 3, not 3.0."""
+    return int(abs(weight)) if float(weight).is_integer() else abs(weight)

@@ -18,16 +18,12 @@ from telegram import Bot, Chat, Update
 from telegram.error import NetworkError, RetryAfter, TimedOut
 from telegram.ext import AIORateLimiter, Application, ExtBot
 from telegram.request import BaseRequest, RequestData
-from telegram.warnings import PTBDeprecationWarning, PTBUserWarning
+from telegram.warnings import PTBDeprecationWarning
 
 from bot.channels.telegram.keepalive import HttpError, KeepAlivePool
 from config.settings import Settings
 
 log = logging.getLogger(__name__)
-# Bot.do_api_request("sendMessage"/"getUpdates") asks for Bot.send_message and Bot.get_updates instead: those build
-# PTB's objects from Telegram's answer (a Message for each send, where the sender needs only its message_id; an Update
-# for each message, see MessageUpdate). gridbot's own calls go through UpdatesBot.post_json; this is for any other.
-warnings.filterwarnings("ignore", message=r"Please use 'Bot\.(sendMessage|getUpdates)'", category=PTBUserWarning)
 
 CHANNEL = "telegram"
 GROUP_CHATS = (Chat.GROUP, Chat.SUPERGROUP)
