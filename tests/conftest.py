@@ -67,7 +67,78 @@ async def _pg_template() -> None:
     engine = create_engine(url, drivers=TEST_DRIVERS)
     await migrate(engine)
     await engine.dispose()
-    _pg_state["template"] = url.rsplit("/", 1)[1]
+    name = url.rsplit("/", 1)[1]
+    conn = await asyncpg.connect(_pg_dsn(name))
+    try:
+        _pg_state["schema"] = await _schema_fingerprint(conn)
+        # Reuse empties every table but Alembic's: only sound while the migrations leave no other rows.
+        tables = [row[0] for row in await conn.fetch(_TABLES)]
+        seeded = " UNION ALL ".join(f'SELECT 1 FROM (SELECT 1 FROM "{table}" LIMIT 1) AS seeded' for table in tables)
+        _pg_state["reusable"] = not (seeded and await conn.fetchval(seeded))
+    finally:
+        await conn.close()
+    _pg_state["template"] = name
+
+
+def _pg_dsn(name: str) -> str:
+    return f"{PG_ADMIN_DSN.rsplit('/', 1)[0]}/{name}"
+
+
+# Each CREATE DATABASE copies the 10 MB template into the WAL and each DROP DATABASE waits for a checkpoint, so
+# a database per test cost the suite minutes on a loaded machine: a test's database is emptied and handed to the
+# worker's next test instead, unless the test changed its schema.
+_SCHEMA = """
+SELECT coalesce(string_agg(c.relname || ':' || c.relkind::text || ':' || c.relnatts::text, ',' ORDER BY c.relname), '')
+       || '|' || (SELECT count(*) FROM pg_trigger WHERE NOT tgisinternal)
+       || '|' || (SELECT count(*) FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
+                  WHERE n.nspname = 'public')
+       || '|' || (SELECT count(*) FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace
+                  WHERE n.nspname = 'public')
+       || '|' || coalesce((SELECT string_agg(version_num, ',') FROM alembic_version), '')
+FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = 'public'
+"""
+_TABLES = "SELECT tablename FROM pg_tables WHERE schemaname = 'public' AND tablename <> 'alembic_version'"
+
+
+async def _schema_fingerprint(conn: asyncpg.Connection) -> str:
+    try:
+        return await conn.fetchval(_SCHEMA)
+    except asyncpg.UndefinedTableError:  # a test dropped alembic_version
+        return ""
+
+
+async def _pg_lease() -> str:
+    """A migrated, empty PostgreSQL database for one test: one a finished test gave back, or a new one."""
+    await _pg_template()
+    free: list[str] = _pg_state.setdefault("free", [])  # type: ignore[assignment]
+    if free:
+        return free.pop()
+    return (await _fresh_pg_database()).rsplit("/", 1)[1]
+
+
+async def _pg_give_back(name: str) -> None:
+    """Empties a finished test's database for the next one; one whose schema the test changed is left to be
+    dropped at the end of the session."""
+    if not _pg_state.get("reusable"):
+        return
+    admin = await asyncpg.connect(PG_ADMIN_DSN)
+    try:  # what the test left connected (a stopped service's pool) would hold locks on the tables
+        await admin.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1", name)
+    finally:
+        await admin.close()
+    conn = await asyncpg.connect(_pg_dsn(name))
+    try:
+        if await _schema_fingerprint(conn) != _pg_state["schema"]:
+            return
+        tables = ", ".join(f'"{row[0]}"' for row in await conn.fetch(_TABLES))
+        async with conn.transaction():
+            await conn.execute(f"TRUNCATE {tables} RESTART IDENTITY CASCADE")
+            for (sequence,) in await conn.fetch(
+                    "SELECT sequencename FROM pg_sequences WHERE schemaname = 'public'"):
+                await conn.execute(f'ALTER SEQUENCE "{sequence}" RESTART')
+    finally:
+        await conn.close()
+    _pg_state.setdefault("free", []).append(name)  # type: ignore[union-attr]
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
@@ -88,7 +159,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
 
 
 @pytest.fixture
-async def database_url(db_backend: str, tmp_path: Path) -> str:
+async def database_url(db_backend: str, tmp_path: Path) -> AsyncIterator[str]:
     """A migrated, empty database of the requested backend."""
     if db_backend == "postgres":
         reason = await _pg_unavailable_reason()
@@ -96,8 +167,10 @@ async def database_url(db_backend: str, tmp_path: Path) -> str:
             if os.environ.get("CI") == "true":
                 pytest.fail(f"the PostgreSQL leg must run under CI: {reason}")
             pytest.skip(reason)
-        await _pg_template()
-        return await _fresh_pg_database()
+        name = await _pg_lease()
+        yield _pg_dsn(name).replace("postgresql://", "postgresql+asyncpg://")
+        await _pg_give_back(name)
+        return
     if "path" not in _sqlite_template:
         template = Path(os.environ.get("PYTEST_TMPDIR", tmp_path.parent)) / f"template-{uuid.uuid4().hex}.db"
         engine = create_engine(f"sqlite+aiosqlite:///{template}", drivers=TEST_DRIVERS)
@@ -106,7 +179,7 @@ async def database_url(db_backend: str, tmp_path: Path) -> str:
         _sqlite_template["path"] = template
     target = tmp_path / "gridbot.db"
     shutil.copyfile(_sqlite_template["path"], target)
-    return f"sqlite+aiosqlite:///{target}"
+    yield f"sqlite+aiosqlite:///{target}"
 
 
 @pytest.fixture
