@@ -35,6 +35,7 @@ import yaml
 
 from bot.understanding.classifier import CASE_INTENTS, Classification, Classifier, Intent, normalize
 from bot.understanding.emergencies import emergency_in
+from bot.understanding.matching import Automaton, automaton
 
 CHATTER = Intent.CHATTER
 log = logging.getLogger(__name__)
@@ -212,13 +213,13 @@ class Evidence:
     """Words mined from labelled group lines, each with the log-odds it gives a real matter (negative: chatter)."""
 
     words: tuple[tuple[str, float], ...] = ()
-    by_first: dict[str, tuple[tuple[int, str, float], ...]] = field(default_factory=dict, compare=False)
+    finder: Automaton | None = field(default=None, compare=False)
 
     def __post_init__(self) -> None:
-        index: dict[str, list[tuple[int, str, float]]] = {}
-        for order, (word, weight) in enumerate(self.words):
-            index.setdefault(word[0], []).append((order, word, weight))
-        object.__setattr__(self, "by_first", {char: tuple(items) for char, items in index.items()})
+        orders: dict[str, list[int]] = {}
+        for order, (word, _) in enumerate(self.words):
+            orders.setdefault(word, []).append(order)
+        object.__setattr__(self, "finder", automaton({word: tuple(each) for word, each in orders.items()}))
 
     @classmethod
     def of(cls, weights: dict[str, float]) -> Evidence:
@@ -241,18 +242,23 @@ class Evidence:
             return cls()
 
     def score(self, norm: str) -> float:
-        """The summed weight of the words in the text, longest first, each stretch of text counted once."""
+        """The summed weight of the words in the text, longest first, each stretch of text counted once: each word
+        at its first occurrence not overlapping a word taken before it."""
+        if self.finder is None:
+            return 0.0
+        starts: dict[int, list[int]] = {}
+        for key, start, _ in self.finder.found(norm):
+            for order in self.finder.values[key]:
+                starts.setdefault(order, []).append(start)
         taken = [False] * len(norm)
         total = 0.0
-        # only words whose first character is in the text, in the same longest-first order
-        for _, word, weight in sorted(item for char in set(norm) for item in self.by_first.get(char, ())):
-            start = norm.find(word)
-            while start >= 0:
+        for order in sorted(starts):
+            word, weight = self.words[order]
+            for start in sorted(starts[order]):
                 if not any(taken[start:start + len(word)]):
                     taken[start:start + len(word)] = [True] * len(word)
                     total += weight
                     break
-                start = norm.find(word, start + 1)
         return total
 
 
