@@ -74,3 +74,12 @@ async def test_hypotheticals_and_safety_notices_are_not_emergencies(bot):
     assert await bot.resident("物业", "转：消防知识，遇到火灾怎么逃生", group=GROUP) == ""
     answer = await bot.resident("小王", "#随手拍 秦机小区5号楼有人飞线充电，着火了怎么办")
     assert "119" not in answer and "请确认" in answer
+
+
+async def test_one_seen_on_a_screen_over_with_its_outcome_told_or_at_the_senders_work_is_not_an_emergency(bot):
+    for text in ["快手上刷到一个视频，有人被关在电梯里三个钟头",  # on a screen
+                 "我爸前天在公园晕倒了，住了两天院，没大碍",  # over, the outcome told
+                 "我们单位食堂着火了，今天都放假了",  # at the sender's work
+                 "防火的时候要记得先关总闸，着火了别坐电梯"]:  # advice
+        assert await bot.resident("老李", text, group=GROUP) == "", text
+    assert "119" in await bot.resident("老李", "5号楼三单元着火了，楼道里全是烟", group=GROUP)

@@ -74,6 +74,25 @@ async def test_a_shared_thing_named_without_a_fault_or_a_fault_elsewhere_or_gone
     assert all(answer == "" for answer in answers.values()), answers
 
 
+async def test_a_repair_done_someone_on_it_a_notice_a_purchase_or_a_home_elsewhere_is_chatter_an_unkept_one_is_not(bot):
+    answers = await heard(bot, [
+        "后院的排水沟师傅来疏通好了，不返水了",  # a repair done, the nuisance gone
+        "大门口塌的那块今天填平了",
+        "楼后那根耷拉的电线，供电所的人已经到了",  # someone already on it
+        "单元门的事物业说师傅在路上了",
+        "【停暖通知】因换热站检修，周四9:00-16:00暂停供暖，恢复时间另行通知",  # a reposted notice
+        "网上买的水壶漏水，找客服退货了",  # a purchase, the sender's own
+        "新买的电饭煲坏了，拿去售后了",
+        "我婆家那个楼的电梯又停了，老两口上不去",  # a home elsewhere
+    ])
+    assert all(answer == "" for answer in answers.values()), answers
+    unkept = await heard(bot, [
+        "物业说师傅在路上了，等了一下午也没来，地下室全是水",  # someone on it, but nobody came
+        "门口的坑填平了没几天又塌了，电动车摔了",  # fixed and back
+    ])
+    assert all("登记" in answer for answer in unkept.values()), unkept
+
+
 async def test_moods_make_chatter_whatever_the_topic(bot):
     answers = await heard(bot, [
         "新闻说外地有个小区电梯坠落，吓人",  # news from elsewhere

@@ -125,3 +125,14 @@ def test_offer_evidence_is_mined_into_a_file_staff_can_read_and_offers_load(tmp_
     assert text.index("real:") < text.index("  灯坏了:") < text.index("chatter:") < text.index("  拼车:")
     loaded = Evidence.load(path)
     assert loaded.score("楼道的灯坏了") > 0 > loaded.score("明天拼车去西安")
+
+
+def test_offer_evidence_weighs_each_stretch_of_text_once_longest_word_first():
+    from bot.understanding.offers import Evidence
+
+    evidence = Evidence.of({"漏水": 2.0, "水": -1.0, "水管": 1.5, "管": 0.5})
+    assert evidence.score("") == 0 and Evidence().score("漏水") == 0
+    assert evidence.score("漏水") == 2.0  # 水 stands inside 漏水, taken first
+    assert evidence.score("水管漏水") == 3.5  # 漏水 and 水管 apart; 水 and 管 left no stretch of their own
+    assert evidence.score("漏水管") == 1.5  # 水管 (of the same length, first in order) takes the stretch 漏水 needs
+    assert evidence.score("水，漏水，水") == 1.0  # each word counted once, at its first free occurrence

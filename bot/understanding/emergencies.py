@@ -17,9 +17,14 @@ class Emergency:
     pattern: re.Pattern[str]
 
 
-# Hypotheticals and past events are not emergencies: "着火了怎么办" in a safety notice, "上次电梯困人".
+# Hypotheticals and past events are not emergencies: "着火了怎么办" in a safety notice, "上次电梯困人"; nor is one
+# seen on a screen (抖音上看到, 电视剧里), one over with its outcome told (没大事, 出院了), one at the sender's work
+# or far from home (我们公司, 老家), or a game's.
 _NOT_NOW = re.compile(r"着火了?怎么办|小心|当心|提示|预防|防范|演练|知识|宣传|培训|如果|万一|假如|怎么逃生|上次|去年|以前|已经救出|已经找到|找到了|没事了|新闻|"
-                      r"已经灭了|扑灭了|隔壁小区|别的小区|外地")
+                      r"已经灭了|扑灭了|隔壁小区|别的小区|外地|"
+                      r"抖音|快手|电视剧|电影里|朋友圈|网上看|刷到|那回|那次|上个月|没大事|没大碍|没啥大事|出院了|"
+                      r"(?:我|额|俺)们?(?:公司|单位)|老家|娘家|婆家|玩游戏|游戏里|"
+                      r"的时候(?:千万|要|别|不要|记得|应该)|(?<!有)没事$")
 EMERGENCIES = (
     Emergency("trapped_in_lift", "电梯困人", "lift",
               re.compile(r"电梯.{0,12}(困|关)(了|住|着)?.{0,4}(人|孩子|老人|小孩)|(困|关)在电梯|电梯.{0,8}(被困|出不来)")),

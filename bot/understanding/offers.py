@@ -35,6 +35,7 @@ import yaml
 
 from bot.understanding.classifier import CASE_INTENTS, Classification, Classifier, Intent, normalize
 from bot.understanding.emergencies import emergency_in
+from bot.understanding.matching import Automaton, automaton
 
 CHATTER = Intent.CHATTER
 log = logging.getLogger(__name__)
@@ -65,6 +66,7 @@ NOT_A_REQUEST = re.compile(
     r"(?:几点|什么时候|啥时候|哪天|几号)(?:开始)?(?:停|检修)|"
     r"(?:你们家|你们那|你们楼|大家家里)[^，,。！!]{0,10}(?:吗|没有?[？?])|"
     r"1[3-9]\d{9}|"  # a phone number: an advert or a contact passed on
+    r"\d{1,2}[:：]\d{2}\s*[-—~～至到]+\s*\d{1,2}[:：]\d{2}|"  # a notice's clock range (8:00-18:00)
     # a fault denied and explained (电梯不是坏了，是有人按住了)
     r"不是[^，,。！!]{0,4}(?:坏|丢|漏|堵|停|断|没)[^，,。！!]{0,3}[，,]?(?:是|而是)|"
     # the sender's own work on it (通了一下午, 修了半天)
@@ -114,8 +116,10 @@ NO_NOTICE = re.compile(r"(?:没|不|也不|都不|也没|连个)[^，,。！!]{0
 # nuisance (垃圾满了), how busy it is says nothing is wrong.
 BUSY = re.compile(r"排(?:了|起)?长?队|排到(?:门口|外面|马路)|排了(?:半天|好久|一上午|一下午)|人太?多|好多人|"
                   r"都满了|满了|满满的|借光|抢光|卖完|没位置|没车位|被(?:人)?骑走|骑光|一辆都没")
-# A promise, said in other words than the rules file's (说上礼拜就来修); it is overdue when nothing came of it.
-PROMISE = re.compile(r"说[^，,。！!]{0,8}(?:来|就|要|会)[^，,。！!]{0,2}(?:修|换|弄|处理|看|收|清)")
+# A promise, said in other words than the rules file's (说上礼拜就来修), or someone already on it (供电局的人已经到了,
+# 物业已经拉了警戒线, 师傅在路上了); it is overdue when nothing came of it.
+PROMISE = re.compile(r"说[^，,。！!]{0,8}(?:来|就|要|会)[^，,。！!]{0,2}(?:修|换|弄|处理|看|收|清)|"
+                     r"已经(?:到了|到现场|在现场|在弄|在处理|在抢修|拉了|围起来|封了)|在路上了")
 # Asking where or how a public service is got (低保年审在哪弄, 老年卡到期了咋续), with a service named.
 SERVICE_ASK = re.compile(r"(?:在|去|到)(?:哪|哪里|哪儿)儿?[^，,。！!]{0,2}(?:办|弄|开|领|交|申请|盖|续|补)|"
                          r"(?:咋|怎么|如何|怎样)样?(?:办|弄|申请|领|续|交|开|补|申领)")
@@ -129,6 +133,8 @@ WHOM = re.compile(r"找谁|该找|找哪|归谁管|谁负责|哪个部门")
 OPENING_APOLOGY = re.compile(r"^(?:不好意思|抱歉)?(?:打扰(?:一下|大家|各位)?了?)?(?<=.)[，,。！!\s]+")
 # A fault over: fixed now or soon after it came (今天好了, 当天就来通了, 很快就换了).
 FIXED = re.compile(r"(?:今天|现在|已经|早就|后来|这会儿?)(?:都|就|又)?(?:好|通|亮|正常|恢复|来电|来水|热|有|来)了|"
+                   # a repair done (疏通好了, 换好了, 填平了) and a nuisance gone (不返水了)
+                   r"(?:修|换|弄|疏通|装|填|补|接|清理|处理|收拾)(?:好|完|平)了|不(?:再)?(?:返水|返味|冒水|渗水|往外冒|往上返)了|"
                    r"[换修弄通紧拧装调]了[^，,。！!]{0,5}就?好了|就来(?:电|水|气)?了|"
                    r"(?:很快|当天|马上|立马|及时|第二天|没多久)(?:就)?(?:来)?(?:换|修|通|处理|弄好|解决|来人)")
 # A promise gone unkept is a complaint again (说来修，一个礼拜了还没来); so is a fault fixed and back (修好了又坏了).
@@ -207,13 +213,13 @@ class Evidence:
     """Words mined from labelled group lines, each with the log-odds it gives a real matter (negative: chatter)."""
 
     words: tuple[tuple[str, float], ...] = ()
-    by_first: dict[str, tuple[tuple[int, str, float], ...]] = field(default_factory=dict, compare=False)
+    finder: Automaton | None = field(default=None, compare=False)
 
     def __post_init__(self) -> None:
-        index: dict[str, list[tuple[int, str, float]]] = {}
-        for order, (word, weight) in enumerate(self.words):
-            index.setdefault(word[0], []).append((order, word, weight))
-        object.__setattr__(self, "by_first", {char: tuple(items) for char, items in index.items()})
+        orders: dict[str, list[int]] = {}
+        for order, (word, _) in enumerate(self.words):
+            orders.setdefault(word, []).append(order)
+        object.__setattr__(self, "finder", automaton({word: tuple(each) for word, each in orders.items()}))
 
     @classmethod
     def of(cls, weights: dict[str, float]) -> Evidence:
@@ -236,18 +242,23 @@ class Evidence:
             return cls()
 
     def score(self, norm: str) -> float:
-        """The summed weight of the words in the text, longest first, each stretch of text counted once."""
+        """The summed weight of the words in the text, longest first, each stretch of text counted once: each word
+        at its first occurrence not overlapping a word taken before it."""
+        if self.finder is None:
+            return 0.0
+        starts: dict[int, list[int]] = {}
+        for key, start, _ in self.finder.found(norm):
+            for order in self.finder.values[key]:
+                starts.setdefault(order, []).append(start)
         taken = [False] * len(norm)
         total = 0.0
-        # only words whose first character is in the text, in the same longest-first order
-        for _, word, weight in sorted(item for char in set(norm) for item in self.by_first.get(char, ())):
-            start = norm.find(word)
-            while start >= 0:
+        for order in sorted(starts):
+            word, weight = self.words[order]
+            for start in sorted(starts[order]):
                 if not any(taken[start:start + len(word)]):
                     taken[start:start + len(word)] = [True] * len(word)
                     total += weight
                     break
-                start = norm.find(word, start + 1)
         return total
 
 
