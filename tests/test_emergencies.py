@@ -32,6 +32,13 @@ async def test_people_trapped_in_a_lift_get_the_number_and_everyone_hears_at_onc
     assert (await bot.case(case.id)).status is not CaseStatus.RETURNED  # never without a reason
 
 
+@pytest.mark.parametrize("text", ["有人被困电梯里了 3号楼 快来", "3号楼有人困电梯里半个钟头了"])
+async def test_trapped_in_a_lift_said_without_its_particle_is_an_emergency(bot, text):
+    answer = await bot.resident("老张", text, group=GROUP, mention=True)
+    assert "96333" in answer and "已受理" in answer
+    assert (await bot.latest_case()).extras["emergency"] == "trapped_in_lift"
+
+
 async def test_someone_missing_is_an_emergency_not_an_eight_hour_matter(bot):
     answer = await bot.resident("王阿姨", "#随手拍 秦机小区5号楼 家里老人早上出门到现在都找不到了")
     assert "110" in answer and "已受理" in answer
