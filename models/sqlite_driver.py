@@ -111,13 +111,14 @@ class InlineConnection(AsyncAdapt_aiosqlite_connection):
     """The adapted connection: the write lock taken inline unless another process holds it, COMMIT and
     ROLLBACK inline, checkpoints on the driver's thread."""
 
-    __slots__ = ("_busy_timeout_ms", "_commits")
+    __slots__ = ("_busy_timeout_ms", "_commits", "begun_lean")
     _cursor_cls = InlineCursor
 
     def __init__(self, dbapi: Any, connection: Any) -> None:
         super().__init__(dbapi, connection)
         self._busy_timeout_ms: int | None = None
         self._commits = 0
+        self.begun_lean = False  # a lean transaction (models.db._Lean) began the transaction SQLAlchemy joins next
 
     def raw(self) -> sqlite3.Connection:
         raw = self._connection._conn
