@@ -42,7 +42,7 @@ from bot.runtime import freeze_startup_heap, start
 from config.settings import load_settings
 from fakes.telegram_api import TOKEN, FakeBotApi, FloodLimits, message_update, private_chat, user
 from models import Case, Outbox, SendState, Staff
-from models.db import Prepared
+from models.db import Prepared, _Lean
 
 STAFF_BASE = 50_000
 RESIDENT_BASE = 100_000
@@ -143,7 +143,8 @@ def percentile(sorted_values: list[float], share: float) -> float:
 class StatementCount:
     """SQL statements (BEGIN included) and commits on an engine while counting is on. BEGIN on SQLite's inline
     driver and the statements run prepared (models.db.Prepared) reach the driver without SQLAlchemy's
-    before_cursor_execute: BEGIN is counted from the begin event, the prepared ones by wrapping their calls."""
+    before_cursor_execute: BEGIN is counted from the begin event, the prepared ones by wrapping their calls, and a
+    lean transaction's BEGIN and COMMIT by wrapping its own."""
 
     def __init__(self, engine) -> None:  # type: ignore[no-untyped-def]
         self.statements = self.commits = 0
@@ -165,6 +166,18 @@ class StatementCount:
             return await awaited(prepared, *args)
 
         Prepared._awaited = counted_awaited  # type: ignore[method-assign]
+        # A lean transaction (models.db._Lean) begins and commits on the DBAPI connection, without those events.
+        lean_open, lean_close = _Lean.open, _Lean.close
+
+        def counted_open(lean) -> None:  # type: ignore[no-untyped-def]
+            self.statements += self.on and lean.fairy is None
+            lean_open(lean)
+
+        def counted_close(lean, commit: bool) -> None:  # type: ignore[no-untyped-def]
+            self.commits += self.on and commit and lean.fairy is not None and lean.connection is None
+            lean_close(lean, commit)
+
+        _Lean.open, _Lean.close = counted_open, counted_close  # type: ignore[method-assign]
 
     def _statement(self, conn, cursor, statement: str, *args: Any) -> None:  # type: ignore[no-untyped-def]
         self.statements += self.on and not statement.startswith("BEGIN")

@@ -39,9 +39,19 @@ class UTCDateTime(TypeDecorator[datetime]):
         if dialect.name != "sqlite":
             return super().bind_processor(dialect)
 
+        last: tuple[datetime | None, str | None] = (None, None)
+
         def process(value: datetime | None) -> str | None:
-            # SQLAlchemy's SQLite storage format, "%Y-%m-%d %H:%M:%S.%f" with the microseconds always written
-            return None if value is None else _naive_utc(value).isoformat(" ", "microseconds")
+            # SQLAlchemy's SQLite storage format, "%Y-%m-%d %H:%M:%S.%f" with the microseconds always written. An
+            # update binds its one `now` many times (received_at, created_at, updated_at, due_at...): the last one
+            # converted is kept, swapped as one tuple, so a reader never pairs a value with another's text.
+            nonlocal last
+            seen = last
+            if value is seen[0]:
+                return seen[1]
+            text = None if value is None else _naive_utc(value).isoformat(" ", "microseconds")
+            last = (value, text)
+            return text
 
         return process
 

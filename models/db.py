@@ -158,9 +158,14 @@ def _configure_sqlite(engine: AsyncEngine, *, inline: bool) -> None:
         # inline driver without a statement: and no connection event, whose listener would make SQLAlchemy
         # dispatch events around every statement and commit on this engine (a few per cent of the CPU).
         def _begin_immediate(connection: Any) -> None:
-            connection.dbapi_connection.begin_immediate()
+            dbapi = connection.dbapi_connection
+            if dbapi.begun_lean:  # a Connection joining the transaction _Lean began on it (BEGIN already sent)
+                dbapi.begun_lean = False
+                return
+            dbapi.begin_immediate()
 
         engine.sync_engine.dialect.do_begin = _begin_immediate  # type: ignore[method-assign]
+        setattr(engine.sync_engine.dialect, LEAN, True)
         return
 
     @event.listens_for(engine.sync_engine, "begin")
@@ -310,7 +315,13 @@ class Prepared:
                         adapted._handle_exception(error)
                     return
         async with sessions.begin() as session:
-            await session.run_sync(self.run_many, rows)
+            lean: _Lean | None = getattr(session.sync_session, "gridbot_lean", None)
+            if lean is None:
+                await session.run_sync(self.run_many, rows)
+                return
+            await _in_greenlet(lean.open)
+            self._through(lean.fairy.dbapi_connection.direct_cursor(), lean.dialect,  # type: ignore[union-attr]
+                          lambda cursor, form: cursor.executemany(form.sql, [form.parameters(v) for v in rows]))
 
     def _through(self, cursor: Any, dialect: Any, call: Callable[[Any, _DriverForm], Any]) -> list[Any]:
         form = self._form(dialect)
@@ -335,9 +346,16 @@ class Prepared:
 
     async def execute(self, session: AsyncSession, values: dict[str, Any]) -> list[Any]:
         """run() from async code: straight to the driver when the transaction already holds a connection that never
-        waits, or awaited on asyncpg's own connection once the transaction has begun on it, else one trip through
-        SQLAlchemy's async layer. Straight or awaited only while the session has nothing to flush."""
+        waits (or, in a lean transaction, once it holds one), or awaited on asyncpg's own connection once the
+        transaction has begun on it, else one trip through SQLAlchemy's async layer. Straight or awaited only while
+        the session has nothing to flush."""
         sync = session.sync_session
+        lean: _Lean | None = getattr(sync, "gridbot_lean", None)
+        if lean is not None and lean.connection is None and sync._is_clean():
+            if lean.fairy is None:
+                await _in_greenlet(lean.open)
+            return self._through(lean.fairy.dbapi_connection.direct_cursor(), lean.dialect,
+                                 lambda cursor, form: cursor.execute(form.sql, form.parameters(values)))
         direct = sync.info.get(_DIRECT)
         if (direct is not None and (transaction := direct[0]()) is not None
                 and transaction is sync.get_transaction() and sync._is_clean()):
@@ -412,7 +430,92 @@ class PreparedQuery(Prepared):
 
 
 def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
-    return Sessions(engine, class_=LeanSession, expire_on_commit=False)
+    return Sessions(engine, class_=LeanSession, sync_session_class=JoiningSession, expire_on_commit=False)
+
+
+# A dialect attribute: its connections are the inline SQLite driver's, on which a `sessions.begin()` block runs lean.
+LEAN = "gridbot_lean"
+
+
+class _Lean:
+    """The transaction of a `sessions.begin()` block on SQLite's inline driver, held on the pooled DBAPI connection
+    itself: checked out and begun (BEGIN IMMEDIATE) at the block's first statement, committed and checked in at its
+    end, without SQLAlchemy's SessionTransaction, Connection and RootTransaction, their state checks and the pool's
+    rollback on return (on the front door, a fifth of the CPU per update). Prepared statements run on it straight.
+    Should ORM work happen in the block, the session joins it (JoiningSession): a Connection on the same DBAPI
+    connection, in the same transaction, which SQLAlchemy then commits or rolls back as usual."""
+
+    __slots__ = ("engine", "dialect", "fairy", "connection")
+
+    def __init__(self, engine: Any) -> None:
+        self.engine = engine
+        self.dialect = engine.dialect
+        self.fairy: Any = None  # the pool's checked-out connection, from the first statement on
+        self.connection: Connection | None = None  # SQLAlchemy's Connection on it, once ORM work joined
+
+    def open(self) -> None:
+        """Checks a connection out and begins the transaction on it, unless done already (in a greenlet: either may
+        wait, for the pool or for another process's write lock)."""
+        if self.fairy is not None:
+            return
+        fairy = self.engine.pool.connect()
+        try:
+            fairy.dbapi_connection.begin_immediate()
+        except BaseException:
+            fairy.close()  # the pool rolls back whatever was begun
+            raise
+        self.fairy = fairy
+
+    def joined(self) -> Connection:
+        """A Connection on the transaction's DBAPI connection, for the session; SQLAlchemy's begin() on it sends no
+        BEGIN (the transaction is under way)."""
+        if self.connection is None:
+            self.open()
+            self.fairy.dbapi_connection.begun_lean = True
+            self.connection = Connection(self.engine, connection=self.fairy)
+        return self.connection
+
+    def close(self, commit: bool) -> None:
+        """Commits (or rolls back) the transaction unless the session joined it (then SQLAlchemy has ended it), and
+        checks the connection in."""
+        fairy, connection = self.fairy, self.connection
+        self.fairy = self.connection = None
+        if connection is not None:
+            connection.close()
+        elif fairy is not None:
+            try:
+                if commit:
+                    fairy.dbapi_connection.commit()
+                else:
+                    fairy.dbapi_connection.rollback()
+            except BaseException:
+                fairy.close()  # the pool rolls back what the failed commit left
+                raise
+            fairy._close_special(transaction_reset=True)
+
+
+class JoiningSession(Session):
+    """The sync session of LeanSession: in a lean transaction (_Lean) its connection is the lean transaction's."""
+
+    gridbot_lean: _Lean | None = None
+
+    def _connection_for_bind(self, engine: Any, execution_options: Any = None, **kw: Any) -> Connection:
+        lean = self.gridbot_lean
+        if lean is not None and engine is lean.engine:
+            transaction = self._transaction or self._autobegin_t()
+            if engine not in transaction._connections:
+                return transaction._connection_for_bind(lean.joined(), execution_options)
+        return super()._connection_for_bind(engine, execution_options, **kw)
+
+    def flush(self, objects: Any = None) -> None:
+        if self.gridbot_lean is not None and not self._is_clean():  # the unit of work asks the transaction itself
+            self.connection()
+        super().flush(objects)
+
+    def commit(self) -> None:
+        if self.gridbot_lean is not None:  # the lean transaction's statements are the session's to commit
+            self.connection()
+        super().commit()
 
 
 class LeanSession(AsyncSession):
@@ -438,16 +541,27 @@ class _Transaction:
 
     __slots__ = ("session", "transaction")
 
+    transaction: Any
+
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
     async def __aenter__(self) -> AsyncSession:
-        self.transaction = self.session.sync_session.begin()  # no I/O: the connection comes with the first statement
+        sync = self.session.sync_session
+        if isinstance(sync, JoiningSession) and getattr(sync.bind.dialect, LEAN, False):
+            sync.gridbot_lean = _Lean(sync.bind)  # no I/O: the connection comes with the first statement
+            return self.session
+        self.transaction = sync.begin()  # no I/O: the connection comes with the first statement
         self.transaction.__enter__()
         return self.session
 
     async def __aexit__(self, kind: Any, error: Any, traceback: Any) -> None:
-        transaction, sync = self.transaction, self.session.sync_session
+        sync = self.session.sync_session
+        lean = getattr(sync, "gridbot_lean", None)
+        if lean is not None:
+            await _to_completion(lambda: _end_lean(sync, lean, commit=kind is None))
+            return
+        transaction = self.transaction
 
         def end() -> None:
             try:
@@ -456,6 +570,37 @@ class _Transaction:
                 sync.close()
 
         await _to_completion(end)
+
+
+def _end_lean(sync: JoiningSession, lean: _Lean, *, commit: bool) -> None:
+    """The end of a lean `sessions.begin()` block: the session's ORM work flushed and committed (or rolled back)
+    with the lean transaction it joined, or the lean transaction ended alone; then the connection checked in."""
+    try:
+        if sync._transaction is not None or not sync._is_clean():
+            if commit:
+                sync.commit()  # flushes, joining the lean transaction first
+            else:
+                sync.rollback()
+    except BaseException:
+        commit = False
+        raise
+    finally:
+        sync.gridbot_lean = None
+        try:
+            lean.close(commit)
+        finally:
+            if sync._transaction is not None or sync.identity_map or sync._new or sync._deleted:
+                sync.close()
+
+
+async def _in_greenlet(work: Callable[[], Any]) -> Any:
+    """Runs sync database work as greenlet_spawn does (a cancellation reaches it where it waits)."""
+    shim = concurrency._concurrency_shim
+    context = shim._AsyncIoGreenlet(work, shim.getcurrent())
+    awaited = context.switch()
+    if context.dead:
+        return awaited
+    return await _resume(context, awaited)
 
 
 async def _to_completion(work: Callable[[], Any]) -> Any:

@@ -95,10 +95,11 @@ class InlineCursor(AsyncAdapt_aiosqlite_cursor):
         self._outcome(lambda cursor: cursor.executemany(operation, seq_of_parameters), False)
 
     def _outcome(self, statement: Callable[[sqlite3.Cursor], Any], waits: bool) -> None:
-        raw = self._adapt_connection.raw()
+        adapted = self._adapt_connection
+        raw = adapted.raw()
         try:
             if waits:
-                outcome = await_(self._adapt_connection.in_thread(lambda: _run(raw, statement)))
+                outcome = await_(adapted.in_thread(lambda: adapted.waiting(lambda: _run(raw, statement))))
             else:
                 outcome = await_(_run_inline(raw, statement))
         except Exception as error:
@@ -111,13 +112,14 @@ class InlineConnection(AsyncAdapt_aiosqlite_connection):
     """The adapted connection: the write lock taken inline unless another process holds it, COMMIT and
     ROLLBACK inline, checkpoints on the driver's thread."""
 
-    __slots__ = ("_busy_timeout_ms", "_commits")
+    __slots__ = ("_busy_timeout_ms", "_commits", "begun_lean")
     _cursor_cls = InlineCursor
 
     def __init__(self, dbapi: Any, connection: Any) -> None:
         super().__init__(dbapi, connection)
         self._busy_timeout_ms: int | None = None
         self._commits = 0
+        self.begun_lean = False  # a lean transaction (models.db._Lean) began the transaction SQLAlchemy joins next
 
     def raw(self) -> sqlite3.Connection:
         raw = self._connection._conn
@@ -138,22 +140,34 @@ class InlineConnection(AsyncAdapt_aiosqlite_connection):
             # aiosqlite's own hand-off, which refuses (rather than waits forever) once the connection is closed.
             return await self._connection._execute(work)
 
+    def waiting(self, work: Callable[[], Any]) -> Any:
+        """Runs work (on the driver's thread) with the connection's busy timeout, which inline statements go without."""
+        raw, timeout = self.raw(), self._busy_timeout_ms
+        if timeout is None:  # not taken off yet: the connection still has its own
+            return work()
+        raw.execute(f"PRAGMA busy_timeout={timeout}")
+        try:
+            return work()
+        finally:  # the timeout as work left it (a PRAGMA busy_timeout=... sets a new one), then none again inline
+            self._busy_timeout_ms = int(raw.execute("PRAGMA busy_timeout").fetchone()[0])
+            raw.execute("PRAGMA busy_timeout=0")
+
     def begin_immediate(self) -> None:
         raw = self.raw()
         try:
             if self._busy_timeout_ms is None:
+                # The configured wait is kept for the driver's thread (waiting()); inline, nothing waits. Set once
+                # rather than around every BEGIN: the two PRAGMAs cost more than BEGIN IMMEDIATE and COMMIT.
                 self._busy_timeout_ms = int(raw.execute("PRAGMA busy_timeout").fetchone()[0])
-            raw.execute("PRAGMA busy_timeout=0")
+                raw.execute("PRAGMA busy_timeout=0")
             try:
                 raw.execute("BEGIN IMMEDIATE")
                 return
             except sqlite3.OperationalError as error:
                 if error.sqlite_errorcode & 0xFF != sqlite3.SQLITE_BUSY:
                     raise
-            finally:
-                raw.execute(f"PRAGMA busy_timeout={self._busy_timeout_ms}")
             # Another process holds the write lock: wait for it, up to the busy timeout, off the loop.
-            await_(self.in_thread(lambda: raw.execute("BEGIN IMMEDIATE")))
+            await_(self.in_thread(lambda: self.waiting(lambda: raw.execute("BEGIN IMMEDIATE"))))
         except Exception as error:
             self._handle_exception(error)
 

@@ -4,6 +4,7 @@ And what they bind is what SQLAlchemy would have bound."""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
@@ -67,6 +68,65 @@ async def test_pending_orm_rows_are_written_before_a_prepared_statement(sessions
         count = await session.scalar(select(func.count()).select_from(InboundMessage))
     assert count == 2
     assert await stored(sessions) == {"prepared", "orm"}
+
+
+async def test_orm_work_and_prepared_statements_in_a_block_are_rolled_back_together(sessions):
+    for orm_first in (True, False):
+        with pytest.raises(Rollback):
+            async with sessions.begin() as session:
+                if orm_first:
+                    session.add(InboundMessage(**row("orm")))
+                    await session.flush()
+                await _INSERT.execute(session, row("prepared"))
+                if not orm_first:
+                    session.add(InboundMessage(**row("orm")))
+                    await session.flush()
+                await _INSERT.execute(session, row("after"))
+                raise Rollback
+        assert await stored(sessions) == set()
+
+
+async def test_orm_rows_left_unflushed_are_committed_with_the_blocks_prepared_statements(sessions):
+    async with sessions.begin() as session:
+        await _INSERT.execute(session, row("prepared"))
+        session.add(InboundMessage(**row("orm")))
+    assert await stored(sessions) == {"prepared", "orm"}
+
+
+async def test_blocks_queueing_for_the_connection_all_commit_whether_or_not_they_do_orm_work(sessions):
+    async def block(n: int) -> None:
+        async with sessions.begin() as session:
+            await _INSERT.execute(session, row(f"p{n}"))
+            await asyncio.sleep(0)  # the others queue for the connection meanwhile
+            if n % 3 == 0:
+                session.add(InboundMessage(**row(f"o{n}")))
+                await session.flush()
+            if n % 3 == 1:
+                await session.scalar(select(func.count()).select_from(InboundMessage))
+            await _INSERT.execute(session, row(f"q{n}"))
+
+    await asyncio.gather(*(block(n) for n in range(12)))
+    assert await stored(sessions) == {f"p{n}" for n in range(12)} | {f"q{n}" for n in range(12)} | {
+        f"o{n}" for n in range(0, 12, 3)}
+
+
+async def test_a_block_cancelled_mid_transaction_writes_nothing_and_the_next_one_commits(sessions):
+    began = asyncio.Event()
+
+    async def cancelled() -> None:
+        async with sessions.begin() as session:
+            await _INSERT.execute(session, row("cancelled"))
+            began.set()
+            await asyncio.Event().wait()
+
+    task = asyncio.create_task(cancelled())
+    await began.wait()
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    async with sessions.begin() as session:
+        await _INSERT.execute(session, row("next"))
+    assert await stored(sessions) == {"next"}
 
 
 @given(st.datetimes(timezones=st.sampled_from([UTC, timezone(timedelta(hours=8)), timezone(timedelta(hours=-3))])))

@@ -53,3 +53,10 @@ async def test_the_wal_is_checkpointed_every_few_hundred_commits(bot, tmp_path):
     await commit(3 * CHECKPOINT_EVERY)
     # Checkpointed WAL frames are written over from the start; without checkpoints the file would triple.
     assert wal.stat().st_size < 2 * after_one_round
+
+
+async def test_a_busy_timeout_set_through_the_connection_is_the_one_it_reads_back(bot):
+    async with bot.services.sessions.begin() as session:
+        await session.execute(text("PRAGMA busy_timeout=1234"))
+    async with bot.services.sessions.begin() as session:
+        assert (await session.execute(text("PRAGMA busy_timeout"))).scalar_one() == 1234
