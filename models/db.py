@@ -38,6 +38,10 @@ POOL_INTERNALS = (
 SQLITE_INTERNALS = (
     "aiosqlite.core:Connection._execute", "aiosqlite.core:Connection._conn",
     "sqlalchemy.util:EMPTY_DICT",
+    # the lean transaction's (_Lean, JoiningSession)
+    "sqlalchemy.pool.base:_ConnectionFairy._close_special", "sqlalchemy.orm.session:Session._autobegin_t",
+    "sqlalchemy.orm.session:Session._connection_for_bind",
+    "sqlalchemy.orm.session:SessionTransaction._connection_for_bind",
     "sqlalchemy.dialects.sqlite.aiosqlite:AsyncAdapt_aiosqlite_dbapi.connect",
     "sqlalchemy.dialects.sqlite.aiosqlite:AsyncAdapt_aiosqlite_connection._connection",
     "sqlalchemy.dialects.sqlite.aiosqlite:AsyncAdapt_aiosqlite_connection._cursor_cls",
