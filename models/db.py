@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.pool import AsyncAdaptedQueuePool, Pool
 from sqlalchemy.sql import Executable
 from sqlalchemy.util import concurrency
+from sqlalchemy.util.concurrency import greenlet_spawn
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 
@@ -323,9 +324,14 @@ class Prepared:
             if lean is None:
                 await session.run_sync(self.run_many, rows)
                 return
-            await _in_greenlet(lean.open)
-            self._through(lean.fairy.dbapi_connection.direct_cursor(), lean.dialect,  # type: ignore[union-attr]
-                          lambda cursor, form: cursor.executemany(form.sql, [form.parameters(v) for v in rows]))
+            await self._on_lean(lean, lambda cursor, form: cursor.executemany(
+                form.sql, [form.parameters(v) for v in rows]))
+
+    async def _on_lean(self, lean: _Lean, call: Callable[[Any, _DriverForm], Any]) -> list[Any]:
+        """Runs it straight on a lean transaction's connection, checked out and begun first if need be."""
+        if lean.fairy is None:
+            await greenlet_spawn(lean.open)
+        return self._through(lean.fairy.dbapi_connection.direct_cursor(), lean.dialect, call)
 
     def _through(self, cursor: Any, dialect: Any, call: Callable[[Any, _DriverForm], Any]) -> list[Any]:
         form = self._form(dialect)
@@ -356,10 +362,7 @@ class Prepared:
         sync = session.sync_session
         lean: _Lean | None = getattr(sync, "gridbot_lean", None)
         if lean is not None and lean.connection is None and sync._is_clean():
-            if lean.fairy is None:
-                await _in_greenlet(lean.open)
-            return self._through(lean.fairy.dbapi_connection.direct_cursor(), lean.dialect,
-                                 lambda cursor, form: cursor.execute(form.sql, form.parameters(values)))
+            return await self._on_lean(lean, lambda cursor, form: cursor.execute(form.sql, form.parameters(values)))
         direct = sync.info.get(_DIRECT)
         if (direct is not None and (transaction := direct[0]()) is not None
                 and transaction is sync.get_transaction() and sync._is_clean()):
@@ -595,16 +598,6 @@ def _end_lean(sync: JoiningSession, lean: _Lean, *, commit: bool) -> None:
         finally:
             if sync._transaction is not None or sync.identity_map or sync._new or sync._deleted:
                 sync.close()
-
-
-async def _in_greenlet(work: Callable[[], Any]) -> Any:
-    """Runs sync database work as greenlet_spawn does (a cancellation reaches it where it waits)."""
-    shim = concurrency._concurrency_shim
-    context = shim._AsyncIoGreenlet(work, shim.getcurrent())
-    awaited = context.switch()
-    if context.dead:
-        return awaited
-    return await _resume(context, awaited)
 
 
 async def _to_completion(work: Callable[[], Any]) -> Any:

@@ -45,6 +45,11 @@ def db_backend(request: pytest.FixtureRequest) -> str:
 
 async def _fresh_pg_database() -> str:
     """Creates an empty database for one test and returns its URL; dropped at the end of the session."""
+    return _pg_url(await _create_pg_database())
+
+
+async def _create_pg_database() -> str:
+    """Creates a database (the migrated template's copy once there is one) and returns its name."""
     name = f"gridbot_t_{uuid.uuid4().hex[:12]}"
     conn = await asyncpg.connect(PG_ADMIN_DSN)
     try:
@@ -56,18 +61,16 @@ async def _fresh_pg_database() -> str:
     finally:
         await conn.close()
     _pg_state.setdefault("created", []).append(name)  # type: ignore[union-attr]
-    base = PG_ADMIN_DSN.rsplit("/", 1)[0].replace("postgresql://", "postgresql+asyncpg://")
-    return f"{base}/{name}"
+    return name
 
 
 async def _pg_template() -> None:
     if _pg_state.get("template"):
         return
-    url = await _fresh_pg_database()
-    engine = create_engine(url, drivers=TEST_DRIVERS)
+    name = await _create_pg_database()
+    engine = create_engine(_pg_url(name), drivers=TEST_DRIVERS)
     await migrate(engine)
     await engine.dispose()
-    name = url.rsplit("/", 1)[1]
     conn = await asyncpg.connect(_pg_dsn(name))
     try:
         _pg_state["schema"] = await _schema_fingerprint(conn)
@@ -82,6 +85,11 @@ async def _pg_template() -> None:
 
 def _pg_dsn(name: str) -> str:
     return f"{PG_ADMIN_DSN.rsplit('/', 1)[0]}/{name}"
+
+
+def _pg_url(name: str) -> str:
+    """The database's SQLAlchemy URL (asyncpg)."""
+    return _pg_dsn(name).replace("postgresql://", "postgresql+asyncpg://", 1)
 
 
 # Each CREATE DATABASE copies the 10 MB template into the WAL and each DROP DATABASE waits for a checkpoint, so
@@ -113,7 +121,7 @@ async def _pg_lease() -> str:
     free: list[str] = _pg_state.setdefault("free", [])  # type: ignore[assignment]
     if free:
         return free.pop()
-    return (await _fresh_pg_database()).rsplit("/", 1)[1]
+    return await _create_pg_database()
 
 
 async def _pg_give_back(name: str) -> None:
@@ -168,7 +176,7 @@ async def database_url(db_backend: str, tmp_path: Path) -> AsyncIterator[str]:
                 pytest.fail(f"the PostgreSQL leg must run under CI: {reason}")
             pytest.skip(reason)
         name = await _pg_lease()
-        yield _pg_dsn(name).replace("postgresql://", "postgresql+asyncpg://")
+        yield _pg_url(name)
         await _pg_give_back(name)
         return
     if "path" not in _sqlite_template:
