@@ -13,6 +13,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from config import yamlfile
+
 CONFIG_DIR = Path(__file__).resolve().parent
 ENV_PREFIX = "GRIDBOT_"
 
@@ -406,7 +408,7 @@ def load_settings(environ: Mapping[str, str] | None = None, **overrides: Any) ->
 
 def _read_config_file(path: Path) -> dict[str, Any]:
     try:
-        loaded = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        loaded = yamlfile.safe_load(path.read_text(encoding="utf-8")) or {}
     except OSError as exc:
         raise SettingsError(f"cannot read config file {path}: {exc.strerror}") from None
     except yaml.YAMLError as exc:

@@ -11,6 +11,7 @@ from typing import Any, Protocol
 import yaml
 
 from bot.jobs.workdays import WEEKDAYS, parse_periods
+from config import yamlfile
 
 Periods = tuple[tuple[time, time], ...]
 DAY = timedelta(days=1)
@@ -193,7 +194,7 @@ def _terms(item: dict[str, Any], where: str) -> Terms:
 
 def _read(path: Path) -> dict[str, Any]:
     try:
-        return yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        return yamlfile.safe_load(path.read_text(encoding="utf-8")) or {}
     except (OSError, yaml.YAMLError) as exc:
         raise StationsError(f"{path}: cannot read: {exc}".replace("\n", " ")) from None
 

@@ -8,7 +8,6 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-import yaml
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -24,6 +23,7 @@ from bot.community.common import (
 from bot.grid.directory import GridDirectory, UnitRef
 from bot.grid.district import DistrictError
 from bot.pipeline.identities import Actor
+from config import yamlfile
 from models import Claimer, ClaimerKind, ClaimerStatus, GridUnit, Identity, Resident, Staff, UnitLevel
 
 KIND_WORDS = {**{k.value: k for k in ClaimerKind}, "党员": ClaimerKind.PARTY_MEMBER, "在职党员": ClaimerKind.PARTY_MEMBER,
@@ -131,7 +131,7 @@ def read_claimer_file(path: Path) -> list[dict[str, Any]]:
     if path.suffix.lower() == ".csv":
         with path.open(encoding="utf-8-sig", newline="") as handle:
             return [dict(row) for row in csv.DictReader(handle)]
-    data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    data = yamlfile.safe_load(path.read_text(encoding="utf-8")) or {}
     records = list(data.get("claimers") or [])
     if data.get("claimers_csv"):
         records += read_claimer_file(path.parent / str(data["claimers_csv"]))

@@ -9,6 +9,7 @@ import yaml
 from rapidfuzz import fuzz, process
 
 from bot.grid.routing import Responsibility
+from config import yamlfile
 from models import StaffRole
 
 
@@ -49,7 +50,7 @@ class Catalogue:
 def load_catalogue(path: Path) -> Catalogue:
     """Reads and checks the services file."""
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        raw = yamlfile.safe_load(path.read_text(encoding="utf-8")) or {}
     except (OSError, yaml.YAMLError) as exc:
         raise CatalogueError(f"{path}: cannot read services: {exc}".replace("\n", " ")) from None
     services = []

@@ -220,13 +220,29 @@ def intent_confidence(best: float, second: float) -> float:
     return rounded(strength * (0.5 + 0.5 * (best - second) / best)) if best > 0 else 0.0
 
 
+# The classifier last built from each rules file, by the file's stamp: a process that starts the service more than
+# once (the CLI's commands in turn, a test run) builds one file's automata once. Classifiers are immutable.
+_BUILT: dict[Path, tuple[tuple[int, int] | None, Classifier]] = {}
+
+
+def built_classifier(path: Path, stamp: tuple[int, int] | None) -> Classifier:
+    """The classifier of a rules file as of its stamp (mtime, size), built unless this process has it already."""
+    key = path.resolve()
+    known = _BUILT.get(key)
+    if stamp is not None and known is not None and known[0] == stamp:
+        return known[1]
+    classifier = Classifier(load_rules(path))
+    _BUILT[key] = (stamp, classifier)
+    return classifier
+
+
 class ReloadingClassifier:
     """Holds the current Classifier; reloads the YAML when its mtime changes; an invalid new file keeps the old rules and records the error."""
 
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
         self._stamp = self._file_stamp()
-        self._classifier = Classifier(load_rules(self.path))
+        self._classifier = built_classifier(self.path, self._stamp)
         self.last_error: str | None = None
 
     def current(self) -> Classifier:
@@ -235,7 +251,7 @@ class ReloadingClassifier:
         if stamp != self._stamp:
             self._stamp = stamp
             try:
-                self._classifier = Classifier(load_rules(self.path))
+                self._classifier = built_classifier(self.path, stamp)
                 self.last_error = None
             except RulesError as exc:
                 self.last_error = str(exc)

@@ -36,6 +36,7 @@ import yaml
 from bot.understanding.classifier import CASE_INTENTS, Classification, Classifier, Intent, normalize
 from bot.understanding.emergencies import emergency_in
 from bot.understanding.matching import Automaton, automaton
+from config import yamlfile
 
 CHATTER = Intent.CHATTER
 log = logging.getLogger(__name__)
@@ -232,7 +233,7 @@ class Evidence:
         """The evidence file's `real` and `chatter` words (weights as written, chatter's counted against); none
         when there is no file, or when it cannot be read (logged: the grammar then decides alone)."""
         try:
-            data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+            data = yamlfile.safe_load(path.read_text(encoding="utf-8")) or {}
             return cls.of({**{str(w): -abs(float(x)) for w, x in (data.get("chatter") or {}).items()},
                            **{str(w): abs(float(x)) for w, x in (data.get("real") or {}).items()}})
         except FileNotFoundError:

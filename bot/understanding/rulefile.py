@@ -10,6 +10,7 @@ from pathlib import Path
 import yaml
 
 from bot.understanding.mining import MinedLabel, is_department
+from config import yamlfile
 
 MINED_SLA = {"accept": 24, "resolve": 120}
 MINED_ROLE = "community_staff"  # a matter label is placed by the community; a department label goes to it
@@ -20,7 +21,7 @@ def _scalar(value: object) -> str:
     """A YAML scalar in flow style: plain where safe, JSON-quoted otherwise."""
     text = json.dumps(value, ensure_ascii=False)
     if isinstance(value, str) and re.fullmatch(r"[\w\u3400-\u9fff][\w\u3400-\u9fff·.-]*", value) \
-            and yaml.safe_load(value) == value:
+            and yamlfile.safe_load(value) == value:
         return value
     return text
 
@@ -107,7 +108,7 @@ def dump_rules(data: dict) -> str:
 
 def read_data(path: Path) -> dict:
     """A rules file as plain data (already checked with load_rules by the caller)."""
-    return yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
+    return yamlfile.safe_load(Path(path).read_text(encoding="utf-8")) or {}
 
 
 def with_categories(base: dict, categories: list[dict], *, replace: bool) -> dict:

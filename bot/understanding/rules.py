@@ -10,6 +10,7 @@ from pathlib import Path
 import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
+from config import yamlfile
 from models import Rating, StaffRole
 
 CASE_KINDS = frozenset({"report", "wish", "appointment"})
@@ -199,7 +200,7 @@ def load_rules(path: Path) -> RuleSet:
     except (OSError, UnicodeDecodeError) as exc:
         raise RulesError(f"{path}:0: cannot read rules: {exc}") from None
     try:
-        root = yaml.compose(source, Loader=yaml.SafeLoader)
+        root = yamlfile.compose(source)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else 0

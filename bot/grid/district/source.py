@@ -10,6 +10,7 @@ from typing import Any
 import yaml
 
 from bot.grid.district.spec import Where
+from config import yamlfile
 
 
 class LineMapping(dict[Any, Any]):
@@ -19,7 +20,7 @@ class LineMapping(dict[Any, Any]):
     key_lines: dict[str, int]
 
 
-class LineLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
+class LineLoader(yamlfile.SafeLoader):  # type: ignore[misc,valid-type]
     """SafeLoader whose mappings carry line numbers and refuse duplicate keys."""
 
 
