@@ -260,3 +260,51 @@ async def test_staff_edit_the_evidence_beside_the_rules_file(database_url, tmp_p
         assert "登记" in await bot.resident("孙哥", "小区的路灯全灭了，大家在搞熄灯一小时活动", group=GROUP)
     finally:
         await bot.close()
+
+
+async def test_a_problem_spoken_of_in_passing_is_chatter_and_one_the_sender_states_here_and_now_is_offered(bot):
+    chatter = await heard(bot, [
+        "要是哪天楼道灯坏了 咱找谁",  # supposed: the supposition opens the clause of the first problem state
+        "万一下水道堵了 一楼就遭殃了",
+        "去年冬天电梯坏过一回 困了好几个人",  # long ago, a fault undergone
+        "上回楼道漏水 物业来得挺快",
+        "我儿子租的那套房子暖气不热 房东不管",  # a home of the sender's kin
+        "我妹家楼下的路灯也坏了好久",
+        "网上买的暖风机不热 正找商家退",  # a thing bought
+        "工资就跟下水道一样 一到手就漏光了",  # a shared thing named only as a likeness
+        "我这腿跟那破电梯一样 三天两头出毛病",
+        "你家狗天天在楼道里叫 你管不管",  # a neighbour addressed: a quarrel between them
+        "你们家孩子天天在楼上跑 能不能注意点",
+    ])
+    assert all(answer == "" for answer in chatter.values()), chatter
+    offered = await heard(bot, [
+        "空调外机晃得厉害 万一掉下来砸到人咋办",  # the state said before the supposition is the sender's
+        "上次报的路灯 到现在还没人修",  # long ago and so still
+        "去年就漏过 今年又漏了 7号楼楼顶",
+        "我妈家在5号楼 暖气一点都不热 老人冻得受不了",  # kin at a building of ours
+        "物业你们管不管 楼道灯坏了一个礼拜了",  # the property addressed is a call
+        "电梯坏过三回了 这个月 还修不修",  # undergone up to now
+    ])
+    assert all("登记" in answer for answer in offered.values()), offered
+    wished = await bot.resident("邻居99", "要是院子里能装几个长椅就好了 老人走累了没处坐", group=GROUP)
+    assert "心愿" in wished, wished  # a supposition wished for is a wish
+
+
+async def test_a_debate_about_money_or_a_thing_named_as_a_yardstick_is_chatter_a_threat_of_neglect_is_a_complaint(bot):
+    chatter = await heard(bot, [
+        "物业费又要涨 凭什么 服务跟不上",  # a rhetorical question about a fee, no fault of a thing stated
+        "停车费一个月三百 比隔壁贵一百 凭啥",
+        "娃哭得比楼下装修还吵",  # the shared place is only the yardstick
+    ])
+    assert all(answer == "" for answer in chatter.values()), chatter
+    offered = await heard(bot, [
+        "收费这么贵 保洁一周才来一次 楼道全是灰",  # a fee said with a fault
+        "如果再不修 楼道灯黑着老人迟早得摔",  # a supposition that it goes on unseen to
+        "地库里有一股烧焦味 不知道哪里来的",
+    ])
+    assert all("登记" in answer for answer in offered.values()), offered
+
+
+async def test_a_notice_saluting_the_residents_is_chatter_a_neighbour_saluting_the_group_still_reports(bot):
+    assert await bot.resident("物业小刘", "尊敬的居民朋友们 近期小区多发电动车电瓶被盗 请将车辆停入车棚", group=GROUP) == ""
+    assert "登记" in await bot.resident("老周", "各位邻居 5号楼的楼道灯坏了一个礼拜了 谁管管", group=GROUP)

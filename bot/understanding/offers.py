@@ -5,11 +5,13 @@ The words live in the rules file's `offers` section (config/rules.yaml) where st
 holds the grammar that combines them. A message is read in this order:
 1. an emergency is always heard; how busy a place is (快递柜满了, 排到门口了) is set aside unless a nuisance fills
    it (垃圾满了);
-2. a hard mood (hearsay or a compound elsewhere, something fixed or promised, a notice, a question to the
-   neighbours, the sender's own doing, trade) makes it chatter, except hearsay said with the sender's own case
-   (听说3号楼也没水，额家也是…); a soft mood (advice, a hypothetical, praise, a question to the group) does too
-   unless the sender calls for someone to act (a rhetorical question is a call: 还修不修了, 凭啥, 谁能受得了),
-   words a wish or asks how to get a public service;
+2. a hard mood (hearsay or a compound elsewhere, a kin's home, something fixed or promised, a problem of long ago or
+   only supposed, a notice, a quarrel with a neighbour, a question to the neighbours, the sender's own doing, trade)
+   makes it chatter, except hearsay said with the sender's own case (听说3号楼也没水，额家也是…): the sender
+   speaks of a problem in passing rather than states one here and now; a soft mood (advice, a hypothetical,
+   praise, a question to the group) does too unless the sender calls for someone to act (a rhetorical question is
+   a call: 还修不修了, 凭啥, 谁能受得了, but not one about a fee with no fault stated), words a wish or asks how to
+   get a public service;
 3. the classifier's reading, where its cues are strong enough (weak report cues, 满了 or 丢了, only with a
    problem state, a call or a lasting fault read here as well);
 4. otherwise the general signals: a problem state said of a shared thing or place, or a call to act on one, is a
@@ -19,9 +21,10 @@ holds the grammar that combines them. A message is read in this order:
    supply's fault, 停电…冰箱里的肉全化了); a theft or damage done even to one's own things is a report; a wish
    frame with a shared thing and something to do to it, or a want said with a hardship (想要个放大镜 + 眼睛不好),
    is a wish; a question about getting a public service, or a heavy booking cue (想约, 预约), is a booking;
-5. a report that names no shared thing or place is chatter when it is about one's own things (手机, 玩具, 肚子,
-   the home's own fittings: 我家的门锁) or the weather, or its complaint cues are mild (被蚊子咬了); strongly
-   worded (停水了，也没通知) it stands.
+5. a report that names no shared thing or place (one named only as a likeness or a yardstick, 跟下水道一样, does not
+   count) is chatter when it is about one's own things (手机, 玩具, 肚子, a thing bought, the home's own fittings:
+   我家的门锁) or the weather, or its complaint cues are mild (被蚊子咬了); strongly worded (停水了，也没通知)
+   it stands.
 """
 
 from __future__ import annotations
@@ -53,8 +56,8 @@ STATE_CUE = 1.5  # a report cue this heavy (不亮, 坏了, 没人管) is a prob
 BOOKING_CUE = 2.5  # a booking cue this heavy (想约, 预约, 上门办) books whatever the topic
 MIN_CHARS = 5  # "电梯坏了" alone is a topic line in a chat about something else; a report says a little more
 
-HARD_MOODS = ("hearsay", "resolved", "promised", "notice_wording", "asking_neighbours", "lost_and_found", "trade",
-              "own_doing")
+HARD_MOODS = ("hearsay", "resolved", "past", "hypothetical", "quarrel", "promised", "notice_wording",
+              "asking_neighbours", "lost_and_found", "trade", "own_doing")
 SOFT_MOODS = ("advice", "praise")
 # A mood word right after a negation says the opposite (没修好了 is not fixed, 不可以用了 is broken).
 NEGATED = frozenset("不没未别")
@@ -63,6 +66,8 @@ NEGATED = frozenset("不没未别")
 # when an announced outage starts (几点停水); asking the neighbours whether they have it too (你们家停水了吗).
 NOT_A_REQUEST = re.compile(
     r"^(?:【|转发|转[:：]|【转】|通知|公告|提醒|物业通知|物业提醒|物业公告|社区通知|社区提醒)|"
+    # a notice's salutation: residents are addressed so by the office, neighbours say 各位邻居, 大家
+    r"(?:尊敬的|亲爱的)(?:各位)?(?:业主|居民|住户)|(?:居民|业主|住户)朋友们|"
     r"没(?:有)?(?:坏|堵|漏|塌)(?![了过])|不(?:堵|漏|吵|臭|滴)了|没事了|没事儿|"
     r"(?:几点|什么时候|啥时候|哪天|几号)(?:开始)?(?:停|检修)|"
     r"(?:你们家|你们那|你们楼|大家家里)[^，,。！!]{0,10}(?:吗|没有?[？?])|"
@@ -88,7 +93,7 @@ CALL = re.compile(r"(?:修|管|处理|弄|清理?|收拾|拉走|换|通|填|补|
                   # for (清一清), whether it can still be used (还能喝不), whether one can still live with it
                   # (还让人活不), whether it does not bother them (不嫌臭吗)
                   r"([修管填补清收换弄处拉扫理])不\1|([修管清扫弄收拉换补填通理])一\2|还能[喝用住走过洗]|"
-                  r"还让(?:不让)?人|不嫌[臭脏吵乱烦]|"
+                  r"还让(?:不让)?人|不嫌[臭脏吵乱烦]|(?:再|还)不(?:修|管|处理)|"
                   r"(?:啥时候|什么时候|几时|多会儿?)(?:能|才能|才|来)?(?:修|清|管|处理|换|来人)|有(?:没有)?人(?:管|修|处理)|(?:啥时候|什么时候|几时|多会儿?)(?:能|才能|才)")
 # Hearsay as grammar: what others say (大家都说, 王姨说, 群里说) and a compound elsewhere (我表哥那边小区, 西安那边的
 # 小区, 还是咱这好). The sender's own case said with it (额家也是, 我刚才也…) makes it a report of theirs again.
@@ -156,7 +161,7 @@ PROBLEM_GRAMMAR = re.compile(
     # someone dumping or burning there (有人倒建筑垃圾, 有人在楼道里烧纸)
     r"有人(?:在[^，,。！!]{1,8})?乱?[倒扔堆烧泼]|"
     # a smell it has (有股漂白粉味), a use it cannot serve (洗不成), someone it cannot reach (查不到)
-    r"有股[^，,。！!]{0,5}味|卡在(?!哪)|[洗做睡吃住用过]不成|(?:查|找|联系)不(?:到|着)|"
+    r"有一?股[^，,。！!]{0,5}味|卡在(?!哪)|[洗做睡吃住用过]不成|(?:查|找|联系)不(?:到|着)|"
     # neglected for long, or never (好多年没修剪了, 从上礼拜就没亮过)
     r"(?:好几|好多|几|[一二两三四五六七八九十\d]+)个?(?:天|月|星期|礼拜|周|年)(?:都|也|了|就)?没(?:有|人)?"
     r"[修剪扫清收来换管亮热动洗刷擦查]|没(?:有)?[亮热修扫清收管动洗]过|"
@@ -201,6 +206,38 @@ OWN_HOME = re.compile(r"(?:我|额|俺)们?家的?")
 # A neighbour named by floor (三楼那家, 5楼的) is as shared a place as 楼上.
 NEIGHBOUR = re.compile(r"[一二三四五六七八九十\d]+(?:楼|层)(?:的|那|这)")
 FREQUENCY = re.compile(r"又|天天|每天|一直|总是|老是|老有|总有|经常")
+# Whether the sender states a problem here and now or speaks of one in passing.
+# A problem supposed (要是哪天楼道灯坏了, 万一下水道堵了): the supposition opens the clause the first problem state is
+# said in; a state said before it (外机晃得厉害，万一掉下来) is the sender's and the supposition only its danger.
+SUPPOSED = re.compile(r"要是(?![能有])|万一|假如|假设|如果|倘若|哪天要是|哪天(?=[^，,。！!]{0,6}(?:坏|堵|漏|停|塌))")
+# A supposition that it goes on unseen to (如果再不修，…) is a complaint's threat, not a problem supposed.
+UNSEEN_TO = re.compile(r"[^，,。！!]{0,4}?(?:再|还|一直|继续)(?:不|没人?)(?:修|管|处理|来|清|换)")
+# A supposition wished for (要是院子里能装个乒乓球台就好了) is a wish, not a problem supposed.
+WISHED = re.compile(r"就好[了咧啦]|多好|该多好")
+# A problem of long ago (去年电梯坏过一回, 那次停水, 上回楼道漏水…物业来得挺快): a past time or a fault undergone
+# (坏过, not 没坏过 nor 坏过三回了), unless it is said to be so still (到现在还没人修, 又, 这两天).
+PAST = re.compile(r"去年|前年|那年|当年|那次|那回|上回|上次|前几年|前些年|小时候|那时候|当时|"
+                  r"(?<![没未从])(?:坏|漏|堵|停|塌|裂|断|淹|冻|困)过(?![^，,。！!]{0,4}了)")
+STILL = re.compile(r"现在|如今|至今|目前|今天|今儿|今早|今晚|这两天|这几天|这会|这次|这回|这个月|今年|最近|"
+                   r"还(?:是|在|没|不|有|那样|这样)|又|一直|依然|仍然|照样|照旧|老是|总是")
+# A home of the sender's kin (我儿子租的房子, 额妹家楼下, 我妈住的那栋楼): somewhere else, unless a building of ours or
+# the compound is named with it (我妈家在5号楼). Neighbours are 王姨, 张叔: only kin the sender calls theirs count.
+KIN_HOME = re.compile(r"(?:我|额|俺)们?(?:的|家)?(?:儿子|闺女|女儿|姑娘|儿媳|女婿|妹妹?|姐姐?|哥哥?|弟弟?|妈妈?|爸爸?|"
+                      r"婆婆|公公|丈母娘|老丈人|岳父|岳母|亲戚|同事|同学|朋友|表[哥姐弟妹]|堂[哥姐弟妹]|舅舅?)"
+                      r"(?:家|租的|住的|买的|那边|那儿|那里|单位|公司|学校)")
+OURS = re.compile(r"号楼|咱|我们小区|额们小区|我们院|额们院|这个小区|本小区")
+# Words put to a neighbour in the second person (你家狗天天叫，你管不管; 你这人咋回事): a quarrel between them, not a
+# matter for the grid; said to the property or the community (物业你们管不管) it is a call.
+QUARREL = re.compile(r"(?<![物社网委])(?:你|你们)(?:家|这人|这个人|咋|怎么|凭啥|凭什么|自己|有本事|还有理)")
+ADDRESSED_STAFF = re.compile(r"物业|社区|网格|居委|街道|保安|门卫|师傅")
+# A thing bought (团的橘子, 网上买的, 拼的那箱) or a seller dealt with (团长, 商家): one's own purchase.
+BOUGHT = re.compile(r"(?:买|团|拼|订|网购|淘)(?:的|来的|回来的)|团长|跟团|这(?:回|次)团|商家|卖家|店家")
+# A shared thing named only as a likeness (工资跟下水道一样, 像个漏勺似的) is not what the line is about.
+# So is one named as what something else is measured against (打呼噜比楼下电钻还响).
+LIKENESS = re.compile(r"(?:跟|像|好像|就像|如同|赛过)[^，,。！!]{1,8}?(?:一样|一般|似的|似地)|比[^，,。！!]{1,8}?还")
+# A price or a fee (物业费又要涨，凭什么; 停车费比隔壁贵): a rhetorical question about money with no fault of a thing
+# stated is a debate among neighbours, not a call to act on anything.
+MONEY = re.compile(r"费|涨价|价格|价钱|收费|收钱|多少钱|块钱|贵")
 # The evidence's second opinion (config/offer_evidence.yaml): summed log-odds this strong for chatter veto an
 # offer; this strong for a real matter they take a line the grammar half-read.
 EVIDENCE_VETO = 3.0
@@ -355,6 +392,13 @@ def offer_evidence(classifier: Classifier) -> Evidence:
     return _evidence[2]
 
 
+def stated(words: OfferWords, norm: str) -> bool:
+    """Whether the text says something is wrong in words of its own: a state word, a heavy report cue, a problem's
+    grammar, or too much of a nuisance."""
+    return (words.find("problem_states", norm) or any(cue in norm for cue in words.state_cues)
+            or PROBLEM_GRAMMAR.search(norm) is not None or words.near("extents", "nuisances", norm))
+
+
 def read(classifier: Classifier, norm: str, matched: tuple[str, ...] = ()) -> Reading:
     """The signals in a normalised message; `matched` are the classifier's keywords found in it, typos forgiven
     (路等 for 路灯), so a shared thing typed wrong still counts."""
@@ -367,7 +411,15 @@ def read(classifier: Classifier, norm: str, matched: tuple[str, ...] = ()) -> Re
     said = {"resolved": fixed, "promised": promised and not overdue,
             "hearsay": (words.find("hearsay", OUTSIDER.sub("外来", norm)) or HEARSAY.search(norm) is not None)
             and OWN_CASE.search(norm) is None,
-            "own_doing": words.find("own_doing", norm) or OWN_FAMILY.search(norm) is not None}
+            "own_doing": words.find("own_doing", norm) or OWN_FAMILY.search(norm) is not None,
+            "past": PAST.search(norm) is not None and STILL.search(norm) is None and not relapse
+            and PERSISTENT.search(norm) is None and not overdue,
+            "hypothetical": (supposed := SUPPOSED.search(norm)) is not None and not stated(words, norm[:supposed.start()])
+            and UNSEEN_TO.match(norm, supposed.end()) is None
+            and not words.find("wish_frames", norm) and WISHED.search(norm) is None}
+    said["quarrel"] = QUARREL.search(norm) is not None and ADDRESSED_STAFF.search(norm) is None
+    if KIN_HOME.search(norm) and not OURS.search(norm) and OWN_CASE.search(norm) is None:
+        said["hearsay"] = True  # a home of the sender's kin is somewhere else
     hard = next((name for name in HARD_MOODS if (said[name] if name in said else words.find(name, norm))
                  and not (name == "resolved" and relapse) and not (name == "asking_neighbours" and whom)), None)
     if hard is None and NOT_A_REQUEST.search(norm):
@@ -377,9 +429,9 @@ def read(classifier: Classifier, norm: str, matched: tuple[str, ...] = ()) -> Re
         soft = "question"
     # one's own things are not the shared things their names hold (燃气灶 is no 燃气, 热水器 no 水管), nor are
     # one's own fittings (我家的门锁)
-    unowned = words.blank("personal_things", norm)
+    unowned = words.blank("personal_things", LIKENESS.sub(lambda m: " " * len(m.group()), norm))
     shared = words.own_fittings(unowned)
-    personal = words.find("personal_things", norm) or shared != unowned
+    personal = words.find("personal_things", norm) or shared != unowned or BOUGHT.search(norm) is not None
     outage = (OUTAGE.search(shared) is not None and UNTOUCHED.search(norm) is None
               and (personal or (SPOILED.search(norm) or NO_NOTICE.search(norm)) is not None))
     facility = outage or words.find("shared_things", shared) or any(
@@ -388,15 +440,17 @@ def read(classifier: Classifier, norm: str, matched: tuple[str, ...] = ()) -> Re
     place = words.find("shared_places", shared) or NEIGHBOUR.search(shared) is not None
     extent = words.near("extents", "nuisances", norm)
     nuisance = words.find("nuisances", norm)
-    return Reading(
-        mood=hard or soft, hard=hard is not None, facility=facility, place=place,
-        personal=personal,
-        state=(overdue or relapse or outage or NO_NOTICE.search(norm) is not None or words.find("problem_states", norm)
+    state = bool(overdue or relapse or outage or NO_NOTICE.search(norm) is not None or words.find("problem_states", norm)
                or any(cue in norm for cue in words.state_cues) or PROBLEM_GRAMMAR.search(norm) is not None or extent
                or (nuisance and words.find("harms", norm))
                or facility and INJURY.search(norm) is not None and NOT_AN_INJURY.search(norm) is None
-               or ((nuisance or facility) and INTRUSION.search(norm) is not None)),
-        call=whom or words.find("calls_to_act", norm) or CALL.search(norm) is not None,
+               or ((nuisance or facility) and INTRUSION.search(norm) is not None))
+    return Reading(
+        mood=hard or soft, hard=hard is not None, facility=facility, place=place,
+        personal=personal,
+        state=state,
+        call=(whom or words.find("calls_to_act", norm) or CALL.search(norm) is not None)
+        and (state or MONEY.search(norm) is None),
         # a wish for the place (希望 + 小区 + 装个), or a micro-wish: a want said with a hardship (想要个放大镜 +
         # 眼睛不好), or help asked of the community (想让社区帮忙联系个护工)
         wish=(words.find("wish_frames", norm) and (facility or place) and words.find("wish_actions", norm)
