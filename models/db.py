@@ -315,26 +315,35 @@ class Prepared:
         return self.run(session, values)
 
     async def execute_alone(self, sessions: async_sessionmaker[AsyncSession], rows: Sequence[dict[str, Any]]) -> None:
-        """run_many in a transaction of its own. On asyncpg that is one executemany on a connection outside any
-        transaction, which asyncpg makes atomic (one implicit transaction): no BEGIN and COMMIT round trips."""
+        """run_many in a transaction of its own, on the fast drivers without a Session (it would only carry the
+        connection). On asyncpg that is one executemany on a connection outside any transaction, which asyncpg
+        makes atomic (one implicit transaction): no BEGIN and COMMIT round trips. On SQLite's inline driver it is a
+        lean transaction's executemany."""
         engine = sessions.kw.get("bind")
-        if engine is not None and getattr(engine.dialect, AWAITED, False):
-            async with sessions() as session:
-                # The checkout only: SQLAlchemy's transaction on asyncpg sends BEGIN with its first statement.
-                adapted: Any = (await (await session.connection()).get_raw_connection()).dbapi_connection
-                if adapted._transaction is None and adapted.isolation_level != "autocommit":
-                    form = self._form(engine.dialect)
-                    try:
-                        await adapted.driver_connection.executemany(form.sql, [form.parameters(v) for v in rows])
-                    except Exception as error:
-                        adapted._handle_exception(error)
-                    return
-        async with sessions.begin() as session:
-            lean: _Lean | None = getattr(session.sync_session, "gridbot_lean", None)
-            if lean is None:
+        driver: LeanDriver | None = None if engine is None else getattr(engine.dialect, LEAN, None)
+        if driver is None:
+            async with sessions.begin() as session:
                 await session.run_sync(self.run_many, rows)
-                return
+            return
+        if getattr(engine.dialect, AWAITED, False):
+            fairy = await greenlet_spawn(engine.sync_engine.pool.connect)
+            try:
+                adapted = fairy.dbapi_connection
+                form = self._form(engine.dialect)
+                try:
+                    await adapted.driver_connection.executemany(form.sql, [form.parameters(v) for v in rows])
+                except Exception as error:
+                    adapted._handle_exception(error)
+            finally:
+                fairy._close_special(transaction_reset=True)  # no transaction was begun on it: nothing to reset
+            return
+        lean = _Lean(engine.sync_engine, driver)
+        commit = False
+        try:
             await self._on_lean(lean, rows=rows)
+            commit = True
+        finally:
+            await _to_completion(lambda: lean.close(commit))
 
     async def _on_lean(self, lean: _Lean, values: dict[str, Any] | None = None,
                        rows: Sequence[dict[str, Any]] = ()) -> list[Any]:

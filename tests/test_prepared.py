@@ -161,6 +161,15 @@ async def test_a_failed_statement_rolls_the_block_back_and_the_connection_serves
     assert await stored(sessions) == {"next0", "next1", "next2"}
 
 
+async def test_a_batch_run_alone_writes_all_its_rows_or_none(sessions, engine):
+    with pytest.raises(engine.dialect.loaded_dbapi.IntegrityError, match="(?i)unique|duplicate"):
+        await _INSERT_PLAIN.execute_alone(sessions, [row("a"), row("b"), row("a")])
+    assert await stored(sessions) == set()
+    for n in range(3):
+        await _INSERT_PLAIN.execute_alone(sessions, [row(f"c{n}"), row(f"d{n}")])
+    assert await stored(sessions) == {"c0", "d0", "c1", "d1", "c2", "d2"}
+
+
 async def test_a_block_cancelled_while_its_statement_waits_writes_nothing(sessions, engine):
     """On PostgreSQL the statement waits for another transaction's row lock (the same unique key), the cancellation
     reaching asyncpg mid-statement; on SQLite's single connection the block waits for the connection."""
