@@ -36,13 +36,15 @@ POOL_INTERNALS = (
     "sqlalchemy.util.queue:QueueCommon", "sqlalchemy.util.queue:Empty", "sqlalchemy.util.queue:Full",
     "sqlalchemy.util.concurrency:await_",
 )
-SQLITE_INTERNALS = (
-    "aiosqlite.core:Connection._execute", "aiosqlite.core:Connection._conn",
-    "sqlalchemy.util:EMPTY_DICT",
-    # the lean transaction's (_Lean, JoiningSession)
+# The lean transaction's (_Lean, JoiningSession), on either backend.
+LEAN_INTERNALS = (
     "sqlalchemy.pool.base:_ConnectionFairy._close_special", "sqlalchemy.orm.session:Session._autobegin_t",
     "sqlalchemy.orm.session:Session._connection_for_bind",
     "sqlalchemy.orm.session:SessionTransaction._connection_for_bind",
+)
+SQLITE_INTERNALS = (
+    "aiosqlite.core:Connection._execute", "aiosqlite.core:Connection._conn",
+    "sqlalchemy.util:EMPTY_DICT",
     "sqlalchemy.dialects.sqlite.aiosqlite:AsyncAdapt_aiosqlite_dbapi.connect",
     "sqlalchemy.dialects.sqlite.aiosqlite:AsyncAdapt_aiosqlite_connection._connection",
     "sqlalchemy.dialects.sqlite.aiosqlite:AsyncAdapt_aiosqlite_connection._cursor_cls",
@@ -104,7 +106,7 @@ def create_engine(database_url: str, *, drivers: Drivers = "fast", echo: bool = 
     sqlite_backend = url.get_backend_name() == "sqlite"
     check_internals(PREPARED_INTERNALS)
     if drivers == "fast":
-        check_internals(POOL_INTERNALS + (SQLITE_INTERNALS if sqlite_backend else POSTGRES_INTERNALS))
+        check_internals(POOL_INTERNALS + LEAN_INTERNALS + (SQLITE_INTERNALS if sqlite_backend else POSTGRES_INTERNALS))
         from models.pool import FairAsyncPool
 
         poolclass: type[Pool] = FairAsyncPool
@@ -170,12 +172,20 @@ def _configure_sqlite(engine: AsyncEngine, *, inline: bool) -> None:
             dbapi.begin_immediate()
 
         engine.sync_engine.dialect.do_begin = _begin_immediate  # type: ignore[method-assign]
-        setattr(engine.sync_engine.dialect, LEAN, True)
+        setattr(engine.sync_engine.dialect, LEAN, LeanDriver(begin=_lean_begin_immediate, joining=_lean_joining))
         return
 
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(conn: Connection) -> None:
         conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def _lean_begin_immediate(dbapi: Any) -> None:
+    dbapi.begin_immediate()
+
+
+def _lean_joining(dbapi: Any) -> None:
+    dbapi.begun_lean = True  # the do_begin above sends no BEGIN for the Connection joining
 
 
 def dialect_insert(session: AsyncSession) -> Callable[..., Insert]:
@@ -305,33 +315,57 @@ class Prepared:
         return self.run(session, values)
 
     async def execute_alone(self, sessions: async_sessionmaker[AsyncSession], rows: Sequence[dict[str, Any]]) -> None:
-        """run_many in a transaction of its own. On asyncpg that is one executemany on a connection outside any
-        transaction, which asyncpg makes atomic (one implicit transaction): no BEGIN and COMMIT round trips."""
+        """run_many in a transaction of its own, on the fast drivers without a Session (it would only carry the
+        connection). On asyncpg that is one executemany on a connection outside any transaction, which asyncpg
+        makes atomic (one implicit transaction): no BEGIN and COMMIT round trips. On SQLite's inline driver it is a
+        lean transaction's executemany."""
         engine = sessions.kw.get("bind")
-        if engine is not None and getattr(engine.dialect, AWAITED, False):
-            async with sessions() as session:
-                # The checkout only: SQLAlchemy's transaction on asyncpg sends BEGIN with its first statement.
-                adapted: Any = (await (await session.connection()).get_raw_connection()).dbapi_connection
-                if adapted._transaction is None and adapted.isolation_level != "autocommit":
-                    form = self._form(engine.dialect)
-                    try:
-                        await adapted.driver_connection.executemany(form.sql, [form.parameters(v) for v in rows])
-                    except Exception as error:
-                        adapted._handle_exception(error)
-                    return
-        async with sessions.begin() as session:
-            lean: _Lean | None = getattr(session.sync_session, "gridbot_lean", None)
-            if lean is None:
+        driver: LeanDriver | None = None if engine is None else getattr(engine.dialect, LEAN, None)
+        if driver is None:
+            async with sessions.begin() as session:
                 await session.run_sync(self.run_many, rows)
-                return
-            await self._on_lean(lean, lambda cursor, form: cursor.executemany(
-                form.sql, [form.parameters(v) for v in rows]))
+            return
+        if getattr(engine.dialect, AWAITED, False):
+            fairy = await greenlet_spawn(engine.sync_engine.pool.connect)
+            try:
+                adapted = fairy.dbapi_connection
+                form = self._form(engine.dialect)
+                try:
+                    await adapted.driver_connection.executemany(form.sql, [form.parameters(v) for v in rows])
+                except Exception as error:
+                    adapted._handle_exception(error)
+            finally:
+                fairy._close_special(transaction_reset=True)  # no transaction was begun on it: nothing to reset
+            return
+        lean = _Lean(engine.sync_engine, driver)
+        commit = False
+        try:
+            await self._on_lean(lean, rows=rows)
+            commit = True
+        finally:
+            await _to_completion(lambda: lean.close(commit))
 
-    async def _on_lean(self, lean: _Lean, call: Callable[[Any, _DriverForm], Any]) -> list[Any]:
-        """Runs it straight on a lean transaction's connection, checked out and begun first if need be."""
+    async def _on_lean(self, lean: _Lean, values: dict[str, Any] | None = None,
+                       rows: Sequence[dict[str, Any]] = ()) -> list[Any]:
+        """Runs it (for `values`, or each of `rows`) straight on a lean transaction's connection, checked out and
+        begun first if need be."""
         if lean.fairy is None:
             await greenlet_spawn(lean.open)
-        return self._through(lean.fairy.dbapi_connection.direct_cursor(), lean.dialect, call)
+        dbapi = lean.fairy.dbapi_connection
+        if lean.awaited:
+            if values is not None:
+                return await self._awaited(dbapi, lean.dialect, values)
+            form = self._form(lean.dialect)
+            try:
+                await dbapi.driver_connection.executemany(form.sql, [form.parameters(v) for v in rows])
+            except Exception as error:
+                dbapi._handle_exception(error)
+            return []
+        if values is not None:
+            return self._through(dbapi.direct_cursor(), lean.dialect,
+                                 lambda cursor, form: cursor.execute(form.sql, form.parameters(values)))
+        return self._through(dbapi.direct_cursor(), lean.dialect,
+                             lambda cursor, form: cursor.executemany(form.sql, [form.parameters(v) for v in rows]))
 
     def _through(self, cursor: Any, dialect: Any, call: Callable[[Any, _DriverForm], Any]) -> list[Any]:
         form = self._form(dialect)
@@ -362,7 +396,7 @@ class Prepared:
         sync = session.sync_session
         lean: _Lean | None = getattr(sync, "gridbot_lean", None)
         if lean is not None and lean.connection is None and sync._is_clean():
-            return await self._on_lean(lean, lambda cursor, form: cursor.execute(form.sql, form.parameters(values)))
+            return await self._on_lean(lean, values)
         direct = sync.info.get(_DIRECT)
         if (direct is not None and (transaction := direct[0]()) is not None
                 and transaction is sync.get_transaction() and sync._is_clean()):
@@ -440,23 +474,35 @@ def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     return Sessions(engine, class_=LeanSession, sync_session_class=JoiningSession, expire_on_commit=False)
 
 
-# A dialect attribute: its connections are the inline SQLite driver's, on which a `sessions.begin()` block runs lean.
+# A dialect attribute, its LeanDriver: a `sessions.begin()` block on its connections runs lean (_Lean).
 LEAN = "gridbot_lean"
 
 
+@dataclass(frozen=True, slots=True)
+class LeanDriver:
+    """How a lean transaction begins on a driver's pooled DBAPI connections."""
+
+    begin: Callable[[Any], None]  # begins the transaction (in a greenlet: it may wait)
+    joining: Callable[[Any], None]  # readies the connection for SQLAlchemy's Connection to join it, BEGIN unsent
+
+
 class _Lean:
-    """The transaction of a `sessions.begin()` block on SQLite's inline driver, held on the pooled DBAPI connection
-    itself: checked out and begun (BEGIN IMMEDIATE) at the block's first statement, committed and checked in at its
-    end, without SQLAlchemy's SessionTransaction, Connection and RootTransaction, their state checks and the pool's
-    rollback on return (on the front door, a fifth of the CPU per update). Prepared statements run on it straight.
-    Should ORM work happen in the block, the session joins it (JoiningSession): a Connection on the same DBAPI
-    connection, in the same transaction, which SQLAlchemy then commits or rolls back as usual."""
+    """The transaction of a `sessions.begin()` block on the fast drivers (SQLite's inline one, asyncpg's), held on
+    the pooled DBAPI connection itself: checked out and begun (BEGIN IMMEDIATE on SQLite, asyncpg's transaction on
+    PostgreSQL) at the block's first statement, committed and checked in at its end, without SQLAlchemy's
+    SessionTransaction, Connection and RootTransaction, their state checks and the pool's rollback on return (on
+    the front door, a fifth of the CPU per update). Prepared statements run on it straight (on SQLite's cursor,
+    awaited on asyncpg's connection). Should ORM work happen in the block, the session joins it (JoiningSession): a
+    Connection on the same DBAPI connection, in the same transaction, which SQLAlchemy then commits or rolls back
+    as usual."""
 
-    __slots__ = ("engine", "dialect", "fairy", "connection")
+    __slots__ = ("engine", "dialect", "driver", "awaited", "fairy", "connection")
 
-    def __init__(self, engine: Any) -> None:
+    def __init__(self, engine: Any, driver: LeanDriver) -> None:
         self.engine = engine
         self.dialect = engine.dialect
+        self.driver = driver
+        self.awaited: bool = getattr(self.dialect, AWAITED, False)
         self.fairy: Any = None  # the pool's checked-out connection, from the first statement on
         self.connection: Connection | None = None  # SQLAlchemy's Connection on it, once ORM work joined
 
@@ -467,7 +513,7 @@ class _Lean:
             return
         fairy = self.engine.pool.connect()
         try:
-            fairy.dbapi_connection.begin_immediate()
+            self.driver.begin(fairy.dbapi_connection)
         except BaseException:
             fairy.close()  # the pool rolls back whatever was begun
             raise
@@ -478,7 +524,7 @@ class _Lean:
         BEGIN (the transaction is under way)."""
         if self.connection is None:
             self.open()
-            self.fairy.dbapi_connection.begun_lean = True
+            self.driver.joining(self.fairy.dbapi_connection)
             self.connection = Connection(self.engine, connection=self.fairy)
         return self.connection
 
@@ -555,8 +601,9 @@ class _Transaction:
 
     async def __aenter__(self) -> AsyncSession:
         sync = self.session.sync_session
-        if isinstance(sync, JoiningSession) and getattr(sync.bind.dialect, LEAN, False):
-            sync.gridbot_lean = _Lean(sync.bind)  # no I/O: the connection comes with the first statement
+        driver = getattr(sync.bind.dialect, LEAN, None)
+        if driver is not None and isinstance(sync, JoiningSession):
+            sync.gridbot_lean = _Lean(sync.bind, driver)  # no I/O: the connection comes with the first statement
             return self.session
         self.transaction = sync.begin()  # no I/O: the connection comes with the first statement
         self.transaction.__enter__()

@@ -11,7 +11,9 @@ milliseconds). So a checkout only asks the server after the connection has been 
 half-open connection, one whose peer vanished without closing it, is found there); a closed one is refused as
 SQLAlchemy's failed ping is, which replaces every pooled connection older than it. The dialect is also marked so
 that models.db.Prepared awaits a transaction's statements on asyncpg's connection once the adapter has begun the
-transaction there (no adapter cursor, no greenlet trip per statement).
+transaction there (no adapter cursor, no greenlet trip per statement), and so that a `sessions.begin()` block runs
+lean (models.db._Lean): the adapter's own transaction begun on the pooled connection, SQLAlchemy's Session joining
+only for ORM work.
 """
 
 from __future__ import annotations
@@ -21,15 +23,17 @@ import weakref
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.util.concurrency import await_
 
-from models.db import AWAITED
+from models.db import AWAITED, LEAN, LeanDriver
 
 LIVELY_SECONDS = 30.0
 
 
 def configure(engine: AsyncEngine) -> None:
     """Pre-pings on the engine's connections from is_closed() and the time since their last checkout; prepared
-    statements after a transaction's first awaited on asyncpg's connection (models.db.Prepared.execute)."""
+    statements after a transaction's first awaited on asyncpg's connection (models.db.Prepared.execute); lean
+    `sessions.begin()` blocks."""
     dialect: Any = engine.sync_engine.dialect
     server_ping = dialect.do_ping
     checked_out: weakref.WeakKeyDictionary[Any, float] = weakref.WeakKeyDictionary()
@@ -46,3 +50,16 @@ def configure(engine: AsyncEngine) -> None:
 
     dialect.do_ping = do_ping
     setattr(dialect, AWAITED, True)
+    setattr(dialect, LEAN, _LEAN)
+
+
+def _begin(dbapi_connection: Any) -> None:
+    await_(dbapi_connection._start_transaction())  # the adapter's own BEGIN: its commit and rollback end it
+
+
+def _joining(dbapi_connection: Any) -> None:
+    """Nothing: SQLAlchemy's begin() on asyncpg sends no BEGIN (the adapter begins before a statement, when it has
+    no transaction under way)."""
+
+
+_LEAN = LeanDriver(begin=_begin, joining=_joining)

@@ -10,17 +10,19 @@ from datetime import UTC, datetime, timedelta, timezone
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from sqlalchemy import DateTime, func, select
+from sqlalchemy import DateTime, func, select, text
 from sqlalchemy.dialects import sqlite
 
 from models import InboundMessage, InboundStatus
 from models.base import UTCDateTime
 from models.db import Prepared
+from tests.harness import TEST_DRIVERS
 
 _LEDGER = InboundMessage.__table__
 _INSERT = Prepared(lambda insert: insert(_LEDGER).on_conflict_do_nothing(
     index_elements=["channel", "platform_message_id"]).returning(_LEDGER.c.id),
     ("channel", "platform_message_id", "chat_id", "sender_id", "received_at", "status", "text", "attempts"))
+_INSERT_PLAIN = Prepared(lambda insert: insert(_LEDGER), _INSERT._keys)  # a second same row breaks the unique key
 NOW = datetime(2026, 12, 3, 8, 0, tzinfo=UTC)
 SQLITE = sqlite.dialect()
 
@@ -127,6 +129,90 @@ async def test_a_block_cancelled_mid_transaction_writes_nothing_and_the_next_one
     async with sessions.begin() as session:
         await _INSERT.execute(session, row("next"))
     assert await stored(sessions) == {"next"}
+
+
+@pytest.mark.skipif(TEST_DRIVERS != "fast", reason="the stock drivers run SQLAlchemy's own transaction")
+async def test_a_block_runs_lean_on_either_backend_until_orm_work_joins_it(sessions):
+    async with sessions.begin() as session:
+        lean = session.sync_session.gridbot_lean
+        await _INSERT.execute(session, row("prepared"))
+        assert lean.fairy is not None and lean.connection is None  # no SQLAlchemy Connection or SessionTransaction
+        assert session.sync_session._transaction is None
+        session.add(InboundMessage(**row("orm")))
+        await session.flush()
+        assert lean.connection is not None and lean.connection.connection is lean.fairy
+        await _INSERT.execute(session, row("after"))
+    assert await stored(sessions) == {"prepared", "orm", "after"}
+
+
+async def test_a_failed_statement_rolls_the_block_back_and_the_connection_serves_the_next(sessions, engine):
+    for orm_first in (False, True):
+        with pytest.raises(engine.dialect.loaded_dbapi.IntegrityError, match="(?i)unique|duplicate"):
+            async with sessions.begin() as session:
+                if orm_first:
+                    session.add(InboundMessage(**row("orm")))
+                    await session.flush()
+                await _INSERT.execute(session, row("prepared"))
+                await _INSERT_PLAIN.execute(session, row("prepared"))
+        assert await stored(sessions) == set()
+    for n in range(3):  # on PostgreSQL a connection left in the aborted transaction would refuse these
+        async with sessions.begin() as session:
+            await _INSERT.execute(session, row(f"next{n}"))
+    assert await stored(sessions) == {"next0", "next1", "next2"}
+
+
+async def test_a_batch_run_alone_writes_all_its_rows_or_none(sessions, engine):
+    with pytest.raises(engine.dialect.loaded_dbapi.IntegrityError, match="(?i)unique|duplicate"):
+        await _INSERT_PLAIN.execute_alone(sessions, [row("a"), row("b"), row("a")])
+    assert await stored(sessions) == set()
+    for n in range(3):
+        await _INSERT_PLAIN.execute_alone(sessions, [row(f"c{n}"), row(f"d{n}")])
+    assert await stored(sessions) == {"c0", "d0", "c1", "d1", "c2", "d2"}
+
+
+async def test_a_block_cancelled_while_its_statement_waits_writes_nothing(sessions, engine):
+    """On PostgreSQL the statement waits for another transaction's row lock (the same unique key), the cancellation
+    reaching asyncpg mid-statement; on SQLite's single connection the block waits for the connection."""
+    holding, release = asyncio.Event(), asyncio.Event()
+
+    async def holder() -> None:
+        async with sessions.begin() as session:
+            await _INSERT.execute(session, row("held"))
+            holding.set()
+            await release.wait()
+
+    async def waiting() -> None:
+        async with sessions.begin() as session:
+            await _INSERT.execute(session, row("waiting"))
+            await _INSERT.execute(session, row("held"))
+
+    held = asyncio.create_task(holder())
+    await holding.wait()
+    task = asyncio.create_task(waiting())
+    await _until_its_statement_waits(engine, task)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    release.set()
+    await held
+    async with sessions.begin() as session:
+        await _INSERT.execute(session, row("next"))
+    assert await stored(sessions) == {"held", "next"}
+
+
+async def _until_its_statement_waits(engine, task) -> None:  # type: ignore[no-untyped-def]
+    if engine.dialect.name == "sqlite":
+        await asyncio.sleep(0)  # the block runs up to its wait for the one connection
+    else:
+        while not task.done() and not await _waiting_on_a_lock(engine):
+            pass
+    assert not task.done()
+
+
+async def _waiting_on_a_lock(engine) -> bool:  # type: ignore[no-untyped-def]
+    async with engine.connect() as connection:  # a transaction of its own: pg_stat_activity is read once in one
+        return bool(await connection.scalar(text(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'")))
 
 
 @given(st.datetimes(timezones=st.sampled_from([UTC, timezone(timedelta(hours=8)), timezone(timedelta(hours=-3))])))
