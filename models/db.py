@@ -328,12 +328,7 @@ class Prepared:
         if getattr(engine.dialect, AWAITED, False):
             fairy = await greenlet_spawn(engine.sync_engine.pool.connect)
             try:
-                adapted = fairy.dbapi_connection
-                form = self._form(engine.dialect)
-                try:
-                    await adapted.driver_connection.executemany(form.sql, [form.parameters(v) for v in rows])
-                except Exception as error:
-                    adapted._handle_exception(error)
+                await self._awaited_many(fairy.dbapi_connection, engine.dialect, rows)
             finally:
                 fairy._close_special(transaction_reset=True)  # no transaction was begun on it: nothing to reset
             return
@@ -355,11 +350,7 @@ class Prepared:
         if lean.awaited:
             if values is not None:
                 return await self._awaited(dbapi, lean.dialect, values)
-            form = self._form(lean.dialect)
-            try:
-                await dbapi.driver_connection.executemany(form.sql, [form.parameters(v) for v in rows])
-            except Exception as error:
-                dbapi._handle_exception(error)
+            await self._awaited_many(dbapi, lean.dialect, rows)
             return []
         if values is not None:
             return self._through(dbapi.direct_cursor(), lean.dialect,
@@ -384,6 +375,15 @@ class Prepared:
         except Exception as error:
             adapted._handle_exception(error)
         return self._rows(dialect, rows) if form.returns else []
+
+    async def _awaited_many(self, adapted: Any, dialect: Any, rows: Sequence[dict[str, Any]]) -> None:
+        """Runs it for each of `rows` in one executemany on the asyncpg connection under SQLAlchemy's adapter; an
+        error comes out as the adapter's cursor would raise it."""
+        form = self._form(dialect)
+        try:
+            await adapted.driver_connection.executemany(form.sql, [form.parameters(v) for v in rows])
+        except Exception as error:
+            adapted._handle_exception(error)
 
     def _rows(self, dialect: Any, rows: Sequence[Any]) -> list[Any]:
         return list(rows)
