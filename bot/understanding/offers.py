@@ -438,10 +438,8 @@ def read(classifier: Classifier, norm: str, matched: tuple[str, ...] = ()) -> Re
         words.find("shared_things", word) for word in matched
         if not words.find("personal_things", word) and (word not in norm or word in shared))
     place = words.find("shared_places", shared) or NEIGHBOUR.search(shared) is not None
-    extent = words.near("extents", "nuisances", norm)
     nuisance = words.find("nuisances", norm)
-    state = bool(overdue or relapse or outage or NO_NOTICE.search(norm) is not None or words.find("problem_states", norm)
-               or any(cue in norm for cue in words.state_cues) or PROBLEM_GRAMMAR.search(norm) is not None or extent
+    state = bool(overdue or relapse or outage or NO_NOTICE.search(norm) is not None or stated(words, norm)
                or (nuisance and words.find("harms", norm))
                or facility and INJURY.search(norm) is not None and NOT_AN_INJURY.search(norm) is None
                or ((nuisance or facility) and INTRUSION.search(norm) is not None))
