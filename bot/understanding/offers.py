@@ -306,6 +306,7 @@ class OfferWords:
 
     lists: dict[str, tuple[str, ...]]
     state_cues: tuple[str, ...]  # the report intent's heavy cues, problem states too
+    cues: dict[str, tuple[tuple[str, float], ...]]  # each intent's cue words with their weights, longest first
 
     def near(self, first: str, second: str, norm: str) -> bool:
         """Whether a word of one list stands within EXTENT_GAP characters of a word of the other, either order."""
@@ -324,7 +325,7 @@ class OfferWords:
 
     def blank(self, name: str, norm: str) -> str:
         """The text with the list's words blanked out, longest first."""
-        for word in sorted(self.lists.get(name, ()), key=len, reverse=True):
+        for word in self.lists.get(name, ()):
             norm = norm.replace(word, " ")
         return norm
 
@@ -341,7 +342,12 @@ class OfferWords:
 
 def _starts(norm: str, word: str) -> list[int]:
     """Where the word starts in the text."""
-    return [m.start() for m in re.finditer(re.escape(word), norm)] if word else []
+    starts: list[int] = []
+    start = norm.find(word) if word else -1
+    while start >= 0:
+        starts.append(start)
+        start = norm.find(word, start + len(word))  # not overlapping, as a regex's matches
+    return starts
 
 
 @dataclass(frozen=True, slots=True)
@@ -368,10 +374,14 @@ def offer_words(classifier: Classifier) -> OfferWords:
     """The offers word lists of this classifier's rules, built once per rules load."""
     global _words
     if _words is None or _words[0] is not classifier:
-        lists = {name: tuple(filter(None, map(normalize, words))) for name, words in classifier.rules.offers.items()}
+        # longest first: blanking a list's words must take 楼道灯 before 灯
+        lists = {name: tuple(sorted(filter(None, map(normalize, words)), key=len, reverse=True))
+                 for name, words in classifier.rules.offers.items()}
         report = classifier.rules.intents.get(Intent.REPORT.value)
-        cues = tuple(normalize(k.word) for k in report.keywords if k.weight >= STATE_CUE) if report else ()
-        _words = (classifier, OfferWords(lists, tuple(filter(None, cues))))
+        state_cues = tuple(normalize(k.word) for k in report.keywords if k.weight >= STATE_CUE) if report else ()
+        cues = {name: tuple((normalize(k.word), k.weight) for k in sorted(rule.keywords, key=lambda k: -len(k.word)))
+                for name, rule in classifier.rules.intents.items()}
+        _words = (classifier, OfferWords(lists, tuple(filter(None, state_cues)), cues))
     return _words[1]
 
 
@@ -564,18 +574,14 @@ def classified_kind(classifier: Classifier, result: Classification, norm: str, c
 
 def cue_weight(classifier: Classifier, intent: Intent, norm: str) -> float:
     """The summed weight of the intent's own cue words in the text, each stretch of text counted once."""
-    rule = classifier.rules.intents.get(intent.value)
-    if rule is None:
-        return 0.0
     taken = [False] * len(norm)
     total = 0.0
-    for keyword in sorted(rule.keywords, key=lambda k: -len(k.word)):
-        word = normalize(keyword.word)
+    for word, weight in offer_words(classifier).cues.get(intent.value, ()):
         start = norm.find(word) if word else -1
         while start >= 0:
             if not any(taken[start:start + len(word)]):
                 taken[start:start + len(word)] = [True] * len(word)
-                total += keyword.weight
+                total += weight
                 break
             start = norm.find(word, start + 1)
     return total
@@ -583,7 +589,7 @@ def cue_weight(classifier: Classifier, intent: Intent, norm: str) -> float:
 
 def without_cues(classifier: Classifier, intent: Intent, norm: str) -> str:
     """The text with the intent's cue words blanked out, longest first (没通知 is a complaint, not a 通知)."""
-    for keyword in sorted(classifier.rules.intents[intent.value].keywords, key=lambda k: -len(k.word)):
-        if len(word := normalize(keyword.word)) >= 2:
+    for word, _weight in offer_words(classifier).cues[intent.value]:
+        if len(word) >= 2:
             norm = norm.replace(word, " ")
     return norm
