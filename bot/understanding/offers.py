@@ -59,6 +59,7 @@ MIN_CHARS = 5  # "电梯坏了" alone is a topic line in a chat about something 
 HARD_MOODS = ("hearsay", "resolved", "past", "hypothetical", "quarrel", "promised", "notice_wording",
               "asking_neighbours", "lost_and_found", "trade", "own_doing")
 SOFT_MOODS = ("advice", "praise")
+MOODS = frozenset((*HARD_MOODS, *SOFT_MOODS))
 # A mood word right after a negation says the opposite (没修好了 is not fixed, 不可以用了 is broken).
 NEGATED = frozenset("不没未别")
 
@@ -306,12 +307,16 @@ class OfferWords:
 
     lists: dict[str, tuple[str, ...]]
     state_cues: tuple[str, ...]  # the report intent's heavy cues, problem states too
-    cues: dict[str, tuple[tuple[str, float], ...]]  # each intent's cue words with their weights, longest first
+    cues: dict[str, Evidence]  # each intent's cue words with their weights, longest first
+    finders: dict[str, Automaton | None] = field(default_factory=dict, compare=False)  # one per list
+
+    def __post_init__(self) -> None:
+        self.finders.update((name, automaton(dict.fromkeys(words))) for name, words in self.lists.items())
 
     def near(self, first: str, second: str, norm: str) -> bool:
         """Whether a word of one list stands within EXTENT_GAP characters of a word of the other, either order."""
-        spans = {name: [(m, m + len(w)) for w in self.lists.get(name, ()) for m in _starts(norm, w)]
-                 for name in (first, second)}
+        spans = {name: [(start, end) for _, start, end in finder.found(norm)] if (finder := self.finders.get(name))
+                 else [] for name in (first, second)}
         return any(b_start - a_end <= EXTENT_GAP and a_end <= b_start or a_start - b_end <= EXTENT_GAP
                    and b_end <= a_start for a_start, a_end in spans[first] for b_start, b_end in spans[second])
 
@@ -331,23 +336,13 @@ class OfferWords:
 
     def find(self, name: str, norm: str) -> bool:
         """Whether any word of the list occurs in the text, not right after a negation."""
-        for word in self.lists.get(name, ()):
-            start = norm.find(word)
-            while start >= 0:
-                if start == 0 or norm[start - 1] not in NEGATED or name not in (*HARD_MOODS, *SOFT_MOODS):
-                    return True
-                start = norm.find(word, start + 1)
-        return False
-
-
-def _starts(norm: str, word: str) -> list[int]:
-    """Where the word starts in the text."""
-    starts: list[int] = []
-    start = norm.find(word) if word else -1
-    while start >= 0:
-        starts.append(start)
-        start = norm.find(word, start + len(word))  # not overlapping, as a regex's matches
-    return starts
+        finder = self.finders.get(name)
+        if finder is None:
+            return False
+        found = finder.found(norm)
+        if name not in MOODS:
+            return bool(found)
+        return any(start == 0 or norm[start - 1] not in NEGATED for _, start, _ in found)
 
 
 @dataclass(frozen=True, slots=True)
@@ -379,7 +374,8 @@ def offer_words(classifier: Classifier) -> OfferWords:
                  for name, words in classifier.rules.offers.items()}
         report = classifier.rules.intents.get(Intent.REPORT.value)
         state_cues = tuple(normalize(k.word) for k in report.keywords if k.weight >= STATE_CUE) if report else ()
-        cues = {name: tuple((normalize(k.word), k.weight) for k in sorted(rule.keywords, key=lambda k: -len(k.word)))
+        cues = {name: Evidence(tuple((word, k.weight) for k in sorted(rule.keywords, key=lambda k: -len(k.word))
+                                     if (word := normalize(k.word))))
                 for name, rule in classifier.rules.intents.items()}
         _words = (classifier, OfferWords(lists, tuple(filter(None, state_cues)), cues))
     return _words[1]
@@ -574,22 +570,13 @@ def classified_kind(classifier: Classifier, result: Classification, norm: str, c
 
 def cue_weight(classifier: Classifier, intent: Intent, norm: str) -> float:
     """The summed weight of the intent's own cue words in the text, each stretch of text counted once."""
-    taken = [False] * len(norm)
-    total = 0.0
-    for word, weight in offer_words(classifier).cues.get(intent.value, ()):
-        start = norm.find(word) if word else -1
-        while start >= 0:
-            if not any(taken[start:start + len(word)]):
-                taken[start:start + len(word)] = [True] * len(word)
-                total += weight
-                break
-            start = norm.find(word, start + 1)
-    return total
+    cues = offer_words(classifier).cues.get(intent.value)
+    return cues.score(norm) if cues is not None else 0.0
 
 
 def without_cues(classifier: Classifier, intent: Intent, norm: str) -> str:
     """The text with the intent's cue words blanked out, longest first (没通知 is a complaint, not a 通知)."""
-    for word, _weight in offer_words(classifier).cues[intent.value]:
+    for word, _weight in offer_words(classifier).cues[intent.value].words:
         if len(word) >= 2:
             norm = norm.replace(word, " ")
     return norm
