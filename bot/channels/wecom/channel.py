@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import logging
+import os
 import re
 import time
 import uuid
@@ -13,10 +15,11 @@ from typing import Any
 
 from aiohttp import web
 from sqlalchemy import select
-from wechatpy.utils import WeChatSigner
-from wechatpy.work import parse_message
+from wechatpy.messages import UnknownMessage
 from wechatpy.work.crypto import PrpCrypto, WeChatCrypto
+from wechatpy.work.events import EVENT_TYPES
 from wechatpy.work.exceptions import InvalidCorpIdException
+from wechatpy.work.messages import MESSAGE_TYPES
 
 from bot.channels.wechat_api import (
     button_hints,
@@ -30,9 +33,11 @@ from bot.channels.wechat_callbacks import (
     parsed_message,
     query_params,
     read_body,
+    signature,
     signature_matches,
     text_reply,
     xml_envelope,
+    xml_fields,
 )
 from bot.channels.wecom.sender import CHANNEL, WeComSender
 from bot.delivery.outbox import Notice, plain_plan
@@ -47,20 +52,37 @@ ROBOT_PREFIX = "robot:"  # robot msgids live beside app MsgIds in the ledger's (
 BIND = re.compile(r"^(?:绑定|bind)\s+([A-Za-z0-9_-]{16,64})$", re.IGNORECASE)
 LEADING_MENTION = re.compile(r"^\s*@\S+\s*")
 
+SEALED = """<xml>
+<Encrypt><![CDATA[{encrypt}]]></Encrypt>
+<MsgSignature><![CDATA[{signature}]]></MsgSignature>
+<TimeStamp>{timestamp}</TimeStamp>
+<Nonce><![CDATA[{nonce}]]></Nonce>
+</xml>"""  # wechatpy's envelope for an encrypted passive reply, as WeCom reads it
+
+
+class Prp(PrpCrypto):
+    """wechatpy's WXBizMsgCrypt cipher, its 16 random leading bytes from os.urandom (wechatpy samples them one
+    letter at a time from `random`)."""
+
+    def get_random_string(self) -> str:
+        return base64.b64encode(os.urandom(12)).decode()
+
+
 class Cipher:
-    """WXBizMsgCrypt for one receive id (the corp id for the app, "" for the intelligent robot)."""
+    """WXBizMsgCrypt for one receive id (the corp id for the app, "" for the intelligent robot); its AES cipher is
+    made once, not per callback."""
 
     def __init__(self, token: str, aes_key: str, receive_id: str) -> None:
         self.token = token
         self.receive_id = receive_id
-        self.crypto = WeChatCrypto(token, aes_key, receive_id)
+        self.prp = Prp(WeChatCrypto(token, aes_key, receive_id).key)
 
     def open(self, signature: str, timestamp: str, nonce: str, encrypted: str) -> str:
         """Checks the signature in constant time, then decrypts; a wrong receive id is refused like a forgery."""
         if not encrypted or not signature_matches(self.token, signature, timestamp, nonce, encrypted):
             raise Refused(403, "bad signature")
         try:
-            return PrpCrypto(self.crypto.key).decrypt(encrypted, self.receive_id)
+            return self.prp.decrypt(encrypted, self.receive_id)
         except InvalidCorpIdException as exc:
             raise Refused(403, "wrong receive id") from exc
         except Exception as exc:  # bad base64, bad padding: a payload we cannot read
@@ -68,15 +90,29 @@ class Cipher:
 
     def seal_xml(self, plaintext: str, nonce: str) -> str:
         """Encrypts a passive XML reply into the signed <xml><Encrypt>… envelope."""
-        return self.crypto.encrypt_message(plaintext, nonce, str(int(time.time())))
+        encrypted = self.prp.encrypt(plaintext, self.receive_id).decode()
+        timestamp = str(int(time.time()))
+        return SEALED.format(encrypt=encrypted, signature=signature(self.token, timestamp, nonce, encrypted),
+                             timestamp=timestamp, nonce=nonce)
 
     def seal_json(self, plaintext: str, nonce: str) -> dict[str, str]:
         """Encrypts a passive JSON reply into the robot's {encrypt, msgsignature, timestamp, nonce} envelope."""
-        encrypted = PrpCrypto(self.crypto.key).encrypt(plaintext, self.receive_id).decode()
+        encrypted = self.prp.encrypt(plaintext, self.receive_id).decode()
         timestamp = str(int(time.time()))
-        signer = WeChatSigner()
-        signer.add_data(self.token, timestamp, nonce, encrypted)
-        return {"encrypt": encrypted, "msgsignature": signer.signature, "timestamp": timestamp, "nonce": nonce}
+        return {"encrypt": encrypted, "msgsignature": signature(self.token, timestamp, nonce, encrypted),
+                "timestamp": timestamp, "nonce": nonce}
+
+
+def app_message(plaintext: str) -> Any:
+    """An app callback's decrypted XML as wechatpy.work.parse_message gives it (its message and event classes), the
+    XML read by xml_fields instead of xmltodict; None for an empty one."""
+    if not plaintext:
+        return None
+    fields = xml_fields(plaintext.encode())
+    kind = fields["MsgType"].lower()
+    if kind == "event":
+        return EVENT_TYPES.get(fields["Event"].lower(), UnknownMessage)(fields)
+    return MESSAGE_TYPES.get(kind, UnknownMessage)(fields)
 
 
 def robot_text(event: dict[str, Any]) -> str | None:
@@ -156,7 +192,7 @@ class WeComChannel(CallbackChannel[WeComSender]):
         envelope = xml_envelope(body)
         plaintext = self.app_cipher.open(signature, timestamp, nonce, str(envelope.get("Encrypt") or ""))
         self.replays.check(timestamp, nonce, body)
-        return await self._answer_app(parsed_message(parse_message, plaintext), nonce)
+        return await self._answer_app(parsed_message(app_message, plaintext), nonce)
 
     async def _answer_app(self, message: Any, nonce: str) -> web.Response:
         raw: dict[str, Any] = message._data
