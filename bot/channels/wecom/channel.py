@@ -15,11 +15,8 @@ from typing import Any
 
 from aiohttp import web
 from sqlalchemy import select
-from wechatpy.messages import UnknownMessage
 from wechatpy.work.crypto import PrpCrypto, WeChatCrypto
-from wechatpy.work.events import EVENT_TYPES
 from wechatpy.work.exceptions import InvalidCorpIdException
-from wechatpy.work.messages import MESSAGE_TYPES
 
 from bot.channels.wechat_api import (
     button_hints,
@@ -33,9 +30,9 @@ from bot.channels.wechat_callbacks import (
     parsed_message,
     query_params,
     read_body,
+    safe_text,
     signature,
     signature_matches,
-    text_reply,
     xml_envelope,
     xml_fields,
 )
@@ -103,16 +100,23 @@ class Cipher:
                 "timestamp": timestamp, "nonce": nonce}
 
 
-def app_message(plaintext: str) -> Any:
-    """An app callback's decrypted XML as wechatpy.work.parse_message gives it (its message and event classes), the
-    XML read by xml_fields instead of xmltodict; None for an empty one."""
+def callback_fields(plaintext: str) -> dict[str, Any] | None:
+    """An app callback's decrypted XML as the fields wechatpy.work.parse_message would read (xml_fields), refused as
+    it refuses them: no MsgType, or an event without its Event; None for an empty one."""
     if not plaintext:
         return None
     fields = xml_fields(plaintext.encode())
-    kind = fields["MsgType"].lower()
-    if kind == "event":
-        return EVENT_TYPES.get(fields["Event"].lower(), UnknownMessage)(fields)
-    return MESSAGE_TYPES.get(kind, UnknownMessage)(fields)
+    if fields["MsgType"].lower() == "event":
+        fields["Event"].lower()
+    return fields
+
+
+def passive_text(fields: dict[str, Any], text: str) -> str:
+    """The passive text reply to an app callback, as wechatpy's TextReply renders it."""
+    return (f"<xml>\n<MsgType><![CDATA[text]]></MsgType>\n<Content><![CDATA[{safe_text(text)}]]></Content>\n"
+            f"<FromUserName><![CDATA[{fields.get('ToUserName') or ''}]]></FromUserName>\n"
+            f"<ToUserName><![CDATA[{fields.get('FromUserName') or ''}]]></ToUserName>\n"
+            f"<CreateTime>{int(time.time())}</CreateTime>\n</xml>")
 
 
 def robot_text(event: dict[str, Any]) -> str | None:
@@ -192,27 +196,26 @@ class WeComChannel(CallbackChannel[WeComSender]):
         envelope = xml_envelope(body)
         plaintext = self.app_cipher.open(signature, timestamp, nonce, str(envelope.get("Encrypt") or ""))
         self.replays.check(timestamp, nonce, body)
-        return await self._answer_app(parsed_message(app_message, plaintext), nonce)
+        return await self._answer_app(parsed_message(callback_fields, plaintext), nonce)
 
-    async def _answer_app(self, message: Any, nonce: str) -> web.Response:
-        raw: dict[str, Any] = message._data
-        inbound = self._app_inbound(message, raw)
+    async def _answer_app(self, fields: dict[str, Any], nonce: str) -> web.Response:
+        inbound = self._app_inbound(fields)
         if inbound is None:
             return web.Response(text="")  # unknown types and events we do not act on: an empty answer, nothing filed
         if match := BIND.match(inbound.text):
-            return self._passive(message, await self._bind(inbound, match.group(1)), nonce)
+            return self._passive(fields, await self._bind(inbound, match.group(1)), nonce)
         # A card button: the card stays as it is and the answer arrives as an app message.
         replies = await self.window.replies(inbound, passive=inbound.callback is None)
         if not replies:
             return web.Response(text="")
-        return self._passive(message, "\n\n".join(button_hints(r) for r in replies), nonce)
+        return self._passive(fields, "\n\n".join(button_hints(r) for r in replies), nonce)
 
-    def _passive(self, message: Any, text: str, nonce: str) -> web.Response:
+    def _passive(self, fields: dict[str, Any], text: str, nonce: str) -> web.Response:
         assert self.app_cipher is not None
-        return web.Response(text=self.app_cipher.seal_xml(text_reply(message, text), nonce),
+        return web.Response(text=self.app_cipher.seal_xml(passive_text(fields, text), nonce),
                             content_type="application/xml")
 
-    def _app_inbound(self, message: Any, raw: dict[str, Any]) -> Inbound | None:
+    def _app_inbound(self, raw: dict[str, Any]) -> Inbound | None:
         """The Inbound for an app message or card button; None for anything gridbot does not act on."""
         user = str(raw.get("FromUserName") or "")
         if not user:
@@ -220,17 +223,19 @@ class WeComChannel(CallbackChannel[WeComSender]):
         base = {"channel": CHANNEL, "chat_id": user, "is_group": False, "sender_id": user, "sender_name": user,
                 "sent_at": self.services.clock.now()}
         message_id = str(raw.get("MsgId") or "")
-        if message.type in ("text", "image", "location") and not message_id:
+        kind = raw["MsgType"].lower()
+        if kind in ("text", "image", "location") and not message_id:
             return None  # without its MsgId a message could not be told from WeCom's retries of it
-        if message.type == "text":
-            return Inbound(text=message.content or "", message_id=message_id, **base)
-        if message.type == "image":
+        if kind == "text":
+            content = raw.get("Content")
+            return Inbound(text=content if isinstance(content, str) else "", message_id=message_id, **base)
+        if kind == "image":
             media = Media("photo", str(raw.get("MediaId") or ""), {"url": raw.get("PicUrl") or ""})
             return Inbound(text="", message_id=message_id, media=(media,), **base)
-        if message.type == "location":
+        if kind == "location":
             media = Media("location", f"{raw.get('Location_X')},{raw.get('Location_Y')}", {"label": raw.get("Label")})
             return Inbound(text=str(raw.get("Label") or ""), message_id=message_id, media=(media,), **base)
-        if str(raw.get("MsgType", "")).lower() == "event" and str(raw.get("Event", "")).lower() == "template_card_event":
+        if kind == "event" and str(raw.get("Event", "")).lower() == "template_card_event":
             payload = str(raw.get("EventKey") or "")
             if not payload:
                 return None
