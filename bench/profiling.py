@@ -70,6 +70,17 @@ def counted(on: bool) -> Iterator[None]:
             subprocess.run(["callgrind_control", "-i", "off", str(os.getpid())], check=True, capture_output=True)
 
 
+def instructions_so_far(on: bool) -> dict[str, int]:
+    """Instructions callgrind has counted so far in this process, per thread ("Th 1" is the event loop's), when it
+    runs under callgrind (see under_callgrind); empty otherwise. A phase's count is the difference of two readings."""
+    if not on:
+        return {}
+    shown = subprocess.run(["callgrind_control", "-e", str(os.getpid())], check=True, capture_output=True,
+                           text=True).stdout
+    return {f"Th {number}": int(count.replace(",", ""))
+            for number, count in re.findall(r"Th\s+(\d+)\s+([\d,]+)", shown)}
+
+
 def under_callgrind(script: str, arguments: list[str]) -> tuple[int, str]:
     """Runs the bench script again under valgrind's callgrind with --under-callgrind (its measured block inside
     `counted`; a peer process runs natively: valgrind does not follow children); returns the instructions counted

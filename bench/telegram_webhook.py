@@ -6,10 +6,15 @@ among them, are committed) and the reply (reply_p50/p99: update posted → the r
 workers and every count is checked. The fake Bot API and the clients posting the updates run in a second
 process (bench/peer.py), as Telegram's servers would be elsewhere; the service has the other core. PTB's rate
 limiter is off: one real bot is capped by Telegram at 30 msg/s, this measures gridbot. A second phase posts
-group chatter (recorded, never answered) to show what the webhook itself costs. Prints one JSON line.
+group chatter (one group, a new member each time; recorded, never answered): each message is still read for a
+report to offer (bot/understanding/offers.py), so it costs the service more than a private report's step.
+Prints one JSON line.
 Usage: python bench/telegram_webhook.py [--backend sqlite|postgres|both] [--reports N] [--concurrency N]
-       [--instructions]  (instructions per update of the service's process during both phases, under callgrind:
-       a count the machine's load does not move; try --reports 100, it runs ~50x slower)
+       [--instructions]  (instructions per update of the service's process, under callgrind: a count the
+       machine's load does not move; both phases together as before, then each phase's own and each thread's.
+       Counted: the HTTP server, the webhook, the dispatcher, the replies' sends to the fake (they run while the
+       residents post) and W001's /start; not the outbox drain of the staff notices afterwards, nor the posting
+       clients (the peer process). Try --reports 100: it runs ~50x slower)
 """
 
 from __future__ import annotations
@@ -27,7 +32,7 @@ from typing import Any
 import uvloop
 from aiohttp import ClientSession, TCPConnector, web
 from peer import Commands, Peer
-from profiling import counted, profiled, under_callgrind
+from profiling import counted, instructions_so_far, profiled, under_callgrind
 from scratch_db import drop_database, fresh_database
 from sqlalchemy import func, select
 
@@ -69,29 +74,30 @@ def platform_side() -> Commands:
         fake.started.update(ids)
         return {}
 
-    async def post_updates(endpoint: str, token: str, reports: int, concurrency: int) -> dict[str, Any]:
-        update_ids = iter(range(1, 10**9))
+    update_ids = iter(range(1, 10**9))
+
+    async def post(http: ClientSession, endpoint: str, update: dict, latencies: list[float],
+                   reply_latencies: list[float] | None = None) -> None:
+        """Posts the update; with `reply_latencies`, also waits (as the resident does) for the bot's reply."""
+        update["update_id"] = next(update_ids)
+        chat = update["message"]["chat"]["id"]
+        seen = len(fake.by_chat[chat])
+        began = time.perf_counter()
+        async with http.post(endpoint, json=update, headers={SECRET_HEADER: SECRET}) as response:
+            assert response.status == 200, response.status
+        latencies.append(time.perf_counter() - began)
+        if reply_latencies is not None:
+            await asyncio.wait_for(fake.wait_messages(chat, seen + 1), 60)
+            reply_latencies.append(time.perf_counter() - began)
+
+    async def post_reports(endpoint: str, token: str, reports: int, concurrency: int) -> dict[str, Any]:
+        """W001 redeems its invite; then residents file `reports` reports (report, 确认), `concurrency` at a time."""
         latencies: list[float] = []
         reply_latencies: list[float] = []
         async with ClientSession(connector=TCPConnector(limit=concurrency)) as http:
-            async def post(update: dict, *, answered: bool = False) -> None:
-                """Posts the update; with `answered`, also waits (as the resident does) for the bot's reply."""
-                update["update_id"] = next(update_ids)
-                chat = update["message"]["chat"]["id"]
-                seen = len(fake.by_chat[chat])
-                began = time.perf_counter()
-                async with http.post(endpoint, json=update, headers={SECRET_HEADER: SECRET}) as response:
-                    assert response.status == 200, response.status
-                latencies.append(time.perf_counter() - began)
-                if answered:
-                    await asyncio.wait_for(fake.wait_messages(chat, seen + 1), 60)
-                    reply_latencies.append(time.perf_counter() - began)
-
             fake.started.add(WORKER_ID)
-            await post(message_update(private_chat(WORKER_ID, "李娟"), user(WORKER_ID, "李娟"), f"/start {token}"),
-                       answered=True)
-            latencies.clear()
-            reply_latencies.clear()
+            await post(http, endpoint, message_update(private_chat(WORKER_ID, "李娟"), user(WORKER_ID, "李娟"),
+                                                      f"/start {token}"), [], [])
             queue = list(range(reports))
 
             async def resident_loop() -> None:
@@ -100,36 +106,44 @@ def platform_side() -> Commands:
                     person = user(RESIDENT_BASE + n, f"居民{n}")
                     chat = private_chat(person["id"], person["first_name"])
                     fake.started.add(person["id"])
-                    await post(message_update(chat, person, f"铁塔厂家属院{n % 8 + 1}号楼{PROBLEMS[n % len(PROBLEMS)]}"),
-                               answered=True)
-                    await post(message_update(chat, person, "确认"), answered=True)
+                    await post(http, endpoint,
+                               message_update(chat, person, f"铁塔厂家属院{n % 8 + 1}号楼{PROBLEMS[n % len(PROBLEMS)]}"),
+                               latencies, reply_latencies)
+                    await post(http, endpoint, message_update(chat, person, "确认"), latencies, reply_latencies)
 
             began, cpu = time.perf_counter(), time.process_time()
             await asyncio.gather(*(resident_loop() for _ in range(concurrency)))
             elapsed = time.perf_counter() - began
             platform_cpu = time.process_time() - cpu
-            reply_latencies.sort()
-            report_latencies, latencies = sorted(latencies), []
-            chatter = list(range(reports * 2))
-            group = group_chat(-100_777, "铁塔厂家属院居民群")
-
-            async def chatter_loop() -> None:
-                while chatter:
-                    n = chatter.pop()
-                    await post(message_update(group, user(200_000 + n, f"群友{n}"), CHATTER[n % len(CHATTER)]))
-
-            chatter_began = time.perf_counter()
-            await asyncio.gather(*(chatter_loop() for _ in range(concurrency)))
-            chatter_elapsed = time.perf_counter() - chatter_began
         latencies.sort()
+        reply_latencies.sort()
         return {
-            "report_updates": len(report_latencies), "updates_per_s": round(len(report_latencies) / elapsed, 1),
-            "p50_ms": round(statistics.median(report_latencies) * 1000, 2),
-            "p99_ms": round(percentile(report_latencies, 0.99) * 1000, 2),
+            "report_updates": len(latencies), "updates_per_s": round(len(latencies) / elapsed, 1),
+            "p50_ms": round(statistics.median(latencies) * 1000, 2),
+            "p99_ms": round(percentile(latencies, 0.99) * 1000, 2),
             "reply_p50_ms": round(statistics.median(reply_latencies) * 1000, 2),
             "reply_p99_ms": round(percentile(reply_latencies, 0.99) * 1000, 2),
             "platform_cpu_s": round(platform_cpu, 2),
-            "chatter_updates": len(latencies), "chatter_updates_per_s": round(len(latencies) / chatter_elapsed, 1),
+        }
+
+    async def post_chatter(endpoint: str, updates: int, concurrency: int) -> dict[str, Any]:
+        """Group chatter from `updates` different members of one group, never answered."""
+        latencies: list[float] = []
+        chatter = list(range(updates))
+        group = group_chat(-100_777, "铁塔厂家属院居民群")
+        async with ClientSession(connector=TCPConnector(limit=concurrency)) as http:
+            async def chatter_loop() -> None:
+                while chatter:
+                    n = chatter.pop()
+                    await post(http, endpoint, message_update(group, user(200_000 + n, f"群友{n}"),
+                                                              CHATTER[n % len(CHATTER)]), latencies)
+
+            began = time.perf_counter()
+            await asyncio.gather(*(chatter_loop() for _ in range(concurrency)))
+            elapsed = time.perf_counter() - began
+        latencies.sort()
+        return {
+            "chatter_updates": len(latencies), "chatter_updates_per_s": round(len(latencies) / elapsed, 1),
             "chatter_p50_ms": round(statistics.median(latencies) * 1000, 2),
             "chatter_p99_ms": round(percentile(latencies, 0.99) * 1000, 2),
         }
@@ -140,8 +154,8 @@ def platform_side() -> Commands:
                 "staff_notices": sum(1 for (chat, _) in fake.messages if STAFF_BASE <= chat < RESIDENT_BASE
                                      or chat == WORKER_ID) - 1}
 
-    return {"open_api": open_api, "open_chats": open_chats, "post_updates": post_updates, "delivered": delivered,
-            "stop": fake.stop}
+    return {"open_api": open_api, "open_chats": open_chats, "post_reports": post_reports,
+            "post_chatter": post_chatter, "delivered": delivered, "stop": fake.stop}
 
 
 # --- the service's side ---
@@ -161,6 +175,14 @@ async def bind_every_staff_member(runtime) -> tuple[list[int], str]:  # type: ig
                                 private_chat_id=str(STAFF_BASE + offset), now=now)
             chats.append(STAFF_BASE + offset)
         return chats, await create_invite(session, "W001", now=now)
+
+
+def chatter_profile(path: str | None) -> str | None:
+    """The chatter phase's profile beside the reports': profile.pstats → profile-chatter.pstats."""
+    if not path:
+        return None
+    stem, dot, suffix = path.rpartition(".")
+    return f"{stem}-chatter.{suffix}" if dot else f"{path}-chatter"
 
 
 def percentile(sorted_values: list[float], share: float) -> float:
@@ -189,10 +211,17 @@ async def bench(backend: str, reports: int, concurrency: int, profile: str | Non
             try:
                 staff_chats, token = await bind_every_staff_member(runtime)
                 await telegram.ask("open_chats", ids=staff_chats)
+                endpoint = f"http://127.0.0.1:{port}{WEBHOOK_PATH}"
                 cpu = time.process_time()
-                with counted(under_callgrind), profiled(profile):
-                    figures = await telegram.ask("post_updates", endpoint=f"http://127.0.0.1:{port}{WEBHOOK_PATH}",
-                                                 token=token, reports=reports, concurrency=concurrency)
+                with counted(under_callgrind):
+                    with profiled(profile):
+                        figures = await telegram.ask("post_reports", endpoint=endpoint, token=token, reports=reports,
+                                                     concurrency=concurrency)
+                    after_reports = instructions_so_far(under_callgrind)
+                    with profiled(chatter_profile(profile)):
+                        figures |= await telegram.ask("post_chatter", endpoint=endpoint, updates=2 * reports,
+                                                      concurrency=concurrency)
+                    after_chatter = instructions_so_far(under_callgrind)
                 # both phases (reports, then chatter): the service's CPU seconds, robust to a loaded machine
                 figures["service_cpu_ms_per_update"] = round(
                     (time.process_time() - cpu) * 1000 / (figures["report_updates"] + figures["chatter_updates"]), 2)
@@ -208,6 +237,9 @@ async def bench(backend: str, reports: int, concurrency: int, profile: str | Non
                 await runner.cleanup()
                 await runtime.close()
         await drop_database(url)
+    if under_callgrind:  # per phase and thread ("Th 1": the event loop; the others, SQLite's and the peer pipe's)
+        figures["instructions"] = {"reports": after_reports, "chatter": {
+            thread: count - after_reports.get(thread, 0) for thread, count in after_chatter.items()}}
     return figures | {
         "cases": cases, "replies_recorded": delivered["replies"], "worker_notices_sent": notified,
         "worker_notices_recorded": delivered["staff_notices"], "worker_notices_per_s": round(notified / drain_seconds, 1),
@@ -233,8 +265,13 @@ def main() -> None:
                                                    "--concurrency", str(args.concurrency)])
         run = json.loads(output.strip().splitlines()[-1])[args.backend]
         updates = run["report_updates"] + run["chatter_updates"]
-        print(json.dumps({"bench": "telegram_webhook", "backend": args.backend, "updates": updates,
-                          "instructions_per_update": round(count / updates), "run": run}, ensure_ascii=False))
+        phases = run.pop("instructions")
+        print(json.dumps({
+            "bench": "telegram_webhook", "backend": args.backend, "updates": updates,
+            "instructions_per_update": round(count / updates),
+            "report_instructions_per_update": round(sum(phases["reports"].values()) / run["report_updates"]),
+            "chatter_instructions_per_update": round(sum(phases["chatter"].values()) / run["chatter_updates"]),
+            "threads": phases, "run": run}, ensure_ascii=False))
         return
     figures: dict = {"bench": "telegram_webhook", "python": platform.python_version(), "machine": platform.machine(),
                      "event_loop": "uvloop", "concurrency": args.concurrency, "rate_limiter": "off",

@@ -7,13 +7,14 @@ import copy
 import re
 from datetime import UTC, datetime
 
+import xmltodict
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from telegram import Message, Update, User
 
 from bot.channels.telegram.channel import strip_mentions, to_inbound
 from bot.channels.telegram.transport import message_update, shallow, update_problem
-from bot.channels.wechat_callbacks import Refused, ReplayGuard, xml_envelope
+from bot.channels.wechat_callbacks import Refused, ReplayGuard, xml_envelope, xml_fields
 from bot.clock import FrozenClock
 
 JSON = st.recursive(
@@ -124,6 +125,33 @@ def test_any_callback_body_is_parsed_or_refused(body):
         assert refusal.status in (400, 413)
     else:
         assert isinstance(envelope, dict)
+
+
+XML_TEXT = st.text(st.characters(codec="utf-8", exclude_categories=("Cs", "Cc")) | st.sampled_from(" \n\t"),
+                   max_size=12)
+
+
+def xml_elements(depth: int = 3) -> st.SearchStrategy[str]:
+    """XML elements as the platforms send them, and odder: CDATA and plain text (with blanks to strip), attributes,
+    repeated and nested children, text beside children, empty elements."""
+    tag = st.sampled_from(["ToUserName", "MsgType", "Content", "Item", "a", "Event"])
+    attributes = st.dictionaries(st.sampled_from(["id", "type"]), st.text("abc 1", max_size=4), max_size=2)
+    text = XML_TEXT.map(lambda t: f"<![CDATA[{t.replace(']]>', '')}]]>") | XML_TEXT.map(
+        lambda t: t.replace("&", "&amp;").replace("<", "&lt;"))
+    children = st.lists(xml_elements(depth - 1), max_size=3) if depth else st.just([])
+
+    def element(name: str, attrs: dict[str, str], inner: list[str], before: str, after: str) -> str:
+        opened = name + "".join(f' {key}="{value}"' for key, value in attrs.items())
+        return f"<{opened}>{before}{''.join(inner)}{after}</{name}>"
+
+    return st.builds(element, tag, attributes, children, text, text | st.just(""))
+
+
+@settings(max_examples=150, suppress_health_check=[HealthCheck.too_slow])
+@given(xml_elements(), st.lists(xml_elements(), max_size=4))
+def test_xml_fields_reads_a_callback_as_xmltodict_does(first, rest):
+    document = f"<xml>{first}{''.join(rest)}</xml>".encode()
+    assert xml_fields(document) == xmltodict.parse(document)["xml"]
 
 
 @settings(max_examples=200)

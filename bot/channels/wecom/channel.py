@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import logging
+import os
 import re
 import time
 import uuid
@@ -13,8 +15,6 @@ from typing import Any
 
 from aiohttp import web
 from sqlalchemy import select
-from wechatpy.utils import WeChatSigner
-from wechatpy.work import parse_message
 from wechatpy.work.crypto import PrpCrypto, WeChatCrypto
 from wechatpy.work.exceptions import InvalidCorpIdException
 
@@ -30,9 +30,11 @@ from bot.channels.wechat_callbacks import (
     parsed_message,
     query_params,
     read_body,
+    safe_text,
+    signature,
     signature_matches,
-    text_reply,
     xml_envelope,
+    xml_fields,
 )
 from bot.channels.wecom.sender import CHANNEL, WeComSender
 from bot.delivery.outbox import Notice, plain_plan
@@ -47,20 +49,37 @@ ROBOT_PREFIX = "robot:"  # robot msgids live beside app MsgIds in the ledger's (
 BIND = re.compile(r"^(?:绑定|bind)\s+([A-Za-z0-9_-]{16,64})$", re.IGNORECASE)
 LEADING_MENTION = re.compile(r"^\s*@\S+\s*")
 
+SEALED = """<xml>
+<Encrypt><![CDATA[{encrypt}]]></Encrypt>
+<MsgSignature><![CDATA[{signature}]]></MsgSignature>
+<TimeStamp>{timestamp}</TimeStamp>
+<Nonce><![CDATA[{nonce}]]></Nonce>
+</xml>"""  # wechatpy's envelope for an encrypted passive reply, as WeCom reads it
+
+
+class Prp(PrpCrypto):
+    """wechatpy's WXBizMsgCrypt cipher, its 16 random leading bytes from os.urandom (wechatpy samples them one
+    letter at a time from `random`)."""
+
+    def get_random_string(self) -> str:
+        return base64.b64encode(os.urandom(12)).decode()
+
+
 class Cipher:
-    """WXBizMsgCrypt for one receive id (the corp id for the app, "" for the intelligent robot)."""
+    """WXBizMsgCrypt for one receive id (the corp id for the app, "" for the intelligent robot); its AES cipher is
+    made once, not per callback."""
 
     def __init__(self, token: str, aes_key: str, receive_id: str) -> None:
         self.token = token
         self.receive_id = receive_id
-        self.crypto = WeChatCrypto(token, aes_key, receive_id)
+        self.prp = Prp(WeChatCrypto(token, aes_key, receive_id).key)
 
     def open(self, signature: str, timestamp: str, nonce: str, encrypted: str) -> str:
         """Checks the signature in constant time, then decrypts; a wrong receive id is refused like a forgery."""
         if not encrypted or not signature_matches(self.token, signature, timestamp, nonce, encrypted):
             raise Refused(403, "bad signature")
         try:
-            return PrpCrypto(self.crypto.key).decrypt(encrypted, self.receive_id)
+            return self.prp.decrypt(encrypted, self.receive_id)
         except InvalidCorpIdException as exc:
             raise Refused(403, "wrong receive id") from exc
         except Exception as exc:  # bad base64, bad padding: a payload we cannot read
@@ -68,15 +87,36 @@ class Cipher:
 
     def seal_xml(self, plaintext: str, nonce: str) -> str:
         """Encrypts a passive XML reply into the signed <xml><Encrypt>… envelope."""
-        return self.crypto.encrypt_message(plaintext, nonce, str(int(time.time())))
+        encrypted = self.prp.encrypt(plaintext, self.receive_id).decode()
+        timestamp = str(int(time.time()))
+        return SEALED.format(encrypt=encrypted, signature=signature(self.token, timestamp, nonce, encrypted),
+                             timestamp=timestamp, nonce=nonce)
 
     def seal_json(self, plaintext: str, nonce: str) -> dict[str, str]:
         """Encrypts a passive JSON reply into the robot's {encrypt, msgsignature, timestamp, nonce} envelope."""
-        encrypted = PrpCrypto(self.crypto.key).encrypt(plaintext, self.receive_id).decode()
+        encrypted = self.prp.encrypt(plaintext, self.receive_id).decode()
         timestamp = str(int(time.time()))
-        signer = WeChatSigner()
-        signer.add_data(self.token, timestamp, nonce, encrypted)
-        return {"encrypt": encrypted, "msgsignature": signer.signature, "timestamp": timestamp, "nonce": nonce}
+        return {"encrypt": encrypted, "msgsignature": signature(self.token, timestamp, nonce, encrypted),
+                "timestamp": timestamp, "nonce": nonce}
+
+
+def callback_fields(plaintext: str) -> dict[str, Any] | None:
+    """An app callback's decrypted XML as the fields wechatpy.work.parse_message would read (xml_fields), refused as
+    it refuses them: no MsgType, or an event without its Event; None for an empty one."""
+    if not plaintext:
+        return None
+    fields = xml_fields(plaintext.encode())
+    if fields["MsgType"].lower() == "event":
+        fields["Event"].lower()
+    return fields
+
+
+def passive_text(fields: dict[str, Any], text: str) -> str:
+    """The passive text reply to an app callback, as wechatpy's TextReply renders it."""
+    return (f"<xml>\n<MsgType><![CDATA[text]]></MsgType>\n<Content><![CDATA[{safe_text(text)}]]></Content>\n"
+            f"<FromUserName><![CDATA[{fields.get('ToUserName') or ''}]]></FromUserName>\n"
+            f"<ToUserName><![CDATA[{fields.get('FromUserName') or ''}]]></ToUserName>\n"
+            f"<CreateTime>{int(time.time())}</CreateTime>\n</xml>")
 
 
 def robot_text(event: dict[str, Any]) -> str | None:
@@ -156,27 +196,26 @@ class WeComChannel(CallbackChannel[WeComSender]):
         envelope = xml_envelope(body)
         plaintext = self.app_cipher.open(signature, timestamp, nonce, str(envelope.get("Encrypt") or ""))
         self.replays.check(timestamp, nonce, body)
-        return await self._answer_app(parsed_message(parse_message, plaintext), nonce)
+        return await self._answer_app(parsed_message(callback_fields, plaintext), nonce)
 
-    async def _answer_app(self, message: Any, nonce: str) -> web.Response:
-        raw: dict[str, Any] = message._data
-        inbound = self._app_inbound(message, raw)
+    async def _answer_app(self, fields: dict[str, Any], nonce: str) -> web.Response:
+        inbound = self._app_inbound(fields)
         if inbound is None:
             return web.Response(text="")  # unknown types and events we do not act on: an empty answer, nothing filed
         if match := BIND.match(inbound.text):
-            return self._passive(message, await self._bind(inbound, match.group(1)), nonce)
+            return self._passive(fields, await self._bind(inbound, match.group(1)), nonce)
         # A card button: the card stays as it is and the answer arrives as an app message.
         replies = await self.window.replies(inbound, passive=inbound.callback is None)
         if not replies:
             return web.Response(text="")
-        return self._passive(message, "\n\n".join(button_hints(r) for r in replies), nonce)
+        return self._passive(fields, "\n\n".join(button_hints(r) for r in replies), nonce)
 
-    def _passive(self, message: Any, text: str, nonce: str) -> web.Response:
+    def _passive(self, fields: dict[str, Any], text: str, nonce: str) -> web.Response:
         assert self.app_cipher is not None
-        return web.Response(text=self.app_cipher.seal_xml(text_reply(message, text), nonce),
+        return web.Response(text=self.app_cipher.seal_xml(passive_text(fields, text), nonce),
                             content_type="application/xml")
 
-    def _app_inbound(self, message: Any, raw: dict[str, Any]) -> Inbound | None:
+    def _app_inbound(self, raw: dict[str, Any]) -> Inbound | None:
         """The Inbound for an app message or card button; None for anything gridbot does not act on."""
         user = str(raw.get("FromUserName") or "")
         if not user:
@@ -184,17 +223,19 @@ class WeComChannel(CallbackChannel[WeComSender]):
         base = {"channel": CHANNEL, "chat_id": user, "is_group": False, "sender_id": user, "sender_name": user,
                 "sent_at": self.services.clock.now()}
         message_id = str(raw.get("MsgId") or "")
-        if message.type in ("text", "image", "location") and not message_id:
+        kind = raw["MsgType"].lower()
+        if kind in ("text", "image", "location") and not message_id:
             return None  # without its MsgId a message could not be told from WeCom's retries of it
-        if message.type == "text":
-            return Inbound(text=message.content or "", message_id=message_id, **base)
-        if message.type == "image":
+        if kind == "text":
+            content = raw.get("Content")
+            return Inbound(text=content if isinstance(content, str) else "", message_id=message_id, **base)
+        if kind == "image":
             media = Media("photo", str(raw.get("MediaId") or ""), {"url": raw.get("PicUrl") or ""})
             return Inbound(text="", message_id=message_id, media=(media,), **base)
-        if message.type == "location":
+        if kind == "location":
             media = Media("location", f"{raw.get('Location_X')},{raw.get('Location_Y')}", {"label": raw.get("Label")})
             return Inbound(text=str(raw.get("Label") or ""), message_id=message_id, media=(media,), **base)
-        if str(raw.get("MsgType", "")).lower() == "event" and str(raw.get("Event", "")).lower() == "template_card_event":
+        if kind == "event" and str(raw.get("Event", "")).lower() == "template_card_event":
             payload = str(raw.get("EventKey") or "")
             if not payload:
                 return None
