@@ -379,3 +379,11 @@ async def test_a_question_to_the_neighbours_is_chatter_a_wish_or_booking_in_its_
     assert "心愿" in await bot.resident("邻居90", "建议在小区门口放个旧书回收箱", group=GROUP)  # the bin's name
     booked = await heard(bot, ["帮我约一下护士上门给老人换药", "残疾证丢了能补吗"])
     assert all("预约" in answer for answer in booked.values()), booked
+
+
+async def test_a_shared_thing_typed_by_its_sound_is_offered_and_a_yearly_service_asked_when_is_a_booking(bot):
+    assert "登记" in await bot.resident("邻居93", "电悌按钮不灵了", group=GROUP)  # 电梯 typed by sound
+    chatter = await heard(bot, ["收音机的电台不灵了", "娃的书包拉链拉不上了"])  # no shared thing, nor one by sound
+    assert all(answer == "" for answer in chatter.values()), chatter
+    assert "预约" in await bot.resident("邻居91", "请问高龄补贴每年什么时候申请", group=GROUP)
+    assert await bot.resident("邻居92", "请问广场舞每年什么时候开始", group=GROUP) == ""  # no public service

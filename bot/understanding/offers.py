@@ -32,6 +32,7 @@ from __future__ import annotations
 import logging
 import re
 from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path
 
 import yaml
@@ -39,6 +40,7 @@ import yaml
 from bot.understanding.classifier import CASE_INTENTS, Classification, Classifier, Intent, normalize
 from bot.understanding.emergencies import emergency_in
 from bot.understanding.matching import Automaton, automaton
+from bot.understanding.text import char_readings
 from config import yamlfile
 
 CHATTER = Intent.CHATTER
@@ -134,7 +136,8 @@ PROMISE = re.compile(r"说[^，,。！!]{0,8}(?:来|就|要|会)[^，,。！!]{0
                      r"已经(?:到了|到现场|在现场|在弄|在处理|在抢修|拉了|围起来|封了)|在路上了")
 # Asking where or how a public service is got (低保年审在哪弄, 老年卡到期了咋续), with a service named.
 SERVICE_ASK = re.compile(r"(?:在|去|到)(?:哪|哪里|哪儿)儿?[^，,。！!]{0,2}(?:办|弄|开|领|交|申请|盖|续|补)|"
-                         r"(?:咋|怎么|如何|怎样)样?(?:办|弄|申请|领|续|交|开|补|申领)")
+                         r"(?:咋|怎么|如何|怎样)样?(?:办|弄|申请|领|续|交|开|补|申领)|"
+                         r"(?:什么时候|啥时候|几时|哪天|几月)(?:能|可以|去)?(?:做|办|交|领|申请|开始)")
 # A wrong someone did to what is the sender's (电瓶叫人偷了, 车被人划了): a matter for the neighbourhood's safety.
 WRONGED = re.compile(r"(?:被|叫|让)(?:人|谁|贼)(?:给)?(?:偷|撬|划|砸|扎)|被(?:偷|盗)")
 # Help asked of the community or the grid, not of the neighbours (想让社区帮忙, 请网格员帮我).
@@ -436,6 +439,32 @@ def outage_of_own(words: OfferWords, norm: str) -> bool:
     return False
 
 
+@cache
+def _by_char(names: tuple[str, ...]) -> dict[str, tuple[tuple[str, int], ...]]:
+    """The names of two or more characters by each of their characters, with its place in the name."""
+    index: dict[str, list[tuple[str, int]]] = {}
+    for name in names:
+        if len(name) >= 2:
+            for place, char in enumerate(name):
+                index.setdefault(char, []).append((name, place))
+    return {char: tuple(each) for char, each in index.items()}
+
+
+def sounds_like_shared(words: OfferWords, norm: str) -> bool:
+    """Whether a shared thing's name is typed with a homophone (电悌 for 电梯, 暖器 for 暖气): as long, each character
+    right or read alike by its main reading, and at least half of them right."""
+    index = _by_char(words.lists.get("shared_things", ()))
+    for at, char in enumerate(norm):
+        for name, place in index.get(char, ()):
+            window = norm[at - place:at - place + len(name)]
+            if (at >= place and len(window) == len(name) and window != name
+                    and sum(a == b for a, b in zip(window, name, strict=True)) * 2 >= len(name)
+                    and all(a == b or char_readings(a)[:1] == char_readings(b)[:1] != ()
+                            for a, b in zip(window, name, strict=True))):
+                return True
+    return False
+
+
 def read(classifier: Classifier, norm: str, matched: tuple[str, ...] = ()) -> Reading:
     """The signals in a normalised message; `matched` are the classifier's keywords found in it, typos forgiven
     (路等 for 路灯), so a shared thing typed wrong still counts."""
@@ -482,6 +511,8 @@ def read(classifier: Classifier, norm: str, matched: tuple[str, ...] = ()) -> Re
     place = words.find("shared_places", shared) or NEIGHBOUR.search(shared) is not None
     nuisance = words.find("nuisances", norm)
     stated_here = stated(words, norm)
+    if not (facility or place) and stated_here:
+        facility = sounds_like_shared(words, shared)  # a shared thing typed by its sound (电悌, 暖器片)
     state = bool(overdue or relapse or outage or NO_NOTICE.search(norm) is not None or stated_here
                or (nuisance and words.find("harms", norm))
                or facility and INJURY.search(norm) is not None and NOT_AN_INJURY.search(norm) is None
