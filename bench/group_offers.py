@@ -5,23 +5,30 @@ SQLite database. Prints one JSON line: for the tuning half and the held-out half
 the held-out half was never looked at while tuning the rules), and for each later batch, the share of chatter
 lines that got an offer (goal <= 1%) and the share of real problems, wishes and bookings offered or handled (goal
 >= 90%). Each batch (tests/data/group_chat_<name>.tsv) was written and committed before the rules were run on it
-and measured once as held out; fresh and fresh4 were tuned on after that, fresh2, fresh3, fresh5, fresh6, fresh7, fresh8
-and fresh9 are kept held out (fresh5 to fresh9 never tuned on). First runs, before any rule was changed for them: fresh 3.3% chatter
+and measured once as held out; fresh and fresh4 were tuned on after that, and fresh5 and fresh8 are tuned on from the commit
+that moved them (their figures then, before any tuning on them: fresh5 4.2% / 84.5%, fresh8 6.0% / 98.4%; --lobo pooled
+held-out over the parts still held out, the held-out half, fresh2, fresh3, fresh6 and fresh7: grammar 2.5 / 90.3,
+evidence from the tuning parts 2.1 / 93.2, re-mined with fresh5 and fresh8 1.9 / 93.7); fresh2, fresh3, fresh6, fresh7 and fresh9 are kept held out (fresh6, fresh7 and fresh9 never tuned on; fresh9 was
+written blind, by a hand that never read the rules, the evidence or an earlier batch, and only measured).
+First runs, before any rule was changed for them: fresh 3.3% chatter
 offered / 89.6% real heard (rules of 618b3c8), fresh2 5.0% / 97.2% (rules of 4040864), fresh3 5.0% / 93.3% (rules of
 6fb96e4), fresh4 5.5% (18/329) / 79.5% (132/166) (rules of b760a04), fresh5 4.6% (11/240) / 79.6% (82/103) (rules of
 e043b64), fresh6 3.3% (10/302) / 82.3% (107/130) (rules of 5752cd4, the same as e043b64's), fresh7 3.8% (12/313) / 95.4%
 (124/130) (rules of 8604180), fresh8 7.4% (25/336) / 98.4% (122/124) (rules and evidence of 59925c3; with it --lobo pooled
 held-out was grammar 4.0 / 89.9, evidence from the tuning parts 3.6 / 92.9, from all other parts 3.6 / 93.2),
-fresh9 5.0% (23/456) / 77.9% (155/199) (rules and evidence of bcd5927; written blind by another hand).
+fresh9 5.0% (23/456) / 77.9% (155/199) (rules and evidence of bcd5927).
 The offers weigh the grammar's reading with mined evidence (config/offer_evidence.yaml, mined from the tuning parts
-only: the tuning half, fresh, fresh4), so on the held-out parts these figures are the evidence's first contact.
-Now (rules and evidence of this commit, structural readings of a problem spoken of in passing): tuning 0.0% / 100.0%,
-held-out 0.8% / 91.4%, fresh 0.0% / 100.0%, fresh4 0.0% / 100.0% (tuned on), fresh2 5.0% / 100.0%, fresh3 2.5% /
-100.0%, fresh5 4.2% / 84.5%, fresh6 3.0% / 91.5%, fresh7 2.6% / 95.4%, fresh8 6.0% / 98.4%,
-fresh9 5.0% / 77.9% (rules of bcd5927). --lobo (not yet run with fresh9), leave one batch out,
-[chatter offered %, real heard %] pooled over the held-out parts: grammar alone 3.4 / 89.9, with evidence mined
-from the tuning parts without the part measured 3.2 / 92.9, from all other parts 3.1 / 93.2 (pooled over all parts
-2.2 / 94.0, 2.1 / 95.6, 2.1 / 95.9); before (rules of 59925c3, fresh8 included) 4.0 / 89.9, 3.6 / 92.9, 3.6 / 93.2.
+only: the tuning half, fresh, fresh4, fresh5, fresh8), so on the held-out parts these figures are the evidence's first contact.
+Now (rules of this commit, general readings learnt from fresh5's and fresh8's misses; evidence mined with them):
+tuning 0.0% / 100.0%, fresh 0.0% / 100.0%, fresh4 0.0% / 100.0%, fresh5 1.7% / 98.1%, fresh8 0.9% / 100.0% (tuned
+on); held out: held-out half 0.8% / 92.9%, fresh2 2.5% / 100.0%, fresh3 2.5% / 100.0%, fresh6 2.6% / 92.3%, fresh7
+2.2% / 95.4%, fresh9 4.8% (22/456) / 77.9% (155/199) (first contact 5.0% / 77.9%: this tuning's gain on a batch it
+never saw is one chatter line). --lobo, leave one batch out, [chatter offered %, real heard %] pooled over the held-out parts (the
+held-out half, fresh2, fresh3, fresh6, fresh7): grammar alone 2.3 / 90.8, with evidence mined from the tuning parts
+without the part measured 1.8 / 94.1, from all other parts 1.9 / 94.2 (pooled over all parts 1.3 / 95.4, 1.2 / 97.0,
+1.3 / 97.1); at the move of fresh5 and fresh8 (rules of bcd5927, evidence mined with them) 2.5 / 90.3, 1.9 / 93.7,
+2.0 / 93.9. Before the move (fresh5 and fresh8 held out), pooled over the held-out parts then: 3.4 / 89.9, 3.2 /
+92.9, 3.1 / 93.2; before that (rules of 59925c3, fresh8 included) 4.0 / 89.9, 3.6 / 92.9, 3.6 / 93.2.
 Without fresh8, pooled over the older held-out parts, grammar 3.0 / 88.7 became 2.8 / 88.7 and evidence from the
 tuning parts 2.6 / 92.0 became 2.5 / 92.0: only fresh7 moved (12 to 9 chatter lines offered by the grammar).
 fresh7's misses were never printed, but its writer then wrote 1c7310c's and 17c20b4's general cues for chatter kinds
@@ -31,8 +38,8 @@ long ago, at a kin's home, bought, named as a likeness or a yardstick, a quarrel
 gain (7.4% to 6.0%) says less than an untouched batch's would; that writer also once listed fresh7's lines (not
 its misses) by mistake before writing them, so fresh7's gain here is not clean either.
 Usage: python bench/group_offers.py [--errors | --lobo | --mine]   (--errors: also list the misses of the tuning
-half and of the tuned batches on stderr; the lines of the held-out half, fresh2, fresh3, fresh5, fresh6, fresh7, fresh8 and
-fresh9 are never printed. --lobo: leave-one-batch-out figures of the grammar alone and with evidence mined without the batch
+half and of the tuned batches on stderr; the lines of the held-out half, fresh2, fresh3, fresh6, fresh7 and fresh9
+are never printed. --lobo: leave-one-batch-out figures of the grammar alone and with evidence mined without the batch
 measured, from offer_kind's decisions, which are the dispatcher's. --mine: write config/offer_evidence.yaml afresh
 from the tuning parts)
 """
@@ -59,8 +66,8 @@ from bot.understanding.rules import load_rules
 from config.settings import load_settings
 
 DATA = Path(__file__).resolve().parents[1] / "tests" / "data" / "group_chat.tsv"
-TUNED_BATCHES = {name: DATA.with_name(f"group_chat_{name}.tsv") for name in ("fresh", "fresh4")}  # tuned on
-HELD_OUT_BATCHES = {name: DATA.with_name(f"group_chat_{name}.tsv") for name in ("fresh2", "fresh3", "fresh5", "fresh6", "fresh7", "fresh8", "fresh9")}  # never printed
+TUNED_BATCHES = {name: DATA.with_name(f"group_chat_{name}.tsv") for name in ("fresh", "fresh4", "fresh5", "fresh8")}  # tuned on
+HELD_OUT_BATCHES = {name: DATA.with_name(f"group_chat_{name}.tsv") for name in ("fresh2", "fresh3", "fresh6", "fresh7", "fresh9")}  # never printed
 GROUP = "group:JT-TTC-01"  # a demo group bound to 铁塔厂家属院
 TUNING_PARTS = ("tuning", *TUNED_BATCHES)  # the only lines the shipped evidence is mined from
 

@@ -308,3 +308,82 @@ async def test_a_debate_about_money_or_a_thing_named_as_a_yardstick_is_chatter_a
 async def test_a_notice_saluting_the_residents_is_chatter_a_neighbour_saluting_the_group_still_reports(bot):
     assert await bot.resident("物业小刘", "尊敬的居民朋友们 近期小区多发电动车电瓶被盗 请将车辆停入车棚", group=GROUP) == ""
     assert "登记" in await bot.resident("老周", "各位邻居 5号楼的楼道灯坏了一个礼拜了 谁管管", group=GROUP)
+
+
+async def test_a_rhetorical_question_whether_it_waits_for_worse_or_anyone_dares_use_it_is_a_complaint(bot):
+    offered = await heard(bot, [
+        "这井盖是不是非得等砸了人才修？",  # must it get worse before it is seen to
+        "楼后这排路灯就修不好了？",  # never to be put right
+        "车棚顶都漏成这样了谁敢停车？",  # whether anyone dares use it
+        "楼道灯坏了半年，交的物业费算啥？",  # what the fee is for, a fault stated
+    ])
+    assert all("登记" in answer for answer in offered.values()), offered
+    chatter = await heard(bot, ["这天冷成这样谁敢出门？", "这菜贵成这样谁敢买？"])  # nothing shared
+    assert all(answer == "" for answer in chatter.values()), chatter
+
+
+async def test_a_noise_a_thing_makes_one_kept_up_at_night_someone_shut_in_or_pinched_are_offered(bot):
+    offered = await heard(bot, [
+        "楼顶的铁皮哗啦哗啦响，刮风就这样",  # a noise it makes
+        "广场那边的音箱晚上十点还在放",  # kept up at night
+        "刚才又被关在电梯里了，按铃也没人应",  # someone shut in
+        "单元门的闭门器太猛，把我孙子手夹肿了",  # someone pinched by a shared thing
+        "停水一下午，老人连口热水都喝不上",  # an outage that spoiled the day
+        "都说后门那段台阶滑，我妈今早就在那摔了",  # hearsay with the sender's kin's own case
+    ])
+    assert all("登记" in answer for answer in offered.values()), offered
+    chatter = await heard(bot, [
+        "娃的拨浪鼓哗啦哗啦响，乐得直笑",  # nothing shared makes the noise
+        "我家娃晚上十点还在写作业",
+        "抽屉把我手夹肿了，疼死",
+        "都说后门那段台阶滑，大家出门小心",  # hearsay alone
+    ])
+    assert all(answer == "" for answer in chatter.values()), chatter
+
+
+async def test_ones_own_doing_a_fix_that_took_a_quarrel_broken_up_and_ones_own_things_are_chatter(bot):
+    chatter = await heard(bot, [
+        "我家娃把楼道墙上画得乱七八糟，回头我去擦",  # the sender's child as the doer
+        "刚才娃在楼道里哭闹，吵到各位了",  # an apology for disturbing the group
+        "楼道灯刚才不亮，拍了拍手就亮了",  # the sender's own fix took
+        "楼上楼下的别吵了，邻里邻居的",  # a quarrel broken up
+        "这家的橘子一半都烂了，下次不在这买了",  # a shopper's verdict on the seller
+        "我老公就是个堵死的下水道，啥话都憋着",  # a shared thing named as what someone is
+        "我的水杯摔坏了，心疼",  # the sender's own thing
+        "我这脑子今天停电了，啥也想不起来",  # an outage said of one's own thing
+        "学校的电梯又坏了，娃得爬六楼",  # a thing of a school is somewhere else
+        "网上买的扫地机不转了，正在申请售后",  # one's own purchase's after-sales is no booking
+    ])
+    assert all(answer == "" for answer in chatter.values()), chatter
+    offered = await heard(bot, [
+        "有人把楼道墙上画得乱七八糟",
+        "楼道灯拍手也不亮，坏了好几天了",
+        "楼上天天半夜跺脚，吵得我们睡不着",
+        "楼下垃圾站的烂菜叶子一堆，臭得很",
+        "这楼道灯就是个摆设，天天黑着",
+        "咱楼的电梯又坏了，老人得爬六楼",
+    ])
+    assert all("登记" in answer for answer in offered.values()), offered
+
+
+async def test_a_question_to_the_neighbours_is_chatter_a_wish_or_booking_in_its_frame_is_not(bot):
+    chatter = await heard(bot, [
+        "附近哪家修鞋的靠谱，鞋跟掉了",  # which one is good
+        "群里有没有人会修电动车的",  # who among them does it
+        "大家觉得楼下种桂花好还是种月季好",  # which of two they would rather have
+        "我去社区问了下说居住证网上就能办，大家可以试试",  # what the sender was told, passed on
+        "帮我约个师傅上门修热水器",  # a visit for one's own thing
+        "回收旧家电 上门服务",  # a trade
+    ])
+    assert all(answer == "" for answer in chatter.values()), chatter
+    assert "心愿" in await bot.resident("邻居90", "建议在小区门口放个旧书回收箱", group=GROUP)  # the bin's name
+    booked = await heard(bot, ["帮我约一下护士上门给老人换药", "残疾证丢了能补吗"])
+    assert all("预约" in answer for answer in booked.values()), booked
+
+
+async def test_a_shared_thing_typed_by_its_sound_is_offered_and_a_yearly_service_asked_when_is_a_booking(bot):
+    assert "登记" in await bot.resident("邻居93", "电悌按钮不灵了", group=GROUP)  # 电梯 typed by sound
+    chatter = await heard(bot, ["收音机的电台不灵了", "娃的书包拉链拉不上了"])  # no shared thing, nor one by sound
+    assert all(answer == "" for answer in chatter.values()), chatter
+    assert "预约" in await bot.resident("邻居91", "请问高龄补贴每年什么时候申请", group=GROUP)
+    assert await bot.resident("邻居92", "请问广场舞每年什么时候开始", group=GROUP) == ""  # no public service

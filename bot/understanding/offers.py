@@ -32,6 +32,7 @@ from __future__ import annotations
 import logging
 import re
 from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path
 
 import yaml
@@ -39,6 +40,7 @@ import yaml
 from bot.understanding.classifier import CASE_INTENTS, Classification, Classifier, Intent, normalize
 from bot.understanding.emergencies import emergency_in
 from bot.understanding.matching import Automaton, automaton
+from bot.understanding.text import char_readings
 from config import yamlfile
 
 CHATTER = Intent.CHATTER
@@ -95,18 +97,24 @@ CALL = re.compile(r"(?:修|管|处理|弄|清理?|收拾|拉走|换|通|填|补|
                   # (还让人活不), whether it does not bother them (不嫌臭吗)
                   r"([修管填补清收换弄处拉扫理])不\1|([修管清扫弄收拉换补填通理])一\2|还能[喝用住走过洗]|"
                   r"还让(?:不让)?人|不嫌[臭脏吵乱烦]|(?:再|还)不(?:修|管|处理)|"
-                  r"(?:啥时候|什么时候|几时|多会儿?)(?:能|才能|才|来)?(?:修|清|管|处理|换|来人)|有(?:没有)?人(?:管|修|处理)|(?:啥时候|什么时候|几时|多会儿?)(?:能|才能|才)")
+                  r"(?:啥时候|什么时候|几时|多会儿?)(?:能|才能|才|来)?(?:修|清|管|处理|换|来人)|有(?:没有)?人(?:管|修|处理)|(?:啥时候|什么时候|几时|多会儿?)(?:能|才能|才)|"
+                  # whether it must get worse before it is seen to (要等淹了才修), or is never to be put right
+                  # (这路就修不好了？)
+                  r"等[^，,。！!]{1,8}才(?:修|管|来|处理|换|有人)|[修弄管治]不好了?[？?]+$")
 # Hearsay as grammar: what others say (大家都说, 王姨说, 群里说) and a compound elsewhere (我表哥那边小区, 西安那边的
 # 小区, 还是咱这好). The sender's own case said with it (额家也是, 我刚才也…) makes it a report of theirs again.
-HEARSAY = re.compile(r"(?:大家|人家|别人|有人|群里|都|听[^，,。！!]{0,4})说|"
+HEARSAY = re.compile(r"(?:大家|人家|别人|有人|群里|都|听[^，,。！!]{0,4})说|问了[^，,。！!]{0,4}说|"
                      r"(?:姐|妹|哥|弟|妈|爸|姨|叔|婶|舅|同事|朋友|亲戚|邻居)们?都?说|"
                      r"那边的?(?:小区|院子)|(?:姐|妹|哥|弟|妈|爸|姨|叔|舅|同事|朋友|亲戚)家?(?:那边|那儿|那里)|"
                      r"还是咱[^，,。！!]{0,3}好|咱[^，,。！!]{0,3}还算好")
 OWN_CASE = re.compile(r"(?:我|额|俺)们?(?:家|屋里?|的[^，,。！!]{1,3}|刚才|刚|昨晚|今天)[^，,。！!]{0,4}也|"
-                      r"[，,。！!]\s*(?:我|额|俺)们?家")
+                      r"[，,。！!]\s*(?:我|额|俺)们?家|"
+                      r"[，,。！!]\s*(?:我|额|俺)(?:爸|妈|老伴|儿子|闺女|女儿|孙子|孙女)[^，,。！!]{0,6}(?:就|也|刚)")
 # Damage done by one's own child or pet (让娃用球打碎了) is one's own doing.
 OWN_FAMILY = re.compile(r"(?:让|叫|被)(?:我家|额家)?(?:娃|孩子|儿子|闺女|女儿|小孩|孙子|老伴|狗|猫)"
-                        r"[^，,。！!]{0,5}(?:打|弄|摔|踢|咬|撞|碰|划|拆)")
+                        r"[^，,。！!]{0,5}(?:打|弄|摔|踢|咬|撞|碰|划|拆)|"
+                        r"(?:我|额|俺)家的?(?:小子|娃|孩子|儿子|闺女|女儿|小孩|孙子|孙女|狗|猫)把|"
+                        r"(?:吵|打扰|影响|吓)到(?:大家|各位|你们|邻居)")
 # A utility gone (停电, 停了三回电, 停了一晚上电, 断水) that spoiled something of the sender's (冰箱里的肉全化了,
 # 电脑烧了, 饭都做不成) or came without notice (也不说一声): a fault of a shared supply, whatever of one's own it
 # names. Said bare (停电了，正好睡个午觉) it is a topic, and so it is when the sender was not there for it
@@ -114,7 +122,7 @@ OWN_FAMILY = re.compile(r"(?:让|叫|被)(?:我家|额家)?(?:娃|孩子|儿子|
 OUTAGE = re.compile(r"停了?(?:好几|[一二两三四五六七八九十几半\d]+|整|一整)?"
                     r"(?:回|次|天|夜|宿|晚上?|上午|下午|早上|个?(?:小时|钟头|礼拜|星期|月))?的?[水电气暖](?![表费卡箱])|"
                     r"断了?[水电气暖](?![表费卡箱])")
-SPOILED = re.compile(r"[化坏臭烧死]了|[做洗吃睡烧]不成|没法[做洗吃睡用]|耽误")
+SPOILED = re.compile(r"[化坏臭烧死]了|[做洗吃睡烧]不成|[喝吃洗做睡]不上|没法[做洗吃睡用]|耽误")
 UNTOUCHED = re.compile(r"没赶上|不在家|在外面|没影响|不影响")
 # Nobody told of it (连个通知都没有, 也不说一声): a complaint, not a notice.
 NO_NOTICE = re.compile(r"(?:没|不|也不|都不|也没|连个)[^，,。！!]{0,3}(?:通知|说一声|打招呼|打个招呼|提前说)|"
@@ -129,7 +137,8 @@ PROMISE = re.compile(r"说[^，,。！!]{0,8}(?:来|就|要|会)[^，,。！!]{0
                      r"已经(?:到了|到现场|在现场|在弄|在处理|在抢修|拉了|围起来|封了)|在路上了")
 # Asking where or how a public service is got (低保年审在哪弄, 老年卡到期了咋续), with a service named.
 SERVICE_ASK = re.compile(r"(?:在|去|到)(?:哪|哪里|哪儿)儿?[^，,。！!]{0,2}(?:办|弄|开|领|交|申请|盖|续|补)|"
-                         r"(?:咋|怎么|如何|怎样)样?(?:办|弄|申请|领|续|交|开|补|申领)")
+                         r"(?:咋|怎么|如何|怎样)样?(?:办|弄|申请|领|续|交|开|补|申领)|"
+                         r"(?:什么时候|啥时候|几时|哪天|几月)(?:能|可以|去)?(?:做|办|交|领|申请|开始)")
 # A wrong someone did to what is the sender's (电瓶叫人偷了, 车被人划了): a matter for the neighbourhood's safety.
 WRONGED = re.compile(r"(?:被|叫|让)(?:人|谁|贼)(?:给)?(?:偷|撬|划|砸|扎)|被(?:偷|盗)")
 # Help asked of the community or the grid, not of the neighbours (想让社区帮忙, 请网格员帮我).
@@ -142,7 +151,7 @@ OPENING_APOLOGY = re.compile(r"^(?:不好意思|抱歉)?(?:打扰(?:一下|大�
 FIXED = re.compile(r"(?:今天|现在|已经|早就|后来|这会儿?)(?:都|就|又)?(?:好|通|亮|正常|恢复|来电|来水|热|有|来)了|"
                    # a repair done (疏通好了, 换好了, 填平了) and a nuisance gone (不返水了)
                    r"(?:修|换|弄|疏通|装|填|补|接|清理|处理|收拾)(?:好|完|平)了|不(?:再)?(?:返水|返味|冒水|渗水|往外冒|往上返)了|"
-                   r"[换修弄通紧拧装调]了[^，,。！!]{0,5}就?好了|就来(?:电|水|气)?了|"
+                   r"[换修弄通紧拧装调]了[^，,。！!]{0,5}就?好了|就来(?:电|水|气)?了|就(?:热|亮|通|正常)了|"
                    r"(?:很快|当天|马上|立马|及时|第二天|没多久)(?:就)?(?:来)?(?:换|修|通|处理|弄好|解决|来人)")
 # A promise gone unkept is a complaint again (说来修，一个礼拜了还没来); so is a fault fixed and back (修好了又坏了).
 OVERDUE = re.compile(r"还没|都没|也没|没来|不来|没人来|影子|人影|不见人|没见人")
@@ -178,7 +187,10 @@ PROBLEM_GRAMMAR = re.compile(
     r"有人住(?:在|进)|(?:单元|楼|地下室|配电房?|消防|车库|防盗|铁|院|楼道|楼顶|天台|后)门[^，,。！!]{0,2}"
     r"(?:一直|老是|总是|天天|整天|成天|常年)(?:都)?(?:开着|敞着)|"
     # on and off: 亮一阵灭一阵, 一会儿有一会儿没, 忽冷忽热, 时好时坏
-    r"(.)一(?:阵|会儿?)(?!\1).一(?:阵|会儿?)|一(?:阵|会儿?)(.)一(?:阵|会儿?)(?!\2).|忽(.)忽(?!\3).|时(.)时(?!\4)."
+    r"(.)一(?:阵|会儿?)(?!\1).一(?:阵|会儿?)|一(?:阵|会儿?)(.)一(?:阵|会儿?)(?!\2).|忽(.)忽(?!\3).|时(.)时(?!\4).|"
+    # a noise it makes (咯吱咯吱响), one kept up at night (晚上九点多还在放), someone shut in it (被关在里头)
+    r"(..)\5[地的]?(?:直|一直|乱)?(?:响|叫)|"
+    r"(?:晚上|夜里|夜间)[^。！!]{0,10}还在?(?:放|响|吵|敲|闹|唱|砸|装修|施工)|被(?:关|困|卡)在(?:里|电梯)"
 )
 # Something coming into the sender's home from outside it (油烟全飘到额家, 漏到我家卫生间): a problem state when a
 # nuisance or a shared thing is what it comes from (a neighbour's cooking smelling good is not one).
@@ -190,7 +202,7 @@ FALL = re.compile(r"[摔滑绊跌]倒")
 # A person hurt (摔了一跤, 磕破了头, 崴了脚) on a shared thing (楼道, 台阶, 滑梯): a problem state of it, unless the
 # sender says it came of their own play or carelessness (跳舞崴了脚, 学骑车摔了, 不小心), makes light of it (蹭破点
 # 皮, 没事) or warns of a fall that has not happened (路滑，小心别摔倒). A child fallen in the yard is no fault of it.
-INJURY = re.compile(r"摔(?:了|伤|断|下来|跤)|磕(?:破|伤)|划(?:破|伤)|崴了|骨折")
+INJURY = re.compile(r"摔(?:了|伤|断|下来|跤)|磕(?:破|伤)|划(?:破|伤)|崴了|骨折|夹(?:伤|青|破|肿|到)")
 NOT_AN_INJURY = re.compile(r"跳舞|打球|踢球|跑步|学骑|骑车|滑冰|滑板|锻炼|爬山|不小心|自己|点皮|没事|不要紧|不严重|还好|"
                            r"小心|当心|注意|别|防止|以防|万一|容易|免得|省得")
 # 外地人, 外地车 are people and cars here, not a compound elsewhere (外地的小区).
@@ -221,6 +233,19 @@ PAST = re.compile(r"去年|前年|那年|当年|那次|那回|上回|上次|前�
                   r"(?<![没未从])(?:坏|漏|堵|停|塌|裂|断|淹|冻|困)过(?![^，,。！!]{0,4}了)")
 STILL = re.compile(r"现在|如今|至今|目前|今天|今儿|今早|今晚|这两天|这几天|这会|这次|这回|这个月|今年|最近|"
                    r"还(?:是|在|没|不|有|那样|这样)|又|一直|依然|仍然|照样|照旧|老是|总是")
+# Asking the neighbours what they know or would choose, in other words than the rules file's: which one is good
+# (哪家小饭桌好), whose child goes there (谁家娃上的实验小学), who among them does it (群里有没有做保险的), which of two
+# they would rather have (你们觉得装个充电桩好还是装个健身器材好).
+ASKED_AROUND = re.compile(r"哪家[^，,。！!]{0,6}(?:好|便宜|靠谱|实惠|划算)|"
+                          r"谁家的?(?:娃|孩子|小孩)?(?:上的|用过|装过|买过|去过|办过)|有没有人?(?:做|卖|懂|会|认识)[^，,。！!]{0,4}的|"
+                          r"(?:你们|大家)(?:觉得|说)[^。！!]*还是")
+# Something the sender or their kin owns (我的钱包, 我家孩子的电话手表): their own, unless a building or the
+# compound is what is owned (我家的楼道).
+MINE = re.compile(r"(?:我|额|俺)(?:家(?:孩子|娃|小孩|儿子|闺女|女儿|老人))?的(?![^，,。！!]{0,1}(?:楼|小区|院))")
+# A workplace or a school owning what is named (单位的暖气, 学校里的电梯): somewhere else than the compound.
+ELSEWHERE = re.compile(r"(?:单位|公司|学校|厂|医院)里?的")
+# A home visit booked for someone (帮我约一下家庭医生上门).
+VISIT_BOOKED = re.compile(r"(?:帮我|给我|帮忙|想)约[^，,。！!]{0,12}(?:上门|来家|到家)")
 # A home of the sender's kin (我儿子租的房子, 额妹家楼下, 我妈住的那栋楼): somewhere else, unless a building of ours or
 # the compound is named with it (我妈家在5号楼). Neighbours are 王姨, 张叔: only kin the sender calls theirs count.
 KIN_HOME = re.compile(r"(?:我|额|俺)们?(?:的|家)?(?:儿子|闺女|女儿|姑娘|儿媳|女婿|妹妹?|姐姐?|哥哥?|弟弟?|妈妈?|爸爸?|"
@@ -229,13 +254,16 @@ KIN_HOME = re.compile(r"(?:我|额|俺)们?(?:的|家)?(?:儿子|闺女|女儿|�
 OURS = re.compile(r"号楼|咱|我们小区|额们小区|我们院|额们院|这个小区|本小区")
 # Words put to a neighbour in the second person (你家狗天天叫，你管不管; 你这人咋回事): a quarrel between them, not a
 # matter for the grid; said to the property or the community (物业你们管不管) it is a call.
-QUARREL = re.compile(r"(?<![物社网委])(?:你|你们)(?:家|这人|这个人|咋|怎么|凭啥|凭什么|自己|有本事|还有理)")
+QUARREL = re.compile(r"(?<![物社网委])(?:你|你们)(?:家|这人|这个人|咋|怎么|凭啥|凭什么|自己|有本事|还有理|俩|两个)|"
+                     r"别(?:吵|争|骂)了")
 ADDRESSED_STAFF = re.compile(r"物业|社区|网格|居委|街道|保安|门卫|师傅")
 # A thing bought (团的橘子, 网上买的, 拼的那箱) or a seller dealt with (团长, 商家): one's own purchase.
-BOUGHT = re.compile(r"(?:买|团|拼|订|网购|淘)(?:的|来的|回来的)|团长|跟团|这(?:回|次)团|商家|卖家|店家")
+BOUGHT = re.compile(r"(?:买|团|拼|订|网购|淘)(?:的|来的|回来的)|团长|跟团|这(?:回|次)团|商家|卖家|店家|"
+                    r"在这家?(?:团|买)|不(?:再)?(?:团|买)了|(?:又|还|再)得(?:重新)?买")
 # A shared thing named only as a likeness (工资跟下水道一样, 像个漏勺似的) is not what the line is about.
 # So is one named as what something else is measured against (打呼噜比楼下电钻还响).
-LIKENESS = re.compile(r"(?:跟|像|好像|就像|如同|赛过)[^，,。！!]{1,8}?(?:一样|一般|似的|似地)|比[^，,。！!]{1,8}?还")
+LIKENESS = re.compile(r"(?:跟|像|好像|就像|如同|赛过)[^，,。！!]{1,8}?(?:一样|一般|似的|似地)|比[^，,。！!]{1,8}?还|"
+                      r"(?:就|简直|真|纯)是一?个[^，,。！!]{1,8}")
 # A price or a fee (物业费又要涨，凭什么; 停车费比隔壁贵): a rhetorical question about money with no fault of a thing
 # stated is a debate among neighbours, not a call to act on anything.
 MONEY = re.compile(r"费|涨价|价格|价钱|收费|收钱|多少钱|块钱|贵")
@@ -405,6 +433,43 @@ def stated(words: OfferWords, norm: str) -> bool:
             or PROBLEM_GRAMMAR.search(norm) is not None or words.near("extents", "nuisances", norm))
 
 
+def outage_of_own(words: OfferWords, norm: str) -> bool:
+    """Whether an outage is said of one of the sender's own things as its subject (我的钱包天天停水): a figure of
+    speech, not a supply gone."""
+    finder = words.finders.get("personal_things")
+    for _, _, end in finder.found(norm) if finder is not None else ():
+        outage = OUTAGE.search(norm, end, end + 12)
+        if outage is not None and outage.start() - end <= 3 and not re.search(r"[，,。！!\s]", norm[end:outage.start()]):
+            return True
+    return False
+
+
+@cache
+def _by_char(names: tuple[str, ...]) -> dict[str, tuple[tuple[str, int], ...]]:
+    """The names of two or more characters by each of their characters, with its place in the name."""
+    index: dict[str, list[tuple[str, int]]] = {}
+    for name in names:
+        if len(name) >= 2:
+            for place, char in enumerate(name):
+                index.setdefault(char, []).append((name, place))
+    return {char: tuple(each) for char, each in index.items()}
+
+
+def sounds_like_shared(words: OfferWords, norm: str) -> bool:
+    """Whether a shared thing's name is typed with a homophone (电悌 for 电梯, 暖器 for 暖气): as long, each character
+    right or read alike by its main reading, and at least half of them right."""
+    index = _by_char(words.lists.get("shared_things", ()))
+    for at, char in enumerate(norm):
+        for name, place in index.get(char, ()):
+            window = norm[at - place:at - place + len(name)]
+            if (at >= place and len(window) == len(name) and window != name
+                    and sum(a == b for a, b in zip(window, name, strict=True)) * 2 >= len(name)
+                    and all(a == b or char_readings(a)[:1] == char_readings(b)[:1] != ()
+                            for a, b in zip(window, name, strict=True))):
+                return True
+    return False
+
+
 def read(classifier: Classifier, norm: str, matched: tuple[str, ...] = ()) -> Reading:
     """The signals in a normalised message; `matched` are the classifier's keywords found in it, typos forgiven
     (路等 for 路灯), so a shared thing typed wrong still counts."""
@@ -424,6 +489,10 @@ def read(classifier: Classifier, norm: str, matched: tuple[str, ...] = ()) -> Re
             and UNSEEN_TO.match(norm, supposed.end()) is None
             and not words.find("wish_frames", norm) and WISHED.search(norm) is None}
     said["quarrel"] = QUARREL.search(norm) is not None and ADDRESSED_STAFF.search(norm) is None
+    said["asking_neighbours"] = words.find("asking_neighbours", norm) or ASKED_AROUND.search(norm) is not None
+    said["trade"] = words.find("trade", words.blank("shared_things", norm))
+    if any(words.find("shared_things", norm[m.end():m.end() + 4]) for m in ELSEWHERE.finditer(norm)):
+        said["hearsay"] = True  # a thing of the sender's workplace or school is somewhere else
     if KIN_HOME.search(norm) and not OURS.search(norm) and OWN_CASE.search(norm) is None:
         said["hearsay"] = True  # a home of the sender's kin is somewhere else
     hard = next((name for name in HARD_MOODS if (said[name] if name in said else words.find(name, norm))
@@ -437,15 +506,19 @@ def read(classifier: Classifier, norm: str, matched: tuple[str, ...] = ()) -> Re
     # one's own fittings (我家的门锁)
     unowned = words.blank("personal_things", LIKENESS.sub(lambda m: " " * len(m.group()), norm))
     shared = words.own_fittings(unowned)
-    personal = words.find("personal_things", norm) or shared != unowned or BOUGHT.search(norm) is not None
-    outage = (OUTAGE.search(shared) is not None and UNTOUCHED.search(norm) is None
+    personal = (words.find("personal_things", norm) or shared != unowned or BOUGHT.search(norm) is not None
+                or MINE.search(norm) is not None)
+    outage = (OUTAGE.search(shared) is not None and UNTOUCHED.search(norm) is None and not outage_of_own(words, norm)
               and (personal or (SPOILED.search(norm) or NO_NOTICE.search(norm)) is not None))
     facility = outage or words.find("shared_things", shared) or any(
         words.find("shared_things", word) for word in matched
         if not words.find("personal_things", word) and (word not in norm or word in shared))
     place = words.find("shared_places", shared) or NEIGHBOUR.search(shared) is not None
     nuisance = words.find("nuisances", norm)
-    state = bool(overdue or relapse or outage or NO_NOTICE.search(norm) is not None or stated(words, norm)
+    stated_here = stated(words, norm)
+    if not (facility or place) and stated_here:
+        facility = sounds_like_shared(words, shared)  # a shared thing typed by its sound (电悌, 暖器片)
+    state = bool(overdue or relapse or outage or NO_NOTICE.search(norm) is not None or stated_here
                or (nuisance and words.find("harms", norm))
                or facility and INJURY.search(norm) is not None and NOT_AN_INJURY.search(norm) is None
                or ((nuisance or facility) and INTRUSION.search(norm) is not None))
@@ -531,7 +604,11 @@ def grammar_reading(classifier: Classifier, text: str) -> tuple[Intent | None, s
         kind = None
     if kind is None and reading.wish:
         return Intent.WISH, norm, half_read, firm
-    if kind is None and (reading.service or cue_weight(classifier, Intent.APPOINTMENT, norm) >= BOOKING_CUE):
+    if kind in (Intent.WISH, Intent.APPOINTMENT) and BOUGHT.search(norm) is not None and not (
+            reading.facility or reading.place or reading.wish or reading.service):
+        kind = None  # one's own purchase's after-sales (跟团买的空气炸锅…申请售后) is no wish nor booking
+    if kind is None and (reading.service or cue_weight(classifier, Intent.APPOINTMENT, norm) >= BOOKING_CUE
+                         or VISIT_BOOKED.search(norm) is not None and not reading.personal):
         return Intent.APPOINTMENT, norm, half_read, True
     return kind, norm, half_read, firm
 
