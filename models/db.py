@@ -213,6 +213,9 @@ class PerDialect:
         return statement
 
 
+_NUMBERED = re.compile(r"\$(\d+)")  # asyncpg's positional parameters in a statement's SQL
+
+
 @dataclass(frozen=True, slots=True)
 class _DriverForm:
     """A statement as its dialect's driver takes it: the SQL, and where each positional parameter comes from."""
@@ -222,6 +225,11 @@ class _DriverForm:
     sequence: Callable[[list[Any]], Sequence[Any]]
     returns: bool
     given: int  # how many values a call names
+    # A write's table; None for a query. On PostgreSQL a write can run as a data-modifying WITH part of another
+    # (Prepared.execute_later), if foldable: a plain statement of its own (no WITH), its parameters $1...$n in order,
+    # no string literal whose text could hold a $n.
+    writes: str | None = None
+    foldable: bool = False
 
     def parameters(self, values: dict[str, Any]) -> Sequence[Any]:
         if len(values) != self.given:  # a value the statement would not write is a mistake, not something to drop
@@ -272,9 +280,13 @@ class Prepared:
                 given = name in self._keys
                 constant = None if given else compiled.binds[name].effective_value  # a literal such as LIMIT 1
                 sources.append((name if given else None, constant, binds.get(name)))
+            table = getattr(statement, "table", None) if getattr(statement, "is_dml", False) else None
+            sql = compiled.string
+            numbers = [int(number) for number in _NUMBERED.findall(sql)]
             form = self._forms[dialect.name] = _DriverForm(
-                compiled.string, tuple(sources), dialect.execute_sequence_format,
-                bool(compiled._result_columns), len(self._keys))
+                sql, tuple(sources), dialect.execute_sequence_format, bool(compiled._result_columns), len(self._keys),
+                None if table is None else table.name, table is not None and not sql.startswith("WITH") and "'" not in sql
+                and sorted(set(numbers)) == list(range(1, len(sources) + 1)))
             self._compiled(dialect, compiled)
         return form
 
@@ -340,16 +352,39 @@ class Prepared:
         finally:
             await _to_completion(lambda: lean.close(commit))
 
+    async def execute_later(self, session: AsyncSession, values: dict[str, Any]) -> None:
+        """execute() for a write whose outcome nothing reads back: in a lean transaction on PostgreSQL it is sent
+        with the transaction's next statement, as a data-modifying WITH part of it when that statement is a write
+        of other rows (one round trip for both: a dialogue's state goes with its reply), else just before it, before
+        ORM work joins, or before the commit; elsewhere at once. Its parameters are taken now."""
+        sync = session.sync_session
+        lean: _Lean | None = getattr(sync, "gridbot_lean", None)
+        if lean is None or not lean.awaited or lean.connection is not None or not sync._is_clean():
+            await self.execute(session, values)
+            return
+        form = self._form(lean.dialect)
+        if not form.foldable:
+            await self.execute(session, values)
+            return
+        if len(lean.deferred) >= MAX_FOLDED:  # a bounded number of statements shapes for asyncpg to prepare
+            await _on_lean_deferred(lean)
+        lean.deferred.append((self, form.parameters(values)))
+
     async def _on_lean(self, lean: _Lean, values: dict[str, Any] | None = None,
                        rows: Sequence[dict[str, Any]] = ()) -> list[Any]:
         """Runs it (for `values`, or each of `rows`) straight on a lean transaction's connection, checked out and
-        begun first if need be."""
+        begun first if need be; with the writes left for it (execute_later) folded in or sent first."""
         if lean.fairy is None:
             await greenlet_spawn(lean.open)
         dbapi = lean.fairy.dbapi_connection
         if lean.awaited:
             if values is not None:
-                return await self._awaited(dbapi, lean.dialect, values)
+                deferred, lean.deferred = lean.deferred, []
+                if deferred and not _folds(deferred, self._form(lean.dialect), lean.dialect):
+                    await _run_deferred(dbapi, lean.dialect, deferred)
+                    deferred = []
+                return await self._awaited(dbapi, lean.dialect, values, deferred)
+            await _on_lean_deferred(lean)
             await self._awaited_many(dbapi, lean.dialect, rows)
             return []
         if values is not None:
@@ -366,15 +401,28 @@ class Prepared:
         finally:
             cursor.close()
 
-    async def _awaited(self, adapted: Any, dialect: Any, values: dict[str, Any]) -> list[Any]:
+    async def _awaited(self, adapted: Any, dialect: Any, values: dict[str, Any],
+                       deferred: Sequence[Deferred] = ()) -> list[Any]:
         """Runs it on the asyncpg connection under SQLAlchemy's adapter (asyncpg prepares it once per connection
-        and keeps it); an error comes out as the adapter's cursor would raise it."""
+        and keeps it), with `deferred` writes as WITH parts of it; an error comes out as the adapter's cursor would
+        raise it."""
         form = self._form(dialect)
+        parameters = form.parameters(values)
+        sql = form.sql
+        if deferred:
+            sql = _folded(tuple(prepared for prepared, _ in deferred), self, dialect)
+            parameters = [*(value for _, given in deferred for value in given), *parameters]
+        rows = await self._fetch(adapted, sql, parameters)
+        return self._rows(dialect, rows) if form.returns else []
+
+    async def _fetch(self, adapted: Any, sql: str, parameters: Sequence[Any]) -> list[Any]:
+        """One statement's round trip on the asyncpg connection; an error comes out as the adapter's cursor would
+        raise it."""
         try:
-            rows = await adapted.driver_connection.fetch(form.sql, *form.parameters(values))
+            return await adapted.driver_connection.fetch(sql, *parameters)
         except Exception as error:
             adapted._handle_exception(error)
-        return self._rows(dialect, rows) if form.returns else []
+            raise  # _handle_exception always raises
 
     async def _awaited_many(self, adapted: Any, dialect: Any, rows: Sequence[dict[str, Any]]) -> None:
         """Runs it for each of `rows` in one executemany on the asyncpg connection under SQLAlchemy's adapter; an
@@ -411,6 +459,58 @@ class Prepared:
             direct = sync.info[_DIRECT]
             return await self._awaited(direct[1], direct[2], values)
         return rows
+
+
+Deferred = tuple["Prepared", Sequence[Any]]  # a write left for the next statement, with its driver parameters
+MAX_FOLDED = 4  # writes left waiting at most, before they go as one statement of their own
+_FOLDED: dict[tuple[Any, ...], str] = {}  # (the deferred writes, the statement, the dialect's name) -> its SQL
+
+
+def _folds(deferred: Sequence[Deferred], form: _DriverForm, dialect: Any) -> bool:
+    """Whether the writes can be WITH parts of a statement of this form: a write, and no two parts on one table.
+    The parts of one statement see the same snapshot, none another's rows, and run in no promised order (rows
+    inserted into one table would not be numbered in the order written: the outbox sends by id)."""
+    if not form.foldable:
+        return False
+    tables = {prepared._form(dialect).writes for prepared, _ in deferred}
+    return len(tables) == len(deferred) and form.writes not in tables
+
+
+def _folded(deferred: tuple[Prepared, ...], main: Prepared, dialect: Any) -> str:
+    """The SQL of `main` with the deferred writes as WITH parts, their $n parameters first."""
+    key = (*deferred, main, dialect.name)
+    sql = _FOLDED.get(key)
+    if sql is None:
+        parts, offset = [], 0
+        for prepared in (*deferred, main):
+            form = prepared._form(dialect)
+            parts.append(_NUMBERED.sub(lambda number, shift=offset: f"${int(number.group(1)) + shift}", form.sql))
+            offset += len(form.sources)  # foldable: its parameters are $1...$n
+        sql = _FOLDED[key] = "WITH " + ", ".join(
+            f"gridbot_{index} AS ({part})" for index, part in enumerate(parts[:-1])) + " " + parts[-1]
+    return sql
+
+
+async def _run_deferred(adapted: Any, dialect: Any, deferred: Sequence[Deferred]) -> None:
+    """Sends writes left waiting, as few statements as can fold together (the last of each the main one)."""
+    start = 0
+    while start < len(deferred):
+        end = start + 1
+        while end < len(deferred) and _folds(deferred[start:end], deferred[end][0]._form(dialect), dialect):
+            end += 1
+        *before, (last, _) = deferred[start:end]
+        sql = _folded(tuple(prepared for prepared, _ in before), last, dialect) if before else last._form(dialect).sql
+        await last._fetch(adapted, sql, [value for _, given in deferred[start:end] for value in given])
+        start = end
+
+
+async def _on_lean_deferred(lean: _Lean) -> None:
+    """Sends the lean transaction's writes left waiting (execute_later), if any."""
+    if lean.deferred:
+        deferred, lean.deferred = lean.deferred, []
+        if lean.fairy is None:
+            await greenlet_spawn(lean.open)
+        await _run_deferred(lean.fairy.dbapi_connection, lean.dialect, deferred)
 
 
 def _connection(session: Session) -> Connection:
@@ -496,7 +596,7 @@ class _Lean:
     Connection on the same DBAPI connection, in the same transaction, which SQLAlchemy then commits or rolls back
     as usual."""
 
-    __slots__ = ("engine", "dialect", "driver", "awaited", "fairy", "connection")
+    __slots__ = ("engine", "dialect", "driver", "awaited", "fairy", "connection", "deferred")
 
     def __init__(self, engine: Any, driver: LeanDriver) -> None:
         self.engine = engine
@@ -505,6 +605,7 @@ class _Lean:
         self.awaited: bool = getattr(self.dialect, AWAITED, False)
         self.fairy: Any = None  # the pool's checked-out connection, from the first statement on
         self.connection: Connection | None = None  # SQLAlchemy's Connection on it, once ORM work joined
+        self.deferred: list[Deferred] = []  # writes left for the next statement (Prepared.execute_later)
 
     def open(self) -> None:
         """Checks a connection out and begins the transaction on it, unless done already (in a greenlet: either may
@@ -524,6 +625,8 @@ class _Lean:
         BEGIN (the transaction is under way)."""
         if self.connection is None:
             self.open()
+            if self.deferred:  # ORM work comes after them: they are sent first
+                concurrency.await_(_on_lean_deferred(self))
             self.driver.joining(self.fairy.dbapi_connection)
             self.connection = Connection(self.engine, connection=self.fairy)
         return self.connection
@@ -531,6 +634,14 @@ class _Lean:
     def close(self, commit: bool) -> None:
         """Commits (or rolls back) the transaction unless the session joined it (then SQLAlchemy has ended it), and
         checks the connection in."""
+        deferred, self.deferred = self.deferred, []
+        failed: BaseException | None = None
+        if commit and deferred and self.connection is None:
+            try:
+                self.open()  # writes left waiting may be all the transaction did
+                concurrency.await_(_run_deferred(self.fairy.dbapi_connection, self.dialect, deferred))
+            except BaseException as error:
+                failed, commit = error, False
         fairy, connection = self.fairy, self.connection
         self.fairy = self.connection = None
         if connection is not None:
@@ -545,6 +656,8 @@ class _Lean:
                 fairy.close()  # the pool rolls back what the failed commit left
                 raise
             fairy._close_special(transaction_reset=True)
+        if failed is not None:
+            raise failed
 
 
 class JoiningSession(Session):
