@@ -172,7 +172,8 @@ def _configure_sqlite(engine: AsyncEngine, *, inline: bool) -> None:
             dbapi.begin_immediate()
 
         engine.sync_engine.dialect.do_begin = _begin_immediate  # type: ignore[method-assign]
-        setattr(engine.sync_engine.dialect, LEAN, LeanDriver(begin=_lean_begin_immediate, joining=_lean_joining))
+        setattr(engine.sync_engine.dialect, LEAN, LeanDriver(begin=_lean_begin_immediate, joining=_lean_joining,
+                                                             ends_inline=_lean_ends_inline))
         return
 
     @event.listens_for(engine.sync_engine, "begin")
@@ -182,6 +183,10 @@ def _configure_sqlite(engine: AsyncEngine, *, inline: bool) -> None:
 
 def _lean_begin_immediate(dbapi: Any) -> None:
     dbapi.begin_immediate()
+
+
+def _lean_ends_inline(dbapi: Any, commit: bool) -> bool:
+    return not commit or not dbapi.checkpoints_at_commit()
 
 
 def _lean_joining(dbapi: Any) -> None:
@@ -350,7 +355,11 @@ class Prepared:
             await self._on_lean(lean, rows=rows)
             commit = True
         finally:
-            await _to_completion(lambda: lean.close(commit))
+            ends = driver.ends_inline
+            if lean.fairy is None or (ends is not None and ends(lean.fairy.dbapi_connection, commit)):
+                lean.close(commit)
+            else:
+                await _to_completion(lambda: lean.close(commit))
 
     async def execute_later(self, session: AsyncSession, values: dict[str, Any]) -> None:
         """execute() for a write whose outcome nothing reads back: in a lean transaction on PostgreSQL it is sent
@@ -584,6 +593,9 @@ class LeanDriver:
 
     begin: Callable[[Any], None]  # begins the transaction (in a greenlet: it may wait)
     joining: Callable[[Any], None]  # readies the connection for SQLAlchemy's Connection to join it, BEGIN unsent
+    # Whether committing (True) or rolling back (False) the connection's transaction now cannot wait, so needs no
+    # greenlet; None: it always may.
+    ends_inline: Callable[[Any, bool], bool] | None = None
 
 
 class _Lean:
@@ -630,6 +642,14 @@ class _Lean:
             self.driver.joining(self.fairy.dbapi_connection)
             self.connection = Connection(self.engine, connection=self.fairy)
         return self.connection
+
+    def ends_inline(self, sync: Session, *, commit: bool) -> bool:
+        """Whether the block can end (_end_lean) without waiting: no ORM work to commit, nothing left to send, and a
+        driver that commits or rolls back this transaction without waiting (or no transaction begun)."""
+        if self.connection is not None or self.deferred or sync._transaction is not None or not sync._is_clean():
+            return False
+        ends = self.driver.ends_inline
+        return self.fairy is None or (ends is not None and ends(self.fairy.dbapi_connection, commit))
 
     def close(self, commit: bool) -> None:
         """Commits (or rolls back) the transaction unless the session joined it (then SQLAlchemy has ended it), and
@@ -726,7 +746,10 @@ class _Transaction:
         sync = self.session.sync_session
         lean = getattr(sync, "gridbot_lean", None)
         if lean is not None:
-            await _to_completion(lambda: _end_lean(sync, lean, commit=kind is None))
+            if lean.ends_inline(sync, commit=kind is None):  # nothing to wait for: no trip through the async layer
+                _end_lean(sync, lean, commit=kind is None)
+            else:
+                await _to_completion(lambda: _end_lean(sync, lean, commit=kind is None))
             return
         transaction = self.transaction
 
