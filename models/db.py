@@ -173,7 +173,7 @@ def _configure_sqlite(engine: AsyncEngine, *, inline: bool) -> None:
 
         engine.sync_engine.dialect.do_begin = _begin_immediate  # type: ignore[method-assign]
         setattr(engine.sync_engine.dialect, LEAN, LeanDriver(begin=_lean_begin_immediate, joining=_lean_joining,
-                                                             ends_inline=_lean_ends_inline))
+                                                             ends_inline=_lean_ends_inline, parks=True))
         return
 
     @event.listens_for(engine.sync_engine, "begin")
@@ -596,6 +596,7 @@ class LeanDriver:
     # Whether committing (True) or rolling back (False) the connection's transaction now cannot wait, so needs no
     # greenlet; None: it always may.
     ends_inline: Callable[[Any, bool], bool] | None = None
+    parks: bool = False  # its connection is parked between lean transactions (FairAsyncPool.park)
 
 
 class _Lean:
@@ -624,7 +625,8 @@ class _Lean:
         wait, for the pool or for another process's write lock)."""
         if self.fairy is not None:
             return
-        fairy = self.engine.pool.connect()
+        pool = self.engine.pool
+        fairy = pool.lean_connect() if self.driver.parks else pool.connect()
         try:
             self.driver.begin(fairy.dbapi_connection)
         except BaseException:
@@ -675,7 +677,10 @@ class _Lean:
             except BaseException:
                 fairy.close()  # the pool rolls back what the failed commit left
                 raise
-            fairy._close_special(transaction_reset=True)
+            if self.driver.parks:
+                self.engine.pool.park(fairy)
+            else:
+                fairy._close_special(transaction_reset=True)
         if failed is not None:
             raise failed
 
