@@ -173,7 +173,7 @@ def _configure_sqlite(engine: AsyncEngine, *, inline: bool) -> None:
 
         engine.sync_engine.dialect.do_begin = _begin_immediate  # type: ignore[method-assign]
         setattr(engine.sync_engine.dialect, LEAN, LeanDriver(begin=_lean_begin_immediate, joining=_lean_joining,
-                                                             ends_inline=_lean_ends_inline, parks=True))
+                                                             ends_inline=_lean_ends_inline))
         return
 
     @event.listens_for(engine.sync_engine, "begin")
@@ -596,7 +596,6 @@ class LeanDriver:
     # Whether committing (True) or rolling back (False) the connection's transaction now cannot wait, so needs no
     # greenlet; None: it always may.
     ends_inline: Callable[[Any, bool], bool] | None = None
-    parks: bool = False  # its connection is parked between lean transactions (FairAsyncPool.park)
 
 
 class _Lean:
@@ -625,8 +624,7 @@ class _Lean:
         wait, for the pool or for another process's write lock)."""
         if self.fairy is not None:
             return
-        pool = self.engine.pool
-        fairy = pool.lean_connect() if self.driver.parks else pool.connect()
+        fairy = self.engine.pool.connect()
         try:
             self.driver.begin(fairy.dbapi_connection)
         except BaseException:
@@ -677,10 +675,7 @@ class _Lean:
             except BaseException:
                 fairy.close()  # the pool rolls back what the failed commit left
                 raise
-            if self.driver.parks:
-                self.engine.pool.park(fairy)
-            else:
-                fairy._close_special(transaction_reset=True)
+            fairy._close_special(transaction_reset=True)
         if failed is not None:
             raise failed
 

@@ -81,38 +81,7 @@ async def _wait(waiter: asyncio.Future[Any], seconds: float | None) -> Any:
 
 
 class FairAsyncPool(AsyncAdaptedQueuePool):
-    """SQLAlchemy's asyncio queue pool on a FairQueue, which can keep one connection parked between lean
-    transactions (models.db._Lean on SQLite): still checked out, handed to the next lean transaction without the
-    checkout and checkin (about 49k instructions of the 263k a one-statement transaction took), and checked in the
-    moment anything else asks the pool for a connection."""
+    """SQLAlchemy's asyncio queue pool on a FairQueue."""
 
     _queue_class = FairQueue
     _sqla_logger_namespace = "sqlalchemy.pool.impl.FairAsyncPool"  # quiet unless SQLAlchemy's logging is turned up
-    _parked: Any = None  # the connection (a _ConnectionFairy) the last lean transaction left, checked out
-
-    def connect(self) -> Any:
-        self.unpark()
-        return super().connect()
-
-    def lean_connect(self) -> Any:
-        """A connection for a lean transaction: the parked one, else one checked out as connect() does."""
-        fairy, self._parked = self._parked, None
-        return fairy if fairy is not None else super().connect()
-
-    def park(self, fairy: Any) -> None:
-        """Keeps a lean transaction's connection (its transaction ended) for the next one, unless a request is
-        waiting for a connection: then it is checked in, and the waiter served."""
-        if self._parked is not None or not fairy.is_valid or self._pool._waiters:
-            fairy._close_special(transaction_reset=True)  # nothing to reset: the transaction has ended
-            return
-        self._parked = fairy
-
-    def unpark(self) -> None:
-        """Checks the parked connection in, if there is one."""
-        fairy, self._parked = self._parked, None
-        if fairy is not None:
-            fairy._close_special(transaction_reset=True)
-
-    def dispose(self) -> None:
-        self.unpark()
-        super().dispose()

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 from datetime import UTC, datetime, timedelta, timezone
-from pathlib import Path
 
 import pytest
 from hypothesis import given
@@ -220,29 +219,6 @@ async def _waiting_on_a_lock(engine) -> bool:  # type: ignore[no-untyped-def]
     async with engine.connect() as connection:  # a transaction of its own: pg_stat_activity is read once in one
         return bool(await connection.scalar(text(
             "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'")))
-
-
-async def test_the_connection_kept_between_blocks_serves_whatever_asks_next_and_goes_with_dispose(sessions, engine):
-    """On SQLite a lean block leaves its connection parked for the next one: the engine's own checkout (SQLite has
-    one connection) and a disposal must still get it back."""
-    async with sessions.begin() as session:
-        await _INSERT.execute(session, row("lean"))
-
-    async def counted() -> int:
-        async with engine.connect() as connection:
-            return await connection.scalar(select(func.count()).select_from(InboundMessage))
-
-    assert await asyncio.wait_for(counted(), 10) == 1
-    async with sessions.begin() as session:
-        await _INSERT.execute(session, row("again"))
-    await engine.dispose()
-    if engine.dialect.name == "sqlite":  # the last connection closed takes the WAL file with it
-        assert not _wal_of(engine.url.database).exists()
-    assert await stored(sessions) == {"lean", "again"}
-
-
-def _wal_of(database: str) -> Path:
-    return Path(f"{database}-wal")
 
 
 def state(user: str, step: str) -> dict[str, object]:
