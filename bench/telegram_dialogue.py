@@ -159,13 +159,13 @@ class StatementCount:
             return through_driver(prepared, *args)
 
         Prepared._through = counted  # type: ignore[method-assign]
-        awaited = Prepared._awaited
+        fetch = Prepared._fetch  # every round trip of one statement on asyncpg (writes folded in count as none)
 
-        async def counted_awaited(prepared, *args: Any) -> Any:  # type: ignore[no-untyped-def]
+        async def counted_fetch(prepared, *args: Any) -> Any:  # type: ignore[no-untyped-def]
             self.statements += self.on
-            return await awaited(prepared, *args)
+            return await fetch(prepared, *args)
 
-        Prepared._awaited = counted_awaited  # type: ignore[method-assign]
+        Prepared._fetch = counted_fetch  # type: ignore[method-assign]
         # A lean transaction (models.db._Lean) begins and commits on the DBAPI connection, without those events.
         lean_open, lean_close = _Lean.open, _Lean.close
 

@@ -172,7 +172,8 @@ def _configure_sqlite(engine: AsyncEngine, *, inline: bool) -> None:
             dbapi.begin_immediate()
 
         engine.sync_engine.dialect.do_begin = _begin_immediate  # type: ignore[method-assign]
-        setattr(engine.sync_engine.dialect, LEAN, LeanDriver(begin=_lean_begin_immediate, joining=_lean_joining))
+        setattr(engine.sync_engine.dialect, LEAN, LeanDriver(begin=_lean_begin_immediate, joining=_lean_joining,
+                                                             ends_inline=_lean_ends_inline))
         return
 
     @event.listens_for(engine.sync_engine, "begin")
@@ -182,6 +183,10 @@ def _configure_sqlite(engine: AsyncEngine, *, inline: bool) -> None:
 
 def _lean_begin_immediate(dbapi: Any) -> None:
     dbapi.begin_immediate()
+
+
+def _lean_ends_inline(dbapi: Any, commit: bool) -> bool:
+    return not commit or not dbapi.checkpoints_at_commit()
 
 
 def _lean_joining(dbapi: Any) -> None:
@@ -213,6 +218,9 @@ class PerDialect:
         return statement
 
 
+_NUMBERED = re.compile(r"\$(\d+)")  # asyncpg's positional parameters in a statement's SQL
+
+
 @dataclass(frozen=True, slots=True)
 class _DriverForm:
     """A statement as its dialect's driver takes it: the SQL, and where each positional parameter comes from."""
@@ -222,6 +230,11 @@ class _DriverForm:
     sequence: Callable[[list[Any]], Sequence[Any]]
     returns: bool
     given: int  # how many values a call names
+    # A write's table; None for a query. On PostgreSQL a write can run as a data-modifying WITH part of another
+    # (Prepared.execute_later), if foldable: a plain statement of its own (no WITH), its parameters $1...$n in order,
+    # no string literal whose text could hold a $n.
+    writes: str | None = None
+    foldable: bool = False
 
     def parameters(self, values: dict[str, Any]) -> Sequence[Any]:
         if len(values) != self.given:  # a value the statement would not write is a mistake, not something to drop
@@ -272,9 +285,13 @@ class Prepared:
                 given = name in self._keys
                 constant = None if given else compiled.binds[name].effective_value  # a literal such as LIMIT 1
                 sources.append((name if given else None, constant, binds.get(name)))
+            table = getattr(statement, "table", None) if getattr(statement, "is_dml", False) else None
+            sql = compiled.string
+            numbers = [int(number) for number in _NUMBERED.findall(sql)]
             form = self._forms[dialect.name] = _DriverForm(
-                compiled.string, tuple(sources), dialect.execute_sequence_format,
-                bool(compiled._result_columns), len(self._keys))
+                sql, tuple(sources), dialect.execute_sequence_format, bool(compiled._result_columns), len(self._keys),
+                None if table is None else table.name, table is not None and not sql.startswith("WITH") and "'" not in sql
+                and sorted(set(numbers)) == list(range(1, len(sources) + 1)))
             self._compiled(dialect, compiled)
         return form
 
@@ -338,18 +355,45 @@ class Prepared:
             await self._on_lean(lean, rows=rows)
             commit = True
         finally:
-            await _to_completion(lambda: lean.close(commit))
+            ends = driver.ends_inline
+            if lean.fairy is None or (ends is not None and ends(lean.fairy.dbapi_connection, commit)):
+                lean.close(commit)
+            else:
+                await _to_completion(lambda: lean.close(commit))
+
+    async def execute_later(self, session: AsyncSession, values: dict[str, Any]) -> None:
+        """execute() for a write whose outcome nothing reads back: in a lean transaction on PostgreSQL it is sent
+        with the transaction's next statement, as a data-modifying WITH part of it when that statement is a write
+        of other rows (one round trip for both: a dialogue's state goes with its reply), else just before it, before
+        ORM work joins, or before the commit; elsewhere at once. Its parameters are taken now."""
+        sync = session.sync_session
+        lean: _Lean | None = getattr(sync, "gridbot_lean", None)
+        if lean is None or not lean.awaited or lean.connection is not None or not sync._is_clean():
+            await self.execute(session, values)
+            return
+        form = self._form(lean.dialect)
+        if not form.foldable:
+            await self.execute(session, values)
+            return
+        if len(lean.deferred) >= MAX_FOLDED:  # a bounded number of statements shapes for asyncpg to prepare
+            await _on_lean_deferred(lean)
+        lean.deferred.append((self, form.parameters(values)))
 
     async def _on_lean(self, lean: _Lean, values: dict[str, Any] | None = None,
                        rows: Sequence[dict[str, Any]] = ()) -> list[Any]:
         """Runs it (for `values`, or each of `rows`) straight on a lean transaction's connection, checked out and
-        begun first if need be."""
+        begun first if need be; with the writes left for it (execute_later) folded in or sent first."""
         if lean.fairy is None:
             await greenlet_spawn(lean.open)
         dbapi = lean.fairy.dbapi_connection
         if lean.awaited:
             if values is not None:
-                return await self._awaited(dbapi, lean.dialect, values)
+                deferred, lean.deferred = lean.deferred, []
+                if deferred and not _folds(deferred, self._form(lean.dialect), lean.dialect):
+                    await _run_deferred(dbapi, lean.dialect, deferred)
+                    deferred = []
+                return await self._awaited(dbapi, lean.dialect, values, deferred)
+            await _on_lean_deferred(lean)
             await self._awaited_many(dbapi, lean.dialect, rows)
             return []
         if values is not None:
@@ -366,15 +410,28 @@ class Prepared:
         finally:
             cursor.close()
 
-    async def _awaited(self, adapted: Any, dialect: Any, values: dict[str, Any]) -> list[Any]:
+    async def _awaited(self, adapted: Any, dialect: Any, values: dict[str, Any],
+                       deferred: Sequence[Deferred] = ()) -> list[Any]:
         """Runs it on the asyncpg connection under SQLAlchemy's adapter (asyncpg prepares it once per connection
-        and keeps it); an error comes out as the adapter's cursor would raise it."""
+        and keeps it), with `deferred` writes as WITH parts of it; an error comes out as the adapter's cursor would
+        raise it."""
         form = self._form(dialect)
+        parameters = form.parameters(values)
+        sql = form.sql
+        if deferred:
+            sql = _folded(tuple(prepared for prepared, _ in deferred), self, dialect)
+            parameters = [*(value for _, given in deferred for value in given), *parameters]
+        rows = await self._fetch(adapted, sql, parameters)
+        return self._rows(dialect, rows) if form.returns else []
+
+    async def _fetch(self, adapted: Any, sql: str, parameters: Sequence[Any]) -> list[Any]:
+        """One statement's round trip on the asyncpg connection; an error comes out as the adapter's cursor would
+        raise it."""
         try:
-            rows = await adapted.driver_connection.fetch(form.sql, *form.parameters(values))
+            return await adapted.driver_connection.fetch(sql, *parameters)
         except Exception as error:
             adapted._handle_exception(error)
-        return self._rows(dialect, rows) if form.returns else []
+            raise  # _handle_exception always raises
 
     async def _awaited_many(self, adapted: Any, dialect: Any, rows: Sequence[dict[str, Any]]) -> None:
         """Runs it for each of `rows` in one executemany on the asyncpg connection under SQLAlchemy's adapter; an
@@ -411,6 +468,58 @@ class Prepared:
             direct = sync.info[_DIRECT]
             return await self._awaited(direct[1], direct[2], values)
         return rows
+
+
+Deferred = tuple["Prepared", Sequence[Any]]  # a write left for the next statement, with its driver parameters
+MAX_FOLDED = 4  # writes left waiting at most, before they go as one statement of their own
+_FOLDED: dict[tuple[Any, ...], str] = {}  # (the deferred writes, the statement, the dialect's name) -> its SQL
+
+
+def _folds(deferred: Sequence[Deferred], form: _DriverForm, dialect: Any) -> bool:
+    """Whether the writes can be WITH parts of a statement of this form: a write, and no two parts on one table.
+    The parts of one statement see the same snapshot, none another's rows, and run in no promised order (rows
+    inserted into one table would not be numbered in the order written: the outbox sends by id)."""
+    if not form.foldable:
+        return False
+    tables = {prepared._form(dialect).writes for prepared, _ in deferred}
+    return len(tables) == len(deferred) and form.writes not in tables
+
+
+def _folded(deferred: tuple[Prepared, ...], main: Prepared, dialect: Any) -> str:
+    """The SQL of `main` with the deferred writes as WITH parts, their $n parameters first."""
+    key = (*deferred, main, dialect.name)
+    sql = _FOLDED.get(key)
+    if sql is None:
+        parts, offset = [], 0
+        for prepared in (*deferred, main):
+            form = prepared._form(dialect)
+            parts.append(_NUMBERED.sub(lambda number, shift=offset: f"${int(number.group(1)) + shift}", form.sql))
+            offset += len(form.sources)  # foldable: its parameters are $1...$n
+        sql = _FOLDED[key] = "WITH " + ", ".join(
+            f"gridbot_{index} AS ({part})" for index, part in enumerate(parts[:-1])) + " " + parts[-1]
+    return sql
+
+
+async def _run_deferred(adapted: Any, dialect: Any, deferred: Sequence[Deferred]) -> None:
+    """Sends writes left waiting, as few statements as can fold together (the last of each the main one)."""
+    start = 0
+    while start < len(deferred):
+        end = start + 1
+        while end < len(deferred) and _folds(deferred[start:end], deferred[end][0]._form(dialect), dialect):
+            end += 1
+        *before, (last, _) = deferred[start:end]
+        sql = _folded(tuple(prepared for prepared, _ in before), last, dialect) if before else last._form(dialect).sql
+        await last._fetch(adapted, sql, [value for _, given in deferred[start:end] for value in given])
+        start = end
+
+
+async def _on_lean_deferred(lean: _Lean) -> None:
+    """Sends the lean transaction's writes left waiting (execute_later), if any."""
+    if lean.deferred:
+        deferred, lean.deferred = lean.deferred, []
+        if lean.fairy is None:
+            await greenlet_spawn(lean.open)
+        await _run_deferred(lean.fairy.dbapi_connection, lean.dialect, deferred)
 
 
 def _connection(session: Session) -> Connection:
@@ -484,6 +593,9 @@ class LeanDriver:
 
     begin: Callable[[Any], None]  # begins the transaction (in a greenlet: it may wait)
     joining: Callable[[Any], None]  # readies the connection for SQLAlchemy's Connection to join it, BEGIN unsent
+    # Whether committing (True) or rolling back (False) the connection's transaction now cannot wait, so needs no
+    # greenlet; None: it always may.
+    ends_inline: Callable[[Any, bool], bool] | None = None
 
 
 class _Lean:
@@ -496,7 +608,7 @@ class _Lean:
     Connection on the same DBAPI connection, in the same transaction, which SQLAlchemy then commits or rolls back
     as usual."""
 
-    __slots__ = ("engine", "dialect", "driver", "awaited", "fairy", "connection")
+    __slots__ = ("engine", "dialect", "driver", "awaited", "fairy", "connection", "deferred")
 
     def __init__(self, engine: Any, driver: LeanDriver) -> None:
         self.engine = engine
@@ -505,6 +617,7 @@ class _Lean:
         self.awaited: bool = getattr(self.dialect, AWAITED, False)
         self.fairy: Any = None  # the pool's checked-out connection, from the first statement on
         self.connection: Connection | None = None  # SQLAlchemy's Connection on it, once ORM work joined
+        self.deferred: list[Deferred] = []  # writes left for the next statement (Prepared.execute_later)
 
     def open(self) -> None:
         """Checks a connection out and begins the transaction on it, unless done already (in a greenlet: either may
@@ -524,13 +637,31 @@ class _Lean:
         BEGIN (the transaction is under way)."""
         if self.connection is None:
             self.open()
+            if self.deferred:  # ORM work comes after them: they are sent first
+                concurrency.await_(_on_lean_deferred(self))
             self.driver.joining(self.fairy.dbapi_connection)
             self.connection = Connection(self.engine, connection=self.fairy)
         return self.connection
 
+    def ends_inline(self, sync: Session, *, commit: bool) -> bool:
+        """Whether the block can end (_end_lean) without waiting: no ORM work to commit, nothing left to send, and a
+        driver that commits or rolls back this transaction without waiting (or no transaction begun)."""
+        if self.connection is not None or self.deferred or sync._transaction is not None or not sync._is_clean():
+            return False
+        ends = self.driver.ends_inline
+        return self.fairy is None or (ends is not None and ends(self.fairy.dbapi_connection, commit))
+
     def close(self, commit: bool) -> None:
         """Commits (or rolls back) the transaction unless the session joined it (then SQLAlchemy has ended it), and
         checks the connection in."""
+        deferred, self.deferred = self.deferred, []
+        failed: BaseException | None = None
+        if commit and deferred and self.connection is None:
+            try:
+                self.open()  # writes left waiting may be all the transaction did
+                concurrency.await_(_run_deferred(self.fairy.dbapi_connection, self.dialect, deferred))
+            except BaseException as error:
+                failed, commit = error, False
         fairy, connection = self.fairy, self.connection
         self.fairy = self.connection = None
         if connection is not None:
@@ -545,6 +676,8 @@ class _Lean:
                 fairy.close()  # the pool rolls back what the failed commit left
                 raise
             fairy._close_special(transaction_reset=True)
+        if failed is not None:
+            raise failed
 
 
 class JoiningSession(Session):
@@ -613,7 +746,10 @@ class _Transaction:
         sync = self.session.sync_session
         lean = getattr(sync, "gridbot_lean", None)
         if lean is not None:
-            await _to_completion(lambda: _end_lean(sync, lean, commit=kind is None))
+            if lean.ends_inline(sync, commit=kind is None):  # nothing to wait for: no trip through the async layer
+                _end_lean(sync, lean, commit=kind is None)
+            else:
+                await _to_completion(lambda: _end_lean(sync, lean, commit=kind is None))
             return
         transaction = self.transaction
 

@@ -10,10 +10,10 @@ from datetime import UTC, datetime, timedelta, timezone
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from sqlalchemy import DateTime, func, select, text
+from sqlalchemy import DateTime, bindparam, func, select, text
 from sqlalchemy.dialects import sqlite
 
-from models import InboundMessage, InboundStatus
+from models import Conversation, InboundMessage, InboundStatus
 from models.base import UTCDateTime
 from models.db import Prepared
 from tests.harness import TEST_DRIVERS
@@ -23,6 +23,12 @@ _INSERT = Prepared(lambda insert: insert(_LEDGER).on_conflict_do_nothing(
     index_elements=["channel", "platform_message_id"]).returning(_LEDGER.c.id),
     ("channel", "platform_message_id", "chat_id", "sender_id", "received_at", "status", "text", "attempts"))
 _INSERT_PLAIN = Prepared(lambda insert: insert(_LEDGER), _INSERT._keys)  # a second same row breaks the unique key
+_CONVERSATION = Conversation.__table__
+_STATE = Prepared(lambda insert: (upsert := insert(_CONVERSATION)).on_conflict_do_update(
+    index_elements=["channel", "chat_id", "user_id"], set_={"step": upsert.excluded.step}),
+    ("channel", "chat_id", "user_id", "flow", "step", "state", "updated_at"))
+_TEXT_OF = Prepared(lambda insert: _LEDGER.update().where(_LEDGER.c.platform_message_id == bindparam("message_id"))
+                    .values(text=bindparam("new_text")), ("message_id", "new_text"))
 NOW = datetime(2026, 12, 3, 8, 0, tzinfo=UTC)
 SQLITE = sqlite.dialect()
 
@@ -213,6 +219,61 @@ async def _waiting_on_a_lock(engine) -> bool:  # type: ignore[no-untyped-def]
     async with engine.connect() as connection:  # a transaction of its own: pg_stat_activity is read once in one
         return bool(await connection.scalar(text(
             "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'")))
+
+
+def state(user: str, step: str) -> dict[str, object]:
+    return {"channel": "test", "chat_id": "c", "user_id": user, "flow": "report", "step": step, "state": {},
+            "updated_at": NOW}
+
+
+async def steps(sessions) -> dict[str, str]:  # type: ignore[no-untyped-def]
+    async with sessions() as session:
+        return {user: step for user, step in (await session.execute(select(Conversation.user_id, Conversation.step))).all()}
+
+
+async def test_writes_left_for_later_are_committed_with_the_block_whatever_follows_them(sessions):
+    """execute_later's writes (sent with the next statement on PostgreSQL) land as if run at once, in their order:
+    before a later write of another table or their own, a read, ORM work, or the commit."""
+    async with sessions.begin() as session:
+        await _INSERT.execute(session, row("m0"))
+        await _STATE.execute_later(session, state("u1", "one"))
+        await _TEXT_OF.execute_later(session, {"message_id": "m0", "new_text": "changed"})
+        assert await _INSERT.execute(session, row("m1"))  # a plain insert into the ledger the update changes
+        await _STATE.execute_later(session, state("u2", "one"))
+        await _STATE.execute_later(session, state("u2", "two"))  # the same row upserted again: after the first
+        await _INSERT_PLAIN.execute_later(session, row("m2"))
+        await _TEXT_OF.execute_later(session, {"message_id": "m2", "new_text": "changed"})  # the row just inserted
+        assert await session.scalar(select(Conversation.step).where(Conversation.user_id == "u2")) == "two"
+        await _INSERT_PLAIN.execute_later(session, row("m3"))
+        await _STATE.execute_later(session, state("u3", "one"))
+        await _INSERT.execute(session, row("m4"))  # numbered after the row written before it
+        await _STATE.execute_later(session, state("u4", "one"))  # left for the commit alone
+    assert await steps(sessions) == {"u1": "one", "u2": "two", "u3": "one", "u4": "one"}
+    async with sessions() as session:
+        assert [tuple(ledger) for ledger in (await session.execute(select(
+            InboundMessage.platform_message_id, InboundMessage.text).order_by(InboundMessage.id))).all()] == [
+            ("m0", "changed"), ("m1", "x"), ("m2", "changed"), ("m3", "x"), ("m4", "x")]
+    async with sessions.begin() as session:  # ORM work after them
+        await _STATE.execute_later(session, state("u5", "one"))
+        session.add(InboundMessage(**row("orm")))
+    assert (await steps(sessions))["u5"] == "one" and "orm" in await stored(sessions)
+
+
+async def test_a_write_left_for_later_that_fails_rolls_the_whole_block_back(sessions, engine):
+    for then in ("insert", "commit"):
+        with pytest.raises(engine.dialect.loaded_dbapi.IntegrityError, match="(?i)unique|duplicate"):
+            async with sessions.begin() as session:
+                await _INSERT.execute(session, row("kept?"))
+                await _STATE.execute_later(session, state("u1", "one"))
+                await _INSERT_PLAIN.execute_later(session, row("kept?"))  # the ledger's unique key: fails
+                if then == "insert":
+                    await _INSERT.execute(session, row("after"))
+        assert await stored(sessions) == set() and await steps(sessions) == {}
+    with pytest.raises(Rollback):
+        async with sessions.begin() as session:
+            await _STATE.execute_later(session, state("u1", "one"))
+            raise Rollback
+    assert await steps(sessions) == {}
 
 
 @given(st.datetimes(timezones=st.sampled_from([UTC, timezone(timedelta(hours=8)), timezone(timedelta(hours=-3))])))

@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select, text
 
-from models import Case
+from models import Case, Resident
+from models.db import Prepared
 from models.sqlite_driver import CHECKPOINT_EVERY
 from tests.harness import Harness
 
@@ -39,14 +41,24 @@ async def test_a_write_lock_held_elsewhere_is_waited_for_without_stalling_the_lo
         assert await session.scalar(select(func.count()).select_from(Case)) == 1
 
 
-async def test_the_wal_is_checkpointed_every_few_hundred_commits(bot, tmp_path):
+_NEW_RESIDENT = Prepared(lambda insert: insert(Resident.__table__), ("display_name", "created_at"))
+
+
+@pytest.mark.parametrize("prepared", [False, True], ids=["orm", "prepared"])
+async def test_the_wal_is_checkpointed_every_few_hundred_commits(bot, tmp_path, prepared):
+    """Whether SQLAlchemy commits the block (ORM work) or it ends without a trip through the async layer (prepared
+    statements alone)."""
     wal = tmp_path / "gridbot.db-wal"
 
     async def commit(times: int) -> None:
         for n in range(times):
             async with bot.services.sessions.begin() as session:
-                await session.execute(text("INSERT INTO resident (display_name, created_at) VALUES (:name, :at)"),
-                                      {"name": f"居民{n}" * 20, "at": "2026-12-01 00:00:00"})
+                if prepared:
+                    await _NEW_RESIDENT.execute(session, {"display_name": f"居民{n}" * 20,
+                                                          "created_at": datetime(2026, 12, 1, tzinfo=UTC)})
+                else:
+                    await session.execute(text("INSERT INTO resident (display_name, created_at) VALUES (:name, :at)"),
+                                          {"name": f"居民{n}" * 20, "at": "2026-12-01 00:00:00"})
 
     await commit(CHECKPOINT_EVERY + 1)
     after_one_round = wal.stat().st_size

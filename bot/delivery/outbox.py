@@ -114,7 +114,7 @@ async def enqueue(session: AsyncSession, notice: Notice, *, now: datetime) -> No
         "created_at": now,
         "last_error": "收件人未绑定任何渠道" if unbound else None,
     }
-    await _ENQUEUE.execute(session, values)
+    await _ENQUEUE.execute_later(session, values)
 
 
 async def claim_due(

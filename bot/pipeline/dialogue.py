@@ -66,7 +66,7 @@ async def save_state(
     session: AsyncSession, channel: str, chat_id: str, user_id: str, state: DialogueState, *, now: datetime
 ) -> None:
     """Writes the user's state in one upsert, creating the row on first use."""
-    await _SAVE_STATE.execute(session, {
+    await _SAVE_STATE.execute_later(session, {
         "channel": channel, "chat_id": chat_id, "user_id": user_id, "flow": state.flow, "step": state.step,
         "state": state.values if state.flow else {}, "expires_at": state.expires_at if state.flow else None,
         "updated_at": now,

@@ -295,7 +295,7 @@ class Dispatcher:
         if ctx.state.is_open or state.is_open:
             await save_state(session, inbound.channel, inbound.chat_id, inbound.sender_id, ctx.state, now=now)
         if ctx.case_id is not None:
-            await _LEDGER_CASE.execute(session, {"ledger_id": ledger_id, "case_id": ctx.case_id})
+            await _LEDGER_CASE.execute_later(session, {"ledger_id": ledger_id, "case_id": ctx.case_id})
         if ctx.state.is_open:
             return [replace(reply, awaits_answer=True) for reply in ctx.replies]
         return ctx.replies
