@@ -8,8 +8,10 @@ lines that got an offer (goal <= 1%) and the share of real problems, wishes and 
 and measured once as held out; fresh and fresh4 were tuned on after that, and fresh5 and fresh8 are tuned on from the commit
 that moved them (their figures then, before any tuning on them: fresh5 4.2% / 84.5%, fresh8 6.0% / 98.4%; --lobo pooled
 held-out over the parts still held out, the held-out half, fresh2, fresh3, fresh6 and fresh7: grammar 2.5 / 90.3,
-evidence from the tuning parts 2.1 / 93.2, re-mined with fresh5 and fresh8 1.9 / 93.7); fresh2, fresh3, fresh6, fresh7 and fresh9 are kept held out (fresh6, fresh7 and fresh9 never tuned on; fresh9 was
-written blind, by a hand that never read the rules, the evidence or an earlier batch, and only measured).
+evidence from the tuning parts 2.1 / 93.2, re-mined with fresh5 and fresh8 1.9 / 93.7); fresh9 is tuned on from the commit that moved it (written blind, by a hand that never read the rules, the evidence
+or an earlier batch; its figures then, before any tuning on it: 4.8% (22/456) / 77.9% (155/199); re-mined with it, fresh9
+5.0% / 79.4%, --lobo pooled held-out grammar 2.3 / 90.8, evidence from the tuning parts 2.1 / 93.6, from all other
+parts 2.0 / 93.7); fresh2, fresh3, fresh6 and fresh7 are kept held out (fresh6 and fresh7 never tuned on).
 First runs, before any rule was changed for them: fresh 3.3% chatter
 offered / 89.6% real heard (rules of 618b3c8), fresh2 5.0% / 97.2% (rules of 4040864), fresh3 5.0% / 93.3% (rules of
 6fb96e4), fresh4 5.5% (18/329) / 79.5% (132/166) (rules of b760a04), fresh5 4.6% (11/240) / 79.6% (82/103) (rules of
@@ -18,7 +20,7 @@ e043b64), fresh6 3.3% (10/302) / 82.3% (107/130) (rules of 5752cd4, the same as 
 held-out was grammar 4.0 / 89.9, evidence from the tuning parts 3.6 / 92.9, from all other parts 3.6 / 93.2),
 fresh9 5.0% (23/456) / 77.9% (155/199) (rules and evidence of bcd5927).
 The offers weigh the grammar's reading with mined evidence (config/offer_evidence.yaml, mined from the tuning parts
-only: the tuning half, fresh, fresh4, fresh5, fresh8), so on the held-out parts these figures are the evidence's first contact.
+only: the tuning half, fresh, fresh4, fresh5, fresh8, fresh9), so on the held-out parts these figures are the evidence's first contact.
 Now (rules of this commit, general readings learnt from fresh5's and fresh8's misses; evidence mined with them):
 tuning 0.0% / 100.0%, fresh 0.0% / 100.0%, fresh4 0.0% / 100.0%, fresh5 1.7% / 98.1%, fresh8 0.9% / 100.0% (tuned
 on); held out: held-out half 0.8% / 92.9%, fresh2 2.5% / 100.0%, fresh3 2.5% / 100.0%, fresh6 2.6% / 92.3%, fresh7
@@ -38,7 +40,7 @@ long ago, at a kin's home, bought, named as a likeness or a yardstick, a quarrel
 gain (7.4% to 6.0%) says less than an untouched batch's would; that writer also once listed fresh7's lines (not
 its misses) by mistake before writing them, so fresh7's gain here is not clean either.
 Usage: python bench/group_offers.py [--errors | --lobo | --mine]   (--errors: also list the misses of the tuning
-half and of the tuned batches on stderr; the lines of the held-out half, fresh2, fresh3, fresh6, fresh7 and fresh9
+half and of the tuned batches on stderr; the lines of the held-out half, fresh2, fresh3, fresh6 and fresh7
 are never printed. --lobo: leave-one-batch-out figures of the grammar alone and with evidence mined without the batch
 measured, from offer_kind's decisions, which are the dispatcher's. --mine: write config/offer_evidence.yaml afresh
 from the tuning parts)
@@ -66,8 +68,8 @@ from bot.understanding.rules import load_rules
 from config.settings import load_settings
 
 DATA = Path(__file__).resolve().parents[1] / "tests" / "data" / "group_chat.tsv"
-TUNED_BATCHES = {name: DATA.with_name(f"group_chat_{name}.tsv") for name in ("fresh", "fresh4", "fresh5", "fresh8")}  # tuned on
-HELD_OUT_BATCHES = {name: DATA.with_name(f"group_chat_{name}.tsv") for name in ("fresh2", "fresh3", "fresh6", "fresh7", "fresh9")}  # never printed
+TUNED_BATCHES = {name: DATA.with_name(f"group_chat_{name}.tsv") for name in ("fresh", "fresh4", "fresh5", "fresh8", "fresh9")}  # tuned on
+HELD_OUT_BATCHES = {name: DATA.with_name(f"group_chat_{name}.tsv") for name in ("fresh2", "fresh3", "fresh6", "fresh7")}  # never printed
 GROUP = "group:JT-TTC-01"  # a demo group bound to 铁塔厂家属院
 TUNING_PARTS = ("tuning", *TUNED_BATCHES)  # the only lines the shipped evidence is mined from
 
