@@ -411,3 +411,13 @@ async def test_a_past_recalled_after_a_problem_stated_now_and_a_visit_planned_to
     assert all("预约" in answer for answer in booked.values()), booked
     chatter = await heard(bot, ["广场舞周日开门不 我想去跳", "我明天下午去打球行不"])  # no public service
     assert all(answer == "" for answer in chatter.values()), chatter
+
+
+async def test_a_nuisance_undone_and_back_again_or_help_fetched_for_a_shared_thing_is_offered(bot):
+    reports = await heard(bot, [
+        "楼道墙上的小广告撕了又贴",  # undone and back again
+        "楼道灯一闪一闪的 谁赶紧叫电工",  # someone asked to fetch help
+    ])
+    assert all("登记" in answer for answer in reports.values()), reports
+    chatter = await heard(bot, ["这本书我看了又看", "家里灯泡坏了 谁赶紧叫电工"])
+    assert all(answer == "" for answer in chatter.values()), chatter

@@ -214,7 +214,9 @@ UNCLAIMED = re.compile(r"没人(?=[领骑要坐玩]|认领)")
 # frequency (每天, 又, 一直) is not: 电梯每天早上都是送娃上学的.
 PERSISTENT = re.compile(
     r"(?:好几|[一二两三四五六七八九十几半\d]+)个?(?:天|月|星期|礼拜|周|年)(?:了|多了|都|也|还)|三天两头|隔三差五|动不动|"
-    r"一天到晚|没完没了|个不停|不停地|到现在|至今")
+    r"一天到晚|没完没了|个不停|不停地|到现在|至今|"
+    # undone and back again (撕了又贴, 修了又坏, 清了又堆)
+    r"[^\s，,。！!?？]了又[^\s，,。！!?？来去]")
 # A fitting named as the sender's home's (我家的门锁, 额家窗户: offers.home_fittings) is their own thing, though a
 # shared thing bears the same name; the building's parts (我家楼顶) and supplies (额家暖气) stay shared.
 OWN_HOME = re.compile(r"(?:我|额|俺)们?家的?")
