@@ -588,7 +588,9 @@ def grammar_reading(classifier: Classifier, text: str) -> tuple[Intent | None, s
     result = classifier.classify(norm)
     reading = read(classifier, norm, tuple(normalize(word) for word in result.keywords))
     half_read = not reading.hard and (reading.state or reading.facility or reading.place)
-    firm = reading.call or reading.persistent or reading.complaint or reading.wish or reading.service
+    firm = (reading.call or reading.persistent or reading.complaint or reading.wish or reading.service
+            # a fee weighed against a fault stated at a shared thing (收费这么贵…楼道全是灰) is a complaint's grammar
+            or reading.state and reading.facility and MONEY.search(norm) is not None)
     if reading.hard or (reading.mood is not None and not (reading.call or reading.wish or reading.service)):
         return None, norm, half_read, firm
     if cue_weight(classifier, CHATTER, without_cues(classifier, Intent.REPORT, NO_NOTICE.sub(" ", norm))) >= CHATTER_VETO:
