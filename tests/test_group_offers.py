@@ -387,3 +387,37 @@ async def test_a_shared_thing_typed_by_its_sound_is_offered_and_a_yearly_service
     assert all(answer == "" for answer in chatter.values()), chatter
     assert "预约" in await bot.resident("邻居91", "请问高龄补贴每年什么时候申请", group=GROUP)
     assert await bot.resident("邻居92", "请问广场舞每年什么时候开始", group=GROUP) == ""  # no public service
+
+
+async def test_a_want_or_help_asked_for_someone_in_hardship_is_a_wish_wherever_their_kin_are(bot):
+    wishes = await heard(bot, [
+        "我爸腿脚不利索出不了门 谁能帮忙每周给他送一次菜",  # help asked, for someone who cannot go out
+        "我在外地上班 我妈一个人在家不会用手机 能不能有人帮她交个水费",  # kin away is no hearsay here
+        "我奶奶眼睛花了 想要个放大镜 她不好意思说",  # shyness said with it is no one's own doing
+    ])
+    assert all("心愿" in answer for answer in wishes.values()), wishes
+    chatter = await heard(bot, [
+        "谁能帮忙推荐个菜市场 想买点好菜",  # no hardship
+        "听说外地有人帮老人交水费 挺好",  # hearsay, no want
+        "不好意思 想要个群公告的截图",
+    ])
+    assert all(answer == "" for answer in chatter.values()), chatter
+
+
+async def test_a_past_recalled_after_a_problem_stated_now_and_a_visit_planned_to_a_service_are_offered(bot):
+    assert "登记" in await bot.resident("邻居94", "单元门口的台阶塌了一块 轮椅推不过去 上回就有人摔了", group=GROUP)
+    assert await bot.resident("邻居95", "上回台阶塌了一块 后来修好了", group=GROUP) == ""  # the past itself
+    booked = await heard(bot, ["养老认证的地方周日开门不 我平时上班", "居住证登记我明天下午去行不"])
+    assert all("预约" in answer for answer in booked.values()), booked
+    chatter = await heard(bot, ["广场舞周日开门不 我想去跳", "我明天下午去打球行不"])  # no public service
+    assert all(answer == "" for answer in chatter.values()), chatter
+
+
+async def test_a_nuisance_undone_and_back_again_or_help_fetched_for_a_shared_thing_is_offered(bot):
+    reports = await heard(bot, [
+        "楼道墙上的小广告撕了又贴",  # undone and back again
+        "楼道灯一闪一闪的 谁赶紧叫电工",  # someone asked to fetch help
+    ])
+    assert all("登记" in answer for answer in reports.values()), reports
+    chatter = await heard(bot, ["这本书我看了又看", "家里灯泡坏了 谁赶紧叫电工"])
+    assert all(answer == "" for answer in chatter.values()), chatter

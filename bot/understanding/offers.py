@@ -61,6 +61,8 @@ MIN_CHARS = 5  # "电梯坏了" alone is a topic line in a chat about something 
 HARD_MOODS = ("hearsay", "resolved", "past", "hypothetical", "quarrel", "promised", "notice_wording",
               "asking_neighbours", "lost_and_found", "trade", "own_doing")
 SOFT_MOODS = ("advice", "praise")
+# hard moods that say where or when a problem is, or whose doing, but not whether a wish is asked
+WISHER_MOODS = frozenset(("hearsay", "past", "own_doing"))
 MOODS = frozenset((*HARD_MOODS, *SOFT_MOODS))
 # A mood word right after a negation says the opposite (没修好了 is not fixed, 不可以用了 is broken).
 NEGATED = frozenset("不没未别")
@@ -212,7 +214,9 @@ UNCLAIMED = re.compile(r"没人(?=[领骑要坐玩]|认领)")
 # frequency (每天, 又, 一直) is not: 电梯每天早上都是送娃上学的.
 PERSISTENT = re.compile(
     r"(?:好几|[一二两三四五六七八九十几半\d]+)个?(?:天|月|星期|礼拜|周|年)(?:了|多了|都|也|还)|三天两头|隔三差五|动不动|"
-    r"一天到晚|没完没了|个不停|不停地|到现在|至今")
+    r"一天到晚|没完没了|个不停|不停地|到现在|至今|"
+    # undone and back again (撕了又贴, 修了又坏, 清了又堆)
+    r"[^\s，,。！!?？]了又[^\s，,。！!?？来去]")
 # A fitting named as the sender's home's (我家的门锁, 额家窗户: offers.home_fittings) is their own thing, though a
 # shared thing bears the same name; the building's parts (我家楼顶) and supplies (额家暖气) stay shared.
 OWN_HOME = re.compile(r"(?:我|额|俺)们?家的?")
@@ -483,7 +487,9 @@ def read(classifier: Classifier, norm: str, matched: tuple[str, ...] = ()) -> Re
             "hearsay": (words.find("hearsay", OUTSIDER.sub("外来", norm)) or HEARSAY.search(norm) is not None)
             and OWN_CASE.search(norm) is None,
             "own_doing": words.find("own_doing", norm) or OWN_FAMILY.search(norm) is not None,
-            "past": PAST.search(norm) is not None and STILL.search(norm) is None and not relapse
+            # a time gone by recalled after a problem stated now (路灯全坏了…上回差点摔了) is its yardstick
+            "past": (recalled := PAST.search(norm)) is not None and not stated(words, norm[:recalled.start()])
+            and STILL.search(norm) is None and not relapse
             and PERSISTENT.search(norm) is None and not overdue,
             "hypothetical": (supposed := SUPPOSED.search(norm)) is not None and not stated(words, norm[:supposed.start()])
             and UNSEEN_TO.match(norm, supposed.end()) is None
@@ -495,8 +501,12 @@ def read(classifier: Classifier, norm: str, matched: tuple[str, ...] = ()) -> Re
         said["hearsay"] = True  # a thing of the sender's workplace or school is somewhere else
     if KIN_HOME.search(norm) and not OURS.search(norm) and OWN_CASE.search(norm) is None:
         said["hearsay"] = True  # a home of the sender's kin is somewhere else
+    # a want said with a hardship is asked for someone, wherever their kin are or whatever shyness is said with it
+    # (我在外地打工…能不能有人帮她买点菜, 想要一副老花镜 她不好意思说)
+    micro_wish = words.find("wants", norm) and words.find("hardships", norm)
     hard = next((name for name in HARD_MOODS if (said[name] if name in said else words.find(name, norm))
-                 and not (name == "resolved" and relapse) and not (name == "asking_neighbours" and whom)), None)
+                 and not (name == "resolved" and relapse) and not (name == "asking_neighbours" and whom)
+                 and not (micro_wish and name in WISHER_MOODS)), None)
     if hard is None and NOT_A_REQUEST.search(norm):
         hard = "notice_wording"
     soft = next((name for name in SOFT_MOODS if words.find(name, norm)), None)
@@ -531,7 +541,7 @@ def read(classifier: Classifier, norm: str, matched: tuple[str, ...] = ()) -> Re
         # a wish for the place (希望 + 小区 + 装个), or a micro-wish: a want said with a hardship (想要个放大镜 +
         # 眼睛不好), or help asked of the community (想让社区帮忙联系个护工)
         wish=(words.find("wish_frames", norm) and (facility or place) and words.find("wish_actions", norm)
-              or words.find("wants", norm) and words.find("hardships", norm) or HELP_ASKED.search(norm) is not None),
+              or micro_wish or HELP_ASKED.search(norm) is not None),
         service=(words.find("service_asks", norm) or SERVICE_ASK.search(norm) is not None)
         and words.find("service_things", norm),
         persistent=PERSISTENT.search(norm) is not None,
@@ -578,7 +588,9 @@ def grammar_reading(classifier: Classifier, text: str) -> tuple[Intent | None, s
     result = classifier.classify(norm)
     reading = read(classifier, norm, tuple(normalize(word) for word in result.keywords))
     half_read = not reading.hard and (reading.state or reading.facility or reading.place)
-    firm = reading.call or reading.persistent or reading.complaint or reading.wish or reading.service
+    firm = (reading.call or reading.persistent or reading.complaint or reading.wish or reading.service
+            # a fee weighed against a fault stated at a shared thing (收费这么贵…楼道全是灰) is a complaint's grammar
+            or reading.state and reading.facility and MONEY.search(norm) is not None)
     if reading.hard or (reading.mood is not None and not (reading.call or reading.wish or reading.service)):
         return None, norm, half_read, firm
     if cue_weight(classifier, CHATTER, without_cues(classifier, Intent.REPORT, NO_NOTICE.sub(" ", norm))) >= CHATTER_VETO:
