@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import cProfile
+import json
 import os
 import re
 import shutil
@@ -17,6 +18,7 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 SAMPLES_PER_S = 250
 
@@ -79,6 +81,15 @@ def instructions_so_far(on: bool) -> dict[str, int]:
                            text=True).stdout
     return {f"Th {number}": int(count.replace(",", ""))
             for number, count in re.findall(r"Th\s+(\d+)\s+([\d,]+)", shown)}
+
+
+def counted_run(script: str, backend: str, arguments: list[str]) -> tuple[int, dict[str, Any]]:
+    """The bench script run once under callgrind on one backend: the instructions counted, and the figures its
+    JSON line gives for that backend."""
+    if backend == "both":
+        raise SystemExit("--instructions takes one --backend")
+    count, output = under_callgrind(script, ["--backend", backend, *arguments])
+    return count, json.loads(output.strip().splitlines()[-1])[backend]
 
 
 def under_callgrind(script: str, arguments: list[str]) -> tuple[int, str]:

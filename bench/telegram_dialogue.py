@@ -29,7 +29,7 @@ from typing import Any
 import uvloop
 from aiohttp import web
 from peer import Commands, Peer
-from profiling import counted, profiled, under_callgrind
+from profiling import counted, counted_run, profiled
 from scratch_db import drop_database, fresh_database
 from sqlalchemy import event, func, select
 
@@ -261,14 +261,11 @@ def main() -> None:
     parser.add_argument("--under-callgrind", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.instructions:
-        if args.backend == "both":
-            raise SystemExit("--instructions takes one --backend")
-        count, output = under_callgrind(__file__, ["--backend", args.backend, "--residents", str(args.residents),
-                                                   "--reports", str(args.reports)])
+        count, run = counted_run(__file__, args.backend, ["--residents", str(args.residents),
+                                                          "--reports", str(args.reports)])
         updates = args.residents * args.reports * 3
         print(json.dumps({"bench": "telegram_dialogue", "backend": args.backend, "updates": updates,
-                          "instructions_per_update": round(count / updates),
-                          "run": json.loads(output.strip().splitlines()[-1])[args.backend]}, ensure_ascii=False))
+                          "instructions_per_update": round(count / updates), "run": run}, ensure_ascii=False))
         return
     figures: dict = {"bench": "telegram_dialogue", "python": platform.python_version(),
                      "machine": platform.machine(), "event_loop": "uvloop", "rate_limiter": "off",

@@ -32,7 +32,7 @@ from typing import Any
 import uvloop
 from aiohttp import ClientSession, TCPConnector, web
 from peer import Commands, Peer
-from profiling import counted, instructions_so_far, profiled, under_callgrind
+from profiling import counted, counted_run, instructions_so_far, profiled
 from scratch_db import drop_database, fresh_database
 from sqlalchemy import func, select
 
@@ -259,11 +259,8 @@ def main() -> None:
     parser.add_argument("--under-callgrind", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.instructions:
-        if args.backend == "both":
-            raise SystemExit("--instructions takes one --backend")
-        count, output = under_callgrind(__file__, ["--backend", args.backend, "--reports", str(args.reports),
-                                                   "--concurrency", str(args.concurrency)])
-        run = json.loads(output.strip().splitlines()[-1])[args.backend]
+        count, run = counted_run(__file__, args.backend, ["--reports", str(args.reports),
+                                                          "--concurrency", str(args.concurrency)])
         updates = run["report_updates"] + run["chatter_updates"]
         phases = run.pop("instructions")
         print(json.dumps({

@@ -34,7 +34,7 @@ import aiohttp
 import uvloop
 from aiohttp import web
 from peer import Commands, Peer
-from profiling import counted, profiled, under_callgrind
+from profiling import counted, counted_run, profiled
 from scratch_db import drop_database, fresh_database
 from sqlalchemy import func, select
 from wechatpy.crypto import PrpCrypto
@@ -192,11 +192,8 @@ def main() -> None:
     parser.add_argument("--under-callgrind", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.instructions:
-        if args.backend == "both":
-            raise SystemExit("--instructions takes one --backend")
-        count, output = under_callgrind(__file__, ["--backend", args.backend, "--messages", str(args.messages),
-                                                   "--concurrency", str(args.concurrency)])
-        run = json.loads(output.strip().splitlines()[-1])[args.backend]
+        count, run = counted_run(__file__, args.backend, ["--messages", str(args.messages),
+                                                          "--concurrency", str(args.concurrency)])
         print(json.dumps({"bench": "wecom_callback", "backend": args.backend, "callbacks": run["callbacks"],
                           "instructions_per_callback": round(count / run["callbacks"]), "run": run},
                          ensure_ascii=False))
