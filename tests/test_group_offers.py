@@ -237,7 +237,7 @@ async def test_a_person_hurt_a_camera_on_a_door_someone_living_in_a_basement_and
     assert all(answer == "" for answer in chatter.values()), chatter
 
 
-async def test_the_mined_evidence_takes_a_line_the_grammar_half_read(bot):
+async def test_the_learnt_evidence_takes_a_line_the_grammar_read_no_kind_in(bot):
     answers = await heard(bot, ["楼道里的电线老化得厉害，外皮都脆了", "一楼的下水井里咕嘟咕嘟往上冒泡，味道冲"])
     assert all("登记" in answer for answer in answers.values()), answers
 

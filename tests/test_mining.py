@@ -6,6 +6,8 @@ import csv
 import json
 import random
 
+import pytest
+
 from tests.test_cli import run
 from tests.test_rules import SHIPPED
 
@@ -111,28 +113,38 @@ def test_classify_file_reads_gbk_and_uses_the_given_rules(tmp_path):
     assert bad.returncode == 2 and "none.yaml" in bad.stderr and "Traceback" not in bad.stderr
 
 
-def test_offer_evidence_is_mined_into_a_file_staff_can_read_and_offers_load(tmp_path):
+def test_offer_evidence_is_learnt_into_a_file_staff_can_read_and_offers_load(tmp_path):
     from bot.understanding.mining import mine_offer_evidence, write_offer_evidence
-    from bot.understanding.offers import Evidence
+    from bot.understanding.offers import OfferEvidence
 
-    lines = [(f"{place}的灯坏了好几天", True, f"batch{n % 2}") for n, place in enumerate("东西南北中上下左")]
-    lines += [(f"明天{town}拼车，有顺路的吗", False, f"batch{n % 2}") for n, town in enumerate(["眉县", "岐山", "凤翔", "扶风", "千阳", "陇县"])]
-    evidence = dict(mine_offer_evidence(lines))
-    assert evidence["灯坏了"] > 0 and evidence["拼车"] < 0  # of words found in the same lines, the longer is kept
+    lines = [(f"{place}的灯坏了好几天", True) for place in "东西南北中上下左"]
+    lines += [(f"明天{town}拼车，有顺路的吗", False) for town in ["眉县", "岐山", "凤翔", "扶风", "千阳", "陇县"]]
+    mined = mine_offer_evidence(lines)
+    weights = dict(mined.weights)
+    assert weights["坏"] > 0 and weights["拼车"] < 0
     path = tmp_path / "offer_evidence.yaml"
-    write_offer_evidence(path, list(evidence.items()), "a test")
+    write_offer_evidence(path, mined, "a test")
     text = path.read_text(encoding="utf-8")
-    assert text.index("real:") < text.index("  灯坏了:") < text.index("chatter:") < text.index("  拼车:")
-    loaded = Evidence.load(path)
+    assert text.index("bias:") < text.index("real:") < text.index("\n  坏:") < text.index("chatter:") < text.index("  拼车:")
+    loaded = OfferEvidence.load(path)
     assert loaded.score("楼道的灯坏了") > 0 > loaded.score("明天拼车去西安")
+    # what the file says is what the regression learnt: the bias plus each word found, once
+    line = "楼道的灯坏了好几天"
+    assert loaded.score(line) == pytest.approx(mined.bias + sum(w for word, w in mined.weights if word in line), abs=1e-6)
 
 
-def test_offer_evidence_weighs_each_stretch_of_text_once_longest_word_first():
-    from bot.understanding.offers import Evidence
+def test_offer_evidence_counts_each_word_once_and_staff_words_longer_than_mined_ones():
+    from bot.understanding.offers import OfferEvidence
 
-    evidence = Evidence.of({"漏水": 2.0, "水": -1.0, "水管": 1.5, "管": 0.5})
-    assert evidence.score("") == 0 and Evidence().score("漏水") == 0
-    assert evidence.score("漏水") == 2.0  # 水 stands inside 漏水, taken first
-    assert evidence.score("水管漏水") == 3.5  # 漏水 and 水管 apart; 水 and 管 left no stretch of their own
-    assert evidence.score("漏水管") == 1.5  # 水管 (of the same length, first in order) takes the stretch 漏水 needs
-    assert evidence.score("水，漏水，水") == 1.0  # each word counted once, at its first free occurrence
+    evidence = OfferEvidence({"漏水": 2.0, "水": -1.0, "楼道漏水了": 0.5}, bias=-0.5)
+    assert OfferEvidence().score("漏水") == 0 and evidence.score("") == -0.5
+    assert evidence.score("漏水") == 0.5  # 漏水 and the 水 inside it, each weighed
+    assert evidence.score("水，漏水，水") == 0.5  # each word once, however often it occurs
+    assert evidence.score("楼道漏水了") == 1.0  # a phrase staff added is found as any word is
+
+
+def test_the_offer_evidence_needs_both_kinds_of_line_and_says_so():
+    from bot.understanding.mining import MiningError, mine_offer_evidence
+
+    with pytest.raises(MiningError, match="both real and chatter"):
+        mine_offer_evidence([("楼道灯坏了", True), ("路灯不亮了", True)])

@@ -30,6 +30,7 @@ holds the grammar that combines them. A message is read in this order:
 from __future__ import annotations
 
 import logging
+import math
 import re
 from dataclasses import dataclass, field
 from functools import cache
@@ -271,17 +272,63 @@ LIKENESS = re.compile(r"(?:跟|像|好像|就像|如同|赛过)[^，,。！!]{1,
 # A price or a fee (物业费又要涨，凭什么; 停车费比隔壁贵): a rhetorical question about money with no fault of a thing
 # stated is a debate among neighbours, not a call to act on anything.
 MONEY = re.compile(r"费|涨价|价格|价钱|收费|收钱|多少钱|块钱|贵")
-# The evidence's second opinion (config/offer_evidence.yaml): summed log-odds this strong for chatter veto an
-# offer; this strong for a real matter they take a line the grammar half-read.
-EVIDENCE_VETO = 3.0
-EVIDENCE_ACCEPT = 9.0
+# The evidence's second opinion (config/offer_evidence.yaml) is a probability that a line is a real matter: below
+# VETO_BELOW an offer the grammar did not read firmly is vetoed; from TAKE_FROM a line the grammar neither offered
+# nor silenced is offered. Chosen on the held-out parts' leave-one-batch-out figures (bench/group_offers.py --lobo),
+# never on a blind batch.
+VETO_BELOW = 0.1
+TAKE_FROM = 0.9
 EVIDENCE_FILE = "offer_evidence.yaml"
 EXTENT_GAP = 2  # an extent word this close to a nuisance says there is too much of it (全是坑, 土到处飞)
 
 
+def log_odds(probability: float) -> float:
+    """The log-odds of a probability, the unit the evidence's weights are in."""
+    return math.log(probability / (1 - probability))
+
+
+@dataclass(frozen=True, slots=True)
+class OfferEvidence:
+    """Words learnt from labelled group lines (a logistic regression over character n-grams), each with what it
+    adds to the log-odds that a line is a real report, wish or booking (negative: chatter), and the bias."""
+
+    weights: dict[str, float] = field(default_factory=dict)
+    bias: float = 0.0
+    finder: Automaton | None = field(default=None, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "finder", automaton(self.weights))
+
+    @classmethod
+    def load(cls, path: Path) -> OfferEvidence:
+        """The evidence file's `bias` and its `real` and `chatter` words (chatter's counted against); none when there
+        is no file, or when it cannot be read (logged: the grammar then decides alone)."""
+        try:
+            data = yamlfile.safe_load(path.read_text(encoding="utf-8")) or {}
+            weights: dict[str, float] = {}
+            for side, sign in (("chatter", -1.0), ("real", 1.0)):
+                for word, weight in (data.get(side) or {}).items():
+                    if norm := normalize(str(word)):
+                        weights[norm] = weights.get(norm, 0.0) + sign * abs(float(weight))
+            return cls(weights, float(data.get("bias") or 0.0))
+        except FileNotFoundError:
+            return cls()
+        except (OSError, UnicodeDecodeError, yaml.YAMLError, AttributeError, TypeError, ValueError) as exc:
+            log.error("group offers: %s unusable, the grammar decides alone: %s", path, exc)
+            return cls()
+
+    def score(self, norm: str) -> float:
+        """The log-odds that the normalised line is a real matter: the bias plus the weight of every word found in
+        it, each word once however often it occurs (as the regression counted them)."""
+        if self.finder is None:
+            return self.bias
+        values = self.finder.values
+        return self.bias + sum(values[key] for key in {key for key, _, _ in self.finder.found(norm)})
+
+
 @dataclass(frozen=True, slots=True)
 class Evidence:
-    """Words mined from labelled group lines, each with the log-odds it gives a real matter (negative: chatter)."""
+    """Cue words with their weights (an intent's, from the rules file), summed longest first, each stretch once."""
 
     words: tuple[tuple[str, float], ...] = ()
     finder: Automaton | None = field(default=None, compare=False)
@@ -297,20 +344,6 @@ class Evidence:
         """Evidence from words and weights, normalised, longest first."""
         return cls(tuple(sorted(((normalize(w), float(x)) for w, x in weights.items() if normalize(w)),
                                 key=lambda item: (-len(item[0]), item[0]))))
-
-    @classmethod
-    def load(cls, path: Path) -> Evidence:
-        """The evidence file's `real` and `chatter` words (weights as written, chatter's counted against); none
-        when there is no file, or when it cannot be read (logged: the grammar then decides alone)."""
-        try:
-            data = yamlfile.safe_load(path.read_text(encoding="utf-8")) or {}
-            return cls.of({**{str(w): -abs(float(x)) for w, x in (data.get("chatter") or {}).items()},
-                           **{str(w): abs(float(x)) for w, x in (data.get("real") or {}).items()}})
-        except FileNotFoundError:
-            return cls()
-        except (OSError, UnicodeDecodeError, yaml.YAMLError, AttributeError, TypeError, ValueError) as exc:
-            log.error("group offers: %s unusable, the grammar decides alone: %s", path, exc)
-            return cls()
 
     def score(self, norm: str) -> float:
         """The summed weight of the words in the text, longest first, each stretch of text counted once: each word
@@ -413,10 +446,10 @@ def offer_words(classifier: Classifier) -> OfferWords:
     return _words[1]
 
 
-_evidence: tuple[Path, tuple[int, int] | None, Evidence] | None = None
+_evidence: tuple[Path, tuple[int, int] | None, OfferEvidence] | None = None
 
 
-def offer_evidence(classifier: Classifier) -> Evidence:
+def offer_evidence(classifier: Classifier) -> OfferEvidence:
     """The evidence beside this classifier's rules file, read again whenever the file changes (staff edit it)."""
     global _evidence
     path = Path(classifier.rules.source).with_name(EVIDENCE_FILE)
@@ -426,7 +459,7 @@ def offer_evidence(classifier: Classifier) -> Evidence:
     except OSError:
         stamp = None
     if _evidence is None or _evidence[:2] != (path, stamp):
-        _evidence = (path, stamp, Evidence() if stamp is None else Evidence.load(path))
+        _evidence = (path, stamp, OfferEvidence() if stamp is None else OfferEvidence.load(path))
     return _evidence[2]
 
 
@@ -549,7 +582,7 @@ def read(classifier: Classifier, norm: str, matched: tuple[str, ...] = ()) -> Re
     )
 
 
-def offer_kind(classifier: Classifier, text: str, evidence: Evidence | None = None) -> Intent | None:
+def offer_kind(classifier: Classifier, text: str, evidence: OfferEvidence | None = None) -> Intent | None:
     """The case kind (report, wish, appointment) an overheard group message confidently reads as, else None;
     `evidence` (default: the rules' offer_evidence.yaml) is the second opinion weighed after the grammar."""
     if emergency_in(text) is not None:
@@ -557,28 +590,28 @@ def offer_kind(classifier: Classifier, text: str, evidence: Evidence | None = No
     reading = grammar_reading(classifier, text)
     if reading is None:
         return None
-    kind, norm, half_read, firm = reading
-    if (firm if kind is not None else not half_read):
-        return kind  # nothing the evidence could change: most chatter is never weighed
-    return weighed(kind, half_read, firm,
-                   (offer_evidence(classifier) if evidence is None else evidence).score(norm))
+    kind, _, firm, silenced = reading
+    if kind is not None and firm or silenced:
+        return kind  # nothing the evidence could change
+    return weighed(kind, (offer_evidence(classifier) if evidence is None else evidence).score(normalize(text)))
 
 
-def weighed(kind: Intent | None, half_read: bool, firm: bool, score: float) -> Intent | None:
-    """The grammar's kind after the evidence's second opinion: an offer the grammar did not read firmly vetoed
-    when the words speak strongly for chatter, a line the grammar half-read (a problem state, or a shared thing)
-    taken when they speak strongly for a report."""
-    if kind is not None and not firm and score <= -EVIDENCE_VETO:
+def weighed(kind: Intent | None, score: float) -> Intent | None:
+    """The grammar's kind, neither firm nor silenced, after the evidence's second opinion (`score`, the log-odds of
+    a real matter): an offer vetoed when the words speak for chatter, a line the grammar read no kind in taken as a
+    report when they speak for a real matter."""
+    if kind is not None and score < log_odds(VETO_BELOW):
         return None
-    if kind is None and half_read and score >= EVIDENCE_ACCEPT:
+    if kind is None and score >= log_odds(TAKE_FROM):
         return Intent.REPORT
     return kind
 
 
 def grammar_reading(classifier: Classifier, text: str) -> tuple[Intent | None, str, bool, bool] | None:
-    """The grammar's kind, the normalised text, whether the grammar half-read it (no hard mood, and a problem
-    state or a shared thing or place), and whether it read it firmly (a call, a lasting fault, a complaint's
-    grammar, a wish or a booking asked), which no evidence overrules; None for a line too short to weigh."""
+    """The grammar's kind, the normalised text, whether it read it firmly (a call, a lasting fault, a complaint's
+    grammar, a wish or a booking asked) and whether it silenced it (a hard mood: a supposition, a denial, a home
+    elsewhere, a likeness ...; or chatter's cues): no evidence overrules a firm offer or a silence. None for a line
+    too short to weigh."""
     norm = UNCLAIMED.sub("无主", FALL.sub("摔跤", OPENING_APOLOGY.sub("", INTERJECTION.sub("", normalize(text)))))
     if len(norm) < MIN_CHARS:
         return None
@@ -587,14 +620,13 @@ def grammar_reading(classifier: Classifier, text: str) -> tuple[Intent | None, s
         norm = BUSY.sub(" ", norm)  # busy, not broken (快递柜满了); 垃圾满了 is too much of a nuisance
     result = classifier.classify(norm)
     reading = read(classifier, norm, tuple(normalize(word) for word in result.keywords))
-    half_read = not reading.hard and (reading.state or reading.facility or reading.place)
     firm = (reading.call or reading.persistent or reading.complaint or reading.wish or reading.service
             # a fee weighed against a fault stated at a shared thing (收费这么贵…楼道全是灰) is a complaint's grammar
             or reading.state and reading.facility and MONEY.search(norm) is not None)
     if reading.hard or (reading.mood is not None and not (reading.call or reading.wish or reading.service)):
-        return None, norm, half_read, firm
+        return None, norm, firm, True
     if cue_weight(classifier, CHATTER, without_cues(classifier, Intent.REPORT, NO_NOTICE.sub(" ", norm))) >= CHATTER_VETO:
-        return None, norm, False, firm
+        return None, norm, firm, True
     kind = classified_kind(classifier, result, norm, reading.state or reading.call or reading.persistent)
     report_cues = cue_weight(classifier, Intent.REPORT, norm)
     if (kind is None and result.intent is Intent.REPORT and (reading.facility or reading.place) and result.category
@@ -615,14 +647,14 @@ def grammar_reading(classifier: Classifier, text: str) -> tuple[Intent | None, s
         # it may still be a booking (想约网格员来家里看看, 高龄津贴要本人去吗，额妈走不动).
         kind = None
     if kind is None and reading.wish:
-        return Intent.WISH, norm, half_read, firm
+        return Intent.WISH, norm, firm, False
     if kind in (Intent.WISH, Intent.APPOINTMENT) and BOUGHT.search(norm) is not None and not (
             reading.facility or reading.place or reading.wish or reading.service):
         kind = None  # one's own purchase's after-sales (跟团买的空气炸锅…申请售后) is no wish nor booking
     if kind is None and (reading.service or cue_weight(classifier, Intent.APPOINTMENT, norm) >= BOOKING_CUE
                          or VISIT_BOOKED.search(norm) is not None and not reading.personal):
-        return Intent.APPOINTMENT, norm, half_read, True
-    return kind, norm, half_read, firm
+        return Intent.APPOINTMENT, norm, True, False
+    return kind, norm, firm, False
 
 
 def classified_kind(classifier: Classifier, result: Classification, norm: str, corroborated: bool) -> Intent | None:
