@@ -17,6 +17,7 @@ from bot.grid.district import load_district
 from bot.grid.version import grid_version
 from bot.jobs.workdays import WorkCalendar
 from bot.understanding.classifier import ReloadingClassifier
+from bot.understanding.offers import offer_evidence
 from config.settings import Settings
 from models import GridUnit
 
@@ -66,6 +67,7 @@ async def build_services(
 ) -> Services:
     """Loads rules, the service catalogue and the grid; an empty database gets the configured district."""
     classifier = ReloadingClassifier(settings.rules_path)
+    offer_evidence(classifier.current())  # its ten thousand words take most of a second: read now, not on a message
     catalogue = load_catalogue(settings.services_path)
     network = load_network(settings.services_path)
     async with sessions.begin() as session:
