@@ -81,6 +81,11 @@ def configure_logging(settings: Settings, *, command: str | None = None, stream:
             old.close()
         handler = ServiceHandler(stream or sys.stderr)
         handler.setFormatter(JsonLines(secrets) if wants_json(settings, command) else logging.Formatter(HUMAN_FORMAT))
+        if wants_json(settings, command):
+            # What neither format shows is not gathered for each record (the logging HOWTO's "Optimization"):
+            # the caller's file and line (a frame walk), the thread's and the process's names.
+            logging._srcfile = None
+            logging.logThreads = logging.logProcesses = logging.logMultiprocessing = False
         root.addHandler(handler)
         root.setLevel(settings.log_level)
     for name in QUIETER:
