@@ -356,6 +356,7 @@ async def test_webhook_refuses_bad_requests(webhook_world: World, engine):
     assert await world.post(update, secret="wrong") == 403
     assert await world.post(update, secret="") == 403
     assert await world.post(update, body=b"{not json") == 400
+    assert await world.post(update, body=b"") == 400
     assert await world.post(update, body=b"[1, 2]") == 400
     assert await world.post(update, body=b'{"message": {}}') == 400
     assert await table_counts(engine) == before

@@ -286,7 +286,9 @@ async def read_body(request: web.Request, limit: int) -> bytes | None:
     """The request body, or None past `limit` bytes (the app-wide 1 MiB cap would refuse a long update)."""
     length = request.content_length
     if length is not None:  # the usual case: one read of the announced length, refused before reading when too long
-        return await request.content.readexactly(length) if length <= limit else None
+        if length > limit:
+            return None
+        return await request.content.readexactly(length) if length else b""  # readexactly(0) raises
     chunks: list[bytes] = []
     size = 0
     async for chunk in request.content.iter_chunked(64 * 1024):
