@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import platform
 import statistics
 import tempfile
@@ -36,9 +37,11 @@ from profiling import counted, counted_run, instructions_so_far, profiled
 from scratch_db import drop_database, fresh_database
 from sqlalchemy import func, select
 
+from bot.app import PathAccessLogger, create_app
 from bot.channels.telegram import SECRET_HEADER, WEBHOOK_PATH, telegram_channel
 from bot.clock import SystemClock
 from bot.delivery.runner import drain
+from bot.logs import configure_logging
 from bot.pipeline.invites import create_invite, redeem_invite
 from bot.runtime import freeze_startup_heap, start
 from config.settings import load_settings
@@ -57,6 +60,7 @@ SECRET = "bench-secret"
 WORKER_ID = 9001
 STAFF_BASE = 50_000
 RESIDENT_BASE = 100_000
+NOWHERE = open(os.devnull, "w")  # (--serve's log: each line formatted and written, then dropped)
 CHATTER = ["大家早上好", "谁家的快递放错了", "今晚广场舞几点开始", "哈哈哈", "收到，谢谢", "明天降温多穿点"]
 PROBLEMS = ["门口路灯坏了", "电梯又坏了", "下水道堵了", "楼道有人飞线充电", "门口垃圾没人清运", "楼道灯不亮"]
 
@@ -190,20 +194,27 @@ def percentile(sorted_values: list[float], share: float) -> float:
 
 
 async def bench(backend: str, reports: int, concurrency: int, profile: str | None = None,
-                under_callgrind: bool = False) -> dict:
+                under_callgrind: bool = False, serve: bool = False) -> dict:
     with tempfile.TemporaryDirectory() as workdir:
         url = await fresh_database(backend, Path(workdir))
         async with Peer(platform_side) as telegram:
             api = await telegram.ask("open_api")
+            limits = {"inbound_per_source_per_minute": 1_000_000, "inbound_per_path_per_minute": 1_000_000}
             settings = load_settings({}, database_url=url, telegram_token=TOKEN, telegram_api_base=api["base_url"],
                                      telegram_mode="webhook", telegram_webhook_secret=SECRET,
-                                     public_url="https://gridbot.bench", duplicate_window_hours=0)
+                                     public_url="https://gridbot.bench", duplicate_window_hours=0,
+                                     **(limits if serve else {}))
             runtime = await start(settings, SystemClock())
             channel = telegram_channel(runtime.dispatcher, settings, limits=None)
             freeze_startup_heap()  # as `run.py serve` does
-            app = web.Application()
-            channel.setup(app)
-            runner = web.AppRunner(app)
+            if serve:  # serve's app, logging and access log (the outbox runner stays off: the drain below is timed)
+                configure_logging(settings, command="serve", stream=NOWHERE)
+                app = create_app(runtime.services, runtime.dispatcher, [channel])
+                runner = web.AppRunner(app, access_log_class=PathAccessLogger)
+            else:
+                app = web.Application()
+                channel.setup(app)
+                runner = web.AppRunner(app)
             await runner.setup()
             site = web.TCPSite(runner, "127.0.0.1", 0)
             await site.start()
@@ -256,26 +267,27 @@ def main() -> None:
     parser.add_argument("--profile", help="profile the service during the posts into this file (pstats; py-spy's "
                                           "samples for a .txt)")
     parser.add_argument("--instructions", action="store_true", help="count instructions per update (callgrind)")
+    parser.add_argument("--serve", action="store_true", help="the app, access log and limits as serve has them")
     parser.add_argument("--under-callgrind", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.instructions:
-        count, run = counted_run(__file__, args.backend, ["--reports", str(args.reports),
-                                                          "--concurrency", str(args.concurrency)])
+        count, run = counted_run(__file__, args.backend, ["--reports", str(args.reports), "--concurrency",
+                                                          str(args.concurrency), *(["--serve"] if args.serve else [])])
         updates = run["report_updates"] + run["chatter_updates"]
         phases = run.pop("instructions")
         print(json.dumps({
-            "bench": "telegram_webhook", "backend": args.backend, "updates": updates,
+            "bench": "telegram_webhook", "backend": args.backend, "serve": args.serve, "updates": updates,
             "instructions_per_update": round(count / updates),
             "report_instructions_per_update": round(sum(phases["reports"].values()) / run["report_updates"]),
             "chatter_instructions_per_update": round(sum(phases["chatter"].values()) / run["chatter_updates"]),
             "threads": phases, "run": run}, ensure_ascii=False))
         return
     figures: dict = {"bench": "telegram_webhook", "python": platform.python_version(), "machine": platform.machine(),
-                     "event_loop": "uvloop", "concurrency": args.concurrency, "rate_limiter": "off",
+                     "event_loop": "uvloop", "concurrency": args.concurrency, "rate_limiter": "off", "serve": args.serve,
                      "platform_side": "fake Bot API and update clients in a second process"}
     for backend in (["sqlite", "postgres"] if args.backend == "both" else [args.backend]):
         figures[backend] = uvloop.run(bench(backend, args.reports, args.concurrency, args.profile,
-                                            args.under_callgrind))
+                                            args.under_callgrind, args.serve))
     print(json.dumps(figures, ensure_ascii=False))
 
 

@@ -33,8 +33,10 @@ def service_log() -> Iterator[io.StringIO]:
     root = logging.getLogger()
     handlers, level = list(root.handlers), root.level
     quieter = {name: logging.getLogger(name).level for name in QUIETER}
+    gathered = (logging._srcfile, logging.logThreads, logging.logProcesses, logging.logMultiprocessing)
     stream = io.StringIO()
     yield stream
+    logging._srcfile, logging.logThreads, logging.logProcesses, logging.logMultiprocessing = gathered
     for handler in [h for h in root.handlers if h not in handlers]:
         root.removeHandler(handler)
     for handler in root.handlers:

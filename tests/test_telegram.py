@@ -356,6 +356,7 @@ async def test_webhook_refuses_bad_requests(webhook_world: World, engine):
     assert await world.post(update, secret="wrong") == 403
     assert await world.post(update, secret="") == 403
     assert await world.post(update, body=b"{not json") == 400
+    assert await world.post(update, body=b"") == 400
     assert await world.post(update, body=b"[1, 2]") == 400
     assert await world.post(update, body=b'{"message": {}}') == 400
     assert await table_counts(engine) == before
@@ -363,6 +364,32 @@ async def test_webhook_refuses_bad_requests(webhook_world: World, engine):
     assert await world.post({"update_id": 77, "business_connection_x": {"id": "b"}}) == 200
     assert await world.post({"update_id": 78, "poll_answer_unknown": [1]}) == 200
     assert await table_counts(engine) == before
+
+
+async def test_webhook_reads_bodies_with_and_without_a_length(webhook_world: World, engine):
+    """A body past 4 MiB is refused (413) whether its length is announced or it comes chunked; a chunked update
+    within the limit is read whole and handled."""
+    world = webhook_world
+    world.fake.started.add(8001)
+    before = await table_counts(engine)
+    oversized = json.dumps(message_update(private_chat(8001, "王阿姨"), RESIDENT, "灯" * (5 * 1024 * 1024)),
+                           ensure_ascii=False).encode()
+
+    async def chunks(body: bytes) -> AsyncIterator[bytes]:
+        for offset in range(0, len(body), 100_000):
+            yield body[offset:offset + 100_000]
+
+    headers = {SECRET_HEADER: SECRET}
+    for data in (oversized, chunks(oversized)):
+        async with world.http.post(world.server.make_url(WEBHOOK_PATH), data=data, headers=headers) as response:
+            assert response.status == 413
+    assert await table_counts(engine) == before
+    update = message_update(private_chat(8001, "王阿姨"), RESIDENT, "#随手拍 3号楼路灯坏了", update_id=901)
+    body = json.dumps(update, ensure_ascii=False).encode()
+    async with world.http.post(world.server.make_url(WEBHOOK_PATH), data=chunks(body), headers=headers) as response:
+        assert response.status == 200
+    await world.channel.replies.settled()
+    assert world.fake.sent_to(8001)
 
 
 async def test_webhook_handles_a_megabyte_message(webhook_world: World):

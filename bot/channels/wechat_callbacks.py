@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import logging
+import re
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, Generic, TypeVar
@@ -95,15 +96,65 @@ def query_params(request: web.Request, *names: str) -> list[str]:
     return values
 
 
+# A flat callback as the platforms write it: <xml>, then children each holding one CDATA section or plain text
+# without markup, entities or brackets; no declaration, attributes, comments, nesting, \r or control characters.
+_CHILD_OPENS = re.compile(r"[ \t\n]*<([A-Za-z_][A-Za-z0-9_.-]*)>")
+_CONTROL_BYTES = bytes([*range(0x09), 0x0B, 0x0C, 0x0D, *range(0x0E, 0x20)])  # in UTF-8 only these characters
+
+
 def xml_fields(document: bytes) -> Any:
     """The <xml> root of a document as xmltodict.parse(...)["xml"] gives it (children by tag, repeated ones as a
     list, attributes as "@name", text stripped as "#text" beside children, empty as None), read by ElementTree's
-    C parser at a fraction of xmltodict's cost; KeyError for another root, ParseError for malformed XML. Callers
-    refuse DOCTYPE and ENTITY declarations (refuses_xml) before."""
+    C parser at a fraction of xmltodict's cost (a flat callback, most of them, by one regex: a fifth of that);
+    KeyError for another root, ParseError for malformed XML. Callers refuse DOCTYPE and ENTITY declarations
+    (refuses_xml) before."""
+    flat = _flat_fields(document)
+    if flat is not None:
+        return flat
     root = ElementTree.fromstring(document)
     if root.tag != "xml":
         raise KeyError("xml")
     return _xml_value(root)
+
+
+def _flat_fields(document: bytes) -> dict[str, Any] | None:
+    """A flat callback's fields as _xml_value reads them; None for anything else (ElementTree reads it)."""
+    if (len(document.translate(None, _CONTROL_BYTES)) != len(document)
+            or b"\xef\xbf\xbe" in document or b"\xef\xbf\xbf" in document):  # U+FFFE, U+FFFF
+        return None
+    try:
+        text = document.decode()
+    except UnicodeDecodeError:
+        return None
+    inner = text.strip(" \t\n")
+    if not (inner.startswith("<xml>") and inner.endswith("</xml>")):
+        return None
+    inner = inner[5:-6]
+    item: dict[str, Any] = {}
+    at = 0
+    while (opened := _CHILD_OPENS.match(inner, at)) is not None:
+        tag, at = opened.group(1), opened.end()
+        if inner.startswith("<![CDATA[", at):
+            close = inner.find("]]>", at + 9)
+            if close < 0:
+                return None
+            value, at = inner[at + 9:close], close + 3
+        else:
+            close = inner.find("<", at)
+            value, at = inner[at:close], close
+            if close < 0 or "&" in value or "]" in value:
+                return None
+        if not inner.startswith(f"</{tag}>", at):
+            return None
+        at += len(tag) + 3
+        value = value.strip() or None
+        if tag not in item:
+            item[tag] = value
+        elif isinstance(item[tag], list):
+            item[tag].append(value)
+        else:
+            item[tag] = [item[tag], value]
+    return item if item and not inner[at:].strip(" \t\n") else None
 
 
 def _xml_value(element: ElementTree.Element) -> Any:

@@ -232,7 +232,7 @@ class TelegramChannel:
         self.replies = ReplySends(self._deliver)
         self.accepting = True  # False once shutdown began: the webhook answers 503 so Telegram keeps the update
         self.processed = 0  # updates handled so far, for health figures, benchmarks and tests
-        self._progress = asyncio.Condition()
+        self._progressed: asyncio.Event | None = None  # set at the next handled update, for wait_processed
         application.add_handler(TypeHandler(Update, self._on_update))
         application.add_handler(TypeHandler(MessageUpdate, self._on_update))  # polled messages (UpdatesBot)
         application.add_error_handler(self._on_error)
@@ -338,15 +338,18 @@ class TelegramChannel:
                 async with self._locks.hold(str(chat)):
                     await self.on_button(query)
         finally:
-            async with self._progress:
-                self.processed += 1
-                self._progress.notify_all()
+            self.processed += 1
+            if self._progressed is not None:
+                self._progressed.set()
+                self._progressed = None
 
     async def wait_processed(self, count: int) -> None:
         """Waits until `count` updates (of any kind) have been handled and their replies sent; callers bound it
         with a timeout."""
-        async with self._progress:
-            await self._progress.wait_for(lambda: self.processed >= count)
+        while self.processed < count:
+            if self._progressed is None:
+                self._progressed = asyncio.Event()
+            await self._progressed.wait()
         await self.replies.settled()
 
     async def on_message(self, message: dict[str, Any]) -> None:

@@ -4,10 +4,9 @@ before anything is written; per-chat locks that keep one chat's updates in order
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import warnings
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -247,25 +246,49 @@ class KeyedLocks:
     """One lock per chat, so one chat's updates are handled in order while chats run concurrently."""
 
     def __init__(self) -> None:
-        self._locks: dict[str, tuple[asyncio.Lock, int]] = {}
+        self._locks: dict[str, list[Any]] = {}  # key → [lock, holders and waiters]
 
-    @contextlib.asynccontextmanager
-    async def hold(self, key: str) -> AsyncIterator[None]:
-        lock, users = self._locks.get(key, (asyncio.Lock(), 0))
-        self._locks[key] = (lock, users + 1)
+    def hold(self, key: str) -> _Held:
+        return _Held(self._locks, key)
+
+
+class _Held:
+    """KeyedLocks.hold's context: a class, not an asynccontextmanager, as it runs once per update."""
+
+    __slots__ = ("_entry", "_key", "_locks")
+
+    def __init__(self, locks: dict[str, list[Any]], key: str) -> None:
+        self._locks, self._key = locks, key
+
+    async def __aenter__(self) -> None:
+        entry = self._locks.get(self._key)
+        if entry is None:
+            entry = self._locks[self._key] = [asyncio.Lock(), 0]
+        entry[1] += 1
+        self._entry = entry
         try:
-            async with lock:
-                yield
-        finally:
-            lock, users = self._locks[key]
-            if users == 1:
-                del self._locks[key]
-            else:
-                self._locks[key] = (lock, users - 1)
+            await entry[0].acquire()
+        except BaseException:
+            self._leave()
+            raise
+
+    async def __aexit__(self, *exc: object) -> None:
+        self._entry[0].release()
+        self._leave()
+
+    def _leave(self) -> None:
+        self._entry[1] -= 1
+        if not self._entry[1]:
+            del self._locks[self._key]
 
 
 async def read_body(request: web.Request, limit: int) -> bytes | None:
     """The request body, or None past `limit` bytes (the app-wide 1 MiB cap would refuse a long update)."""
+    length = request.content_length
+    if length is not None:  # the usual case: one read of the announced length, refused before reading when too long
+        if length > limit:
+            return None
+        return await request.content.readexactly(length) if length else b""  # readexactly(0) raises
     chunks: list[bytes] = []
     size = 0
     async for chunk in request.content.iter_chunked(64 * 1024):
@@ -276,33 +299,31 @@ async def read_body(request: web.Request, limit: int) -> bytes | None:
     return b"".join(chunks)
 
 
-def _int(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
-
+# JSON decodes integers as int itself: `type(x) is int` is isinstance's check without bool (True is not an id).
 
 def _user_ok(value: Any) -> bool:
-    return (isinstance(value, dict) and _int(value.get("id")) and isinstance(value.get("is_bot", False), bool)
+    return (isinstance(value, dict) and type(value.get("id")) is int and isinstance(value.get("is_bot", False), bool)
             and isinstance(value.get("first_name", ""), str))
 
 
 def _entity_ok(value: dict[str, Any]) -> bool:
-    return (isinstance(value.get("type"), str) and _int(value.get("offset")) and _int(value.get("length"))
-            and ("user" not in value or _user_ok(value["user"])))
+    return (isinstance(value.get("type"), str) and type(value.get("offset")) is int
+            and type(value.get("length")) is int and ("user" not in value or _user_ok(value["user"])))
 
 
 def _photo_ok(value: dict[str, Any]) -> bool:
     return (isinstance(value.get("file_id"), str) and isinstance(value.get("file_unique_id"), str)
-            and _int(value.get("width")) and _int(value.get("height"))
-            and (value.get("file_size") is None or _int(value["file_size"])))
+            and type(value.get("width")) is int and type(value.get("height")) is int
+            and (value.get("file_size") is None or type(value["file_size"]) is int))
 
 
 def _message_problem(message: Any) -> str | None:
     if not isinstance(message, dict):
         return "message is not an object"
     chat = message.get("chat")
-    if not (_int(message.get("message_id")) and _int(message.get("date"))):
+    if not (type(message.get("message_id")) is int and type(message.get("date")) is int):
         return "message_id and date must be integers"
-    if not (isinstance(chat, dict) and _int(chat.get("id")) and isinstance(chat.get("type"), str)):
+    if not (isinstance(chat, dict) and type(chat.get("id")) is int and isinstance(chat.get("type"), str)):
         return "chat must carry an integer id and a type"
     if "from" in message and not _user_ok(message["from"]):
         return "from must be a user with an integer id"
@@ -313,16 +334,16 @@ def _message_problem(message: Any) -> str | None:
         if name in message and not (isinstance(message[name], list) and all(isinstance(x, dict) for x in message[name])):
             return f"{name} must be a list of objects"
     for name in ("entities", "caption_entities"):
-        if not all(_entity_ok(entity) for entity in message.get(name, ())):
+        if name in message and not all(_entity_ok(entity) for entity in message[name]):
             return f"{name} must carry a type, an integer offset and length"
-    if not all(_photo_ok(size) for size in message.get("photo", ())):
+    if "photo" in message and not all(_photo_ok(size) for size in message["photo"]):
         return "photo sizes must carry file ids and integer sizes"
     return None
 
 
 def update_problem(payload: Any) -> str | None:
     """Why a decoded webhook body is not an update gridbot can take, or None: checked before anything is written."""
-    if not isinstance(payload, dict) or not _int(payload.get("update_id")):
+    if not isinstance(payload, dict) or type(payload.get("update_id")) is not int:
         return "not an update"
     if "message" in payload:
         if problem := _message_problem(payload["message"]):
