@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from sqlalchemy import DateTime, bindparam, func, select, text
-from sqlalchemy.dialects import sqlite
+from sqlalchemy.dialects import postgresql, sqlite
 
 from models import Conversation, InboundMessage, InboundStatus
 from models.base import UTCDateTime
@@ -283,3 +283,17 @@ def test_sqlite_stores_a_datetime_as_sqlalchemys_own_format_does(moment):
     stock = DateTime().dialect_impl(SQLITE).bind_processor(SQLITE)
     assert ours(moment) == stock(moment.astimezone(UTC).replace(tzinfo=None))
     assert ours(None) is None
+
+
+@given(st.datetimes(timezones=st.sampled_from([UTC, timezone(timedelta(hours=8)), timezone(timedelta(hours=-3))])))
+def test_postgresql_binds_a_datetime_as_naive_utc_and_reads_it_back_aware(moment):
+    """UTCDateTime hands asyncpg the naive UTC datetime (exactly a datetime: asyncpg refuses subclasses) and reads a
+    stored one back as the same instant in UTC."""
+    dialect = postgresql.asyncpg.dialect()
+    bound = UTCDateTime().bind_processor(dialect)(moment)
+    assert type(bound) is datetime and bound.tzinfo is None
+    assert bound == moment.astimezone(UTC).replace(tzinfo=None)
+    read = UTCDateTime().result_processor(dialect, None)(bound)
+    assert read == moment and read.tzinfo is UTC and read.utcoffset() == timedelta(0)
+    with pytest.raises(ValueError, match="naive"):
+        UTCDateTime().bind_processor(dialect)(bound)
