@@ -31,7 +31,11 @@ class UTCDateTime(TypeDecorator[datetime]):
         return None if value is None else _naive_utc(value)
 
     def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
-        return None if value is None else value.replace(tzinfo=UTC)
+        if value is None:
+            return None
+        # The epoch arithmetic is value.replace(tzinfo=UTC) for a naive value, at a seventh of its CPU (replace
+        # parses its keywords by name on Python 3.11: ~9,000 instructions a call, a dozen calls an update).
+        return _AWARE_EPOCH + (value - _NAIVE_EPOCH) if value.tzinfo is None else value.replace(tzinfo=UTC)
 
     def bind_processor(self, dialect: Dialect) -> Callable[[datetime | None], Any] | None:
         """On SQLite, process_bind_param and the dialect's formatting as one function: the front door binds a
@@ -56,10 +60,17 @@ class UTCDateTime(TypeDecorator[datetime]):
         return process
 
 
+_AWARE_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_NAIVE_EPOCH = datetime(1970, 1, 1)
+
+
 def _naive_utc(value: datetime) -> datetime:
     """An aware datetime as the naive UTC one stored; a naive one is refused (its zone is unknown)."""
-    if value.tzinfo is None:
+    tz = value.tzinfo
+    if tz is None:
         raise ValueError("naive datetime given; use an aware UTC datetime")
+    if tz is UTC:  # the clock's: the same as astimezone(UTC).replace(tzinfo=None), without replace's keyword parsing
+        return _NAIVE_EPOCH + (value - _AWARE_EPOCH)
     return value.astimezone(UTC).replace(tzinfo=None)
 
 

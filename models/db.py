@@ -366,9 +366,8 @@ class Prepared:
         with the transaction's next statement, as a data-modifying WITH part of it when that statement is a write
         of other rows (one round trip for both: a dialogue's state goes with its reply), else just before it, before
         ORM work joins, or before the commit; elsewhere at once. Its parameters are taken now."""
-        sync = session.sync_session
-        lean: _Lean | None = getattr(sync, "gridbot_lean", None)
-        if lean is None or not lean.awaited or lean.connection is not None or not sync._is_clean():
+        lean: _Lean | None = getattr(session, "gridbot_lean", None)
+        if lean is None or not lean.awaited or lean.connection is not None or not _clean(session):
             await self.execute(session, values)
             return
         form = self._form(lean.dialect)
@@ -450,10 +449,10 @@ class Prepared:
         waits (or, in a lean transaction, once it holds one), or awaited on asyncpg's own connection once the
         transaction has begun on it, else one trip through SQLAlchemy's async layer. Straight or awaited only while
         the session has nothing to flush."""
-        sync = session.sync_session
-        lean: _Lean | None = getattr(sync, "gridbot_lean", None)
-        if lean is not None and lean.connection is None and sync._is_clean():
+        lean: _Lean | None = getattr(session, "gridbot_lean", None)
+        if lean is not None and lean.connection is None and _clean(session):
             return await self._on_lean(lean, values)
+        sync = session.sync_session
         direct = sync.info.get(_DIRECT)
         if (direct is not None and (transaction := direct[0]()) is not None
                 and transaction is sync.get_transaction() and sync._is_clean()):
@@ -643,10 +642,12 @@ class _Lean:
             self.connection = Connection(self.engine, connection=self.fairy)
         return self.connection
 
-    def ends_inline(self, sync: Session, *, commit: bool) -> bool:
+    def ends_inline(self, sync: Session | None, *, commit: bool) -> bool:
         """Whether the block can end (_end_lean) without waiting: no ORM work to commit, nothing left to send, and a
-        driver that commits or rolls back this transaction without waiting (or no transaction begun)."""
-        if self.connection is not None or self.deferred or sync._transaction is not None or not sync._is_clean():
+        driver that commits or rolls back this transaction without waiting (or no transaction begun). `sync`: the
+        block's Session, None when none was made."""
+        if self.connection is not None or self.deferred or (
+                sync is not None and (sync._transaction is not None or not sync._is_clean())):
             return False
         ends = self.driver.ends_inline
         return self.fairy is None or (ends is not None and ends(self.fairy.dbapi_connection, commit))
@@ -705,11 +706,59 @@ class JoiningSession(Session):
 
 
 class LeanSession(AsyncSession):
-    """An AsyncSession whose `async with` closes it in one trip through the async layer, in a task of its own only
-    when the close has to wait (SQLAlchemy's always starts one: on SQLite's inline driver it never waits)."""
+    """An AsyncSession whose sync Session is made on first use, and whose `async with` closes it in one trip through
+    the async layer, in a task of its own only when the close has to wait (SQLAlchemy's always starts one: on
+    SQLite's inline driver it never waits).
+
+    A lean transaction's prepared statements (Prepared) need no Session: most front-door transactions never make
+    one (an AsyncSession with its Session, their weak references and identity map, and their close were 50k
+    instructions a transaction). Everything else reads sync_session, which makes it as AsyncSession's constructor
+    would have, joined to the lean transaction under way."""
+
+    gridbot_lean: _Lean | None = None  # the `sessions.begin()` block's lean transaction, while it runs
+    _made: JoiningSession | None = None
+
+    def __init__(self, bind: Any = None, **kw: Any) -> None:
+        self._arguments = (bind, kw)
+        self._async_bind = bind
+        self._async_binds = {}
+
+    @property  # type: ignore[override]
+    def sync_session(self) -> Session:
+        made = self._made
+        if made is None:
+            bind, kw = self._arguments
+            AsyncSession.__init__(self, bind, **kw)  # assigns sync_session (below), as SQLAlchemy's would
+            made = self._made
+            if isinstance(made, JoiningSession):
+                made.gridbot_lean = self.gridbot_lean
+        return made  # type: ignore[return-value]
+
+    @sync_session.setter
+    def sync_session(self, made: Session) -> None:
+        self._made = made  # type: ignore[assignment]
+
+    _proxied = sync_session  # AsyncSession's proxied methods and attributes read it
+
+    def get_bind(self, mapper: Any = None, clause: Any = None, bind: Any = None, **kw: Any) -> Any:
+        if self._made is None and mapper is None and clause is None and bind is None and not kw and isinstance(
+                self._async_bind, AsyncEngine):
+            return self._async_bind.sync_engine  # what the Session would answer: its bind
+        return super().get_bind(mapper, clause, bind, **kw)
+
+    async def close(self) -> None:
+        if self._made is not None:
+            await super().close()
 
     async def __aexit__(self, kind: Any, error: Any, traceback: Any) -> None:
-        await _to_completion(self.sync_session.close)
+        if self._made is not None:
+            await _to_completion(self._made.close)
+
+
+def _clean(session: AsyncSession) -> bool:
+    """Whether the session has no ORM work to flush (none when no Session was made)."""
+    made = session._made if isinstance(session, LeanSession) else session.sync_session
+    return made is None or made._is_clean()
 
 
 class Sessions(async_sessionmaker[AsyncSession]):
@@ -733,24 +782,29 @@ class _Transaction:
         self.session = session
 
     async def __aenter__(self) -> AsyncSession:
-        sync = self.session.sync_session
-        driver = getattr(sync.bind.dialect, LEAN, None)
-        if driver is not None and isinstance(sync, JoiningSession):
-            sync.gridbot_lean = _Lean(sync.bind, driver)  # no I/O: the connection comes with the first statement
-            return self.session
+        session = self.session
+        if isinstance(session, LeanSession) and session._made is None and issubclass(
+                session._arguments[1].get("sync_session_class", Session), JoiningSession):
+            engine = session.get_bind()
+            driver = getattr(engine.dialect, LEAN, None)
+            if driver is not None:
+                session.gridbot_lean = _Lean(engine, driver)  # no I/O: the connection comes with the first statement
+                return session
+        sync = session.sync_session
         self.transaction = sync.begin()  # no I/O: the connection comes with the first statement
         self.transaction.__enter__()
         return self.session
 
     async def __aexit__(self, kind: Any, error: Any, traceback: Any) -> None:
-        sync = self.session.sync_session
-        lean = getattr(sync, "gridbot_lean", None)
+        session = self.session
+        lean = getattr(session, "gridbot_lean", None)
         if lean is not None:
-            if lean.ends_inline(sync, commit=kind is None):  # nothing to wait for: no trip through the async layer
-                _end_lean(sync, lean, commit=kind is None)
+            if lean.ends_inline(session._made, commit=kind is None):  # nothing to wait for: no trip through the async layer
+                _end_lean(session, lean, commit=kind is None)
             else:
-                await _to_completion(lambda: _end_lean(sync, lean, commit=kind is None))
+                await _to_completion(lambda: _end_lean(session, lean, commit=kind is None))
             return
+        sync = session.sync_session
         transaction = self.transaction
 
         def end() -> None:
@@ -762,11 +816,12 @@ class _Transaction:
         await _to_completion(end)
 
 
-def _end_lean(sync: JoiningSession, lean: _Lean, *, commit: bool) -> None:
+def _end_lean(session: LeanSession, lean: _Lean, *, commit: bool) -> None:
     """The end of a lean `sessions.begin()` block: the session's ORM work flushed and committed (or rolled back)
     with the lean transaction it joined, or the lean transaction ended alone; then the connection checked in."""
+    sync = session._made
     try:
-        if sync._transaction is not None or not sync._is_clean():
+        if sync is not None and (sync._transaction is not None or not sync._is_clean()):
             if commit:
                 sync.commit()  # flushes, joining the lean transaction first
             else:
@@ -775,11 +830,13 @@ def _end_lean(sync: JoiningSession, lean: _Lean, *, commit: bool) -> None:
         commit = False
         raise
     finally:
-        sync.gridbot_lean = None
+        session.gridbot_lean = None
+        if sync is not None:
+            sync.gridbot_lean = None
         try:
             lean.close(commit)
         finally:
-            if sync._transaction is not None or sync.identity_map or sync._new or sync._deleted:
+            if sync is not None and (sync._transaction is not None or sync.identity_map or sync._new or sync._deleted):
                 sync.close()
 
 

@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from sqlalchemy import DateTime, bindparam, func, select, text
-from sqlalchemy.dialects import sqlite
+from sqlalchemy.dialects import postgresql, sqlite
 
 from models import Conversation, InboundMessage, InboundStatus
 from models.base import UTCDateTime
@@ -283,3 +283,50 @@ def test_sqlite_stores_a_datetime_as_sqlalchemys_own_format_does(moment):
     stock = DateTime().dialect_impl(SQLITE).bind_processor(SQLITE)
     assert ours(moment) == stock(moment.astimezone(UTC).replace(tzinfo=None))
     assert ours(None) is None
+
+
+@given(st.datetimes(timezones=st.sampled_from([UTC, timezone(timedelta(hours=8)), timezone(timedelta(hours=-3))])))
+def test_postgresql_binds_a_datetime_as_naive_utc_and_reads_it_back_aware(moment):
+    """UTCDateTime hands asyncpg the naive UTC datetime (exactly a datetime: asyncpg refuses subclasses) and reads a
+    stored one back as the same instant in UTC."""
+    dialect = postgresql.asyncpg.dialect()
+    bound = UTCDateTime().bind_processor(dialect)(moment)
+    assert type(bound) is datetime and bound.tzinfo is None
+    assert bound == moment.astimezone(UTC).replace(tzinfo=None)
+    read = UTCDateTime().result_processor(dialect, None)(bound)
+    assert read == moment and read.tzinfo is UTC and read.utcoffset() == timedelta(0)
+    with pytest.raises(ValueError, match="naive"):
+        UTCDateTime().bind_processor(dialect)(bound)
+
+
+async def test_orm_work_first_reached_after_a_blocks_prepared_statements_runs_in_their_transaction(sessions):
+    """The Session is made on first ORM use, joined to the block's transaction: it reads the block's own rows,
+    and goes back with them."""
+    with pytest.raises(Rollback):
+        async with sessions.begin() as session:
+            await _INSERT.execute(session, row("prepared"))
+            await _STATE.execute_later(session, state("u1", "one"))
+            assert await session.scalar(select(func.count()).select_from(InboundMessage)) == 1
+            assert await session.scalar(select(Conversation.step).where(Conversation.user_id == "u1")) == "one"
+            raise Rollback
+    assert await stored(sessions) == set() and await steps(sessions) == {}
+    async with sessions.begin() as session:
+        await _INSERT.execute(session, row("prepared"))
+        assert await session.scalar(select(func.count()).select_from(InboundMessage)) == 1
+        session.add(InboundMessage(**row("orm")))
+    assert await stored(sessions) == {"prepared", "orm"}
+
+
+async def test_a_session_that_never_did_orm_work_answers_for_its_bind_and_serves_after_its_block(sessions, engine):
+    session = sessions()
+    assert session.get_bind() is engine.sync_engine
+    await session.close()  # nothing to close
+    async with sessions() as unused:
+        pass
+    assert unused.get_bind() is engine.sync_engine
+    async with sessions.begin() as session:
+        await _INSERT.execute(session, row("prepared"))
+    # after the block the session is an ordinary one: its next statement begins a transaction of its own
+    assert await session.scalar(select(func.count()).select_from(InboundMessage)) == 1
+    await session.close()
+    assert await stored(sessions) == {"prepared"}
