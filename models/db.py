@@ -41,6 +41,8 @@ LEAN_INTERNALS = (
     "sqlalchemy.pool.base:_ConnectionFairy._close_special", "sqlalchemy.orm.session:Session._autobegin_t",
     "sqlalchemy.orm.session:Session._connection_for_bind",
     "sqlalchemy.orm.session:SessionTransaction._connection_for_bind",
+    # LeanSession makes its Session late through AsyncSession's constructor, which assigns _proxied through this
+    "sqlalchemy.ext.asyncio.session:AsyncSession._assign_proxied",
 )
 SQLITE_INTERNALS = (
     "aiosqlite.core:Connection._execute", "aiosqlite.core:Connection._conn",
