@@ -29,7 +29,7 @@ NOTES = {
     "timezone": "the district's time zone: deadlines, working hours and cron jobs are in it",
     "host": "address `serve` listens on (behind a reverse proxy keep 127.0.0.1)",
     "port": "port `serve` listens on",
-    "rules_path": "the classification rules (categories, keywords, SLAs); the group offers' mined evidence is read from offer_evidence.yaml beside it",
+    "rules_path": "the classification rules (categories, keywords, SLAs); the group offers' learnt evidence (word weights) is read from offer_evidence.yaml beside it",
     "district_path": "the district file loaded into an empty database (units, staff, groups)",
     "services_path": "the service guide residents are answered from (办事指南)",
     "bot_name": "the name the bot answers to when mentioned",
