@@ -37,11 +37,9 @@ from pathlib import Path
 from bot.pipeline.messages import Inbound
 from bot.runtime import start
 from bot.understanding.classifier import Classifier
-from bot.understanding.emergencies import emergency_in
 from bot.understanding.mining import MinedEvidence, mine_offer_evidence, write_offer_evidence
-from bot.understanding.offers import EVIDENCE_FILE, OfferEvidence, grammar_reading, weighed
+from bot.understanding.offers import EVIDENCE_FILE, OfferEvidence, offer_kind
 from bot.understanding.rules import load_rules
-from bot.understanding.text import normalize
 from config.settings import load_settings
 
 DATA = Path(__file__).resolve().parents[1] / "tests" / "data" / "group_chat.tsv"
@@ -76,7 +74,6 @@ def leave_one_batch_out(rows: list[tuple[str, dict[str, str]]], rules: Path) -> 
     """Each part measured with the grammar alone and with evidence mined without it: from the parts the shipped
     evidence is mined from and from every other part; offer_kind's decisions, which are the dispatcher's (bench figures agree)."""
     classifier = Classifier(load_rules(rules))
-    readings = [None if emergency_in(row["text"]) else grammar_reading(classifier, row["text"]) for _, row in rows]
     parts = list(dict.fromkeys(part for part, _ in rows))
     result: dict = {}
     for regime, training in (("grammar", None), ("evidence_as_shipped", MINED_PARTS), ("evidence_from_others", parts)):
@@ -85,15 +82,10 @@ def leave_one_batch_out(rows: list[tuple[str, dict[str, str]]], rules: Path) -> 
             mined = None if training is None else mined_evidence(rows, tuple(p for p in training if p != held))
             evidence = OfferEvidence() if mined is None else OfferEvidence(dict(mined.weights), mined.bias)
             tally = {"chatter": 0, "chatter_offered": 0, "real": 0, "real_heard": 0}
-            for (part, row), reading in zip(rows, readings, strict=True):
+            for part, row in rows:
                 if part != held:
                     continue
-                if reading is None:
-                    offered = emergency_in(row["text"]) is not None
-                else:
-                    kind, _, firm, silenced = reading
-                    offered = (kind is not None if kind is not None and firm or silenced
-                               else weighed(kind, evidence.score(normalize(row["text"]))) is not None)
+                offered = offer_kind(classifier, row["text"], evidence) is not None
                 key = "chatter" if row["label"] == "chatter" else "real"
                 tally[key] += 1
                 tally["chatter_offered" if key == "chatter" else "real_heard"] += offered

@@ -339,12 +339,6 @@ class Evidence:
             orders.setdefault(word, []).append(order)
         object.__setattr__(self, "finder", automaton({word: tuple(each) for word, each in orders.items()}))
 
-    @classmethod
-    def of(cls, weights: dict[str, float]) -> Evidence:
-        """Evidence from words and weights, normalised, longest first."""
-        return cls(tuple(sorted(((normalize(w), float(x)) for w, x in weights.items() if normalize(w)),
-                                key=lambda item: (-len(item[0]), item[0]))))
-
     def score(self, norm: str) -> float:
         """The summed weight of the words in the text, longest first, each stretch of text counted once: each word
         at its first occurrence not overlapping a word taken before it."""
@@ -590,10 +584,10 @@ def offer_kind(classifier: Classifier, text: str, evidence: OfferEvidence | None
     reading = grammar_reading(classifier, text)
     if reading is None:
         return None
-    kind, _, firm, silenced = reading
+    kind, plain, firm, silenced = reading
     if kind is not None and firm or silenced:
         return kind  # nothing the evidence could change
-    return weighed(kind, (offer_evidence(classifier) if evidence is None else evidence).score(normalize(text)))
+    return weighed(kind, (offer_evidence(classifier) if evidence is None else evidence).score(plain))
 
 
 def weighed(kind: Intent | None, score: float) -> Intent | None:
@@ -608,11 +602,12 @@ def weighed(kind: Intent | None, score: float) -> Intent | None:
 
 
 def grammar_reading(classifier: Classifier, text: str) -> tuple[Intent | None, str, bool, bool] | None:
-    """The grammar's kind, the normalised text, whether it read it firmly (a call, a lasting fault, a complaint's
+    """The grammar's kind, the text normalised (as the evidence reads it), whether it read it firmly (a call, a lasting fault, a complaint's
     grammar, a wish or a booking asked) and whether it silenced it (a hard mood: a supposition, a denial, a home
     elsewhere, a likeness ...; or chatter's cues): no evidence overrules a firm offer or a silence. None for a line
     too short to weigh."""
-    norm = UNCLAIMED.sub("无主", FALL.sub("摔跤", OPENING_APOLOGY.sub("", INTERJECTION.sub("", normalize(text)))))
+    plain = normalize(text)
+    norm = UNCLAIMED.sub("无主", FALL.sub("摔跤", OPENING_APOLOGY.sub("", INTERJECTION.sub("", plain))))
     if len(norm) < MIN_CHARS:
         return None
     words = offer_words(classifier)
@@ -624,9 +619,9 @@ def grammar_reading(classifier: Classifier, text: str) -> tuple[Intent | None, s
             # a fee weighed against a fault stated at a shared thing (收费这么贵…楼道全是灰) is a complaint's grammar
             or reading.state and reading.facility and MONEY.search(norm) is not None)
     if reading.hard or (reading.mood is not None and not (reading.call or reading.wish or reading.service)):
-        return None, norm, firm, True
+        return None, plain, firm, True
     if cue_weight(classifier, CHATTER, without_cues(classifier, Intent.REPORT, NO_NOTICE.sub(" ", norm))) >= CHATTER_VETO:
-        return None, norm, firm, True
+        return None, plain, firm, True
     kind = classified_kind(classifier, result, norm, reading.state or reading.call or reading.persistent)
     report_cues = cue_weight(classifier, Intent.REPORT, norm)
     if (kind is None and result.intent is Intent.REPORT and (reading.facility or reading.place) and result.category
@@ -647,14 +642,14 @@ def grammar_reading(classifier: Classifier, text: str) -> tuple[Intent | None, s
         # it may still be a booking (想约网格员来家里看看, 高龄津贴要本人去吗，额妈走不动).
         kind = None
     if kind is None and reading.wish:
-        return Intent.WISH, norm, firm, False
+        return Intent.WISH, plain, firm, False
     if kind in (Intent.WISH, Intent.APPOINTMENT) and BOUGHT.search(norm) is not None and not (
             reading.facility or reading.place or reading.wish or reading.service):
         kind = None  # one's own purchase's after-sales (跟团买的空气炸锅…申请售后) is no wish nor booking
     if kind is None and (reading.service or cue_weight(classifier, Intent.APPOINTMENT, norm) >= BOOKING_CUE
                          or VISIT_BOOKED.search(norm) is not None and not reading.personal):
-        return Intent.APPOINTMENT, norm, True, False
-    return kind, norm, firm, False
+        return Intent.APPOINTMENT, plain, True, False
+    return kind, plain, firm, False
 
 
 def classified_kind(classifier: Classifier, result: Classification, norm: str, corroborated: bool) -> Intent | None:
