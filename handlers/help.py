@@ -5,6 +5,7 @@ from __future__ import annotations
 from bot.pipeline.dispatcher import Context, HandlerRouter
 from bot.pipeline.offers import settle_offer
 from bot.understanding.classifier import Intent
+from bot.understanding.emergencies import emergency_in
 from handlers.intake import YES, media_of
 from handlers.person import ASK_FOR_CONTACT, name_the_worker
 from handlers.report import take_description
@@ -66,10 +67,15 @@ async def cancel(ctx: Context) -> bool:
 @router.intent(Intent.CHATTER)
 async def not_understood(ctx: Context) -> bool:
     """Answers a private message it could not place; stays silent in groups unless addressed."""
+    emergency = emergency_in(ctx.text) if ctx.text else None  # heard whatever words the rules lack
     if ctx.in_group:
         if not (ctx.inbound.mentions_bot or ctx.inbound.reply_to_bot or ctx.text.startswith("/")):
             return False
-        ctx.reply(GROUP_HINT)
+        if emergency is None:
+            ctx.reply(GROUP_HINT)
+            return True
+    if emergency is not None:
+        await file_what_may_be_a_problem(ctx)
         return True
     if not ctx.text and not ctx.inbound.media:
         ctx.reply("没有收到文字内容。请用文字描述您的问题，或发送「帮助」查看用法。")
@@ -84,14 +90,18 @@ async def not_understood(ctx: Context) -> bool:
         ctx.reply("现在没有等您确认的事项。已提交的请发「我的诉求」查看；要反映新问题请直接描述。")
         return True
     if ctx.classifier.categorize(ctx.text, CaseKind.REPORT.value).candidates:
-        # It may be a problem: offer to file it (the category among the top three) rather than end here.
-        ctx.start(CaseKind.REPORT.value, "describe", kind=CaseKind.REPORT.value, media=media_of(ctx))
-        ctx.reply("看起来您要反映问题，我来帮您登记（不需要请回复「取消」）。")
-        await take_description(ctx, ctx.text)
+        await file_what_may_be_a_problem(ctx)
         return True
     ctx.reply("抱歉，我没太明白。想反映问题请直接描述，例如「3号楼楼道灯坏了」；需要人帮忙请回复「人工」；"
               "发送「帮助」查看全部用法。")
     return True
+
+
+async def file_what_may_be_a_problem(ctx: Context) -> None:
+    """Starts filing a message that may be a problem (the category among the top three) rather than end here."""
+    ctx.start(CaseKind.REPORT.value, "describe", kind=CaseKind.REPORT.value, media=media_of(ctx))
+    ctx.reply("看起来您要反映问题，我来帮您登记（不需要请回复「取消」）。")
+    await take_description(ctx, ctx.text)
 
 
 async def decline_offer(ctx: Context) -> None:

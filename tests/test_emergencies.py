@@ -90,3 +90,34 @@ async def test_one_seen_on_a_screen_over_with_its_outcome_told_or_at_the_senders
                  "防火的时候要记得先关总闸，着火了别坐电梯"]:  # advice
         assert await bot.resident("老李", text, group=GROUP) == "", text
     assert "119" in await bot.resident("老李", "5号楼三单元着火了，楼道里全是烟", group=GROUP)
+
+
+async def test_one_taken_for_one_at_a_friends_far_away_said_laughing_or_a_leaky_toy_is_not_an_emergency(bot):
+    for text in ["刚才还以为谁家着火了，原来是楼下在烧纸",  # taken for one, and was not
+                 "咸阳那个小区昨晚电梯困了人，看着都吓人",  # another city's
+                 "我同学她们楼前天起火，还好没伤着人",  # a friend's building, over
+                 "今天做饭把锅烧干了 满屋冒烟哈哈哈",  # said laughing
+                 "这天热得我嗓子都冒烟了",  # a figure of speech
+                 "出个漏气的充气床垫，补一下还能用"]:  # 漏气 of a toy, not of gas
+        answer = await bot.resident("老李", text, group=GROUP)
+        assert "【紧急】" not in answer and "119" not in answer and "96333" not in answer, text
+    assert not [row for row in await bot.outbox() if "【紧急】" in row.text]
+    assert "119" in await bot.resident("老李", "5号楼三单元着火了，楼道里全是烟", group=GROUP)
+
+
+@pytest.mark.parametrize(("text", "number", "code"), [
+    ("救命 有个小孩掉进小区的水池里了 快来人", "119", "person_in_water"),
+    ("8号楼天台边上坐了个人 看着不对劲 快来人", "110", "person_at_risk"),
+    ("3号楼一单元天然气管子那块嘶嘶响 有股味", "119", "gas_smell"),
+])
+async def test_someone_in_the_water_about_to_jump_or_a_hissing_gas_pipe_is_an_emergency(bot, text, number, code):
+    answer = await bot.resident("老张", text, group=GROUP, mention=True)
+    assert number in answer and "【紧急】" in answer and "已受理" in answer, answer
+    case = await bot.latest_case()
+    assert case.extras["emergency"] == code
+    assert case.accept_due_at - case.created_at == timedelta(minutes=10)
+
+
+async def test_gas_that_is_no_longer_smelt_is_not_an_emergency(bot):
+    answer = await bot.resident("老张", "燃气公司的师傅来看过了，现在没味了，谢谢大家", group=GROUP)
+    assert "【紧急】" not in answer and "119" not in answer

@@ -1,5 +1,6 @@
 """Emergencies: people trapped in a lift, fire or smoke, a gas smell, someone missing, fallen or unconscious, an
-electric shock, a flooded home. Each kind names the number to call at once (configured per district)."""
+electric shock, someone in the water or about to jump, a flooded home. Each kind names the number to call at once
+(configured per district)."""
 
 from __future__ import annotations
 
@@ -18,13 +19,25 @@ class Emergency:
 
 
 # Hypotheticals and past events are not emergencies: "着火了怎么办" in a safety notice, "上次电梯困人"; nor is one
-# seen on a screen (抖音上看到, 电视剧里), one over with its outcome told (没大事, 出院了), one at the sender's work
-# or far from home (我们公司, 老家), or a game's.
-_NOT_NOW = re.compile(r"着火了?怎么办|小心|当心|提示|预防|防范|演练|知识|宣传|培训|如果|万一|假如|怎么逃生|上次|去年|以前|已经救出|已经找到|找到了|没事了|新闻|"
+# seen on a screen (抖音上看到, 电视剧里), one over with its outcome told (没大事, 出院了, 还好没伤着人), one at the
+# sender's work, far from home or at a relative's or friend's (我们公司, 老家, 西安那个, 我表妹她们楼), a game's, one
+# the sender took for one and was not (以为着火了 原来是), or one said laughing or as a figure of speech (满屋冒烟哈哈,
+# 热得冒烟): nobody laughs through a fire they are reporting.
+_NOT_NOW = re.compile(r"着火了?怎么办|小心|当心|提示|预防|防范|演练|演习|知识|宣传|培训|如果|万一|假如|怎么逃生|上次|去年|以前|"
+                      r"已经救出|已经找到|找到了|没事了|新闻|后来(?:咋|怎)|"
                       r"已经灭了|扑灭了|隔壁小区|别的小区|外地|"
                       r"抖音|快手|电视剧|电影里|朋友圈|网上看|刷到|那回|那次|上个月|没大事|没大碍|没啥大事|出院了|"
+                      r"(?:还好|幸好|幸亏|好在)(?:人)?没|"
                       r"(?:我|额|俺)们?(?:公司|单位)|老家|娘家|婆家|玩游戏|游戏里|"
+                      r"(?:亲戚|朋友|同事|同学|闺蜜|表[姐妹哥弟]|堂[姐妹哥弟])(?:她|他)?们?(?:家|那|单位|小区|楼)|"
+                      r"(?:西安|咸阳|渭南|汉中|延安|榆林|铜川|商洛|安康|杨凌|兰州|天水|北京|上海|广州|深圳|成都|重庆|郑州|"
+                      r"武汉|南京|杭州|天津|长沙|太原|银川|西宁)(?:那|那边|那个|有个|一个|的)|"
+                      r"以为.{0,12}(?:原来|其实|结果是|没想到是)|虚惊|"
+                      r"哈哈|呵呵|笑死|hhh|😂|🤣|"
+                      r"(?:热|气|急|渴|辣|累|馋)得.{0,6}(?:冒烟|着火)|(?:嗓子|喉咙|脑袋|头)(?:都|快|要)?冒烟|整个人(?:都)?着火|"
                       r"的时候(?:千万|要|别|不要|记得|应该)|(?<!有)没事$")
+# 漏气 of a tyre, an inflatable or a ball is no gas leak
+_NOT_GAS = re.compile(r"轮胎|车胎|胎|泳池|充气|气垫|气球|皮球|篮球|足球|游泳圈|气门|打气|气囊")
 EMERGENCIES = (
     Emergency("trapped_in_lift", "电梯困人", "lift",
               re.compile(r"电梯.{0,12}(困|关)(了|住|着)?.{0,4}(人|孩子|老人|小孩)|(困|关)在电梯|电梯.{0,8}(被困|出不来)"
@@ -32,7 +45,9 @@ EMERGENCIES = (
     Emergency("fire", "火情", "fire",  # 打不着火 is a stove that will not light
               re.compile(r"(?<![不没])着火|起火|失火|火灾|烧起来|冒烟|冒黑烟|浓烟|烟很大|火苗")),
     Emergency("gas_smell", "燃气泄漏", "gas",
-              re.compile(r"(煤气|燃气|天然气|液化气)(味|泄漏|漏了|漏气)|漏气|有股.{0,4}气味")),
+              # a gas smelt or heard hissing near the gas pipe or meter (天然气管子那块嘶嘶响), unless it is gone (没味了)
+              re.compile(r"(煤气|燃气|天然气|液化气)(味|泄漏|漏了|漏气)|漏气|有股.{0,4}气味"
+                         r"|(煤气|燃气|天然气|液化气)[^，,。!！?？]{0,8}((?<!没)(?<!没有)味|嘶嘶)")),
     Emergency("person_missing", "人员走失", "police",
               # the person is the one missing, not their things (我妈的手机不见了); 没回来 only when it has lasted
               re.compile(r"(老人|老爷子|老太太|老汉|孩子|娃|小孩|儿子|女儿|爷爷|奶奶|外婆|姥姥|妈|爸)[^的，,。]{0,8}"
@@ -43,6 +58,11 @@ EMERGENCIES = (
               re.compile(r"摔倒|跌倒|晕倒|昏倒|昏迷|不省人事|叫不醒|没有呼吸|没呼吸|抽搐|心脏病发|中风了|(摔|跌|倒).{0,6}起不来")),
     Emergency("electric_shock", "触电", "ambulance",
               re.compile(r"触电|被电(了|到|击)|电到人")),
+    Emergency("person_in_water", "有人落水", "fire",  # 119 does water rescue; a phone dropped in the water is no one
+              re.compile(r"(?<!防)溺水|落水|(人|娃|孩子|小孩|老人|老汉|老太太)[^，,。]{0,6}掉(进|到|在)了?[^，,。]{0,4}"
+                         r"(水池|水塘|池子|河|湖|井|水里|水坑)")),
+    Emergency("person_at_risk", "有人要轻生", "police",
+              re.compile(r"(楼顶|天台|顶楼|窗台|楼边)[^，,。]{0,10}(不对劲|要跳|想跳|快来人)|要跳楼|闹跳楼|(想|要)轻生")),
     Emergency("home_flooding", "家中进水", "fire",
               re.compile(r"(家里|屋里|屋子|房子|室内|一楼).{0,6}(进水|淹了|被淹|水漫)|水漫金山|水淹")),
 )
@@ -54,7 +74,10 @@ def emergency_in(text: str) -> Emergency | None:
     norm = normalize(text)
     if _NOT_NOW.search(norm):
         return None
-    return next((e for e in EMERGENCIES if e.pattern.search(norm)), None)
+    emergency = next((e for e in EMERGENCIES if e.pattern.search(norm)), None)
+    if emergency is not None and emergency.code == "gas_smell" and _NOT_GAS.search(norm) and "味" not in norm:
+        return None
+    return emergency
 
 
 def advice(emergency: Emergency, numbers: dict[str, str]) -> str:
