@@ -421,3 +421,21 @@ async def test_a_nuisance_undone_and_back_again_or_help_fetched_for_a_shared_thi
     assert all("登记" in answer for answer in reports.values()), reports
     chatter = await heard(bot, ["这本书我看了又看", "家里灯泡坏了 谁赶紧叫电工"])
     assert all(answer == "" for answer in chatter.values()), chatter
+
+
+async def test_a_visit_asked_as_a_question_or_a_problem_relayed_from_here_is_offered_a_fault_denied_is_not(bot):
+    answers = await heard(bot, [
+        "想约社区的人来家里帮老人做个认证，能安排吗",  # a visit booked, put as a question
+        "能不能跟网格员约个时间去开居住证明",  # a time asked of staff
+        "额给大家说一下，东门那个井盖没了，晚上过路的操心",  # the sender telling everyone is no hearsay
+        "我婆婆说6号楼那个单元门的锁坏了好几天了",  # relayed, of a place of ours
+        "这几天水龙头放出来的水发黄，烧开了一层渣，是不是管道的问题啊",  # a fault put as a question
+    ])
+    assert all("登记" in answer for answer in answers.values()), answers
+    answers = await heard(bot, [
+        "楼道灯是声控的，白天不亮是正常的，不是坏了",  # a fault denied
+        "我姐说她们小区的电梯老是坏",  # relayed, of a compound elsewhere
+        "额是外地来的，这边菜市场在哪",  # who the sender is, not where a thing is
+        "你们家今天有水吗",  # a question to the neighbours
+    ])
+    assert all(answer == "" for answer in answers.values()), answers
