@@ -439,3 +439,20 @@ async def test_a_visit_asked_as_a_question_or_a_problem_relayed_from_here_is_off
         "你们家今天有水吗",  # a question to the neighbours
     ])
     assert all(answer == "" for answer in answers.values()), answers
+
+
+async def test_a_slot_asked_a_want_with_a_hardship_and_a_dealer_in_the_way_are_offered_ones_own_mistake_is_not(bot):
+    answers = await heard(bot, [
+        "老年大学的书法班能预约不",  # a slot asked
+        "能不能帮我约燃气公司上门检查一下，上次来我不在家",  # a visit booked, why the last one missed said with it
+        "3楼的赵爷爷老伴走了，一个人住，想要个收音机解解闷",  # a want with a hardship
+        "张姨的电动轮椅坏了，她修不起，有没有人能帮忙看看",  # one's own thing, but a want with a hardship
+        "收破烂的把三轮车停在单元门口好几天了，进出都费劲",  # a dealer is who is in the way, nothing for sale
+    ])
+    assert all("登记" in answer for answer in answers.values()), answers
+    answers = await heard(bot, [
+        "哦，原来是我把门禁卡刷反了，哈哈",  # the sender's own mistake found out
+        "老年大学秋季班开始报名了，帮忙宣传一下",  # a notice passed on
+        "那是楼下饭馆炒菜的烟，不是着火，大家别慌",  # a fire denied
+    ])
+    assert all(answer == "" for answer in answers.values()), answers

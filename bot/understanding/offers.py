@@ -255,9 +255,15 @@ ASKED_AROUND = re.compile(r"哪家[^，,。！!]{0,6}(?:好|便宜|靠谱|实惠
 MINE = re.compile(r"(?:我|额|俺)(?:家(?:孩子|娃|小孩|儿子|闺女|女儿|老人))?的(?![^，,。！!]{0,1}(?:楼|小区|院))")
 # A workplace or a school owning what is named (单位的暖气, 学校里的电梯): somewhere else than the compound.
 ELSEWHERE = re.compile(r"(?:单位|公司|学校|厂|医院)里?的")
-# A home visit booked for someone (帮我约一下家庭医生上门).
+# A visit, a time or a slot asked of staff (帮我约一下家庭医生上门, 跟网格员约个时间, 义剪能预约不): a booking, even
+# put as a question or said with why the last visit missed (上次来我不在家).
 VISIT_BOOKED = re.compile(r"(?:帮我|给我|帮忙|想|能不?能?|可以|可不可以)约[^，,。！!]{0,12}(?:上门|来家|到家)|"
-                          r"(?:跟|和|找)[^，,。！!]{0,8}约个?时间")
+                          r"(?:跟|和|找)[^，,。！!]{0,8}约个?时间|(?:能不?能|可以|可不可以|怎么|咋|在哪)预约|预约[不吗么]")
+# Who someone is by trade (收废品的 in the road) is no trade offered.
+DEALER = re.compile(r"收(?:废品|破烂|旧家电|旧电器)的")
+# The sender's own mistake found out (哦 原来拿反了, 搞了半天是我按错了).
+OWN_MISTAKE = re.compile(r"(?:原来|搞了半天|闹了半天)是?(?:我|额|俺|自己)?[^，,。！!]{0,4}"
+                         r"(?:拿反|弄错|搞错|看错|记错|按错|插反|刷反|忘了)")
 # A home of the sender's kin (我儿子租的房子, 额妹家楼下, 我妈住的那栋楼): somewhere else, unless a building of ours or
 # the compound is named with it (我妈家在5号楼). Neighbours are 王姨, 张叔: only kin the sender calls theirs count.
 KIN_HOME = re.compile(r"(?:我|额|俺)们?(?:的|家)?(?:儿子|闺女|女儿|姑娘|儿媳|女婿|妹妹?|姐姐?|哥哥?|弟弟?|妈妈?|爸爸?|"
@@ -429,6 +435,7 @@ class Reading:
     service: bool
     persistent: bool
     complaint: bool  # a complaint's grammar: a promise unkept, a fault fixed and back, nobody told of it
+    booked: bool  # a visit, a time or a slot asked of staff
 
 
 _words: tuple[Classifier, OfferWords] | None = None
@@ -524,7 +531,8 @@ def read(classifier: Classifier, norm: str, matched: tuple[str, ...] = ()) -> Re
             "hearsay": (words.find("hearsay", OUTSIDER.sub("外来", norm)) or HEARSAY.search(norm) is not None
                         or RELAYED.search(norm) is not None and OURS.search(norm) is None)
             and OWN_CASE.search(norm) is None,
-            "own_doing": words.find("own_doing", norm) or OWN_FAMILY.search(norm) is not None,
+            "own_doing": words.find("own_doing", norm) or OWN_FAMILY.search(norm) is not None
+            or OWN_MISTAKE.search(norm) is not None,
             # a time gone by recalled after a problem stated now (路灯全坏了…上回差点摔了) is its yardstick
             "past": (recalled := PAST.search(norm)) is not None and not stated(words, norm[:recalled.start()])
             and STILL.search(norm) is None and not relapse
@@ -534,7 +542,7 @@ def read(classifier: Classifier, norm: str, matched: tuple[str, ...] = ()) -> Re
             and not words.find("wish_frames", norm) and WISHED.search(norm) is None}
     said["quarrel"] = QUARREL.search(norm) is not None and ADDRESSED_STAFF.search(norm) is None
     said["asking_neighbours"] = words.find("asking_neighbours", norm) or ASKED_AROUND.search(norm) is not None
-    said["trade"] = words.find("trade", words.blank("shared_things", norm))
+    said["trade"] = words.find("trade", words.blank("shared_things", DEALER.sub("商贩", norm)))
     if any(words.find("shared_things", norm[m.end():m.end() + 4]) for m in ELSEWHERE.finditer(norm)):
         said["hearsay"] = True  # a thing of the sender's workplace or school is somewhere else
     if KIN_HOME.search(norm) and not OURS.search(norm) and OWN_CASE.search(norm) is None:
@@ -542,9 +550,10 @@ def read(classifier: Classifier, norm: str, matched: tuple[str, ...] = ()) -> Re
     # a want said with a hardship is asked for someone, wherever their kin are or whatever shyness is said with it
     # (我在外地打工…能不能有人帮她买点菜, 想要一副老花镜 她不好意思说)
     micro_wish = words.find("wants", norm) and words.find("hardships", norm)
+    booked = VISIT_BOOKED.search(norm) is not None
     hard = next((name for name in HARD_MOODS if (said[name] if name in said else words.find(name, norm))
                  and not (name == "resolved" and relapse) and not (name == "asking_neighbours" and whom)
-                 and not (micro_wish and name in WISHER_MOODS)), None)
+                 and not ((micro_wish or booked) and name in WISHER_MOODS)), None)
     if hard is None and NOT_A_REQUEST.search(norm):
         hard = "notice_wording"
     soft = next((name for name in SOFT_MOODS if words.find(name, norm)), None)
@@ -584,6 +593,7 @@ def read(classifier: Classifier, norm: str, matched: tuple[str, ...] = ()) -> Re
         and words.find("service_things", norm),
         persistent=PERSISTENT.search(norm) is not None,
         complaint=overdue or relapse or NO_NOTICE.search(norm) is not None,
+        booked=booked,
     )
 
 
@@ -638,9 +648,9 @@ def grammar_reading(classifier: Classifier, text: str) -> GrammarReading | None:
     firm = (reading.call or reading.persistent or reading.complaint or reading.wish or reading.service
             # a fee weighed against a fault stated at a shared thing (收费这么贵…楼道全是灰) is a complaint's grammar
             or reading.state and reading.facility and MONEY.search(norm) is not None)
-    booked = VISIT_BOOKED.search(norm) is not None  # a visit or a time asked of staff, even as a question
     asked = False
-    if reading.hard or (reading.mood is not None and not (reading.call or reading.wish or reading.service or booked)):
+    if reading.hard or (reading.mood is not None and not (reading.call or reading.wish or reading.service
+                                                          or reading.booked)):
         if reading.hard or reading.mood != "question":
             return GrammarReading(None, plain, firm, True)
         asked = True
@@ -671,7 +681,7 @@ def grammar_reading(classifier: Classifier, text: str) -> GrammarReading | None:
             reading.facility or reading.place or reading.wish or reading.service):
         kind = None  # one's own purchase's after-sales (跟团买的空气炸锅…申请售后) is no wish nor booking
     if kind is None and (reading.service or cue_weight(classifier, Intent.APPOINTMENT, norm) >= BOOKING_CUE
-                         or booked and not reading.personal):
+                         or reading.booked and not reading.personal):
         return GrammarReading(Intent.APPOINTMENT, plain, True, False, asked)
     return GrammarReading(kind, plain, firm, False, asked)
 
