@@ -456,3 +456,9 @@ async def test_a_slot_asked_a_want_with_a_hardship_and_a_dealer_in_the_way_are_o
         "那是楼下饭馆炒菜的烟，不是着火，大家别慌",  # a fire denied
     ])
     assert all(answer == "" for answer in answers.values()), answers
+
+
+async def test_work_planned_on_ones_own_home_is_chatter_unless_help_is_asked_for_it(bot):
+    answers = await heard(bot, ["家里卫生间想改个门，找谁弄比较好", "家里想装个扶手，老人腿不好，想请社区帮忙"])
+    assert answers["家里卫生间想改个门，找谁弄比较好"] == ""
+    assert "登记" in answers["家里想装个扶手，老人腿不好，想请社区帮忙"]

@@ -233,7 +233,8 @@ FREQUENCY = re.compile(r"又|天天|每天|一直|总是|老是|老有|总有|�
 # Whether the sender states a problem here and now or speaks of one in passing.
 # A problem supposed (要是哪天楼道灯坏了, 万一下水道堵了): the supposition opens the clause the first problem state is
 # said in; a state said before it (外机晃得厉害，万一掉下来) is the sender's and the supposition only its danger.
-SUPPOSED = re.compile(r"要是(?![能有])|万一|假如|假设|如果|倘若|哪天要是|哪天(?=[^，,。！!]{0,6}(?:坏|堵|漏|停|塌))")
+SUPPOSED = re.compile(r"要是(?![能有])|万一|假如|假设|如果|倘若|哪天要是|哪天(?=[^，,。！!]{0,6}(?:坏|堵|漏|停|塌))|"
+                      r"(?:以后|将来|等)老了|老了以后")  # a worry for one's old age (没电梯，以后老了咋办)
 # A supposition that it goes on unseen to (如果再不修，…) is a complaint's threat, not a problem supposed.
 UNSEEN_TO = re.compile(r"[^，,。！!]{0,4}?(?:再|还|一直|继续)(?:不|没人?)(?:修|管|处理|来|清|换)")
 # A supposition wished for (要是院子里能装个乒乓球台就好了) is a wish, not a problem supposed.
@@ -261,6 +262,8 @@ VISIT_BOOKED = re.compile(r"(?:帮我|给我|帮忙|想|能不?能?|可以|可�
                           r"(?:跟|和|找)[^，,。！!]{0,8}约个?时间|(?:能不?能|可以|可不可以|怎么|咋|在哪)预约|预约[不吗么]")
 # Who someone is by trade (收废品的 in the road) is no trade offered.
 DEALER = re.compile(r"收(?:废品|破烂|旧家电|旧电器)的")
+# Work the sender plans on their own home (家里暖气片想挪个位置，找谁改), unless help is asked for it.
+OWN_PROJECT = re.compile(r"(?:家里|我家|额家|俺家|屋里|自家)[^，,。！!]{0,8}想(?:挪|改|装|换|拆|移|加|打|刷|铺)")
 # The sender's own mistake found out (哦 原来拿反了, 搞了半天是我按错了).
 OWN_MISTAKE = re.compile(r"(?:原来|搞了半天|闹了半天)是?(?:我|额|俺|自己)?[^，,。！!]{0,4}"
                          r"(?:拿反|弄错|搞错|看错|记错|按错|插反|刷反|忘了)")
@@ -532,7 +535,8 @@ def read(classifier: Classifier, norm: str, matched: tuple[str, ...] = ()) -> Re
                         or RELAYED.search(norm) is not None and OURS.search(norm) is None)
             and OWN_CASE.search(norm) is None,
             "own_doing": words.find("own_doing", norm) or OWN_FAMILY.search(norm) is not None
-            or OWN_MISTAKE.search(norm) is not None,
+            or OWN_MISTAKE.search(norm) is not None
+            or OWN_PROJECT.search(norm) is not None and not words.find("wants", norm) and HELP_ASKED.search(norm) is None,
             # a time gone by recalled after a problem stated now (路灯全坏了…上回差点摔了) is its yardstick
             "past": (recalled := PAST.search(norm)) is not None and not stated(words, norm[:recalled.start()])
             and STILL.search(norm) is None and not relapse
