@@ -121,3 +121,25 @@ async def test_someone_in_the_water_about_to_jump_or_a_hissing_gas_pipe_is_an_em
 async def test_gas_that_is_no_longer_smelt_is_not_an_emergency(bot):
     answer = await bot.resident("老张", "燃气公司的师傅来看过了，现在没味了，谢谢大家", group=GROUP)
     assert "【紧急】" not in answer and "119" not in answer
+
+
+@pytest.mark.parametrize(("text", "number", "code"), [
+    ("东门停车场一辆黑车里锁了个小孩 一直在哭 车主在哪", "110", "locked_in_car"),
+    ("隔壁屋里老人一直喊救命 敲门也不开 6号楼301", "110", "cry_for_help"),
+    ("小区门口两个人打架 有一个拿着刀 快来人", "110", "armed_fight"),
+    ("3号楼配电箱一直冒火花 噼里啪啦响", "119", "electrical_fire"),
+])
+async def test_a_child_locked_in_a_car_a_cry_for_help_a_knife_fight_or_a_sparking_box_is_an_emergency(
+        bot, text, number, code):
+    answer = await bot.resident("老张", text, group=GROUP, mention=True)
+    assert number in answer and "【紧急】" in answer, answer
+    assert (await bot.latest_case()).extras["emergency"] == code
+
+
+async def test_a_joke_a_drama_a_fire_in_another_district_or_a_rescue_already_made_is_not_an_emergency(bot):
+    for text in ["楼下烧烤店着火了，开玩笑的，是生意太火",
+                 "这剧里男主家着火那一集看得我难受",
+                 "金台那边的商场昨晚着火了，烧了好几个铺子",
+                 "河边有个钓鱼的掉下去了，已经被人救上来了"]:
+        answer = await bot.resident("老李", text, group=GROUP)
+        assert "【紧急】" not in answer, text

@@ -462,3 +462,17 @@ async def test_work_planned_on_ones_own_home_is_chatter_unless_help_is_asked_for
     answers = await heard(bot, ["家里卫生间想改个门，找谁弄比较好", "家里想装个扶手，老人腿不好，想请社区帮忙"])
     assert answers["家里卫生间想改个门，找谁弄比较好"] == ""
     assert "登记" in answers["家里想装个扶手，老人腿不好，想请社区帮忙"]
+
+
+async def test_a_visit_or_a_slot_asked_in_its_many_forms_a_want_with_a_hardship_and_a_mocking_complaint_are_offered(bot):
+    answers = await heard(bot, [
+        "想约物业的维修师傅周六来看看厨房下水",  # a visit asked of the property
+        "下个月的义诊能给我留个号吗",  # a slot kept
+        "网格员哪天有空来一趟，我们几户想一起办居住登记",  # when staff can come
+        "我妈骨折了在家躺着，想借个轮椅用一阵，有人能帮忙吗",  # a want with a hardship
+        "门口新装的充电桩俩月了一直不通电，摆着看的吗",  # mocked as for show
+        "绿化带的草都半人高了，啥时候割",  # when it will be done
+    ])
+    assert all("登记" in answer for answer in answers.values()), answers
+    answers = await heard(bot, ["要是能在楼顶搞个小花园就好了，纯属幻想哈", "王奶奶要老花镜的心愿我认领了，周末送过去"])
+    assert all(answer == "" for answer in answers.values()), answers

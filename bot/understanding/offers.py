@@ -83,6 +83,8 @@ NOT_A_REQUEST = re.compile(
     r"\d{1,2}[:：]\d{2}\s*[-—~～至到]+\s*\d{1,2}[:：]\d{2}|"  # a notice's clock range (8:00-18:00)
     # a fault denied and explained (电梯不是坏了，是有人按住了)
     r"不是[^，,。！!]{0,4}(?:坏|丢|漏|堵|停|断|没)[^，,。！!]{0,3}[，,]?(?:是|而是)|"
+    # a wish the sender dismisses as a dream (纯属幻想, 想多了)
+    r"纯属幻想|想多了|白日梦|做梦吧|"
     # ... or denied as the last word, or said to be how it works (白天不亮是正常的，不是坏了)
     r"(?<!是)不是[^，,。！!]{0,4}(?:坏|漏|堵|停|断)了?的?$|(?<!不)(?:是|属于)正常(?:的|现象)(?![吗么嘛？?])|"
     # the sender's own work on it (通了一下午, 修了半天)
@@ -102,9 +104,13 @@ CALL = re.compile(r"(?:修|管|处理|弄|清理?|收拾|拉走|换|通|填|补|
                   # a rhetorical question: whether it will be seen to at all (修不修, 还填不填), a clean-up asked
                   # for (清一清), whether it can still be used (还能喝不), whether one can still live with it
                   # (还让人活不), whether it does not bother them (不嫌臭吗)
-                  r"([修管填补清收换弄处拉扫理])不\1|([修管清扫弄收拉换补填通理])一\2|还能[喝用住走过洗]|"
+                  r"([修管填补清收换弄处拉扫理])不\1|([修管清扫弄收拉换补填通理调剪割])一?\2|还能[喝用住走过洗]|"
                   r"还让(?:不让)?人|不嫌[臭脏吵乱烦]|(?:再|还)不(?:修|管|处理)|"
-                  r"(?:啥时候|什么时候|几时|多会儿?)(?:能|才能|才|来)?(?:修|清|管|处理|换|来人)|有(?:没有)?人(?:管|修|处理)|(?:啥时候|什么时候|几时|多会儿?)(?:能|才能|才)|"
+                  r"(?:啥时候|什么时候|几时|多会儿?)(?:能|才能|才|来)?(?:修|清|管|处理|换|来人|割|剪|收|拉|调|装|通)|"
+                  r"有(?:没有)?人(?:管|修|处理)|(?:啥时候|什么时候|几时|多会儿?)(?:能|才能|才)|"
+                  # hurried (赶紧调调感应吧), or owed (这个真得有人管), or mocked as for show (装好俩月了 摆着看的吗)
+                  r"赶紧[^，,。！!]{0,2}(?:修|调|弄|处理|换|清|管|来|派|找人|叫人)|得有人(?:来|管|看)|"
+                  r"摆着看的|装饰品|当摆设|是摆设|(?:是|你们)?认真的吗|"
                   # whether it must get worse before it is seen to (要等淹了才修), or is never to be put right
                   # (这路就修不好了？)
                   r"等[^，,。！!]{1,8}才(?:修|管|来|处理|换|有人)|[修弄管治]不好了?[？?]+$")
@@ -258,8 +264,12 @@ MINE = re.compile(r"(?:我|额|俺)(?:家(?:孩子|娃|小孩|儿子|闺女|女�
 ELSEWHERE = re.compile(r"(?:单位|公司|学校|厂|医院)里?的")
 # A visit, a time or a slot asked of staff (帮我约一下家庭医生上门, 跟网格员约个时间, 义剪能预约不): a booking, even
 # put as a question or said with why the last visit missed (上次来我不在家).
-VISIT_BOOKED = re.compile(r"(?:帮我|给我|帮忙|想|能不?能?|可以|可不可以)约[^，,。！!]{0,12}(?:上门|来家|到家)|"
-                          r"(?:跟|和|找)[^，,。！!]{0,8}约个?时间|(?:能不?能|可以|可不可以|怎么|咋|在哪)预约|预约[不吗么]")
+VISIT_BOOKED = re.compile(r"(?:帮我|给我|帮忙|想|能不?能?|可以|可不可以|要)约[^，,。！!]{0,14}"
+                          r"(?:上门|来家|到家|到小区|网格员|社区|物业|师傅|时间|评估|安检|办公|咨询|体检|筛查|义诊|义剪|医生)|"
+                          r"(?:跟|和|找)[^，,。！!]{0,8}约个?时间|(?:能不?能|可以|可不可以|怎么|咋个?|在哪)(?:预约|约)|预约[不吗么]|"
+                          # a slot kept (给我留个号, 名额还有吗), or when staff can come or be seen (网格员哪天有空来村里)
+                          r"留(?:个|一个|两个)?(?:号|名额)|各留一个|(?:还有|有)名额(?:没|吗|不)|名额还有(?:吗|没|不)|"
+                          r"(?:哪天|啥时候|什么时候)(?:有空|方便)(?:来|去|过来|过去)?|能不能过去(?:做|办)")
 # Who someone is by trade (收废品的 in the road) is no trade offered.
 DEALER = re.compile(r"收(?:废品|破烂|旧家电|旧电器)的")
 # Work the sender plans on their own home (家里暖气片想挪个位置，找谁改), unless help is asked for it.
