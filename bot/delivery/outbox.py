@@ -31,7 +31,7 @@ from sqlalchemy.orm import configure_mappers
 from bot.metrics import SENDS
 from bot.pipeline.messages import Inbound, Reply
 from models import Outbox, SendState
-from models.db import Prepared
+from models.db import Prepared, PreparedQuery
 
 log = logging.getLogger(__name__)
 
@@ -121,9 +121,11 @@ async def claim_due(
     sessions: async_sessionmaker[AsyncSession], channel: str, *, now: datetime, limit: int = 50
 ) -> list[Outbox]:
     """Leases up to `limit` due rows of one channel; concurrent claimers never get the same row."""
-    query = (select(Outbox).where(Outbox.channel == channel, _owed(now), Outbox.due_at <= now)
-             .order_by(Outbox.due_at, Outbox.id).limit(limit))
-    return await _claim(sessions, query, now=now, lease=LEASE)
+    async with sessions.begin() as session:
+        rows = await _CLAIM_DUE.execute(session, {"of_channel": channel, "now": now, "limit": limit,
+                                                  "leased_until": now + LEASE})
+    # RETURNING gives no promised order; the claim's (due_at is left as it was: at most now).
+    return sorted((detached_row(**row._asdict()) for row in rows), key=lambda row: (row.due_at, row.id))
 
 
 def _owed(now: datetime) -> ColumnElement[bool]:
@@ -148,6 +150,25 @@ async def _claim(sessions: async_sessionmaker[AsyncSession], query: Select[tuple
 
 
 _OUTBOX = Outbox.__table__
+
+
+def _claim_due_statement() -> Any:
+    """One statement leasing a channel's due rows (the delivery runner's claim, every row or few of them at a time
+    under load: through the ORM, a query, a flush and their objects each time): the rows' ids picked as claim_due's
+    query did, locked and skipped when another claimer holds them on PostgreSQL, then updated and returned."""
+    state = _OUTBOX.c.state
+    owed = or_(state == SendState.PENDING, state == SendState.FAILED,  # _owed's, without IN's expanding list
+               (state == SendState.SENDING) & (_OUTBOX.c.lease_until < bindparam("now")))
+    due = (select(_OUTBOX.c.id).where(_OUTBOX.c.channel == bindparam("of_channel"), owed,
+                                      _OUTBOX.c.due_at <= bindparam("now"))
+           .order_by(_OUTBOX.c.due_at, _OUTBOX.c.id).limit(bindparam("limit"))
+           .with_for_update(skip_locked=True))  # SQLite has no FOR UPDATE: its writer holds the database
+    return (update(_OUTBOX).where(_OUTBOX.c.id.in_(due.scalar_subquery()))
+            .values(state=SendState.SENDING, lease_until=bindparam("leased_until"), attempts=_OUTBOX.c.attempts + 1)
+            .returning(*_OUTBOX.c))
+
+
+_CLAIM_DUE = PreparedQuery(_claim_due_statement(), ("of_channel", "now", "limit", "leased_until"))
 # attempts identifies the claim: a sender whose lease ran out and whose row was claimed again must not
 # overwrite the new claimer's outcome.
 _THIS_CLAIM = (_OUTBOX.c.id == bindparam("row_id")) & (_OUTBOX.c.state == SendState.SENDING) & (

@@ -37,6 +37,10 @@ log = logging.getLogger(__name__)
 LEDGER_TEXT_LIMIT = 100_000
 FAILURE_REPLY = "抱歉，系统暂时出错。您的消息已记录，工作人员会尽快跟进。"
 STILL_WAITING = "（刚才的事项还没办完，请接着回答上面的问题；不需要了请回复「取消」。）"
+# Replies this short (确认, 取消, 好的, a building) come again and again from many residents: their classification by
+# the rules of the moment is kept (up to KEPT_SHORT, then forgotten all at once). A Classification is immutable.
+SHORT_TEXT = 8
+KEPT_SHORT = 1024
 
 
 # A handler says whether it handled the message: True, or False when the text is not something it can use,
@@ -59,6 +63,8 @@ class Context:
     replies: list[Reply] = field(default_factory=list)
     case_id: int | None = None
     _classification: Classification | None = None
+    short_texts: dict[str, Classification] | None = None  # the dispatcher's classifications of short texts
+
 
     @property
     def in_group(self) -> bool:
@@ -66,7 +72,15 @@ class Context:
 
     def classification(self) -> Classification:
         if self._classification is None:
-            self._classification = self.classifier.classify(self.text)
+            kept, text = self.short_texts, self.text
+            if kept is None or len(text) > SHORT_TEXT:
+                self._classification = self.classifier.classify(text)
+            elif (found := kept.get(text)) is not None:
+                self._classification = found
+            else:
+                if len(kept) >= KEPT_SHORT:
+                    kept.clear()
+                self._classification = kept[text] = self.classifier.classify(text)
         return self._classification
 
     def reply(self, text: str, *, buttons: tuple[Button, ...] = (), private: bool = False,
@@ -256,6 +270,7 @@ class Dispatcher:
         self.router = router
         router.join_patterns()
         self.senders = SenderLimit(services.settings.inbound_per_sender_per_minute)
+        self._short_texts: tuple[Classifier | None, dict[str, Classification]] = (None, {})
 
     @staticmethod
     def is_explicit(inbound: Inbound, text: str, classifier: Classifier) -> bool:
@@ -332,7 +347,8 @@ class Dispatcher:
             return [Reply(TOO_FAST)] if verdict else []  # told once per minute, then silence
         state = sender.state
         actor = await identify(session, inbound, sender, now=now)
-        ctx = Context(inbound, text, session, actor, state, self.services, now, classifier)
+        ctx = Context(inbound, text, session, actor, state, self.services, now, classifier,
+                      short_texts=self._short_classifications(classifier))
         handled = await self._route(ctx, explicit)
         if not handled and overheard:
             await session.execute(_LEDGER_IGNORED, {"ledger_id": ledger_id})
@@ -344,6 +360,13 @@ class Dispatcher:
         if ctx.state.is_open:
             return [replace(reply, awaits_answer=True) for reply in ctx.replies]
         return ctx.replies
+
+    def _short_classifications(self, classifier: Classifier) -> dict[str, Classification]:
+        """The short texts' classifications by this classifier (the rules file's current one)."""
+        kept = self._short_texts
+        if kept[0] is not classifier:
+            kept = self._short_texts = (classifier, {})
+        return kept[1]
 
     async def _route(self, ctx: Context, explicit: bool) -> bool:
         """Staff commands first, then cancel/help, then the open step, then the classified intent."""
