@@ -264,7 +264,7 @@ MINE = re.compile(r"(?:我|额|俺)(?:家(?:孩子|娃|小孩|儿子|闺女|女�
 ELSEWHERE = re.compile(r"(?:单位|公司|学校|厂|医院)里?的")
 # A visit, a time or a slot asked of staff (帮我约一下家庭医生上门, 跟网格员约个时间, 义剪能预约不): a booking, even
 # put as a question or said with why the last visit missed (上次来我不在家).
-VISIT_BOOKED = re.compile(r"(?:帮我|给我|帮忙|想|能不?能?|可以|可不可以|要)约[^，,。！!]{0,14}"
+BOOKING_ASKED = re.compile(r"(?:帮我|给我|帮忙|想|能不?能?|可以|可不可以|要)约[^，,。！!]{0,14}"
                           r"(?:上门|来家|到家|到小区|网格员|社区|物业|师傅|时间|评估|安检|办公|咨询|体检|筛查|义诊|义剪|医生)|"
                           r"(?:跟|和|找)[^，,。！!]{0,8}约个?时间|(?:能不?能|可以|可不可以|怎么|咋个?|在哪)(?:预约|约)|预约[不吗么]|"
                           # a slot kept (给我留个号, 名额还有吗), or when staff can come or be seen (网格员哪天有空来村里)
@@ -564,7 +564,7 @@ def read(classifier: Classifier, norm: str, matched: tuple[str, ...] = ()) -> Re
     # a want said with a hardship is asked for someone, wherever their kin are or whatever shyness is said with it
     # (我在外地打工…能不能有人帮她买点菜, 想要一副老花镜 她不好意思说)
     micro_wish = words.find("wants", norm) and words.find("hardships", norm)
-    booked = VISIT_BOOKED.search(norm) is not None
+    booked = BOOKING_ASKED.search(norm) is not None
     hard = next((name for name in HARD_MOODS if (said[name] if name in said else words.find(name, norm))
                  and not (name == "resolved" and relapse) and not (name == "asking_neighbours" and whom)
                  and not ((micro_wish or booked) and name in WISHER_MOODS)), None)
