@@ -6,7 +6,16 @@ service polls the fake with PTB's updater; the outbox is drained while the resid
 when every case is filed and every grid worker's notice has reached the fake. The fake Bot API and the residents
 run in a second process (bench/peer.py), as Telegram's servers would be elsewhere. PTB's rate limiter is off
 (one real bot is capped by Telegram at 30 msg/s; this measures gridbot). Prints one JSON line.
+
+That default run is a closed loop: 50 residents each wait for the bot, so the mean update latency is 50 /
+throughput whatever the code does (Little's law; 50 ms at 1,000 updates/s). `--rate R` runs it open-loop instead
+(bench/open_loop.py): a report starts every 3/R s for `--seconds` (R updates/s offered, a report being three),
+by a resident not in a dialogue already (one who finished a report comes back; a new one joins when all are busy),
+who answers each question as soon as it arrives. It reports the offered and achieved updates/s, the update
+latency's p50/p99 (the first step's counted from when it was due) and how late the residents' process itself ran;
+a report not filed or a notice not delivered fails the run, as in the closed loop.
 Usage: python bench/telegram_dialogue.py [--backend sqlite|postgres|both] [--residents 50] [--reports 10]
+       [--rate UPDATES_PER_S [--seconds 10]]  (open loop: e.g. --rate 500, 800, 1000)
        [--statements]  (also counts the SQL statements and commits per update; costs a little CPU)
        [--profile FILE (pstats) or FILE.txt (py-spy samples)]  (the service during the dialogues)
        [--instructions]  (instructions per update of the service's process during the dialogues, under callgrind:
@@ -23,11 +32,13 @@ import statistics
 import tempfile
 import time
 import uuid
+from collections import deque
 from pathlib import Path
 from typing import Any
 
 import uvloop
 from aiohttp import web
+from open_loop import at_rate, summary
 from peer import Commands, Peer
 from profiling import counted, counted_run, profiled
 from scratch_db import drop_database, fresh_database
@@ -101,7 +112,50 @@ def platform_side() -> Commands:
                 "workers_notified": notified(), "get_updates_calls": len(fake.called("getUpdates")),
                 "platform_cpu_s": round(time.process_time() - cpu, 2)}
 
-    return {"open_api": open_api, "open_chats": open_chats, "talk": talk, "stop": fake.stop}
+    async def talk_at_rate(rate: float, reports: int) -> dict[str, Any]:
+        """A report starts every 3/rate s (open loop), each step answered as soon as the bot asks; then waits until
+        every grid worker's notice has arrived."""
+        latencies: list[float] = []
+        lags: list[float] = []
+        idle: deque[int] = deque()  # residents between reports, the longest idle first
+        joined = 0
+        last_answer = 0.0
+
+        async def report(k: int, due: float) -> None:
+            nonlocal joined, last_answer
+            lags.append(time.perf_counter() - due)
+            if idle:
+                n = idle.popleft()
+            else:
+                n, joined = joined, joined + 1
+            person = user(RESIDENT_BASE + n, f"居民{n}")
+            chat = private_chat(person["id"], person["first_name"])
+            began = due
+            for text, expect in ((f"{PROBLEMS[k % len(PROBLEMS)]}，麻烦处理一下", "哪个小区"),
+                                 (f"{COMPOUNDS[k % len(COMPOUNDS)]}{k % 4 + 1}号楼", "请确认"), ("确认", "已受理")):
+                seen = len(fake.by_chat[chat["id"]])
+                await fake.push(message_update(chat, person, text))
+                answer = await asyncio.wait_for(fake.wait_messages(chat["id"], seen + 1), 60)
+                last_answer = time.perf_counter()
+                latencies.append(last_answer - began)
+                began = last_answer
+                assert expect in answer[-1]["text"], (text, answer[-1]["text"])
+            idle.append(n)
+
+        cpu = time.process_time()
+        outcomes, began = await at_rate(reports, 3 / rate, report)
+        if failed := [outcome for outcome in outcomes if isinstance(outcome, BaseException)]:
+            raise RuntimeError(f"{len(failed)} of {reports} reports failed, the first: {failed[0]!r}")
+        await asyncio.wait_for(fake.wait_for(lambda f: notified() >= reports), 60)
+        elapsed = time.perf_counter() - began
+        return {"seconds": elapsed, "seconds_until_all_filed": last_answer - began, "updates": len(latencies),
+                **summary(rate, len(latencies), began, last_answer, latencies, lags, prefix="update_"),
+                "residents": joined, "workers_notified": notified(),
+                "get_updates_calls": len(fake.called("getUpdates")),
+                "platform_cpu_s": round(time.process_time() - cpu, 2)}
+
+    return {"open_api": open_api, "open_chats": open_chats, "talk": talk, "talk_at_rate": talk_at_rate,
+            "stop": fake.stop}
 
 
 # --- the service's side ---
@@ -190,7 +244,8 @@ class StatementCount:
 
 
 async def bench(backend: str, residents: int, reports: int, profile: str | None = None,
-                statements: bool = False, under_callgrind: bool = False) -> dict:
+                statements: bool = False, under_callgrind: bool = False, rate: float | None = None,
+                seconds: float = 10.0) -> dict:
     with tempfile.TemporaryDirectory() as workdir:
         url = await fresh_database(backend, Path(workdir))
         async with Peer(platform_side) as telegram:
@@ -204,7 +259,7 @@ async def bench(backend: str, residents: int, reports: int, profile: str | None 
             channel.setup(app)
             runner = web.AppRunner(app)
             await runner.setup()  # runs on_startup: PTB initializes and starts polling the fake
-            total = residents * reports
+            total = round(rate * seconds / 3) if rate else residents * reports
             try:
                 await telegram.ask("open_chats", ids=await bind_every_staff_member(runtime))
 
@@ -221,7 +276,10 @@ async def bench(backend: str, residents: int, reports: int, profile: str | None 
                 if count is not None:
                     count.on = True
                 with counted(under_callgrind), profiled(profile):
-                    figures = await telegram.ask("talk", residents=residents, reports=reports)
+                    if rate:
+                        figures = await telegram.ask("talk_at_rate", rate=rate, reports=total)
+                    else:
+                        figures = await telegram.ask("talk", residents=residents, reports=reports)
                 figures["service_cpu_ms_per_update"] = round((time.process_time() - cpu) * 1000 / figures["updates"], 2)
                 if count is not None:  # the notices' delivery goes on after the talk: counted until it is done
                     talking.set()
@@ -235,11 +293,13 @@ async def bench(backend: str, residents: int, reports: int, profile: str | None 
                     cases = await session.scalar(select(func.count()).select_from(Case))
                     unsent = await session.scalar(select(func.count()).select_from(Outbox).where(
                         Outbox.state != SendState.SENT))
-                core_only = None if under_callgrind else await core_only_rate(runtime, residents, reports)
+                core_only = None if under_callgrind or rate else await core_only_rate(runtime, residents, reports)
             finally:
                 await runner.cleanup()
                 await runtime.close()
         await drop_database(url)
+    if cases != total or unsent:
+        raise SystemExit(f"lost work: {cases} of {total} cases filed, {unsent} notices unsent")
     seconds = figures.pop("seconds")
     return {
         "reports": total, "cases_filed": cases, "workers_notified": figures.pop("workers_notified"),
@@ -254,6 +314,9 @@ def main() -> None:
     parser.add_argument("--backend", choices=["sqlite", "postgres", "both"], default="both")
     parser.add_argument("--residents", type=int, default=50)
     parser.add_argument("--reports", type=int, default=10, help="complete reports per resident")
+    parser.add_argument("--rate", type=float, help="open loop: updates/s offered (a report every 3/RATE s) instead of "
+                                                   "--residents each waiting for the bot")
+    parser.add_argument("--seconds", type=float, default=10.0, help="with --rate: how long reports are started")
     parser.add_argument("--profile", help="profile the service during the dialogues into this file (pstats; py-spy's "
                                           "samples for a .txt)")
     parser.add_argument("--statements", action="store_true", help="count SQL statements and commits per update")
@@ -263,17 +326,19 @@ def main() -> None:
     if args.instructions:
         count, run = counted_run(__file__, args.backend, ["--residents", str(args.residents),
                                                           "--reports", str(args.reports)])
-        updates = args.residents * args.reports * 3
+        updates = run["updates"]
         print(json.dumps({"bench": "telegram_dialogue", "backend": args.backend, "updates": updates,
                           "instructions_per_update": round(count / updates), "run": run}, ensure_ascii=False))
         return
     figures: dict = {"bench": "telegram_dialogue", "python": platform.python_version(),
                      "machine": platform.machine(), "event_loop": "uvloop", "rate_limiter": "off",
-                     "residents": args.residents, "reports_each": args.reports, "steps_per_report": 3,
-                     "platform_side": "fake Bot API and residents in a second process"}
+                     "steps_per_report": 3, "platform_side": "fake Bot API and residents in a second process",
+                     **({"load": "open loop", "offered_updates_per_s": args.rate, "seconds_offered": args.seconds}
+                        if args.rate else {"load": "closed loop", "residents": args.residents,
+                                           "reports_each": args.reports})}
     for backend in (["sqlite", "postgres"] if args.backend == "both" else [args.backend]):
         figures[backend] = uvloop.run(bench(backend, args.residents, args.reports, args.profile,
-                                            args.statements, args.under_callgrind))
+                                            args.statements, args.under_callgrind, args.rate, args.seconds))
     print(json.dumps(figures, ensure_ascii=False))
 
 

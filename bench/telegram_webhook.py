@@ -9,7 +9,16 @@ limiter is off: one real bot is capped by Telegram at 30 msg/s, this measures gr
 group chatter (one group, a new member each time; recorded, never answered): each message is still read for a
 report to offer (bot/understanding/offers.py), so it costs the service more than a private report's step.
 Prints one JSON line.
+
+Both phases are closed loops by default (`--concurrency` posts in flight, each waiting for its answer), which caps
+the latency the service can show at concurrency / throughput. `--rate R` runs them open-loop (bench/open_loop.py):
+a new resident's report starts every 2/R s for `--seconds` (R report updates/s offered; the 确认 follows as soon as
+the reply arrives), then a chatter message goes out every 1/R s as long, each without waiting for the answers
+before it. Latencies of a first step count from when it was due; the offered and achieved rates and how late the
+posting process itself ran are reported; lost work (a case not filed, a reply or notice not delivered, an answer
+other than 200) fails the run.
 Usage: python bench/telegram_webhook.py [--backend sqlite|postgres|both] [--reports N] [--concurrency N]
+       [--rate UPDATES_PER_S [--seconds 10]]  (open loop: e.g. --rate 500, 800, 1000)
        [--instructions]  (instructions per update of the service's process, under callgrind: a count the
        machine's load does not move; both phases together as before, then each phase's own and each thread's.
        Counted: the HTTP server, the webhook, the dispatcher, the replies' sends to the fake (they run while the
@@ -32,6 +41,7 @@ from typing import Any
 
 import uvloop
 from aiohttp import ClientSession, TCPConnector, web
+from open_loop import at_rate, summary
 from peer import Commands, Peer
 from profiling import counted, counted_run, instructions_so_far, profiled
 from scratch_db import drop_database, fresh_database
@@ -81,12 +91,13 @@ def platform_side() -> Commands:
     update_ids = iter(range(1, 10**9))
 
     async def post(http: ClientSession, endpoint: str, update: dict, latencies: list[float],
-                   reply_latencies: list[float] | None = None) -> None:
-        """Posts the update; with `reply_latencies`, also waits (as the resident does) for the bot's reply."""
+                   reply_latencies: list[float] | None = None, *, due: float | None = None) -> None:
+        """Posts the update; with `reply_latencies`, also waits (as the resident does) for the bot's reply. The
+        latencies count from `due` when given (open loop: when the post was due), else from now."""
         update["update_id"] = next(update_ids)
         chat = update["message"]["chat"]["id"]
         seen = len(fake.by_chat[chat])
-        began = time.perf_counter()
+        began = time.perf_counter() if due is None else due
         async with http.post(endpoint, json=update, headers={SECRET_HEADER: SECRET}) as response:
             assert response.status == 200, response.status
         latencies.append(time.perf_counter() - began)
@@ -152,6 +163,62 @@ def platform_side() -> Commands:
             "chatter_p99_ms": round(percentile(latencies, 0.99) * 1000, 2),
         }
 
+    async def post_reports_at_rate(endpoint: str, token: str, reports: int, rate: float) -> dict[str, Any]:
+        """W001 redeems its invite; then a new resident's report starts every 2/rate s (open loop), its 确认 posted
+        as soon as the reply arrives."""
+        latencies: list[float] = []
+        reply_latencies: list[float] = []
+        lags: list[float] = []
+        last = 0.0
+        async with ClientSession(connector=TCPConnector(limit=0)) as http:
+            fake.started.add(WORKER_ID)
+            await post(http, endpoint, message_update(private_chat(WORKER_ID, "李娟"), user(WORKER_ID, "李娟"),
+                                                      f"/start {token}"), [], [])
+
+            async def report(n: int, due: float) -> None:
+                nonlocal last
+                lags.append(time.perf_counter() - due)
+                person = user(RESIDENT_BASE + n, f"居民{n}")
+                chat = private_chat(person["id"], person["first_name"])
+                fake.started.add(person["id"])
+                await post(http, endpoint,
+                           message_update(chat, person, f"铁塔厂家属院{n % 8 + 1}号楼{PROBLEMS[n % len(PROBLEMS)]}"),
+                           latencies, reply_latencies, due=due)
+                await post(http, endpoint, message_update(chat, person, "确认"), latencies, reply_latencies)
+                last = max(last, time.perf_counter())
+
+            cpu = time.process_time()
+            outcomes, began = await at_rate(reports, 2 / rate, report)
+            platform_cpu = time.process_time() - cpu
+        if failed := [outcome for outcome in outcomes if isinstance(outcome, BaseException)]:
+            raise RuntimeError(f"{len(failed)} of {reports} reports failed, the first: {failed[0]!r}")
+        return {"report_updates": len(latencies), "updates_per_s": round(len(latencies) / (last - began), 1),
+                **summary(rate, len(latencies), began, last, latencies, lags),
+                **{f"reply_{key}": value for key, value in summary(rate, len(reply_latencies), began, last,
+                                                                   reply_latencies, []).items()
+                   if key in ("p50_ms", "p99_ms", "max_ms")},
+                "platform_cpu_s": round(platform_cpu, 2)}
+
+    async def post_chatter_at_rate(endpoint: str, updates: int, rate: float) -> dict[str, Any]:
+        """Group chatter from `updates` different members of one group, one every 1/rate s (open loop)."""
+        latencies: list[float] = []
+        lags: list[float] = []
+        last = 0.0
+        group = group_chat(-100_777, "铁塔厂家属院居民群")
+        async with ClientSession(connector=TCPConnector(limit=0)) as http:
+            async def chatter(n: int, due: float) -> None:
+                nonlocal last
+                lags.append(time.perf_counter() - due)
+                await post(http, endpoint, message_update(group, user(200_000 + n, f"群友{n}"),
+                                                          CHATTER[n % len(CHATTER)]), latencies, due=due)
+                last = max(last, time.perf_counter())
+
+            outcomes, began = await at_rate(updates, 1 / rate, chatter)
+        if failed := [outcome for outcome in outcomes if isinstance(outcome, BaseException)]:
+            raise RuntimeError(f"{len(failed)} of {updates} chatter posts failed, the first: {failed[0]!r}")
+        return {"chatter_updates": len(latencies), "chatter_updates_per_s": round(len(latencies) / (last - began), 1),
+                **summary(rate, len(latencies), began, last, latencies, lags, prefix="chatter_")}
+
     async def delivered() -> dict[str, Any]:
         """Replies to residents, and notices to staff (without W001's answer to its /start)."""
         return {"replies": sum(1 for (chat, _) in fake.messages if chat >= RESIDENT_BASE),
@@ -159,7 +226,8 @@ def platform_side() -> Commands:
                                      or chat == WORKER_ID) - 1}
 
     return {"open_api": open_api, "open_chats": open_chats, "post_reports": post_reports,
-            "post_chatter": post_chatter, "delivered": delivered, "stop": fake.stop}
+            "post_chatter": post_chatter, "post_reports_at_rate": post_reports_at_rate,
+            "post_chatter_at_rate": post_chatter_at_rate, "delivered": delivered, "stop": fake.stop}
 
 
 # --- the service's side ---
@@ -194,7 +262,8 @@ def percentile(sorted_values: list[float], share: float) -> float:
 
 
 async def bench(backend: str, reports: int, concurrency: int, profile: str | None = None,
-                under_callgrind: bool = False, serve: bool = False) -> dict:
+                under_callgrind: bool = False, serve: bool = False, rate: float | None = None,
+                seconds: float = 10.0) -> dict:
     with tempfile.TemporaryDirectory() as workdir:
         url = await fresh_database(backend, Path(workdir))
         async with Peer(platform_side) as telegram:
@@ -219,6 +288,8 @@ async def bench(backend: str, reports: int, concurrency: int, profile: str | Non
             site = web.TCPSite(runner, "127.0.0.1", 0)
             await site.start()
             port = runner.addresses[0][1]
+            if rate:
+                reports = round(rate * seconds / 2)
             try:
                 staff_chats, token = await bind_every_staff_member(runtime)
                 await telegram.ask("open_chats", ids=staff_chats)
@@ -226,12 +297,20 @@ async def bench(backend: str, reports: int, concurrency: int, profile: str | Non
                 cpu = time.process_time()
                 with counted(under_callgrind):
                     with profiled(profile):
-                        figures = await telegram.ask("post_reports", endpoint=endpoint, token=token, reports=reports,
-                                                     concurrency=concurrency)
+                        if rate:
+                            figures = await telegram.ask("post_reports_at_rate", endpoint=endpoint, token=token,
+                                                         reports=reports, rate=rate)
+                        else:
+                            figures = await telegram.ask("post_reports", endpoint=endpoint, token=token,
+                                                         reports=reports, concurrency=concurrency)
                     after_reports = instructions_so_far(under_callgrind)
                     with profiled(chatter_profile(profile)):
-                        figures |= await telegram.ask("post_chatter", endpoint=endpoint, updates=2 * reports,
-                                                      concurrency=concurrency)
+                        if rate:
+                            figures |= await telegram.ask("post_chatter_at_rate", endpoint=endpoint,
+                                                          updates=round(rate * seconds), rate=rate)
+                        else:
+                            figures |= await telegram.ask("post_chatter", endpoint=endpoint, updates=2 * reports,
+                                                          concurrency=concurrency)
                     after_chatter = instructions_so_far(under_callgrind)
                 # both phases (reports, then chatter): the service's CPU seconds, robust to a loaded machine
                 figures["service_cpu_ms_per_update"] = round(
@@ -251,11 +330,15 @@ async def bench(backend: str, reports: int, concurrency: int, profile: str | Non
     if under_callgrind:  # per phase and thread ("Th 1": the event loop; the others, SQLite's and the peer pipe's)
         figures["instructions"] = {"reports": after_reports, "chatter": {
             thread: count - after_reports.get(thread, 0) for thread, count in after_chatter.items()}}
+    lost = (reports - cases) + (2 * reports - delivered["replies"]) + (reports - delivered["staff_notices"])
+    if rate and lost:
+        raise SystemExit(f"lost work at {rate:g} updates/s: {cases} of {reports} cases, {delivered['replies']} of "
+                         f"{2 * reports} replies, {delivered['staff_notices']} of {reports} notices")
     return figures | {
         "cases": cases, "replies_recorded": delivered["replies"], "worker_notices_sent": notified,
         "worker_notices_recorded": delivered["staff_notices"], "worker_notices_per_s": round(notified / drain_seconds, 1),
         "unsent_notices": unsent,
-        "lost": (reports - cases) + (2 * reports - delivered["replies"]) + (reports - delivered["staff_notices"]),
+        "lost": lost,
     }
 
 
@@ -264,6 +347,9 @@ def main() -> None:
     parser.add_argument("--backend", choices=["sqlite", "postgres", "both"], default="both")
     parser.add_argument("--reports", type=int, default=1000, help="reports filed; each is two updates")
     parser.add_argument("--concurrency", type=int, default=8, help="requests in flight")
+    parser.add_argument("--rate", type=float, help="open loop: updates/s offered in each phase instead of "
+                                                   "--concurrency posts each waiting for its answer")
+    parser.add_argument("--seconds", type=float, default=10.0, help="with --rate: how long each phase posts")
     parser.add_argument("--profile", help="profile the service during the posts into this file (pstats; py-spy's "
                                           "samples for a .txt)")
     parser.add_argument("--instructions", action="store_true", help="count instructions per update (callgrind)")
@@ -283,11 +369,13 @@ def main() -> None:
             "threads": phases, "run": run}, ensure_ascii=False))
         return
     figures: dict = {"bench": "telegram_webhook", "python": platform.python_version(), "machine": platform.machine(),
-                     "event_loop": "uvloop", "concurrency": args.concurrency, "rate_limiter": "off", "serve": args.serve,
+                     "event_loop": "uvloop", "rate_limiter": "off", "serve": args.serve,
+                     **({"load": "open loop", "offered_updates_per_s": args.rate, "seconds_offered": args.seconds}
+                        if args.rate else {"load": "closed loop", "concurrency": args.concurrency}),
                      "platform_side": "fake Bot API and update clients in a second process"}
     for backend in (["sqlite", "postgres"] if args.backend == "both" else [args.backend]):
         figures[backend] = uvloop.run(bench(backend, args.reports, args.concurrency, args.profile,
-                                            args.under_callgrind, args.serve))
+                                            args.under_callgrind, args.serve, args.rate, args.seconds))
     print(json.dumps(figures, ensure_ascii=False))
 
 

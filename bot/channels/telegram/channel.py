@@ -24,9 +24,11 @@ from telegram.ext import Application, ContextTypes, TypeHandler
 from bot.channels.telegram.sender import TEXT_LIMIT, TelegramSender, cut, keyboard_json
 from bot.channels.telegram.transport import (
     CHANNEL,
+    CONCURRENT_UPDATES,
     GROUP_CHATS,
     KeyedLocks,
     MessageUpdate,
+    UpdateQueue,
     UpdatesBot,
     message_update,
     read_body,
@@ -233,6 +235,10 @@ class TelegramChannel:
         self.accepting = True  # False once shutdown began: the webhook answers 503 so Telegram keeps the update
         self.processed = 0  # updates handled so far, for health figures, benchmarks and tests
         self._progressed: asyncio.Event | None = None  # set at the next handled update, for wait_processed
+        self._polled: set[asyncio.Task[None]] = set()  # polled message updates being handled (see _take_polled)
+        self._room: asyncio.Future[None] | None = None  # set when one of CONCURRENT_UPDATES polled ones is done
+        if isinstance(application.update_queue, UpdateQueue):
+            application.update_queue.take = self._take_polled
         application.add_handler(TypeHandler(Update, self._on_update))
         application.add_handler(TypeHandler(MessageUpdate, self._on_update))  # polled messages (UpdatesBot)
         application.add_error_handler(self._on_error)
@@ -273,6 +279,8 @@ class TelegramChannel:
         await self.stop_taking()
         if self.application.running:
             await self.application.stop()
+        if self._polled:
+            await asyncio.gather(*self._polled, return_exceptions=True)
         if not await self.replies.settled(SEND_GRACE):
             await self.replies.cancel()
         await self.application.shutdown()
@@ -325,6 +333,28 @@ class TelegramChannel:
 
     async def _on_update(self, update: MessageUpdate | Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         await self.handle(update)
+
+    async def _take_polled(self, update: MessageUpdate) -> None:
+        """A polled message update, handled in a task of its own as PTB would (at most CONCURRENT_UPDATES at once:
+        past that, the updater waits before it polls again); a failure is logged as PTB's error handler does."""
+        while len(self._polled) >= CONCURRENT_UPDATES:
+            if self._room is None or self._room.done():
+                self._room = asyncio.get_running_loop().create_future()
+            await asyncio.shield(self._room)
+        task = asyncio.create_task(self._handle_polled(update))
+        self._polled.add(task)
+        task.add_done_callback(self._polled_done)
+
+    async def _handle_polled(self, update: MessageUpdate) -> None:
+        try:
+            await self.handle(update)
+        except Exception as error:
+            log.error("telegram update failed: %r", error, exc_info=error)
+
+    def _polled_done(self, task: asyncio.Task[None]) -> None:
+        self._polled.discard(task)
+        if self._room is not None and not self._room.done():
+            self._room.set_result(None)
 
     async def handle(self, update: MessageUpdate | Update) -> None:
         """One update, after the earlier ones of its chat: a message, or a button press."""

@@ -50,7 +50,8 @@ class _Connection(asyncio.Protocol):
         """Writes the request; the future holds the status and the body."""
         assert self.transport is not None
         self._answer = asyncio.get_running_loop().create_future()
-        self._parser = httptools.HttpResponseParser(self)
+        if self._parser is None:  # one per connection: llhttp reads a kept-alive connection's answers in turn
+            self._parser = httptools.HttpResponseParser(self)
         self._body, self._head_bytes, self._framed, self._headers_done = [], 0, False, False
         self.transport.write(request)
         return self._answer
@@ -100,6 +101,11 @@ class _Connection(asyncio.Protocol):
         answer.set_result((parser.get_status_code(), b"".join(self._body)))
 
 
+def _too_late(answer: asyncio.Future[tuple[int, bytes]]) -> None:
+    if not answer.done():
+        answer.set_exception(TimeoutError())
+
+
 class KeepAlivePool:
     """POSTs JSON bodies to one server over at most `size` kept-alive connections."""
 
@@ -146,15 +152,21 @@ class KeepAlivePool:
             request = b"POST %s HTTP/1.1\r\n%sContent-Length: %d\r\n\r\n%s" % (
                 path.encode(), self._head, len(body), body)
             self._busy.add(connection)
+            answer_future = connection.exchange(request)
+            # The read timeout as one timer on the answer, not asyncio.timeout's context around the await: this
+            # runs for every send and getUpdates, and the timer is all the context did.
+            timer = (asyncio.get_running_loop().call_later(read_timeout, _too_late, answer_future)
+                     if read_timeout is not None else None)
             try:
-                async with asyncio.timeout(read_timeout):
-                    answer = await connection.exchange(request)
+                answer = await answer_future
             except BaseException:
                 connection.reusable = False
                 if connection.transport is not None:
                     connection.transport.abort()
                 raise
             finally:
+                if timer is not None:
+                    timer.cancel()
                 self._busy.discard(connection)
             if connection.reusable:
                 self._idle.append(connection)

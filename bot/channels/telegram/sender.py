@@ -49,6 +49,8 @@ def keyboard(buttons: Sequence[Button] | Sequence[Sequence[str]]) -> InlineKeybo
 
 def keyboard_json(buttons: Sequence[Button] | Sequence[Sequence[str]]) -> dict[str, Any] | None:
     """The inline keyboard as the Bot API's JSON (what PTB's InlineKeyboardMarkup.to_dict gives)."""
+    if not buttons:
+        return None
     rows = _button_rows(buttons)
     return {"inline_keyboard": [[{"text": label, "callback_data": payload} for label, payload in row]
                                 for row in rows]} if rows else None
