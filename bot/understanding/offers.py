@@ -175,6 +175,9 @@ RELAPSE = re.compile(r"又|还是|结果|没两天|没几天|没过几天|但是
 INTERJECTION = re.compile(r"^(?:坏了|完了|糟了|惨了|完蛋了)(?:完了)?[，,!！。\s]+")
 # Problem states as grammar: a verb that cannot reach its result (关不上, 抬不起来, 充不进去); a bad quality to a
 # degree (低得很, 斜得厉害, 太旧了); a shared space misused (把鸡养在楼道, 泔水倒进雨水井, 把绿地改成车位).
+# On and off (亮一阵灭一阵, 一会儿有一会儿没, 忽冷忽热, 时好时坏): a fault, and one that keeps coming back. Its groups
+# are 1-4: no other group comes before it in the patterns it is part of.
+ON_AND_OFF = r"(.)一(?:阵|会儿?)(?!\1).一(?:阵|会儿?)|一(?:阵|会儿?)(.)一(?:阵|会儿?)(?!\2).|忽(.)忽(?!\3).|时(.)时(?!\4)."
 PROBLEM_GRAMMAR = re.compile(
     r"[打关推拉抬锁刷扫充按开冲进出上下转拧合插扣挪爬走停用站粘拧]不(?:开|上|下|动|进|出|起|住|通|着|了|去|来|紧|严|稳|牢)|"
     r"(?:低|高|斜|歪|晃|臭|冲|闷|脏|乱|吵|黑|冷|滑|潮|湿|旧|破|响|慢|暗|凉|冰)(?:得|的)"
@@ -202,7 +205,7 @@ PROBLEM_GRAMMAR = re.compile(
     r"有人住(?:在|进)|(?:单元|楼|地下室|配电房?|消防|车库|防盗|铁|院|楼道|楼顶|天台|后)门[^，,。！!]{0,2}"
     r"(?:一直|老是|总是|天天|整天|成天|常年)(?:都)?(?:开着|敞着)|"
     # on and off: 亮一阵灭一阵, 一会儿有一会儿没, 忽冷忽热, 时好时坏
-    r"(.)一(?:阵|会儿?)(?!\1).一(?:阵|会儿?)|一(?:阵|会儿?)(.)一(?:阵|会儿?)(?!\2).|忽(.)忽(?!\3).|时(.)时(?!\4).|"
+    + ON_AND_OFF + "|"
     # a noise it makes (咯吱咯吱响), one kept up at night (晚上九点多还在放), someone shut in it (被关在里头)
     r"(..)\5[地的]?(?:直|一直|乱)?(?:响|叫)|"
     r"(?:晚上|夜里|夜间)[^。！!]{0,10}还在?(?:放|响|吵|敲|闹|唱|砸|装修|施工)|被(?:关|困|卡)在(?:里|电梯)"
@@ -226,6 +229,7 @@ UNCLAIMED = re.compile(r"没人(?=[领骑要坐玩]|认领)")
 # It has lasted or keeps coming back (都三天了, 好几个月了, 三天两头): a complaint's mark on a shared thing. Plain
 # frequency (每天, 又, 一直) is not: 电梯每天早上都是送娃上学的.
 PERSISTENT = re.compile(
+    ON_AND_OFF + "|"
     r"(?:好几|[一二两三四五六七八九十几半\d]+)个?(?:天|月|星期|礼拜|周|年)(?:了|多了|都|也|还)|三天两头|隔三差五|动不动|"
     r"一天到晚|没完没了|个不停|不停地|到现在|至今|"
     # undone and back again (撕了又贴, 修了又坏, 清了又堆)
