@@ -7,7 +7,7 @@ import importlib
 import re
 import sys
 import weakref
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from importlib.metadata import version
 from pathlib import Path
@@ -175,7 +175,8 @@ def _configure_sqlite(engine: AsyncEngine, *, inline: bool) -> None:
 
         engine.sync_engine.dialect.do_begin = _begin_immediate  # type: ignore[method-assign]
         setattr(engine.sync_engine.dialect, LEAN, LeanDriver(begin=_lean_begin_immediate, joining=_lean_joining,
-                                                             ends_inline=_lean_ends_inline))
+                                                             ends_inline=_lean_ends_inline,
+                                                             commit_later=_lean_commit_later))
         return
 
     @event.listens_for(engine.sync_engine, "begin")
@@ -184,11 +185,15 @@ def _configure_sqlite(engine: AsyncEngine, *, inline: bool) -> None:
 
 
 def _lean_begin_immediate(dbapi: Any) -> None:
-    dbapi.begin_immediate()
+    dbapi.begin_immediate(join=True)  # in the group of transactions awaiting their COMMIT, if one is open
 
 
 def _lean_ends_inline(dbapi: Any, commit: bool) -> bool:
-    return not commit or not dbapi.checkpoints_at_commit()
+    return True  # a lean commit joins the group (commit_later) and its COMMIT never waits: a checkpoint is left to a BEGIN
+
+
+def _lean_commit_later(dbapi: Any) -> Awaitable[None]:
+    return dbapi.commit_later()
 
 
 def _lean_joining(dbapi: Any) -> None:
@@ -386,6 +391,8 @@ class Prepared:
                 lean.close(commit)
             else:
                 await _to_completion(lambda: lean.close(commit))
+        if lean.committed is not None:
+            await lean.committed
 
     async def execute_later(self, session: AsyncSession, values: dict[str, Any]) -> None:
         """execute() for a write whose outcome nothing reads back: in a lean transaction on PostgreSQL it is sent
@@ -621,6 +628,9 @@ class LeanDriver:
     # Whether committing (True) or rolling back (False) the connection's transaction now cannot wait, so needs no
     # greenlet; None: it always may.
     ends_inline: Callable[[Any, bool], bool] | None = None
+    # Ends the transaction to be committed with others (group commit); what it returns is done once it is. None:
+    # the driver commits each transaction on its own.
+    commit_later: Callable[[Any], Awaitable[None]] | None = None
 
 
 class _Lean:
@@ -633,7 +643,7 @@ class _Lean:
     Connection on the same DBAPI connection, in the same transaction, which SQLAlchemy then commits or rolls back
     as usual."""
 
-    __slots__ = ("engine", "dialect", "driver", "awaited", "fairy", "connection", "deferred")
+    __slots__ = ("engine", "dialect", "driver", "awaited", "fairy", "connection", "deferred", "committed")
 
     def __init__(self, engine: Any, driver: LeanDriver) -> None:
         self.engine = engine
@@ -643,6 +653,9 @@ class _Lean:
         self.fairy: Any = None  # the pool's checked-out connection, from the first statement on
         self.connection: Connection | None = None  # SQLAlchemy's Connection on it, once ORM work joined
         self.deferred: list[Deferred] = []  # writes left for the next statement (Prepared.execute_later)
+        # Once ended by the driver's commit_later: done when the COMMIT it awaits has made it durable. Nothing the
+        # block did may be told or sent before (a resident is never told what a crash could lose).
+        self.committed: Awaitable[None] | None = None
 
     def open(self) -> None:
         """Checks a connection out and begins the transaction on it, unless done already (in a greenlet: either may
@@ -695,7 +708,9 @@ class _Lean:
             connection.close()
         elif fairy is not None:
             try:
-                if commit:
+                if commit and self.driver.commit_later is not None:
+                    self.committed = self.driver.commit_later(fairy.dbapi_connection)
+                elif commit:
                     fairy.dbapi_connection.commit()
                 else:
                     fairy.dbapi_connection.rollback()
@@ -829,6 +844,8 @@ class _Transaction:
                 _end_lean(session, lean, commit=kind is None)
             else:
                 await _to_completion(lambda: _end_lean(session, lean, commit=kind is None))
+            if lean.committed is not None:  # the block returns once its rows are durable
+                await lean.committed
             return
         sync = session.sync_session
         transaction = self.transaction
