@@ -67,13 +67,12 @@ async def cancel(ctx: Context) -> bool:
 @router.intent(Intent.CHATTER)
 async def not_understood(ctx: Context) -> bool:
     """Answers a private message it could not place; stays silent in groups unless addressed."""
+    if ctx.in_group and not (ctx.inbound.mentions_bot or ctx.inbound.reply_to_bot or ctx.text.startswith("/")):
+        return False
     emergency = emergency_in(ctx.text) if ctx.text else None  # heard whatever words the rules lack
-    if ctx.in_group:
-        if not (ctx.inbound.mentions_bot or ctx.inbound.reply_to_bot or ctx.text.startswith("/")):
-            return False
-        if emergency is None:
-            ctx.reply(GROUP_HINT)
-            return True
+    if ctx.in_group and emergency is None:
+        ctx.reply(GROUP_HINT)
+        return True
     if emergency is not None:
         await file_what_may_be_a_problem(ctx)
         return True

@@ -208,10 +208,6 @@ class InlineConnection(AsyncAdapt_aiosqlite_connection):
         except Exception as error:
             self._handle_exception(error)
 
-    def checkpoints_at_commit(self) -> bool:
-        """Whether the next commit() runs a checkpoint (on the driver's thread, waited for); the others never wait."""
-        return (self._commits + 1) % CHECKPOINT_EVERY == 0
-
     def commit(self) -> None:
         if self._connection._connection:
             try:

@@ -128,10 +128,12 @@ async def claim_due(
     return sorted((detached_row(**row._asdict()) for row in rows), key=lambda row: (row.due_at, row.id))
 
 
-def _owed(now: datetime) -> ColumnElement[bool]:
-    """Rows still to send: queued, failed, or claimed by a sender whose lease ran out (it crashed or vanished)."""
-    return or_(Outbox.state.in_([SendState.PENDING, SendState.FAILED]),
-               (Outbox.state == SendState.SENDING) & (Outbox.lease_until < now))
+def _owed(now: datetime | ColumnElement[datetime]) -> ColumnElement[bool]:
+    """Rows still to send: queued, failed, or claimed by a sender whose lease ran out (it crashed or vanished). No
+    IN list, so that a prepared statement can hold it (`now` a bind parameter)."""
+    state = _OUTBOX.c.state
+    return or_(state == SendState.PENDING, state == SendState.FAILED,
+               (state == SendState.SENDING) & (_OUTBOX.c.lease_until < now))
 
 
 async def _claim(sessions: async_sessionmaker[AsyncSession], query: Select[tuple[Outbox]], *, now: datetime,
@@ -156,10 +158,7 @@ def _claim_due_statement() -> Any:
     """One statement leasing a channel's due rows (the delivery runner's claim, every row or few of them at a time
     under load: through the ORM, a query, a flush and their objects each time): the rows' ids picked as claim_due's
     query did, locked and skipped when another claimer holds them on PostgreSQL, then updated and returned."""
-    state = _OUTBOX.c.state
-    owed = or_(state == SendState.PENDING, state == SendState.FAILED,  # _owed's, without IN's expanding list
-               (state == SendState.SENDING) & (_OUTBOX.c.lease_until < bindparam("now")))
-    due = (select(_OUTBOX.c.id).where(_OUTBOX.c.channel == bindparam("of_channel"), owed,
+    due = (select(_OUTBOX.c.id).where(_OUTBOX.c.channel == bindparam("of_channel"), _owed(bindparam("now")),
                                       _OUTBOX.c.due_at <= bindparam("now"))
            .order_by(_OUTBOX.c.due_at, _OUTBOX.c.id).limit(bindparam("limit"))
            .with_for_update(skip_locked=True))  # SQLite has no FOR UPDATE: its writer holds the database

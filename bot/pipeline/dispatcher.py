@@ -65,7 +65,6 @@ class Context:
     _classification: Classification | None = None
     short_texts: dict[str, Classification] | None = None  # the dispatcher's classifications of short texts
 
-
     @property
     def in_group(self) -> bool:
         return self.inbound.is_group

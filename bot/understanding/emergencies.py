@@ -16,6 +16,7 @@ class Emergency:
     label: str  # 紧急情况的中文名
     number: str  # key into the emergency numbers: police | fire | ambulance | gas | lift
     pattern: re.Pattern[str]
+    unless: re.Pattern[str] | None = None  # what makes the words that matched mean something else
 
 
 # Hypotheticals and past events are not emergencies: "着火了怎么办" in a safety notice, "上次电梯困人"; nor is one
@@ -39,8 +40,6 @@ _NOT_NOW = re.compile(r"着火了?怎么办|小心|当心|提示|提醒|科普|�
                       r"(?:热|气|急|渴|辣|累|馋|涨)得.{0,6}(?:冒烟|着火)|(?:嗓子|喉咙|脑袋|头)(?:都|快|要)?冒烟|"
                       r"(?:整个人|心里)(?:都)?着火|"
                       r"的时候(?:千万|要|别|不要|记得|应该)|(?<!有)没事$")
-# 漏气 of a tyre, an inflatable or a ball is no gas leak
-_NOT_GAS = re.compile(r"轮胎|车胎|胎|泳池|充气|气垫|气球|皮球|篮球|足球|游泳圈|气门|打气|气囊")
 EMERGENCIES = (
     Emergency("trapped_in_lift", "电梯困人", "lift",
               re.compile(r"电梯.{0,12}(困|关)(了|住|着)?.{0,4}(人|孩子|老人|小孩)|(困|关)在电梯|电梯.{0,8}(被困|出不来)"
@@ -50,7 +49,9 @@ EMERGENCIES = (
     Emergency("gas_smell", "燃气泄漏", "gas",
               # a gas smelt or heard hissing near the gas pipe or meter (天然气管子那块嘶嘶响), unless it is gone (没味了)
               re.compile(r"(煤气|燃气|天然气|液化气)(味|泄漏|漏了|漏气)|漏气|有股.{0,4}气味"
-                         r"|(煤气|燃气|天然气|液化气)[^，,。!！?？]{0,8}((?<!没)(?<!没有)味|嘶嘶)")),
+                         r"|(煤气|燃气|天然气|液化气)[^，,。!！?？]{0,8}((?<!没)(?<!没有)味|嘶嘶)"),
+              # 漏气 of a tyre, an inflatable or a ball, with no smell spoken of, is no gas leak
+              re.compile(r"^(?!.*味).*(?:轮胎|车胎|胎|泳池|充气|气垫|气球|皮球|篮球|足球|游泳圈|气门|打气|气囊)")),
     Emergency("person_missing", "人员走失", "police",
               # the person is the one missing, not their things (我妈的手机不见了); 没回来 only when it has lasted
               re.compile(r"(老人|老爷子|老太太|老汉|孩子|娃|小孩|儿子|女儿|爷爷|奶奶|外婆|姥姥|妈|爸)[^的，,。]{0,8}"
@@ -87,9 +88,7 @@ def emergency_in(text: str) -> Emergency | None:
     if _NOT_NOW.search(norm):
         return None
     emergency = next((e for e in EMERGENCIES if e.pattern.search(norm)), None)
-    if emergency is not None and emergency.code == "gas_smell" and _NOT_GAS.search(norm) and "味" not in norm:
-        return None
-    return emergency
+    return None if emergency is None or emergency.unless is not None and emergency.unless.search(norm) else emergency
 
 
 def advice(emergency: Emergency, numbers: dict[str, str]) -> str:
