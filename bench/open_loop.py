@@ -29,6 +29,7 @@ async def at_rate(count: int, interval: float, start: Callable[[int, float], Awa
 
 
 def percentile(sorted_values: list[float], share: float) -> float:
+    """The value below which `share` of the sorted values lie (the nearest rank)."""
     return sorted_values[min(len(sorted_values) - 1, int(len(sorted_values) * share))]
 
 

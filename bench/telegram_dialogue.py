@@ -38,7 +38,7 @@ from typing import Any
 
 import uvloop
 from aiohttp import web
-from open_loop import at_rate, summary
+from open_loop import at_rate, percentile, summary
 from peer import Commands, Peer
 from profiling import counted, counted_run, profiled
 from scratch_db import drop_database, fresh_database
@@ -188,10 +188,6 @@ async def core_only_rate(runtime, residents: int, reports: int) -> float:  # typ
     began = time.perf_counter()
     await asyncio.gather(*(resident(n) for n in range(residents)))
     return round(residents * reports / (time.perf_counter() - began), 1)
-
-
-def percentile(sorted_values: list[float], share: float) -> float:
-    return sorted_values[min(len(sorted_values) - 1, int(len(sorted_values) * share))]
 
 
 class StatementCount:

@@ -41,7 +41,7 @@ from typing import Any
 
 import uvloop
 from aiohttp import ClientSession, TCPConnector, web
-from open_loop import at_rate, summary
+from open_loop import at_rate, percentile, summary
 from peer import Commands, Peer
 from profiling import counted, counted_run, instructions_so_far, profiled
 from scratch_db import drop_database, fresh_database
@@ -255,10 +255,6 @@ def chatter_profile(path: str | None) -> str | None:
         return None
     stem, dot, suffix = path.rpartition(".")
     return f"{stem}-chatter.{suffix}" if dot else f"{path}-chatter"
-
-
-def percentile(sorted_values: list[float], share: float) -> float:
-    return sorted_values[min(len(sorted_values) - 1, int(len(sorted_values) * share))]
 
 
 async def bench(backend: str, reports: int, concurrency: int, profile: str | None = None,
