@@ -143,3 +143,28 @@ async def test_a_joke_a_drama_a_fire_in_another_district_or_a_rescue_already_mad
                  "河边有个钓鱼的掉下去了，已经被人救上来了"]:
         answer = await bot.resident("老李", text, group=GROUP)
         assert "【紧急】" not in answer, text
+
+
+async def test_a_notice_passed_on_a_smoke_or_smell_explained_or_one_years_ago_is_not_an_emergency(bot):
+    for text in ["【冬季防火】发现火情请立即拨打119 请勿乘坐电梯",  # a notice passed on
+                 "转发：电梯困人时请保持冷静 按警铃等待救援",
+                 "那边冒烟的是烧烤摊在烤肉 没事",  # a smoke explained
+                 "闻到一股燃气味 结果是我家灶没关严 已经关了",  # a smell explained, over
+                 "那年三号楼着火 烧了半边楼",  # years ago
+                 "刚才楼下冒烟 没事 大家别慌"]:  # calmed
+        answer = await bot.resident("老李", text, group=GROUP)
+        assert "【紧急】" not in answer, text
+
+
+@pytest.mark.parametrize(("text", "number", "code"), [
+    ("电题里有人 喊半天了 门打不开 7号楼", "96333", "trapped_in_lift"),  # the lift typed by its sound
+    ("然气味很大 四单元一楼", "gas", "gas_smell"),  # gas typed by its sound
+    ("我家老头下午出去遛弯到现在没回来 有点糊涂", "110", "person_missing"),
+    ("我家娃放学没回来 都一个钟头了", "110", "person_missing"),
+    ("楼道电表箱那块有烧焦味 线都黑了", "119", "electrical_fire"),
+])
+async def test_a_lift_or_gas_typed_by_sound_an_old_man_or_child_not_back_or_a_scorched_box_is_an_emergency(
+        bot, text, number, code):
+    answer = await bot.resident("老张", text, group=GROUP, mention=True)
+    assert "【紧急】" in answer and (number == "gas" or number in answer), answer
+    assert (await bot.latest_case()).extras["emergency"] == code

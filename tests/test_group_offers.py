@@ -476,3 +476,53 @@ async def test_a_visit_or_a_slot_asked_in_its_many_forms_a_want_with_a_hardship_
     assert all("登记" in answer for answer in answers.values()), answers
     answers = await heard(bot, ["要是能在楼顶搞个小花园就好了，纯属幻想哈", "王奶奶要老花镜的心愿我认领了，周末送过去"])
     assert all(answer == "" for answer in answers.values()), answers
+
+
+async def test_help_asked_of_volunteers_or_neighbours_for_someone_in_hardship_is_a_wish(bot):
+    answers = await heard(bot, [
+        "我奶奶腿脚不好 儿女都在外地 有没有大学生志愿者周末能陪她去趟医院",  # help asked of a volunteer
+        "楼上李叔一个人住 眼睛看不清 谁有空能帮他读读药盒上的字",  # of whoever has time
+        "我在外地上班回不来 我爸身体不好 有没有热心人能帮他买次菜",  # the sender far away is the hardship
+        "孩子爸爸常年住院 想给娃找个能辅导作业的大姐姐",  # a helper described
+        "家里老人瘫了好几年 就想有人周末推他出去晒晒太阳",  # a plain wish with a hardship
+    ])
+    assert all("登记" in answer for answer in answers.values()), answers
+    answers = await heard(bot, [
+        "我去北京玩一周 家里猫谁能帮忙喂两天 有偿",  # a favour asked, no hardship
+        "周六社区包饺子送孤寡老人 需要八个人 谁有时间",  # volunteers recruited
+    ])
+    assert all(answer == "" for answer in answers.values()), answers
+
+
+async def test_a_booking_asked_for_kin_in_dialect_after_a_past_visit_or_as_a_home_visit_is_a_booking(bot):
+    answers = await heard(bot, [
+        "帮俺妈约个上门体检 她走不动",  # for kin, in dialect
+        "给我爷爷约一下下个月的义诊",  # for kin
+        "残疾证年审能上门不 我爸瘫在床上",  # a home visit asked
+        "想预约个助浴 上回那个志愿者还来不",  # a booking with a past visit recalled
+        "想约社区上门服务 帮老人办个银行卡",  # a home visit is no trade
+    ])
+    assert all("登记" in answer for answer in answers.values()), answers
+
+
+async def test_a_question_that_is_a_complaint_or_a_request_to_staff_and_a_problem_witnessed_by_others_are_offered(bot):
+    answers = await heard(bot, [
+        "单元门的锁坏了一个月了 这合理吗",  # a complaint put as a question
+        "楼梯上结了一层冰 早上都没人铲吗",  # nobody did it, put as a question
+        "物业能把门口那堆砖清一下吗",  # a request to staff
+        "路口的井盖没了 好几天了 送外卖的都说差点摔",  # others' word after the sender's own
+    ])
+    assert all("登记" in answer for answer in answers.values()), answers
+
+
+async def test_opinions_asked_nuisances_that_pass_notices_and_figures_of_speech_are_chatter(bot):
+    answers = await heard(bot, [
+        "物业要涨停车费了 大家怎么看",  # an opinion asked
+        "院里车太多停不下 过完正月就好了",  # a nuisance that will pass by itself
+        "需要的带上户口本 周三在社区办",  # a notice's instruction
+        "办理流程：1.带身份证 2.去社区填表 3.等通知",  # a numbered guide
+        "加班加得我头都冒烟了",  # a figure of speech
+        "停水的是3号楼 我们楼不停",  # a notice explained
+        "垃圾桶旁边那堆旧家具今天清走了",  # cleared away
+    ])
+    assert all(answer == "" for answer in answers.values()), answers

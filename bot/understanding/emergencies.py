@@ -19,11 +19,15 @@ class Emergency:
     unless: re.Pattern[str] | None = None  # what makes the words that matched mean something else
 
 
+# Fire or smoke as a figure of speech (气得冒烟, 嗓子冒烟, 钱包着火了): no fire; the offer grammar blanks it too.
+FIGURATIVE = re.compile(r"(?:热|气|急|渴|辣|累|馋|涨)得.{0,6}(?:冒烟|着火)|(?:嗓子|喉咙|脑袋|头)(?:都|快|要)?冒烟|"
+                        r"(?:整个人|心里)(?:都)?着火|钱包[^，,。！!]{0,3}着火")
 # Hypotheticals and past events are not emergencies: "着火了怎么办" in a safety notice, "上次电梯困人"; nor is one
 # seen on a screen (抖音上看到, 电视剧里), one over with its outcome told (没大事, 出院了, 还好没伤着人), one at the
 # sender's work, far from home or at a relative's or friend's (我们公司, 老家, 西安那个, 我表妹她们楼), a game's, one
 # the sender took for one and was not (以为着火了 原来是), or one said laughing or as a figure of speech (满屋冒烟哈哈,
-# 热得冒烟): nobody laughs through a fire they are reporting.
+# 热得冒烟): nobody laughs through a fire they are reporting. Nor is a safety notice passed on (【燃气安全】, 转发：, 逃生
+# 指南), one explained (冒烟的是二楼在熏腊肉, 结果是我家猫碰开了旋钮) or calmed (没事 大家嫑慌), or one years ago (那年).
 _NOT_NOW = re.compile(r"着火了?怎么办|小心|当心|提示|提醒|科普|预防|防范|演练|演习|知识|宣传|培训|如果|万一|假如|要是(?!能)|"
                       r"怎么逃生|上次|去年|以前|开玩笑|这剧|剧里|剧情|女主|男主|"
                       r"已经救出|救上来了|救出来了|已经找到|找到了|没事了|人没事|新闻|后来(?:咋|怎)|"
@@ -37,27 +41,31 @@ _NOT_NOW = re.compile(r"着火了?怎么办|小心|当心|提示|提醒|科普|�
                       r"(?:区|县)?(?:那|那边|那个|有个|一个|的)|"
                       r"以为.{0,12}(?:原来|其实|结果|没想到是)|虚惊|不是(?:着火|起火|失火|火灾)|"
                       r"哈哈|呵呵|笑死|hhh|😂|🤣|"
-                      r"(?:热|气|急|渴|辣|累|馋|涨)得.{0,6}(?:冒烟|着火)|(?:嗓子|喉咙|脑袋|头)(?:都|快|要)?冒烟|"
-                      r"(?:整个人|心里)(?:都)?着火|"
-                      r"的时候(?:千万|要|别|不要|记得|应该)|(?<!有)没事$")
+                      r"的时候(?:千万|要|别|不要|记得|应该)|(?<!有)没事$|"
+                      r"^(?:【|转发|转[:：]|\[转\])|请勿|逃生指南|安全须知|使用后|"
+                      r"(?:冒烟|烟|味)的?是[^，,。！!]{0,6}(?:在|把|熏|烤|烧|炒|做饭|烟囱|腊肉)|"
+                      r"结果是(?:我|额|俺|自己|家里|猫|狗|娃|孩子)|已经关了|没点着|"
+                      r"没事[^吧]{0,3}(?:大家)?(?:别|嫑|不要|甭)慌|那年|前两年|前几年|当年|前年|小时候|还记得|记得吗")
 EMERGENCIES = (
     Emergency("trapped_in_lift", "电梯困人", "lift",
-              re.compile(r"电梯.{0,12}(困|关)(了|住|着)?.{0,4}(人|孩子|老人|小孩)|(困|关)在电梯|电梯.{0,8}(被困|出不来)"
+              re.compile(r"电[梯题提悌]里?有人[^。]{0,10}(打不开|出不来|在里[头面边]喊|喊救命)|"
+                         r"电梯.{0,12}(困|关)(了|住|着)?.{0,4}(人|孩子|老人|小孩)|(困|关)在电梯|电梯.{0,8}(被困|出不来)"
                          r"|被(困|关)(在|到)?电梯|困(在|到)?电梯(里|内|中)")),
     Emergency("fire", "火情", "fire",  # 打不着火 is a stove that will not light
               re.compile(r"(?<![不没])着火|起火|失火|火灾|烧起来|冒烟|冒黑烟|浓烟|烟很大|火苗")),
     Emergency("gas_smell", "燃气泄漏", "gas",
               # a gas smelt or heard hissing near the gas pipe or meter (天然气管子那块嘶嘶响), unless it is gone (没味了)
-              re.compile(r"(煤气|燃气|天然气|液化气)(味|泄漏|漏了|漏气)|漏气|有股.{0,4}气味"
-                         r"|(煤气|燃气|天然气|液化气)[^，,。!！?？]{0,8}((?<!没)(?<!没有)味|嘶嘶)"),
+              re.compile(r"(煤气|燃气|天然气|液化气|燃起|然气|煤起)(味|泄漏|漏了|漏气)|漏气|有股.{0,4}气味"
+                         r"|(煤气|燃气|天然气|液化气|燃起|然气|煤起)[^，,。!！?？]{0,8}((?<!没)(?<!没有)味|嘶嘶)"),
               # 漏气 of a tyre, an inflatable or a ball, with no smell spoken of, is no gas leak
               re.compile(r"^(?!.*味).*(?:轮胎|车胎|胎|泳池|充气|气垫|气球|皮球|篮球|足球|游泳圈|气门|打气|气囊)")),
     Emergency("person_missing", "人员走失", "police",
               # the person is the one missing, not their things (我妈的手机不见了); 没回来 only when it has lasted
               re.compile(r"(老人|老爷子|老太太|老汉|孩子|娃|小孩|儿子|女儿|爷爷|奶奶|外婆|姥姥|妈|爸)[^的，,。]{0,8}"
                          r"(走丢|走失|跑丢|不见了|找不到了|联系不上|找不到人)|(老人|孩子|娃|小孩|人)丢了|"
-                         r"(老人|老爷子|老太太|孩子|娃|小孩|儿子|女儿|爷爷|奶奶|妈|爸).{0,12}"
-                         r"(到现在|一夜|一晚上|一整天|半天|天黑了?).{0,4}(没回来|没回家)")),
+                         r"(老人|老爷子|老太太|老汉|老头|老伴|孩子|娃|小孩|儿子|女儿|爷爷|奶奶|外公|姥爷|妈|爸).{0,12}"
+                         r"(到现在|一夜|一晚上|一整天|半天|天黑了?).{0,4}(没回来|没回家)|"
+                         r"(孩子|娃|小孩|儿子|女儿|闺女).{0,6}放学.{0,4}(没回来|没回家|没到家)")),
     Emergency("person_down", "有人摔倒或昏迷", "ambulance",
               re.compile(r"摔倒|跌倒|晕倒|昏倒|昏迷|不省人事|叫不醒|没有呼吸|没呼吸|抽搐|心脏病发|中风了|(摔|跌|倒).{0,6}起不来")),
     Emergency("electric_shock", "触电", "ambulance",
@@ -73,7 +81,8 @@ EMERGENCIES = (
     Emergency("armed_fight", "有人持刀斗殴", "police",
               re.compile(r"动刀子?了?|持刀|拿着刀|砍人|捅人|(打架|斗殴)[^。]{0,12}(刀|流血|血)")),
     Emergency("electrical_fire", "电线电箱冒火", "fire",
-              re.compile(r"(电线|线|电箱|配电箱|电表箱|变压器|配电室|插座|插头)[^，,。！!]{0,12}(冒火星|冒火花|打火花|火花|冒火)")),
+              re.compile(r"(电线|线|电箱|配电箱|电表箱|变压器|配电室|插座|插头)[^，,。！!]{0,12}"
+                         r"(冒火星|冒火花|打火花|火花|冒火|烧黑|烧焦|焦味|糊味)")),
     Emergency("person_at_risk", "有人要轻生", "police",
               re.compile(r"(楼顶|天台|顶楼|窗台|楼边)[^，,。]{0,10}(不对劲|要跳|想跳|快来人)|要跳楼|闹跳楼|(想|要)轻生")),
     Emergency("home_flooding", "家中进水", "fire",
@@ -85,7 +94,7 @@ NUMBER_LABELS = {"police": "报警", "fire": "火警", "ambulance": "急救", "g
 def emergency_in(text: str) -> Emergency | None:
     """The emergency a message describes as happening now, if any."""
     norm = normalize(text)
-    if _NOT_NOW.search(norm):
+    if _NOT_NOW.search(norm) or FIGURATIVE.search(norm):
         return None
     emergency = next((e for e in EMERGENCIES if e.pattern.search(norm)), None)
     return None if emergency is None or emergency.unless is not None and emergency.unless.search(norm) else emergency

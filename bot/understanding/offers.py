@@ -41,7 +41,7 @@ from typing import NamedTuple
 import yaml
 
 from bot.understanding.classifier import CASE_INTENTS, Classification, Classifier, Intent, normalize
-from bot.understanding.emergencies import emergency_in
+from bot.understanding.emergencies import FIGURATIVE, emergency_in
 from bot.understanding.matching import Automaton, automaton
 from bot.understanding.text import char_readings
 from config import yamlfile
@@ -64,8 +64,10 @@ MIN_CHARS = 5  # "电梯坏了" alone is a topic line in a chat about something 
 HARD_MOODS = ("hearsay", "resolved", "past", "hypothetical", "quarrel", "promised", "notice_wording",
               "asking_neighbours", "lost_and_found", "trade", "own_doing")
 SOFT_MOODS = ("advice", "praise")
-# hard moods that say where or when a problem is, or whose doing, but not whether a wish is asked
-WISHER_MOODS = frozenset(("hearsay", "past", "own_doing"))
+# hard moods that say where or when a problem is, whose doing, or whom it is put to, but not whether a wish is
+# asked (a micro-wish is put to the neighbours: 有没有退休老师能给辅导辅导) or a booking (a home visit is 上门服务)
+WISHER_MOODS = frozenset(("hearsay", "past", "own_doing", "asking_neighbours"))
+BOOKER_MOODS = frozenset(("hearsay", "past", "own_doing", "trade"))
 MOODS = frozenset((*HARD_MOODS, *SOFT_MOODS))
 # A mood word right after a negation says the opposite (没修好了 is not fixed, 不可以用了 is broken).
 NEGATED = frozenset("不没未别")
@@ -85,6 +87,13 @@ NOT_A_REQUEST = re.compile(
     r"不是[^，,。！!]{0,4}(?:坏|丢|漏|堵|停|断|没)[^，,。！!]{0,3}[，,]?(?:是|而是)|"
     # a wish the sender dismisses as a dream (纯属幻想, 想多了)
     r"纯属幻想|想多了|白日梦|做梦吧|"
+    # a nuisance that will pass by itself (过了十五就好了), a notice's outage explained (停电的是5号楼), a notice passed
+    # on (转给需要的人) or addressing whoever wants it (想学的报名, 需要的带身份证), a numbered guide (1.找物业 2.…)
+    r"(?:过了|等到?|到了)[^，,。！!]{1,6}就好了|(?:停电|停水|停气|断水|断电)的是|转给(?:需要|家里|身边|有需要)|"
+    r"(?:想|要|需要|有意)[^，,。！!]{0,4}的(?:报名|接龙|联系|带|来|私信|找)|(?:^|\s)1[.、．]\D[^。]*\s2[.、．]\D|"
+    r"下来了[，,\s]*(?:在|到|去)[^，,。！!]{0,6}领|可以(?:去|到)[^，,。！!]{0,6}领了|"
+    # volunteers recruited for an activity (需要五个人 谁有时间, 招募志愿者)
+    r"需要[几\d一二三四五六七八九十两]+(?:个|名|位)(?:人|志愿者)|招募|"
     # ... or denied as the last word, or said to be how it works (白天不亮是正常的，不是坏了)
     r"(?<!是)不是[^，,。！!]{0,4}(?:坏|漏|堵|停|断)了?的?$|(?<!不)(?:是|属于)正常(?:的|现象)(?![吗么嘛？?])|"
     # the sender's own work on it (通了一下午, 修了半天)
@@ -100,7 +109,7 @@ QUESTION = re.compile(r"(?:吗|么|嘛|呢|(?<![都也还])没有?|不|来着)[�
                       r"要不要|用不用|该不该")
 # Calls as grammar: asking for a repair or a clean-up (修一下, 处理下, 管一哈), or when it will finally be done
 # (啥时候能修好, 什么时候才来).
-CALL = re.compile(r"(?:修|管|处理|弄|清理?|收拾|拉走|换|通|填|补|扫)一?(?:下|哈)|谁(?:来|去|能)(?:给)?[修管填补清扫拉弄处换]|"
+CALL = re.compile(r"(?:修|管|处理|弄|清理?|收拾|拉走|换|通|填|补|扫)一?(?:下|哈)|谁(?:来|去|能)(?:给)?[修管填补清扫拉弄处换看]|"
                   # a rhetorical question: whether it will be seen to at all (修不修, 还填不填), a clean-up asked
                   # for (清一清), whether it can still be used (还能喝不), whether one can still live with it
                   # (还让人活不), whether it does not bother them (不嫌臭吗)
@@ -243,7 +252,7 @@ FREQUENCY = re.compile(r"又|天天|每天|一直|总是|老是|老有|总有|�
 # Whether the sender states a problem here and now or speaks of one in passing.
 # A problem supposed (要是哪天楼道灯坏了, 万一下水道堵了): the supposition opens the clause the first problem state is
 # said in; a state said before it (外机晃得厉害，万一掉下来) is the sender's and the supposition only its danger.
-SUPPOSED = re.compile(r"要是(?![能有])|万一|假如|假设|如果|倘若|哪天要是|哪天(?=[^，,。！!]{0,6}(?:坏|堵|漏|停|塌))|"
+SUPPOSED = re.compile(r"要是(?![能有])|万一|就怕|假如|假设|如果|倘若|哪天要是|哪天(?=[^，,。！!]{0,6}(?:坏|堵|漏|停|塌))|"
                       r"(?:以后|将来|等)老了|老了以后")  # a worry for one's old age (没电梯，以后老了咋办)
 # A supposition that it goes on unseen to (如果再不修，…) is a complaint's threat, not a problem supposed.
 UNSEEN_TO = re.compile(r"[^，,。！!]{0,4}?(?:再|还|一直|继续)(?:不|没人?)(?:修|管|处理|来|清|换)")
@@ -251,9 +260,9 @@ UNSEEN_TO = re.compile(r"[^，,。！!]{0,4}?(?:再|还|一直|继续)(?:不|没
 WISHED = re.compile(r"就好[了咧啦]|多好|该多好")
 # A problem of long ago (去年电梯坏过一回, 那次停水, 上回楼道漏水…物业来得挺快): a past time or a fault undergone
 # (坏过, not 没坏过 nor 坏过三回了), unless it is said to be so still (到现在还没人修, 又, 这两天).
-PAST = re.compile(r"去年|前年|那年|当年|那次|那回|上回|上次|前几年|前些年|小时候|那时候|当时|"
+PAST = re.compile(r"去年|前年|那年|当年|那次|那回|上回|上次|前几年|前两年|前些年|小时候|那时候|当时|"
                   r"(?<![没未从])(?:坏|漏|堵|停|塌|裂|断|淹|冻|困)过(?![^，,。！!]{0,4}了)")
-STILL = re.compile(r"现在|如今|至今|目前|今天|今儿|今早|今晚|这两天|这几天|这会|这次|这回|这个月|今年|最近|"
+STILL = re.compile(r"现在(?!想起|想想|回想)|如今|至今|目前|今天|今儿|今早|今晚|这两天|这几天|这会|这次|这回|这个月|今年|最近|"
                    r"还(?:是|在|没|不|有|那样|这样)|又|一直|依然|仍然|照样|照旧|老是|总是")
 # Asking the neighbours what they know or would choose, in other words than the rules file's: which one is good
 # (哪家小饭桌好), whose child goes there (谁家娃上的实验小学), who among them does it (群里有没有做保险的), which of two
@@ -268,12 +277,40 @@ MINE = re.compile(r"(?:我|额|俺)(?:家(?:孩子|娃|小孩|儿子|闺女|女�
 ELSEWHERE = re.compile(r"(?:单位|公司|学校|厂|医院)里?的")
 # A visit, a time or a slot asked of staff (帮我约一下家庭医生上门, 跟网格员约个时间, 义剪能预约不): a booking, even
 # put as a question or said with why the last visit missed (上次来我不在家).
-BOOKING_ASKED = re.compile(r"(?:帮我|给我|帮忙|想|能不?能?|可以|可不可以|要)约[^，,。！!]{0,14}"
-                          r"(?:上门|来家|到家|到小区|网格员|社区|物业|师傅|时间|评估|安检|办公|咨询|体检|筛查|义诊|义剪|医生)|"
-                          r"(?:跟|和|找)[^，,。！!]{0,8}约个?时间|(?:能不?能|可以|可不可以|怎么|咋个?|在哪)(?:预约|约)|预约[不吗么]|"
+BOOKING_ASKED = re.compile(r"(?:(?:帮|给)(?:我|额|俺)?(?:家)?(?:爸妈|父母|老人|爸|妈|奶奶|爷爷|外婆|外公|姥姥|姥爷|"
+                          r"老伴|孩子|娃)?|帮忙|想|能不?能?|可以|可不可以|要)先?约上?[^，,。！!]{0,14}"
+                          r"(?:上门|来家|到家|到小区|网格员|社区|物业|师傅|时间|评估|安检|办公|咨询|体检|筛查|义诊|义剪|医生|"
+                          r"疫苗|接种|助浴|理发|律师|调解|号)|"
+                          r"(?:跟|和|找)[^，,。！!]{0,8}约个?时间|(?:能(?:不能)?|可以|可不可以|怎么|咋个?|在哪)先?(?:预约|约)|"
+                          r"预约[不吗么]|(?<![的])(?:想|要|我要|额要)预约(?!的)|(?:能|可以|想)book|"
+                          # a visit asked for (社保认证能上门不)
+                          r"(?:能|可以)(?:不能)?上门[^，,。！!]{0,4}(?:吗|不|么|没)|"
                           # a slot kept (给我留个号, 名额还有吗), or when staff can come or be seen (网格员哪天有空来村里)
                           r"留(?:个|一个|两个)?(?:号|名额)|各留一个|(?:还有|有)名额(?:没|吗|不)|名额还有(?:吗|没|不)|"
                           r"(?:哪天|啥时候|什么时候)(?:有空|方便)(?:来|去|过来|过去)?|能不能过去(?:做|办)")
+# Help asked of a person for someone (有没有退休老师能给辅导辅导, 想找个志愿者姐姐陪陪她, 有没有能陪诊的志愿者,
+# 谁有车能带他去一趟): a want, a micro-wish when a hardship goes with it.
+VOLUNTEER_ASKED = re.compile(
+    r"(?:有没有|有没|谁|哪位|能不能有个?|想(?:给[^，,。！!？?]{1,3})?找个?|求)[^，,。！!？?]{0,8}?"
+    r"(?:人|志愿者|老师|党员|好心人|热心人|爱心人士|师傅|叔叔|阿姨|哥哥|姐姐|车友|邻居|大学生|年轻人|有车的?|谁家|哪家)"
+    r"[^，,。！!？?]{0,8}?(?:能|愿意|可以|肯|帮|来|陪|教|带|送|捐|辅导|指点)|"
+    r"(?:有没有|找个?|求)(?:能|会|愿意)[^，,。！!？?]{1,6}的(?:志愿者|人|老师|党员|好心人|热心人|师傅|叔叔|阿姨|大哥哥|"
+    r"大姐姐|哥哥|姐姐)")
+# A utility or service company (燃气公司的, 物业公司) is no workplace elsewhere.
+UTILITY = re.compile(r"(?:燃气|物业|供暖|热力|自来水|供水|电力|供电|电信|移动|联通|保洁|绿化|电梯)公司")
+# A question that is a complaint (这合规吗, 没人撒盐吗) or a request put to staff (物业能修剪一下吗) is not put to the
+# neighbours.
+RHETORICAL = re.compile(r"(?:合规|合法|正常|安全|像话|合理|应该的?|有人管|没人管|不管)(?:吗|么|嘛)[？?]*$|"
+                        r"没人[^，,。！!]{0,4}(?:吗|么)[？?]*$")
+STAFF_ASKED = re.compile(r"(?:物业|社区|网格员?|居委会|街道|师傅|保安)[^，,。！!]{0,3}(?:能不能|能|可以|可不可以|给|来)"
+                         r"[^，,。！!]{0,6}(?:一下|下)(?:吗|不|么|呗|啊)?[？?]*$|"
+                         r"(?:物业|社区|网格员?|居委会|街道|师傅|保安)[^，,。！!]{0,3}(?:能不能|能|可以|可不可以)"
+                         r"[^，,。！!]{0,6}(?:看|修|处理|清|弄|剪|管)[^，,。！!]{0,4}(?:吗|不|么|呗)[？?]*$")
+# When a service is open (社区卫生站周六开门不, 几点上班) is information asked, not a service, unless the sender says
+# their own plan with it (周日开门不 我平时上班).
+SELF = re.compile(r"[我额俺]")
+OPENING_HOURS = re.compile(r"几点(?:上班|开门|下班|关门)|(?:周末|周六|周日|星期[六日天]|礼拜[六日天]|今天|明天|中午|晚上)"
+                           r"[^，,。！!]{0,2}(?:开门?|上班|有人)(?:吗|不|没|么)")
 # Who someone is by trade (收废品的 in the road) is no trade offered.
 DEALER = re.compile(r"收(?:废品|破烂|旧家电|旧电器)的")
 # Work the sender plans on their own home (家里暖气片想挪个位置，找谁改), unless help is asked for it.
@@ -452,6 +489,7 @@ class Reading:
     service: bool
     persistent: bool
     complaint: bool  # a complaint's grammar: a promise unkept, a fault fixed and back, nobody told of it
+    needy: bool  # a want said with a hardship: a micro-wish, whatever a notice's or a sale's words go with it
     booked: bool  # a visit, a time or a slot asked of staff
 
 
@@ -545,8 +583,11 @@ def read(classifier: Classifier, norm: str, matched: tuple[str, ...] = ()) -> Re
     fixed = words.find("resolved", norm) or FIXED.search(norm) is not None
     relapse = fixed and (RELAPSE.search(norm) or OVERDUE.search(norm)) is not None
     said = {"resolved": fixed, "promised": promised and not overdue,
-            "hearsay": (words.find("hearsay", OUTSIDER.sub("外来", norm)) or HEARSAY.search(norm) is not None
-                        or RELAYED.search(norm) is not None and OURS.search(norm) is None)
+            "hearsay": (words.find("hearsay", OUTSIDER.sub("外来", UTILITY.sub(lambda m: " " * len(m.group()), norm)))
+                        or HEARSAY.search(norm) is not None
+                        # what someone said after a problem stated in the sender's own words is its witness
+                        or (relayed := RELAYED.search(norm)) is not None and OURS.search(norm) is None
+                        and not stated(words, norm[:relayed.start()]))
             and OWN_CASE.search(norm) is None,
             "own_doing": words.find("own_doing", norm) or OWN_FAMILY.search(norm) is not None
             or OWN_MISTAKE.search(norm) is not None
@@ -567,15 +608,15 @@ def read(classifier: Classifier, norm: str, matched: tuple[str, ...] = ()) -> Re
         said["hearsay"] = True  # a home of the sender's kin is somewhere else
     # a want said with a hardship is asked for someone, wherever their kin are or whatever shyness is said with it
     # (我在外地打工…能不能有人帮她买点菜, 想要一副老花镜 她不好意思说)
-    micro_wish = words.find("wants", norm) and words.find("hardships", norm)
+    micro_wish = (words.find("wants", norm) or VOLUNTEER_ASKED.search(norm) is not None) and words.find("hardships", norm)
     booked = BOOKING_ASKED.search(norm) is not None
     hard = next((name for name in HARD_MOODS if (said[name] if name in said else words.find(name, norm))
                  and not (name == "resolved" and relapse) and not (name == "asking_neighbours" and whom)
-                 and not ((micro_wish or booked) and name in WISHER_MOODS)), None)
+                 and not (micro_wish and name in WISHER_MOODS) and not (booked and name in BOOKER_MOODS)), None)
     if hard is None and NOT_A_REQUEST.search(norm):
         hard = "notice_wording"
     soft = next((name for name in SOFT_MOODS if words.find(name, norm)), None)
-    if soft is None and QUESTION.search(norm):
+    if soft is None and QUESTION.search(norm) and RHETORICAL.search(norm) is None:
         soft = "question"
     # one's own things are not the shared things their names hold (燃气灶 is no 燃气, 热水器 no 水管), nor are
     # one's own fittings (我家的门锁)
@@ -601,17 +642,19 @@ def read(classifier: Classifier, norm: str, matched: tuple[str, ...] = ()) -> Re
         mood=hard or soft, hard=hard is not None, facility=facility, place=place,
         personal=personal,
         state=state,
-        call=(whom or words.find("calls_to_act", norm) or CALL.search(norm) is not None)
+        call=(whom or words.find("calls_to_act", norm) or CALL.search(norm) is not None
+              or STAFF_ASKED.search(norm) is not None)
         and (state or MONEY.search(norm) is None),
         # a wish for the place (希望 + 小区 + 装个), or a micro-wish: a want said with a hardship (想要个放大镜 +
         # 眼睛不好), or help asked of the community (想让社区帮忙联系个护工)
         wish=(words.find("wish_frames", norm) and (facility or place) and words.find("wish_actions", norm)
               or micro_wish or HELP_ASKED.search(norm) is not None),
         service=(words.find("service_asks", norm) or SERVICE_ASK.search(norm) is not None)
-        and words.find("service_things", norm),
+        and words.find("service_things", norm) and (OPENING_HOURS.search(norm) is None or SELF.search(norm) is not None),
         persistent=PERSISTENT.search(norm) is not None,
         complaint=overdue or relapse or NO_NOTICE.search(norm) is not None,
         booked=booked,
+        needy=bool(micro_wish),
     )
 
 
@@ -656,6 +699,7 @@ def grammar_reading(classifier: Classifier, text: str) -> GrammarReading | None:
     """The grammar's reading of a group line: no evidence overrules a silence; None for a line too short to weigh."""
     plain = normalize(text)
     norm = UNCLAIMED.sub("无主", FALL.sub("摔跤", OPENING_APOLOGY.sub("", INTERJECTION.sub("", plain))))
+    norm = FIGURATIVE.sub(lambda m: " " * len(m.group()), norm)  # 气得冒烟 is no smoke
     if len(norm) < MIN_CHARS:
         return None
     words = offer_words(classifier)
@@ -672,7 +716,8 @@ def grammar_reading(classifier: Classifier, text: str) -> GrammarReading | None:
         if reading.hard or reading.mood != "question":
             return GrammarReading(None, plain, firm, True)
         asked = True
-    if cue_weight(classifier, CHATTER, without_cues(classifier, Intent.REPORT, NO_NOTICE.sub(" ", norm))) >= CHATTER_VETO:
+    if not reading.needy and cue_weight(classifier, CHATTER, without_cues(classifier, Intent.REPORT,
+                                                                          NO_NOTICE.sub(" ", norm))) >= CHATTER_VETO:
         return GrammarReading(None, plain, firm, True)
     kind = classified_kind(classifier, result, norm, reading.state or reading.call or reading.persistent)
     report_cues = cue_weight(classifier, Intent.REPORT, norm)
