@@ -168,3 +168,16 @@ async def test_a_lift_or_gas_typed_by_sound_an_old_man_or_child_not_back_or_a_sc
     answer = await bot.resident("老张", text, group=GROUP, mention=True)
     assert "【紧急】" in answer and (number == "gas" or number in answer), answer
     assert (await bot.latest_case()).extras["emergency"] == code
+
+
+@pytest.mark.parametrize(("text", "number", "code"), [
+    ("有个老人躺在路边一动不动 喊也不应", "120", "person_down"),  # someone lying out, not right
+    ("有个娃在河边冰上跑 大人不在", "119", "water_danger"),  # a child alone on the ice
+    ("小区门口黑色越野里锁了个宝宝 一直哭", "110", "locked_in_car"),
+    ("我家老爹早上出去到现在没回来", "110", "person_missing"),
+])
+async def test_someone_lying_out_a_child_on_the_ice_a_baby_in_any_car_or_a_father_not_back_is_an_emergency(
+        bot, text, number, code):
+    answer = await bot.resident("老张", text, group=GROUP, mention=True)
+    assert number in answer and "【紧急】" in answer, answer
+    assert (await bot.latest_case()).extras["emergency"] == code

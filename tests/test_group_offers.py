@@ -526,3 +526,24 @@ async def test_opinions_asked_nuisances_that_pass_notices_and_figures_of_speech_
         "垃圾桶旁边那堆旧家具今天清走了",  # cleared away
     ])
     assert all(answer == "" for answer in answers.values()), answers
+
+
+async def test_a_wish_marked_as_one_help_for_an_old_neighbour_a_fault_asked_about_or_a_visit_home_are_offered(bot):
+    answers = await heard(bot, [
+        "微心愿：希望有人每周推我爸下楼转转",  # a wish marked as one
+        "对门刘奶奶的收音机坏了 有没有会修的师傅帮看看",  # help asked for an old neighbour
+        "有人知道咋回事 这两天楼道灯一到晚上就不亮",  # whether anyone knows what is wrong
+        "网格员 后天上午能来一趟我家吗 想说说低保的事",  # staff asked to come by
+        "我明天能去社区找一下王主任吗 想当面问问",  # the sender asking to see staff
+    ])
+    assert all("登记" in answer for answer in answers.values()), answers
+
+
+async def test_staff_speaking_another_district_a_key_found_or_a_tip_shared_is_chatter(bot):
+    answers = await heard(bot, [
+        "网格员：居住证明带身份证来就行 工作时间都在",  # staff speaking
+        "陈仓区那边昨天停了一天水 我姐家没法做饭",  # another district
+        "有人丢了一串钥匙 我放物业那了",  # a key found, no one missing
+        "小知识：暖气片上不要盖湿衣服",  # a tip shared
+    ])
+    assert all(answer == "" for answer in answers.values()), answers

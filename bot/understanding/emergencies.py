@@ -22,6 +22,10 @@ class Emergency:
 # Fire or smoke as a figure of speech (气得冒烟, 嗓子冒烟, 钱包着火了): no fire; the offer grammar blanks it too.
 FIGURATIVE = re.compile(r"(?:热|气|急|渴|辣|累|馋|涨)得.{0,6}(?:冒烟|着火)|(?:嗓子|喉咙|脑袋|头)(?:都|快|要)?冒烟|"
                         r"(?:整个人|心里)(?:都)?着火|钱包[^，,。！!]{0,3}着火")
+# Another city, or another of Baoji's districts and counties, spoken of as where something is (西安那个, 陈仓区那边).
+ELSEWHERE = re.compile(r"(?:西安|咸阳|渭南|汉中|延安|榆林|铜川|商洛|安康|杨凌|兰州|天水|北京|上海|广州|深圳|成都|重庆|郑州|"
+                       r"武汉|南京|杭州|天津|长沙|太原|银川|西宁|金台|陈仓|岐山|凤翔|眉县|扶风|千阳|陇县|麟游|凤县|太白)"
+                       r"(?:区|县)?(?:那|那边|那个|有个|一个|的)")
 # Hypotheticals and past events are not emergencies: "着火了怎么办" in a safety notice, "上次电梯困人"; nor is one
 # seen on a screen (抖音上看到, 电视剧里), one over with its outcome told (没大事, 出院了, 还好没伤着人), one at the
 # sender's work, far from home or at a relative's or friend's (我们公司, 老家, 西安那个, 我表妹她们楼), a game's, one
@@ -36,9 +40,7 @@ _NOT_NOW = re.compile(r"着火了?怎么办|小心|当心|提示|提醒|科普|�
                       r"(?:还好|幸好|幸亏|好在)(?:人)?没|"
                       r"(?:我|额|俺)们?(?:公司|单位)|老家|娘家|婆家|玩游戏|游戏里|"
                       r"(?:亲戚|朋友|同事|同学|闺蜜|表[姐妹哥弟]|堂[姐妹哥弟])(?:她|他)?们?(?:家|那|单位|小区|楼)|"
-                      r"(?:西安|咸阳|渭南|汉中|延安|榆林|铜川|商洛|安康|杨凌|兰州|天水|北京|上海|广州|深圳|成都|重庆|郑州|"
-                      r"武汉|南京|杭州|天津|长沙|太原|银川|西宁|金台|陈仓|岐山|凤翔|眉县|扶风|千阳|陇县|麟游|凤县|太白)"
-                      r"(?:区|县)?(?:那|那边|那个|有个|一个|的)|"
+                      + ELSEWHERE.pattern + "|" +
                       r"以为.{0,12}(?:原来|其实|结果|没想到是)|虚惊|不是(?:着火|起火|失火|火灾)|"
                       r"哈哈|呵呵|笑死|hhh|😂|🤣|"
                       r"的时候(?:千万|要|别|不要|记得|应该)|(?<!有)没事$|"
@@ -62,19 +64,22 @@ EMERGENCIES = (
     Emergency("person_missing", "人员走失", "police",
               # the person is the one missing, not their things (我妈的手机不见了); 没回来 only when it has lasted
               re.compile(r"(老人|老爷子|老太太|老汉|孩子|娃|小孩|儿子|女儿|爷爷|奶奶|外婆|姥姥|妈|爸)[^的，,。]{0,8}"
-                         r"(走丢|走失|跑丢|不见了|找不到了|联系不上|找不到人)|(老人|孩子|娃|小孩|人)丢了|"
-                         r"(老人|老爷子|老太太|老汉|老头|老伴|孩子|娃|小孩|儿子|女儿|爷爷|奶奶|外公|姥爷|妈|爸).{0,12}"
+                         r"(走丢|走失|跑丢|不见了|找不到了|联系不上|找不到人)|(老人|孩子|娃|小孩|(?<!有)人)丢了(?![一个把串只条台部副])|"
+                         r"(老人|老爷子|老太太|老汉|老头|老伴|老娘|老爹|老母亲|老父亲|孩子|娃|小孩|儿子|女儿|爷爷|奶奶|外公|"
+                         r"姥爷|妈|爸).{0,12}"
                          r"(到现在|一夜|一晚上|一整天|半天|天黑了?).{0,4}(没回来|没回家)|"
                          r"(孩子|娃|小孩|儿子|女儿|闺女).{0,6}放学.{0,4}(没回来|没回家|没到家)")),
     Emergency("person_down", "有人摔倒或昏迷", "ambulance",
-              re.compile(r"摔倒|跌倒|晕倒|昏倒|昏迷|不省人事|叫不醒|没有呼吸|没呼吸|抽搐|心脏病发|中风了|(摔|跌|倒).{0,6}起不来")),
+              re.compile(r"摔倒|跌倒|晕倒|昏倒|昏迷|不省人事|叫不醒|没有呼吸|没呼吸|抽搐|心脏病发|中风了|(摔|跌|倒).{0,6}起不来|"
+                         # someone lying out in the cold or the road, not right (有醉汉躺在门口 冻了一晚上 看着不太对)
+                         r"(躺在|倒在|趴在)[^。]{0,10}(一动不动|不动了|不太对|不对劲|没反应|叫不应|冻了一晚上)")),
     Emergency("electric_shock", "触电", "ambulance",
               re.compile(r"触电|被电(了|到|击)|电到人")),
     Emergency("person_in_water", "有人落水", "fire",  # 119 does water rescue; a phone dropped in the water is no one
               re.compile(r"(?<!防)溺水|落水|(人|娃|孩子|小孩|老人|老汉|老太太)[^，,。]{0,6}掉(进|到|在)?了?[^，,。]{0,4}"
                          r"(水池|水塘|池子|河|湖|井|水里|水坑)")),
     Emergency("locked_in_car", "儿童被锁车内", "police",
-              re.compile(r"车(里|内|上)[^，,。]{0,6}(锁|关)(了|着)?[^，,。]{0,2}(小孩|孩子|娃|宝宝)"
+              re.compile(r"(车|suv|越野|轿车)(里|内|上)[^，,。]{0,6}(锁|关)(了|着)?[^，,。]{0,2}(小孩|孩子|娃|宝宝)"
                          r"|(小孩|孩子|娃|宝宝)[^，,。]{0,4}(锁|关)在车(里|内|上)")),
     Emergency("cry_for_help", "有人呼救", "police",
               re.compile(r"喊救命|呼救|喊人救")),
@@ -85,6 +90,10 @@ EMERGENCIES = (
                          r"(冒火星|冒火花|打火花|火花|冒火|烧黑|烧焦|焦味|糊味)")),
     Emergency("person_at_risk", "有人要轻生", "police",
               re.compile(r"(楼顶|天台|顶楼|窗台|楼边)[^，,。]{0,10}(不对劲|要跳|想跳|快来人)|要跳楼|闹跳楼|(想|要)轻生")),
+    Emergency("water_danger", "有人在冰面或河滩遇险", "fire",  # 119 does water and ice rescue
+              # a child alone on the ice, people caught on the bank by a rising river
+              re.compile(r"(小孩|孩子|娃|小娃)[^，,。]{0,8}(冰上|冰面上)[^，,。]{0,2}(玩|走|跑|滑)|"
+                         r"(河水|水)[^，,。]{0,4}涨上来[^。]{0,16}(还有|有)[^。]{0,4}人")),
     Emergency("home_flooding", "家中进水", "fire",
               re.compile(r"(家里|屋里|屋子|房子|室内|一楼).{0,6}(进水|淹了|被淹|水漫)|水漫金山|水淹")),
 )

@@ -41,6 +41,7 @@ from typing import NamedTuple
 import yaml
 
 from bot.understanding.classifier import CASE_INTENTS, Classification, Classifier, Intent, normalize
+from bot.understanding.emergencies import ELSEWHERE as ANOTHER_PLACE
 from bot.understanding.emergencies import FIGURATIVE, emergency_in
 from bot.understanding.matching import Automaton, automaton
 from bot.understanding.text import char_readings
@@ -67,7 +68,7 @@ SOFT_MOODS = ("advice", "praise")
 # hard moods that say where or when a problem is, whose doing, or whom it is put to, but not whether a wish is
 # asked (a micro-wish is put to the neighbours: 有没有退休老师能给辅导辅导) or a booking (a home visit is 上门服务)
 WISHER_MOODS = frozenset(("hearsay", "past", "own_doing", "asking_neighbours"))
-BOOKER_MOODS = frozenset(("hearsay", "past", "own_doing", "trade"))
+BOOKER_MOODS = frozenset(("hearsay", "past", "own_doing", "trade", "asking_neighbours"))
 MOODS = frozenset((*HARD_MOODS, *SOFT_MOODS))
 # A mood word right after a negation says the opposite (没修好了 is not fixed, 不可以用了 is broken).
 NEGATED = frozenset("不没未别")
@@ -94,6 +95,10 @@ NOT_A_REQUEST = re.compile(
     r"下来了[，,\s]*(?:在|到|去)[^，,。！!]{0,6}领|可以(?:去|到)[^，,。！!]{0,6}领了|"
     # volunteers recruited for an activity (需要五个人 谁有时间, 招募志愿者)
     r"需要[几\d一二三四五六七八九十两]+(?:个|名|位)(?:人|志愿者)|招募|"
+    # a doubt the sender settles themselves (算了 可能是开空调开的), a wish the sender claimed (我认了一个)
+    r"算了[，,\s]*(?:可能|应该|估计|大概)是|(?:我|额|俺)(?:也)?认(?:领)?了|"
+    # staff speaking (网格员：…, 物业：…; a 楼长 is a resident who speaks for the building), a fire denied or the neighbours calmed
+    r"^(?:网格员|物业|社区|居委会|志愿者|保安|管家|小区管家)[:：]|不是着火|别紧张|别慌|嫑慌|不要慌|"
     # ... or denied as the last word, or said to be how it works (白天不亮是正常的，不是坏了)
     r"(?<!是)不是[^，,。！!]{0,4}(?:坏|漏|堵|停|断)了?的?$|(?<!不)(?:是|属于)正常(?:的|现象)(?![吗么嘛？?])|"
     # the sender's own work on it (通了一下午, 修了半天)
@@ -260,7 +265,7 @@ UNSEEN_TO = re.compile(r"[^，,。！!]{0,4}?(?:再|还|一直|继续)(?:不|没
 WISHED = re.compile(r"就好[了咧啦]|多好|该多好")
 # A problem of long ago (去年电梯坏过一回, 那次停水, 上回楼道漏水…物业来得挺快): a past time or a fault undergone
 # (坏过, not 没坏过 nor 坏过三回了), unless it is said to be so still (到现在还没人修, 又, 这两天).
-PAST = re.compile(r"去年|前年|那年|当年|那次|那回|上回|上次|前几年|前两年|前些年|小时候|那时候|当时|"
+PAST = re.compile(r"去年|前年|那年|当年|那次|那回|上回|上次|前几年|前两年|前些年|小时候|那时候|当时|(?<!从)上个月|之前那|"
                   r"(?<![没未从])(?:坏|漏|堵|停|塌|裂|断|淹|冻|困)过(?![^，,。！!]{0,4}了)")
 STILL = re.compile(r"现在(?!想起|想想|回想)|如今|至今|目前|今天|今儿|今早|今晚|这两天|这几天|这会|这次|这回|这个月|今年|最近|"
                    r"还(?:是|在|没|不|有|那样|这样)|又|一直|依然|仍然|照样|照旧|老是|总是")
@@ -285,6 +290,9 @@ BOOKING_ASKED = re.compile(r"(?:(?:帮|给)(?:我|额|俺)?(?:家)?(?:爸妈|父
                           r"预约[不吗么]|(?<![的])(?:想|要|我要|额要)预约(?!的)|(?:能|可以|想)book|"
                           # a visit asked for (社保认证能上门不)
                           r"(?:能|可以)(?:不能)?上门[^，,。！!]{0,4}(?:吗|不|么|没)|"
+                          # staff asked to come by (明天下午能来一下我家吗), the sender asking to see them (我能去社区找一下…吗)
+                          r"(?:能|可以)(?:不能)?(?:来|过来)一?(?:下|趟)(?:我|额|俺)(?:家|屋)|"
+                          r"(?:我|额|俺)[^，,。！!]{0,6}(?:能|可以)(?:去|到)(?:社区|网格|居委)[^，,。！!]{0,8}(?:吗|不|么)|"
                           # a slot kept (给我留个号, 名额还有吗), or when staff can come or be seen (网格员哪天有空来村里)
                           r"留(?:个|一个|两个)?(?:号|名额)|各留一个|(?:还有|有)名额(?:没|吗|不)|名额还有(?:吗|没|不)|"
                           r"(?:哪天|啥时候|什么时候)(?:有空|方便)(?:来|去|过来|过去)?|能不能过去(?:做|办)")
@@ -296,6 +304,12 @@ VOLUNTEER_ASKED = re.compile(
     r"[^，,。！!？?]{0,8}?(?:能|愿意|可以|肯|帮|来|陪|教|带|送|捐|辅导|指点)|"
     r"(?:有没有|找个?|求)(?:能|会|愿意)[^，,。！!？?]{1,6}的(?:志愿者|人|老师|党员|好心人|热心人|师傅|叔叔|阿姨|大哥哥|"
     r"大姐姐|哥哥|姐姐)")
+# A wish marked as one (微心愿：…, 许个小心愿：…), or help asked of a volunteer for an old neighbour (楼下王奶奶电视坏了
+# …有没有会修的党员师傅帮看看): a micro-wish with no hardship named.
+WISH_MARKED = re.compile(r"^(?:微心愿|小心愿|心愿|小愿望|许个小?心愿|一个小愿望|一个小心愿)[:：]")
+ELDER = re.compile(r"奶奶|爷爷|大爷|大妈|老太太|老爷子|老人|老汉|婆婆|外婆|姥姥|阿婆|老两口")
+# Whether anyone knows what is wrong (有没有人知道咋回事 这几天每到晚上就停电): a problem stated, not a question.
+KNOWING = re.compile(r"(?:有没有人|有人|谁|大家)知道")
 # A utility or service company (燃气公司的, 物业公司) is no workplace elsewhere.
 UTILITY = re.compile(r"(?:燃气|物业|供暖|热力|自来水|供水|电力|供电|电信|移动|联通|保洁|绿化|电梯)公司")
 # A question that is a complaint (这合规吗, 没人撒盐吗) or a request put to staff (物业能修剪一下吗) is not put to the
@@ -334,7 +348,7 @@ BOUGHT = re.compile(r"(?:买|团|拼|订|网购|淘)(?:的|来的|回来的)|团
                     r"在这家?(?:团|买)|不(?:再)?(?:团|买)了|(?:又|还|再)得(?:重新)?买")
 # A shared thing named only as a likeness (工资跟下水道一样, 像个漏勺似的) is not what the line is about.
 # So is one named as what something else is measured against (打呼噜比楼下电钻还响).
-LIKENESS = re.compile(r"(?:跟|像|好像|就像|如同|赛过)[^，,。！!]{1,8}?(?:一样|一般|似的|似地)|比[^，,。！!]{1,8}?还|"
+LIKENESS = re.compile(r"(?:跟|像|好像|就像|如同|赛过)[^，,。！!]{1,8}?(?:一样|一般|似的|似地|那么|这么|那样)|比[^，,。！!]{1,8}?还|"
                       r"(?:就|简直|真|纯)是一?个[^，,。！!]{1,8}")
 # A price or a fee (物业费又要涨，凭什么; 停车费比隔壁贵): a rhetorical question about money with no fault of a thing
 # stated is a debate among neighbours, not a call to act on anything.
@@ -581,10 +595,11 @@ def read(classifier: Classifier, norm: str, matched: tuple[str, ...] = ()) -> Re
     overdue = promised and OVERDUE.search(norm) is not None
     whom = WHOM.search(norm) is not None
     fixed = words.find("resolved", norm) or FIXED.search(norm) is not None
-    relapse = fixed and (RELAPSE.search(norm) or OVERDUE.search(norm)) is not None
+    unfixed = words.blank("resolved", norm)  # 停了一下又来了 is no relapse for its own 又
+    relapse = fixed and (RELAPSE.search(unfixed) or OVERDUE.search(unfixed)) is not None
     said = {"resolved": fixed, "promised": promised and not overdue,
             "hearsay": (words.find("hearsay", OUTSIDER.sub("外来", UTILITY.sub(lambda m: " " * len(m.group()), norm)))
-                        or HEARSAY.search(norm) is not None
+                        or HEARSAY.search(norm) is not None or ANOTHER_PLACE.search(norm) is not None
                         # what someone said after a problem stated in the sender's own words is its witness
                         or (relayed := RELAYED.search(norm)) is not None and OURS.search(norm) is None
                         and not stated(words, norm[:relayed.start()]))
@@ -608,10 +623,15 @@ def read(classifier: Classifier, norm: str, matched: tuple[str, ...] = ()) -> Re
         said["hearsay"] = True  # a home of the sender's kin is somewhere else
     # a want said with a hardship is asked for someone, wherever their kin are or whatever shyness is said with it
     # (我在外地打工…能不能有人帮她买点菜, 想要一副老花镜 她不好意思说)
-    micro_wish = (words.find("wants", norm) or VOLUNTEER_ASKED.search(norm) is not None) and words.find("hardships", norm)
+    volunteer = VOLUNTEER_ASKED.search(norm) is not None
+    micro_wish = (WISH_MARKED.search(norm) is not None
+                  or (words.find("wants", norm) or volunteer) and words.find("hardships", norm)
+                  or volunteer and ELDER.search(norm) is not None)
+    knowing = (KNOWING.search(norm) is not None and stated(words, norm)
+               and (words.find("shared_things", norm) or words.find("shared_places", norm) or OUTAGE.search(norm)))
     booked = BOOKING_ASKED.search(norm) is not None
     hard = next((name for name in HARD_MOODS if (said[name] if name in said else words.find(name, norm))
-                 and not (name == "resolved" and relapse) and not (name == "asking_neighbours" and whom)
+                 and not (name == "resolved" and relapse) and not (name == "asking_neighbours" and (whom or knowing))
                  and not (micro_wish and name in WISHER_MOODS) and not (booked and name in BOOKER_MOODS)), None)
     if hard is None and NOT_A_REQUEST.search(norm):
         hard = "notice_wording"
@@ -700,6 +720,7 @@ def grammar_reading(classifier: Classifier, text: str) -> GrammarReading | None:
     plain = normalize(text)
     norm = UNCLAIMED.sub("无主", FALL.sub("摔跤", OPENING_APOLOGY.sub("", INTERJECTION.sub("", plain))))
     norm = FIGURATIVE.sub(lambda m: " " * len(m.group()), norm)  # 气得冒烟 is no smoke
+    norm = norm.replace("没电梯", "无电梯")  # a building without a lift has no power cut
     if len(norm) < MIN_CHARS:
         return None
     words = offer_words(classifier)
