@@ -181,3 +181,14 @@ async def test_someone_lying_out_a_child_on_the_ice_a_baby_in_any_car_or_a_fathe
     answer = await bot.resident("老张", text, group=GROUP, mention=True)
     assert number in answer and "【紧急】" in answer, answer
     assert (await bot.latest_case()).extras["emergency"] == code
+
+
+@pytest.mark.parametrize(("text", "code"), [
+    ("电体里困着个老人 出不来了 3号楼", "trapped_in_lift"),  # 电体 read as 电梯
+    ("煤起味好大 五单元楼道", "gas_smell"),  # 煤起 read as 煤气
+    ("二楼着伙了 快来人", "fire"),  # 着伙 read as 着火
+])
+async def test_an_emergency_typed_by_its_sound_is_heard(bot, text, code):
+    answer = await bot.resident("老张", text, group=GROUP, mention=True)
+    assert "【紧急】" in answer, answer
+    assert (await bot.latest_case()).extras["emergency"] == code

@@ -8,6 +8,7 @@ import re
 from dataclasses import dataclass
 
 from bot.understanding.classifier import normalize
+from bot.understanding.text import char_readings
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,15 +51,15 @@ _NOT_NOW = re.compile(r"着火了?怎么办|小心|当心|提示|提醒|科普|�
                       r"没事[^吧]{0,3}(?:大家)?(?:别|嫑|不要|甭)慌|那年|前两年|前几年|当年|前年|小时候|还记得|记得吗")
 EMERGENCIES = (
     Emergency("trapped_in_lift", "电梯困人", "lift",
-              re.compile(r"电[梯题提悌]里?有人[^。]{0,10}(打不开|出不来|在里[头面边]喊|喊救命)|"
+              re.compile(r"电梯里?有人[^。]{0,10}(打不开|出不来|在里[头面边]喊|喊救命)|"
                          r"电梯.{0,12}(困|关)(了|住|着)?.{0,4}(人|孩子|老人|小孩)|(困|关)在电梯|电梯.{0,8}(被困|出不来)"
                          r"|被(困|关)(在|到)?电梯|困(在|到)?电梯(里|内|中)")),
     Emergency("fire", "火情", "fire",  # 打不着火 is a stove that will not light
               re.compile(r"(?<![不没])着火|起火|失火|火灾|烧起来|冒烟|冒黑烟|浓烟|烟很大|火苗")),
     Emergency("gas_smell", "燃气泄漏", "gas",
               # a gas smelt or heard hissing near the gas pipe or meter (天然气管子那块嘶嘶响), unless it is gone (没味了)
-              re.compile(r"(煤气|燃气|天然气|液化气|燃起|然气|煤起)(味|泄漏|漏了|漏气)|漏气|有股.{0,4}气味"
-                         r"|(煤气|燃气|天然气|液化气|燃起|然气|煤起)[^，,。!！?？]{0,8}((?<!没)(?<!没有)味|嘶嘶)"),
+              re.compile(r"(煤气|燃气|天然气|液化气)(味|泄漏|漏了|漏气)|漏气|有股.{0,4}气味"
+                         r"|(煤气|燃气|天然气|液化气)[^，,。!！?？]{0,8}((?<!没)(?<!没有)味|嘶嘶)"),
               # 漏气 of a tyre, an inflatable or a ball, with no smell spoken of, is no gas leak
               re.compile(r"^(?!.*味).*(?:轮胎|车胎|胎|泳池|充气|气垫|气球|皮球|篮球|足球|游泳圈|气门|打气|气囊)")),
     Emergency("person_missing", "人员走失", "police",
@@ -100,9 +101,34 @@ EMERGENCIES = (
 NUMBER_LABELS = {"police": "报警", "fire": "火警", "ambulance": "急救", "gas": "燃气抢修", "lift": "电梯应急救援"}
 
 
+# Words an emergency is told in, as a voice recogniser or hurried pinyin typing may write them by their sound (电题
+# for 电梯, 燃起 for 燃气). 摔到 is left alone: it is how a phone falls too.
+SOUNDED = ("电梯", "燃气", "煤气", "天然气", "液化气", "着火", "起火", "失火", "冒烟", "浓烟", "走丢", "走失", "晕倒",
+           "昏倒", "昏迷", "触电", "落水", "溺水", "救命", "呼救", "被困", "困住")
+_SOUNDED_BY_CHAR: dict[str, list[tuple[str, int]]] = {}
+for _word in SOUNDED:
+    for _place, _char in enumerate(_word):
+        _SOUNDED_BY_CHAR.setdefault(_char, []).append((_word, _place))
+
+
+def sounded_out(norm: str) -> str:
+    """The text with the emergency words it types by their sound written right: a window as long as the word, each
+    character right or read alike by its main reading, at least half of them right."""
+    for at, char in enumerate(norm):
+        for word, place in _SOUNDED_BY_CHAR.get(char, ()):
+            start = at - place
+            window = norm[start:start + len(word)]
+            if (start >= 0 and len(window) == len(word) and window != word
+                    and sum(a == b for a, b in zip(window, word, strict=True)) * 2 >= len(word)
+                    and all(a == b or char_readings(a)[:1] == char_readings(b)[:1] != ()
+                            for a, b in zip(window, word, strict=True))):
+                norm = norm[:start] + word + norm[start + len(word):]
+    return norm
+
+
 def emergency_in(text: str) -> Emergency | None:
     """The emergency a message describes as happening now, if any."""
-    norm = normalize(text)
+    norm = sounded_out(normalize(text))
     if _NOT_NOW.search(norm) or FIGURATIVE.search(norm):
         return None
     emergency = next((e for e in EMERGENCIES if e.pattern.search(norm)), None)
