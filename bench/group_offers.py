@@ -9,7 +9,7 @@ written and committed before the rules were run on it. The grammar (bot/understa
 was tuned on the tuning half and TUNED_BATCHES, whose misses were read; the lines of HELD_OUT_BATCHES and the
 held-out half are never printed. BLIND_BATCHES were written by hands that never read the rules, the evidence or an
 earlier batch; no figure is chosen on them. The evidence (config/offer_evidence.yaml, learnt by a logistic
-regression) is mined from MINED_PARTS, every part but UNMINED_BATCHES: fresh13 and fresh14 are residents' text that
+regression) is mined from MINED_PARTS, every part but UNMINED_BATCHES: fresh17 and fresh18 are residents' text that
 neither the grammar nor the evidence ever saw, so their figures here are end to end on text never seen (their
 first contact, before the round's changes, is in the history). Every other
 part's honest figure is --lobo's: the evidence learnt without the part measured.
