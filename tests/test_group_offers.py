@@ -547,3 +547,14 @@ async def test_staff_speaking_another_district_a_key_found_or_a_tip_shared_is_ch
         "小知识：暖气片上不要盖湿衣服",  # a tip shared
     ])
     assert all(answer == "" for answer in answers.values()), answers
+
+
+async def test_a_thing_taken_or_occupied_by_others_a_night_nuisance_a_hornets_nest_or_a_leaking_pavilion_is_offered(bot):
+    answers = await heard(bot, [
+        "单元门口的灭火器被人拿走了 箱子空的",  # taken by someone
+        "我的固定车位被别人装了地锁",  # occupied by someone, even one's own place
+        "凌晨了 对面那家KTV还在唱歌",  # a nuisance at night
+        "花坛边上有个马蜂窝 娃们天天从那过",  # a hazard by itself
+        "广场那个凉亭顶子漏雨 坐不成人",  # a shared pavilion
+    ])
+    assert all("登记" in answer for answer in answers.values()), answers

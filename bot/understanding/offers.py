@@ -169,7 +169,7 @@ SERVICE_ASK = re.compile(r"(?:在|去|到)(?:哪|哪里|哪儿)儿?[^，,。！!
                          r"(?:咋|怎么|如何|怎样)样?(?:办|弄|申请|领|续|交|开|补|申领)|"
                          r"(?:什么时候|啥时候|几时|哪天|几月)(?:能|可以|去)?(?:做|办|交|领|申请|开始)")
 # A wrong someone did to what is the sender's (电瓶叫人偷了, 车被人划了): a matter for the neighbourhood's safety.
-WRONGED = re.compile(r"(?:被|叫|让)(?:人|谁|贼)(?:给)?(?:偷|撬|划|砸|扎)|被(?:偷|盗)")
+WRONGED = re.compile(r"(?:被|叫|让)(?:别人|人|谁|贼)(?:给)?(?:偷|撬|划|砸|扎|占|拿走|搬走|装了?地锁)|被(?:偷|盗)")
 # Help asked of the community or the grid, not of the neighbours (想让社区帮忙, 请网格员帮我).
 HELP_ASKED = re.compile(r"(?:想让|想请|请|麻烦|希望)(?:社区|网格员|居委会|街道)[^，,。！!]{0,4}帮")
 # Asking whom to turn to about a fault (漏水找谁, 归谁管) is a call, though put to the neighbours.
