@@ -192,3 +192,23 @@ async def test_an_emergency_typed_by_its_sound_is_heard(bot, text, code):
     answer = await bot.resident("老张", text, group=GROUP, mention=True)
     assert "【紧急】" in answer, answer
     assert (await bot.latest_case()).extras["emergency"] == code
+
+
+@pytest.mark.parametrize(("text", "code"), [
+    ("楼下烧烤摊有人拿刀了 打起来了", "armed_fight"),
+    ("快报警 停车场有人在砸车", "cry_for_help"),
+])
+async def test_a_knife_drawn_in_a_fight_or_a_call_to_ring_the_police_is_an_emergency(bot, text, code):
+    answer = await bot.resident("老张", text, group=GROUP, mention=True)
+    assert "110" in answer and "【紧急】" in answer, answer
+    assert (await bot.latest_case()).extras["emergency"] == code
+
+
+async def test_a_rumour_a_screens_cry_a_fire_put_out_or_a_season_warning_is_not_an_emergency(bot):
+    for text in ["刚才喊救命的声音是电视里的 我下去看了",  # a screen's
+                 "群里说换电柜着火 我去看了 是个谣言",  # a rumour
+                 "对面小区着火的视频看了没 幸亏扑得快",  # over
+                 "天干物燥 这个季节容易起火 大家记得拔插头",  # a season's warning
+                 "冒烟了冒烟了 我炒个鸡蛋都能糊😂"]:  # one's own cooking, laughing
+        answer = await bot.resident("老李", text, group=GROUP)
+        assert "【紧急】" not in answer, text

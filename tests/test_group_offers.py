@@ -558,3 +558,40 @@ async def test_a_thing_taken_or_occupied_by_others_a_night_nuisance_a_hornets_ne
         "广场那个凉亭顶子漏雨 坐不成人",  # a shared pavilion
     ])
     assert all("登记" in answer for answer in answers.values()), answers
+
+
+async def test_a_thing_asked_for_a_child_or_an_old_neighbour_and_help_from_a_young_man_for_the_old_are_wishes(bot):
+    answers = await heard(bot, [
+        "我八十多了 米面扛不上楼 有没有小伙子能帮一把",  # old age said as a number, help asked of a young man
+        "楼下李奶奶想要个暖手宝 有没有人家里有闲置的",  # a thing no longer used, for an old neighbour
+        "我家孩子上学缺个书桌 谁家有不用的旧书桌",  # for a child
+    ])
+    assert all("登记" in answer for answer in answers.values()), answers
+    answers = await heard(bot, [
+        "谁家有多余的折叠凳 借两个 明天还",  # borrowed
+        "谁家有不用的旧衣服 我们收集了捐给山区的孩子",  # collected to be given on
+    ])
+    assert all(answer == "" for answer in answers.values()), answers
+
+
+async def test_a_visit_planned_with_staff_a_time_asked_a_sign_up_or_a_visit_moved_is_a_booking(bot):
+    answers = await heard(bot, [
+        "明天上午我过去补材料 刘姐你在不在",  # the sender coming by to get it done
+        "残疾证年审哪天可以过去办",  # when to come
+        "下周社区义诊给我报个名",  # a sign-up
+        "约好的上门能不能改到周六",  # a visit moved
+    ])
+    assert all("登记" in answer for answer in answers.values()), answers
+    answers = await heard(bot, ["聚会改到周六了 大家记一下", "今天去社区办事 人挺多的"])
+    assert all(answer == "" for answer in answers.values()), answers
+
+
+async def test_a_notices_word_broken_damage_done_a_pleasantry_turning_to_a_fault_or_an_urged_fault_is_offered(bot):
+    answers = await heard(bot, [
+        "通知说三点恢复供电 这都六点了 楼里还是没电",  # a notice's word broken
+        "有人把小区门口的花坛拆了 砖都拉走了",  # someone damaging a shared thing
+        "今天天气挺好 就是楼下那个井盖又翘起来了",  # a pleasantry turning to a fault
+        "催一下 东门那个路灯 第三天了",  # urged, how many days
+        "热水管出来的水是黄的 放半天还是黄汤",  # the water's colour
+    ])
+    assert all("登记" in answer for answer in answers.values()), answers

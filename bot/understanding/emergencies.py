@@ -22,9 +22,13 @@ class Emergency:
 
 # Fire or smoke as a figure of speech (气得冒烟, 嗓子冒烟, 钱包着火了): no fire; the offer grammar blanks it too.
 FIGURATIVE = re.compile(r"(?:热|气|急|渴|辣|累|馋|涨)得.{0,6}(?:冒烟|着火)|(?:嗓子|喉咙|脑袋|头)(?:都|快|要)?冒烟|"
-                        r"(?:整个人|心里)(?:都)?着火|钱包[^，,。！!]{0,3}着火")
+                        r"(?:整个人|心里)(?:都)?着火|钱包[^，,。！!]{0,3}着火|直播间[^，,。！!]{0,3}着火|"
+                        r"炒[^，,。！!]{0,6}糊|厨房杀手")
+# Laughter typed as an emoji or a WeChat sticker code (the text's normal form keeps no emoji): read as 哈哈.
+LAUGHS = re.compile(r"[😂🤣😆😄😁🤭😅😹]|\[(?:捂脸|偷笑|破涕为笑|笑哭|呲牙|憨笑|坏笑|奸笑|捂嘴笑)\]")
 # Another city, or another of Baoji's districts and counties, spoken of as where something is (西安那个, 陈仓区那边).
-ELSEWHERE = re.compile(r"(?:西安|咸阳|渭南|汉中|延安|榆林|铜川|商洛|安康|杨凌|兰州|天水|北京|上海|广州|深圳|成都|重庆|郑州|"
+ELSEWHERE = re.compile(r"(?:南方|北方|外省|国外)(?:那边|那|的)|在(?:西安|咸阳|北京|上海|广州|深圳|成都|重庆|兰州|外地|老家)|"
+                       r"(?:西安|咸阳|渭南|汉中|延安|榆林|铜川|商洛|安康|杨凌|兰州|天水|北京|上海|广州|深圳|成都|重庆|郑州|"
                        r"武汉|南京|杭州|天津|长沙|太原|银川|西宁|金台|陈仓|岐山|凤翔|眉县|扶风|千阳|陇县|麟游|凤县|太白)"
                        r"(?:区|县)?(?:那|那边|那个|有个|一个|的)")
 # Hypotheticals and past events are not emergencies: "着火了怎么办" in a safety notice, "上次电梯困人"; nor is one
@@ -48,7 +52,12 @@ _NOT_NOW = re.compile(r"着火了?怎么办|小心|当心|提示|提醒|科普|�
                       r"^(?:【|转发|转[:：]|\[转\])|请勿|逃生指南|安全须知|使用后|"
                       r"(?:冒烟|烟|味)的?是[^，,。！!]{0,6}(?:在|把|熏|烤|烧|炒|做饭|烟囱|腊肉)|"
                       r"结果是(?:我|额|俺|自己|家里|猫|狗|娃|孩子)|已经关了|没点着|"
-                      r"没事[^吧]{0,3}(?:大家)?(?:别|嫑|不要|甭)慌|那年|前两年|前几年|当年|前年|小时候|还记得|记得吗")
+                      r"没事[^吧]{0,3}(?:大家)?(?:别|嫑|不要|甭)慌|那年|前两年|前几年|当年|前年|小时候|还记得|记得吗|"
+                      # a rumour, a sound from a screen, one over (弄出来了, 幸亏扑得快), a season's warning, a
+                      # relative's compound (我妈说她们小区)
+                      r"谣言|传谣|电视里|的视频|视频看了|(?<!没)(?:弄|救|放)?出来了|"
+                      r"(?:幸亏|幸好|还好|好在)[^，,。]{0,3}(?:扑|灭|救|弄)|前几天|前些天|前阵子|容易(?:起火|着火)|记得|"
+                      r"(?:她|他)们(?:小区|楼|那|家)|没再出")
 EMERGENCIES = (
     Emergency("trapped_in_lift", "电梯困人", "lift",
               re.compile(r"电梯里?有人[^。]{0,10}(打不开|出不来|在里[头面边]喊|喊救命)|"
@@ -82,10 +91,11 @@ EMERGENCIES = (
     Emergency("locked_in_car", "儿童被锁车内", "police",
               re.compile(r"(车|suv|越野|轿车)(里|内|上)[^，,。]{0,6}(锁|关)(了|着)?[^，,。]{0,2}(小孩|孩子|娃|宝宝)"
                          r"|(小孩|孩子|娃|宝宝)[^，,。]{0,4}(锁|关)在车(里|内|上)")),
-    Emergency("cry_for_help", "有人呼救", "police",
-              re.compile(r"喊救命|呼救|喊人救")),
     Emergency("armed_fight", "有人持刀斗殴", "police",
-              re.compile(r"动刀子?了?|持刀|拿着刀|砍人|捅人|(打架|斗殴)[^。]{0,12}(刀|流血|血)")),
+              re.compile(r"动刀子?了?|持刀|拿着?刀|掏出?刀|砍人|捅人|(打架|斗殴|打起来)[^。]{0,12}(刀|流血|血)|"
+                         r"刀[^。]{0,8}打起来")),
+    Emergency("cry_for_help", "有人呼救", "police",
+              re.compile(r"喊救命|呼救|喊人救|(?:快|赶紧|赶快)(?:报警|打110)")),
     Emergency("electrical_fire", "电线电箱冒火", "fire",
               re.compile(r"(电线|线|电箱|配电箱|电表箱|变压器|配电室|插座|插头)[^，,。！!]{0,12}"
                          r"(冒火星|冒火花|打火花|火花|冒火|烧黑|烧焦|焦味|糊味)")),
@@ -128,7 +138,7 @@ def sounded_out(norm: str) -> str:
 
 def emergency_in(text: str) -> Emergency | None:
     """The emergency a message describes as happening now, if any."""
-    norm = sounded_out(normalize(text))
+    norm = sounded_out(normalize(LAUGHS.sub("哈哈", text)))
     if _NOT_NOW.search(norm) or FIGURATIVE.search(norm):
         return None
     emergency = next((e for e in EMERGENCIES if e.pattern.search(norm)), None)

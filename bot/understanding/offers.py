@@ -42,7 +42,7 @@ import yaml
 
 from bot.understanding.classifier import CASE_INTENTS, Classification, Classifier, Intent, normalize
 from bot.understanding.emergencies import ELSEWHERE as ANOTHER_PLACE
-from bot.understanding.emergencies import FIGURATIVE, emergency_in
+from bot.understanding.emergencies import FIGURATIVE, LAUGHS, emergency_in
 from bot.understanding.matching import Automaton, automaton
 from bot.understanding.text import char_readings
 from config import yamlfile
@@ -67,7 +67,7 @@ HARD_MOODS = ("hearsay", "resolved", "past", "hypothetical", "quarrel", "promise
 SOFT_MOODS = ("advice", "praise")
 # hard moods that say where or when a problem is, whose doing, or whom it is put to, but not whether a wish is
 # asked (a micro-wish is put to the neighbours: 有没有退休老师能给辅导辅导) or a booking (a home visit is 上门服务)
-WISHER_MOODS = frozenset(("hearsay", "past", "own_doing", "asking_neighbours"))
+WISHER_MOODS = frozenset(("hearsay", "past", "own_doing", "asking_neighbours", "promised", "resolved"))
 BOOKER_MOODS = frozenset(("hearsay", "past", "own_doing", "trade", "asking_neighbours"))
 MOODS = frozenset((*HARD_MOODS, *SOFT_MOODS))
 # A mood word right after a negation says the opposite (没修好了 is not fixed, 不可以用了 is broken).
@@ -76,7 +76,7 @@ NEGATED = frozenset("不没未别")
 # Grammar no word list can hold. Moods: a reposted notice's opening; a fault denied or gone (没坏, 不漏了, 没事了);
 # when an announced outage starts (几点停水); asking the neighbours whether they have it too (你们家停水了吗).
 NOT_A_REQUEST = re.compile(
-    r"^(?:【|转发|转[:：]|【转】|通知|公告|提醒|物业通知|物业提醒|物业公告|社区通知|社区提醒)|"
+    r"^(?:【|转发|转[:：]|【转】|通知(?!说)|公告|提醒|物业通知|物业提醒|物业公告|社区通知|社区提醒)|"
     # a notice's salutation: residents are addressed so by the office, neighbours say 各位邻居, 大家
     r"(?:尊敬的|亲爱的)(?:各位)?(?:业主|居民|住户)|(?:居民|业主|住户)朋友们|"
     r"没(?:有)?(?:坏|堵|漏|塌)(?![了过])|不(?:堵|漏|吵|臭|滴)了|没事了|没事儿|"
@@ -85,13 +85,15 @@ NOT_A_REQUEST = re.compile(
     r"1[3-9]\d{9}|"  # a phone number: an advert or a contact passed on
     r"\d{1,2}[:：]\d{2}\s*[-—~～至到]+\s*\d{1,2}[:：]\d{2}|"  # a notice's clock range (8:00-18:00)
     # a fault denied and explained (电梯不是坏了，是有人按住了)
-    r"不是[^，,。！!]{0,4}(?:坏|丢|漏|堵|停|断|没)[^，,。！!]{0,3}[，,]?(?:是|而是)|"
+    r"不是[^，,。！!]{0,4}(?:坏|丢|漏|堵|停|断|没|偷)[^，,。！!]{0,3}[，,]?(?:是|而是)|不是被偷|"
+    # a sound or a scare explained (喇叭声是收破烂的，不是警报), a rumour put down (是个谣言, 别传谣)
+    r"不是(?:警报|啥事|什么事|啥大事)|谣言|传谣|"
     # a wish the sender dismisses as a dream (纯属幻想, 想多了)
     r"纯属幻想|想多了|白日梦|做梦吧|"
     # a nuisance that will pass by itself (过了十五就好了), a notice's outage explained (停电的是5号楼), a notice passed
     # on (转给需要的人) or addressing whoever wants it (想学的报名, 需要的带身份证), a numbered guide (1.找物业 2.…)
     r"(?:过了|等到?|到了)[^，,。！!]{1,6}就好了|(?:停电|停水|停气|断水|断电)的是|转给(?:需要|家里|身边|有需要)|"
-    r"(?:想|要|需要|有意)[^，,。！!]{0,4}的(?:报名|接龙|联系|带|来|私信|找)|(?:^|\s)1[.、．]\D[^。]*\s2[.、．]\D|"
+    r"(?:想|要|需要|有意)[^，,。！!]{0,4}的(?:报名|接龙|联系|带|来|私信|找|预约)|(?:要|需要|得)提前[^，,。！!？?]{0,4}约(?![吗么不没])|(?:^|\s)1[.、．]\D[^。]*\s2[.、．]\D|"
     r"下来了[，,\s]*(?:在|到|去)[^，,。！!]{0,6}领|可以(?:去|到)[^，,。！!]{0,6}领了|"
     # volunteers recruited for an activity (需要五个人 谁有时间, 招募志愿者)
     r"需要[几\d一二三四五六七八九十两]+(?:个|名|位)(?:人|志愿者)|招募|"
@@ -105,7 +107,7 @@ NOT_A_REQUEST = re.compile(
     r"(?:通|修|弄|掏|捅|收拾)了(?:一|半|大半)?(?:下午|上午|晚上|天|整天|个小时)|"
     # an outage or repair announced for later (明天上午停水, 周三检修); one that came (停水了) is not announced
     r"(?:明天|明早|明晚|后天|下周|下礼拜|周[一二三四五六日天]|星期[一二三四五六日天]|点(?:以后|之后|到|至)|将|要)"
-    r"[^，,。！!]{0,8}(?:停水|停电|停气|断水|断电|检修)(?!了)"
+    r"[^，,。！!]{0,8}(?:停水|停电|停气|断水|断电|检修|检查|安检|消杀|抄表)(?!了)"
 )
 # A message that ends as a question (停水了吗, 一起去不, 谁家的车?, …，谁家的) is put to the neighbours: soft like
 # advice. So is one asked as a choice (要不要放气); 一点水都没有 is no question, 是不是坏了 a fault suspected.
@@ -155,7 +157,10 @@ SPOILED = re.compile(r"[化坏臭烧死]了|[做洗吃睡烧]不成|[喝吃洗�
 UNTOUCHED = re.compile(r"没赶上|不在家|在外面|没影响|不影响")
 # Nobody told of it (连个通知都没有, 也不说一声): a complaint, not a notice.
 NO_NOTICE = re.compile(r"(?:没|不|也不|都不|也没|连个)[^，,。！!]{0,3}(?:通知|说一声|打招呼|打个招呼|提前说)|"
-                       r"通知都没有?|招呼都不打|也没人说")
+                       r"通知都没有?|招呼都不打|也没人说|"
+                       # a notice given and ignored or its word broken (通知都发了还在养, 通知说12点来水…还没水)
+                       r"通知(?:都|也)?(?:发了|贴了|说了|下了)[^，,。！!]{0,6}还|"
+                       r"通知说[^。！!]{0,16}(?:这都|都[^，,。！!]{0,4}了|还没|到现在|还在)")
 # A place or thing in demand, not at fault (快递柜满了, 电梯人太多了, 排到门口了): unless what fills it is a
 # nuisance (垃圾满了), how busy it is says nothing is wrong.
 BUSY = re.compile(r"排(?:了|起)?长?队|排到(?:门口|外面|马路)|排了(?:半天|好久|一上午|一下午)|人太?多|好多人|"
@@ -163,13 +168,17 @@ BUSY = re.compile(r"排(?:了|起)?长?队|排到(?:门口|外面|马路)|排了
 # A promise, said in other words than the rules file's (说上礼拜就来修), or someone already on it (供电局的人已经到了,
 # 物业已经拉了警戒线, 师傅在路上了); it is overdue when nothing came of it.
 PROMISE = re.compile(r"说[^，,。！!]{0,8}(?:来|就|要|会)[^，,。！!]{0,2}(?:修|换|弄|处理|看|收|清)|"
+                     r"说[^。！!]{0,24}?(?:明天|明早|后天|下午|马上|过两天|这两天)就?(?:来|过来|派人)(?:修|换|弄|处理|看)|"
                      r"已经(?:到了|到现场|在现场|在弄|在处理|在抢修|拉了|围起来|封了)|在路上了")
 # Asking where or how a public service is got (低保年审在哪弄, 老年卡到期了咋续), with a service named.
 SERVICE_ASK = re.compile(r"(?:在|去|到)(?:哪|哪里|哪儿)儿?[^，,。！!]{0,2}(?:办|弄|开|领|交|申请|盖|续|补)|"
                          r"(?:咋|怎么|如何|怎样)样?(?:办|弄|申请|领|续|交|开|补|申领)|"
                          r"(?:什么时候|啥时候|几时|哪天|几月)(?:能|可以|去)?(?:做|办|交|领|申请|开始)")
 # A wrong someone did to what is the sender's (电瓶叫人偷了, 车被人划了): a matter for the neighbourhood's safety.
-WRONGED = re.compile(r"(?:被|叫|让)(?:别人|人|谁|贼)(?:给)?(?:偷|撬|划|砸|扎|占|拿走|搬走|装了?地锁)|被(?:偷|盗)")
+WRONGED = re.compile(r"(?<!差点)(?:被|叫|让)(?:别人|人|谁|贼)(?:给)?[^，,。！!]{0,6}?(?:偷|撬|划|砸|扎|占|拿走|搬走|"
+                     r"装了?地锁|锁)|(?<!差点)被(?:偷|盗)|"
+                     # someone damaging or taking a shared thing (有人把绿化带的小树砍了), a dog let loose
+                     r"有人把[^，,。！!]{1,10}(?:砍|拆|偷|挖|拔|烧|圈|锁|堵|砸)|不拴绳|不牵绳")
 # Help asked of the community or the grid, not of the neighbours (想让社区帮忙, 请网格员帮我).
 HELP_ASKED = re.compile(r"(?:想让|想请|请|麻烦|希望)(?:社区|网格员|居委会|街道)[^，,。！!]{0,4}帮")
 # Asking whom to turn to about a fault (漏水找谁, 归谁管) is a call, though put to the neighbours.
@@ -177,13 +186,13 @@ WHOM = re.compile(r"找谁|该找|找哪|归谁管|谁负责|哪个部门")
 # An apology that opens a message (不好意思打扰大家，…) is courtesy, not an apology for one's own doing.
 OPENING_APOLOGY = re.compile(r"^(?:不好意思|抱歉)?(?:打扰(?:一下|大家|各位)?了?)?(?<=.)[，,。！!\s]+")
 # A fault over: fixed now or soon after it came (今天好了, 当天就来通了, 很快就换了).
-FIXED = re.compile(r"(?:今天|现在|已经|早就|后来|这会儿?)(?:都|就|又)?(?:好|通|亮|正常|恢复|来电|来水|热|有|来)了|"
+FIXED = re.compile(r"(?:掏|修|通|弄|清|换|处理)完(?:了)?就(?:好|没|通)了|(?:放|等|过)一会儿?就(?:好|没)了|(?:今天|现在|已经|早就|后来|这会儿?)(?:都|就|又)?(?:好|通|亮|正常|恢复|来电|来水|热|有|来)了(?![一两三四五六七八九十几好半\d]+(?:个|天|周|礼拜|月|年))|"
                    # a repair done (疏通好了, 换好了, 填平了) and a nuisance gone (不返水了)
                    r"(?:修|换|弄|疏通|装|填|补|接|清理|处理|收拾)(?:好|完|平)了|不(?:再)?(?:返水|返味|冒水|渗水|往外冒|往上返)了|"
                    r"[换修弄通紧拧装调]了[^，,。！!]{0,5}就?好了|就来(?:电|水|气)?了|就(?:热|亮|通|正常)了|"
                    r"(?:很快|当天|马上|立马|及时|第二天|没多久)(?:就)?(?:来)?(?:换|修|通|处理|弄好|解决|来人)")
 # A promise gone unkept is a complaint again (说来修，一个礼拜了还没来); so is a fault fixed and back (修好了又坏了).
-OVERDUE = re.compile(r"还没|都没|也没|没来|不来|没人来|影子|人影|不见人|没见人")
+OVERDUE = re.compile(r"还没|都没|也没|没来|不来|没人来|影子|人影|不见人|没见人|还是那样|还那样|还是老样子|照旧|这都")
 RELAPSE = re.compile(r"又|还是|结果|没两天|没几天|没过几天|但是|可是")
 # An exclamation that opens a line (坏了，我忘关煤气了) is about the sender, not a thing.
 INTERJECTION = re.compile(r"^(?:坏了|完了|糟了|惨了|完蛋了)(?:完了)?[，,!！。\s]+")
@@ -247,7 +256,9 @@ PERSISTENT = re.compile(
     r"(?:好几|[一二两三四五六七八九十几半\d]+)个?(?:天|月|星期|礼拜|周|年)(?:了|多了|都|也|还)|三天两头|隔三差五|动不动|"
     r"一天到晚|没完没了|个不停|不停地|到现在|至今|"
     # undone and back again (撕了又贴, 修了又坏, 清了又堆)
-    r"[^\s，,。！!?？]了又[^\s，,。！!?？来去]")
+    r"[^\s，,。！!?？]了又[^\s，,。！!?？来去]|"
+    # how many times or days it has come to (这都第几回了, 今天第五天了)
+    r"第[几\d一二三四五六七八九十]+[天回次遍]了|这都第")
 # A fitting named as the sender's home's (我家的门锁, 额家窗户: offers.home_fittings) is their own thing, though a
 # shared thing bears the same name; the building's parts (我家楼顶) and supplies (额家暖气) stay shared.
 OWN_HOME = re.compile(r"(?:我|额|俺)们?家的?")
@@ -274,12 +285,15 @@ STILL = re.compile(r"现在(?!想起|想想|回想)|如今|至今|目前|今天|
 # they would rather have (你们觉得装个充电桩好还是装个健身器材好).
 ASKED_AROUND = re.compile(r"哪家[^，,。！!]{0,6}(?:好|便宜|靠谱|实惠|划算)|"
                           r"谁家的?(?:娃|孩子|小孩)?(?:上的|用过|装过|买过|去过|办过)|有没有人?(?:做|卖|懂|会|认识)[^，,。！!]{0,4}的|"
-                          r"(?:你们|大家)(?:觉得|说)[^。！!]*还是")
+                          r"(?:你们|大家)(?:觉得|说)[^。！!]*还是|"
+                          # whether anyone has done it or works there (有换过的没, 群里有退伍的兄弟吗, 有没有在铁路上班的)
+                          r"有[^，,。！!]{1,3}过的(?:没|吗|不)|群里有[^，,。！!]{1,8}(?:吗|没|不)|"
+                          r"有没有在[^，,。！!]{1,8}(?:上班|工作|做|干)的")
 # Something the sender or their kin owns (我的钱包, 我家孩子的电话手表): their own, unless a building or the
 # compound is what is owned (我家的楼道).
 MINE = re.compile(r"(?:我|额|俺)(?:家(?:孩子|娃|小孩|儿子|闺女|女儿|老人))?的(?![^，,。！!]{0,1}(?:楼|小区|院))")
 # A workplace or a school owning what is named (单位的暖气, 学校里的电梯): somewhere else than the compound.
-ELSEWHERE = re.compile(r"(?:单位|公司|学校|厂|医院)里?的")
+ELSEWHERE = re.compile(r"(?:单位|公司)里?的?|(?:学校|厂|医院)里?的")
 # A visit, a time or a slot asked of staff (帮我约一下家庭医生上门, 跟网格员约个时间, 义剪能预约不): a booking, even
 # put as a question or said with why the last visit missed (上次来我不在家).
 BOOKING_ASKED = re.compile(r"(?:(?:帮|给)(?:我|额|俺)?(?:家)?(?:爸妈|父母|老人|爸|妈|奶奶|爷爷|外婆|外公|姥姥|姥爷|"
@@ -300,14 +314,16 @@ BOOKING_ASKED = re.compile(r"(?:(?:帮|给)(?:我|额|俺)?(?:家)?(?:爸妈|父
 # 谁有车能带他去一趟): a want, a micro-wish when a hardship goes with it.
 VOLUNTEER_ASKED = re.compile(
     r"(?:有没有|有没|谁|哪位|能不能有个?|想(?:给[^，,。！!？?]{1,3})?找个?|求)[^，,。！!？?]{0,8}?"
-    r"(?:人|志愿者|老师|党员|好心人|热心人|爱心人士|师傅|叔叔|阿姨|哥哥|姐姐|车友|邻居|大学生|年轻人|有车的?|谁家|哪家)"
+    r"(?:人|志愿者|老师|党员|好心人|热心人|爱心人士|师傅|叔叔|阿姨|哥哥|姐姐|车友|邻居|大学生|年轻人|小伙子?|有车的?|"
+    r"谁家|哪家)"
     r"[^，,。！!？?]{0,8}?(?:能|愿意|可以|肯|帮|来|陪|教|带|送|捐|辅导|指点)|"
     r"(?:有没有|找个?|求)(?:能|会|愿意)[^，,。！!？?]{1,6}的(?:志愿者|人|老师|党员|好心人|热心人|师傅|叔叔|阿姨|大哥哥|"
     r"大姐姐|哥哥|姐姐)")
 # A wish marked as one (微心愿：…, 许个小心愿：…), or help asked of a volunteer for an old neighbour (楼下王奶奶电视坏了
 # …有没有会修的党员师傅帮看看): a micro-wish with no hardship named.
 WISH_MARKED = re.compile(r"^(?:微心愿|小心愿|心愿|小愿望|许个小?心愿|一个小愿望|一个小心愿)[:：]")
-ELDER = re.compile(r"奶奶|爷爷|大爷|大妈|老太太|老爷子|老人|老汉|婆婆|外婆|姥姥|阿婆|老两口")
+ELDER = re.compile(r"奶奶|爷爷|大爷|大妈|老太太|老爷子|老人|老汉|老头|婆婆|外婆|姥姥|阿婆|老两口|"
+                   r"(?:我|额|俺)(?:妈|爸|娘|爹)|老母亲|老父亲|老娘|老爹")
 # Whether anyone knows what is wrong (有没有人知道咋回事 这几天每到晚上就停电): a problem stated, not a question.
 KNOWING = re.compile(r"(?:有没有人|有人|谁|大家)知道")
 # A utility or service company (燃气公司的, 物业公司) is no workplace elsewhere.
@@ -315,11 +331,37 @@ UTILITY = re.compile(r"(?:燃气|物业|供暖|热力|自来水|供水|电力|�
 # A question that is a complaint (这合规吗, 没人撒盐吗) or a request put to staff (物业能修剪一下吗) is not put to the
 # neighbours.
 RHETORICAL = re.compile(r"(?:合规|合法|正常|安全|像话|合理|应该的?|有人管|没人管|不管)(?:吗|么|嘛)[？?]*$|"
-                        r"没人[^，,。！!]{0,4}(?:吗|么)[？?]*$")
+                        r"没人[^，,。！!]{0,4}(?:吗|么)[？?]*$|到底[^，,。！!]{0,6}(?:没有|没|不)[？?]*$|"
+                        # when it will be seen to (水压问题啥时候解决？？？)
+                        r"(?:啥时候|什么时候|多会儿?|何时)(?:能|才|给)?(?:解决|修|处理|弄好|修好|来修|来人|恢复)")
 STAFF_ASKED = re.compile(r"(?:物业|社区|网格员?|居委会|街道|师傅|保安)[^，,。！!]{0,3}(?:能不能|能|可以|可不可以|给|来)"
                          r"[^，,。！!]{0,6}(?:一下|下)(?:吗|不|么|呗|啊)?[？?]*$|"
                          r"(?:物业|社区|网格员?|居委会|街道|师傅|保安)[^，,。！!]{0,3}(?:能不能|能|可以|可不可以)"
-                         r"[^，,。！!]{0,6}(?:看|修|处理|清|弄|剪|管)[^，,。！!]{0,4}(?:吗|不|么|呗)[？?]*$")
+                         r"[^，,。！!]{0,6}(?:看|修|处理|清|弄|剪|管)[^，,。！!]{0,4}(?:吗|不|么|呗)[？?]*$|"
+                         r"(?:物业|社区|网格员?|管家)[^，,。！!]{0,3}(?:看|管|处理|修|弄)一?下(?:吧|呗|啊)?$")
+# A pleasantry turning to a problem (就是, 不过, 回来一看), and an intensifier that is no pity (小得可怜).
+TURN = re.compile(r"就是|但是|可是|不过|只是|一看")
+INTENSIFIER = re.compile(r"得可怜|得要命")
+BEFORE_NOW = frozenset(("以前", "过去老"))
+# Old age said as a number (八十五了, 七十多岁): a hardship for a micro-wish.
+OLD_AGE = re.compile(r"[七八九]十[一二三四五六七八九多]?(?:岁|了)|[七八九]十多")
+# Things asked for that a neighbour no longer uses (谁家有不用的, 有没有人家有旧的): a micro-wish when it is for a
+# child, an old person or someone in hardship, a neighbourly favour otherwise.
+DONATION_ASKED = re.compile(r"(?:谁家?|有没有人?家?|有人)[^，,。！!？?]{0,6}(?:不用的|闲置的|旧的|多余的|淘汰的|用不上的)|"
+                            r"(?:不用的|闲置的|旧的|用不上的)[^，,。！!？?]{0,4}(?:能给|送|捐)")
+LENT_OR_GIVEN_ON = re.compile(r"借|还你|回头还|用完还|捐给|送给|寄给")  # a thing borrowed, or collected for others
+CHILD = re.compile(r"娃|孩子|小孩|孙子|孙女|宝宝|儿子|闺女|女儿|学生")
+# The sender coming by at a time to get something done with staff (明天上午我过来缴医保 刘姐帮我弄一下, 礼拜四你在不在
+# 我拿本本过来盖章), a time asked for it (哪天可以过去), a sign-up (给我报个名, 给我登记一下) or a visit moved (改到周四).
+WHEN = (r"(?:今天|明天|明儿|明早|后天|周[一二三四五六日天末]|礼拜[一二三四五六天日]|星期[一二三四五六天日]|上午|下午|后晌|"
+        r"[一二三四五六七八九十两\d]+点|本周|下周|下礼拜)")
+VISIT_PLANNED = re.compile(
+    r"(?:(?:我|额|俺|本人)[^。！!]{0,8}" + WHEN + "|" + WHEN + r"[^。！!]{0,8}(?:我|额|俺|本人))"
+    r"[^。！!]{0,6}(?:过来|过去|去|来|前往)[^。！!]{0,10}(?:签|盖|办|缴|交|补|送|拿|续|认证|登记|找)|"
+    r"(?:哪天|几点|啥时候|什么时候)(?:可以|能|方便|合适)?(?:过去|过来|前往|送过去)|(?:几点|啥时候)(?:在|有人)|在不在|"
+    r"有人值班|有人吧")
+SIGNED_UP = re.compile(r"(?:给|帮)(?:我|额|俺)(?:家)?[^，,。！!]{0,2}(?:报个?名|登记一下|登个记|留个(?:人|号|名额))|"
+                       r"(?:上门|预约|约的|时间)[^，,。！!]{0,8}改到" + WHEN + r"|改到" + WHEN + r"[^，,。！!]{0,4}(?:上门|过来|来)")
 # When a service is open (社区卫生站周六开门不, 几点上班) is information asked, not a service, unless the sender says
 # their own plan with it (周日开门不 我平时上班).
 SELF = re.compile(r"[我额俺]")
@@ -343,6 +385,8 @@ OURS = re.compile(r"号楼|咱|我们小区|额们小区|我们院|额们院|这
 QUARREL = re.compile(r"(?<![物社网委])(?:你|你们)(?:家|这人|这个人|咋|怎么|凭啥|凭什么|自己|有本事|还有理|俩|两个)|"
                      r"别(?:吵|争|骂)了")
 ADDRESSED_STAFF = re.compile(r"物业|社区|网格|居委|街道|保安|门卫|师傅")
+# Staff called by name or title (刘姐, 秦书记, 王主任, 管家).
+STAFF_NAMED = re.compile(r"[\u4e00-\u9fff](?:姐|哥)(?![姐哥妹弟])|书记|主任|管家|服务站|流动办公|办事大厅")
 # A thing bought (团的橘子, 网上买的, 拼的那箱) or a seller dealt with (团长, 商家): one's own purchase.
 BOUGHT = re.compile(r"(?:买|团|拼|订|网购|淘)(?:的|来的|回来的)|团长|跟团|这(?:回|次)团|商家|卖家|店家|"
                     r"在这家?(?:团|买)|不(?:再)?(?:团|买)了|(?:又|还|再)得(?:重新)?买")
@@ -594,7 +638,12 @@ def read(classifier: Classifier, norm: str, matched: tuple[str, ...] = ()) -> Re
     promised = words.find("promised", norm) or PROMISE.search(norm) is not None
     overdue = promised and OVERDUE.search(norm) is not None
     whom = WHOM.search(norm) is not None
-    fixed = words.find("resolved", norm) or FIXED.search(norm) is not None
+    wrong = WRONGED.search(norm)
+    # what a wrong did (有人把花坛拆了 砖都拉走了) is no clearing-up
+    fixed = words.find("resolved", norm if wrong is None else norm[:wrong.start()]) or FIXED.search(norm) is not None
+    if fixed and FIXED.search(norm) is None and all(
+            norm[start:end] in BEFORE_NOW and stated(words, norm[:start]) for _, start, end in words.finders["resolved"].found(norm)):
+        fixed = False  # 楼道半个月没拖了…以前村上管的时候还扫: how it was before measures what is wrong now
     unfixed = words.blank("resolved", norm)  # 停了一下又来了 is no relapse for its own 又
     relapse = fixed and (RELAPSE.search(unfixed) or OVERDUE.search(unfixed)) is not None
     said = {"resolved": fixed, "promised": promised and not overdue,
@@ -624,18 +673,27 @@ def read(classifier: Classifier, norm: str, matched: tuple[str, ...] = ()) -> Re
     # a want said with a hardship is asked for someone, wherever their kin are or whatever shyness is said with it
     # (我在外地打工…能不能有人帮她买点菜, 想要一副老花镜 她不好意思说)
     volunteer = VOLUNTEER_ASKED.search(norm) is not None
+    donation = DONATION_ASKED.search(norm) is not None and LENT_OR_GIVEN_ON.search(norm) is None
+    hardship = words.find("hardships", norm) or OLD_AGE.search(norm) is not None
     micro_wish = (WISH_MARKED.search(norm) is not None
-                  or (words.find("wants", norm) or volunteer) and words.find("hardships", norm)
-                  or volunteer and ELDER.search(norm) is not None)
+                  or (words.find("wants", norm) or volunteer or donation) and hardship
+                  or (volunteer or donation) and ELDER.search(norm) is not None
+                  or donation and CHILD.search(norm) is not None)
     knowing = (KNOWING.search(norm) is not None and stated(words, norm)
                and (words.find("shared_things", norm) or words.find("shared_places", norm) or OUTAGE.search(norm)))
-    booked = BOOKING_ASKED.search(norm) is not None
+    signed_up = SIGNED_UP.search(norm) is not None
+    booked = (BOOKING_ASKED.search(norm) is not None or signed_up
+              or VISIT_PLANNED.search(norm) is not None
+              and (ADDRESSED_STAFF.search(norm) is not None or words.find("service_things", norm)
+                   or STAFF_NAMED.search(norm) is not None))
     hard = next((name for name in HARD_MOODS if (said[name] if name in said else words.find(name, norm))
                  and not (name == "resolved" and relapse) and not (name == "asking_neighbours" and (whom or knowing))
                  and not (micro_wish and name in WISHER_MOODS) and not (booked and name in BOOKER_MOODS)), None)
-    if hard is None and NOT_A_REQUEST.search(norm):
+    if hard is None and NOT_A_REQUEST.search(norm) and not signed_up:
         hard = "notice_wording"
-    soft = next((name for name in SOFT_MOODS if words.find(name, norm)), None)
+    soft = next((name for name in SOFT_MOODS if words.find(name, INTENSIFIER.sub(" ", norm))), None)
+    if soft is not None and (turn := TURN.search(norm)) is not None and stated(words, norm[turn.end():]):
+        soft = None  # 今天天气不错…就是东边那个井盖翘起来了: the pleasantry leads up to the problem
     if soft is None and QUESTION.search(norm) and RHETORICAL.search(norm) is None:
         soft = "question"
     # one's own things are not the shared things their names hold (燃气灶 is no 燃气, 热水器 no 水管), nor are
@@ -717,7 +775,7 @@ class GrammarReading(NamedTuple):
 
 def grammar_reading(classifier: Classifier, text: str) -> GrammarReading | None:
     """The grammar's reading of a group line: no evidence overrules a silence; None for a line too short to weigh."""
-    plain = normalize(text)
+    plain = normalize(LAUGHS.sub("哈哈", text))
     norm = UNCLAIMED.sub("无主", FALL.sub("摔跤", OPENING_APOLOGY.sub("", INTERJECTION.sub("", plain))))
     norm = FIGURATIVE.sub(lambda m: " " * len(m.group()), norm)  # 气得冒烟 is no smoke
     norm = norm.replace("没电梯", "无电梯")  # a building without a lift has no power cut
@@ -730,7 +788,10 @@ def grammar_reading(classifier: Classifier, text: str) -> GrammarReading | None:
     reading = read(classifier, norm, tuple(normalize(word) for word in result.keywords))
     firm = (reading.call or reading.persistent or reading.complaint or reading.wish or reading.service
             # a fee weighed against a fault stated at a shared thing (收费这么贵…楼道全是灰) is a complaint's grammar
-            or reading.state and reading.facility and MONEY.search(norm) is not None)
+            or reading.state and reading.facility and MONEY.search(norm) is not None
+            # what others said, borne out by the sender's own home (群里说2号楼没电，我家也没电)
+            or reading.state and OWN_CASE.search(norm) is not None
+            and (RELAYED.search(norm) is not None or words.find("hearsay", norm)))
     asked = False
     if reading.hard or (reading.mood is not None and not (reading.call or reading.wish or reading.service
                                                           or reading.booked)):
