@@ -595,3 +595,16 @@ async def test_a_notices_word_broken_damage_done_a_pleasantry_turning_to_a_fault
         "热水管出来的水是黄的 放半天还是黄汤",  # the water's colour
     ])
     assert all("登记" in answer for answer in answers.values()), answers
+
+
+async def test_staff_asked_to_come_the_sender_going_today_damage_by_someone_or_when_it_will_be_solved_are_offered(bot):
+    answers = await heard(bot, [
+        "你们啥时候能来一趟 我爸的认证还没做",  # staff asked to come
+        "想请网格员来我们楼开个会 商量停车的事",  # staff asked to come for a meeting
+        "居住证明在社区开还是派出所 社区的话我下午去",  # the sender going this afternoon
+        "有人把楼下的健身器材拆了 当废品卖了",  # damage by someone
+        "水压问题到底啥时候解决",  # when it will be solved
+        "老年活动室让人锁了 老人都进不去",  # locked by someone
+    ])
+    assert all("登记" in answer for answer in answers.values()), answers
+    assert await heard(bot, ["以为楼塌了 结果一看是打雷 还好没啥事"]) == {"以为楼塌了 结果一看是打雷 还好没啥事": ""}

@@ -68,7 +68,7 @@ SOFT_MOODS = ("advice", "praise")
 # hard moods that say where or when a problem is, whose doing, or whom it is put to, but not whether a wish is
 # asked (a micro-wish is put to the neighbours: 有没有退休老师能给辅导辅导) or a booking (a home visit is 上门服务)
 WISHER_MOODS = frozenset(("hearsay", "past", "own_doing", "asking_neighbours", "promised", "resolved"))
-BOOKER_MOODS = frozenset(("hearsay", "past", "own_doing", "trade", "asking_neighbours"))
+BOOKER_MOODS = frozenset(("hearsay", "past", "own_doing", "trade", "asking_neighbours", "resolved"))
 MOODS = frozenset((*HARD_MOODS, *SOFT_MOODS))
 # A mood word right after a negation says the opposite (没修好了 is not fixed, 不可以用了 is broken).
 NEGATED = frozenset("不没未别")
@@ -99,6 +99,8 @@ NOT_A_REQUEST = re.compile(
     r"需要[几\d一二三四五六七八九十两]+(?:个|名|位)(?:人|志愿者)|招募|"
     # a doubt the sender settles themselves (算了 可能是开空调开的), a wish the sender claimed (我认了一个)
     r"算了[，,\s]*(?:可能|应该|估计|大概)是|(?:我|额|俺)(?:也)?认(?:领)?了|"
+    # a fright that was not what it seemed (以为房子都要塌了…一看外面下冰雹了)
+    r"以为[^。！!]{0,12}(?:原来|其实|结果|一看)|"
     # staff speaking (网格员：…, 物业：…; a 楼长 is a resident who speaks for the building), a fire denied or the neighbours calmed
     r"^(?:网格员|物业|社区|居委会|志愿者|保安|管家|小区管家)[:：]|不是着火|别紧张|别慌|嫑慌|不要慌|"
     # ... or denied as the last word, or said to be how it works (白天不亮是正常的，不是坏了)
@@ -122,7 +124,8 @@ CALL = re.compile(r"(?:修|管|处理|弄|清理?|收拾|拉走|换|通|填|补|
                   # (还让人活不), whether it does not bother them (不嫌臭吗)
                   r"([修管填补清收换弄处拉扫理])不\1|([修管清扫弄收拉换补填通理调剪割])一?\2|还能[喝用住走过洗]|"
                   r"还让(?:不让)?人|不嫌[臭脏吵乱烦]|(?:再|还)不(?:修|管|处理)|"
-                  r"(?:啥时候|什么时候|几时|多会儿?)(?:能|才能|才|来)?(?:修|清|管|处理|换|来人|割|剪|收|拉|调|装|通)|"
+                  r"(?:啥时候|什么时候|几时|多会儿?)(?:能|才能|才|来)?(?:修|清|管|处理|换|来人|割|剪|收|拉|调|装|通|解决|恢复|弄好)|"
+                  r"到底[^，,。！!]{0,6}(?:没有|没)[？?]*$|"
                   r"有(?:没有)?人(?:管|修|处理)|(?:啥时候|什么时候|几时|多会儿?)(?:能|才能|才)|"
                   # hurried (赶紧调调感应吧), or owed (这个真得有人管), or mocked as for show (装好俩月了 摆着看的吗)
                   r"赶紧[^，,。！!]{0,2}(?:修|调|弄|处理|换|清|管|来|派|找人|叫人)|得有人(?:来|管|看)|"
@@ -160,7 +163,8 @@ NO_NOTICE = re.compile(r"(?:没|不|也不|都不|也没|连个)[^，,。！!]{0
                        r"通知都没有?|招呼都不打|也没人说|"
                        # a notice given and ignored or its word broken (通知都发了还在养, 通知说12点来水…还没水)
                        r"通知(?:都|也)?(?:发了|贴了|说了|下了)[^，,。！!]{0,6}还|"
-                       r"通知说[^。！!]{0,16}(?:这都|都[^，,。！!]{0,4}了|还没|到现在|还在)")
+                       r"通知说[^。！!]{0,16}(?:这都|都[^，,。！!]{0,4}了|还没|到现在|还在)|"
+                       r"通知说[^。！!]{0,8}(?:结束|来水|来电|恢复|完工|停止|修好)的")
 # A place or thing in demand, not at fault (快递柜满了, 电梯人太多了, 排到门口了): unless what fills it is a
 # nuisance (垃圾满了), how busy it is says nothing is wrong.
 BUSY = re.compile(r"排(?:了|起)?长?队|排到(?:门口|外面|马路)|排了(?:半天|好久|一上午|一下午)|人太?多|好多人|"
@@ -276,7 +280,7 @@ UNSEEN_TO = re.compile(r"[^，,。！!]{0,4}?(?:再|还|一直|继续)(?:不|没
 WISHED = re.compile(r"就好[了咧啦]|多好|该多好")
 # A problem of long ago (去年电梯坏过一回, 那次停水, 上回楼道漏水…物业来得挺快): a past time or a fault undergone
 # (坏过, not 没坏过 nor 坏过三回了), unless it is said to be so still (到现在还没人修, 又, 这两天).
-PAST = re.compile(r"去年|前年|那年|当年|那次|那回|上回|上次|前几年|前两年|前些年|小时候|那时候|当时|(?<!从)上个月|之前那|"
+PAST = re.compile(r"(?<!可)以前(?!往)|去年|前年|那年|当年|那次|那回|上回|上次|前几年|前两年|前些年|小时候|那时候|当时|(?<!从)上个月|之前那|"
                   r"(?<![没未从])(?:坏|漏|堵|停|塌|裂|断|淹|冻|困)过(?![^，,。！!]{0,4}了)")
 STILL = re.compile(r"现在(?!想起|想想|回想)|如今|至今|目前|今天|今儿|今早|今晚|这两天|这几天|这会|这次|这回|这个月|今年|最近|"
                    r"还(?:是|在|没|不|有|那样|这样)|又|一直|依然|仍然|照样|照旧|老是|总是")
@@ -304,6 +308,10 @@ BOOKING_ASKED = re.compile(r"(?:(?:帮|给)(?:我|额|俺)?(?:家)?(?:爸妈|父
                           r"预约[不吗么]|(?<![的])(?:想|要|我要|额要)预约(?!的)|(?:能|可以|想)book|"
                           # a visit asked for (社保认证能上门不)
                           r"(?:能|可以)(?:不能)?上门[^，,。！!]{0,4}(?:吗|不|么|没)|"
+                          # a room of the community's (活动室周六能不能借我用一下), staff asked to come (你们啥时候能来一趟,
+                          # 想请社区的人来开个楼栋会)
+                          r"(?:活动室|会议室|场地)[^，,。！!]{0,8}(?:借|能用|用一下)|(?:借|用)[^，,。！!]{0,4}(?:活动室|会议室)|"
+                          r"(?:啥时候|什么时候|哪天)能?(?:来|过来)一趟|想请(?:社区|网格员?|物业|居委会)[^，,。！!]{0,6}来|"
                           # staff asked to come by (明天下午能来一下我家吗), the sender asking to see them (我能去社区找一下…吗)
                           r"(?:能|可以)(?:不能)?(?:来|过来)一?(?:下|趟)(?:我|额|俺)(?:家|屋)|"
                           r"(?:我|额|俺)[^，,。！!]{0,6}(?:能|可以)(?:去|到)(?:社区|网格|居委)[^，,。！!]{0,8}(?:吗|不|么)|"
@@ -358,6 +366,7 @@ WHEN = (r"(?:今天|明天|明儿|明早|后天|周[一二三四五六日天末]
 VISIT_PLANNED = re.compile(
     r"(?:(?:我|额|俺|本人)[^。！!]{0,8}" + WHEN + "|" + WHEN + r"[^。！!]{0,8}(?:我|额|俺|本人))"
     r"[^。！!]{0,6}(?:过来|过去|去|来|前往)[^。！!]{0,10}(?:签|盖|办|缴|交|补|送|拿|续|认证|登记|找)|"
+    r"(?:我|额|俺|本人)[^。！!]{0,3}" + WHEN + r"[^。！!]{0,3}(?:过去|过来|去|来)(?:[吧啊哈]|$)|"
     r"(?:哪天|几点|啥时候|什么时候)(?:可以|能|方便|合适)?(?:过去|过来|前往|送过去)|(?:几点|啥时候)(?:在|有人)|在不在|"
     r"有人值班|有人吧")
 SIGNED_UP = re.compile(r"(?:给|帮)(?:我|额|俺)(?:家)?[^，,。！!]{0,2}(?:报个?名|登记一下|登个记|留个(?:人|号|名额))|"
@@ -712,7 +721,7 @@ def read(classifier: Classifier, norm: str, matched: tuple[str, ...] = ()) -> Re
     stated_here = stated(words, norm)
     if not (facility or place) and stated_here:
         facility = sounds_like_shared(words, shared)  # a shared thing typed by its sound (电悌, 暖器片)
-    state = bool(overdue or relapse or outage or NO_NOTICE.search(norm) is not None or stated_here
+    state = bool(overdue or relapse or outage or NO_NOTICE.search(norm) is not None or stated_here or wrong is not None
                or (nuisance and words.find("harms", norm))
                or facility and INJURY.search(norm) is not None and NOT_AN_INJURY.search(norm) is None
                or ((nuisance or facility) and INTRUSION.search(norm) is not None))
@@ -811,7 +820,7 @@ def grammar_reading(classifier: Classifier, text: str) -> GrammarReading | None:
         kind = Intent.REPORT  # the classifier's report about a shared thing that has lasted (暖气都三天了还是冰的)
     if kind is None and (reading.state or reading.call) and (reading.facility or reading.place):
         kind = Intent.REPORT
-    wronged = reading.state and WRONGED.search(norm) is not None
+    wronged = WRONGED.search(norm) is not None
     if kind is None and wronged:
         kind = Intent.REPORT  # a theft or damage someone did, even to the sender's own things (电瓶叫人偷了)
     if kind is Intent.REPORT and not (reading.facility or reading.place or wronged) and (
