@@ -212,3 +212,19 @@ async def test_a_rumour_a_screens_cry_a_fire_put_out_or_a_season_warning_is_not_
                  "冒烟了冒烟了 我炒个鸡蛋都能糊😂"]:  # one's own cooking, laughing
         answer = await bot.resident("老李", text, group=GROUP)
         assert "【紧急】" not in answer, text
+
+
+@pytest.mark.parametrize(("text", "number", "code"), [
+    ("地库进水了 B2的水已经漫到轮胎了", "119", "garage_flooding"),
+    ("一只大狗把小孩咬了 腿上流血了 快来人", "120", "person_injured"),
+])
+async def test_a_flooded_garage_or_a_bleeding_bite_is_an_emergency(bot, text, number, code):
+    answer = await bot.resident("老张", text, group=GROUP, mention=True)
+    assert number in answer and "【紧急】" in answer, answer
+    assert (await bot.latest_case()).extras["emergency"] == code
+
+
+async def test_a_fire_only_feared_or_a_faint_over_and_told_is_not_an_emergency(bot):
+    for text in ["吓死了 还以为哪里着火了", "额家老汉那天晕倒送医院了 现在好了 谢谢邻居们"]:
+        answer = await bot.resident("老李", text, group=GROUP)
+        assert "【紧急】" not in answer, text

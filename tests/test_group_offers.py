@@ -608,3 +608,36 @@ async def test_staff_asked_to_come_the_sender_going_today_damage_by_someone_or_w
     ])
     assert all("登记" in answer for answer in answers.values()), answers
     assert await heard(bot, ["以为楼塌了 结果一看是打雷 还好没啥事"]) == {"以为楼塌了 结果一看是打雷 还好没啥事": ""}
+
+
+async def test_help_asked_of_whoever_has_time_for_an_old_or_blind_neighbour_and_a_thing_asked_for_a_needy_home_are_wishes(bot):
+    answers = await heard(bot, [
+        "我们楼的盲人大叔想出去转转 谁有空能陪他走一圈",  # whoever has the time, for someone in hardship
+        "我爸腿脚不行了 想寻个人帮着把床挪到窗边",  # help sought in dialect's verb
+        "孩子要上学了 家里困难买不起书桌 谁家有闲置的能捐给我们",  # given to us, not on
+        "我婆婆一个人带孙子 我们在外地打工 想请社区帮忙周末辅导下作业",  # help asked of the community
+    ])
+    assert all("登记" in answer for answer in answers.values()), answers
+    answers = await heard(bot, ["谁家有不穿的小孩衣服 我想收一些 付钱也行", "谁有空帮我看会儿娃 我下楼取个快递"])
+    assert all(answer == "" for answer in answers.values()), answers
+
+
+async def test_a_warning_with_a_call_a_notice_contradicted_a_promise_overdue_or_a_request_to_the_property_is_offered(bot):
+    answers = await heard(bot, [
+        "大家注意 5号楼门口台阶塌了一块 麻烦社区找人修一下",  # a warning with a call
+        "3号楼又停水了 通知上没说啊",  # a notice that said nothing
+        "说好的月底完工 这都下个月了 小区门口的沟还敞着",  # a promise overdue
+        "管家能不能帮忙给占我车位那辆车贴个条",  # a request to the property
+        "周日早上七点楼上就打电钻 不是说周末不能施工吗",  # a rule cited against it
+    ])
+    assert all("登记" in answer for answer in answers.values()), answers
+
+
+async def test_a_room_a_home_visit_or_a_time_to_come_by_asked_of_staff_is_a_booking(bot):
+    answers = await heard(bot, [
+        "想借社区的儿童之家周六上午给孩子们办个读书会",  # a community room
+        "网格员 想请你们来家里一趟 登记下党员中心户的事",  # a home visit
+        "额要开个居住证明 下午三点过去可以吗",  # a time to come by
+        "额报名参加周六的健康讲座",  # a sign-up for the community's talk
+    ])
+    assert all("登记" in answer for answer in answers.values()), answers

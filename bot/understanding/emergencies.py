@@ -25,7 +25,7 @@ FIGURATIVE = re.compile(r"(?:热|气|急|渴|辣|累|馋|涨)得.{0,6}(?:冒烟|
                         r"(?:整个人|心里)(?:都)?着火|钱包[^，,。！!]{0,3}着火|直播间[^，,。！!]{0,3}着火|"
                         r"炒[^，,。！!]{0,6}糊|厨房杀手")
 # Laughter typed as an emoji or a WeChat sticker code (the text's normal form keeps no emoji): read as 哈哈.
-LAUGHS = re.compile(r"[😂🤣😆😄😁🤭😅😹]|\[(?:捂脸|偷笑|破涕为笑|笑哭|呲牙|憨笑|坏笑|奸笑|捂嘴笑)\]")
+LAUGHS = re.compile(r"[😂🤣😆😄😁🤭😅😹]|\[(?:偷笑|破涕为笑|笑哭|呲牙|憨笑|坏笑|奸笑|捂嘴笑)\]")
 # Another city, or another of Baoji's districts and counties, spoken of as where something is (西安那个, 陈仓区那边).
 ELSEWHERE = re.compile(r"(?:南方|北方|外省|国外)(?:那边|那|的)|在(?:西安|咸阳|北京|上海|广州|深圳|成都|重庆|兰州|外地|老家)|"
                        r"(?:西安|咸阳|渭南|汉中|延安|榆林|铜川|商洛|安康|杨凌|兰州|天水|北京|上海|广州|深圳|成都|重庆|郑州|"
@@ -57,7 +57,9 @@ _NOT_NOW = re.compile(r"着火了?怎么办|小心|当心|提示|提醒|科普|�
                       # relative's compound (我妈说她们小区)
                       r"谣言|传谣|电视里|的视频|视频看了|(?<!没)(?:弄|救|放)?出来了|"
                       r"(?:幸亏|幸好|还好|好在)[^，,。]{0,3}(?:扑|灭|救|弄)|前几天|前些天|前阵子|容易(?:起火|着火)|记得|"
-                      r"(?:她|他)们(?:小区|楼|那|家)|没再出")
+                      r"(?:她|他)们(?:小区|楼|那|家)|没再出|"
+                      # one only feared (还以为着火了), or over and told (那天晕倒送医院了，现在好了)
+                      r"以为[^。！!]{0,8}(?:着火|起火|失火|出事|困人|漏气|走丢)|那天|现在好了|已经好了|送医院了")
 EMERGENCIES = (
     Emergency("trapped_in_lift", "电梯困人", "lift",
               re.compile(r"电梯里?有人[^。]{0,10}(打不开|出不来|在里[头面边]喊|喊救命)|"
@@ -107,6 +109,10 @@ EMERGENCIES = (
                          r"(河水|水)[^，,。]{0,4}涨上来[^。]{0,16}(还有|有)[^。]{0,4}人")),
     Emergency("home_flooding", "家中进水", "fire",
               re.compile(r"(家里|屋里|屋子|房子|室内|一楼).{0,6}(进水|淹了|被淹|水漫)|水漫金山|水淹")),
+    Emergency("garage_flooding", "地库进水", "fire",
+              re.compile(r"(地库|车库|地下室|地下车库)[^。]{0,6}(进水|淹了|被淹)|水[^。]{0,6}漫到[^。]{0,4}(轮胎|车|膝盖)")),
+    Emergency("person_injured", "有人受伤出血", "ambulance",
+              re.compile(r"(咬|撞|砸|割|划|扎)[^。]{0,10}(出血了|流血了|血流不止|一直流血)|(出血|流血)[^。]{0,6}快来人")),
 )
 NUMBER_LABELS = {"police": "报警", "fire": "火警", "ambulance": "急救", "gas": "燃气抢修", "lift": "电梯应急救援"}
 

@@ -67,7 +67,8 @@ HARD_MOODS = ("hearsay", "resolved", "past", "hypothetical", "quarrel", "promise
 SOFT_MOODS = ("advice", "praise")
 # hard moods that say where or when a problem is, whose doing, or whom it is put to, but not whether a wish is
 # asked (a micro-wish is put to the neighbours: 有没有退休老师能给辅导辅导) or a booking (a home visit is 上门服务)
-WISHER_MOODS = frozenset(("hearsay", "past", "own_doing", "asking_neighbours", "promised", "resolved"))
+WISHER_MOODS = frozenset(("hearsay", "past", "own_doing", "asking_neighbours", "promised", "resolved", "notice_wording",
+                          "trade"))
 BOOKER_MOODS = frozenset(("hearsay", "past", "own_doing", "trade", "asking_neighbours", "resolved"))
 MOODS = frozenset((*HARD_MOODS, *SOFT_MOODS))
 # A mood word right after a negation says the opposite (没修好了 is not fixed, 不可以用了 is broken).
@@ -79,7 +80,7 @@ NOT_A_REQUEST = re.compile(
     r"^(?:【|转发|转[:：]|【转】|通知(?!说)|公告|提醒|物业通知|物业提醒|物业公告|社区通知|社区提醒)|"
     # a notice's salutation: residents are addressed so by the office, neighbours say 各位邻居, 大家
     r"(?:尊敬的|亲爱的)(?:各位)?(?:业主|居民|住户)|(?:居民|业主|住户)朋友们|"
-    r"没(?:有)?(?:坏|堵|漏|塌)(?![了过])|不(?:堵|漏|吵|臭|滴)了|没事了|没事儿|"
+    r"(?<!一直)(?<!还)(?<!始终)没(?:有)?(?:坏|堵|漏|塌)(?![了过])|不(?:堵|漏|吵|臭|滴)了|没事了|没事儿|"
     r"(?:几点|什么时候|啥时候|哪天|几号)(?:开始)?(?:停|检修)|"
     r"(?:你们家|你们那|你们楼|大家家里)[^，,。！!]{0,10}(?:吗|没有?[？?])|"
     r"1[3-9]\d{9}|"  # a phone number: an advert or a contact passed on
@@ -101,6 +102,10 @@ NOT_A_REQUEST = re.compile(
     r"算了[，,\s]*(?:可能|应该|估计|大概)是|(?:我|额|俺)(?:也)?认(?:领)?了|"
     # a fright that was not what it seemed (以为房子都要塌了…一看外面下冰雹了)
     r"以为[^。！!]{0,12}(?:原来|其实|结果|一看)|"
+    # emergency services seen and asked about (刚才院里来了一辆救护车，咋回事), a wish already claimed (已被…认领)
+    r"(?:消防车|救护车|警车)[^。！!]{0,10}(?:咋回事|怎么回事|干啥|什么情况|啥情况)|已被[^，,。！!]{0,14}认领|认领的|谁认领|"
+    # a nuisance of the works that will pass (换了就好咧), an instruction closing an answer (…，在门房登记)
+    r"[^，,。！!]{1,4}了就好[了咧啦]|[，,]\s*(?:在|去|到)[^，,。！!哪]{1,6}(?:登记|报名|领取?|办理?)$|"
     # staff speaking (网格员：…, 物业：…; a 楼长 is a resident who speaks for the building), a fire denied or the neighbours calmed
     r"^(?:网格员|物业|社区|居委会|志愿者|保安|管家|小区管家)[:：]|不是着火|别紧张|别慌|嫑慌|不要慌|"
     # ... or denied as the last word, or said to be how it works (白天不亮是正常的，不是坏了)
@@ -115,7 +120,7 @@ NOT_A_REQUEST = re.compile(
 # advice. So is one asked as a choice (要不要放气); 一点水都没有 is no question, 是不是坏了 a fault suspected.
 QUESTION = re.compile(r"(?:吗|么|嘛|呢|(?<![都也还])没有?|不|来着)[？?]*$|[？?]$|[，,]谁家?的$|"
                       r"(?:什么时候|啥时候|多久|多少|几点|哪|谁)[^，,。！!]*(?:啊|呀|哇)$|"
-                      r"要不要|用不用|该不该")
+                      r"要不要|用不用|该不该|的还是[^，,。！!]{1,6}的$")
 # Calls as grammar: asking for a repair or a clean-up (修一下, 处理下, 管一哈), or when it will finally be done
 # (啥时候能修好, 什么时候才来).
 CALL = re.compile(r"(?:修|管|处理|弄|清理?|收拾|拉走|换|通|填|补|扫)一?(?:下|哈)|谁(?:来|去|能)(?:给)?[修管填补清扫拉弄处换看]|"
@@ -135,7 +140,7 @@ CALL = re.compile(r"(?:修|管|处理|弄|清理?|收拾|拉走|换|通|填|补|
                   r"等[^，,。！!]{1,8}才(?:修|管|来|处理|换|有人)|[修弄管治]不好了?[？?]+$")
 # Hearsay as grammar: an answer passed on (问了物业说) and a compound elsewhere (我表哥那边小区, 西安那边的小区, 还是
 # 咱这好). The sender's own case said with it (额家也是, 我刚才也…) makes it a report of theirs again.
-HEARSAY = re.compile(r"问了[^，,。！!]{0,4}说|那边的?(?:小区|院子)|(?:姐|妹|哥|弟|妈|爸|姨|叔|舅|同事|朋友|亲戚)家?(?:那边|那儿|那里)|"
+HEARSAY = re.compile(r"问了[^，,。！!]{0,4}说|那边的?(?:小区|院子)|(?:隔壁|对面|旁边)(?:那个|的)小区|(?:姐|妹|哥|弟|妈|爸|姨|叔|舅|同事|朋友|亲戚)家?(?:那边|那儿|那里)|"
                      r"还是咱[^，,。！!]{0,3}好|咱[^，,。！!]{0,3}还算好")
 # What someone else said (王姨说, 听楼下说, 大家都说) is hearsay unless it names a place of ours (额妈说3号楼那个扶手
 # …); the sender telling everyone (额给大家说一下) or speaking (听见不, 额说的是) is not someone else.
@@ -163,8 +168,8 @@ NO_NOTICE = re.compile(r"(?:没|不|也不|都不|也没|连个)[^，,。！!]{0
                        r"通知都没有?|招呼都不打|也没人说|"
                        # a notice given and ignored or its word broken (通知都发了还在养, 通知说12点来水…还没水)
                        r"通知(?:都|也)?(?:发了|贴了|说了|下了)[^，,。！!]{0,6}还|"
-                       r"通知说[^。！!]{0,16}(?:这都|都[^，,。！!]{0,4}了|还没|到现在|还在)|"
-                       r"通知说[^。！!]{0,8}(?:结束|来水|来电|恢复|完工|停止|修好)的")
+                       r"通知上?说[^。！!]{0,16}(?:这都|都[^，,。！!]{0,4}了|还没|到现在|还在|现在)|"
+                       r"通知上?说[^。！!]{0,8}(?:结束|来水|来电|恢复|完工|停止|修好)的|通知(?:上|里|也)没说")
 # A place or thing in demand, not at fault (快递柜满了, 电梯人太多了, 排到门口了): unless what fills it is a
 # nuisance (垃圾满了), how busy it is says nothing is wrong.
 BUSY = re.compile(r"排(?:了|起)?长?队|排到(?:门口|外面|马路)|排了(?:半天|好久|一上午|一下午)|人太?多|好多人|"
@@ -172,6 +177,7 @@ BUSY = re.compile(r"排(?:了|起)?长?队|排到(?:门口|外面|马路)|排了
 # A promise, said in other words than the rules file's (说上礼拜就来修), or someone already on it (供电局的人已经到了,
 # 物业已经拉了警戒线, 师傅在路上了); it is overdue when nothing came of it.
 PROMISE = re.compile(r"说[^，,。！!]{0,8}(?:来|就|要|会)[^，,。！!]{0,2}(?:修|换|弄|处理|看|收|清)|"
+                     r"说好(?:的)?[^。！!]{0,6}(?:完工|修好|弄好|结束|来)|"
                      r"说[^。！!]{0,24}?(?:明天|明早|后天|下午|马上|过两天|这两天)就?(?:来|过来|派人)(?:修|换|弄|处理|看)|"
                      r"已经(?:到了|到现场|在现场|在弄|在处理|在抢修|拉了|围起来|封了)|在路上了")
 # Asking where or how a public service is got (低保年审在哪弄, 老年卡到期了咋续), with a service named.
@@ -196,7 +202,7 @@ FIXED = re.compile(r"(?:掏|修|通|弄|清|换|处理)完(?:了)?就(?:好|没|
                    r"[换修弄通紧拧装调]了[^，,。！!]{0,5}就?好了|就来(?:电|水|气)?了|就(?:热|亮|通|正常)了|"
                    r"(?:很快|当天|马上|立马|及时|第二天|没多久)(?:就)?(?:来)?(?:换|修|通|处理|弄好|解决|来人)")
 # A promise gone unkept is a complaint again (说来修，一个礼拜了还没来); so is a fault fixed and back (修好了又坏了).
-OVERDUE = re.compile(r"还没|都没|也没|没来|不来|没人来|影子|人影|不见人|没见人|还是那样|还那样|还是老样子|照旧|这都")
+OVERDUE = re.compile(r"还没|都没|也没|没来|不来|没人来|影子|人影|不见人|没见人|还是那样|还那样|还是老样子|照旧|这都|拖着|还拖")
 RELAPSE = re.compile(r"又|还是|结果|没两天|没几天|没过几天|但是|可是")
 # An exclamation that opens a line (坏了，我忘关煤气了) is about the sender, not a thing.
 INTERJECTION = re.compile(r"^(?:坏了|完了|糟了|惨了|完蛋了)(?:完了)?[，,!！。\s]+")
@@ -292,7 +298,9 @@ ASKED_AROUND = re.compile(r"哪家[^，,。！!]{0,6}(?:好|便宜|靠谱|实惠
                           r"(?:你们|大家)(?:觉得|说)[^。！!]*还是|"
                           # whether anyone has done it or works there (有换过的没, 群里有退伍的兄弟吗, 有没有在铁路上班的)
                           r"有[^，,。！!]{1,3}过的(?:没|吗|不)|群里有[^，,。！!]{1,8}(?:吗|没|不)|"
-                          r"有没有在[^，,。！!]{1,8}(?:上班|工作|做|干)的")
+                          r"有没有在[^，,。！!]{1,8}(?:上班|工作|做|干)的|"
+                          # who someone is, or only wanting to know (是干啥的, 有懂法的吗, 纯学习)
+                          r"是干(?:啥|什么)的|有懂[^，,。！!]{0,4}的(?:吗|没)|纯学习|纯好奇|纯属好奇")
 # Something the sender or their kin owns (我的钱包, 我家孩子的电话手表): their own, unless a building or the
 # compound is what is owned (我家的楼道).
 MINE = re.compile(r"(?:我|额|俺)(?:家(?:孩子|娃|小孩|儿子|闺女|女儿|老人))?的(?![^，,。！!]{0,1}(?:楼|小区|院))")
@@ -310,8 +318,10 @@ BOOKING_ASKED = re.compile(r"(?:(?:帮|给)(?:我|额|俺)?(?:家)?(?:爸妈|父
                           r"(?:能|可以)(?:不能)?上门[^，,。！!]{0,4}(?:吗|不|么|没)|"
                           # a room of the community's (活动室周六能不能借我用一下), staff asked to come (你们啥时候能来一趟,
                           # 想请社区的人来开个楼栋会)
-                          r"(?:活动室|会议室|场地)[^，,。！!]{0,8}(?:借|能用|用一下)|(?:借|用)[^，,。！!]{0,4}(?:活动室|会议室)|"
-                          r"(?:啥时候|什么时候|哪天)能?(?:来|过来)一趟|想请(?:社区|网格员?|物业|居委会)[^，,。！!]{0,6}来|"
+                          r"(?:活动室|会议室|场地|儿童之家|活动中心)[^，,。！!]{0,8}(?:借|能用|用一下|订一下|预订)|"
+                          r"(?:借|用|订)[^，,。！!]{0,4}(?:活动室|会议室|儿童之家|活动中心)|"
+                          r"(?:啥时候|什么时候|哪天)能?(?:来|过来)一趟|想请(?:社区|网格员?|物业|居委会|你们)[^，,。！!]{0,6}来|"
+                          r"(?:来|到)(?:我|额|俺)?家里?一趟|找个时间(?:去|来|过来|过去)|想约你们来|"
                           # staff asked to come by (明天下午能来一下我家吗), the sender asking to see them (我能去社区找一下…吗)
                           r"(?:能|可以)(?:不能)?(?:来|过来)一?(?:下|趟)(?:我|额|俺)(?:家|屋)|"
                           r"(?:我|额|俺)[^，,。！!]{0,6}(?:能|可以)(?:去|到)(?:社区|网格|居委)[^，,。！!]{0,8}(?:吗|不|么)|"
@@ -321,43 +331,51 @@ BOOKING_ASKED = re.compile(r"(?:(?:帮|给)(?:我|额|俺)?(?:家)?(?:爸妈|父
 # Help asked of a person for someone (有没有退休老师能给辅导辅导, 想找个志愿者姐姐陪陪她, 有没有能陪诊的志愿者,
 # 谁有车能带他去一趟): a want, a micro-wish when a hardship goes with it.
 VOLUNTEER_ASKED = re.compile(
-    r"(?:有没有|有没|谁|哪位|能不能有个?|想(?:给[^，,。！!？?]{1,3})?找个?|求)[^，,。！!？?]{0,8}?"
+    r"(?:有没有|有没|谁|哪位|能不能有个?|想(?:给[^，,。！!？?]{1,3})?(?:找|请|寻)个?|寻个?|求)[^，,。！!？?]{0,8}?"
     r"(?:人|志愿者|老师|党员|好心人|热心人|爱心人士|师傅|叔叔|阿姨|哥哥|姐姐|车友|邻居|大学生|年轻人|小伙子?|有车的?|"
     r"谁家|哪家)"
-    r"[^，,。！!？?]{0,8}?(?:能|愿意|可以|肯|帮|来|陪|教|带|送|捐|辅导|指点)|"
-    r"(?:有没有|找个?|求)(?:能|会|愿意)[^，,。！!？?]{1,6}的(?:志愿者|人|老师|党员|好心人|热心人|师傅|叔叔|阿姨|大哥哥|"
-    r"大姐姐|哥哥|姐姐)")
+    r"[^，,。！!？?]{0,8}?(?:能|愿意|可以|肯|帮|来|陪|教|带|送|捐|辅导|指点|扶|搀)|"
+    r"(?:有没有|找个?|求)(?:能|会|愿意|懂)[^，,。！!？?]{1,6}的(?:志愿者|人|老师|党员|好心人|热心人|师傅|叔叔|阿姨|大哥哥|"
+    r"大姐姐|哥哥|姐姐|[，,\s])|"
+    # whoever has the time or the skill (谁方便帮额买一包, 谁有空能陪他走一圈, 谁会修帮额看看)
+    r"谁(?:有空|方便|有时间|会[^，,。！!？?]{0,2}|懂[^，,。！!？?]{0,2})[^，,。！!？?]{0,3}(?:能|帮|给|陪|送|教|带|扶)")
 # A wish marked as one (微心愿：…, 许个小心愿：…), or help asked of a volunteer for an old neighbour (楼下王奶奶电视坏了
 # …有没有会修的党员师傅帮看看): a micro-wish with no hardship named.
 WISH_MARKED = re.compile(r"^(?:微心愿|小心愿|心愿|小愿望|许个小?心愿|一个小愿望|一个小心愿)[:：]")
-ELDER = re.compile(r"奶奶|爷爷|大爷|大妈|老太太|老爷子|老人|老汉|老头|婆婆|外婆|姥姥|阿婆|老两口|"
+ELDER = re.compile(r"奶奶|爷爷|大爷|大妈|老太太|老爷子|老人|老汉|老头|婆婆|外婆|姥姥|阿婆|老两口|孙子|孙女|外孙|"
                    r"(?:我|额|俺)(?:妈|爸|娘|爹)|老母亲|老父亲|老娘|老爹")
 # Whether anyone knows what is wrong (有没有人知道咋回事 这几天每到晚上就停电): a problem stated, not a question.
 KNOWING = re.compile(r"(?:有没有人|有人|谁|大家)知道")
+POSSIBLE = re.compile(r"能不能|可不可以|能否")  # whether a thing may be done (能不能用医保卡付钱) is no fault
 # A utility or service company (燃气公司的, 物业公司) is no workplace elsewhere.
 UTILITY = re.compile(r"(?:燃气|物业|供暖|热力|自来水|供水|电力|供电|电信|移动|联通|保洁|绿化|电梯)公司")
 # A question that is a complaint (这合规吗, 没人撒盐吗) or a request put to staff (物业能修剪一下吗) is not put to the
 # neighbours.
 RHETORICAL = re.compile(r"(?:合规|合法|正常|安全|像话|合理|应该的?|有人管|没人管|不管)(?:吗|么|嘛)[？?]*$|"
                         r"没人[^，,。！!]{0,4}(?:吗|么)[？?]*$|到底[^，,。！!]{0,6}(?:没有|没|不)[？?]*$|"
+                        r"不是说[^。！!]{0,12}(?:吗|么)[？?]*$|"
                         # when it will be seen to (水压问题啥时候解决？？？)
                         r"(?:啥时候|什么时候|多会儿?|何时)(?:能|才|给)?(?:解决|修|处理|弄好|修好|来修|来人|恢复)")
-STAFF_ASKED = re.compile(r"(?:物业|社区|网格员?|居委会|街道|师傅|保安)[^，,。！!]{0,3}(?:能不能|能|可以|可不可以|给|来)"
+STAFF_ASKED = re.compile(r"(?:物业|社区|网格员?|居委会|街道|师傅|保安|管家)[^，,。！!]{0,3}(?:能不能|能|可以|可不可以|给|来)"
                          r"[^，,。！!]{0,6}(?:一下|下)(?:吗|不|么|呗|啊)?[？?]*$|"
                          r"(?:物业|社区|网格员?|居委会|街道|师傅|保安)[^，,。！!]{0,3}(?:能不能|能|可以|可不可以)"
                          r"[^，,。！!]{0,6}(?:看|修|处理|清|弄|剪|管)[^，,。！!]{0,4}(?:吗|不|么|呗)[？?]*$|"
-                         r"(?:物业|社区|网格员?|管家)[^，,。！!]{0,3}(?:看|管|处理|修|弄)一?下(?:吧|呗|啊)?$")
+                         r"(?:物业|社区|网格员?|管家)[^，,。！!]{0,3}(?:看|管|处理|修|弄)一?下(?:吧|呗|啊)?$|"
+                         r"(?:物业|社区|网格员?|居委会|街道|保安|管家)[^，,。！!]{0,3}(?:能不能|能|可以|可不可以)帮?忙?"
+                         r"[^，,。！!]{1,8}(?:吗|不|么|呗)[？?]*$")
 # A pleasantry turning to a problem (就是, 不过, 回来一看), and an intensifier that is no pity (小得可怜).
-TURN = re.compile(r"就是|但是|可是|不过|只是|一看")
+TURN = re.compile(r"就是|但是|可是|不过|只是|一看|另外|说个事|还有个事|回来|路过")
 INTENSIFIER = re.compile(r"得可怜|得要命")
 BEFORE_NOW = frozenset(("以前", "过去老"))
 # Old age said as a number (八十五了, 七十多岁): a hardship for a micro-wish.
-OLD_AGE = re.compile(r"[七八九]十[一二三四五六七八九多]?(?:岁|了)|[七八九]十多")
+OLD_AGE = re.compile(r"[七八九]十[一二三四五六七八九多]?(?:岁|了)|[七八九]十多|这个岁数|这把年纪|岁数大了|年纪大了")
 # Things asked for that a neighbour no longer uses (谁家有不用的, 有没有人家有旧的): a micro-wish when it is for a
 # child, an old person or someone in hardship, a neighbourly favour otherwise.
-DONATION_ASKED = re.compile(r"(?:谁家?|有没有人?家?|有人)[^，,。！!？?]{0,6}(?:不用的|闲置的|旧的|多余的|淘汰的|用不上的)|"
+DONATION_ASKED = re.compile(r"(?:谁家?|有没有人?家?|有人)[^，,。！!？?]{0,8}(?:不用的|闲置的|旧的|多余的|淘汰的|用不上的|"
+                            r"不穿的|穿不上的|穿小的|不要的)|"
                             r"(?:不用的|闲置的|旧的|用不上的)[^，,。！!？?]{0,4}(?:能给|送|捐)")
-LENT_OR_GIVEN_ON = re.compile(r"借|还你|回头还|用完还|捐给|送给|寄给")  # a thing borrowed, or collected for others
+LENT_OR_GIVEN_ON = re.compile(r"借|还你|回头还|用完还|(?:捐|送|寄)给(?![我额俺])|想收|付钱|给钱")  # a thing borrowed, or collected for others
+CARER = re.compile(r"志愿者|老师|党员|好心人|热心人|爱心人士|大学生")  # who helps a child, not a neighbour's favour
 CHILD = re.compile(r"娃|孩子|小孩|孙子|孙女|宝宝|儿子|闺女|女儿|学生")
 # The sender coming by at a time to get something done with staff (明天上午我过来缴医保 刘姐帮我弄一下, 礼拜四你在不在
 # 我拿本本过来盖章), a time asked for it (哪天可以过去), a sign-up (给我报个名, 给我登记一下) or a visit moved (改到周四).
@@ -367,9 +385,11 @@ VISIT_PLANNED = re.compile(
     r"(?:(?:我|额|俺|本人)[^。！!]{0,8}" + WHEN + "|" + WHEN + r"[^。！!]{0,8}(?:我|额|俺|本人))"
     r"[^。！!]{0,6}(?:过来|过去|去|来|前往)[^。！!]{0,10}(?:签|盖|办|缴|交|补|送|拿|续|认证|登记|找)|"
     r"(?:我|额|俺|本人)[^。！!]{0,3}" + WHEN + r"[^。！!]{0,3}(?:过去|过来|去|来)(?:[吧啊哈]|$)|"
-    r"(?:哪天|几点|啥时候|什么时候)(?:可以|能|方便|合适)?(?:过去|过来|前往|送过去)|(?:几点|啥时候)(?:在|有人)|在不在|"
+    + WHEN + r"[^。！!]{0,6}(?:过去|过来|去|来)(?:可以|行|方便)(?:吗|不|么)|"
+    r"(?:哪天|几点|啥时候|什么时候)(?:可以|能|方便|合适)?(?:过去|过来|前往|送过去)|(?:几点|啥时候|哪天)(?:在|有人)|在不在|"
     r"有人值班|有人吧")
 SIGNED_UP = re.compile(r"(?:给|帮)(?:我|额|俺)(?:家)?[^，,。！!]{0,2}(?:报个?名|登记一下|登个记|留个(?:人|号|名额))|"
+                       r"(?:我|额|俺)(?:想|要)?报名(?:参加)?[^，,。！!]{0,10}(?:讲座|培训|班|体检|义诊|课)|"
                        r"(?:上门|预约|约的|时间)[^，,。！!]{0,8}改到" + WHEN + r"|改到" + WHEN + r"[^，,。！!]{0,4}(?:上门|过来|来)")
 # When a service is open (社区卫生站周六开门不, 几点上班) is information asked, not a service, unless the sender says
 # their own plan with it (周日开门不 我平时上班).
@@ -387,7 +407,7 @@ OWN_MISTAKE = re.compile(r"(?:原来|搞了半天|闹了半天)是?(?:我|额|�
 # the compound is named with it (我妈家在5号楼). Neighbours are 王姨, 张叔: only kin the sender calls theirs count.
 KIN_HOME = re.compile(r"(?:我|额|俺)们?(?:的|家)?(?:儿子|闺女|女儿|姑娘|儿媳|女婿|妹妹?|姐姐?|哥哥?|弟弟?|妈妈?|爸爸?|"
                       r"婆婆|公公|丈母娘|老丈人|岳父|岳母|亲戚|同事|同学|朋友|表[哥姐弟妹]|堂[哥姐弟妹]|舅舅?)"
-                      r"(?:家|租的|住的|买的|那边|那儿|那里|单位|公司|学校)")
+                      r"(?:家|租的|住的|买的|那边|那儿|那里|单位|公司|学校|那个(?:老)?小区|(?:老)?小区)")
 OURS = re.compile(r"号楼|咱|我们小区|额们小区|我们院|额们院|这个小区|本小区")
 # Words put to a neighbour in the second person (你家狗天天叫，你管不管; 你这人咋回事): a quarrel between them, not a
 # matter for the grid; said to the property or the community (物业你们管不管) it is a call.
@@ -687,8 +707,9 @@ def read(classifier: Classifier, norm: str, matched: tuple[str, ...] = ()) -> Re
     micro_wish = (WISH_MARKED.search(norm) is not None
                   or (words.find("wants", norm) or volunteer or donation) and hardship
                   or (volunteer or donation) and ELDER.search(norm) is not None
-                  or donation and CHILD.search(norm) is not None)
-    knowing = (KNOWING.search(norm) is not None and stated(words, norm)
+                  or (donation or volunteer and CARER.search(norm) is not None) and CHILD.search(norm) is not None
+                  or HELP_ASKED.search(norm) is not None and hardship)
+    knowing = (KNOWING.search(norm) is not None and stated(words, norm) and POSSIBLE.search(norm) is None
                and (words.find("shared_things", norm) or words.find("shared_places", norm) or OUTAGE.search(norm)))
     signed_up = SIGNED_UP.search(norm) is not None
     booked = (BOOKING_ASKED.search(norm) is not None or signed_up
@@ -795,9 +816,11 @@ def grammar_reading(classifier: Classifier, text: str) -> GrammarReading | None:
         norm = BUSY.sub(" ", norm)  # busy, not broken (快递柜满了); 垃圾满了 is too much of a nuisance
     result = classifier.classify(norm)
     reading = read(classifier, norm, tuple(normalize(word) for word in result.keywords))
-    firm = (reading.call or reading.persistent or reading.complaint or reading.wish or reading.service
+    firm = (reading.call or reading.persistent or reading.complaint or reading.wish or reading.service or reading.booked
             # a fee weighed against a fault stated at a shared thing (收费这么贵…楼道全是灰) is a complaint's grammar
             or reading.state and reading.facility and MONEY.search(norm) is not None
+            # a fault at a shared thing or place that keeps coming (油烟天天飘进我家)
+            or reading.state and (reading.facility or reading.place) and FREQUENCY.search(norm) is not None
             # what others said, borne out by the sender's own home (群里说2号楼没电，我家也没电)
             or reading.state and OWN_CASE.search(norm) is not None
             and (RELAYED.search(norm) is not None or words.find("hearsay", norm)))
@@ -807,7 +830,9 @@ def grammar_reading(classifier: Classifier, text: str) -> GrammarReading | None:
         if reading.hard or reading.mood != "question":
             return GrammarReading(None, plain, firm, True)
         asked = True
-    if not reading.needy and cue_weight(classifier, CHATTER, without_cues(classifier, Intent.REPORT,
+    # chatter's cues (大家注意, 通知) do not silence a micro-wish, nor a call to fix a fault at a shared thing or place
+    called = reading.call and reading.state and (reading.facility or reading.place)
+    if not (reading.needy or called) and cue_weight(classifier, CHATTER, without_cues(classifier, Intent.REPORT,
                                                                           NO_NOTICE.sub(" ", norm))) >= CHATTER_VETO:
         return GrammarReading(None, plain, firm, True)
     kind = classified_kind(classifier, result, norm, reading.state or reading.call or reading.persistent)
