@@ -17,6 +17,8 @@ a report not filed or a notice not delivered fails the run, as in the closed loo
 Usage: python bench/telegram_dialogue.py [--backend sqlite|postgres|both] [--residents 50] [--reports 10]
        [--rate UPDATES_PER_S [--seconds 10]]  (open loop: e.g. --rate 500, 800, 1000)
        [--statements]  (also counts the SQL statements and commits per update; costs a little CPU)
+       (on PostgreSQL on this machine, database_cpu_ms_per_update is the CPU its backends for the bench's database
+       spent during the dialogues: the server shares the machine's cores with the service)
        [--profile FILE (pstats) or FILE.txt (py-spy samples)]  (the service during the dialogues)
        [--instructions]  (instructions per update of the service's process during the dialogues, under callgrind:
        a count the machine's load does not move; try --residents 20 --reports 3, it runs ~50x slower)
@@ -41,7 +43,7 @@ from aiohttp import web
 from open_loop import at_rate, percentile, summary
 from peer import Commands, Peer
 from profiling import counted, counted_run, profiled
-from scratch_db import drop_database, fresh_database
+from scratch_db import drop_database, fresh_database, server_cpu_seconds
 from sqlalchemy import event, func, select
 
 from bot.channels.telegram import telegram_channel
@@ -268,6 +270,7 @@ async def bench(backend: str, residents: int, reports: int, profile: str | None 
                 count = StatementCount(runtime.services.sessions.kw["bind"]) if statements else None
                 talking = asyncio.Event()
                 delivering = asyncio.create_task(deliver_until_done(talking))
+                server_cpu = await server_cpu_seconds(url)
                 cpu = time.process_time()
                 if count is not None:
                     count.on = True
@@ -277,6 +280,9 @@ async def bench(backend: str, residents: int, reports: int, profile: str | None 
                     else:
                         figures = await telegram.ask("talk", residents=residents, reports=reports)
                 figures["service_cpu_ms_per_update"] = round((time.process_time() - cpu) * 1000 / figures["updates"], 2)
+                if server_cpu is not None and (server_cpu_after := await server_cpu_seconds(url)) is not None:
+                    figures["database_cpu_ms_per_update"] = round((server_cpu_after - server_cpu) * 1000
+                                                                  / figures["updates"], 2)
                 if count is not None:  # the notices' delivery goes on after the talk: counted until it is done
                     talking.set()
                     await delivering
