@@ -9,11 +9,13 @@ pg_terminate_backend, an idle timeout), and asyncpg sees that by itself: the ser
 socket, the event loop reads the end of the stream and the connection reports `is_closed()` (within a few
 milliseconds). So a checkout only asks the server after the connection has been idle for LIVELY_SECONDS (a
 half-open connection, one whose peer vanished without closing it, is found there); a closed one is refused as
-SQLAlchemy's failed ping is, which replaces every pooled connection older than it. The dialect is also marked so
-that models.db.Prepared awaits a transaction's statements on asyncpg's connection once the adapter has begun the
-transaction there (no adapter cursor, no greenlet trip per statement), and so that a `sessions.begin()` block runs
-lean (models.db._Lean): the adapter's own transaction begun on the pooled connection, SQLAlchemy's Session joining
-only for ORM work.
+SQLAlchemy's failed ping is, which replaces every pooled connection older than it. A connection counts as checked
+out when it is made (SQLAlchemy skips the ping at a new connection's first checkout, so its second checkout, often
+milliseconds later, found no time noted and asked the server: three round trips and a statement prepared, for every
+connection a burst opened). The dialect is also marked so that models.db.Prepared awaits a transaction's statements
+on asyncpg's connection once the adapter has begun the transaction there (no adapter cursor, no greenlet trip per
+statement), and so that a `sessions.begin()` block runs lean (models.db._Lean): the adapter's own transaction begun
+on the pooled connection, SQLAlchemy's Session joining only for ORM work.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ import time
 import weakref
 from typing import Any
 
+from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.util.concurrency import await_
 
@@ -48,7 +51,11 @@ def configure(engine: AsyncEngine) -> None:
         checked_out[driver] = now
         return True
 
+    def made(dbapi_connection: Any, _record: Any) -> None:
+        checked_out[dbapi_connection.driver_connection] = time.monotonic()
+
     dialect.do_ping = do_ping
+    event.listen(engine.sync_engine.pool, "connect", made)
     setattr(dialect, AWAITED, True)
     setattr(dialect, LEAN, _LEAN)
 
