@@ -22,8 +22,10 @@ from __future__ import annotations
 
 import time
 import weakref
+from collections.abc import Sequence
 from typing import Any
 
+from asyncpg.exceptions import InvalidCachedStatementError, OutdatedSchemaCacheError
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.util.concurrency import await_
@@ -70,3 +72,22 @@ def _joining(dbapi_connection: Any) -> None:
 
 
 _LEAN = LeanDriver(begin=_begin, joining=_joining)
+
+
+async def bound(driver: Any, state: Any, parameters: Sequence[Any]) -> list[Any]:
+    """asyncpg's fetch of a statement found in the connection's statement cache, without the seven Python calls
+    between fetch and the protocol's bind_execute (on the polled front door, 35 a polled update): the same
+    guard against a second operation on the connection, the same protocol call, and the same recovery when the
+    server says the statement or the types it was prepared with are out of date (asyncpg's _do_execute: the
+    caches dropped, the error raised, or outside a transaction the statement prepared and run again once)."""
+    try:
+        with driver._stmt_exclusive_section:
+            return await driver._protocol.bind_execute(state, parameters, "", 0, False, None)
+    except OutdatedSchemaCacheError:
+        await driver.reload_schema_state()
+        raise
+    except InvalidCachedStatementError:
+        driver._drop_global_statement_cache()
+        if driver._protocol.is_in_transaction():
+            raise
+        return await driver.fetch(state.query, *parameters)
