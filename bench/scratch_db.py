@@ -21,6 +21,36 @@ async def fresh_database(backend: str, workdir: Path) -> str:
     return f"postgresql+asyncpg://postgres@127.0.0.1:5432/{name}"
 
 
+async def server_cpu_seconds(url: str) -> float | None:
+    """The CPU time (user and system, from /proc/PID/schedstat) the database server's backends serving `url`'s
+    database have used so far, but this query's own; None on SQLite or when the server's processes cannot be read
+    (another machine, another user). A phase's figure is the difference of two readings: the backends the pool
+    keeps live through it (one opened meanwhile counts from its start, its connection set-up included); the
+    server's shared processes (WAL writer, checkpointer) are left out."""
+    if not url.startswith("postgresql"):
+        return None
+    conn = await asyncpg.connect(url.replace("postgresql+asyncpg://", "postgresql://"))
+    try:
+        pids = [row[0] for row in await conn.fetch(
+            "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()")]
+    finally:
+        await conn.close()
+    return _cpu_seconds(pids)
+
+
+def _cpu_seconds(pids: list[int]) -> float | None:
+    """The CPU time the processes have used so far (a few reads of /proc, no wait worth a thread)."""
+    total = 0
+    for pid in pids:
+        try:
+            total += int(Path(f"/proc/{pid}/schedstat").read_text().split()[0])
+        except (OSError, ValueError, IndexError):
+            if not Path(f"/proc/{pid}").exists():
+                continue  # ended meanwhile
+            return None
+    return total / 1e9
+
+
 async def drop_database(url: str) -> None:
     """Drops a PostgreSQL database made by fresh_database; SQLite files go with their work folder."""
     if url.startswith("postgresql"):

@@ -17,9 +17,14 @@ a report not filed or a notice not delivered fails the run, as in the closed loo
 Usage: python bench/telegram_dialogue.py [--backend sqlite|postgres|both] [--residents 50] [--reports 10]
        [--rate UPDATES_PER_S [--seconds 10]]  (open loop: e.g. --rate 500, 800, 1000)
        [--statements]  (also counts the SQL statements and commits per update; costs a little CPU)
+       (on PostgreSQL on this machine, database_cpu_ms_per_update is the CPU its backends for the bench's database
+       spent during the dialogues: the server shares the machine's cores with the service)
        [--profile FILE (pstats) or FILE.txt (py-spy samples)]  (the service during the dialogues)
        [--instructions]  (instructions per update of the service's process during the dialogues, under callgrind:
        a count the machine's load does not move; try --residents 20 --reports 3, it runs ~50x slower)
+       [--warm REPORTS]  (first, unmeasured, every resident files REPORTS reports: on PostgreSQL the pool's
+       connections are opened and their statements prepared before the count, which a short run otherwise pays
+       inside it; e.g. --instructions --residents 20 --reports 3 --warm 3)
 """
 
 from __future__ import annotations
@@ -41,7 +46,7 @@ from aiohttp import web
 from open_loop import at_rate, percentile, summary
 from peer import Commands, Peer
 from profiling import counted, counted_run, profiled
-from scratch_db import drop_database, fresh_database
+from scratch_db import drop_database, fresh_database, server_cpu_seconds
 from sqlalchemy import event, func, select
 
 from bot.channels.telegram import telegram_channel
@@ -101,15 +106,16 @@ def platform_side() -> Commands:
                 await step(chat, person, "确认", "已受理")
 
         began, cpu = time.perf_counter(), time.process_time()
+        already = notified()  # a warm-up talk's (--warm)
         await asyncio.gather(*(resident(n) for n in range(residents)))
         filed_at = time.perf_counter()
-        await asyncio.wait_for(fake.wait_for(lambda f: notified() >= residents * reports), 60)
+        await asyncio.wait_for(fake.wait_for(lambda f: notified() >= already + residents * reports), 60)
         elapsed = time.perf_counter() - began
         latencies.sort()
         return {"seconds": elapsed, "seconds_until_all_filed": filed_at - began, "updates": len(latencies),
                 "update_p50_ms": round(statistics.median(latencies) * 1000, 2),
                 "update_p99_ms": round(percentile(latencies, 0.99) * 1000, 2),
-                "workers_notified": notified(), "get_updates_calls": len(fake.called("getUpdates")),
+                "workers_notified": notified() - already, "get_updates_calls": len(fake.called("getUpdates")),
                 "platform_cpu_s": round(time.process_time() - cpu, 2)}
 
     async def talk_at_rate(rate: float, reports: int) -> dict[str, Any]:
@@ -143,14 +149,15 @@ def platform_side() -> Commands:
             idle.append(n)
 
         cpu = time.process_time()
+        already = notified()  # a warm-up talk's (--warm)
         outcomes, began = await at_rate(reports, 3 / rate, report)
         if failed := [outcome for outcome in outcomes if isinstance(outcome, BaseException)]:
             raise RuntimeError(f"{len(failed)} of {reports} reports failed, the first: {failed[0]!r}")
-        await asyncio.wait_for(fake.wait_for(lambda f: notified() >= reports), 60)
+        await asyncio.wait_for(fake.wait_for(lambda f: notified() >= already + reports), 60)
         elapsed = time.perf_counter() - began
         return {"seconds": elapsed, "seconds_until_all_filed": last_answer - began, "updates": len(latencies),
                 **summary(rate, len(latencies), began, last_answer, latencies, lags, prefix="update_"),
-                "residents": joined, "workers_notified": notified(),
+                "residents": joined, "workers_notified": notified() - already,
                 "get_updates_calls": len(fake.called("getUpdates")),
                 "platform_cpu_s": round(time.process_time() - cpu, 2)}
 
@@ -241,7 +248,7 @@ class StatementCount:
 
 async def bench(backend: str, residents: int, reports: int, profile: str | None = None,
                 statements: bool = False, under_callgrind: bool = False, rate: float | None = None,
-                seconds: float = 10.0) -> dict:
+                seconds: float = 10.0, warm: int = 0) -> dict:
     with tempfile.TemporaryDirectory() as workdir:
         url = await fresh_database(backend, Path(workdir))
         async with Peer(platform_side) as telegram:
@@ -268,6 +275,9 @@ async def bench(backend: str, residents: int, reports: int, profile: str | None 
                 count = StatementCount(runtime.services.sessions.kw["bind"]) if statements else None
                 talking = asyncio.Event()
                 delivering = asyncio.create_task(deliver_until_done(talking))
+                if warm:  # unmeasured: the pool's connections opened, their statements prepared, caches filled
+                    await telegram.ask("talk", residents=residents, reports=warm)
+                server_cpu = await server_cpu_seconds(url)
                 cpu = time.process_time()
                 if count is not None:
                     count.on = True
@@ -277,6 +287,9 @@ async def bench(backend: str, residents: int, reports: int, profile: str | None 
                     else:
                         figures = await telegram.ask("talk", residents=residents, reports=reports)
                 figures["service_cpu_ms_per_update"] = round((time.process_time() - cpu) * 1000 / figures["updates"], 2)
+                if server_cpu is not None and (server_cpu_after := await server_cpu_seconds(url)) is not None:
+                    figures["database_cpu_ms_per_update"] = round((server_cpu_after - server_cpu) * 1000
+                                                                  / figures["updates"], 2)
                 if count is not None:  # the notices' delivery goes on after the talk: counted until it is done
                     talking.set()
                     await delivering
@@ -294,11 +307,12 @@ async def bench(backend: str, residents: int, reports: int, profile: str | None 
                 await runner.cleanup()
                 await runtime.close()
         await drop_database(url)
-    if cases != total or unsent:
-        raise SystemExit(f"lost work: {cases} of {total} cases filed, {unsent} notices unsent")
+    if cases != total + residents * warm or unsent:
+        raise SystemExit(f"lost work: {cases} of {total + residents * warm} cases filed, {unsent} notices unsent")
     seconds = figures.pop("seconds")
     return {
-        "reports": total, "cases_filed": cases, "workers_notified": figures.pop("workers_notified"),
+        "reports": total, **({"warm_reports": residents * warm} if warm else {}), "cases_filed": cases,
+        "workers_notified": figures.pop("workers_notified"),
         "unsent_notices": unsent, "reports_per_s": round(total / seconds, 1), "seconds": round(seconds, 2),
         "seconds_until_all_filed": round(figures.pop("seconds_until_all_filed"), 2), **figures,
         "core_only_reports_per_s": core_only,
@@ -316,12 +330,15 @@ def main() -> None:
     parser.add_argument("--profile", help="profile the service during the dialogues into this file (pstats; py-spy's "
                                           "samples for a .txt)")
     parser.add_argument("--statements", action="store_true", help="count SQL statements and commits per update")
+    parser.add_argument("--warm", type=int, default=0, metavar="REPORTS",
+                        help="first, unmeasured, every resident files REPORTS reports (the pool warm, its statements "
+                             "prepared): what an update costs a running service")
     parser.add_argument("--instructions", action="store_true", help="count instructions per update (callgrind)")
     parser.add_argument("--under-callgrind", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.instructions:
         count, run = counted_run(__file__, args.backend, ["--residents", str(args.residents),
-                                                          "--reports", str(args.reports)])
+                                                          "--reports", str(args.reports), "--warm", str(args.warm)])
         updates = run["updates"]
         print(json.dumps({"bench": "telegram_dialogue", "backend": args.backend, "updates": updates,
                           "instructions_per_update": round(count / updates), "run": run}, ensure_ascii=False))
@@ -334,7 +351,8 @@ def main() -> None:
                                            "reports_each": args.reports})}
     for backend in (["sqlite", "postgres"] if args.backend == "both" else [args.backend]):
         figures[backend] = uvloop.run(bench(backend, args.residents, args.reports, args.profile,
-                                            args.statements, args.under_callgrind, args.rate, args.seconds))
+                                            args.statements, args.under_callgrind, args.rate, args.seconds,
+                                            args.warm))
     print(json.dumps(figures, ensure_ascii=False))
 
 

@@ -162,8 +162,8 @@ class CaseDayFigures(Base):
     """Figures (bot.cases.figures) of the cases filed on one day at UTC+8 under one community (or at a street or
     the district itself, `branch` then being that unit's path) in one category ('' for none): the sum of a key's
     rows is its figures. Database triggers on `case` add a row of differences for every tracked write, in the same
-    transaction (migrations 0012_w16_rollup, 0013_day_figure_rows): adding, never updating, so no write waits on
-    another's row. bot.cases.figures.compact_day_figures folds a key's rows into one."""
+    transaction (migrations 0012_w16_rollup, 0013_day_figure_rows, 0014_day_figures_inline): adding, never
+    updating, so no write waits on another's row. bot.cases.figures.compact_day_figures folds a key's rows into one."""
 
     __tablename__ = "case_day_figures"
 

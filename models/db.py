@@ -58,7 +58,14 @@ SQLITE_INTERNALS = (
 
 POSTGRES_INTERNALS = ("sqlalchemy.connectors.asyncio:AsyncAdapt_dbapi_connection._handle_exception",
                       *(f"sqlalchemy.dialects.postgresql.asyncpg:AsyncAdapt_asyncpg_connection.{name}"
-                        for name in ("_transaction", "_start_transaction")))
+                        for name in ("_transaction", "_start_transaction")),
+                      # models.postgres_driver.bound: a cached statement run on the protocol as asyncpg's fetch does
+                      *(f"asyncpg.connection:Connection.{name}" for name in (
+                          "_query_loggers", "_stmt_cache", "_stmt_exclusive_section", "_protocol",
+                          "_drop_global_statement_cache")),
+                      "asyncpg.connection:_StatementCache.get",
+                      *(f"asyncpg.protocol:Protocol.{name}" for name in (
+                          "bind_execute", "get_record_class", "is_in_transaction")))
 
 
 # Private parts of SQLAlchemy that any drivers use: a compiled statement's (Prepared, PreparedQuery), the async
@@ -458,9 +465,15 @@ class Prepared:
 
     async def _fetch(self, adapted: Any, sql: str, parameters: Sequence[Any]) -> list[Any]:
         """One statement's round trip on the asyncpg connection; an error comes out as the adapter's cursor would
-        raise it."""
+        raise it. A statement the connection has prepared already is bound and executed on its protocol straight
+        (models.postgres_driver.bound), else asyncpg's fetch prepares it."""
+        driver = adapted.driver_connection
         try:
-            return await adapted.driver_connection.fetch(sql, *parameters)
+            state = None if driver._query_loggers or driver.is_closed() else driver._stmt_cache.get(
+                (sql, driver._protocol.get_record_class(), False))
+            if state is None:
+                return await driver.fetch(sql, *parameters)
+            return await (_BOUND or _bound())(driver, state, parameters)
         except Exception as error:
             adapted._handle_exception(error)
             raise  # _handle_exception always raises
@@ -500,6 +513,18 @@ class Prepared:
             direct = sync.info[_DIRECT]
             return await self._awaited(direct[1], direct[2], values)
         return rows
+
+
+_BOUND: Callable[[Any, Any, Sequence[Any]], Awaitable[list[Any]]] | None = None  # models.postgres_driver.bound
+
+
+def _bound() -> Callable[[Any, Any, Sequence[Any]], Awaitable[list[Any]]]:
+    """models.postgres_driver.bound, imported at the first statement run on asyncpg (SQLite never imports it)."""
+    global _BOUND
+    from models.postgres_driver import bound
+
+    _BOUND = bound
+    return bound
 
 
 Deferred = tuple["Prepared", Sequence[Any]]  # a write left for the next statement, with its driver parameters

@@ -9,19 +9,24 @@ pg_terminate_backend, an idle timeout), and asyncpg sees that by itself: the ser
 socket, the event loop reads the end of the stream and the connection reports `is_closed()` (within a few
 milliseconds). So a checkout only asks the server after the connection has been idle for LIVELY_SECONDS (a
 half-open connection, one whose peer vanished without closing it, is found there); a closed one is refused as
-SQLAlchemy's failed ping is, which replaces every pooled connection older than it. The dialect is also marked so
-that models.db.Prepared awaits a transaction's statements on asyncpg's connection once the adapter has begun the
-transaction there (no adapter cursor, no greenlet trip per statement), and so that a `sessions.begin()` block runs
-lean (models.db._Lean): the adapter's own transaction begun on the pooled connection, SQLAlchemy's Session joining
-only for ORM work.
+SQLAlchemy's failed ping is, which replaces every pooled connection older than it. A connection counts as checked
+out when it is made (SQLAlchemy skips the ping at a new connection's first checkout, so its second checkout, often
+milliseconds later, found no time noted and asked the server: three round trips and a statement prepared, for every
+connection a burst opened). The dialect is also marked so that models.db.Prepared awaits a transaction's statements
+on asyncpg's connection once the adapter has begun the transaction there (no adapter cursor, no greenlet trip per
+statement), and so that a `sessions.begin()` block runs lean (models.db._Lean): the adapter's own transaction begun
+on the pooled connection, SQLAlchemy's Session joining only for ORM work.
 """
 
 from __future__ import annotations
 
 import time
 import weakref
+from collections.abc import Sequence
 from typing import Any
 
+from asyncpg.exceptions import InvalidCachedStatementError, OutdatedSchemaCacheError
+from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.util.concurrency import await_
 
@@ -48,7 +53,11 @@ def configure(engine: AsyncEngine) -> None:
         checked_out[driver] = now
         return True
 
+    def made(dbapi_connection: Any, _record: Any) -> None:
+        checked_out[dbapi_connection.driver_connection] = time.monotonic()
+
     dialect.do_ping = do_ping
+    event.listen(engine.sync_engine.pool, "connect", made)
     setattr(dialect, AWAITED, True)
     setattr(dialect, LEAN, _LEAN)
 
@@ -63,3 +72,22 @@ def _joining(dbapi_connection: Any) -> None:
 
 
 _LEAN = LeanDriver(begin=_begin, joining=_joining)
+
+
+async def bound(driver: Any, state: Any, parameters: Sequence[Any]) -> list[Any]:
+    """asyncpg's fetch of a statement found in the connection's statement cache, without the seven Python calls
+    between fetch and the protocol's bind_execute (on the polled front door, 35 a polled update): the same
+    guard against a second operation on the connection, the same protocol call, and the same recovery when the
+    server says the statement or the types it was prepared with are out of date (asyncpg's _do_execute: the
+    caches dropped, the error raised, or outside a transaction the statement prepared and run again once)."""
+    try:
+        with driver._stmt_exclusive_section:
+            return await driver._protocol.bind_execute(state, parameters, "", 0, False, None)
+    except OutdatedSchemaCacheError:
+        await driver.reload_schema_state()
+        raise
+    except InvalidCachedStatementError:
+        driver._drop_global_statement_cache()
+        if driver._protocol.is_in_transaction():
+            raise
+        return await driver.fetch(state.query, *parameters)

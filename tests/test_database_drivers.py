@@ -104,3 +104,34 @@ async def test_a_connection_the_server_closed_is_replaced_before_the_next_messag
         assert len(await bot.cases()) == 1
     finally:
         await bot.close()
+
+
+@pytest.mark.parametrize("idle_limit", [None, 0.0])
+async def test_a_connection_is_asked_whether_it_is_alive_only_after_lying_idle(database_url, db_backend, monkeypatch,
+                                                                              idle_limit):
+    """A checkout asks the server (an empty query) only once the connection has been idle LIVELY_SECONDS, counted
+    from when it was made for one never checked out since: a connection a burst just opened is not asked at its
+    second checkout."""
+    if db_backend != "postgres":
+        pytest.skip("PostgreSQL's connections: SQLite's is a file")
+    from sqlalchemy import text
+
+    from models import postgres_driver
+    from models.db import create_engine, session_factory
+
+    if idle_limit is not None:
+        monkeypatch.setattr(postgres_driver, "LIVELY_SECONDS", idle_limit)
+    engine = create_engine(database_url, drivers="fast", pool_size=1)
+    queries: list[str] = []
+    try:
+        sessions = session_factory(engine)
+        async with sessions() as session:  # the connection's first checkout: SQLAlchemy never asks a new one
+            pooled = (await (await session.connection()).get_raw_connection()).driver_connection
+        pooled.add_query_logger(lambda logged: queries.append(logged.query.strip()))
+        async with sessions.begin() as session:  # its second (the pool has one connection)
+            assert await session.scalar(text("SELECT 41 + 1")) == 42
+        await asyncio.sleep(0.05)  # query loggers are called soon after, not during
+    finally:
+        await engine.dispose()
+    assert queries[-2:] == ["BEGIN;", "COMMIT;"]  # the block's transaction, on that connection
+    assert (";" in queries) is (idle_limit == 0.0), queries

@@ -330,3 +330,37 @@ async def test_a_session_that_never_did_orm_work_answers_for_its_bind_and_serves
     assert await session.scalar(select(func.count()).select_from(InboundMessage)) == 1
     await session.close()
     assert await stored(sessions) == {"prepared"}
+
+
+async def test_a_statement_prepared_before_its_table_changed_fails_once_then_is_prepared_again(sessions, db_backend):
+    """On asyncpg a statement the connection has prepared runs straight on its protocol (models.postgres_driver
+    .bound), recovering as asyncpg's own fetch does: when a column's type changed under the prepared statement, the
+    transaction that runs it fails (PostgreSQL's cached plan must not change its result type) and the next one
+    prepares it again."""
+    if db_backend != "postgres":
+        pytest.skip("asyncpg's prepared statements")
+    from sqlalchemy import Column, Integer, MetaData, Table
+
+    from models.db import PreparedQuery
+
+    table = Table("scratch_stale_plan", MetaData(), Column("id", Integer, primary_key=True), Column("v", Integer))
+    query = PreparedQuery(select(table.c.v).where(table.c.id == bindparam("id")), ("id",))
+
+    async def value() -> object:
+        async with sessions.begin() as session:
+            return (await query.first_row(session, {"id": 1})).v
+
+    async with sessions.begin() as session:
+        await session.execute(text("CREATE TABLE scratch_stale_plan (id integer PRIMARY KEY, v integer)"))
+        await session.execute(text("INSERT INTO scratch_stale_plan VALUES (1, 7)"))
+    try:
+        assert [await value() for _ in range(3)] == [7, 7, 7]  # prepared, then found in the statement cache
+        async with sessions.begin() as session:
+            await session.execute(text("ALTER TABLE scratch_stale_plan ALTER COLUMN v TYPE bigint"))
+        with pytest.raises(Exception, match="cached statement plan is invalid"):
+            await value()
+        assert await value() == 7
+        assert await value() == 7
+    finally:
+        async with sessions.begin() as session:
+            await session.execute(text("DROP TABLE scratch_stale_plan"))

@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from rapidfuzz import fuzz
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import bindparam, select, union_all, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.cases.notices import (
@@ -131,6 +131,27 @@ def _new_events(count: int) -> Prepared:
 
 
 _NEW_EVENTS = {count: _new_events(count) for count in (2, 3)}  # filing writes two events, a duplicate three
+_FIRST_EVENT_COLUMNS = tuple(column for column in _EVENT_COLUMNS if column != "case_id")
+
+
+def _new_case_with_events(count: int) -> Prepared:
+    """PostgreSQL's filing in one statement: the case's INSERT as a data-modifying WITH part, and `count` events
+    taking its id, as an INSERT ... SELECT of one SELECT per event joined by UNION ALL (PostgreSQL numbers them in
+    that order, as a multi-row VALUES). Values named case_<column> and <column>_<n>; RETURNING each event's id and
+    case id. One round trip where _NEW_CASE and _NEW_EVENTS are two."""
+    def build(insert: Any) -> Any:
+        case = insert(CASE_TABLE).values({column: bindparam(f"case_{column}", type_=CASE_TABLE.c[column].type)
+                                          for column in _CASE_COLUMNS}).returning(CASE_TABLE.c.id).cte("new_case")
+        events = [select(case.c.id, *(bindparam(f"{column}_{n}", type_=EVENT_TABLE.c[column].type)
+                                      for column in _FIRST_EVENT_COLUMNS)) for n in range(count)]
+        return (insert(EVENT_TABLE).from_select(["case_id", *_FIRST_EVENT_COLUMNS], union_all(*events))
+                .returning(EVENT_TABLE.c.id, EVENT_TABLE.c.case_id))
+
+    return Prepared(build, (*(f"case_{column}" for column in _CASE_COLUMNS),
+                            *(f"{column}_{n}" for n in range(count) for column in _FIRST_EVENT_COLUMNS)))
+
+
+_NEW_CASE_WITH_EVENTS = _new_case_with_events(2)  # PostgreSQL: a routed case and its filed and routed events
 _STAFF = Staff.__table__
 # A subtree as a range of paths (ids and slashes sort below "~"), which both databases answer from the
 # (category, unit_path, created_at) index; SQLite never uses an index for LIKE 'prefix%' on a plain column.
@@ -261,11 +282,10 @@ async def file_case(
     else:
         values.update(status=S.ASSIGNED, assignee_id=assignment.staff.id, assigned_at=now,
                       accept_due_at=now + timedelta(hours=draft.sla_accept_hours))
-    case = await _insert_case(session, values, reporter)
-    routed = max(await _insert_events(session, [
-        _event_row(case, reporter, "filed", None, S.NEW, filed_note, now),
-        _event_row(case, None, "routed", S.NEW, case.status, assignment.reason, now),
-    ]))
+    case, events = await _insert_case_with_events(session, values, reporter, [
+        (reporter, "filed", None, S.NEW, filed_note), (None, "routed", S.NEW, values["status"], assignment.reason)],
+        now)
+    routed = max(events)
     await announce(session, directory, case, assignment, routed, now)
     if draft.extras.get("emergency"):
         await alert_emergency(session, directory, case, now,
@@ -306,8 +326,32 @@ _FILED_VALUES = [name for name in FiledCase.__dataclass_fields__ if name not in 
 
 async def _insert_case(session: AsyncSession, values: dict[str, Any], reporter: Actor) -> FiledCase:
     [(case_id,)] = await _NEW_CASE.execute(session, values)
+    return _filed(case_id, values, reporter)
+
+
+def _filed(case_id: int, values: dict[str, Any], reporter: Actor) -> FiledCase:
     return FiledCase(id=case_id, reporter=Reporter(reporter.id, reporter.name, reporter.phone),
                      **{name: values[name] for name in _FILED_VALUES})
+
+
+async def _insert_case_with_events(
+    session: AsyncSession, values: dict[str, Any], reporter: Actor,
+    events: list[tuple[Actor | None, str, CaseStatus | None, CaseStatus, str]], now: datetime,
+) -> tuple[FiledCase, list[int]]:
+    """The case and its first events (actor, action, from, to, note each), and the events' ids in their order: in
+    one statement on PostgreSQL (_NEW_CASE_WITH_EVENTS), else the case's INSERT and then the events'."""
+    if session.get_bind().dialect.name != "postgresql":
+        case = await _insert_case(session, values, reporter)
+        return case, await _insert_events(session, [_event_row(case, *event[:4], event[4], now) for event in events])
+    given = {f"case_{column}": value for column, value in values.items()}
+    for n, event in enumerate(events):
+        row = _event_row(_NO_CASE_YET, *event[:4], event[4], now)
+        given.update((f"{column}_{n}", row[column]) for column in _FIRST_EVENT_COLUMNS)
+    rows = await _NEW_CASE_WITH_EVENTS.execute(session, given)
+    return _filed(rows[0][1], values, reporter), sorted(row[0] for row in rows)
+
+
+_NO_CASE_YET = CaseRef(None, S.NEW, [])  # type: ignore[arg-type]  # _event_row's case before its id is known
 
 
 async def apply_assignment(
