@@ -18,6 +18,13 @@ async def bot(database_url):
     await harness.close()
 
 
+async def heard_as(bot: Harness, text: str, code: str, number: str | None = None) -> None:
+    """An emergency said to the bot in the group: the warning (with the number to ring) and a case of its kind."""
+    answer = await bot.resident("老张", text, group=GROUP, mention=True)
+    assert "【紧急】" in answer and (number is None or number in answer), answer
+    assert (await bot.latest_case()).extras["emergency"] == code
+
+
 async def test_people_trapped_in_a_lift_get_the_number_and_everyone_hears_at_once(bot):
     bot.clock.advance(hours=14)  # 23:00 local: outside working hours
     answer = await bot.resident("老张", "2号楼电梯卡住了，里面关着个小孩，快来人", group=GROUP, mention=True)
@@ -131,9 +138,7 @@ async def test_gas_that_is_no_longer_smelt_is_not_an_emergency(bot):
 ])
 async def test_a_child_locked_in_a_car_a_cry_for_help_a_knife_fight_or_a_sparking_box_is_an_emergency(
         bot, text, number, code):
-    answer = await bot.resident("老张", text, group=GROUP, mention=True)
-    assert number in answer and "【紧急】" in answer, answer
-    assert (await bot.latest_case()).extras["emergency"] == code
+    await heard_as(bot, text, code, number)
 
 
 async def test_a_joke_a_drama_a_fire_in_another_district_or_a_rescue_already_made_is_not_an_emergency(bot):
@@ -165,9 +170,7 @@ async def test_a_notice_passed_on_a_smoke_or_smell_explained_or_one_years_ago_is
 ])
 async def test_a_lift_or_gas_typed_by_sound_an_old_man_or_child_not_back_or_a_scorched_box_is_an_emergency(
         bot, text, number, code):
-    answer = await bot.resident("老张", text, group=GROUP, mention=True)
-    assert "【紧急】" in answer and (number == "gas" or number in answer), answer
-    assert (await bot.latest_case()).extras["emergency"] == code
+    await heard_as(bot, text, code, None if number == "gas" else number)
 
 
 @pytest.mark.parametrize(("text", "number", "code"), [
@@ -178,9 +181,7 @@ async def test_a_lift_or_gas_typed_by_sound_an_old_man_or_child_not_back_or_a_sc
 ])
 async def test_someone_lying_out_a_child_on_the_ice_a_baby_in_any_car_or_a_father_not_back_is_an_emergency(
         bot, text, number, code):
-    answer = await bot.resident("老张", text, group=GROUP, mention=True)
-    assert number in answer and "【紧急】" in answer, answer
-    assert (await bot.latest_case()).extras["emergency"] == code
+    await heard_as(bot, text, code, number)
 
 
 @pytest.mark.parametrize(("text", "code"), [
@@ -189,9 +190,7 @@ async def test_someone_lying_out_a_child_on_the_ice_a_baby_in_any_car_or_a_fathe
     ("二楼着伙了 快来人", "fire"),  # 着伙 read as 着火
 ])
 async def test_an_emergency_typed_by_its_sound_is_heard(bot, text, code):
-    answer = await bot.resident("老张", text, group=GROUP, mention=True)
-    assert "【紧急】" in answer, answer
-    assert (await bot.latest_case()).extras["emergency"] == code
+    await heard_as(bot, text, code)
 
 
 @pytest.mark.parametrize(("text", "code"), [
@@ -199,9 +198,7 @@ async def test_an_emergency_typed_by_its_sound_is_heard(bot, text, code):
     ("快报警 停车场有人在砸车", "cry_for_help"),
 ])
 async def test_a_knife_drawn_in_a_fight_or_a_call_to_ring_the_police_is_an_emergency(bot, text, code):
-    answer = await bot.resident("老张", text, group=GROUP, mention=True)
-    assert "110" in answer and "【紧急】" in answer, answer
-    assert (await bot.latest_case()).extras["emergency"] == code
+    await heard_as(bot, text, code, "110")
 
 
 async def test_a_rumour_a_screens_cry_a_fire_put_out_or_a_season_warning_is_not_an_emergency(bot):
@@ -219,9 +216,7 @@ async def test_a_rumour_a_screens_cry_a_fire_put_out_or_a_season_warning_is_not_
     ("一只大狗把小孩咬了 腿上流血了 快来人", "120", "person_injured"),
 ])
 async def test_a_flooded_garage_or_a_bleeding_bite_is_an_emergency(bot, text, number, code):
-    answer = await bot.resident("老张", text, group=GROUP, mention=True)
-    assert number in answer and "【紧急】" in answer, answer
-    assert (await bot.latest_case()).extras["emergency"] == code
+    await heard_as(bot, text, code, number)
 
 
 async def test_a_fire_only_feared_or_a_faint_over_and_told_is_not_an_emergency(bot):

@@ -393,7 +393,7 @@ SIGNED_UP = re.compile(r"(?:给|帮)(?:我|额|俺)(?:家)?[^，,。！!]{0,2}(?
                        r"(?:上门|预约|约的|时间)[^，,。！!]{0,8}改到" + WHEN + r"|改到" + WHEN + r"[^，,。！!]{0,4}(?:上门|过来|来)")
 # When a service is open (社区卫生站周六开门不, 几点上班) is information asked, not a service, unless the sender says
 # their own plan with it (周日开门不 我平时上班).
-SELF = re.compile(r"[我额俺]")
+FIRST_PERSON = re.compile(r"[我额俺]")
 OPENING_HOURS = re.compile(r"几点(?:上班|开门|下班|关门)|(?:周末|周六|周日|星期[六日天]|礼拜[六日天]|今天|明天|中午|晚上)"
                            r"[^，,。！!]{0,2}(?:开门?|上班|有人)(?:吗|不|没|么)")
 # Who someone is by trade (收废品的 in the road) is no trade offered.
@@ -758,7 +758,7 @@ def read(classifier: Classifier, norm: str, matched: tuple[str, ...] = ()) -> Re
         wish=(words.find("wish_frames", norm) and (facility or place) and words.find("wish_actions", norm)
               or micro_wish or HELP_ASKED.search(norm) is not None),
         service=(words.find("service_asks", norm) or SERVICE_ASK.search(norm) is not None)
-        and words.find("service_things", norm) and (OPENING_HOURS.search(norm) is None or SELF.search(norm) is not None),
+        and words.find("service_things", norm) and (OPENING_HOURS.search(norm) is None or FIRST_PERSON.search(norm) is not None),
         persistent=PERSISTENT.search(norm) is not None,
         complaint=overdue or relapse or NO_NOTICE.search(norm) is not None,
         booked=booked,
