@@ -641,3 +641,23 @@ async def test_a_room_a_home_visit_or_a_time_to_come_by_asked_of_staff_is_a_book
         "额报名参加周六的健康讲座",  # a sign-up for the community's talk
     ])
     assert all("登记" in answer for answer in answers.values()), answers
+
+
+async def test_an_aid_for_an_old_spouse_company_asked_for_a_hard_errand_and_bookings_typed_by_sound_are_offered(bot):
+    answers = await heard(bot, [
+        "想给老伴弄个坐便椅 他蹲不下去 谁家有闲置的",  # an aid, for an old spouse
+        "想请个志愿者陪额去银行取钱 额不会用卡",  # company for an errand one cannot do alone
+        "有没有人明天去中医院 我想搭个伴 一个人去心里发怵",  # company asked for
+        "想预越个体检 65岁以上免费那个",  # 预约 typed by its sound
+        "额是党员 想来社区报到 啥时候合适",  # a visit to the community asked about
+        "有人往绿化带里倒油漆桶 绿了一大片",  # someone dumping on a shared place
+        "河堤上的护栏被撞开一个口子",  # damage by someone unknown
+    ])
+    assert all("登记" in answer for answer in answers.values()), answers
+    answers = await heard(bot, [
+        "要是有人家需要旧轮椅 我家有一个闲置的 可以送",  # a thing offered away
+        "额那块地的白菜叫虫咬坏了",  # one's own field
+        "做梦梦见家里漏水 吓醒了",  # a dream
+        "娃在院子里摔了一跤 膝盖蹭破点皮",  # a fall said to be nothing
+    ])
+    assert all(answer == "" for answer in answers.values()), answers

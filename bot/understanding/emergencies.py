@@ -117,10 +117,10 @@ EMERGENCIES = (
 NUMBER_LABELS = {"police": "报警", "fire": "火警", "ambulance": "急救", "gas": "燃气抢修", "lift": "电梯应急救援"}
 
 
-# Words an emergency is told in, as a voice recogniser or hurried pinyin typing may write them by their sound (电题
-# for 电梯, 燃起 for 燃气). 摔到 is left alone: it is how a phone falls too.
+# Words an emergency or a booking is told in, as a voice recogniser or hurried pinyin typing may write them by their
+# sound (电题 for 电梯, 燃起 for 燃气, 预越 for 预约). 摔到 is left alone: it is how a phone falls too.
 SOUNDED = ("电梯", "燃气", "煤气", "天然气", "液化气", "着火", "起火", "失火", "冒烟", "浓烟", "走丢", "走失", "晕倒",
-           "昏倒", "昏迷", "触电", "落水", "溺水", "救命", "呼救", "被困", "困住")
+           "昏倒", "昏迷", "触电", "落水", "溺水", "救命", "呼救", "被困", "困住", "预约")
 _SOUNDED_BY_CHAR: dict[str, list[tuple[str, int]]] = {}
 for _word in SOUNDED:
     for _place, _char in enumerate(_word):

@@ -42,7 +42,7 @@ import yaml
 
 from bot.understanding.classifier import CASE_INTENTS, Classification, Classifier, Intent, normalize
 from bot.understanding.emergencies import ELSEWHERE as ANOTHER_PLACE
-from bot.understanding.emergencies import FIGURATIVE, LAUGHS, emergency_in
+from bot.understanding.emergencies import FIGURATIVE, LAUGHS, emergency_in, sounded_out
 from bot.understanding.matching import Automaton, automaton
 from bot.understanding.text import char_readings
 from config import yamlfile
@@ -67,9 +67,8 @@ HARD_MOODS = ("hearsay", "resolved", "past", "hypothetical", "quarrel", "promise
 SOFT_MOODS = ("advice", "praise")
 # hard moods that say where or when a problem is, whose doing, or whom it is put to, but not whether a wish is
 # asked (a micro-wish is put to the neighbours: 有没有退休老师能给辅导辅导) or a booking (a home visit is 上门服务)
-WISHER_MOODS = frozenset(("hearsay", "past", "own_doing", "asking_neighbours", "promised", "resolved", "notice_wording",
-                          "trade"))
-BOOKER_MOODS = frozenset(("hearsay", "past", "own_doing", "trade", "asking_neighbours", "resolved"))
+WISHER_MOODS = frozenset(("hearsay", "past", "own_doing", "asking_neighbours", "promised", "notice_wording", "trade"))
+BOOKER_MOODS = frozenset(("hearsay", "past", "own_doing", "trade", "asking_neighbours", "resolved", "promised"))
 MOODS = frozenset((*HARD_MOODS, *SOFT_MOODS))
 # A mood word right after a negation says the opposite (没修好了 is not fixed, 不可以用了 is broken).
 NEGATED = frozenset("不没未别")
@@ -103,7 +102,9 @@ NOT_A_REQUEST = re.compile(
     # a fright that was not what it seemed (以为房子都要塌了…一看外面下冰雹了)
     r"以为[^。！!]{0,12}(?:原来|其实|结果|一看)|"
     # emergency services seen and asked about (刚才院里来了一辆救护车，咋回事), a wish already claimed (已被…认领)
-    r"(?:消防车|救护车|警车)[^。！!]{0,10}(?:咋回事|怎么回事|干啥|什么情况|啥情况)|已被[^，,。！!]{0,14}认领|认领的|谁认领|"
+    r"(?:消防车|救护车|警车)[^。！!]{0,10}(?:咋回事|怎么回事|干啥|什么情况|啥情况)|已被[^，,。！!]{0,14}认领|认领的|谁认领|已经认领|已认领|已经送到|开始征集|"
+    # a thing offered away (我家有一个闲置的 可以送)
+    r"闲置的?[^。！!]{0,8}(?:可以送|送人|免费送|白送)|"
     # a nuisance of the works that will pass (换了就好咧), an instruction closing an answer (…，在门房登记)
     r"[^，,。！!]{1,4}了就好[了咧啦]|[，,]\s*(?:在|去|到)[^，,。！!哪]{1,6}(?:登记|报名|领取?|办理?)$|"
     # staff speaking (网格员：…, 物业：…; a 楼长 is a resident who speaks for the building), a fire denied or the neighbours calmed
@@ -186,7 +187,11 @@ SERVICE_ASK = re.compile(r"(?:在|去|到)(?:哪|哪里|哪儿)儿?[^，,。！!
                          r"(?:什么时候|啥时候|几时|哪天|几月)(?:能|可以|去)?(?:做|办|交|领|申请|开始)")
 # A wrong someone did to what is the sender's (电瓶叫人偷了, 车被人划了): a matter for the neighbourhood's safety.
 WRONGED = re.compile(r"(?<!差点)(?:被|叫|让)(?:别人|人|谁|贼)(?:给)?[^，,。！!]{0,6}?(?:偷|撬|划|砸|扎|占|拿走|搬走|"
-                     r"装了?地锁|锁)|(?<!差点)被(?:偷|盗)|"
+                     r"装了?地锁|锁)|(?<!差点)被(?:偷|盗|撞开|撞坏|撞断|压坏|砸坏)|"
+                     r"(?:被|叫)(?:大车|车|货车)[^，,。！!]{0,2}(?:碾|压)|"
+                     # a dog set on people (叫狗追了一路, 大黄狗撵人), someone dumping on a shared place
+                     r"(?:被|叫|让)(?:狗|野狗)[^，,。！!]{0,3}(?:追|咬|撵)|狗[^，,。！!]{0,4}撵人|"
+                     r"有人往[^，,。！!]{1,8}(?:倒|扔|泼|排)|"
                      # someone damaging or taking a shared thing (有人把绿化带的小树砍了), a dog let loose
                      r"有人把[^，,。！!]{1,10}(?:砍|拆|偷|挖|拔|烧|圈|锁|堵|砸)|不拴绳|不牵绳")
 # Help asked of the community or the grid, not of the neighbours (想让社区帮忙, 请网格员帮我).
@@ -266,7 +271,7 @@ PERSISTENT = re.compile(
     r"(?:好几|[一二两三四五六七八九十几半\d]+)个?(?:天|月|星期|礼拜|周|年)(?:了|多了|都|也|还)|三天两头|隔三差五|动不动|"
     r"一天到晚|没完没了|个不停|不停地|到现在|至今|"
     # undone and back again (撕了又贴, 修了又坏, 清了又堆)
-    r"[^\s，,。！!?？]了又[^\s，,。！!?？来去]|"
+    r"[^\s，,。！!?？]了又[^\s，,。！!?？来去]|报了[几\d一二三四五六七八九十]+[回次遍天]|"
     # how many times or days it has come to (这都第几回了, 今天第五天了)
     r"第[几\d一二三四五六七八九十]+[天回次遍]了|这都第")
 # A fitting named as the sender's home's (我家的门锁, 额家窗户: offers.home_fittings) is their own thing, though a
@@ -278,7 +283,7 @@ FREQUENCY = re.compile(r"又|天天|每天|一直|总是|老是|老有|总有|�
 # Whether the sender states a problem here and now or speaks of one in passing.
 # A problem supposed (要是哪天楼道灯坏了, 万一下水道堵了): the supposition opens the clause the first problem state is
 # said in; a state said before it (外机晃得厉害，万一掉下来) is the sender's and the supposition only its danger.
-SUPPOSED = re.compile(r"要是(?![能有])|万一|就怕|假如|假设|如果|倘若|哪天要是|哪天(?=[^，,。！!]{0,6}(?:坏|堵|漏|停|塌))|"
+SUPPOSED = re.compile(r"要是(?![能有])|要是有人家?(?:需要|想要|要)|万一|就怕|梦见|做梦|做了个梦|假如|假设|如果|倘若|哪天要是|哪天(?=[^，,。！!]{0,6}(?:坏|堵|漏|停|塌))|"
                       r"(?:以后|将来|等)老了|老了以后")  # a worry for one's old age (没电梯，以后老了咋办)
 # A supposition that it goes on unseen to (如果再不修，…) is a complaint's threat, not a problem supposed.
 UNSEEN_TO = re.compile(r"[^，,。！!]{0,4}?(?:再|还|一直|继续)(?:不|没人?)(?:修|管|处理|来|清|换)")
@@ -322,6 +327,11 @@ BOOKING_ASKED = re.compile(r"(?:(?:帮|给)(?:我|额|俺)?(?:家)?(?:爸妈|父
                           r"(?:借|用|订)[^，,。！!]{0,4}(?:活动室|会议室|儿童之家|活动中心)|"
                           r"(?:啥时候|什么时候|哪天)能?(?:来|过来)一趟|想请(?:社区|网格员?|物业|居委会|你们)[^，,。！!]{0,6}来|"
                           r"(?:来|到)(?:我|额|俺)?家里?一趟|找个时间(?:去|来|过来|过去)|想约你们来|"
+                          # a booking opening the line (约一下给额家安个烟感), a number taken (挂个眼科的号), a visit to
+                          # the community asked about (想来社区登记一下 下礼拜一上午可以吗, 想来社区报到 啥时候合适)
+                          r"^约(?:一下|个|一次)|(?:我|额|俺)[^，,。！!]{0,4}(?:想|要)挂个?[^，,。！!]{0,4}号|想请[^，,。！!]{0,12}(?:来家|上门|来一趟|来看|来复诊)|"
+                          r"(?:想|要)(?:来|去|过来|过去)(?:社区|服务站|网格)[^。！!]{0,16}"
+                          r"(?:可以吗|行吗|行不|方便吗|(?:啥时候|什么时候|哪天)合适)|"
                           # staff asked to come by (明天下午能来一下我家吗), the sender asking to see them (我能去社区找一下…吗)
                           r"(?:能|可以)(?:不能)?(?:来|过来)一?(?:下|趟)(?:我|额|俺)(?:家|屋)|"
                           r"(?:我|额|俺)[^，,。！!]{0,6}(?:能|可以)(?:去|到)(?:社区|网格|居委)[^，,。！!]{0,8}(?:吗|不|么)|"
@@ -342,13 +352,13 @@ VOLUNTEER_ASKED = re.compile(
 # A wish marked as one (微心愿：…, 许个小心愿：…), or help asked of a volunteer for an old neighbour (楼下王奶奶电视坏了
 # …有没有会修的党员师傅帮看看): a micro-wish with no hardship named.
 WISH_MARKED = re.compile(r"^(?:微心愿|小心愿|心愿|小愿望|许个小?心愿|一个小愿望|一个小心愿)[:：]")
-ELDER = re.compile(r"奶奶|爷爷|大爷|大妈|老太太|老爷子|老人|老汉|老头|婆婆|外婆|姥姥|阿婆|老两口|孙子|孙女|外孙|"
+ELDER = re.compile(r"奶奶|爷爷|大爷|大妈|老太太|老爷子|老人|老汉|老头|老伴|婆婆|外婆|姥姥|阿婆|老两口|孙子|孙女|外孙|"
                    r"(?:我|额|俺)(?:妈|爸|娘|爹)|老母亲|老父亲|老娘|老爹")
 # Whether anyone knows what is wrong (有没有人知道咋回事 这几天每到晚上就停电): a problem stated, not a question.
 KNOWING = re.compile(r"(?:有没有人|有人|谁|大家)知道")
 POSSIBLE = re.compile(r"能不能|可不可以|能否")  # whether a thing may be done (能不能用医保卡付钱) is no fault
 # A utility or service company (燃气公司的, 物业公司) is no workplace elsewhere.
-UTILITY = re.compile(r"(?:燃气|物业|供暖|热力|自来水|供水|电力|供电|电信|移动|联通|保洁|绿化|电梯)公司")
+UTILITY = re.compile(r"(?:燃气|物业|供暖|热力|自来水|供水|电力|供电|电信|移动|联通|保洁|绿化|电梯|运营)公司")
 # A question that is a complaint (这合规吗, 没人撒盐吗) or a request put to staff (物业能修剪一下吗) is not put to the
 # neighbours.
 RHETORICAL = re.compile(r"(?:合规|合法|正常|安全|像话|合理|应该的?|有人管|没人管|不管)(?:吗|么|嘛)[？?]*$|"
@@ -372,7 +382,8 @@ OLD_AGE = re.compile(r"[七八九]十[一二三四五六七八九多]?(?:岁|了
 # Things asked for that a neighbour no longer uses (谁家有不用的, 有没有人家有旧的): a micro-wish when it is for a
 # child, an old person or someone in hardship, a neighbourly favour otherwise.
 DONATION_ASKED = re.compile(r"(?:谁家?|有没有人?家?|有人)[^，,。！!？?]{0,8}(?:不用的|闲置的|旧的|多余的|淘汰的|用不上的|"
-                            r"不穿的|穿不上的|穿小的|不要的)|"
+                            r"不穿的|穿不上的|穿小的|穿小了的|不要的)|"
+                            r"(?:谁家?|有没有人家?|有人)[^，,。！!？?]{0,10}旧[^，,。！!？?的]{1,3}$|"
                             r"(?:不用的|闲置的|旧的|用不上的)[^，,。！!？?]{0,4}(?:能给|送|捐)")
 LENT_OR_GIVEN_ON = re.compile(r"借|还你|回头还|用完还|(?:捐|送|寄)给(?![我额俺])|想收|付钱|给钱")  # a thing borrowed, or collected for others
 CARER = re.compile(r"志愿者|老师|党员|好心人|热心人|爱心人士|大学生")  # who helps a child, not a neighbour's favour
@@ -807,7 +818,7 @@ def grammar_reading(classifier: Classifier, text: str) -> GrammarReading | None:
     """The grammar's reading of a group line: no evidence overrules a silence; None for a line too short to weigh."""
     plain = normalize(LAUGHS.sub("哈哈", text))
     norm = UNCLAIMED.sub("无主", FALL.sub("摔跤", OPENING_APOLOGY.sub("", INTERJECTION.sub("", plain))))
-    norm = FIGURATIVE.sub(lambda m: " " * len(m.group()), norm)  # 气得冒烟 is no smoke
+    norm = sounded_out(FIGURATIVE.sub(lambda m: " " * len(m.group()), norm))  # 气得冒烟 is no smoke; 预越 is 预约
     norm = norm.replace("没电梯", "无电梯")  # a building without a lift has no power cut
     if len(norm) < MIN_CHARS:
         return None
@@ -830,6 +841,8 @@ def grammar_reading(classifier: Classifier, text: str) -> GrammarReading | None:
         if reading.hard or reading.mood != "question":
             return GrammarReading(None, plain, firm, True)
         asked = True
+    if not reading.state and INJURY.search(norm) is not None and NOT_AN_INJURY.search(norm) is not None:
+        return GrammarReading(None, plain, firm, True)  # a fall said to be nothing (膝盖蹭破点皮): no evidence makes it one
     # chatter's cues (大家注意, 通知) do not silence a micro-wish, nor a call to fix a fault at a shared thing or place
     called = reading.call and reading.state and (reading.facility or reading.place)
     if not (reading.needy or called) and cue_weight(classifier, CHATTER, without_cues(classifier, Intent.REPORT,
