@@ -223,3 +223,7 @@ async def test_a_fire_only_feared_or_a_faint_over_and_told_is_not_an_emergency(b
     for text in ["吓死了 还以为哪里着火了", "额家老汉那天晕倒送医院了 现在好了 谢谢邻居们"]:
         answer = await bot.resident("老李", text, group=GROUP)
         assert "【紧急】" not in answer, text
+
+
+async def test_smoke_coming_out_of_a_window_is_a_fire_though_its_words_say_out(bot):
+    await heard_as(bot, "3号楼着火了 浓烟从窗户冒出来了", "fire", "119")  # 出来了 of smoke is no one rescued

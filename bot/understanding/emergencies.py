@@ -1,5 +1,6 @@
 """Emergencies: people trapped in a lift, fire or smoke, a gas smell, someone missing, fallen or unconscious, an
-electric shock, someone in the water or about to jump, a flooded home. Each kind names the number to call at once
+electric shock, someone in the water, on the ice or about to jump, a child locked in a car, a cry for help, a knife
+fight, sparking wires, a flooded home or garage, someone bleeding. Each kind names the number to call at once
 (configured per district)."""
 
 from __future__ import annotations
@@ -52,11 +53,11 @@ _NOT_NOW = re.compile(r"着火了?怎么办|小心|当心|提示|提醒|科普|�
                       r"^(?:【|转发|转[:：]|\[转\])|请勿|逃生指南|安全须知|使用后|"
                       r"(?:冒烟|烟|味)的?是[^，,。！!]{0,6}(?:在|把|熏|烤|烧|炒|做饭|烟囱|腊肉)|"
                       r"结果是(?:我|额|俺|自己|家里|猫|狗|娃|孩子)|已经关了|没点着|"
-                      r"没事[^吧]{0,3}(?:大家)?(?:别|嫑|不要|甭)慌|那年|前两年|前几年|当年|前年|小时候|还记得|记得吗|"
+                      r"没事[^吧]{0,3}(?:大家)?(?:别|嫑|不要|甭)慌|那年|前两年|前几年|当年|前年|小时候|记得|"
                       # a rumour, a sound from a screen, one over (弄出来了, 幸亏扑得快), a season's warning, a
                       # relative's compound (我妈说她们小区)
-                      r"谣言|传谣|电视里|的视频|视频看了|(?<!没)(?:弄|救|放)?出来了|"
-                      r"(?:幸亏|幸好|还好|好在)[^，,。]{0,3}(?:扑|灭|救|弄)|前几天|前些天|前阵子|容易(?:起火|着火)|记得|"
+                      r"谣言|传谣|电视里|的视频|视频看了|(?<!没)(?:弄|救|放|抬|接)出来了|人出来了|"
+                      r"(?:幸亏|幸好|还好|好在)[^，,。]{0,3}(?:扑|灭|救|弄)|前几天|前些天|前阵子|容易(?:起火|着火)|"
                       r"(?:她|他)们(?:小区|楼|那|家)|没再出|"
                       # one only feared (还以为着火了), or over and told (那天晕倒送医院了，现在好了)
                       r"以为[^。！!]{0,8}(?:着火|起火|失火|出事|困人|漏气|走丢)|那天|现在好了|已经好了|送医院了")
@@ -128,8 +129,8 @@ for _word in SOUNDED:
 
 
 def sounded_out(norm: str) -> str:
-    """The text with the emergency words it types by their sound written right: a window as long as the word, each
-    character right or read alike by its main reading, at least half of them right."""
+    """The text with the emergency and booking words it types by their sound written right: a window as long as the
+    word, each character right or read alike by its main reading, at least half of them right."""
     for at, char in enumerate(norm):
         for word, place in _SOUNDED_BY_CHAR.get(char, ()):
             start = at - place
