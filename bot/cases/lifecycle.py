@@ -342,10 +342,10 @@ async def _insert_case_with_events(
     one statement on PostgreSQL (_NEW_CASE_WITH_EVENTS), else the case's INSERT and then the events'."""
     if session.get_bind().dialect.name != "postgresql":
         case = await _insert_case(session, values, reporter)
-        return case, await _insert_events(session, [_event_row(case, *event[:4], event[4], now) for event in events])
+        return case, await _insert_events(session, [_event_row(case, *event, now) for event in events])
     given = {f"case_{column}": value for column, value in values.items()}
     for n, event in enumerate(events):
-        row = _event_row(_NO_CASE_YET, *event[:4], event[4], now)
+        row = _event_row(_NO_CASE_YET, *event, now)
         given.update((f"{column}_{n}", row[column]) for column in _FIRST_EVENT_COLUMNS)
     rows = await _NEW_CASE_WITH_EVENTS.execute(session, given)
     return _filed(rows[0][1], values, reporter), sorted(row[0] for row in rows)

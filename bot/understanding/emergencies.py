@@ -28,10 +28,11 @@ FIGURATIVE = re.compile(r"(?:热|气|急|渴|辣|累|馋|涨)得.{0,6}(?:冒烟|
 # Laughter typed as an emoji or a WeChat sticker code (the text's normal form keeps no emoji): read as 哈哈.
 LAUGHS = re.compile(r"[😂🤣😆😄😁🤭😅😹]|\[(?:偷笑|破涕为笑|笑哭|呲牙|憨笑|坏笑|奸笑|捂嘴笑)\]")
 # Another city, or another of Baoji's districts and counties, spoken of as where something is (西安那个, 陈仓区那边).
-ELSEWHERE = re.compile(r"(?:南方|北方|外省|国外)(?:那边|那|的)|在(?:西安|咸阳|北京|上海|广州|深圳|成都|重庆|兰州|外地|老家)|"
-                       r"(?:西安|咸阳|渭南|汉中|延安|榆林|铜川|商洛|安康|杨凌|兰州|天水|北京|上海|广州|深圳|成都|重庆|郑州|"
-                       r"武汉|南京|杭州|天津|长沙|太原|银川|西宁|金台|陈仓|岐山|凤翔|眉县|扶风|千阳|陇县|麟游|凤县|太白)"
-                       r"(?:区|县)?(?:那|那边|那个|有个|一个|的)")
+ANOTHER_PLACE = re.compile(r"(?:南方|北方|外省|国外)(?:那边|那|的)|"
+                           r"在(?:西安|咸阳|北京|上海|广州|深圳|成都|重庆|兰州|外地|老家)|"
+                           r"(?:西安|咸阳|渭南|汉中|延安|榆林|铜川|商洛|安康|杨凌|兰州|天水|北京|上海|广州|深圳|成都|重庆|郑州|"
+                           r"武汉|南京|杭州|天津|长沙|太原|银川|西宁|金台|陈仓|岐山|凤翔|眉县|扶风|千阳|陇县|麟游|凤县|太白)"
+                           r"(?:区|县)?(?:那|那边|那个|有个|一个|的)")
 # Hypotheticals and past events are not emergencies: "着火了怎么办" in a safety notice, "上次电梯困人"; nor is one
 # seen on a screen (抖音上看到, 电视剧里), one over with its outcome told (没大事, 出院了, 还好没伤着人), one at the
 # sender's work, far from home or at a relative's or friend's (我们公司, 老家, 西安那个, 我表妹她们楼), a game's, one
@@ -46,7 +47,7 @@ _NOT_NOW = re.compile(r"着火了?怎么办|小心|当心|提示|提醒|科普|�
                       r"(?:还好|幸好|幸亏|好在)(?:人)?没|"
                       r"(?:我|额|俺)们?(?:公司|单位)|老家|娘家|婆家|玩游戏|游戏里|"
                       r"(?:亲戚|朋友|同事|同学|闺蜜|表[姐妹哥弟]|堂[姐妹哥弟])(?:她|他)?们?(?:家|那|单位|小区|楼)|"
-                      + ELSEWHERE.pattern + "|" +
+                      + ANOTHER_PLACE.pattern + "|" +
                       r"以为.{0,12}(?:原来|其实|结果|没想到是)|虚惊|不是(?:着火|起火|失火|火灾)|"
                       r"哈哈|呵呵|笑死|hhh|😂|🤣|"
                       r"的时候(?:千万|要|别|不要|记得|应该)|(?<!有)没事$|"

@@ -41,8 +41,7 @@ from typing import NamedTuple
 import yaml
 
 from bot.understanding.classifier import CASE_INTENTS, Classification, Classifier, Intent, normalize
-from bot.understanding.emergencies import ELSEWHERE as ANOTHER_PLACE
-from bot.understanding.emergencies import FIGURATIVE, LAUGHS, emergency_in, sounded_out
+from bot.understanding.emergencies import ANOTHER_PLACE, FIGURATIVE, LAUGHS, emergency_in, sounded_out
 from bot.understanding.matching import Automaton, automaton
 from bot.understanding.text import char_readings
 from config import yamlfile
@@ -588,6 +587,7 @@ class Reading:
     persistent: bool
     complaint: bool  # a complaint's grammar: a promise unkept, a fault fixed and back, nobody told of it
     needy: bool  # a want said with a hardship: a micro-wish, whatever a notice's or a sale's words go with it
+    wronged: bool  # a wrong someone did: a theft, damage, dumping, a dog set on people
     booked: bool  # a visit, a time or a slot asked of staff
 
 
@@ -679,9 +679,13 @@ def read(classifier: Classifier, norm: str, matched: tuple[str, ...] = ()) -> Re
     overdue = promised and OVERDUE.search(norm) is not None
     whom = WHOM.search(norm) is not None
     wrong = WRONGED.search(norm)
+    stated_here = stated(words, norm)
+    wants = words.find("wants", norm)
+    help_asked = HELP_ASKED.search(norm) is not None
+    fixed_by_grammar = FIXED.search(norm) is not None
     # what a wrong did (有人把花坛拆了 砖都拉走了) is no clearing-up
-    fixed = words.find("resolved", norm if wrong is None else norm[:wrong.start()]) or FIXED.search(norm) is not None
-    if fixed and FIXED.search(norm) is None and all(
+    fixed = words.find("resolved", norm if wrong is None else norm[:wrong.start()]) or fixed_by_grammar
+    if fixed and not fixed_by_grammar and all(
             norm[start:end] in BEFORE_NOW and stated(words, norm[:start]) for _, start, end in words.finders["resolved"].found(norm)):
         fixed = False  # 楼道半个月没拖了…以前村上管的时候还扫: how it was before measures what is wrong now
     unfixed = words.blank("resolved", norm)  # 停了一下又来了 is no relapse for its own 又
@@ -695,7 +699,7 @@ def read(classifier: Classifier, norm: str, matched: tuple[str, ...] = ()) -> Re
             and OWN_CASE.search(norm) is None,
             "own_doing": words.find("own_doing", norm) or OWN_FAMILY.search(norm) is not None
             or OWN_MISTAKE.search(norm) is not None
-            or OWN_PROJECT.search(norm) is not None and not words.find("wants", norm) and HELP_ASKED.search(norm) is None,
+            or OWN_PROJECT.search(norm) is not None and not wants and not help_asked,
             # a time gone by recalled after a problem stated now (路灯全坏了…上回差点摔了) is its yardstick
             "past": (recalled := PAST.search(norm)) is not None and not stated(words, norm[:recalled.start()])
             and STILL.search(norm) is None and not relapse
@@ -716,11 +720,11 @@ def read(classifier: Classifier, norm: str, matched: tuple[str, ...] = ()) -> Re
     donation = DONATION_ASKED.search(norm) is not None and LENT_OR_GIVEN_ON.search(norm) is None
     hardship = words.find("hardships", norm) or OLD_AGE.search(norm) is not None
     micro_wish = (WISH_MARKED.search(norm) is not None
-                  or (words.find("wants", norm) or volunteer or donation) and hardship
+                  or (wants or volunteer or donation) and hardship
                   or (volunteer or donation) and ELDER.search(norm) is not None
                   or (donation or volunteer and CARER.search(norm) is not None) and CHILD.search(norm) is not None
-                  or HELP_ASKED.search(norm) is not None and hardship)
-    knowing = (KNOWING.search(norm) is not None and stated(words, norm) and POSSIBLE.search(norm) is None
+                  or help_asked and hardship)
+    knowing = (KNOWING.search(norm) is not None and stated_here and POSSIBLE.search(norm) is None
                and (words.find("shared_things", norm) or words.find("shared_places", norm) or OUTAGE.search(norm)))
     signed_up = SIGNED_UP.search(norm) is not None
     booked = (BOOKING_ASKED.search(norm) is not None or signed_up
@@ -750,7 +754,6 @@ def read(classifier: Classifier, norm: str, matched: tuple[str, ...] = ()) -> Re
         if not words.find("personal_things", word) and (word not in norm or word in shared))
     place = words.find("shared_places", shared) or NEIGHBOUR.search(shared) is not None
     nuisance = words.find("nuisances", norm)
-    stated_here = stated(words, norm)
     if not (facility or place) and stated_here:
         facility = sounds_like_shared(words, shared)  # a shared thing typed by its sound (电悌, 暖器片)
     state = bool(overdue or relapse or outage or NO_NOTICE.search(norm) is not None or stated_here or wrong is not None
@@ -767,13 +770,14 @@ def read(classifier: Classifier, norm: str, matched: tuple[str, ...] = ()) -> Re
         # a wish for the place (希望 + 小区 + 装个), or a micro-wish: a want said with a hardship (想要个放大镜 +
         # 眼睛不好), or help asked of the community (想让社区帮忙联系个护工)
         wish=(words.find("wish_frames", norm) and (facility or place) and words.find("wish_actions", norm)
-              or micro_wish or HELP_ASKED.search(norm) is not None),
+              or micro_wish or help_asked),
         service=(words.find("service_asks", norm) or SERVICE_ASK.search(norm) is not None)
         and words.find("service_things", norm) and (OPENING_HOURS.search(norm) is None or FIRST_PERSON.search(norm) is not None),
         persistent=PERSISTENT.search(norm) is not None,
         complaint=overdue or relapse or NO_NOTICE.search(norm) is not None,
         booked=booked,
         needy=bool(micro_wish),
+        wronged=wrong is not None,
     )
 
 
@@ -858,7 +862,7 @@ def grammar_reading(classifier: Classifier, text: str) -> GrammarReading | None:
         kind = Intent.REPORT  # the classifier's report about a shared thing that has lasted (暖气都三天了还是冰的)
     if kind is None and (reading.state or reading.call) and (reading.facility or reading.place):
         kind = Intent.REPORT
-    wronged = WRONGED.search(norm) is not None
+    wronged = reading.wronged
     if kind is None and wronged:
         kind = Intent.REPORT  # a theft or damage someone did, even to the sender's own things (电瓶叫人偷了)
     if kind is Intent.REPORT and not (reading.facility or reading.place or wronged) and (
