@@ -15,7 +15,6 @@ from sqlalchemy import (
     and_,
     bindparam,
     delete,
-    insert,
     literal_column,
     select,
     true,
@@ -28,7 +27,7 @@ from bot.delivery.outbox import UNBOUND_CHANNEL
 from bot.pipeline.dialogue import DialogueState, state_of
 from bot.pipeline.messages import Inbound
 from models import Conversation, Identity, Resident, Staff, StaffRole
-from models.db import PerDialect, Prepared, PreparedQuery
+from models.db import Prepared, PreparedQuery
 
 _PHONE = re.compile(r"(?<!\d)(1[3-9]\d)(\d{4})(\d{4})(?!\d)")
 
@@ -103,11 +102,13 @@ _SENDER_QUERY = (
 _SENDER = PreparedQuery(_SENDER_QUERY, _SENDER_KEYS)
 _SEEN = (update(_IDENTITY).where(_IDENTITY.c.id == bindparam("identity_id"))
          .values(last_seen_at=bindparam("seen_at"), private_chat_id=bindparam("chat")))
-_NEW_RESIDENT = insert(_RESIDENT).returning(_RESIDENT.c.id)
+# A new resident is a new user's first message on the webhooks: prepared, as the ledger's row is.
+_NEW_RESIDENT = Prepared(lambda insert: insert(_RESIDENT).returning(_RESIDENT.c.id), ("display_name", "created_at"))
 # An upsert: two first messages of one new user at once (two instances, or a group and a private chat) register
 # them once; the one that loses the race finds the winner's identity.
-_NEW_IDENTITY = PerDialect(lambda insert: insert(_IDENTITY).on_conflict_do_nothing(
-    index_elements=["channel", "user_id"]).returning(_IDENTITY.c.id))
+_NEW_IDENTITY = Prepared(lambda insert: insert(_IDENTITY).on_conflict_do_nothing(
+    index_elements=["channel", "user_id"]).returning(_IDENTITY.c.id),
+    ("channel", "user_id", "display_name", "resident_id", "last_seen_at", "private_chat_id"))
 _DROP_RESIDENT = delete(_RESIDENT).where(_RESIDENT.c.id == bindparam("resident_id"))
 _SEEN_REFRESH = timedelta(minutes=10)
 
@@ -167,12 +168,13 @@ async def identify(session: AsyncSession, inbound: Inbound, sender: Sender, *, n
 
 async def _register_resident(session: AsyncSession, inbound: Inbound, *, now: datetime) -> Actor:
     name = inbound.sender_name[:128] or inbound.sender_id
-    resident_id = (await session.execute(_NEW_RESIDENT, {"display_name": name, "created_at": now})).scalar_one()
-    identity_id = (await session.execute(_NEW_IDENTITY(session), {
+    resident_id = (await _NEW_RESIDENT.execute(session, {"display_name": name, "created_at": now}))[0][0]
+    identities = await _NEW_IDENTITY.execute(session, {
         "channel": inbound.channel, "user_id": inbound.sender_id, "display_name": inbound.sender_name[:128],
         "resident_id": resident_id, "last_seen_at": now,
         "private_chat_id": None if inbound.is_group else inbound.chat_id,
-    })).scalar_one_or_none()
+    })
+    identity_id = identities[0][0] if identities else None
     if identity_id is None:  # registered meanwhile by a concurrent first message: theirs stands, ours goes
         await session.execute(_DROP_RESIDENT, {"resident_id": resident_id})
         winner = await find_sender(session, inbound, now=now)
