@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import logging
 import math
+import os
 import re
 from dataclasses import dataclass, field
 from functools import cache
@@ -535,9 +536,11 @@ class OfferWords:
     state_cues: tuple[str, ...]  # the report intent's heavy cues, problem states too
     cues: dict[str, Evidence]  # each intent's cue words with their weights, longest first
     finders: dict[str, Automaton | None] = field(default_factory=dict, compare=False)  # one per list
+    state_finder: Automaton | None = field(default=None, compare=False)  # the state cues'
 
     def __post_init__(self) -> None:
         self.finders.update((name, automaton(dict.fromkeys(words))) for name, words in self.lists.items())
+        object.__setattr__(self, "state_finder", automaton(dict.fromkeys(self.state_cues)))
 
     def near(self, first: str, second: str, norm: str) -> bool:
         """Whether a word of one list stands within EXTENT_GAP characters of a word of the other, either order."""
@@ -556,9 +559,8 @@ class OfferWords:
 
     def blank(self, name: str, norm: str) -> str:
         """The text with the list's words blanked out, longest first."""
-        for word in self.lists.get(name, ()):
-            norm = norm.replace(word, " ")
-        return norm
+        finder = self.finders.get(name)
+        return norm if finder is None else replaced(norm, finder.found(norm))
 
     def find(self, name: str, norm: str) -> bool:
         """Whether any word of the list occurs in the text, not right after a negation."""
@@ -613,12 +615,18 @@ def offer_words(classifier: Classifier) -> OfferWords:
 _evidence: tuple[Path, tuple[int, int] | None, OfferEvidence] | None = None
 
 
+@cache
+def _evidence_path(rules_source: Path) -> Path:
+    """The evidence file beside a rules file (pathlib's work, once: the stat is every group message's)."""
+    return Path(rules_source).with_name(EVIDENCE_FILE)
+
+
 def offer_evidence(classifier: Classifier) -> OfferEvidence:
     """The evidence beside this classifier's rules file, read again whenever the file changes (staff edit it)."""
     global _evidence
-    path = Path(classifier.rules.source).with_name(EVIDENCE_FILE)
+    path = _evidence_path(classifier.rules.source)
     try:
-        stat = path.stat()
+        stat = os.stat(path)
         stamp: tuple[int, int] | None = (stat.st_mtime_ns, stat.st_size)
     except OSError:
         stamp = None
@@ -630,7 +638,7 @@ def offer_evidence(classifier: Classifier) -> OfferEvidence:
 def stated(words: OfferWords, norm: str) -> bool:
     """Whether the text says something is wrong in words of its own: a state word, a heavy report cue, a problem's
     grammar, or too much of a nuisance."""
-    return (words.find("problem_states", norm) or any(cue in norm for cue in words.state_cues)
+    return (words.find("problem_states", norm) or (words.state_finder is not None and bool(words.state_finder.found(norm)))
             or PROBLEM_GRAMMAR.search(norm) is not None or words.near("extents", "nuisances", norm))
 
 
@@ -921,8 +929,34 @@ def cue_weight(classifier: Classifier, intent: Intent, norm: str) -> float:
 
 
 def without_cues(classifier: Classifier, intent: Intent, norm: str) -> str:
-    """The text with the intent's cue words blanked out, longest first (没通知 is a complaint, not a 通知)."""
-    for word, _weight in offer_words(classifier).cues[intent.value].words:
-        if len(word) >= 2:
-            norm = norm.replace(word, " ")
-    return norm
+    """The text with the intent's cue words of two or more characters blanked out, longest first (没通知 is a
+    complaint, not a 通知)."""
+    finder = offer_words(classifier).cues[intent.value].finder
+    if finder is None:
+        return norm
+    return replaced(norm, [found for found in finder.found(norm) if found[2] - found[1] >= 2])
+
+
+def replaced(norm: str, found: list[tuple[int, int, int]]) -> str:
+    """The text as replacing each key by a space in turn would leave it (str.replace, the keys in their numbers'
+    order, each left to right), from the keys' overlapping occurrences (an automaton's `found`): an occurrence is
+    replaced unless a key before it took one of its characters. Keys hold no space, so no replacement makes an
+    occurrence that was not there."""
+    if not found:
+        return norm
+    taken = bytearray(len(norm))
+    ends: dict[int, int] = {}
+    spans = []
+    for key, start, end in sorted(found):
+        if start < ends.get(key, 0) or any(taken[start:end]):
+            continue
+        taken[start:end] = b"\x01" * (end - start)
+        ends[key] = end
+        spans.append((start, end))
+    spans.sort()
+    pieces, at = [], 0
+    for start, end in spans:
+        pieces += (norm[at:start], " ")
+        at = end
+    pieces.append(norm[at:])
+    return "".join(pieces)
