@@ -227,3 +227,17 @@ async def test_a_fire_only_feared_or_a_faint_over_and_told_is_not_an_emergency(b
 
 async def test_smoke_coming_out_of_a_window_is_a_fire_though_its_words_say_out(bot):
     await heard_as(bot, "3号楼着火了 浓烟从窗户冒出来了", "fire", "119")  # 出来了 of smoke is no one rescued
+
+
+async def test_a_dream_a_lesson_shown_at_home_a_cause_found_or_a_heavy_sleeper_is_not_an_emergency(bot):
+    for text in ["吓死 昨晚梦见楼里着火了 醒来一身汗",  # a dream
+                 "娃在学校上了安全课 回来给我演示被困电梯里要按警铃",  # a lesson
+                 "那股燃气味查清楚了 是隔壁饭馆排风扇吹过来的 大家别担心",  # a cause found, calmed
+                 "物业和燃气公司都来看了 管道没问题 不是漏气",
+                 "我家这个娃平时早上叫不醒 喊三遍才起"]:  # a heavy sleeper
+        answer = await bot.resident("老李", text, group=GROUP)
+        assert "【紧急】" not in answer, text
+
+
+async def test_someone_down_and_not_waking_is_still_an_emergency_whatever_their_habits(bot):
+    await heard_as(bot, "额爸平时身体好好的 今天早上倒在地上叫不醒了 快来人", "person_down", "120")

@@ -661,3 +661,28 @@ async def test_an_aid_for_an_old_spouse_company_asked_for_a_hard_errand_and_book
         "娃在院子里摔了一跤 膝盖蹭破点皮",  # a fall said to be nothing
     ])
     assert all(answer == "" for answer in answers.values()), answers
+
+
+async def test_aid_asked_for_a_family_in_hardship_an_attempt_that_failed_or_a_time_to_collect_is_offered(bot):
+    answers = await heard(bot, [
+        "老公厂里裁员了没活干 娃的学费都交不上 社区有没有啥救助",  # aid asked, a hardship said
+        "隔壁老人天天在垃圾堆里捡吃的 社区能不能帮帮他",  # the community asked to help
+        "谁家有娃娃穿不了的棉袄 楼下留守的小妹妹还穿着单衣",  # a thing outgrown, for a needy child
+        "养老认证在手机上弄了半天弄不成 想约网格员教一下",  # a task tried in vain, a visit asked
+        "上礼拜交的低保材料批下来没 啥时候能去领",  # when to collect what was applied for
+        "学校门口那根电线杆漏电 刚才有个娃被电得直哭 快来人断电",  # a shock happening now
+        "11号楼天台上坐着个小孩 哭着不肯下来 快来人",  # a child out on the roof
+    ])
+    assert all("登记" in answer for answer in answers.values()), answers
+
+
+async def test_a_junction_at_rush_hour_ones_own_cup_or_body_clock_or_a_fault_seen_to_is_chatter(bot):
+    answers = await heard(bot, [
+        "下班高峰那个路口天天堵 习惯了",  # traffic, not a thing left in the way
+        "娃又把水杯摔日塌了 这月第三个",  # one's own cup
+        "又要倒夜班了 生物钟全日塌了",  # one's own body clock
+        "上回说的那个黑三轮 城管来管过了 这两天没见了",  # seen to
+        "雾大得很 开车的注意",  # the weather
+        "谁家有小孩穿不了的衣服 我家亲戚要",  # collected for a relative: a favour
+    ])
+    assert all(answer == "" for answer in answers.values()), answers

@@ -93,7 +93,7 @@ NOT_A_REQUEST = re.compile(
     # a nuisance that will pass by itself (过了十五就好了), a notice's outage explained (停电的是5号楼), a notice passed
     # on (转给需要的人) or addressing whoever wants it (想学的报名, 需要的带身份证), a numbered guide (1.找物业 2.…)
     r"(?:过了|等到?|到了)[^，,。！!]{1,6}就好了|(?:停电|停水|停气|断水|断电)的是|转给(?:需要|家里|身边|有需要)|"
-    r"(?:想|要|需要|有意)[^，,。！!]{0,4}的(?:报名|接龙|联系|带|来|私信|找|预约)|(?:要|需要|得)提前[^，,。！!？?]{0,4}约(?![吗么不没])|(?:^|\s)1[.、．]\D[^。]*\s2[.、．]\D|"
+    r"(?:想|要|需要|有意)[^，,。！!]{0,4}的(?:报名|接龙|联系|带|来|私信|找|预约)|(?:要|需要|得)提前(?!多久|几天|多长)[^，,。！!？?]{0,4}约(?![吗么不没])|(?:^|\s)1[.、．]\D[^。]*\s2[.、．]\D|"
     r"下来了[，,\s]*(?:在|到|去)[^，,。！!]{0,6}领|可以(?:去|到)[^，,。！!]{0,6}领了|"
     # volunteers recruited for an activity (需要五个人 谁有时间, 招募志愿者)
     r"需要[几\d一二三四五六七八九十两]+(?:个|名|位)(?:人|志愿者)|招募|"
@@ -112,7 +112,8 @@ NOT_A_REQUEST = re.compile(
     # ... or denied as the last word, or said to be how it works (白天不亮是正常的，不是坏了)
     r"(?<!是)不是[^，,。！!]{0,4}(?:坏|漏|堵|停|断)了?的?$|(?<!不)(?:是|属于)正常(?:的|现象)(?![吗么嘛？?])|"
     # the sender's own work on it (通了一下午, 修了半天)
-    r"(?:通|修|弄|掏|捅|收拾)了(?:一|半|大半)?(?:下午|上午|晚上|天|整天|个小时)|"
+    r"(?:通|修|弄|掏|捅|收拾)了(?:一|半|大半)?(?:下午|上午|晚上|天|整天|个小时)"
+    r"(?![^，,。！!]{0,3}(?:弄不|修不|通不|不成|不行|不会|没弄好|没修好|没通))|"  # ... not tried in vain (弄了半天弄不成)
     # an outage or repair announced for later (明天上午停水, 周三检修); one that came (停水了) is not announced
     r"(?:明天|明早|明晚|后天|下周|下礼拜|周[一二三四五六日天]|星期[一二三四五六日天]|点(?:以后|之后|到|至)|将|要)"
     r"[^，,。！!]{0,8}(?:停水|停电|停气|断水|断电|检修|检查|安检|消杀|抄表)(?!了)"
@@ -171,10 +172,12 @@ NO_NOTICE = re.compile(r"(?:没|不|也不|都不|也没|连个)[^，,。！!]{0
                        r"通知(?:都|也)?(?:发了|贴了|说了|下了)[^，,。！!]{0,6}还|"
                        r"通知上?说[^。！!]{0,16}(?:这都|都[^，,。！!]{0,4}了|还没|到现在|还在|现在)|"
                        r"通知上?说[^。！!]{0,8}(?:结束|来水|来电|恢复|完工|停止|修好)的|通知(?:上|里|也)没说")
-# A place or thing in demand, not at fault (快递柜满了, 电梯人太多了, 排到门口了): unless what fills it is a
-# nuisance (垃圾满了), how busy it is says nothing is wrong.
+# A place or thing in demand, not at fault (快递柜满了, 电梯人太多了, 排到门口了, a junction at rush hour): unless
+# what fills it is a nuisance (垃圾满了), how busy it is says nothing is wrong.
 BUSY = re.compile(r"排(?:了|起)?长?队|排到(?:门口|外面|马路)|排了(?:半天|好久|一上午|一下午)|人太?多|好多人|"
-                  r"都满了|满了|满满的|借光|抢光|卖完|没位置|没车位|被(?:人)?骑走|骑光|一辆都没")
+                  r"都满了|满了|满满的|借光|抢光|卖完|没位置|没车位|被(?:人)?骑走|骑光|一辆都没|"
+                  # traffic at a junction or a rush hour (下班高峰那个路口天天堵), not a thing someone left in the way
+                  r"(?:路口|高峰|堵车|大道|马路上|路上|上下班|上班|下班|这会儿)[^，,。！!摆停占放堆]{0,6}堵(?:车|死了?|得慌|了)?")
 # A promise, said in other words than the rules file's (说上礼拜就来修), or someone already on it (供电局的人已经到了,
 # 物业已经拉了警戒线, 师傅在路上了); it is overdue when nothing came of it.
 PROMISE = re.compile(r"说[^，,。！!]{0,8}(?:来|就|要|会)[^，,。！!]{0,2}(?:修|换|弄|处理|看|收|清)|"
@@ -195,7 +198,8 @@ WRONGED = re.compile(r"(?<!差点)(?:被|叫|让)(?:别人|人|谁|贼)(?:给)?[
                      # someone damaging or taking a shared thing (有人把绿化带的小树砍了), a dog let loose
                      r"有人把[^，,。！!]{1,10}(?:砍|拆|偷|挖|拔|烧|圈|锁|堵|砸)|不拴绳|不牵绳")
 # Help asked of the community or the grid, not of the neighbours (想让社区帮忙, 请网格员帮我).
-HELP_ASKED = re.compile(r"(?:想让|想请|请|麻烦|希望)(?:社区|网格员|居委会|街道)[^，,。！!]{0,4}帮")
+HELP_ASKED = re.compile(r"(?:想让|想请|请|麻烦|希望)(?:社区|网格员|居委会|街道)[^，,。！!]{0,4}帮|"
+                        r"(?:社区|网格员?|居委会|街道)(?:能不能|能否|可不可以|可以|能)帮")
 # Asking whom to turn to about a fault (漏水找谁, 归谁管) is a call, though put to the neighbours.
 WHOM = re.compile(r"找谁|该找|找哪|归谁管|谁负责|哪个部门")
 # An apology that opens a message (不好意思打扰大家，…) is courtesy, not an apology for one's own doing.
@@ -382,10 +386,11 @@ OLD_AGE = re.compile(r"[七八九]十[一二三四五六七八九多]?(?:岁|了
 # Things asked for that a neighbour no longer uses (谁家有不用的, 有没有人家有旧的): a micro-wish when it is for a
 # child, an old person or someone in hardship, a neighbourly favour otherwise.
 DONATION_ASKED = re.compile(r"(?:谁家?|有没有人?家?|有人)[^，,。！!？?]{0,8}(?:不用的|闲置的|旧的|多余的|淘汰的|用不上的|"
-                            r"不穿的|穿不上的|穿小的|穿小了的|不要的)|"
+                            r"不穿的|穿不上的|穿不了的|穿小的|穿小了的|不要的|用不着的|用不了的)|"
                             r"(?:谁家?|有没有人家?|有人)[^，,。！!？?]{0,10}旧[^，,。！!？?的]{1,3}$|"
                             r"(?:不用的|闲置的|旧的|用不上的)[^，,。！!？?]{0,4}(?:能给|送|捐)")
-LENT_OR_GIVEN_ON = re.compile(r"借|还你|回头还|用完还|(?:捐|送|寄)给(?![我额俺])|想收|付钱|给钱")  # a thing borrowed, or collected for others
+LENT_OR_GIVEN_ON = re.compile(r"借|还你|回头还|用完还|(?:捐|送|寄)给(?![我额俺])|想收|付钱|给钱|"  # a thing borrowed, or
+                              r"(?:亲戚|朋友|同事)家?(?:想)?要")  # collected for others
 CARER = re.compile(r"志愿者|老师|党员|好心人|热心人|爱心人士|大学生")  # who helps a child, not a neighbour's favour
 CHILD = re.compile(r"娃|孩子|小孩|孙子|孙女|宝宝|儿子|闺女|女儿|学生")
 # The sender coming by at a time to get something done with staff (明天上午我过来缴医保 刘姐帮我弄一下, 礼拜四你在不在
@@ -397,7 +402,7 @@ VISIT_PLANNED = re.compile(
     r"[^。！!]{0,6}(?:过来|过去|去|来|前往)[^。！!]{0,10}(?:签|盖|办|缴|交|补|送|拿|续|认证|登记|找)|"
     r"(?:我|额|俺|本人)[^。！!]{0,3}" + WHEN + r"[^。！!]{0,3}(?:过去|过来|去|来)(?:[吧啊哈]|$)|"
     + WHEN + r"[^。！!]{0,6}(?:过去|过来|去|来)(?:可以|行|方便)(?:吗|不|么)|"
-    r"(?:哪天|几点|啥时候|什么时候)(?:可以|能|方便|合适)?(?:过去|过来|前往|送过去)|(?:几点|啥时候|哪天)(?:在|有人)|在不在|"
+    r"(?:哪天|几点|啥时候|什么时候)(?:可以|能|方便|合适)?(?:过去|过来|前往|送过去|[去来](?:领|拿|取|办))|(?:几点|啥时候|哪天)(?:在|有人)|在不在|"
     r"有人值班|有人吧")
 SIGNED_UP = re.compile(r"(?:给|帮)(?:我|额|俺)(?:家)?[^，,。！!]{0,2}(?:报个?名|登记一下|登个记|留个(?:人|号|名额))|"
                        r"(?:我|额|俺)(?:想|要)?报名(?:参加)?[^，,。！!]{0,10}(?:讲座|培训|班|体检|义诊|课)|"
