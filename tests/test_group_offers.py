@@ -686,3 +686,13 @@ async def test_a_junction_at_rush_hour_ones_own_cup_or_body_clock_or_a_fault_see
         "谁家有小孩穿不了的衣服 我家亲戚要",  # collected for a relative: a favour
     ])
     assert all(answer == "" for answer in answers.values()), answers
+
+
+async def test_a_thing_thrown_down_cigarettes_sold_to_children_or_a_fault_in_a_shared_toilet_or_sandpit_is_offered(bot):
+    answers = await heard(bot, [
+        "刚有人从楼上丢了个酒瓶子下来 差点砸到人",  # thrown down from a window
+        "巷口那家小超市卖烟给小学生 好几回了",  # cigarettes sold to children
+        "公共厕所的水箱坏了 一直冲不了",  # a shared toilet
+        "楼门口坡道的防滑条磨平了 老人下雨天老打滑",  # a worn shared thing
+    ])
+    assert all("登记" in answer for answer in answers.values()), answers

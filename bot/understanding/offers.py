@@ -196,7 +196,10 @@ WRONGED = re.compile(r"(?<!差点)(?:被|叫|让)(?:别人|人|谁|贼)(?:给)?[
                      r"(?:被|叫|让)(?:狗|野狗)[^，,。！!]{0,3}(?:追|咬|撵)|狗[^，,。！!]{0,4}撵人|"
                      r"有人往[^，,。！!]{1,8}(?:倒|扔|泼|排)|"
                      # someone damaging or taking a shared thing (有人把绿化带的小树砍了), a dog let loose
-                     r"有人把[^，,。！!]{1,10}(?:砍|拆|偷|挖|拔|烧|圈|锁|堵|砸)|不拴绳|不牵绳")
+                     r"有人把[^，,。！!]{1,10}(?:砍|拆|偷|挖|拔|烧|圈|锁|堵|砸)|不拴绳|不牵绳|"
+                     # something thrown down from a window (从楼上扔了个苹果核下来), cigarettes or drink sold to children
+                     r"(?:从楼上|从窗户|往楼下|高空)[^，,。！!]{0,4}(?:扔|丢|抛)|高空抛物|"
+                     r"卖(?:烟|酒|白酒)给(?:小学生|学生|未成年|娃|孩子|小孩)|卖给未成年")
 # Help asked of the community or the grid, not of the neighbours (想让社区帮忙, 请网格员帮我).
 HELP_ASKED = re.compile(r"(?:想让|想请|请|麻烦|希望)(?:社区|网格员|居委会|街道)[^，,。！!]{0,4}帮|"
                         r"(?:社区|网格员?|居委会|街道)(?:能不能|能否|可不可以|可以|能)帮")
@@ -746,6 +749,7 @@ def read(classifier: Classifier, norm: str, matched: tuple[str, ...] = ()) -> Re
                    or STAFF_NAMED.search(norm) is not None))
     hard = next((name for name in HARD_MOODS if (said[name] if name in said else words.find(name, norm))
                  and not (name == "resolved" and relapse) and not (name == "asking_neighbours" and (whom or knowing))
+                 and not (name == "lost_and_found" and wrong is not None)  # 从楼上丢了个瓶子 is thrown, not lost
                  and not (micro_wish and name in WISHER_MOODS) and not (booked and name in BOOKER_MOODS)), None)
     if hard is None and NOT_A_REQUEST.search(norm) and not signed_up:
         hard = "notice_wording"
