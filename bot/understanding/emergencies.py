@@ -152,9 +152,20 @@ def sounded_out(norm: str) -> str:
     return norm
 
 
+def plain_text(text: str) -> str:
+    """The text as the readings of emergencies and group offers take it: normalised, laughter typed as an emoji or a
+    sticker code read as 哈哈 (the normal form keeps no emoji)."""
+    return normalize(LAUGHS.sub("哈哈", text))
+
+
 def emergency_in(text: str) -> Emergency | None:
     """The emergency a message describes as happening now, if any."""
-    norm = sounded_out(normalize(LAUGHS.sub("哈哈", text)))
+    return emergency_in_plain(plain_text(text))
+
+
+def emergency_in_plain(plain: str) -> Emergency | None:
+    """emergency_in of a text already made plain (plain_text)."""
+    norm = sounded_out(plain)
     if _NOT_NOW.search(norm) or FIGURATIVE.search(norm):
         return None
     emergency = next((e for e in EMERGENCIES if e.pattern.search(norm)), None)

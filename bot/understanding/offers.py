@@ -42,7 +42,13 @@ from typing import NamedTuple
 import yaml
 
 from bot.understanding.classifier import CASE_INTENTS, Classification, Classifier, Intent, normalize
-from bot.understanding.emergencies import ANOTHER_PLACE, FIGURATIVE, LAUGHS, emergency_in, sounded_out
+from bot.understanding.emergencies import (
+    ANOTHER_PLACE,
+    FIGURATIVE,
+    emergency_in_plain,
+    plain_text,
+    sounded_out,
+)
 from bot.understanding.matching import Automaton, automaton
 from bot.understanding.text import char_readings
 from config import yamlfile
@@ -801,9 +807,10 @@ def read(classifier: Classifier, norm: str, matched: tuple[str, ...] = ()) -> Re
 def offer_kind(classifier: Classifier, text: str, evidence: OfferEvidence | None = None) -> Intent | None:
     """The case kind (report, wish, appointment) an overheard group message confidently reads as, else None;
     `evidence` (default: the rules' offer_evidence.yaml) is the second opinion weighed after the grammar."""
-    if emergency_in(text) is not None:
+    plain = plain_text(text)
+    if emergency_in_plain(plain) is not None:
         return Intent.REPORT  # never left unheard, whatever else the words say
-    reading = grammar_reading(classifier, text)
+    reading = _grammar_reading(classifier, plain)
     if reading is None:
         return None
     if reading.silenced:
@@ -837,7 +844,10 @@ class GrammarReading(NamedTuple):
 
 def grammar_reading(classifier: Classifier, text: str) -> GrammarReading | None:
     """The grammar's reading of a group line: no evidence overrules a silence; None for a line too short to weigh."""
-    plain = normalize(LAUGHS.sub("哈哈", text))
+    return _grammar_reading(classifier, plain_text(text))
+
+
+def _grammar_reading(classifier: Classifier, plain: str) -> GrammarReading | None:
     norm = UNCLAIMED.sub("无主", FALL.sub("摔跤", OPENING_APOLOGY.sub("", INTERJECTION.sub("", plain))))
     norm = sounded_out(FIGURATIVE.sub(lambda m: " " * len(m.group()), norm))  # 气得冒烟 is no smoke; 预越 is 预约
     norm = norm.replace("没电梯", "无电梯")  # a building without a lift has no power cut
