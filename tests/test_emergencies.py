@@ -25,6 +25,13 @@ async def heard_as(bot: Harness, text: str, code: str, number: str | None = None
     assert (await bot.latest_case()).extras["emergency"] == code
 
 
+async def not_heard_as_emergency(bot: Harness, texts: list[str]) -> None:
+    """Lines said in the group (no mention) that get no emergency warning."""
+    for text in texts:
+        answer = await bot.resident("老李", text, group=GROUP)
+        assert "【紧急】" not in answer, text
+
+
 async def test_people_trapped_in_a_lift_get_the_number_and_everyone_hears_at_once(bot):
     bot.clock.advance(hours=14)  # 23:00 local: outside working hours
     answer = await bot.resident("老张", "2号楼电梯卡住了，里面关着个小孩，快来人", group=GROUP, mention=True)
@@ -142,23 +149,23 @@ async def test_a_child_locked_in_a_car_a_cry_for_help_a_knife_fight_or_a_sparkin
 
 
 async def test_a_joke_a_drama_a_fire_in_another_district_or_a_rescue_already_made_is_not_an_emergency(bot):
-    for text in ["楼下烧烤店着火了，开玩笑的，是生意太火",
-                 "这剧里男主家着火那一集看得我难受",
-                 "金台那边的商场昨晚着火了，烧了好几个铺子",
-                 "河边有个钓鱼的掉下去了，已经被人救上来了"]:
-        answer = await bot.resident("老李", text, group=GROUP)
-        assert "【紧急】" not in answer, text
+    await not_heard_as_emergency(bot, [
+        "楼下烧烤店着火了，开玩笑的，是生意太火",
+        "这剧里男主家着火那一集看得我难受",
+        "金台那边的商场昨晚着火了，烧了好几个铺子",
+        "河边有个钓鱼的掉下去了，已经被人救上来了",
+    ])
 
 
 async def test_a_notice_passed_on_a_smoke_or_smell_explained_or_one_years_ago_is_not_an_emergency(bot):
-    for text in ["【冬季防火】发现火情请立即拨打119 请勿乘坐电梯",  # a notice passed on
-                 "转发：电梯困人时请保持冷静 按警铃等待救援",
-                 "那边冒烟的是烧烤摊在烤肉 没事",  # a smoke explained
-                 "闻到一股燃气味 结果是我家灶没关严 已经关了",  # a smell explained, over
-                 "那年三号楼着火 烧了半边楼",  # years ago
-                 "刚才楼下冒烟 没事 大家别慌"]:  # calmed
-        answer = await bot.resident("老李", text, group=GROUP)
-        assert "【紧急】" not in answer, text
+    await not_heard_as_emergency(bot, [
+        "【冬季防火】发现火情请立即拨打119 请勿乘坐电梯",  # a notice passed on
+        "转发：电梯困人时请保持冷静 按警铃等待救援",
+        "那边冒烟的是烧烤摊在烤肉 没事",  # a smoke explained
+        "闻到一股燃气味 结果是我家灶没关严 已经关了",  # a smell explained, over
+        "那年三号楼着火 烧了半边楼",  # years ago
+        "刚才楼下冒烟 没事 大家别慌",  # calmed
+    ])
 
 
 @pytest.mark.parametrize(("text", "number", "code"), [
@@ -202,13 +209,13 @@ async def test_a_knife_drawn_in_a_fight_or_a_call_to_ring_the_police_is_an_emerg
 
 
 async def test_a_rumour_a_screens_cry_a_fire_put_out_or_a_season_warning_is_not_an_emergency(bot):
-    for text in ["刚才喊救命的声音是电视里的 我下去看了",  # a screen's
-                 "群里说换电柜着火 我去看了 是个谣言",  # a rumour
-                 "对面小区着火的视频看了没 幸亏扑得快",  # over
-                 "天干物燥 这个季节容易起火 大家记得拔插头",  # a season's warning
-                 "冒烟了冒烟了 我炒个鸡蛋都能糊😂"]:  # one's own cooking, laughing
-        answer = await bot.resident("老李", text, group=GROUP)
-        assert "【紧急】" not in answer, text
+    await not_heard_as_emergency(bot, [
+        "刚才喊救命的声音是电视里的 我下去看了",  # a screen's
+        "群里说换电柜着火 我去看了 是个谣言",  # a rumour
+        "对面小区着火的视频看了没 幸亏扑得快",  # over
+        "天干物燥 这个季节容易起火 大家记得拔插头",  # a season's warning
+        "冒烟了冒烟了 我炒个鸡蛋都能糊😂",  # one's own cooking, laughing
+    ])
 
 
 @pytest.mark.parametrize(("text", "number", "code"), [
@@ -220,9 +227,9 @@ async def test_a_flooded_garage_or_a_bleeding_bite_is_an_emergency(bot, text, nu
 
 
 async def test_a_fire_only_feared_or_a_faint_over_and_told_is_not_an_emergency(bot):
-    for text in ["吓死了 还以为哪里着火了", "额家老汉那天晕倒送医院了 现在好了 谢谢邻居们"]:
-        answer = await bot.resident("老李", text, group=GROUP)
-        assert "【紧急】" not in answer, text
+    await not_heard_as_emergency(bot, [
+        "吓死了 还以为哪里着火了", "额家老汉那天晕倒送医院了 现在好了 谢谢邻居们",
+    ])
 
 
 async def test_smoke_coming_out_of_a_window_is_a_fire_though_its_words_say_out(bot):
@@ -230,13 +237,13 @@ async def test_smoke_coming_out_of_a_window_is_a_fire_though_its_words_say_out(b
 
 
 async def test_a_dream_a_lesson_shown_at_home_a_cause_found_or_a_heavy_sleeper_is_not_an_emergency(bot):
-    for text in ["吓死 昨晚梦见楼里着火了 醒来一身汗",  # a dream
-                 "娃在学校上了安全课 回来给我演示被困电梯里要按警铃",  # a lesson
-                 "那股燃气味查清楚了 是隔壁饭馆排风扇吹过来的 大家别担心",  # a cause found, calmed
-                 "物业和燃气公司都来看了 管道没问题 不是漏气",
-                 "我家这个娃平时早上叫不醒 喊三遍才起"]:  # a heavy sleeper
-        answer = await bot.resident("老李", text, group=GROUP)
-        assert "【紧急】" not in answer, text
+    await not_heard_as_emergency(bot, [
+        "吓死 昨晚梦见楼里着火了 醒来一身汗",  # a dream
+        "娃在学校上了安全课 回来给我演示被困电梯里要按警铃",  # a lesson
+        "那股燃气味查清楚了 是隔壁饭馆排风扇吹过来的 大家别担心",  # a cause found, calmed
+        "物业和燃气公司都来看了 管道没问题 不是漏气",
+        "我家这个娃平时早上叫不醒 喊三遍才起",  # a heavy sleeper
+    ])
 
 
 async def test_someone_down_and_not_waking_is_still_an_emergency_whatever_their_habits(bot):
