@@ -696,3 +696,16 @@ async def test_a_thing_thrown_down_cigarettes_sold_to_children_or_a_fault_in_a_s
         "楼门口坡道的防滑条磨平了 老人下雨天老打滑",  # a worn shared thing
     ])
     assert all("登记" in answer for answer in answers.values()), answers
+
+
+async def test_what_was_heard_then_the_senders_own_ask_or_what_could_happen_then_a_call_is_offered(bot):
+    answers = await heard(bot, [
+        "听说社区下周有免费体检，额想给我妈约一个",  # hearsay as the preface of one's own booking
+        "有人把地下室的消防门用砖头顶着，万一着火了咋办，物业赶紧管一下",  # what could happen, then a call
+    ])
+    assert all(answer for answer in answers.values()), answers
+    chatter = await heard(bot, [
+        "听说社区有免费体检，我妈去过了，挺好的",  # hearsay and nothing asked
+        "要是半夜停电了咋办，我就问问",  # a supposition put as a question
+    ])
+    assert all(answer == "" for answer in chatter.values()), chatter

@@ -150,6 +150,10 @@ CALL = re.compile(r"(?:修|管|处理|弄|清理?|收拾|拉走|换|通|填|补|
 # 咱这好). The sender's own case said with it (额家也是, 我刚才也…) makes it a report of theirs again.
 HEARSAY = re.compile(r"问了[^，,。！!]{0,4}说|那边的?(?:小区|院子)|(?:隔壁|对面|旁边)(?:那个|的)小区|(?:姐|妹|哥|弟|妈|爸|姨|叔|舅|同事|朋友|亲戚)家?(?:那边|那儿|那里)|"
                      r"还是咱[^，,。！!]{0,3}好|咱[^，,。！!]{0,3}还算好")
+# What the sender asks for after what was heard (听说社区有法律咨询日，我想约一次; 群里说…请社区关注): their own
+# matter, the hearsay only its preface.
+OWN_ASK = re.compile(r"(?:我|额|俺)们?也?想(?:[^，,。！!]{0,6}(?:约|报名|报个名|申请)|请|让|要)|(?:请|希望|麻烦)(?:社区|网格员?|街道|居委会)|"
+                     r"(?:社区|网格员?|居委会)(?:能不能|能否|可不可以)|报名找谁|在哪报")
 # What someone else said (王姨说, 听楼下说, 大家都说) is hearsay unless it names a place of ours (额妈说3号楼那个扶手
 # …); the sender telling everyone (额给大家说一下) or speaking (听见不, 额说的是) is not someone else.
 RELAYED = re.compile(r"(?<![给跟和对向])(?:大家|人家|别人|有人|群里)都?说|都说|听[^，,。！!]{0,4}(?<![我额俺])说|"
@@ -719,7 +723,7 @@ def read(classifier: Classifier, norm: str, matched: tuple[str, ...] = ()) -> Re
                         # what someone said after a problem stated in the sender's own words is its witness
                         or (relayed := RELAYED.search(norm)) is not None and OURS.search(norm) is None
                         and not stated(words, norm[:relayed.start()]))
-            and OWN_CASE.search(norm) is None,
+            and OWN_CASE.search(norm) is None and OWN_ASK.search(norm) is None,
             "own_doing": words.find("own_doing", norm) or OWN_FAMILY.search(norm) is not None
             or OWN_MISTAKE.search(norm) is not None
             or OWN_PROJECT.search(norm) is not None and not wants and not help_asked,
@@ -729,6 +733,8 @@ def read(classifier: Classifier, norm: str, matched: tuple[str, ...] = ()) -> Re
             and PERSISTENT.search(norm) is None and not overdue,
             "hypothetical": (supposed := SUPPOSED.search(norm)) is not None and not stated(words, norm[:supposed.start()])
             and UNSEEN_TO.match(norm, supposed.end()) is None
+            # what could happen, then someone asked to see to it (万一掉进去咋办，赶紧找人弄一下) is a call
+            and CALL.search(norm, supposed.end()) is None
             and not words.find("wish_frames", norm) and WISHED.search(norm) is None}
     said["quarrel"] = QUARREL.search(norm) is not None and ADDRESSED_STAFF.search(norm) is None
     said["asking_neighbours"] = words.find("asking_neighbours", norm) or ASKED_AROUND.search(norm) is not None
