@@ -709,3 +709,13 @@ async def test_what_was_heard_then_the_senders_own_ask_or_what_could_happen_then
         "要是半夜停电了咋办，我就问问",  # a supposition put as a question
     ])
     assert all(answer == "" for answer in chatter.values()), chatter
+
+
+async def test_a_village_committees_errand_and_a_want_of_someone_living_alone_are_offered_and_farm_chatter_is_not(bot):
+    answers = await heard(bot, [
+        "额想去村委会办个土地流转的备案 哪天去合适",  # the village committee is the community's office
+        "额一个人过 屋里冷得很 想要个电热毯 谁家有多余的",  # a want with a hardship, asked of neighbours
+    ])
+    assert all(answer for answer in answers.values()), answers
+    chatter = await heard(bot, ["打麦场上晒的麦子今天收完了 累死额了", "村口新开了个小卖部 东西还挺全"])
+    assert all(answer == "" for answer in chatter.values()), chatter

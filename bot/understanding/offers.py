@@ -442,7 +442,7 @@ OURS = re.compile(r"号楼|咱|我们小区|额们小区|我们院|额们院|这
 # matter for the grid; said to the property or the community (物业你们管不管) it is a call.
 QUARREL = re.compile(r"(?<![物社网委])(?:你|你们)(?:家|这人|这个人|咋|怎么|凭啥|凭什么|自己|有本事|还有理|俩|两个)|"
                      r"别(?:吵|争|骂)了")
-ADDRESSED_STAFF = re.compile(r"物业|社区|网格|居委|街道|保安|门卫|师傅")
+ADDRESSED_STAFF = re.compile(r"物业|社区|网格|居委|街道|保安|门卫|师傅|村委|村上|村干部|村长|组长|支书")
 # Staff called by name or title (刘姐, 秦书记, 王主任, 管家).
 STAFF_NAMED = re.compile(r"[\u4e00-\u9fff](?:姐|哥)(?![姐哥妹弟])|书记|主任|管家|服务站|流动办公|办事大厅")
 # A thing bought (团的橘子, 网上买的, 拼的那箱) or a seller dealt with (团长, 商家): one's own purchase.
