@@ -248,3 +248,8 @@ async def test_a_dream_a_lesson_shown_at_home_a_cause_found_or_a_heavy_sleeper_i
 
 async def test_someone_down_and_not_waking_is_still_an_emergency_whatever_their_habits(bot):
     await heard_as(bot, "额爸平时身体好好的 今天早上倒在地上叫不醒了 快来人", "person_down", "120")
+
+
+async def test_a_child_climbing_out_of_a_window_is_an_emergency_and_a_cat_on_the_sill_is_not(bot):
+    await heard_as(bot, "5号楼有个娃一个人在家 从窗户往外爬 快来人", "person_at_risk", "110")
+    await not_heard_as_emergency(bot, ["猫在窗台上晒太阳 一动不动的 可爱"])
