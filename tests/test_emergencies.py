@@ -251,5 +251,5 @@ async def test_someone_down_and_not_waking_is_still_an_emergency_whatever_their_
 
 
 async def test_a_child_climbing_out_of_a_window_is_an_emergency_and_a_cat_on_the_sill_is_not(bot):
-    await heard_as(bot, "5号楼有个娃一个人在家 从窗户往外爬 快来人", "person_at_risk", "110")
+    await heard_as(bot, "5号楼有个娃一个人在家 从窗户往外爬 快来人", "climbing_out", "119")
     await not_heard_as_emergency(bot, ["猫在窗台上晒太阳 一动不动的 可爱"])

@@ -112,9 +112,10 @@ EMERGENCIES = (
     Emergency("person_at_risk", "有人要轻生", "police",
               re.compile(r"(楼顶|天台|顶楼|窗台|楼边)[^，,。]{0,10}(不对劲|要跳|想跳|快来人)|要跳楼|闹跳楼|(想|要)轻生|"
                          # someone sitting out on the roof's edge and not coming down (天台边上坐着个娃 哭着不下来)
-                         r"(楼顶|天台|顶楼|窗台)[^。]{0,6}(坐着|站着)[^。]{0,12}(不下来|哭着|快来人)|"
-                         # a child climbing out of a window or over a balcony rail (娃在窗台上往外爬)
-                         r"(窗台|窗户|窗子|阳台|护栏)[^，,。]{0,4}(往外爬|爬出去|翻出去|往外翻|探出身)")),
+                         r"(楼顶|天台|顶楼|窗台)[^。]{0,6}(坐着|站着)[^。]{0,12}(不下来|哭着|快来人)")),
+    Emergency("climbing_out", "有人攀爬窗台阳台", "fire",  # 119 does rescue at height
+              # a child climbing out of a window or over a balcony rail (娃在窗台上往外爬)
+              re.compile(r"(窗台|窗户|窗子|阳台|护栏)[^，,。]{0,4}(往外爬|爬出去|翻出去|往外翻|探出身)")),
     Emergency("water_danger", "有人在冰面或河滩遇险", "fire",  # 119 does water and ice rescue
               # a child alone on the ice, people caught on the bank by a rising river
               re.compile(r"(小孩|孩子|娃|小娃)[^，,。]{0,8}(冰上|冰面上)[^，,。]{0,2}(玩|走|跑|滑)|"
