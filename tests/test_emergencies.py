@@ -243,6 +243,7 @@ async def test_a_dream_a_lesson_shown_at_home_a_cause_found_or_a_heavy_sleeper_i
         "那股燃气味查清楚了 是隔壁饭馆排风扇吹过来的 大家别担心",  # a cause found, calmed
         "物业和燃气公司都来看了 管道没问题 不是漏气",
         "我家这个娃平时早上叫不醒 喊三遍才起",  # a heavy sleeper
+        "刚才广场上有个老人摔倒了 路过的人已经扶起来了",  # helped up
     ])
 
 

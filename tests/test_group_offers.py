@@ -719,3 +719,13 @@ async def test_a_village_committees_errand_and_a_want_of_someone_living_alone_ar
     assert all(answer for answer in answers.values()), answers
     chatter = await heard(bot, ["打麦场上晒的麦子今天收完了 累死额了", "村口新开了个小卖部 东西还挺全"])
     assert all(answer == "" for answer in chatter.values()), chatter
+
+
+async def test_whether_to_book_ahead_asked_is_a_booking_and_the_notice_that_says_to_is_not(bot):
+    answers = await heard(bot, ["社区卫生站打流感疫苗要不要提前约 明天有没有号"])
+    assert all("预约" in answer for answer in answers.values()), answers
+    chatter = await heard(bot, [
+        "接种需要提前预约 请大家互相转告",  # the notice's instruction
+        "我们院子的路灯还算好的 我原来住的那个小区天天黑着",  # a home left behind
+    ])
+    assert all(answer == "" for answer in chatter.values()), chatter
