@@ -244,6 +244,9 @@ async def test_a_dream_a_lesson_shown_at_home_a_cause_found_or_a_heavy_sleeper_i
         "物业和燃气公司都来看了 管道没问题 不是漏气",
         "我家这个娃平时早上叫不醒 喊三遍才起",  # a heavy sleeper
         "刚才广场上有个老人摔倒了 路过的人已经扶起来了",  # helped up
+        "电动车放屋里充电真的会着火吗",  # a fire wondered about
+        "刚才两辆消防车开过去了 不知道哪里着火了",  # somewhere unknown
+        "经开区那边一个小区着火了 烟大得很",  # a compound over there
     ])
 
 

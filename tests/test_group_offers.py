@@ -729,3 +729,10 @@ async def test_whether_to_book_ahead_asked_is_a_booking_and_the_notice_that_says
         "我们院子的路灯还算好的 我原来住的那个小区天天黑着",  # a home left behind
     ])
     assert all(answer == "" for answer in chatter.values()), chatter
+
+
+async def test_a_gift_made_or_told_of_is_chatter_and_a_want_said_after_one_is_a_wish(bot):
+    chatter = await heard(bot, ["捐了几本娃看过的绘本放在活动室 希望有人用得上"])
+    assert all(answer == "" for answer in chatter.values()), chatter
+    answers = await heard(bot, ["上回爱心人士送了个轮椅 这回额大还想要个助行器 他走不动"])
+    assert all(answer for answer in answers.values()), answers

@@ -404,6 +404,8 @@ DONATION_ASKED = re.compile(r"(?:谁家?|有没有人?家?|有人)[^，,。！!�
                             r"(?:不用的|闲置的|旧的|用不上的)[^，,。！!？?]{0,4}(?:能给|送|捐)")
 LENT_OR_GIVEN_ON = re.compile(r"借|还你|回头还|用完还|(?:捐|送|寄)给(?![我额俺])|想收|付钱|给钱|"  # a thing borrowed, or
                               r"(?:亲戚|朋友|同事)家?(?:想)?要")  # collected for others
+# A gift made or told of (捐了两件羽绒服…希望有人用得上, 爱心人士给老王送了个轮椅): someone giving, not a wish.
+GIVEN = re.compile(r"(?:捐|送)了(?!吗|没|么)|(?:捐|送)出去|送来了|(?:有人|谁家?)用得[上着]")
 CARER = re.compile(r"志愿者|老师|党员|好心人|热心人|爱心人士|大学生")  # who helps a child, not a neighbour's favour
 CHILD = re.compile(r"娃|孩子|小孩|孙子|孙女|宝宝|儿子|闺女|女儿|学生")
 # The sender coming by at a time to get something done with staff (明天上午我过来缴医保 刘姐帮我弄一下, 礼拜四你在不在
@@ -905,6 +907,9 @@ def _grammar_reading(classifier: Classifier, plain: str) -> GrammarReading | Non
         # mildly to be a complaint (被蚊子咬了) unless it has lasted (欠了三个月工钱，到现在不给);
         # it may still be a booking (想约网格员来家里看看, 高龄津贴要本人去吗，额妈走不动).
         kind = None
+    if (kind is Intent.WISH or kind is None and reading.wish) and (given := GIVEN.search(norm)) is not None and not (
+            words.find("wants", GIVEN.sub(" ", norm[given.end():])) or reading.call):
+        return GrammarReading(None, plain, firm, True)  # a gift made or told of, nothing asked after it
     if kind is None and reading.wish:
         return GrammarReading(Intent.WISH, plain, firm, False, asked)
     if kind in (Intent.WISH, Intent.APPOINTMENT) and BOUGHT.search(norm) is not None and not (
