@@ -736,3 +736,8 @@ async def test_a_gift_made_or_told_of_is_chatter_and_a_want_said_after_one_is_a_
     assert all(answer == "" for answer in chatter.values()), chatter
     answers = await heard(bot, ["上回爱心人士送了个轮椅 这回额大还想要个助行器 他走不动"])
     assert all(answer for answer in answers.values()), answers
+
+
+async def test_whether_a_community_service_has_a_slot_left_is_a_booking(bot):
+    answers = await heard(bot, ["周六的义剪还有号没"])
+    assert all("预约" in answer for answer in answers.values()), answers
