@@ -257,3 +257,11 @@ async def test_someone_down_and_not_waking_is_still_an_emergency_whatever_their_
 async def test_a_child_climbing_out_of_a_window_is_an_emergency_and_a_cat_on_the_sill_is_not(bot):
     await heard_as(bot, "5号楼有个娃一个人在家 从窗户往外爬 快来人", "climbing_out", "119")
     await not_heard_as_emergency(bot, ["猫在窗台上晒太阳 一动不动的 可爱"])
+
+
+@pytest.mark.parametrize(("text", "number", "code"), [
+    ("3号楼有家窗户往外冒浓烟 是不是着火了", "119", "fire"),  # asked, not denied
+    ("有个娃站在五楼空调外机架子上 大人不在", "119", "climbing_out"),
+])
+async def test_smoke_asked_about_or_a_child_out_on_a_bracket_is_an_emergency(bot, text, number, code):
+    await heard_as(bot, text, code, number)

@@ -741,3 +741,13 @@ async def test_a_gift_made_or_told_of_is_chatter_and_a_want_said_after_one_is_a_
 async def test_whether_a_community_service_has_a_slot_left_is_a_booking(bot):
     answers = await heard(bot, ["周六的义剪还有号没"])
     assert all("预约" in answer for answer in answers.values()), answers
+
+
+async def test_a_neighbours_problem_relayed_from_our_building_is_offered_and_news_from_kins_compounds_is_not(bot):
+    answers = await heard(bot, [
+        "@张网格 5楼赵姨说她家楼上天天往下滴水 把她家阳台的衣服都弄脏了",  # a floor of ours
+        "对门刘婶说楼道灯坏了一个礼拜了 她晚上不敢下楼",  # the door opposite
+    ])
+    assert all("登记" in answer for answer in answers.values()), answers
+    chatter = await heard(bot, ["听我同事说他们小区电梯又坏了", "我妈说她们那个老小区又停水了"])
+    assert all(answer == "" for answer in chatter.values()), chatter

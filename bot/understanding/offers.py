@@ -440,6 +440,10 @@ KIN_HOME = re.compile(r"(?:我|额|俺)们?(?:的|家)?(?:儿子|闺女|女儿|�
                       r"婆婆|公公|丈母娘|老丈人|岳父|岳母|亲戚|同事|同学|朋友|表[哥姐弟妹]|堂[哥姐弟妹]|舅舅?)"
                       r"(?:家|租的|住的|买的|那边|那儿|那里|单位|公司|学校|那个(?:老)?小区|(?:老)?小区)")
 OURS = re.compile(r"号楼|咱|我们小区|额们小区|我们院|额们院|这个小区|本小区")
+# A floor or door of our building (3楼王姨说…, 对门, 她们那层): what a neighbour there said is relayed from here, as a
+# building leader relays it to the grid worker.
+OUR_NEIGHBOURS = re.compile(OURS.pattern + r"|(?<![号第])[0-9一二三四五六七八九十两]{1,2}(?:楼|层)(?![盘梯下上])|对门|那层|"
+                            r"这层|我们单元|额们单元|楼长")
 # Words put to a neighbour in the second person (你家狗天天叫，你管不管; 你这人咋回事): a quarrel between them, not a
 # matter for the grid; said to the property or the community (物业你们管不管) it is a call.
 QUARREL = re.compile(r"(?<![物社网委])(?:你|你们)(?:家|这人|这个人|咋|怎么|凭啥|凭什么|自己|有本事|还有理|俩|两个)|"
@@ -723,7 +727,7 @@ def read(classifier: Classifier, norm: str, matched: tuple[str, ...] = ()) -> Re
             "hearsay": (words.find("hearsay", OUTSIDER.sub("外来", UTILITY.sub(lambda m: " " * len(m.group()), norm)))
                         or HEARSAY.search(norm) is not None or ANOTHER_PLACE.search(norm) is not None
                         # what someone said after a problem stated in the sender's own words is its witness
-                        or (relayed := RELAYED.search(norm)) is not None and OURS.search(norm) is None
+                        or (relayed := RELAYED.search(norm)) is not None and OUR_NEIGHBOURS.search(norm) is None
                         and not stated(words, norm[:relayed.start()]))
             and OWN_CASE.search(norm) is None and OWN_ASK.search(norm) is None,
             "own_doing": words.find("own_doing", norm) or OWN_FAMILY.search(norm) is not None
