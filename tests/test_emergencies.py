@@ -247,6 +247,8 @@ async def test_a_dream_a_lesson_shown_at_home_a_cause_found_or_a_heavy_sleeper_i
         "电动车放屋里充电真的会着火吗",  # a fire wondered about
         "刚才两辆消防车开过去了 不知道哪里着火了",  # somewhere unknown
         "经开区那边一个小区着火了 烟大得很",  # a compound over there
+        "早上广场上有个大爷晕倒了 后来120拉走了 说是中暑",  # over, taken to hospital
+        "天冷了 老人容易走丢 大家给家里老人买个防走失手环",  # a device against it
     ])
 
 

@@ -734,8 +734,11 @@ async def test_whether_to_book_ahead_asked_is_a_booking_and_the_notice_that_says
 async def test_a_gift_made_or_told_of_is_chatter_and_a_want_said_after_one_is_a_wish(bot):
     chatter = await heard(bot, ["捐了几本娃看过的绘本放在活动室 希望有人用得上"])
     assert all(answer == "" for answer in chatter.values()), chatter
-    answers = await heard(bot, ["上回爱心人士送了个轮椅 这回额大还想要个助行器 他走不动"])
-    assert all(answer for answer in answers.values()), answers
+    answers = await heard(bot, [
+        "上回爱心人士送了个轮椅 这回额大还想要个助行器 他走不动",
+        "我妈有点糊涂 已经走丢过一回 想要个防走失手环",  # a wish, not an emergency
+    ])
+    assert all(answer and "【紧急】" not in answer for answer in answers.values()), answers
 
 
 async def test_whether_a_community_service_has_a_slot_left_is_a_booking(bot):

@@ -46,6 +46,8 @@ _NOT_NOW = re.compile(r"着火了?怎么办|小心|当心|提示|提醒|科普|�
                       # a news report, a fire only feared or wondered about (你们就不怕着火吗, 真的会着火吗), a fire
                       # engine gone by to somewhere unknown, a compound over there (高新区那边一个小区着火了)
                       r"报道|(?:怕|会不会|会)(?:着火|起火)|不知道哪[里儿]?(?:着火|起火|出事)|那边(?:有)?一?个?小区|"
+                      # one over and told (120拉走了), a device against it (防走失手环)
+                      r"(?:120|救护车)[^，,。]{0,3}拉走了|防走失|"
                       r"抖音|快手|电视剧|电影里|朋友圈|网上看|刷到|那回|那次|上个月|没大事|没大碍|没啥大事|出院了|"
                       r"(?:还好|幸好|幸亏|好在)(?:人)?没|"
                       r"(?:我|额|俺)们?(?:公司|单位)|老家|娘家|婆家|玩游戏|游戏里|"
