@@ -23,8 +23,23 @@ async def heard(bot: Harness, texts: list[str]) -> dict[str, str]:
     return {text: await bot.resident(f"邻居{n}", text, group=GROUP) for n, text in enumerate(texts)}
 
 
+async def unanswered(bot: Harness, texts: list[str]) -> None:
+    """Lines said in the group that get no answer at all: no offer, no emergency warning."""
+    answers = await heard(bot, texts)
+    assert all(answer == "" for answer in answers.values()), {text: answer for text, answer in answers.items()
+                                                              if answer}
+
+
+async def offered(bot: Harness, texts: list[str]) -> dict[str, str]:
+    """Lines said in the group that each get an offer to register; the bot's answer to each."""
+    answers = await heard(bot, texts)
+    assert all("登记" in answer for answer in answers.values()), {text: answer for text, answer in answers.items()
+                                                                if "登记" not in answer}
+    return answers
+
+
 async def test_a_problem_said_of_a_shared_thing_is_offered_in_words_no_category_lists(bot):
-    answers = await heard(bot, [
+    await offered(bot, [
         "单元门的合页锈得厉害，一开就吱吱叫",  # bad to a degree
         "后院的铁门推不动了，老人进出费劲",  # a verb that cannot reach its result
         "有人把旧沙发堆在楼道拐角，过人都得侧身",  # a shared space misused
@@ -34,11 +49,10 @@ async def test_a_problem_said_of_a_shared_thing_is_offered_in_words_no_category_
         "这栋楼的水时有时无的，洗个脸都难",  # on and off
         "暖气从供暖就没热过，交了钱还这样，这叫啥事嘛",  # a rhetorical question is a complaint's edge
     ])
-    assert all("登记" in answer for answer in answers.values()), answers
 
 
 async def test_observations_of_too_much_of_a_nuisance_of_its_harm_and_of_how_long_it_lasted_are_offered(bot):
-    answers = await heard(bot, [
+    await offered(bot, [
         "后院墙根全是碎玻璃，娃娃在那耍",  # an extent next to a nuisance
         "院子里的流浪狗越来越多，见人就叫",  # growing
         "小区路面冻成冰了，好几个人滑倒",  # what it does to people
@@ -48,11 +62,10 @@ async def test_observations_of_too_much_of_a_nuisance_of_its_harm_and_of_how_lon
         "院子里的水龙头关不紧，一直在滴",  # a verb that cannot reach its result, dripping on
         "车棚顶上的铁皮耷拉下来了",  # a state word of the rules file
     ])
-    assert all("登记" in answer for answer in answers.values()), answers
 
 
 async def test_a_shared_thing_named_without_a_fault_or_a_fault_elsewhere_or_gone_is_chatter(bot):
-    answers = await heard(bot, [
+    await unanswered(bot, [
         "院子里全是放学的娃娃，热闹",  # an extent next to no nuisance
         "邻居家做饭的香味飘到我家了，馋",  # nothing unwanted comes in
         "电梯每天早上都是送娃上学的",  # plain frequency is no complaint
@@ -71,11 +84,10 @@ async def test_a_shared_thing_named_without_a_fault_or_a_fault_elsewhere_or_gone
         "额们单位的电梯天天坏",  # at the sender's workplace
         "我们家那口子又去钓鱼了，一整天不见人",  # one's own family
     ])
-    assert all(answer == "" for answer in answers.values()), answers
 
 
 async def test_a_repair_done_someone_on_it_a_notice_a_purchase_or_a_home_elsewhere_is_chatter_an_unkept_one_is_not(bot):
-    answers = await heard(bot, [
+    await unanswered(bot, [
         "后院的排水沟师傅来疏通好了，不返水了",  # a repair done, the nuisance gone
         "大门口塌的那块今天填平了",
         "楼后那根耷拉的电线，供电所的人已经到了",  # someone already on it
@@ -85,16 +97,14 @@ async def test_a_repair_done_someone_on_it_a_notice_a_purchase_or_a_home_elsewhe
         "新买的电饭煲坏了，拿去售后了",
         "我婆家那个楼的电梯又停了，老两口上不去",  # a home elsewhere
     ])
-    assert all(answer == "" for answer in answers.values()), answers
-    unkept = await heard(bot, [
+    await offered(bot, [
         "物业说师傅在路上了，等了一下午也没来，地下室全是水",  # someone on it, but nobody came
         "门口的坑填平了没几天又塌了，电动车摔了",  # fixed and back
     ])
-    assert all("登记" in answer for answer in unkept.values()), unkept
 
 
 async def test_moods_make_chatter_whatever_the_topic(bot):
-    answers = await heard(bot, [
+    await unanswered(bot, [
         "新闻说外地有个小区电梯坠落，吓人",  # news from elsewhere
         "物业说下午来修电梯，大家再等等",  # a repair promised
         "我家洗衣机漏水了，有会修的吗",  # one's own appliance, asked of the neighbours
@@ -105,19 +115,17 @@ async def test_moods_make_chatter_whatever_the_topic(bot):
         "我妈的手机不见了",  # a thing missing, not a person
         "我家热水器打不着火了",  # a stove that will not light is no fire
     ])
-    assert all(answer == "" for answer in answers.values()), answers
 
 
 async def test_a_call_to_act_outweighs_advice_and_wishes_and_bookings_have_their_frames(bot):
-    answers = await heard(bot, ["井盖丢了，过路的小心点，赶紧修", "盼着能在楼下加几个路灯", "想问问残疾证到期了怎么换",
+    answers = await offered(bot, ["井盖丢了，过路的小心点，赶紧修", "盼着能在楼下加几个路灯", "想问问残疾证到期了怎么换",
                                 "请问独生子女证丢了能补办吗"])
-    assert all("登记" in answer for answer in answers.values()), answers
     assert "心愿" in answers["盼着能在楼下加几个路灯"]
     assert "预约" in answers["想问问残疾证到期了怎么换"] and "预约" in answers["请问独生子女证丢了能补办吗"]
 
 
 async def test_a_report_asked_politely_or_as_a_question_for_action_is_offered_and_a_micro_wish_needs_a_hardship(bot):
-    answers = await heard(bot, [
+    answers = await offered(bot, [
         "不好意思打扰大家，5号楼电梯又停了",  # an apology that opens it is courtesy
         "单元门又关不住了，有人管吗",  # asking whether anyone handles it is a call
         "楼道里那盏灯啥时候修啊",  # so is asking when it will be fixed
@@ -125,15 +133,12 @@ async def test_a_report_asked_politely_or_as_a_question_for_action_is_offered_an
         "我爸眼睛看不清，想要个放大镜",  # a want with a hardship
         "想让社区帮忙联系个护工",  # help asked of the community
     ])
-    assert all("登记" in answer for answer in answers.values()), answers
     assert "心愿" in answers["我爸眼睛看不清，想要个放大镜"]
-    chatter = await heard(bot, ["这周我家装修，打扰大家了，楼道会有点吵", "娃想要个奥特曼，大家推荐哪个"])
-    assert all(answer == "" for answer in chatter.values()), chatter
+    await unanswered(bot, ["这周我家装修，打扰大家了，楼道会有点吵", "娃想要个奥特曼，大家推荐哪个"])
 
 
 async def test_a_wrong_by_its_topic_at_a_shared_place_is_offered_when_it_recurs(bot):
-    answers = await heard(bot, ["楼道拐角老有人在那给电瓶车充电", "楼下老有人半夜在那喝酒划拳"])
-    assert all("登记" in answer for answer in answers.values()), answers
+    await offered(bot, ["楼道拐角老有人在那给电瓶车充电", "楼下老有人半夜在那喝酒划拳"])
     assert await bot.resident("邻居9", "车棚里刚给电动车充上电", group=GROUP) == ""
 
 
@@ -157,38 +162,32 @@ async def test_staff_grow_the_shared_things_in_the_rules_file(database_url, tmp_
 
 
 async def test_an_outage_that_spoiled_ones_things_or_came_unannounced_is_offered_a_bare_or_missed_one_is_not(bot):
-    answers = await heard(bot, [
+    await offered(bot, [
         "停电了，冰箱里的冰淇淋全化了",  # one's own things hurt by it
         "停了一晚上电，额家鱼缸的鱼死了好几条",  # the outage's length between its words
         "停水也不提前说一声，衣服洗了一半",  # nobody told of it
         "这两天老停气，连个通知都没有",  # a notice's absence is no notice
     ])
-    assert all("登记" in answer for answer in answers.values()), answers
-    chatter = await heard(bot, ["停电了，正好睡个午觉", "刚才停了会儿电，我在外面，没赶上"])
-    assert all(answer == "" for answer in chatter.values()), chatter
+    await unanswered(bot, ["停电了，正好睡个午觉", "刚才停了会儿电，我在外面，没赶上"])
 
 
 async def test_a_rhetorical_question_about_a_shared_thing_is_a_complaint_and_one_about_nothing_shared_is_chatter(bot):
-    answers = await heard(bot, [
+    await offered(bot, [
         "门口的垃圾还收不收了？",  # whether it will be seen to at all
         "院子里的积水谁能受得了？",
         "单元门口那堆砖能不能清一清？",  # a clean-up asked for
         "说好了下礼拜来修暖气，到现在人影都没有",  # a promise in other words, overdue
     ])
-    assert all("登记" in answer for answer in answers.values()), answers
-    chatter = await heard(bot, ["这电视剧拖拖拉拉的，谁受得了", "咋回事，群里今天这么安静", "水费咋又涨了"])
-    assert all(answer == "" for answer in chatter.values()), chatter
+    await unanswered(bot, ["这电视剧拖拖拉拉的，谁受得了", "咋回事，群里今天这么安静", "水费咋又涨了"])
 
 
 async def test_hearsay_with_the_senders_own_case_is_offered_and_hearsay_alone_is_not(bot):
-    answers = await heard(bot, ["听说东门那边井盖丢了，额刚才也差点掉进去", "群里说2号楼没电，我家也没电"])
-    assert all("登记" in answer for answer in answers.values()), answers
-    chatter = await heard(bot, ["我同事说他们楼电梯又坏了", "我表姐那边小区天天停电，太可怜了"])
-    assert all(answer == "" for answer in chatter.values()), chatter
+    await offered(bot, ["听说东门那边井盖丢了，额刚才也差点掉进去", "群里说2号楼没电，我家也没电"])
+    await unanswered(bot, ["我同事说他们楼电梯又坏了", "我表姐那边小区天天停电，太可怜了"])
 
 
 async def test_a_busy_facility_a_weak_cue_and_ones_own_fittings_are_chatter_but_a_nuisance_filling_one_is_not(bot):
-    chatter = await heard(bot, [
+    await unanswered(bot, [
         "超市排队排到门口了",  # in demand, not at fault
         "车位满了，只能停路边",
         "谁家的狗丢了？3单元门口有只小黄狗",  # a weak cue (丢了) and a named place make no fault
@@ -196,14 +195,12 @@ async def test_a_busy_facility_a_weak_cue_and_ones_own_fittings_are_chatter_but_
         "我家阳台的花被风吹倒了",
         "单元门口的对联被风刮掉了，谁家的",  # asking whose it is
     ])
-    assert all(answer == "" for answer in chatter.values()), chatter
-    answers = await heard(bot, [
+    await offered(bot, [
         "楼下的垃圾桶都满了，味道冲得很",  # what fills it is a nuisance
         "我家楼顶又渗水了，墙皮都泡起来了",  # the building's part, though named as one's home's
         "楼道里那个坑越来越深了",  # growing, next to a nuisance
         "电瓶车的电瓶被人偷了",  # a wrong done to one's own things
     ])
-    assert all("登记" in answer for answer in answers.values()), answers
 
 
 async def test_a_visit_booked_or_where_a_public_service_is_got_is_a_booking_and_a_private_one_is_chatter(bot):
@@ -214,32 +211,28 @@ async def test_a_visit_booked_or_where_a_public_service_is_got_is_a_booking_and_
         "高龄补贴在哪弄，额爷爷九十二了",
     ])
     assert all("预约" in answer for answer in answers.values()), answers
-    chatter = await heard(bot, ["停车场的月卡在哪办", "门禁卡在哪补"])  # no public service
-    assert all(answer == "" for answer in chatter.values()), chatter
+    await unanswered(bot, ["停车场的月卡在哪办", "门禁卡在哪补"])  # no public service
 
 
 async def test_a_person_hurt_a_camera_on_a_door_someone_living_in_a_basement_and_a_door_left_open_are_offered(bot):
-    answers = await heard(bot, [
+    await offered(bot, [
         "有人在楼道里摔了一跤，腿都肿了",  # a person hurt at a shared place
         "楼梯上磕破了头，血流了一脸",
         "楼道里有人装了个摄像头对着对门家",  # a camera aimed at a neighbour's door
         "车库里住了几个外地人，天天进进出出",  # someone living where nobody lives; 外地人 is no compound elsewhere
         "地下室的门一直敞着，里头住了人",
     ])
-    assert all("登记" in answer for answer in answers.values()), answers
-    chatter = await heard(bot, [
+    await unanswered(bot, [
         "下雪了路滑，老人出门当心别摔倒",  # a fall warned of, not one that happened
         "今天在广场跳舞把脚崴了",  # one's own doing
         "楼下的共享单车都被骑走了，一辆都没了",  # in demand, not at fault
         "超市门一直开着，进出方便",  # a door nobody needs shut
         "楼上住了个新邻居，人挺好",
     ])
-    assert all(answer == "" for answer in chatter.values()), chatter
 
 
 async def test_the_learnt_evidence_takes_a_line_the_grammar_read_no_kind_in(bot):
-    answers = await heard(bot, ["楼道里的电线老化得厉害，外皮都脆了", "一楼的下水井里咕嘟咕嘟往上冒泡，味道冲"])
-    assert all("登记" in answer for answer in answers.values()), answers
+    await offered(bot, ["楼道里的电线老化得厉害，外皮都脆了", "一楼的下水井里咕嘟咕嘟往上冒泡，味道冲"])
 
 
 async def test_staff_edit_the_evidence_beside_the_rules_file(database_url, tmp_path):
@@ -263,7 +256,7 @@ async def test_staff_edit_the_evidence_beside_the_rules_file(database_url, tmp_p
 
 
 async def test_a_problem_spoken_of_in_passing_is_chatter_and_one_the_sender_states_here_and_now_is_offered(bot):
-    chatter = await heard(bot, [
+    await unanswered(bot, [
         "要是哪天楼道灯坏了 咱找谁",  # supposed: the supposition opens the clause of the first problem state
         "万一下水道堵了 一楼就遭殃了",
         "去年冬天电梯坏过一回 困了好几个人",  # long ago, a fault undergone
@@ -276,8 +269,7 @@ async def test_a_problem_spoken_of_in_passing_is_chatter_and_one_the_sender_stat
         "你家狗天天在楼道里叫 你管不管",  # a neighbour addressed: a quarrel between them
         "你们家孩子天天在楼上跑 能不能注意点",
     ])
-    assert all(answer == "" for answer in chatter.values()), chatter
-    offered = await heard(bot, [
+    await offered(bot, [
         "空调外机晃得厉害 万一掉下来砸到人咋办",  # the state said before the supposition is the sender's
         "上次报的路灯 到现在还没人修",  # long ago and so still
         "去年就漏过 今年又漏了 7号楼楼顶",
@@ -285,24 +277,21 @@ async def test_a_problem_spoken_of_in_passing_is_chatter_and_one_the_sender_stat
         "物业你们管不管 楼道灯坏了一个礼拜了",  # the property addressed is a call
         "电梯坏过三回了 这个月 还修不修",  # undergone up to now
     ])
-    assert all("登记" in answer for answer in offered.values()), offered
     wished = await bot.resident("邻居99", "要是院子里能装几个长椅就好了 老人走累了没处坐", group=GROUP)
     assert "心愿" in wished, wished  # a supposition wished for is a wish
 
 
 async def test_a_debate_about_money_or_a_thing_named_as_a_yardstick_is_chatter_a_threat_of_neglect_is_a_complaint(bot):
-    chatter = await heard(bot, [
+    await unanswered(bot, [
         "物业费又要涨 凭什么 服务跟不上",  # a rhetorical question about a fee, no fault of a thing stated
         "停车费一个月三百 比隔壁贵一百 凭啥",
         "娃哭得比楼下装修还吵",  # the shared place is only the yardstick
     ])
-    assert all(answer == "" for answer in chatter.values()), chatter
-    offered = await heard(bot, [
+    await offered(bot, [
         "收费这么贵 保洁一周才来一次 楼道全是灰",  # a fee said with a fault
         "如果再不修 楼道灯黑着老人迟早得摔",  # a supposition that it goes on unseen to
         "地库里有一股烧焦味 不知道哪里来的",
     ])
-    assert all("登记" in answer for answer in offered.values()), offered
 
 
 async def test_a_notice_saluting_the_residents_is_chatter_a_neighbour_saluting_the_group_still_reports(bot):
@@ -311,19 +300,17 @@ async def test_a_notice_saluting_the_residents_is_chatter_a_neighbour_saluting_t
 
 
 async def test_a_rhetorical_question_whether_it_waits_for_worse_or_anyone_dares_use_it_is_a_complaint(bot):
-    offered = await heard(bot, [
+    await offered(bot, [
         "这井盖是不是非得等砸了人才修？",  # must it get worse before it is seen to
         "楼后这排路灯就修不好了？",  # never to be put right
         "车棚顶都漏成这样了谁敢停车？",  # whether anyone dares use it
         "楼道灯坏了半年，交的物业费算啥？",  # what the fee is for, a fault stated
     ])
-    assert all("登记" in answer for answer in offered.values()), offered
-    chatter = await heard(bot, ["这天冷成这样谁敢出门？", "这菜贵成这样谁敢买？"])  # nothing shared
-    assert all(answer == "" for answer in chatter.values()), chatter
+    await unanswered(bot, ["这天冷成这样谁敢出门？", "这菜贵成这样谁敢买？"])  # nothing shared
 
 
 async def test_a_noise_a_thing_makes_one_kept_up_at_night_someone_shut_in_or_pinched_are_offered(bot):
-    offered = await heard(bot, [
+    await offered(bot, [
         "楼顶的铁皮哗啦哗啦响，刮风就这样",  # a noise it makes
         "广场那边的音箱晚上十点还在放",  # kept up at night
         "刚才又被关在电梯里了，按铃也没人应",  # someone shut in
@@ -331,18 +318,16 @@ async def test_a_noise_a_thing_makes_one_kept_up_at_night_someone_shut_in_or_pin
         "停水一下午，老人连口热水都喝不上",  # an outage that spoiled the day
         "都说后门那段台阶滑，我妈今早就在那摔了",  # hearsay with the sender's kin's own case
     ])
-    assert all("登记" in answer for answer in offered.values()), offered
-    chatter = await heard(bot, [
+    await unanswered(bot, [
         "娃的拨浪鼓哗啦哗啦响，乐得直笑",  # nothing shared makes the noise
         "我家娃晚上十点还在写作业",
         "抽屉把我手夹肿了，疼死",
         "都说后门那段台阶滑，大家出门小心",  # hearsay alone
     ])
-    assert all(answer == "" for answer in chatter.values()), chatter
 
 
 async def test_ones_own_doing_a_fix_that_took_a_quarrel_broken_up_and_ones_own_things_are_chatter(bot):
-    chatter = await heard(bot, [
+    await unanswered(bot, [
         "我家娃把楼道墙上画得乱七八糟，回头我去擦",  # the sender's child as the doer
         "刚才娃在楼道里哭闹，吵到各位了",  # an apology for disturbing the group
         "楼道灯刚才不亮，拍了拍手就亮了",  # the sender's own fix took
@@ -354,8 +339,7 @@ async def test_ones_own_doing_a_fix_that_took_a_quarrel_broken_up_and_ones_own_t
         "学校的电梯又坏了，娃得爬六楼",  # a thing of a school is somewhere else
         "网上买的扫地机不转了，正在申请售后",  # one's own purchase's after-sales is no booking
     ])
-    assert all(answer == "" for answer in chatter.values()), chatter
-    offered = await heard(bot, [
+    await offered(bot, [
         "有人把楼道墙上画得乱七八糟",
         "楼道灯拍手也不亮，坏了好几天了",
         "楼上天天半夜跺脚，吵得我们睡不着",
@@ -363,11 +347,10 @@ async def test_ones_own_doing_a_fix_that_took_a_quarrel_broken_up_and_ones_own_t
         "这楼道灯就是个摆设，天天黑着",
         "咱楼的电梯又坏了，老人得爬六楼",
     ])
-    assert all("登记" in answer for answer in offered.values()), offered
 
 
 async def test_a_question_to_the_neighbours_is_chatter_a_wish_or_booking_in_its_frame_is_not(bot):
-    chatter = await heard(bot, [
+    await unanswered(bot, [
         "附近哪家修鞋的靠谱，鞋跟掉了",  # which one is good
         "群里有没有人会修电动车的",  # who among them does it
         "大家觉得楼下种桂花好还是种月季好",  # which of two they would rather have
@@ -375,7 +358,6 @@ async def test_a_question_to_the_neighbours_is_chatter_a_wish_or_booking_in_its_
         "帮我约个师傅上门修热水器",  # a visit for one's own thing
         "回收旧家电 上门服务",  # a trade
     ])
-    assert all(answer == "" for answer in chatter.values()), chatter
     assert "心愿" in await bot.resident("邻居90", "建议在小区门口放个旧书回收箱", group=GROUP)  # the bin's name
     booked = await heard(bot, ["帮我约一下护士上门给老人换药", "残疾证丢了能补吗"])
     assert all("预约" in answer for answer in booked.values()), booked
@@ -383,8 +365,7 @@ async def test_a_question_to_the_neighbours_is_chatter_a_wish_or_booking_in_its_
 
 async def test_a_shared_thing_typed_by_its_sound_is_offered_and_a_yearly_service_asked_when_is_a_booking(bot):
     assert "登记" in await bot.resident("邻居93", "电悌按钮不灵了", group=GROUP)  # 电梯 typed by sound
-    chatter = await heard(bot, ["收音机的电台不灵了", "娃的书包拉链拉不上了"])  # no shared thing, nor one by sound
-    assert all(answer == "" for answer in chatter.values()), chatter
+    await unanswered(bot, ["收音机的电台不灵了", "娃的书包拉链拉不上了"])  # no shared thing, nor one by sound
     assert "预约" in await bot.resident("邻居91", "请问高龄补贴每年什么时候申请", group=GROUP)
     assert await bot.resident("邻居92", "请问广场舞每年什么时候开始", group=GROUP) == ""  # no public service
 
@@ -396,12 +377,11 @@ async def test_a_want_or_help_asked_for_someone_in_hardship_is_a_wish_wherever_t
         "我奶奶眼睛花了 想要个放大镜 她不好意思说",  # shyness said with it is no one's own doing
     ])
     assert all("心愿" in answer for answer in wishes.values()), wishes
-    chatter = await heard(bot, [
+    await unanswered(bot, [
         "谁能帮忙推荐个菜市场 想买点好菜",  # no hardship
         "听说外地有人帮老人交水费 挺好",  # hearsay, no want
         "不好意思 想要个群公告的截图",
     ])
-    assert all(answer == "" for answer in chatter.values()), chatter
 
 
 async def test_a_past_recalled_after_a_problem_stated_now_and_a_visit_planned_to_a_service_are_offered(bot):
@@ -409,53 +389,46 @@ async def test_a_past_recalled_after_a_problem_stated_now_and_a_visit_planned_to
     assert await bot.resident("邻居95", "上回台阶塌了一块 后来修好了", group=GROUP) == ""  # the past itself
     booked = await heard(bot, ["养老认证的地方周日开门不 我平时上班", "居住证登记我明天下午去行不"])
     assert all("预约" in answer for answer in booked.values()), booked
-    chatter = await heard(bot, ["广场舞周日开门不 我想去跳", "我明天下午去打球行不"])  # no public service
-    assert all(answer == "" for answer in chatter.values()), chatter
+    await unanswered(bot, ["广场舞周日开门不 我想去跳", "我明天下午去打球行不"])  # no public service
 
 
 async def test_a_nuisance_undone_and_back_again_or_help_fetched_for_a_shared_thing_is_offered(bot):
-    reports = await heard(bot, [
+    await offered(bot, [
         "楼道墙上的小广告撕了又贴",  # undone and back again
         "楼道灯一闪一闪的 谁赶紧叫电工",  # someone asked to fetch help
     ])
-    assert all("登记" in answer for answer in reports.values()), reports
-    chatter = await heard(bot, ["这本书我看了又看", "家里灯泡坏了 谁赶紧叫电工"])
-    assert all(answer == "" for answer in chatter.values()), chatter
+    await unanswered(bot, ["这本书我看了又看", "家里灯泡坏了 谁赶紧叫电工"])
 
 
 async def test_a_visit_asked_as_a_question_or_a_problem_relayed_from_here_is_offered_a_fault_denied_is_not(bot):
-    answers = await heard(bot, [
+    await offered(bot, [
         "想约社区的人来家里帮老人做个认证，能安排吗",  # a visit booked, put as a question
         "能不能跟网格员约个时间去开居住证明",  # a time asked of staff
         "额给大家说一下，东门那个井盖没了，晚上过路的操心",  # the sender telling everyone is no hearsay
         "我婆婆说6号楼那个单元门的锁坏了好几天了",  # relayed, of a place of ours
         "这几天水龙头放出来的水发黄，烧开了一层渣，是不是管道的问题啊",  # a fault put as a question
     ])
-    assert all("登记" in answer for answer in answers.values()), answers
-    answers = await heard(bot, [
+    await unanswered(bot, [
         "楼道灯是声控的，白天不亮是正常的，不是坏了",  # a fault denied
         "我姐说她们小区的电梯老是坏",  # relayed, of a compound elsewhere
         "额是外地来的，这边菜市场在哪",  # who the sender is, not where a thing is
         "你们家今天有水吗",  # a question to the neighbours
     ])
-    assert all(answer == "" for answer in answers.values()), answers
 
 
 async def test_a_slot_asked_a_want_with_a_hardship_and_a_dealer_in_the_way_are_offered_ones_own_mistake_is_not(bot):
-    answers = await heard(bot, [
+    await offered(bot, [
         "老年大学的书法班能预约不",  # a slot asked
         "能不能帮我约燃气公司上门检查一下，上次来我不在家",  # a visit booked, why the last one missed said with it
         "3楼的赵爷爷老伴走了，一个人住，想要个收音机解解闷",  # a want with a hardship
         "张姨的电动轮椅坏了，她修不起，有没有人能帮忙看看",  # one's own thing, but a want with a hardship
         "收破烂的把三轮车停在单元门口好几天了，进出都费劲",  # a dealer is who is in the way, nothing for sale
     ])
-    assert all("登记" in answer for answer in answers.values()), answers
-    answers = await heard(bot, [
+    await unanswered(bot, [
         "哦，原来是我把门禁卡刷反了，哈哈",  # the sender's own mistake found out
         "老年大学秋季班开始报名了，帮忙宣传一下",  # a notice passed on
         "那是楼下饭馆炒菜的烟，不是着火，大家别慌",  # a fire denied
     ])
-    assert all(answer == "" for answer in answers.values()), answers
 
 
 async def test_work_planned_on_ones_own_home_is_chatter_unless_help_is_asked_for_it(bot):
@@ -465,7 +438,7 @@ async def test_work_planned_on_ones_own_home_is_chatter_unless_help_is_asked_for
 
 
 async def test_a_visit_or_a_slot_asked_in_its_many_forms_a_want_with_a_hardship_and_a_mocking_complaint_are_offered(bot):
-    answers = await heard(bot, [
+    await offered(bot, [
         "想约物业的维修师傅周六来看看厨房下水",  # a visit asked of the property
         "下个月的义诊能给我留个号吗",  # a slot kept
         "网格员哪天有空来一趟，我们几户想一起办居住登记",  # when staff can come
@@ -473,50 +446,44 @@ async def test_a_visit_or_a_slot_asked_in_its_many_forms_a_want_with_a_hardship_
         "门口新装的充电桩俩月了一直不通电，摆着看的吗",  # mocked as for show
         "绿化带的草都半人高了，啥时候割",  # when it will be done
     ])
-    assert all("登记" in answer for answer in answers.values()), answers
-    answers = await heard(bot, ["要是能在楼顶搞个小花园就好了，纯属幻想哈", "王奶奶要老花镜的心愿我认领了，周末送过去"])
-    assert all(answer == "" for answer in answers.values()), answers
+    await unanswered(bot, ["要是能在楼顶搞个小花园就好了，纯属幻想哈", "王奶奶要老花镜的心愿我认领了，周末送过去"])
 
 
 async def test_help_asked_of_volunteers_or_neighbours_for_someone_in_hardship_is_a_wish(bot):
-    answers = await heard(bot, [
+    await offered(bot, [
         "我奶奶腿脚不好 儿女都在外地 有没有大学生志愿者周末能陪她去趟医院",  # help asked of a volunteer
         "楼上李叔一个人住 眼睛看不清 谁有空能帮他读读药盒上的字",  # of whoever has time
         "我在外地上班回不来 我爸身体不好 有没有热心人能帮他买次菜",  # the sender far away is the hardship
         "孩子爸爸常年住院 想给娃找个能辅导作业的大姐姐",  # a helper described
         "家里老人瘫了好几年 就想有人周末推他出去晒晒太阳",  # a plain wish with a hardship
     ])
-    assert all("登记" in answer for answer in answers.values()), answers
-    answers = await heard(bot, [
+    await unanswered(bot, [
         "我去北京玩一周 家里猫谁能帮忙喂两天 有偿",  # a favour asked, no hardship
         "周六社区包饺子送孤寡老人 需要八个人 谁有时间",  # volunteers recruited
     ])
-    assert all(answer == "" for answer in answers.values()), answers
 
 
 async def test_a_booking_asked_for_kin_in_dialect_after_a_past_visit_or_as_a_home_visit_is_a_booking(bot):
-    answers = await heard(bot, [
+    await offered(bot, [
         "帮俺妈约个上门体检 她走不动",  # for kin, in dialect
         "给我爷爷约一下下个月的义诊",  # for kin
         "残疾证年审能上门不 我爸瘫在床上",  # a home visit asked
         "想预约个助浴 上回那个志愿者还来不",  # a booking with a past visit recalled
         "想约社区上门服务 帮老人办个银行卡",  # a home visit is no trade
     ])
-    assert all("登记" in answer for answer in answers.values()), answers
 
 
 async def test_a_question_that_is_a_complaint_or_a_request_to_staff_and_a_problem_witnessed_by_others_are_offered(bot):
-    answers = await heard(bot, [
+    await offered(bot, [
         "单元门的锁坏了一个月了 这合理吗",  # a complaint put as a question
         "楼梯上结了一层冰 早上都没人铲吗",  # nobody did it, put as a question
         "物业能把门口那堆砖清一下吗",  # a request to staff
         "路口的井盖没了 好几天了 送外卖的都说差点摔",  # others' word after the sender's own
     ])
-    assert all("登记" in answer for answer in answers.values()), answers
 
 
 async def test_opinions_asked_nuisances_that_pass_notices_and_figures_of_speech_are_chatter(bot):
-    answers = await heard(bot, [
+    await unanswered(bot, [
         "物业要涨停车费了 大家怎么看",  # an opinion asked
         "院里车太多停不下 过完正月就好了",  # a nuisance that will pass by itself
         "需要的带上户口本 周三在社区办",  # a notice's instruction
@@ -525,80 +492,71 @@ async def test_opinions_asked_nuisances_that_pass_notices_and_figures_of_speech_
         "停水的是3号楼 我们楼不停",  # a notice explained
         "垃圾桶旁边那堆旧家具今天清走了",  # cleared away
     ])
-    assert all(answer == "" for answer in answers.values()), answers
 
 
 async def test_a_wish_marked_as_one_help_for_an_old_neighbour_a_fault_asked_about_or_a_visit_home_are_offered(bot):
-    answers = await heard(bot, [
+    await offered(bot, [
         "微心愿：希望有人每周推我爸下楼转转",  # a wish marked as one
         "对门刘奶奶的收音机坏了 有没有会修的师傅帮看看",  # help asked for an old neighbour
         "有人知道咋回事 这两天楼道灯一到晚上就不亮",  # whether anyone knows what is wrong
         "网格员 后天上午能来一趟我家吗 想说说低保的事",  # staff asked to come by
         "我明天能去社区找一下王主任吗 想当面问问",  # the sender asking to see staff
     ])
-    assert all("登记" in answer for answer in answers.values()), answers
 
 
 async def test_staff_speaking_another_district_a_key_found_or_a_tip_shared_is_chatter(bot):
-    answers = await heard(bot, [
+    await unanswered(bot, [
         "网格员：居住证明带身份证来就行 工作时间都在",  # staff speaking
         "陈仓区那边昨天停了一天水 我姐家没法做饭",  # another district
         "有人丢了一串钥匙 我放物业那了",  # a key found, no one missing
         "小知识：暖气片上不要盖湿衣服",  # a tip shared
     ])
-    assert all(answer == "" for answer in answers.values()), answers
 
 
 async def test_a_thing_taken_or_occupied_by_others_a_night_nuisance_a_hornets_nest_or_a_leaking_pavilion_is_offered(bot):
-    answers = await heard(bot, [
+    await offered(bot, [
         "单元门口的灭火器被人拿走了 箱子空的",  # taken by someone
         "我的固定车位被别人装了地锁",  # occupied by someone, even one's own place
         "凌晨了 对面那家KTV还在唱歌",  # a nuisance at night
         "花坛边上有个马蜂窝 娃们天天从那过",  # a hazard by itself
         "广场那个凉亭顶子漏雨 坐不成人",  # a shared pavilion
     ])
-    assert all("登记" in answer for answer in answers.values()), answers
 
 
 async def test_a_thing_asked_for_a_child_or_an_old_neighbour_and_help_from_a_young_man_for_the_old_are_wishes(bot):
-    answers = await heard(bot, [
+    await offered(bot, [
         "我八十多了 米面扛不上楼 有没有小伙子能帮一把",  # old age said as a number, help asked of a young man
         "楼下李奶奶想要个暖手宝 有没有人家里有闲置的",  # a thing no longer used, for an old neighbour
         "我家孩子上学缺个书桌 谁家有不用的旧书桌",  # for a child
     ])
-    assert all("登记" in answer for answer in answers.values()), answers
-    answers = await heard(bot, [
+    await unanswered(bot, [
         "谁家有多余的折叠凳 借两个 明天还",  # borrowed
         "谁家有不用的旧衣服 我们收集了捐给山区的孩子",  # collected to be given on
     ])
-    assert all(answer == "" for answer in answers.values()), answers
 
 
 async def test_a_visit_planned_with_staff_a_time_asked_a_sign_up_or_a_visit_moved_is_a_booking(bot):
-    answers = await heard(bot, [
+    await offered(bot, [
         "明天上午我过去补材料 刘姐你在不在",  # the sender coming by to get it done
         "残疾证年审哪天可以过去办",  # when to come
         "下周社区义诊给我报个名",  # a sign-up
         "约好的上门能不能改到周六",  # a visit moved
     ])
-    assert all("登记" in answer for answer in answers.values()), answers
-    answers = await heard(bot, ["聚会改到周六了 大家记一下", "今天去社区办事 人挺多的"])
-    assert all(answer == "" for answer in answers.values()), answers
+    await unanswered(bot, ["聚会改到周六了 大家记一下", "今天去社区办事 人挺多的"])
 
 
 async def test_a_notices_word_broken_damage_done_a_pleasantry_turning_to_a_fault_or_an_urged_fault_is_offered(bot):
-    answers = await heard(bot, [
+    await offered(bot, [
         "通知说三点恢复供电 这都六点了 楼里还是没电",  # a notice's word broken
         "有人把小区门口的花坛拆了 砖都拉走了",  # someone damaging a shared thing
         "今天天气挺好 就是楼下那个井盖又翘起来了",  # a pleasantry turning to a fault
         "催一下 东门那个路灯 第三天了",  # urged, how many days
         "热水管出来的水是黄的 放半天还是黄汤",  # the water's colour
     ])
-    assert all("登记" in answer for answer in answers.values()), answers
 
 
 async def test_staff_asked_to_come_the_sender_going_today_damage_by_someone_or_when_it_will_be_solved_are_offered(bot):
-    answers = await heard(bot, [
+    await offered(bot, [
         "你们啥时候能来一趟 我爸的认证还没做",  # staff asked to come
         "想请网格员来我们楼开个会 商量停车的事",  # staff asked to come for a meeting
         "居住证明在社区开还是派出所 社区的话我下午去",  # the sender going this afternoon
@@ -606,45 +564,40 @@ async def test_staff_asked_to_come_the_sender_going_today_damage_by_someone_or_w
         "水压问题到底啥时候解决",  # when it will be solved
         "老年活动室让人锁了 老人都进不去",  # locked by someone
     ])
-    assert all("登记" in answer for answer in answers.values()), answers
     assert await heard(bot, ["以为楼塌了 结果一看是打雷 还好没啥事"]) == {"以为楼塌了 结果一看是打雷 还好没啥事": ""}
 
 
 async def test_help_asked_of_whoever_has_time_for_an_old_or_blind_neighbour_and_a_thing_asked_for_a_needy_home_are_wishes(bot):
-    answers = await heard(bot, [
+    await offered(bot, [
         "我们楼的盲人大叔想出去转转 谁有空能陪他走一圈",  # whoever has the time, for someone in hardship
         "我爸腿脚不行了 想寻个人帮着把床挪到窗边",  # help sought in dialect's verb
         "孩子要上学了 家里困难买不起书桌 谁家有闲置的能捐给我们",  # given to us, not on
         "我婆婆一个人带孙子 我们在外地打工 想请社区帮忙周末辅导下作业",  # help asked of the community
     ])
-    assert all("登记" in answer for answer in answers.values()), answers
-    answers = await heard(bot, ["谁家有不穿的小孩衣服 我想收一些 付钱也行", "谁有空帮我看会儿娃 我下楼取个快递"])
-    assert all(answer == "" for answer in answers.values()), answers
+    await unanswered(bot, ["谁家有不穿的小孩衣服 我想收一些 付钱也行", "谁有空帮我看会儿娃 我下楼取个快递"])
 
 
 async def test_a_warning_with_a_call_a_notice_contradicted_a_promise_overdue_or_a_request_to_the_property_is_offered(bot):
-    answers = await heard(bot, [
+    await offered(bot, [
         "大家注意 5号楼门口台阶塌了一块 麻烦社区找人修一下",  # a warning with a call
         "3号楼又停水了 通知上没说啊",  # a notice that said nothing
         "说好的月底完工 这都下个月了 小区门口的沟还敞着",  # a promise overdue
         "管家能不能帮忙给占我车位那辆车贴个条",  # a request to the property
         "周日早上七点楼上就打电钻 不是说周末不能施工吗",  # a rule cited against it
     ])
-    assert all("登记" in answer for answer in answers.values()), answers
 
 
 async def test_a_room_a_home_visit_or_a_time_to_come_by_asked_of_staff_is_a_booking(bot):
-    answers = await heard(bot, [
+    await offered(bot, [
         "想借社区的儿童之家周六上午给孩子们办个读书会",  # a community room
         "网格员 想请你们来家里一趟 登记下党员中心户的事",  # a home visit
         "额要开个居住证明 下午三点过去可以吗",  # a time to come by
         "额报名参加周六的健康讲座",  # a sign-up for the community's talk
     ])
-    assert all("登记" in answer for answer in answers.values()), answers
 
 
 async def test_an_aid_for_an_old_spouse_company_asked_for_a_hard_errand_and_bookings_typed_by_sound_are_offered(bot):
-    answers = await heard(bot, [
+    await offered(bot, [
         "想给老伴弄个坐便椅 他蹲不下去 谁家有闲置的",  # an aid, for an old spouse
         "想请个志愿者陪额去银行取钱 额不会用卡",  # company for an errand one cannot do alone
         "有没有人明天去中医院 我想搭个伴 一个人去心里发怵",  # company asked for
@@ -653,18 +606,16 @@ async def test_an_aid_for_an_old_spouse_company_asked_for_a_hard_errand_and_book
         "有人往绿化带里倒油漆桶 绿了一大片",  # someone dumping on a shared place
         "河堤上的护栏被撞开一个口子",  # damage by someone unknown
     ])
-    assert all("登记" in answer for answer in answers.values()), answers
-    answers = await heard(bot, [
+    await unanswered(bot, [
         "要是有人家需要旧轮椅 我家有一个闲置的 可以送",  # a thing offered away
         "额那块地的白菜叫虫咬坏了",  # one's own field
         "做梦梦见家里漏水 吓醒了",  # a dream
         "娃在院子里摔了一跤 膝盖蹭破点皮",  # a fall said to be nothing
     ])
-    assert all(answer == "" for answer in answers.values()), answers
 
 
 async def test_aid_asked_for_a_family_in_hardship_an_attempt_that_failed_or_a_time_to_collect_is_offered(bot):
-    answers = await heard(bot, [
+    await offered(bot, [
         "老公厂里裁员了没活干 娃的学费都交不上 社区有没有啥救助",  # aid asked, a hardship said
         "隔壁老人天天在垃圾堆里捡吃的 社区能不能帮帮他",  # the community asked to help
         "谁家有娃娃穿不了的棉袄 楼下留守的小妹妹还穿着单衣",  # a thing outgrown, for a needy child
@@ -673,11 +624,10 @@ async def test_aid_asked_for_a_family_in_hardship_an_attempt_that_failed_or_a_ti
         "学校门口那根电线杆漏电 刚才有个娃被电得直哭 快来人断电",  # a shock happening now
         "11号楼天台上坐着个小孩 哭着不肯下来 快来人",  # a child out on the roof
     ])
-    assert all("登记" in answer for answer in answers.values()), answers
 
 
 async def test_a_junction_at_rush_hour_ones_own_cup_or_body_clock_or_a_fault_seen_to_is_chatter(bot):
-    answers = await heard(bot, [
+    await unanswered(bot, [
         "下班高峰那个路口天天堵 习惯了",  # traffic, not a thing left in the way
         "娃又把水杯摔日塌了 这月第三个",  # one's own cup
         "又要倒夜班了 生物钟全日塌了",  # one's own body clock
@@ -685,17 +635,15 @@ async def test_a_junction_at_rush_hour_ones_own_cup_or_body_clock_or_a_fault_see
         "雾大得很 开车的注意",  # the weather
         "谁家有小孩穿不了的衣服 我家亲戚要",  # collected for a relative: a favour
     ])
-    assert all(answer == "" for answer in answers.values()), answers
 
 
 async def test_a_thing_thrown_down_cigarettes_sold_to_children_or_a_fault_in_a_shared_toilet_or_sandpit_is_offered(bot):
-    answers = await heard(bot, [
+    await offered(bot, [
         "刚有人从楼上丢了个酒瓶子下来 差点砸到人",  # thrown down from a window
         "巷口那家小超市卖烟给小学生 好几回了",  # cigarettes sold to children
         "公共厕所的水箱坏了 一直冲不了",  # a shared toilet
         "楼门口坡道的防滑条磨平了 老人下雨天老打滑",  # a worn shared thing
     ])
-    assert all("登记" in answer for answer in answers.values()), answers
 
 
 async def test_what_was_heard_then_the_senders_own_ask_or_what_could_happen_then_a_call_is_offered(bot):
@@ -704,11 +652,10 @@ async def test_what_was_heard_then_the_senders_own_ask_or_what_could_happen_then
         "有人把地下室的消防门用砖头顶着，万一着火了咋办，物业赶紧管一下",  # what could happen, then a call
     ])
     assert all(answer for answer in answers.values()), answers
-    chatter = await heard(bot, [
+    await unanswered(bot, [
         "听说社区有免费体检，我妈去过了，挺好的",  # hearsay and nothing asked
         "要是半夜停电了咋办，我就问问",  # a supposition put as a question
     ])
-    assert all(answer == "" for answer in chatter.values()), chatter
 
 
 async def test_a_village_committees_errand_and_a_want_of_someone_living_alone_are_offered_and_farm_chatter_is_not(bot):
@@ -717,23 +664,20 @@ async def test_a_village_committees_errand_and_a_want_of_someone_living_alone_ar
         "额一个人过 屋里冷得很 想要个电热毯 谁家有多余的",  # a want with a hardship, asked of neighbours
     ])
     assert all(answer for answer in answers.values()), answers
-    chatter = await heard(bot, ["打麦场上晒的麦子今天收完了 累死额了", "村口新开了个小卖部 东西还挺全"])
-    assert all(answer == "" for answer in chatter.values()), chatter
+    await unanswered(bot, ["打麦场上晒的麦子今天收完了 累死额了", "村口新开了个小卖部 东西还挺全"])
 
 
 async def test_whether_to_book_ahead_asked_is_a_booking_and_the_notice_that_says_to_is_not(bot):
     answers = await heard(bot, ["社区卫生站打流感疫苗要不要提前约 明天有没有号"])
     assert all("预约" in answer for answer in answers.values()), answers
-    chatter = await heard(bot, [
+    await unanswered(bot, [
         "接种需要提前预约 请大家互相转告",  # the notice's instruction
         "我们院子的路灯还算好的 我原来住的那个小区天天黑着",  # a home left behind
     ])
-    assert all(answer == "" for answer in chatter.values()), chatter
 
 
 async def test_a_gift_made_or_told_of_is_chatter_and_a_want_said_after_one_is_a_wish(bot):
-    chatter = await heard(bot, ["捐了几本娃看过的绘本放在活动室 希望有人用得上"])
-    assert all(answer == "" for answer in chatter.values()), chatter
+    await unanswered(bot, ["捐了几本娃看过的绘本放在活动室 希望有人用得上"])
     answers = await heard(bot, [
         "上回爱心人士送了个轮椅 这回额大还想要个助行器 他走不动",
         "我妈有点糊涂 已经走丢过一回 想要个防走失手环",  # a wish, not an emergency
@@ -747,10 +691,8 @@ async def test_whether_a_community_service_has_a_slot_left_is_a_booking(bot):
 
 
 async def test_a_neighbours_problem_relayed_from_our_building_is_offered_and_news_from_kins_compounds_is_not(bot):
-    answers = await heard(bot, [
+    await offered(bot, [
         "@张网格 5楼赵姨说她家楼上天天往下滴水 把她家阳台的衣服都弄脏了",  # a floor of ours
         "对门刘婶说楼道灯坏了一个礼拜了 她晚上不敢下楼",  # the door opposite
     ])
-    assert all("登记" in answer for answer in answers.values()), answers
-    chatter = await heard(bot, ["听我同事说他们小区电梯又坏了", "我妈说她们那个老小区又停水了"])
-    assert all(answer == "" for answer in chatter.values()), chatter
+    await unanswered(bot, ["听我同事说他们小区电梯又坏了", "我妈说她们那个老小区又停水了"])
