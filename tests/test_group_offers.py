@@ -255,6 +255,23 @@ async def test_staff_edit_the_evidence_beside_the_rules_file(database_url, tmp_p
         await bot.close()
 
 
+async def test_only_overwhelming_evidence_overrules_the_grammars_silence(database_url, tmp_path):
+    rules = tmp_path / "rules.yaml"
+    shutil.copy(RULES, rules)
+    evidence = tmp_path / "offer_evidence.yaml"
+    bot = await Harness.start(database_url, rules_path=rules)
+    relayed = "听楼下说后院那棵树的枝子快断了"  # hearsay silences it
+    try:
+        assert await bot.resident("老张", relayed, group=GROUP) == ""
+        evidence.write_text("real:\n  枝子快断: 5\n", encoding="utf-8")  # p 0.993: the silence stands
+        assert await bot.resident("王姐", relayed, group=GROUP) == ""
+        evidence.write_text("real:\n  枝子快断: 9\n", encoding="utf-8")  # p 0.9999: overruled, as a report
+        answer = await bot.resident("李叔", relayed, group=GROUP)
+        assert "登记" in answer and "心愿" not in answer
+    finally:
+        await bot.close()
+
+
 async def test_a_problem_spoken_of_in_passing_is_chatter_and_one_the_sender_states_here_and_now_is_offered(bot):
     await unanswered(bot, [
         "要是哪天楼道灯坏了 咱找谁",  # supposed: the supposition opens the clause of the first problem state
