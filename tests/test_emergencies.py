@@ -252,6 +252,17 @@ async def test_a_dream_a_lesson_shown_at_home_a_cause_found_or_a_heavy_sleeper_i
     ])
 
 
+async def test_a_friends_compound_the_whole_city_a_false_rumour_a_warning_or_last_weeks_is_not_an_emergency(bot):
+    await not_heard_as_emergency(bot, [
+        "我同学在经开区那边的小区 地下车库淹了好几辆车",  # a friend's compound
+        "昨晚那场雨 全市好几个小区地库都进水了",  # the whole city's, news
+        "说8号楼着火的传言是假的 是人家在楼下烧纸",  # a rumour found false
+        "楼道口有块香蕉皮 别让老人踩上滑倒",  # a warning lest someone fall
+        "上礼拜电梯困人那事 后来查出来是门机坏了",  # last week's
+    ])
+    await heard_as(bot, "地下车库进水了 水已经漫到车轮子了 快来人", "garage_flooding", "119")
+
+
 async def test_someone_down_and_not_waking_is_still_an_emergency_whatever_their_habits(bot):
     await heard_as(bot, "额爸平时身体好好的 今天早上倒在地上叫不醒了 快来人", "person_down", "120")
 

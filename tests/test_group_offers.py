@@ -713,3 +713,20 @@ async def test_a_neighbours_problem_relayed_from_our_building_is_offered_and_new
         "对门刘婶说楼道灯坏了一个礼拜了 她晚上不敢下楼",  # the door opposite
     ])
     await unanswered(bot, ["听我同事说他们小区电梯又坏了", "我妈说她们那个老小区又停水了"])
+
+
+async def test_a_notice_a_matter_already_told_to_whoever_sees_to_it_or_last_weeks_is_chatter(bot):
+    await unanswered(bot, [
+        "今晚消防管网试压 楼道里有水声属正常现象",  # a notice's reassurance
+        "本周六上午清理楼道杂物 有空的邻居来参加",  # an invitation
+        "北门道闸老是抬不起来 我已经跟物业反映了",  # told already
+        "西墙外的野狗物业已联系有关部门处理 请大家带好孩子",
+        "这礼拜停了两回水 挺烦的 不过每次都有通知",  # 不过 is but, not a notice missing
+        "上星期楼道灯坏了一晚上",  # last week's, over
+        "网上传言说咱这要拆迁 是假的",  # a rumour found false
+    ])
+    await offered(bot, [
+        "单元门禁从上礼拜起就刷不开 进不去门",  # since last week: still so
+        "楼里又停水了 也不提前通知一声",  # a notice missing
+    ])
+

@@ -45,7 +45,11 @@ _NOT_NOW = re.compile(r"着火了?怎么办|小心|当心|提示|提醒|科普|�
                       r"已经灭了|扑灭了|隔壁小区|别的小区|外地|"
                       # a news report, a fire only feared or wondered about (你们就不怕着火吗, 真的会着火吗), a fire
                       # engine gone by to somewhere unknown, a compound over there (高新区那边一个小区着火了)
-                      r"报道|(?:怕|会不会|会)(?:着火|起火)|不知道哪[里儿]?(?:着火|起火|出事)|那边(?:有)?一?个?小区|"
+                      r"报道|(?:怕|会不会|会)(?:着火|起火)|不知道哪[里儿]?(?:着火|起火|出事)|那边的?(?:有)?一?个?小区|"
+                      # a friend's compound (我朋友在高新那边的小区), the whole city's (全宝鸡好几个小区), a rumour
+                      # found false, a warning lest someone fall (别让人踩上摔倒), last week's
+                      r"(?:亲戚|朋友|同事|同学)[^，,。]{0,2}在[^，,。]{0,8}(?:小区|那边|楼)|全(?:宝鸡|市|城)|好几个小区|"
+                      r"传言|是假的|(?:别|嫑|免得|以免)(?:让)?[^，,。]{0,6}(?:摔|滑倒|绊倒)|上周|上礼拜|上星期|"
                       # one over and told (120拉走了), a device against it (防走失手环)
                       r"(?:120|救护车)[^，,。]{0,3}拉走了|防走失|"
                       r"抖音|快手|电视剧|电影里|朋友圈|网上看|刷到|那回|那次|上个月|没大事|没大碍|没啥大事|出院了|"
