@@ -730,3 +730,8 @@ async def test_a_notice_a_matter_already_told_to_whoever_sees_to_it_or_last_week
         "楼里又停水了 也不提前通知一声",  # a notice missing
     ])
 
+
+async def test_when_a_new_thing_will_be_put_in_is_chatter_and_when_a_broken_one_will_be_fixed_is_a_call(bot):
+    await unanswered(bot, ["单元门口的充电桩啥时候装啊", "咱小区啥时候能安装个快递柜"])
+    await offered(bot, ["楼道灯坏了一礼拜了 啥时候来修", "北门的路灯啥时候能修好"])
+
