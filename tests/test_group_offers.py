@@ -735,3 +735,13 @@ async def test_when_a_new_thing_will_be_put_in_is_chatter_and_when_a_broken_one_
     await unanswered(bot, ["单元门口的充电桩啥时候装啊", "咱小区啥时候能安装个快递柜"])
     await offered(bot, ["楼道灯坏了一礼拜了 啥时候来修", "北门的路灯啥时候能修好"])
 
+
+async def test_a_service_for_a_car_or_a_pet_and_a_thing_for_sale_are_chatter(bot):
+    await unanswered(bot, [
+        "车子年审去哪儿办快",  # the vehicle office's
+        "狗子打疫苗去哪儿方便",  # a vet's
+        "出售一辆八成新的轮椅 老人用不上了 有需要的私聊",  # for sale, whoever it was bought for
+    ])
+    answers = await offered(bot, ["想给孩子约个疫苗 社区卫生站哪天能打", "隔壁独居的张奶奶腿脚不好 想要个助行器"])
+    assert "心愿" in answers["隔壁独居的张奶奶腿脚不好 想要个助行器"]
+

@@ -428,6 +428,11 @@ SIGNED_UP = re.compile(r"(?:给|帮)(?:我|额|俺)(?:家)?[^，,。！!]{0,2}(?
 # When a service is open (社区卫生站周六开门不, 几点上班) is information asked, not a service, unless the sender says
 # their own plan with it (周日开门不 我平时上班).
 FIRST_PERSON = re.compile(r"[我额俺]")
+# A service for a car or a pet (汽车年审, 狗狗打疫苗) is the vehicle office's or a vet's, not the community's; and a
+# thing put up for sale (出售一台轮椅…有需要的私聊) is no wish, whoever it was bought for.
+NOT_OURS = re.compile(r"(?:汽车|车辆|车子|机动车)[^，,。！!]{0,2}(?:年审|年检|过户)|驾照|驾驶证|"
+                      r"(?:狗|猫|宠物)[^，,。！!]{0,6}(?:疫苗|绝育|驱虫)")
+FOR_SALE = re.compile(r"出售|转让|低价出|便宜出|(?:九|八|七)成新")
 OPENING_HOURS = re.compile(r"几点(?:上班|开门|下班|关门)|(?:周末|周六|周日|星期[六日天]|礼拜[六日天]|今天|明天|中午|晚上)"
                            r"[^，,。！!]{0,2}(?:开门?|上班|有人)(?:吗|不|没|么)")
 # Who someone is by trade (收废品的 in the road) is no trade offered.
@@ -761,11 +766,12 @@ def read(classifier: Classifier, norm: str, matched: tuple[str, ...] = ()) -> Re
     volunteer = VOLUNTEER_ASKED.search(norm) is not None
     donation = DONATION_ASKED.search(norm) is not None and LENT_OR_GIVEN_ON.search(norm) is None
     hardship = words.find("hardships", norm) or OLD_AGE.search(norm) is not None
-    micro_wish = (WISH_MARKED.search(norm) is not None
-                  or (wants or volunteer or donation) and hardship
-                  or (volunteer or donation) and ELDER.search(norm) is not None
-                  or (donation or volunteer and CARER.search(norm) is not None) and CHILD.search(norm) is not None
-                  or help_asked and hardship)
+    micro_wish = FOR_SALE.search(norm) is None and (
+        WISH_MARKED.search(norm) is not None
+        or (wants or volunteer or donation) and hardship
+        or (volunteer or donation) and ELDER.search(norm) is not None
+        or (donation or volunteer and CARER.search(norm) is not None) and CHILD.search(norm) is not None
+        or help_asked and hardship)
     knowing = (KNOWING.search(norm) is not None and stated_here and POSSIBLE.search(norm) is None
                and (words.find("shared_things", norm) or words.find("shared_places", norm) or OUTAGE.search(norm)))
     signed_up = SIGNED_UP.search(norm) is not None
@@ -815,7 +821,7 @@ def read(classifier: Classifier, norm: str, matched: tuple[str, ...] = ()) -> Re
         wish=(words.find("wish_frames", norm) and (facility or place) and words.find("wish_actions", norm)
               or micro_wish or help_asked),
         service=(words.find("service_asks", norm) or SERVICE_ASK.search(norm) is not None)
-        and words.find("service_things", norm) and (OPENING_HOURS.search(norm) is None or FIRST_PERSON.search(norm) is not None),
+        and words.find("service_things", norm) and NOT_OURS.search(norm) is None and (OPENING_HOURS.search(norm) is None or FIRST_PERSON.search(norm) is not None),
         persistent=PERSISTENT.search(norm) is not None,
         complaint=overdue or relapse or NO_NOTICE.search(norm) is not None,
         booked=booked,
