@@ -278,3 +278,13 @@ async def test_a_child_climbing_out_of_a_window_is_an_emergency_and_a_cat_on_the
 ])
 async def test_smoke_asked_about_or_a_child_out_on_a_bracket_is_an_emergency(bot, text, number, code):
     await heard_as(bot, text, code, number)
+
+
+@pytest.mark.parametrize(("text", "number", "code"), [
+    ("单元电梯停在半截了 有个小孩在里面 哭得厉害", "96333", "trapped_in_lift"),  # stuck, someone inside
+    ("楼下有个娃叫狗咬了 腿上流了好多血", "120", "person_injured"),  # bleeding however it is said
+    ("快递小哥让铁皮划了个大口子 血止不住", "120", "person_injured"),
+])
+async def test_someone_inside_a_stuck_lift_or_bleeding_from_a_bite_or_a_cut_is_an_emergency(bot, text, number, code):
+    await heard_as(bot, text, code, number)
+
