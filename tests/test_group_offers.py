@@ -745,3 +745,14 @@ async def test_a_service_for_a_car_or_a_pet_and_a_thing_for_sale_are_chatter(bot
     answers = await offered(bot, ["想给孩子约个疫苗 社区卫生站哪天能打", "隔壁独居的张奶奶腿脚不好 想要个助行器"])
     assert "心愿" in answers["隔壁独居的张奶奶腿脚不好 想要个助行器"]
 
+
+async def test_a_want_said_with_sight_or_hearing_lost_great_age_in_figures_or_a_thing_never_had_is_a_wish(bot):
+    answers = await offered(bot, [
+        "对门刘奶奶85岁了 想要个带扶手的小板凳",  # age in figures
+        "楼上的小伙子是听障人 想要个闪光门铃",  # hearing lost
+        "院里有个娃长这么大没坐过火车 想要个火车模型",  # never had
+        "我妈一个人住 卫生间太滑 想装个扶手",  # a fitting wanted
+    ])
+    assert all("心愿" in answer for answer in answers.values()), answers
+    await unanswered(bot, ["这款手机想换个颜色 有没有推荐的"])  # a want with no hardship
+

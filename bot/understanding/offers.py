@@ -398,7 +398,8 @@ TURN = re.compile(r"就是|但是|可是|不过|只是|一看|另外|说个事|�
 INTENSIFIER = re.compile(r"得可怜|得要命")
 BEFORE_NOW = frozenset(("以前", "过去老"))
 # Old age said as a number (八十五了, 七十多岁): a hardship for a micro-wish.
-OLD_AGE = re.compile(r"[七八九]十[一二三四五六七八九多]?(?:岁|了)|[七八九]十多|这个岁数|这把年纪|岁数大了|年纪大了")
+OLD_AGE = re.compile(r"[七八九]十[一二三四五六七八九多]?(?:岁|了)|[七八九]十多|(?<![\d.])[789]\d多?岁|(?<![\d.])[789]0多了|"
+                     r"这个岁数|这把年纪|岁数大了|年纪大了")
 # Things asked for that a neighbour no longer uses (谁家有不用的, 有没有人家有旧的): a micro-wish when it is for a
 # child, an old person or someone in hardship, a neighbourly favour otherwise.
 DONATION_ASKED = re.compile(r"(?:谁家?|有没有人?家?|有人)[^，,。！!？?]{0,8}(?:不用的|闲置的|旧的|多余的|淘汰的|用不上的|"
