@@ -756,3 +756,11 @@ async def test_a_want_said_with_sight_or_hearing_lost_great_age_in_figures_or_a_
     assert all("心愿" in answer for answer in answers.values()), answers
     await unanswered(bot, ["这款手机想换个颜色 有没有推荐的"])  # a want with no hardship
 
+
+async def test_a_neighbours_problem_passed_on_at_their_asking_or_with_a_call_to_the_property_is_offered(bot):
+    await offered(bot, [
+        "楼下刘婶说她家窗户外面的雨棚快掉了 让我在群里说一声",  # passed on at her asking
+        "对面单元的阿姨说她家门口的灯不亮了 物业去看看",  # a call to the property after it
+    ])
+    await unanswered(bot, ["听我姐说她们小区又停水了"])  # news from a kin's compound
+

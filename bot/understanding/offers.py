@@ -153,8 +153,11 @@ HEARSAY = re.compile(r"问了[^，,。！!]{0,4}说|那边的?(?:小区|院子)|
                      r"还是咱[^，,。！!]{0,3}好|(?:咱|我们|额们|俺们)[^，,。！!]{0,4}还算好")
 # What the sender asks for after what was heard (听说社区有法律咨询日，我想约一次; 群里说…请社区关注): their own
 # matter, the hearsay only its preface.
-OWN_ASK = re.compile(r"(?:我|额|俺)们?也?想(?:[^，,。！!]{0,6}(?:约|报名|报个名|申请)|请|让|要)|(?:请|希望|麻烦)(?:社区|网格员?|街道|居委会)|"
-                     r"(?:社区|网格员?|居委会)(?:能不能|能否|可不可以)|报名找谁|在哪报")
+OWN_ASK = re.compile(r"(?:我|额|俺)们?也?想(?:[^，,。！!]{0,6}(?:约|报名|报个名|申请)|请|让|要)|"
+                     r"(?:请|希望|麻烦)(?:社区|网格员?|街道|居委会|物业)|"
+                     r"(?:社区|网格员?|居委会|物业|门岗|保安)[^，,。！!]{0,2}(?:能不能|能否|可不可以|去看看|来看看|问问|管管)|"
+                     # passed on at the neighbour's asking (让我在群里说, 帮邻居说一下)
+                     r"让我[^，,。！!]{0,6}(?:说|问)|帮(?:邻居|她|他)[^，,。！!]{0,4}说一下|报名找谁|在哪报")
 # What someone else said (王姨说, 听楼下说, 大家都说) is hearsay unless it names a place of ours (额妈说3号楼那个扶手
 # …); the sender telling everyone (额给大家说一下) or speaking (听见不, 额说的是) is not someone else.
 RELAYED = re.compile(r"(?<![给跟和对向])(?:大家|人家|别人|有人|群里)都?说|都说|听[^，,。！!]{0,4}(?<![我额俺])说|"
