@@ -764,3 +764,13 @@ async def test_a_neighbours_problem_passed_on_at_their_asking_or_with_a_call_to_
     ])
     await unanswered(bot, ["听我姐说她们小区又停水了"])  # news from a kin's compound
 
+
+async def test_a_service_told_to_a_neighbour_or_a_nuisance_gone_or_put_up_with_is_chatter(bot):
+    await unanswered(bot, [
+        "残疾证在区残联能办 带上户口本",  # an answer: no question, nobody asking
+        "老年证服务站也能办 不用跑区上",
+        "楼道灯前一阵老闪 这两天倒好了",  # gone lately
+        "楼下烧烤摊晚上吵得很 不过也没办法",  # put up with
+    ])
+    await offered(bot, ["社保卡丢了 在哪补办", "预约一下 周四上午 办老年证"])
+

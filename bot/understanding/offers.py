@@ -224,7 +224,7 @@ WHOM = re.compile(r"找谁|该找|找哪|归谁管|谁负责|哪个部门")
 # An apology that opens a message (不好意思打扰大家，…) is courtesy, not an apology for one's own doing.
 OPENING_APOLOGY = re.compile(r"^(?:不好意思|抱歉)?(?:打扰(?:一下|大家|各位)?了?)?(?<=.)[，,。！!\s]+")
 # A fault over: fixed now or soon after it came (今天好了, 当天就来通了, 很快就换了).
-FIXED = re.compile(r"(?:掏|修|通|弄|清|换|处理)完(?:了)?就(?:好|没|通)了|(?:放|等|过)一会儿?就(?:好|没)了|(?:今天|现在|已经|早就|后来|这会儿?)(?:都|就|又)?(?:好|通|亮|正常|恢复|来电|来水|热|有|来)了(?![一两三四五六七八九十几好半\d]+(?:个|天|周|礼拜|月|年))|"
+FIXED = re.compile(r"(?:掏|修|通|弄|清|换|处理)完(?:了)?就(?:好|没|通)了|(?:放|等|过)一会儿?就(?:好|没)了|(?:今天|现在|已经|早就|后来|这会儿?|最近|这几天|这两天)(?:都|就|又|倒)?(?:好|通|亮|正常|恢复|来电|来水|热|有|来)了(?![一两三四五六七八九十几好半\d]+(?:个|天|周|礼拜|月|年))|"
                    # a repair done (疏通好了, 换好了, 填平了) and a nuisance gone (不返水了)
                    r"(?:修|换|弄|疏通|装|填|补|接|清理|处理|收拾)(?:好|完|平)了|不(?:再)?(?:返水|返味|冒水|渗水|往外冒|往上返)了|"
                    r"[换修弄通紧拧装调]了[^，,。！!]{0,5}就?好了|就来(?:电|水|气)?了|就(?:热|亮|通|正常)了|"
@@ -432,6 +432,10 @@ SIGNED_UP = re.compile(r"(?:给|帮)(?:我|额|俺)(?:家)?[^，,。！!]{0,2}(?
 # When a service is open (社区卫生站周六开门不, 几点上班) is information asked, not a service, unless the sender says
 # their own plan with it (周日开门不 我平时上班).
 FIRST_PERSON = re.compile(r"[我额俺]")
+# A service's place or papers told to a neighbour (派出所或者社区都能办, 服务站也能开，带上医保卡) is an answer: no
+# question in it, nobody asking or booking for themselves.
+ASKED = re.compile(r"[吗嘛么呢？?]|(?:不|没)(?=$|[，,。！!])|咋|怎么|怎样|如何|哪|几点|几时|啥时候|什么时候|能不能|可不可以|"
+                   r"要不要|有没有|多少|啥|想|约|报名|登记|帮|给我|麻烦|请")
 # A service for a car or a pet (汽车年审, 狗狗打疫苗) is the vehicle office's or a vet's, not the community's; and a
 # thing put up for sale (出售一台轮椅…有需要的私聊) is no wish, whoever it was bought for.
 NOT_OURS = re.compile(r"(?:汽车|车辆|车子|机动车)[^，,。！!]{0,2}(?:年审|年检|过户)|驾照|驾驶证|"
@@ -825,7 +829,8 @@ def read(classifier: Classifier, norm: str, matched: tuple[str, ...] = ()) -> Re
         wish=(words.find("wish_frames", norm) and (facility or place) and words.find("wish_actions", norm)
               or micro_wish or help_asked),
         service=(words.find("service_asks", norm) or SERVICE_ASK.search(norm) is not None)
-        and words.find("service_things", norm) and NOT_OURS.search(norm) is None and (OPENING_HOURS.search(norm) is None or FIRST_PERSON.search(norm) is not None),
+        and words.find("service_things", norm) and NOT_OURS.search(norm) is None
+        and (ASKED.search(norm) is not None or FIRST_PERSON.search(norm) is not None) and (OPENING_HOURS.search(norm) is None or FIRST_PERSON.search(norm) is not None),
         persistent=PERSISTENT.search(norm) is not None,
         complaint=overdue or relapse or NO_NOTICE.search(norm) is not None,
         booked=booked,
