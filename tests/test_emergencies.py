@@ -284,7 +284,15 @@ async def test_smoke_asked_about_or_a_child_out_on_a_bracket_is_an_emergency(bot
     ("单元电梯停在半截了 有个小孩在里面 哭得厉害", "96333", "trapped_in_lift"),  # stuck, someone inside
     ("楼下有个娃叫狗咬了 腿上流了好多血", "120", "person_injured"),  # bleeding however it is said
     ("快递小哥让铁皮划了个大口子 血止不住", "120", "person_injured"),
+    ("电梯卡在三楼了 我外婆在里面 按铃没人理", "96333", "trapped_in_lift"),  # whoever is inside
+    ("谁看到一个穿黄衣服的小女孩 刚才在滑梯那玩 一转眼就不见了", "110", "person_missing"),  # asked after by sight
+    ("对门独居的王大爷三天没下楼了 敲门没人应", "110", "no_response"),  # not seen for days, not answering
+    ("锅炉房那边响了一声 有人喊受伤了 快来人", "120", "person_injured"),
 ])
 async def test_someone_inside_a_stuck_lift_or_bleeding_from_a_bite_or_a_cut_is_an_emergency(bot, text, number, code):
     await heard_as(bot, text, code, number)
+
+
+async def test_a_repairer_inside_a_lift_or_a_cat_out_all_day_is_not_an_emergency(bot):
+    await not_heard_as_emergency(bot, ["电梯坏了 维修师傅在里面修呢", "我家猫早上出去到现在没回来"])
 
