@@ -293,6 +293,8 @@ async def test_someone_inside_a_stuck_lift_or_bleeding_from_a_bite_or_a_cut_is_a
     await heard_as(bot, text, code, number)
 
 
-async def test_a_repairer_inside_a_lift_or_a_cat_out_all_day_is_not_an_emergency(bot):
-    await not_heard_as_emergency(bot, ["电梯坏了 维修师傅在里面修呢", "我家猫早上出去到现在没回来"])
+async def test_a_repairer_in_a_lift_a_cat_out_a_flood_every_rain_or_a_fire_on_video_is_not_an_emergency(bot):
+    await not_heard_as_emergency(bot, ["电梯坏了 维修师傅在里面修呢", "我家猫早上出去到现在没回来",
+                                       "每次下雨车库都进水 烦死了",  # a standing fault, not one under way
+                                       "十里铺那边昨天着火了 你们看到视频没"])  # a video watched
 

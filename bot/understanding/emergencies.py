@@ -50,6 +50,9 @@ _NOT_NOW = re.compile(r"着火了?怎么办|小心|当心|提示|提醒|科普|�
                       # found false, a warning lest someone fall (别让人踩上摔倒), last week's
                       r"(?:亲戚|朋友|同事|同学)[^，,。]{0,2}在[^，,。]{0,8}(?:小区|那边|楼)|全(?:宝鸡|市|城)|好几个小区|"
                       r"传言|是假的|(?:别|嫑|免得|以免)(?:让)?[^，,。]{0,6}(?:摔|滑倒|绊倒)|上周|上礼拜|上星期|"
+                      # what happens every time it rains (每次下雨地下室都进水) is a standing fault, a video watched
+                      # (你们看到视频没) is news
+                      r"每次|每回|每逢|一下雨就|一到下雨|看到视频|看视频|视频没|"
                       # one over and told (120拉走了), a device against it (防走失手环)
                       r"(?:120|救护车)[^，,。]{0,3}拉走了|防走失|"
                       r"抖音|快手|电视剧|电影里|朋友圈|网上看|刷到|那回|那次|上个月|没大事|没大碍|没啥大事|出院了|"
