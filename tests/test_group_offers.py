@@ -59,6 +59,7 @@ async def test_observations_of_too_much_of_a_nuisance_of_its_harm_and_of_how_lon
         "楼下小吃店的油烟天天飘进我家",  # a nuisance coming into one's home
         "暖气都一个礼拜了还是冰的",  # it has lasted
         "楼道那盏灯从上个月就没亮过",  # never since
+        "暖气打入冬起就不热",
         "院子里的水龙头关不紧，一直在滴",  # a verb that cannot reach its result, dripping on
         "车棚顶上的铁皮耷拉下来了",  # a state word of the rules file
     ])

@@ -297,7 +297,9 @@ PERSISTENT = re.compile(
     # undone and back again (撕了又贴, 修了又坏, 清了又堆)
     r"[^\s，,。！!?？]了又[^\s，,。！!?？来去]|报了[几\d一二三四五六七八九十]+[回次遍天]|"
     # how many times or days it has come to (这都第几回了, 今天第五天了)
-    r"第[几\d一二三四五六七八九十]+[天回次遍]了|这都第")
+    r"第[几\d一二三四五六七八九十]+[天回次遍]了|这都第|"
+    # never since (从上个月就没亮过, 打入冬起就不热)
+    r"(?:从|自从|打从)[^，,。！!]{1,6}(?:就|起就|开始就)(?:没|不)|打[^，,。！!]{1,4}(?:起|开始)就(?:没|不)")
 # A fitting named as the sender's home's (我家的门锁, 额家窗户: offers.home_fittings) is their own thing, though a
 # shared thing bears the same name; the building's parts (我家楼顶) and supplies (额家暖气) stay shared.
 OWN_HOME = re.compile(r"(?:我|额|俺)们?家的?")
