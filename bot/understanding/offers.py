@@ -833,7 +833,8 @@ def read(classifier: Classifier, norm: str, matched: tuple[str, ...] = ()) -> Re
               or micro_wish or help_asked),
         service=(words.find("service_asks", norm) or SERVICE_ASK.search(norm) is not None)
         and words.find("service_things", norm) and NOT_OURS.search(norm) is None
-        and (ASKED.search(norm) is not None or FIRST_PERSON.search(norm) is not None) and (OPENING_HOURS.search(norm) is None or FIRST_PERSON.search(norm) is not None),
+        and (FIRST_PERSON.search(norm) is not None
+             or ASKED.search(norm) is not None and OPENING_HOURS.search(norm) is None),
         persistent=PERSISTENT.search(norm) is not None,
         complaint=overdue or relapse or NO_NOTICE.search(norm) is not None,
         booked=booked,
