@@ -298,3 +298,13 @@ async def test_a_repairer_in_a_lift_a_cat_out_a_flood_every_rain_or_a_fire_on_vi
                                        "每次下雨车库都进水 烦死了",  # a standing fault, not one under way
                                        "十里铺那边昨天着火了 你们看到视频没"])  # a video watched
 
+
+async def test_a_fire_on_television_a_garage_not_flooded_a_childs_fever_or_a_fires_what_if_is_not_an_emergency(bot):
+    await not_heard_as_emergency(bot, [
+        "电视上说有个小区车库着火了 吓人",
+        "今天下了一天雨 车库没进水 放心了",  # not flooded
+        "娃烧起来了 谁家有退烧贴",  # a fever
+        "楼道里堆这么多纸箱 一着火就完了",  # what if
+    ])
+    await heard_as(bot, "地下室进水了 水都漫到楼梯口了 快来人", "garage_flooding", "119")
+

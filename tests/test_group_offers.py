@@ -720,6 +720,7 @@ async def test_a_notice_a_matter_already_told_to_whoever_sees_to_it_or_last_week
     await unanswered(bot, [
         "今晚消防管网试压 楼道里有水声属正常现象",  # a notice's reassurance
         "本周六上午清理楼道杂物 有空的邻居来参加",  # an invitation
+        "楼长转：热力公司回复5号楼西头几户暖气不热的问题，周五上午上门排查",  # passed on from the office
         "北门道闸老是抬不起来 我已经跟物业反映了",  # told already
         "单元门锁坏了 我昨天就跟物业说过了",
         "西墙外的野狗物业已联系有关部门处理 请大家带好孩子",

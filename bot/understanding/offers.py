@@ -83,6 +83,8 @@ NEGATED = frozenset("不没未别")
 # when an announced outage starts (几点停水); asking the neighbours whether they have it too (你们家停水了吗).
 NOT_A_REQUEST = re.compile(
     r"^(?:【|转发|转[:：]|【转】|通知(?!说)|公告|提醒|物业通知|物业提醒|物业公告|社区通知|社区提醒)|"
+    # passed on from the office (网格员转：热力公司回复…)
+    r"^[^，,。！!]{1,5}转[:：]|"
     # a notice's salutation: residents are addressed so by the office, neighbours say 各位邻居, 大家
     r"(?:尊敬的|亲爱的)(?:各位)?(?:业主|居民|住户)|(?:居民|业主|住户)朋友们|"
     r"(?<!一直)(?<!还)(?<!始终)没(?:有)?(?:坏|堵|漏|塌)(?![了过])|不(?:堵|漏|吵|臭|滴)了|没事了|没事儿|"
