@@ -777,3 +777,15 @@ async def test_a_service_told_to_a_neighbour_or_a_nuisance_gone_or_put_up_with_i
     ])
     await offered(bot, ["社保卡丢了 在哪补办", "预约一下 周四上午 办老年证"])
 
+
+async def test_a_wrong_by_its_topic_going_on_now_at_a_shared_place_is_offered_by_the_grammar_alone(database_url,
+                                                                                                 tmp_path):
+    rules = tmp_path / "rules.yaml"
+    shutil.copy(RULES, rules)  # no evidence file beside it: the grammar decides alone
+    bot = await Harness.start(database_url, rules_path=rules)
+    try:
+        await offered(bot, ["有人在小区里卖假药 说能治高血压 一群老人围着", "两个陌生人在楼道里挨家挨户推销 现在还在4号楼"])
+        await unanswered(bot, ["上个月有人在小区里推销净水器 后来被保安赶走了"])  # long over
+    finally:
+        await bot.close()
+

@@ -302,6 +302,8 @@ PERSISTENT = re.compile(
     r"第[几\d一二三四五六七八九十]+[天回次遍]了|这都第|"
     # never since (从上个月就没亮过, 打入冬起就不热)
     r"(?:从|自从|打从)[^，,。！!]{1,6}(?:就|起就|开始就)(?:没|不)|打[^，,。！!]{1,4}(?:起|开始)就(?:没|不)")
+# Going on as the sender speaks (人还在楼里, 现在在7号楼, 好多老人围着).
+UNDER_WAY = re.compile(r"现在在|正在|还在|这会儿?在|刚刚?在|围着")
 # A fitting named as the sender's home's (我家的门锁, 额家窗户: offers.home_fittings) is their own thing, though a
 # shared thing bears the same name; the building's parts (我家楼顶) and supplies (额家暖气) stay shared.
 OWN_HOME = re.compile(r"(?:我|额|俺)们?家的?")
@@ -927,8 +929,10 @@ def _grammar_reading(classifier: Classifier, plain: str) -> GrammarReading | Non
     report_cues = cue_weight(classifier, Intent.REPORT, norm)
     if (kind is None and result.intent is Intent.REPORT and (reading.facility or reading.place) and result.category
             and result.category.code in words.lists.get("wrong_categories", ())
-            and (report_cues > 0 or reading.persistent or FREQUENCY.search(norm))):
-        kind = Intent.REPORT  # a wrong by its very topic (电动车…在楼道充电, 陌生人…转悠) at a shared place, said to recur
+            and (report_cues > 0 or reading.persistent or FREQUENCY.search(norm) or UNDER_WAY.search(norm))):
+        # a wrong by its very topic (电动车…在楼道充电, 陌生人…转悠) at a shared place, said to recur or to be going
+        # on now (有人在小区里卖假药…好多老人围着)
+        kind = Intent.REPORT
     if kind is None and result.intent is Intent.REPORT and reading.facility and reading.persistent:
         kind = Intent.REPORT  # the classifier's report about a shared thing that has lasted (暖气都三天了还是冰的)
     if kind is None and (reading.state or reading.call) and (reading.facility or reading.place):
