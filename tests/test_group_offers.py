@@ -256,6 +256,21 @@ async def test_staff_edit_the_evidence_beside_the_rules_file(database_url, tmp_p
         await bot.close()
 
 
+@pytest.mark.parametrize("written", [
+    'real: {"钢丝绳": 9}\n',  # flow style, a quoted word
+    "weight: &strong 9\nreal:\n  钢丝绳: *strong\n",  # an anchor: read by the whole-document loader instead
+])
+async def test_an_evidence_file_edited_in_any_yaml_shape_is_read(database_url, tmp_path, written):
+    rules = tmp_path / "rules.yaml"
+    shutil.copy(RULES, rules)
+    (tmp_path / "offer_evidence.yaml").write_text(written, encoding="utf-8")
+    bot = await Harness.start(database_url, rules_path=rules)
+    try:
+        assert "登记" in await bot.resident("王姐", "电梯的钢丝绳看着毛毛糙糙的", group=GROUP)
+    finally:
+        await bot.close()
+
+
 async def test_only_overwhelming_evidence_overrules_the_grammars_silence(database_url, tmp_path):
     rules = tmp_path / "rules.yaml"
     shutil.copy(RULES, rules)

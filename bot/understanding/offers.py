@@ -524,7 +524,10 @@ class OfferEvidence:
         """The evidence file's `bias` and its `real` and `chatter` words (chatter's counted against); none when there
         is no file, or when it cannot be read (logged: the grammar then decides alone)."""
         try:
-            data = yamlfile.safe_load(path.read_text(encoding="utf-8")) or {}
+            text = path.read_text(encoding="utf-8")
+            data = yamlfile.scalar_mappings(text)  # as the miner writes it, without the peak of a node tree
+            if data is None:
+                data = yamlfile.safe_load(text) or {}
             weights: dict[str, float] = {}
             for side, sign in (("chatter", -1.0), ("real", 1.0)):
                 for word, weight in (data.get(side) or {}).items():
