@@ -20,6 +20,9 @@ def compose(text: str) -> yaml.Node | None:
     return yaml.compose(text, Loader=SafeLoader)
 
 
+NULLS = frozenset(("~", "null", "Null", "NULL"))
+
+
 def scalar_mappings(text: str) -> dict[str, str | dict[str, str]] | None:
     """The document as a mapping whose values are scalars or mappings of scalars, every scalar as written (a string),
     read event by event: a node tree of the group offers' 68,000 scalars peaks 30 MiB above the data it yields.
@@ -36,8 +39,8 @@ def scalar_mappings(text: str) -> dict[str, str | dict[str, str]] | None:
             target = top if inner is None else inner
             if key is None:
                 key = event.value
-            else:
-                target[key], key = event.value, None
+            else:  # a plain null (~, null) is empty, as the whole-document loader reads it
+                target[key], key = "" if event.implicit[0] and event.value in NULLS else event.value, None
         elif isinstance(event, yaml.MappingStartEvent) and inner is None and key is not None:
             inner = top[key] = {}
             key = None
