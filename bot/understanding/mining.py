@@ -348,8 +348,7 @@ def write_offer_evidence(path: Path, evidence: MinedEvidence, source: str) -> No
         f"# firmly (below {FIRM_VETO_BELOW} even a firm one); from {TAKE_FROM} it takes a line the grammar read no kind in, and\n"
         f"# from {ASKED_FROM} one the grammar silenced only for being put as a question; from {OVERRULE_FROM} one it silenced\n"
         "# otherwise (a supposition, a denial, hearsay, a home elsewhere, a likeness ...). Edit freely: delete a word\n"
-        "# that misleads, change a weight;"
-        " `python bench/group_offers.py --mine` writes it afresh.\n"
+        "# that misleads, change a weight; `python bench/group_offers.py --mine` writes it afresh.\n"
         f"# Mined from {source}.\n"
         + yaml.safe_dump({"bias": evidence.bias, "real": dict(real), "chatter": {w: -x for w, x in chatter}},
                          allow_unicode=True, sort_keys=False, width=1000), encoding="utf-8")
