@@ -308,3 +308,13 @@ async def test_a_fire_on_television_a_garage_not_flooded_a_childs_fever_or_a_fir
     ])
     await heard_as(bot, "地下室进水了 水都漫到楼梯口了 快来人", "garage_flooding", "119")
 
+
+
+async def test_a_near_miss_the_time_before_the_internets_news_or_a_clip_of_somewhere_unnamed_is_not_an_emergency(bot):
+    await not_heard_as_emergency(bot, [
+        "电动车充电器差点起火 幸亏拔得早",  # a near miss
+        "上回煤气泄漏那事 物业后来换了阀门",  # the time before
+        "网上说有个老人在公园晕倒了 后来被救了",  # the internet's, and over
+        "刷了个视频 说是哪个城市高楼着火 太吓人了",  # somewhere unnamed
+    ])
+    await heard_as(bot, "楼道里电动车着火了 烟很大 快打119", "fire", "119")
