@@ -804,3 +804,12 @@ async def test_a_wrong_by_its_topic_going_on_now_at_a_shared_place_is_offered_by
     finally:
         await bot.close()
 
+
+
+async def test_a_banks_booking_or_traffic_standing_still_is_chatter_and_a_nuisance_every_so_often_is_not(bot):
+    await unanswered(bot, [
+        "信用卡逾期了要预约去网点吗",  # a bank's booking, not the community's
+        "车贷还款要预约吗 有人办过没",
+        "晚高峰堵得一动不动 半小时才过一个路口",  # 一动不动 is standing still, not 动不动 (every so often)
+    ])
+    await offered(bot, ["楼下的狗动不动就叫 吵死了"])

@@ -296,7 +296,7 @@ UNCLAIMED = re.compile(r"没人(?=[领骑要坐玩]|认领)")
 # frequency (每天, 又, 一直) is not: 电梯每天早上都是送娃上学的.
 PERSISTENT = re.compile(
     ON_AND_OFF + "|"
-    r"(?:好几|[一二两三四五六七八九十几半\d]+)个?(?:天|月|星期|礼拜|周|年)(?:了|多了|都|也|还)|三天两头|隔三差五|动不动|"
+    r"(?:好几|[一二两三四五六七八九十几半\d]+)个?(?:天|月|星期|礼拜|周|年)(?:了|多了|都|也|还)|三天两头|隔三差五|(?<!一)动不动|"
     r"一天到晚|没完没了|个不停|不停地|到现在|至今|"
     # undone and back again (撕了又贴, 修了又坏, 清了又堆)
     r"[^\s，,。！!?？]了又[^\s，,。！!?？来去]|报了[几\d一二三四五六七八九十]+[回次遍天]|"
@@ -445,10 +445,11 @@ FIRST_PERSON = re.compile(r"[我额俺]")
 # question in it, nobody asking or booking for themselves.
 ASKED = re.compile(r"[吗嘛么呢？?]|(?:不|没)(?=$|[，,。！!])|咋|怎么|怎样|如何|哪|几点|几时|啥时候|什么时候|能不能|可不可以|"
                    r"要不要|有没有|多少|啥|想|约|报名|登记|帮|给我|麻烦|请")
-# A service for a car or a pet (汽车年审, 狗狗打疫苗) is the vehicle office's or a vet's, not the community's; and a
-# thing put up for sale (出售一台轮椅…有需要的私聊) is no wish, whoever it was bought for.
-NOT_OURS = re.compile(r"(?:汽车|车辆|车子|机动车)[^，,。！!]{0,2}(?:年审|年检|过户)|驾照|驾驶证|"
-                      r"(?:狗|猫|宠物)[^，,。！!]{0,6}(?:疫苗|绝育|驱虫)")
+# A service for a car or a pet (汽车年审, 狗狗打疫苗) or a loan's (还款要预约) is the vehicle office's, a vet's or a bank's,
+# not the community's, asked or booked; and a thing put up for sale (出售一台轮椅…有需要的私聊) is no wish, whoever it
+# was bought for.
+NOT_OURS = re.compile(r"(?:汽车|车辆|车子|机动车)[^，,。！!]{0,2}(?:年审|年检|过户)|驾照|驾驶证|行驶证|"
+                      r"(?:狗|猫|宠物)[^，,。！!]{0,6}(?:疫苗|绝育|驱虫)|还款|还贷|房贷|车贷|信用卡")
 FOR_SALE = re.compile(r"出售|转让|低价出|便宜出|(?:九|八|七)成新")
 OPENING_HOURS = re.compile(r"几点(?:上班|开门|下班|关门)|(?:周末|周六|周日|星期[六日天]|礼拜[六日天]|今天|明天|中午|晚上)"
                            r"[^，,。！!]{0,2}(?:开门?|上班|有人)(?:吗|不|没|么)")
@@ -798,7 +799,7 @@ def read(classifier: Classifier, norm: str, matched: tuple[str, ...] = ()) -> Re
     booked = (BOOKING_ASKED.search(norm) is not None or signed_up
               or VISIT_PLANNED.search(norm) is not None
               and (ADDRESSED_STAFF.search(norm) is not None or words.find("service_things", norm)
-                   or STAFF_NAMED.search(norm) is not None))
+                   or STAFF_NAMED.search(norm) is not None)) and NOT_OURS.search(norm) is None
     hard = next((name for name in HARD_MOODS if (said[name] if name in said else words.find(name, norm))
                  and not (name == "resolved" and relapse) and not (name == "asking_neighbours" and (whom or knowing))
                  and not (name == "lost_and_found" and wrong is not None)  # 从楼上丢了个瓶子 is thrown, not lost
