@@ -318,3 +318,22 @@ async def test_a_near_miss_the_time_before_the_internets_news_or_a_clip_of_somew
         "刷了个视频 说是哪个城市高楼着火 太吓人了",  # somewhere unnamed
     ])
     await heard_as(bot, "楼道里电动车着火了 烟很大 快打119", "fire", "119")
+
+
+@pytest.mark.parametrize("text", [
+    "我外孙在楼下滑滑梯 一眨眼就不见了 穿蓝衣服 大家帮忙看看",  # gone in a blink, a grandchild
+    "孙女刚才还在门口 一回头人就不见了 谁看见了",
+    "有人看到一个老爷子没 戴灰帽子 往公园那边去了 家里人到处找",  # asked after by sight, the family searching
+])
+async def test_a_grandchild_gone_in_a_blink_or_an_old_man_searched_for_is_someone_missing(bot, text):
+    await heard_as(bot, text, "person_missing", "110")
+
+
+async def test_a_child_found_again_or_a_cat_searched_for_is_not_someone_missing(bot):
+    await not_heard_as_emergency(bot, ["一转眼娃就不见了 找到了 在楼下玩呢", "谁看见我家橘猫了 家里人到处找"])
+
+
+async def test_an_emergency_said_with_a_bookings_or_a_wishs_words_is_still_an_emergency(bot):
+    await heard_as(bot, "老人走失了 想请大家帮忙留意", "person_missing", "110")  # 想请…帮忙 reads as a booking
+    answer = await bot.resident("老王", "我外孙在楼下滑滑梯 一眨眼就不见了 大家帮忙看看")  # a private chat
+    assert "【紧急】" in answer and "110" in answer, answer

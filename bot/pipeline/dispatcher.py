@@ -24,6 +24,7 @@ from bot.pipeline.limits import TOO_FAST, SenderLimit
 from bot.pipeline.messages import Button, Inbound, Reply, clean_text, storable
 from bot.pipeline.retry import first_retry, payload_of
 from bot.understanding.classifier import Classification, Classifier, Intent
+from bot.understanding.emergencies import emergency_in
 from bot.understanding.offers import offer_kind
 from bot.understanding.triggers import fold_triggers
 from models import InboundMessage, InboundStatus, Outbox
@@ -394,6 +395,8 @@ class Dispatcher:
         else:
             intent = Intent.REPORT if ctx.inbound.media and not ctx.state.is_open else Intent.CHATTER
         slash_or_tag = ctx.text.startswith("/") or ("#" in ctx.text and explicit)
+        if intent in (Intent.WISH, Intent.APPOINTMENT) and not slash_or_tag and emergency_in(ctx.text) is not None:
+            intent = Intent.REPORT  # an emergency is reported at once, whatever else its words ask (大家帮忙看看)
         if intent in (Intent.CANCEL, Intent.HELP) or (slash_or_tag and intent in self.router.intents):
             return await self.router.intents[intent](ctx)
         if ctx.state.is_open:
