@@ -813,3 +813,14 @@ async def test_a_banks_booking_or_traffic_standing_still_is_chatter_and_a_nuisan
         "晚高峰堵得一动不动 半小时才过一个路口",  # 一动不动 is standing still, not 动不动 (every so often)
     ])
     await offered(bot, ["楼下的狗动不动就叫 吵死了"])
+
+
+async def test_a_booking_for_kin_a_sign_up_ahead_a_room_borrowed_a_newcomers_papers_or_a_repair_gone_worse_are_offered(bot):
+    await offered(bot, [
+        "听说社区下周有免费理发 给我爸约一个",  # hearsay of the service, the booking the sender's own
+        "听说社区下周三有义诊 能提前报名不 我爸想看看眼睛",
+        "想借用一下社区的会议室 开个楼栋会 周四晚上行吗",  # the community's room
+        "额是外地的 想办个居住证 要带啥材料",  # the sender from elsewhere: no news from elsewhere
+        "暖气修好了反而不热了 4号楼",  # a repair that made it worse
+    ])
+    await unanswered(bot, ["社区组织包饺子 大家可以报名参加", "外地的小区停水三天了"])

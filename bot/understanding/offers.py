@@ -236,7 +236,7 @@ FIXED = re.compile(r"(?:掏|修|通|弄|清|换|处理)完(?:了)?就(?:好|没|
                    r"(?:很快|当天|马上|立马|及时|第二天|没多久)(?:就)?(?:来)?(?:换|修|通|处理|弄好|解决|来人)")
 # A promise gone unkept is a complaint again (说来修，一个礼拜了还没来); so is a fault fixed and back (修好了又坏了).
 OVERDUE = re.compile(r"还没|都没|也没|没来|不来|没人来|影子|人影|不见人|没见人|还是那样|还那样|还是老样子|照旧|这都|拖着|还拖")
-RELAPSE = re.compile(r"又|还是|结果|没两天|没几天|没过几天|但是|可是")
+RELAPSE = re.compile(r"又|还是|结果|没两天|没几天|没过几天|但是|可是|反而|反倒")
 # An exclamation that opens a line (坏了，我忘关煤气了) is about the sender, not a thing.
 INTERJECTION = re.compile(r"^(?:坏了|完了|糟了|惨了|完蛋了)(?:完了)?[，,!！。\s]+")
 # Problem states as grammar: a verb that cannot reach its result (关不上, 抬不起来, 充不进去); a bad quality to a
@@ -290,7 +290,7 @@ INJURY = re.compile(r"摔(?:了|伤|断|下来|跤)|磕(?:破|伤)|划(?:破|伤
 NOT_AN_INJURY = re.compile(r"跳舞|打球|踢球|跑步|学骑|骑车|滑冰|滑板|锻炼|爬山|不小心|自己|点皮|没事|不要紧|不严重|还好|"
                            r"小心|当心|注意|别|防止|以防|万一|容易|免得|省得")
 # 外地人, 外地车 are people and cars here, not a compound elsewhere (外地的小区).
-OUTSIDER = re.compile(r"外地(?=人|的人|口音|车|牌|来的|户口|户籍)")  # who someone is, not where a thing is
+OUTSIDER = re.compile(r"外地(?=人|的人|口音|车|牌|来|户口|户籍)|(?<=[我额俺们是])外地(?=的)")  # who someone is, not where a thing is
 UNCLAIMED = re.compile(r"没人(?=[领骑要坐玩]|认领)")
 # It has lasted or keeps coming back (都三天了, 好几个月了, 三天两头): a complaint's mark on a shared thing. Plain
 # frequency (每天, 又, 一直) is not: 电梯每天早上都是送娃上学的.
@@ -349,14 +349,17 @@ BOOKING_ASKED = re.compile(r"(?:(?:帮|给)(?:我|额|俺)?(?:家)?(?:爸妈|父
                           r"老伴|孩子|娃)?|帮忙|想|能不?能?|可以|可不可以|要)先?约上?[^，,。！!]{0,14}"
                           r"(?:上门|来家|到家|到小区|网格员|社区|物业|师傅|时间|评估|安检|办公|咨询|体检|筛查|义诊|义剪|医生|"
                           r"疫苗|接种|助浴|理发|律师|调解|号)|"
-                          r"(?:跟|和|找)[^，,。！!]{0,8}约个?时间|(?:能(?:不能)?|可以|可不可以|怎么|咋个?|在哪)先?(?:预约|约)|"
+                          r"(?:跟|和|找)[^，,。！!]{0,8}约个?时间|(?:能(?:不能)?|可以|可不可以|怎么|咋个?|在哪)(?:先|提前)?(?:预约|约)|(?:能|可以|可不可以)提前报名|"
+                          # one booked for kin, the service named before (免费理发…想给我妈约一个)
+                          r"(?:帮|给)(?:我|额|俺)(?:家)?(?:爸妈|父母|老人|爸|妈|奶奶|爷爷|外婆|外公|姥姥|姥爷|老伴|孩子|娃)?"
+                          r"约一?个(?:号|时间)?$|"
                           r"预约[不吗么]|(?<![的])(?:想|要|我要|额要)预约(?!的)|(?:能|可以|想)book|"
                           # a visit asked for (社保认证能上门不)
                           r"(?:能|可以)(?:不能)?上门[^，,。！!]{0,4}(?:吗|不|么|没)|"
                           # a room of the community's (活动室周六能不能借我用一下), staff asked to come (你们啥时候能来一趟,
                           # 想请社区的人来开个楼栋会)
                           r"(?:活动室|会议室|场地|儿童之家|活动中心)[^，,。！!]{0,8}(?:借|能用|用一下|订一下|预订)|"
-                          r"(?:借|用|订)[^，,。！!]{0,4}(?:活动室|会议室|儿童之家|活动中心)|"
+                          r"(?:借|用|订)[^，,。！!]{0,6}(?:活动室|会议室|儿童之家|活动中心)|广场(?:能不能|可以|可不可以|想)?借用|"
                           r"(?:啥时候|什么时候|哪天)能?(?:来|过来)一趟|想请(?:社区|网格员?|物业|居委会|你们)[^，,。！!]{0,6}来|"
                           r"(?:来|到)(?:我|额|俺)?家里?一趟|找个时间(?:去|来|过来|过去)|想约你们来|"
                           # a booking opening the line (约一下给额家安个烟感), a number taken (挂个眼科的号), a visit to
