@@ -337,3 +337,13 @@ async def test_an_emergency_said_with_a_bookings_or_a_wishs_words_is_still_an_em
     await heard_as(bot, "老人走失了 想请大家帮忙留意", "person_missing", "110")  # 想请…帮忙 reads as a booking
     answer = await bot.resident("老王", "我外孙在楼下滑滑梯 一眨眼就不见了 大家帮忙看看")  # a private chat
     assert "【紧急】" in answer and "110" in answer, answer
+
+
+async def test_a_likeness_a_screens_or_a_markets_heat_or_a_copula_typed_near_a_fire_is_not_an_emergency(bot):
+    await not_heard_as_emergency(bot, [
+        "晚上的云红得像着火了一样 快去看",  # a likeness
+        "着火了着火了 我说的是我家的基金",  # explained away
+        "这个综艺太火了 弹幕都着火了",  # a screen's heat
+        "西安是火炉 宝鸡凉快多了",  # 是火 is no 失火 typed by its sound
+    ])
+    await heard_as(bot, "楼道里像着火了一样 浓烟滚滚 快来人", "fire", "119")  # the likeness read past, the smoke not

@@ -23,8 +23,13 @@ class Emergency:
 
 # Fire or smoke as a figure of speech (气得冒烟, 嗓子冒烟, 钱包着火了): no fire; the offer grammar blanks it too.
 FIGURATIVE = re.compile(r"(?:热|气|急|渴|辣|累|馋|涨)得.{0,6}(?:冒烟|着火)|(?:嗓子|喉咙|脑袋|头)(?:都|快|要)?冒烟|"
-                        r"(?:整个人|心里)(?:都)?着火|钱包[^，,。！!]{0,3}着火|直播间[^，,。！!]{0,3}着火|"
+                        r"(?:整个人|心里)(?:都)?着火|"
+                        # a screen's or a market's heat (评论区都着火了, 股市着火), one explained away (我说的是股市)
+                        r"(?:钱包|直播间|评论区|弹幕|热搜|股市|股票|基金|大盘)[^，,。！!]{0,3}着火|我说的是|"
                         r"炒[^，,。！!]{0,6}糊|厨房杀手")
+# A likeness (红得像着火了一样, 吵得跟着火似的) names no fire: it is read past, not the whole line (像着火一样 浓烟滚滚).
+LIKENESS = re.compile(r"像[^，,。！!]{0,3}(?:着火|起火|冒烟|失火)了?(?:一样|似的|一般)?|"
+                      r"(?:跟|和)?(?:着火|冒烟)了?(?:一样|似的|一般)")
 # Laughter typed as an emoji or a WeChat sticker code (the text's normal form keeps no emoji): read as 哈哈.
 LAUGHS = re.compile(r"[😂🤣😆😄😁🤭😅😹]|\[(?:偷笑|破涕为笑|笑哭|呲牙|憨笑|坏笑|奸笑|捂嘴笑)\]")
 # Another city, or another of Baoji's districts and counties, spoken of as where something is (西安那个, 陈仓区那边).
@@ -174,16 +179,21 @@ for _word in SOUNDED:
         _SOUNDED_BY_CHAR.setdefault(_char, []).append((_word, _place))
 
 
+# The commonest characters of grammar: typed as themselves far oftener than for a word that sounds like them.
+GRAMMAR_CHARS = frozenset("是的了在有就也都和不我你他她这那个")
+
+
 def sounded_out(norm: str) -> str:
     """The text with the emergency and booking words it types by their sound written right: a window as long as the
-    word, each character right or read alike by its main reading, at least half of them right."""
+    word, each character right or read alike by its main reading, at least half of them right, none of the wrong
+    ones a word of grammar (西安是火炉 is no 失火: 是 is far likelier meant than mistyped)."""
     for at, char in enumerate(norm):
         for word, place in _SOUNDED_BY_CHAR.get(char, ()):
             start = at - place
             window = norm[start:start + len(word)]
             if (start >= 0 and len(window) == len(word) and window != word
                     and sum(a == b for a, b in zip(window, word, strict=True)) * 2 >= len(word)
-                    and all(a == b or char_readings(a)[:1] == char_readings(b)[:1] != ()
+                    and all(a == b or char_readings(a)[:1] == char_readings(b)[:1] != () and a not in GRAMMAR_CHARS
                             for a, b in zip(window, word, strict=True))):
                 norm = norm[:start] + word + norm[start + len(word):]
     return norm
@@ -202,7 +212,7 @@ def emergency_in(text: str) -> Emergency | None:
 
 def emergency_in_plain(plain: str) -> Emergency | None:
     """emergency_in of a text already made plain (plain_text)."""
-    norm = sounded_out(plain)
+    norm = LIKENESS.sub(" ", sounded_out(plain))
     if _NOT_NOW.search(norm) or FIGURATIVE.search(norm):
         return None
     emergency = next((e for e in EMERGENCIES if e.pattern.search(norm)), None)
