@@ -824,3 +824,12 @@ async def test_a_booking_for_kin_a_sign_up_ahead_a_room_borrowed_a_newcomers_pap
         "暖气修好了反而不热了 4号楼",  # a repair that made it worse
     ])
     await unanswered(bot, ["社区组织包饺子 大家可以报名参加", "外地的小区停水三天了"])
+
+
+async def test_a_booking_said_to_be_needed_or_a_passports_is_no_booking_asked(bot):
+    await unanswered(bot, [
+        "校医院好像要预约",  # what a place requires, not a booking asked
+        "听说办护照要预约 有人办过吗",  # the exit-entry office's, not the community's
+        "办港澳通行证要不要预约 在哪办",
+    ])
+    await offered(bot, ["我想预约周三上午办居住证"])

@@ -353,7 +353,8 @@ BOOKING_ASKED = re.compile(r"(?:(?:帮|给)(?:我|额|俺)?(?:家)?(?:爸妈|父
                           # one booked for kin, the service named before (免费理发…想给我妈约一个)
                           r"(?:帮|给)(?:我|额|俺)(?:家)?(?:爸妈|父母|老人|爸|妈|奶奶|爷爷|外婆|外公|姥姥|姥爷|老伴|孩子|娃)?"
                           r"约一?个(?:号|时间)?$|"
-                          r"预约[不吗么]|(?<![的])(?:想|要|我要|额要)预约(?!的)|(?:能|可以|想)book|"
+                          # (what a place requires, 还要预约, 好像要预约, is no booking asked)
+                          r"预约[不吗么]|(?<![的还也都像是得])(?:想|要|我要|额要)预约(?!的)|(?:能|可以|想)book|"
                           # a visit asked for (社保认证能上门不)
                           r"(?:能|可以)(?:不能)?上门[^，,。！!]{0,4}(?:吗|不|么|没)|"
                           # a room of the community's (活动室周六能不能借我用一下), staff asked to come (你们啥时候能来一趟,
@@ -448,11 +449,11 @@ FIRST_PERSON = re.compile(r"[我额俺]")
 # question in it, nobody asking or booking for themselves.
 ASKED = re.compile(r"[吗嘛么呢？?]|(?:不|没)(?=$|[，,。！!])|咋|怎么|怎样|如何|哪|几点|几时|啥时候|什么时候|能不能|可不可以|"
                    r"要不要|有没有|多少|啥|想|约|报名|登记|帮|给我|麻烦|请")
-# A service for a car or a pet (汽车年审, 狗狗打疫苗) or a loan's (还款要预约) is the vehicle office's, a vet's or a bank's,
-# not the community's, asked or booked; and a thing put up for sale (出售一台轮椅…有需要的私聊) is no wish, whoever it
-# was bought for.
+# A service for a car or a pet (汽车年审, 狗狗打疫苗), a loan's (还款要预约) or a passport's is the vehicle office's, a vet's,
+# a bank's or the exit-entry office's, not the community's, asked or booked; and a thing put up for sale
+# (出售一台轮椅…有需要的私聊) is no wish, whoever it was bought for.
 NOT_OURS = re.compile(r"(?:汽车|车辆|车子|机动车)[^，,。！!]{0,2}(?:年审|年检|过户)|驾照|驾驶证|行驶证|"
-                      r"(?:狗|猫|宠物)[^，,。！!]{0,6}(?:疫苗|绝育|驱虫)|还款|还贷|房贷|车贷|信用卡")
+                      r"(?:狗|猫|宠物)[^，,。！!]{0,6}(?:疫苗|绝育|驱虫)|还款|还贷|房贷|车贷|信用卡|港澳通行证|台湾通行证|护照|签证")
 FOR_SALE = re.compile(r"出售|转让|低价出|便宜出|(?:九|八|七)成新")
 OPENING_HOURS = re.compile(r"几点(?:上班|开门|下班|关门)|(?:周末|周六|周日|星期[六日天]|礼拜[六日天]|今天|明天|中午|晚上)"
                            r"[^，,。！!]{0,2}(?:开门?|上班|有人)(?:吗|不|没|么)")
