@@ -833,3 +833,11 @@ async def test_a_booking_said_to_be_needed_or_a_passports_is_no_booking_asked(bo
         "办港澳通行证要不要预约 在哪办",
     ])
     await offered(bot, ["我想预约周三上午办居住证"])
+
+
+async def test_heating_cut_off_in_the_cold_or_a_corridor_light_flickering_is_offered_the_seasons_end_is_not(bot):
+    await offered(bot, [
+        "今天又停暖了 屋里冻死人了",  # an outage that froze the home
+        "走廊灯一直闪 求换一下",  # the corridor is shared
+    ])
+    await unanswered(bot, ["听说今年三月十五号停暖 跟往年一样"])  # the heating season's end
