@@ -347,3 +347,8 @@ async def test_a_likeness_a_screens_or_a_markets_heat_or_a_copula_typed_near_a_f
         "西安是火炉 宝鸡凉快多了",  # 是火 is no 失火 typed by its sound
     ])
     await heard_as(bot, "楼道里像着火了一样 浓烟滚滚 快来人", "fire", "119")  # the likeness read past, the smoke not
+
+
+async def test_someone_down_at_home_while_the_sender_is_away_is_an_emergency_one_elsewhere_is_not(bot):
+    await heard_as(bot, "我爸一个人在家晕倒了 我在外地 谁能先去看看 5号楼2单元", "person_down", "120")
+    await not_heard_as_emergency(bot, ["外地有个小区着火了", "我在老家 听说村里有人晕倒了"])
