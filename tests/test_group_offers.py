@@ -841,3 +841,13 @@ async def test_heating_cut_off_in_the_cold_or_a_corridor_light_flickering_is_off
         "走廊灯一直闪 求换一下",  # the corridor is shared
     ])
     await unanswered(bot, ["听说今年三月十五号停暖 跟往年一样"])  # the heating season's end
+
+
+async def test_a_thing_begged_or_borrowed_for_someone_in_hardship_is_a_micro_wish_a_ladder_borrowed_is_not(bot):
+    kinds = await offered(bot, [
+        "邻居家的孩子白血病在治疗 想求一个玩具熊",
+        "我爸走路不稳 谁家有闲置的拐杖 想借一个",
+        "对门大爷一个人住 想求一次上门理发",
+    ])
+    assert all("微心愿" in answer for answer in kinds.values()), kinds
+    await unanswered(bot, ["谁家有梯子 想借一个 挂个灯笼"])  # no hardship: a neighbourly favour
