@@ -851,3 +851,12 @@ async def test_a_thing_begged_or_borrowed_for_someone_in_hardship_is_a_micro_wis
     ])
     assert all("微心愿" in answer for answer in kinds.values()), kinds
     await unanswered(bot, ["谁家有梯子 想借一个 挂个灯笼"])  # no hardship: a neighbourly favour
+
+
+async def test_where_a_booking_is_made_a_friends_home_elsewhere_or_the_school_run_is_chatter(bot):
+    await unanswered(bot, [
+        "祭扫在民政公众号上就能约 不用跑",  # an answer: where one books
+        "同事家楼上漏水了 不是咱小区的 该找谁管",  # not our compound, said so
+        "放学接娃 学校门口堵得水泄不通 天天这样",  # the school run's traffic
+    ])
+    await offered(bot, ["能约个时间给我妈做体检吗"])

@@ -195,7 +195,8 @@ NO_NOTICE = re.compile(r"(?:没|不(?!过)|也不|都不|也没|连个)[^，,。
 BUSY = re.compile(r"排(?:了|起)?长?队|排到(?:门口|外面|马路)|排了(?:半天|好久|一上午|一下午)|人太?多|好多人|"
                   r"都满了|满了|满满的|借光|抢光|卖完|没位置|没车位|被(?:人)?骑走|骑光|一辆都没|"
                   # traffic at a junction or a rush hour (下班高峰那个路口天天堵), not a thing someone left in the way
-                  r"(?:路口|高峰|堵车|大道|马路上|路上|上下班|上班|下班|这会儿)[^，,。！!摆停占放堆]{0,6}堵(?:车|死了?|得慌|了)?")
+                  r"(?:路口|高峰|堵车|大道|马路上|路上|上下班|上班|下班|这会儿|上学|放学|送孩子|接孩子|送娃|接娃)"
+                  r"[^，,。！!摆停占放堆]{0,6}堵(?:车|死了?|得慌|了)?")
 # A promise, said in other words than the rules file's (说上礼拜就来修), or someone already on it (供电局的人已经到了,
 # 物业已经拉了警戒线, 师傅在路上了); it is overdue when nothing came of it.
 PROMISE = re.compile(r"说[^，,。！!]{0,8}(?:来|就|要|会)[^，,。！!]{0,2}(?:修|换|弄|处理|看|收|清)|"
@@ -349,7 +350,7 @@ BOOKING_ASKED = re.compile(r"(?:(?:帮|给)(?:我|额|俺)?(?:家)?(?:爸妈|父
                           r"老伴|孩子|娃)?|帮忙|想|能不?能?|可以|可不可以|要)先?约上?[^，,。！!]{0,14}"
                           r"(?:上门|来家|到家|到小区|网格员|社区|物业|师傅|时间|评估|安检|办公|咨询|体检|筛查|义诊|义剪|医生|"
                           r"疫苗|接种|助浴|理发|律师|调解|号)|"
-                          r"(?:跟|和|找)[^，,。！!]{0,8}约个?时间|(?:能(?:不能)?|可以|可不可以|怎么|咋个?|在哪)(?:先|提前)?(?:预约|约)|(?:能|可以|可不可以)提前报名|"
+                          r"(?:跟|和|找)[^，,。！!]{0,8}约个?时间|(?<![就都也])(?:能(?:不能)?|可以|可不可以|怎么|咋个?|在哪)(?:先|提前)?(?:预约|约)|(?:能|可以|可不可以)提前报名|"
                           # one booked for kin, the service named before (免费理发…想给我妈约一个)
                           r"(?:帮|给)(?:我|额|俺)(?:家)?(?:爸妈|父母|老人|爸|妈|奶奶|爷爷|外婆|外公|姥姥|姥爷|老伴|孩子|娃)?"
                           r"约一?个(?:号|时间)?$|"
@@ -449,11 +450,11 @@ FIRST_PERSON = re.compile(r"[我额俺]")
 # question in it, nobody asking or booking for themselves.
 ASKED = re.compile(r"[吗嘛么呢？?]|(?:不|没)(?=$|[，,。！!])|咋|怎么|怎样|如何|哪|几点|几时|啥时候|什么时候|能不能|可不可以|"
                    r"要不要|有没有|多少|啥|想|约|报名|登记|帮|给我|麻烦|请")
-# A service for a car or a pet (汽车年审, 狗狗打疫苗), a loan's (还款要预约) or a passport's is the vehicle office's, a vet's,
-# a bank's or the exit-entry office's, not the community's, asked or booked; and a thing put up for sale
+# A service for a car or a pet (汽车年审, 狗狗打疫苗), a loan's (还款要预约), a passport's or a ward's is the vehicle office's,
+# a vet's, a bank's, the exit-entry office's or the hospital's, not the community's, asked or booked; and a thing put up for sale
 # (出售一台轮椅…有需要的私聊) is no wish, whoever it was bought for.
 NOT_OURS = re.compile(r"(?:汽车|车辆|车子|机动车)[^，,。！!]{0,2}(?:年审|年检|过户)|驾照|驾驶证|行驶证|"
-                      r"(?:狗|猫|宠物)[^，,。！!]{0,6}(?:疫苗|绝育|驱虫)|还款|还贷|房贷|车贷|信用卡|港澳通行证|台湾通行证|护照|签证")
+                      r"(?:狗|猫|宠物)[^，,。！!]{0,6}(?:疫苗|绝育|驱虫)|还款|还贷|房贷|车贷|信用卡|港澳通行证|台湾通行证|护照|签证|住院部|陪护证")
 FOR_SALE = re.compile(r"出售|转让|低价出|便宜出|(?:九|八|七)成新")
 OPENING_HOURS = re.compile(r"几点(?:上班|开门|下班|关门)|(?:周末|周六|周日|星期[六日天]|礼拜[六日天]|今天|明天|中午|晚上)"
                            r"[^，,。！!]{0,2}(?:开门?|上班|有人)(?:吗|不|没|么)")
