@@ -352,3 +352,17 @@ async def test_a_likeness_a_screens_or_a_markets_heat_or_a_copula_typed_near_a_f
 async def test_someone_down_at_home_while_the_sender_is_away_is_an_emergency_one_elsewhere_is_not(bot):
     await heard_as(bot, "我爸一个人在家晕倒了 我在外地 谁能先去看看 5号楼2单元", "person_down", "120")
     await not_heard_as_emergency(bot, ["外地有个小区着火了", "我在老家 听说村里有人晕倒了"])
+
+
+@pytest.mark.parametrize("text,number,code", [
+    ("我公公早上出去遛弯到现在没回来 有点糊涂 手机也没带", "110", "person_missing"),  # kin by marriage
+    ("孩子被反锁在家里了 才两岁 一直在哭 钥匙在我身上", "110", "locked_in_home"),
+    ("单元门口一个大爷晕过去了 快来人", "120", "person_down"),
+])
+async def test_an_in_law_not_back_a_child_locked_in_at_home_or_someone_passed_out_is_an_emergency(
+        bot, text, number, code):
+    await heard_as(bot, text, code, number)
+
+
+async def test_a_child_kept_in_to_do_homework_is_not_locked_in(bot):
+    await not_heard_as_emergency(bot, ["把娃关在房间里写作业 不写完不许出来"])

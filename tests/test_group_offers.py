@@ -860,3 +860,11 @@ async def test_where_a_booking_is_made_a_friends_home_elsewhere_or_the_school_ru
         "放学接娃 学校门口堵得水泄不通 天天这样",  # the school run's traffic
     ])
     await offered(bot, ["能约个时间给我妈做体检吗"])
+
+
+async def test_a_dog_barking_all_night_or_a_power_cut_of_our_building_alone_is_offered(bot):
+    await offered(bot, [
+        "对面楼那家的狗叫了一晚上 根本睡不着",  # a dog's barking all night
+        "又停电了 就我们这一栋 咋回事啊",  # our building alone: a fault, not the district's cut
+    ])
+    await unanswered(bot, ["明天全区停电 通知说下午五点来电"])

@@ -183,6 +183,9 @@ OUTAGE = re.compile(r"停了?(?:好几|[一二两三四五六七八九十几半\
                     r"断了?[水电气暖](?![表费卡箱])")
 SPOILED = re.compile(r"[化坏臭烧死]了|[做洗吃睡烧]不成|[喝吃洗做睡]不上|没法[做洗吃睡用]|耽误|冻(?:死|坏|僵|醒|得)")
 UNTOUCHED = re.compile(r"没赶上|不在家|在外面|没影响|不影响")
+# An outage of ours alone (就我们这一栋, 别的楼都有电): a fault here, not the district's cut.
+OURS_ALONE = re.compile(r"(?:别的楼|别人家|别家|隔壁楼|其他楼|对面楼)(?:都|还)?有(?:电|水|暖气?)|"
+                        r"就(?:我们|额们|咱|我家|额家)(?:这)?一?(?:栋|单元|层|家|楼)|整(?:栋|个单元|层)(?:楼)?都")
 # Nobody told of it (连个通知都没有, 也不说一声): a complaint, not a notice.
 NO_NOTICE = re.compile(r"(?:没|不(?!过)|也不|都不|也没|连个)[^，,。！!]{0,3}(?:通知|说一声|打招呼|打个招呼|提前说)|"
                        r"通知都没有?|招呼都不打|也没人说|"
@@ -823,7 +826,7 @@ def read(classifier: Classifier, norm: str, matched: tuple[str, ...] = ()) -> Re
     personal = (words.find("personal_things", norm) or shared != unowned or BOUGHT.search(norm) is not None
                 or MINE.search(norm) is not None)
     outage = (OUTAGE.search(shared) is not None and UNTOUCHED.search(norm) is None and not outage_of_own(words, norm)
-              and (personal or (SPOILED.search(norm) or NO_NOTICE.search(norm)) is not None))
+              and (personal or (SPOILED.search(norm) or NO_NOTICE.search(norm) or OURS_ALONE.search(norm)) is not None))
     facility = outage or words.find("shared_things", shared) or any(
         words.find("shared_things", word) for word in matched
         if not words.find("personal_things", word) and (word not in norm or word in shared))
