@@ -971,6 +971,12 @@ def _grammar_reading(classifier: Classifier, plain: str) -> GrammarReading | Non
     if kind is None and (reading.service or cue_weight(classifier, Intent.APPOINTMENT, norm) >= BOOKING_CUE
                          or reading.booked and not reading.personal):
         return GrammarReading(Intent.APPOINTMENT, plain, True, False, asked)
+    if kind is None and result.category is not None and LIKENESS.search(norm) is not None:
+        # no kind read, and what the classifier's topic words name is only a likeness (工资跟下水道一样 一到手就漏光了)
+        unliked = LIKENESS.sub(lambda m: " " * len(m.group()), norm)
+        topics = [word for word in map(normalize, result.keywords) if PROBLEM_CHARS.isdisjoint(word) and word in norm]
+        if topics and not any(word in unliked for word in topics):
+            return silenced(reading, result, plain, firm)
     return GrammarReading(kind, plain, firm, False, asked)
 
 
