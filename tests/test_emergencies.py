@@ -354,7 +354,7 @@ async def test_someone_down_at_home_while_the_sender_is_away_is_an_emergency_one
     await not_heard_as_emergency(bot, ["外地有个小区着火了", "我在老家 听说村里有人晕倒了"])
 
 
-@pytest.mark.parametrize("text,number,code", [
+@pytest.mark.parametrize(("text", "number", "code"), [
     ("我公公早上出去遛弯到现在没回来 有点糊涂 手机也没带", "110", "person_missing"),  # kin by marriage
     ("孩子被反锁在家里了 才两岁 一直在哭 钥匙在我身上", "110", "locked_in_home"),
     ("单元门口一个大爷晕过去了 快来人", "120", "person_down"),

@@ -294,7 +294,8 @@ INJURY = re.compile(r"摔(?:了|伤|断|下来|跤)|磕(?:破|伤)|划(?:破|伤
 NOT_AN_INJURY = re.compile(r"跳舞|打球|踢球|跑步|学骑|骑车|滑冰|滑板|锻炼|爬山|不小心|自己|点皮|没事|不要紧|不严重|还好|"
                            r"小心|当心|注意|别|防止|以防|万一|容易|免得|省得")
 # 外地人, 外地车 are people and cars here, not a compound elsewhere (外地的小区).
-OUTSIDER = re.compile(r"外地(?=人|的人|口音|车|牌|来|户口|户籍)|(?<=[我额俺们是])外地(?=的)")  # who someone is, not where a thing is
+# who someone is, not where a thing is (额是外地的: the sender)
+OUTSIDER = re.compile(r"外地(?=人|的人|口音|车|牌|来|户口|户籍)|(?<=[我额俺们是])外地(?=的)")
 UNCLAIMED = re.compile(r"没人(?=[领骑要坐玩]|认领)")
 # It has lasted or keeps coming back (都三天了, 好几个月了, 三天两头): a complaint's mark on a shared thing. Plain
 # frequency (每天, 又, 一直) is not: 电梯每天早上都是送娃上学的.
@@ -353,7 +354,9 @@ BOOKING_ASKED = re.compile(r"(?:(?:帮|给)(?:我|额|俺)?(?:家)?(?:爸妈|父
                           r"老伴|孩子|娃)?|帮忙|想|能不?能?|可以|可不可以|要)先?约上?[^，,。！!]{0,14}"
                           r"(?:上门|来家|到家|到小区|网格员|社区|物业|师傅|时间|评估|安检|办公|咨询|体检|筛查|义诊|义剪|医生|"
                           r"疫苗|接种|助浴|理发|律师|调解|号)|"
-                          r"(?:跟|和|找)[^，,。！!]{0,8}约个?时间|(?<![就都也])(?:能(?:不能)?|可以|可不可以|怎么|咋个?|在哪)(?:先|提前)?(?:预约|约)|(?:能|可以|可不可以)提前报名|"
+                          r"(?:跟|和|找)[^，,。！!]{0,8}约个?时间|"
+                          r"(?<![就都也])(?:能(?:不能)?|可以|可不可以|怎么|咋个?|在哪)(?:先|提前)?(?:预约|约)|"
+                          r"(?:能|可以|可不可以)提前报名|"
                           # one booked for kin, the service named before (免费理发…想给我妈约一个)
                           r"(?:帮|给)(?:我|额|俺)(?:家)?(?:爸妈|父母|老人|爸|妈|奶奶|爷爷|外婆|外公|姥姥|姥爷|老伴|孩子|娃)?"
                           r"约一?个(?:号|时间)?$|"
@@ -453,11 +456,12 @@ FIRST_PERSON = re.compile(r"[我额俺]")
 # question in it, nobody asking or booking for themselves.
 ASKED = re.compile(r"[吗嘛么呢？?]|(?:不|没)(?=$|[，,。！!])|咋|怎么|怎样|如何|哪|几点|几时|啥时候|什么时候|能不能|可不可以|"
                    r"要不要|有没有|多少|啥|想|约|报名|登记|帮|给我|麻烦|请")
-# A service for a car or a pet (汽车年审, 狗狗打疫苗), a loan's (还款要预约), a passport's or a ward's is the vehicle office's,
-# a vet's, a bank's, the exit-entry office's or the hospital's, not the community's, asked or booked; and a thing put up for sale
-# (出售一台轮椅…有需要的私聊) is no wish, whoever it was bought for.
+# A service for a car or a pet (汽车年审, 狗狗打疫苗), a loan's (还款要预约), a passport's or a ward's is the vehicle
+# office's, a vet's, a bank's, the exit-entry office's or the hospital's, not the community's, asked or booked; and a
+# thing put up for sale (出售一台轮椅…有需要的私聊) is no wish, whoever it was bought for.
 NOT_OURS = re.compile(r"(?:汽车|车辆|车子|机动车)[^，,。！!]{0,2}(?:年审|年检|过户)|驾照|驾驶证|行驶证|"
-                      r"(?:狗|猫|宠物)[^，,。！!]{0,6}(?:疫苗|绝育|驱虫)|还款|还贷|房贷|车贷|信用卡|港澳通行证|台湾通行证|护照|签证|住院部|陪护证")
+                      r"(?:狗|猫|宠物)[^，,。！!]{0,6}(?:疫苗|绝育|驱虫)|还款|还贷|房贷|车贷|信用卡|"
+                      r"港澳通行证|台湾通行证|护照|签证|住院部|陪护证")
 FOR_SALE = re.compile(r"出售|转让|低价出|便宜出|(?:九|八|七)成新")
 OPENING_HOURS = re.compile(r"几点(?:上班|开门|下班|关门)|(?:周末|周六|周日|星期[六日天]|礼拜[六日天]|今天|明天|中午|晚上)"
                            r"[^，,。！!]{0,2}(?:开门?|上班|有人)(?:吗|不|没|么)")
@@ -826,7 +830,8 @@ def read(classifier: Classifier, norm: str, matched: tuple[str, ...] = ()) -> Re
     personal = (words.find("personal_things", norm) or shared != unowned or BOUGHT.search(norm) is not None
                 or MINE.search(norm) is not None)
     outage = (OUTAGE.search(shared) is not None and UNTOUCHED.search(norm) is None and not outage_of_own(words, norm)
-              and (personal or (SPOILED.search(norm) or NO_NOTICE.search(norm) or OURS_ALONE.search(norm)) is not None))
+              and (personal or (SPOILED.search(norm) or NO_NOTICE.search(norm) or OURS_ALONE.search(norm))
+                   is not None))
     facility = outage or words.find("shared_things", shared) or any(
         words.find("shared_things", word) for word in matched
         if not words.find("personal_things", word) and (word not in norm or word in shared))
@@ -974,7 +979,8 @@ def _grammar_reading(classifier: Classifier, plain: str) -> GrammarReading | Non
     if kind is None and result.category is not None and LIKENESS.search(norm) is not None:
         # no kind read, and what the classifier's topic words name is only a likeness (工资跟下水道一样 一到手就漏光了)
         unliked = LIKENESS.sub(lambda m: " " * len(m.group()), norm)
-        topics = [word for word in map(normalize, result.keywords) if PROBLEM_CHARS.isdisjoint(word) and word in norm]
+        topics = [word for word in map(normalize, result.keywords)
+                  if PROBLEM_CHARS.isdisjoint(word) and word in norm]
         if topics and not any(word in unliked for word in topics):
             return silenced(reading, result, plain, firm)
     return GrammarReading(kind, plain, firm, False, asked)
