@@ -844,12 +844,12 @@ async def test_heating_cut_off_in_the_cold_or_a_corridor_light_flickering_is_off
 
 
 async def test_a_thing_begged_or_borrowed_for_someone_in_hardship_is_a_micro_wish_a_ladder_borrowed_is_not(bot):
-    kinds = await offered(bot, [
+    answers = await offered(bot, [
         "邻居家的孩子白血病在治疗 想求一个玩具熊",
         "我爸走路不稳 谁家有闲置的拐杖 想借一个",
         "对门大爷一个人住 想求一次上门理发",
     ])
-    assert all("微心愿" in answer for answer in kinds.values()), kinds
+    assert all("微心愿" in answer for answer in answers.values()), answers
     await unanswered(bot, ["谁家有梯子 想借一个 挂个灯笼"])  # no hardship: a neighbourly favour
 
 
