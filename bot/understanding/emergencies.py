@@ -28,8 +28,8 @@ FIGURATIVE = re.compile(r"(?:热|气|急|渴|辣|累|馋|涨)得.{0,6}(?:冒烟|
                         r"(?:钱包|直播间|评论区|弹幕|热搜|股市|股票|基金|大盘)[^，,。！!]{0,3}着火|我说的是|"
                         r"炒[^，,。！!]{0,6}糊|厨房杀手")
 # A likeness (红得像着火了一样, 吵得跟着火似的) names no fire: it is read past, not the whole line (像着火一样 浓烟滚滚).
-LIKENESS = re.compile(r"像[^，,。！!]{0,3}(?:着火|起火|冒烟|失火)了?(?:一样|似的|一般)?|"
-                      r"(?:跟|和)?(?:着火|冒烟)了?(?:一样|似的|一般)")
+FIRE_LIKENESS = re.compile(r"像[^，,。！!]{0,3}(?:着火|起火|冒烟|失火)了?(?:一样|似的|一般)?|"
+                           r"(?:跟|和)?(?:着火|冒烟)了?(?:一样|似的|一般)")
 # Laughter typed as an emoji or a WeChat sticker code (the text's normal form keeps no emoji): read as 哈哈.
 LAUGHS = re.compile(r"[😂🤣😆😄😁🤭😅😹]|\[(?:偷笑|破涕为笑|笑哭|呲牙|憨笑|坏笑|奸笑|捂嘴笑)\]")
 # Another city, or another of Baoji's districts and counties, spoken of as where something is (西安那个, 陈仓区那边).
@@ -58,7 +58,7 @@ _NOT_NOW = re.compile(r"着火了?怎么办|小心|当心|提示|提醒|科普|�
                       r"传言|是假的|(?:别|嫑|免得|以免)(?:让)?[^，,。]{0,6}(?:摔|滑倒|绊倒)|上周|上礼拜|上星期|"
                       # what happens every time it rains (每次下雨地下室都进水) is a standing fault, a video watched
                       # (你们看到视频没) is news
-                      r"每次|每回|每逢|一下雨就|一到下雨|看到视频|看视频|视频没|"
+                      r"每次|每回|每逢|一下雨就|一到下雨|看视频|视频没|"
                       # a screen (电视上看到), a fire's what-if (一着火就麻烦), a fever (娃烧起来了, 退烧贴)
                       r"电视上|新闻里|视频里|一着火|一旦(?:着火|起火)|一起火|退烧|发烧|高烧|体温|"
                       # one over and told (120拉走了), a device against it (防走失手环)
@@ -219,7 +219,7 @@ def emergency_in(text: str) -> Emergency | None:
 
 def emergency_in_plain(plain: str) -> Emergency | None:
     """emergency_in of a text already made plain (plain_text)."""
-    norm = LIKENESS.sub(" ", sounded_out(plain))
+    norm = FIRE_LIKENESS.sub(" ", sounded_out(plain))
     if _NOT_NOW.search(norm) or FIGURATIVE.search(norm):
         return None
     emergency = next((e for e in EMERGENCIES if e.pattern.search(norm)), None)

@@ -350,16 +350,17 @@ MINE = re.compile(r"(?:我|额|俺)(?:家(?:孩子|娃|小孩|儿子|闺女|女�
 ELSEWHERE = re.compile(r"(?:单位|公司)里?的?|(?:学校|厂|医院)里?的")
 # A visit, a time or a slot asked of staff (帮我约一下家庭医生上门, 跟网格员约个时间, 义剪能预约不): a booking, even
 # put as a question or said with why the last visit missed (上次来我不在家).
-BOOKING_ASKED = re.compile(r"(?:(?:帮|给)(?:我|额|俺)?(?:家)?(?:爸妈|父母|老人|爸|妈|奶奶|爷爷|外婆|外公|姥姥|姥爷|"
-                          r"老伴|孩子|娃)?|帮忙|想|能不?能?|可以|可不可以|要)先?约上?[^，,。！!]{0,14}"
+# Those a resident books for (给我妈约, 帮额家老人约).
+BOOKED_FOR = r"(?:爸妈|父母|老人|爸|妈|奶奶|爷爷|外婆|外公|姥姥|姥爷|老伴|孩子|娃)"
+BOOKING_ASKED = re.compile(rf"(?:(?:帮|给)(?:我|额|俺)?(?:家)?{BOOKED_FOR}?|帮忙|想|能不?能?|可以|可不可以|要)先?约上?"
+                          r"[^，,。！!]{0,14}"
                           r"(?:上门|来家|到家|到小区|网格员|社区|物业|师傅|时间|评估|安检|办公|咨询|体检|筛查|义诊|义剪|医生|"
                           r"疫苗|接种|助浴|理发|律师|调解|号)|"
                           r"(?:跟|和|找)[^，,。！!]{0,8}约个?时间|"
                           r"(?<![就都也])(?:能(?:不能)?|可以|可不可以|怎么|咋个?|在哪)(?:先|提前)?(?:预约|约)|"
                           r"(?:能|可以|可不可以)提前报名|"
                           # one booked for kin, the service named before (免费理发…想给我妈约一个)
-                          r"(?:帮|给)(?:我|额|俺)(?:家)?(?:爸妈|父母|老人|爸|妈|奶奶|爷爷|外婆|外公|姥姥|姥爷|老伴|孩子|娃)?"
-                          r"约一?个(?:号|时间)?$|"
+                          rf"(?:帮|给)(?:我|额|俺)(?:家)?{BOOKED_FOR}?约一?个(?:号|时间)?$|"
                           # (what a place requires, 还要预约, 好像要预约, is no booking asked)
                           r"预约[不吗么]|(?<![的还也都像是得])(?:想|要|我要|额要)预约(?!的)|(?:能|可以|想)book|"
                           # a visit asked for (社保认证能上门不)
@@ -686,6 +687,11 @@ _evidence: tuple[Path, tuple[int, int] | None, OfferEvidence] | None = None
 
 
 @cache
+def blanked(pattern: re.Pattern[str], text: str) -> str:
+    """The text with what the pattern matches written over in spaces: what is left keeps its places."""
+    return pattern.sub(lambda match: " " * len(match.group()), text)
+
+
 def _evidence_path(rules_source: Path) -> Path:
     """The evidence file beside a rules file (pathlib's work, once: the stat is every group message's)."""
     return Path(rules_source).with_name(EVIDENCE_FILE)
@@ -769,7 +775,7 @@ def read(classifier: Classifier, norm: str, matched: tuple[str, ...] = ()) -> Re
     unfixed = words.blank("resolved", norm)  # 停了一下又来了 is no relapse for its own 又
     relapse = fixed and (RELAPSE.search(unfixed) or OVERDUE.search(unfixed)) is not None
     said = {"resolved": fixed, "promised": promised and not overdue,
-            "hearsay": (words.find("hearsay", OUTSIDER.sub("外来", UTILITY.sub(lambda m: " " * len(m.group()), norm)))
+            "hearsay": (words.find("hearsay", OUTSIDER.sub("外来", blanked(UTILITY, norm)))
                         or HEARSAY.search(norm) is not None or ANOTHER_PLACE.search(norm) is not None
                         # what someone said after a problem stated in the sender's own words is its witness
                         or (relayed := RELAYED.search(norm)) is not None and OUR_NEIGHBOURS.search(norm) is None
@@ -808,10 +814,11 @@ def read(classifier: Classifier, norm: str, matched: tuple[str, ...] = ()) -> Re
     knowing = (KNOWING.search(norm) is not None and stated_here and POSSIBLE.search(norm) is None
                and (words.find("shared_things", norm) or words.find("shared_places", norm) or OUTAGE.search(norm)))
     signed_up = SIGNED_UP.search(norm) is not None
+    not_ours = NOT_OURS.search(norm)  # a car's, a pet's, a bank's ... service: neither asked of us nor booked
     booked = (BOOKING_ASKED.search(norm) is not None or signed_up
               or VISIT_PLANNED.search(norm) is not None
               and (ADDRESSED_STAFF.search(norm) is not None or words.find("service_things", norm)
-                   or STAFF_NAMED.search(norm) is not None)) and NOT_OURS.search(norm) is None
+                   or STAFF_NAMED.search(norm) is not None)) and not_ours is None
     hard = next((name for name in HARD_MOODS if (said[name] if name in said else words.find(name, norm))
                  and not (name == "resolved" and relapse) and not (name == "asking_neighbours" and (whom or knowing))
                  and not (name == "lost_and_found" and wrong is not None)  # 从楼上丢了个瓶子 is thrown, not lost
@@ -825,7 +832,7 @@ def read(classifier: Classifier, norm: str, matched: tuple[str, ...] = ()) -> Re
         soft = "question"
     # one's own things are not the shared things their names hold (燃气灶 is no 燃气, 热水器 no 水管), nor are
     # one's own fittings (我家的门锁)
-    unowned = words.blank("personal_things", LIKENESS.sub(lambda m: " " * len(m.group()), norm))
+    unowned = words.blank("personal_things", blanked(LIKENESS, norm))
     shared = words.own_fittings(unowned)
     personal = (words.find("personal_things", norm) or shared != unowned or BOUGHT.search(norm) is not None
                 or MINE.search(norm) is not None)
@@ -855,7 +862,7 @@ def read(classifier: Classifier, norm: str, matched: tuple[str, ...] = ()) -> Re
         wish=(words.find("wish_frames", norm) and (facility or place) and words.find("wish_actions", norm)
               or micro_wish or help_asked),
         service=(words.find("service_asks", norm) or SERVICE_ASK.search(norm) is not None)
-        and words.find("service_things", norm) and NOT_OURS.search(norm) is None
+        and words.find("service_things", norm) and not_ours is None
         and (FIRST_PERSON.search(norm) is not None
              or ASKED.search(norm) is not None and OPENING_HOURS.search(norm) is None),
         persistent=PERSISTENT.search(norm) is not None,
@@ -914,7 +921,7 @@ def grammar_reading(classifier: Classifier, text: str) -> GrammarReading | None:
 
 def _grammar_reading(classifier: Classifier, plain: str) -> GrammarReading | None:
     norm = UNCLAIMED.sub("无主", FALL.sub("摔跤", OPENING_APOLOGY.sub("", INTERJECTION.sub("", plain))))
-    norm = sounded_out(FIGURATIVE.sub(lambda m: " " * len(m.group()), norm))  # 气得冒烟 is no smoke; 预越 is 预约
+    norm = sounded_out(blanked(FIGURATIVE, norm))  # 气得冒烟 is no smoke; 预越 is 预约
     norm = norm.replace("没电梯", "无电梯")  # a building without a lift has no power cut
     if len(norm) < MIN_CHARS:
         return None
@@ -922,7 +929,8 @@ def _grammar_reading(classifier: Classifier, plain: str) -> GrammarReading | Non
     if not words.near("extents", "nuisances", norm):
         norm = BUSY.sub(" ", norm)  # busy, not broken (快递柜满了); 垃圾满了 is too much of a nuisance
     result = classifier.classify(norm)
-    reading = read(classifier, norm, tuple(normalize(word) for word in result.keywords))
+    matched = tuple(normalize(word) for word in result.keywords)
+    reading = read(classifier, norm, matched)
     firm = (reading.call or reading.persistent or reading.complaint or reading.wish or reading.service or reading.booked
             # a fee weighed against a fault stated at a shared thing (收费这么贵…楼道全是灰) is a complaint's grammar
             or reading.state and reading.facility and MONEY.search(norm) is not None
@@ -978,9 +986,8 @@ def _grammar_reading(classifier: Classifier, plain: str) -> GrammarReading | Non
         return GrammarReading(Intent.APPOINTMENT, plain, True, False, asked)
     if kind is None and result.category is not None and LIKENESS.search(norm) is not None:
         # no kind read, and what the classifier's topic words name is only a likeness (工资跟下水道一样 一到手就漏光了)
-        unliked = LIKENESS.sub(lambda m: " " * len(m.group()), norm)
-        topics = [word for word in map(normalize, result.keywords)
-                  if PROBLEM_CHARS.isdisjoint(word) and word in norm]
+        unliked = blanked(LIKENESS, norm)
+        topics = [word for word in matched if PROBLEM_CHARS.isdisjoint(word) and word in norm]
         if topics and not any(word in unliked for word in topics):
             return silenced(reading, result, plain, firm)
     return GrammarReading(kind, plain, firm, False, asked)
