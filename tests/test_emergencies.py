@@ -366,3 +366,13 @@ async def test_an_in_law_not_back_a_child_locked_in_at_home_or_someone_passed_ou
 
 async def test_a_child_kept_in_to_do_homework_is_not_locked_in(bot):
     await not_heard_as_emergency(bot, ["把娃关在房间里写作业 不写完不许出来"])
+
+
+async def test_a_fire_at_the_compound_opposite_a_topic_brought_up_or_a_message_above_asked_about_is_not_an_emergency(
+        bot):
+    await not_heard_as_emergency(bot, [
+        "听说旁边那个小区昨天着火了 真的假的",  # another compound
+        "说到着火我想起来 楼道里那些纸箱子该清一清了",  # a topic brought up
+        "刚刚那个说电梯困人的 是几号楼的",  # a message above asked about
+    ])
+    await heard_as(bot, "有人说5号楼着火了 浓烟很大", "fire", "119")

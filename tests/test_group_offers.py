@@ -868,3 +868,21 @@ async def test_a_dog_barking_all_night_or_a_power_cut_of_our_building_alone_is_o
         "又停电了 就我们这一栋 咋回事啊",  # our building alone: a fault, not the district's cut
     ])
     await unanswered(bot, ["明天全区停电 通知说下午五点来电"])
+
+
+async def test_a_flat_battery_a_booking_not_needed_or_asked_whether_needed_or_a_driving_school_is_no_offer(bot):
+    await unanswered(bot, [
+        "帮邻居推了一下车 她电动车没电了 推着走的",  # a battery run down, no power cut
+        "活动室要预约吗",  # whether a place requires a booking
+        "有人报名驾校没 想趁寒假学个车",  # a driving school is not the community's
+    ])
+    await offered(bot, ["电动车充电桩没电了 好几天了没人管", "义剪能预约不"])
+
+
+async def test_a_supposition_owned_a_proposal_put_to_the_neighbours_or_a_fix_the_sender_will_do_is_chatter(bot):
+    await unanswered(bot, [
+        "我是打个比方啊 要是楼道灯坏了 物业管不管",  # a supposition, whatever is asked after it
+        "咱们楼能不能凑钱给楼道装个声控灯 大家觉得咋样",  # a proposal put to the neighbours
+        "小区能不能在门口装个快递柜 各位觉得怎么样",
+        "卫生间又渗水了 回头自己买点防水胶补一下",  # the sender will see to it
+    ])

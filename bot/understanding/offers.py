@@ -173,7 +173,13 @@ OWN_CASE = re.compile(r"(?:我|额|俺)们?(?:家|屋里?|的[^，,。！!]{1,3}
 OWN_FAMILY = re.compile(r"(?:让|叫|被)(?:我家|额家)?(?:娃|孩子|儿子|闺女|女儿|小孩|孙子|老伴|狗|猫)"
                         r"[^，,。！!]{0,5}(?:打|弄|摔|踢|咬|撞|碰|划|拆)|"
                         r"(?:我|额|俺)家的?(?:小子|娃|孩子|儿子|闺女|女儿|小孩|孙子|孙女|狗|猫)把|"
+                        # what the sender's own kin did with the sender's things (我妈又把我退货的盒子当垃圾扔了)
+                        r"(?:我|额|俺)(?:妈|爸|老公|老婆|媳妇|婆婆|公公|老伴|儿子|闺女|女儿)(?:又|也)?把(?:我|额|俺)的?|"
                         r"(?:吵|打扰|影响|吓)到(?:大家|各位|你们|邻居)")
+# A battery run down (电瓶车没电了, 手机快没电了), and a booking said not to be needed (不用预约, 无需报名).
+FLAT_BATTERY = re.compile(r"(手机|电瓶车?|电动车|电车|车子|汽车|电池|遥控器|充电宝|平板|电脑|耳机|手表|门锁|指纹锁)"
+                          r"((?:又|都|快|也|就)?)没电")
+BOOKING_WAIVED = re.compile(r"(?:不用|无需|无须|不需要|不必|免|用不着)(?:提前)?(?:预约|报名|登记|挂号)")
 # A utility gone (停电, 停了三回电, 停了一晚上电, 断水) that spoiled something of the sender's (冰箱里的肉全化了,
 # 电脑烧了, 饭都做不成) or came without notice (也不说一声): a fault of a shared supply, whatever of one's own it
 # names. Said bare (停电了，正好睡个午觉) it is a topic, and so it is when the sender was not there for it
@@ -322,6 +328,8 @@ FREQUENCY = re.compile(r"又|天天|每天|一直|总是|老是|老有|总有|�
 # said in; a state said before it (外机晃得厉害，万一掉下来) is the sender's and the supposition only its danger.
 SUPPOSED = re.compile(r"要是(?![能有])|要是有人家?(?:需要|想要|要)|万一|就怕|梦见|做梦|做了个梦|假如|假设|如果|倘若|哪天要是|哪天(?=[^，,。！!]{0,6}(?:坏|堵|漏|停|塌))|"
                       r"(?:以后|将来|等)老了|老了以后")  # a worry for one's old age (没电梯，以后老了咋办)
+# A supposition owned as one (我是假设啊, 打个比方), whatever is asked after it (物业管不管).
+SUPPOSITION_OWNED = re.compile(r"(?:是|只是|就是)(?:说)?假设|假设(?:一下|而已)|打个比方")
 # A supposition that it goes on unseen to (如果再不修，…) is a complaint's threat, not a problem supposed.
 UNSEEN_TO = re.compile(r"[^，,。！!]{0,4}?(?:再|还|一直|继续)(?:不|没人?)(?:修|管|处理|来|清|换)")
 # A supposition wished for (要是院子里能装个乒乓球台就好了) is a wish, not a problem supposed.
@@ -338,6 +346,8 @@ STILL = re.compile(r"现在(?!想起|想想|回想)|如今|至今|目前|今天|
 ASKED_AROUND = re.compile(r"哪家[^，,。！!]{0,6}(?:好|便宜|靠谱|实惠|划算)|"
                           r"谁家的?(?:娃|孩子|小孩)?(?:上的|用过|装过|买过|去过|办过)|有没有人?(?:做|卖|懂|会|认识)[^，,。！!]{0,4}的|"
                           r"(?:你们|大家)(?:觉得|说)[^。！!]*还是|"
+                          # what they think of a proposal (…搞个安静周，大家觉得咋样)
+                          r"(?:你们|大家|各位)(?:觉得|看)(?:咋样|怎么样|如何|行不行|行不|可以不|好不好|呢)|"
                           # whether anyone has done it or works there (有换过的没, 群里有退伍的兄弟吗, 有没有在铁路上班的)
                           r"有[^，,。！!]{1,3}过的(?:没|吗|不)|群里有[^，,。！!]{1,8}(?:吗|没|不)|"
                           r"有没有在[^，,。！!]{1,8}(?:上班|工作|做|干)的|"
@@ -361,8 +371,8 @@ BOOKING_ASKED = re.compile(rf"(?:(?:帮|给)(?:我|额|俺)?(?:家)?{BOOKED_FOR}
                           r"(?:能|可以|可不可以)提前报名|"
                           # one booked for kin, the service named before (免费理发…想给我妈约一个)
                           rf"(?:帮|给)(?:我|额|俺)(?:家)?{BOOKED_FOR}?约一?个(?:号|时间)?$|"
-                          # (what a place requires, 还要预约, 好像要预约, is no booking asked)
-                          r"预约[不吗么]|(?<![的还也都像是得])(?:想|要|我要|额要)预约(?!的)|(?:能|可以|想)book|"
+                          # (what a place requires, 还要预约, 好像要预约, 自习室要预约吗, is no booking asked)
+                          r"(?<![要用得需])预约[不吗么]|(?<![的还也都像是得])(?:想|要|我要|额要)预约(?!的|[吗么])|(?:能|可以|想)book|"
                           # a visit asked for (社保认证能上门不)
                           r"(?:能|可以)(?:不能)?上门[^，,。！!]{0,4}(?:吗|不|么|没)|"
                           # a room of the community's (活动室周六能不能借我用一下), staff asked to come (你们啥时候能来一趟,
@@ -460,7 +470,7 @@ ASKED = re.compile(r"[吗嘛么呢？?]|(?:不|没)(?=$|[，,。！!])|咋|怎�
 # A service for a car or a pet (汽车年审, 狗狗打疫苗), a loan's (还款要预约), a passport's or a ward's is the vehicle
 # office's, a vet's, a bank's, the exit-entry office's or the hospital's, not the community's, asked or booked; and a
 # thing put up for sale (出售一台轮椅…有需要的私聊) is no wish, whoever it was bought for.
-NOT_OURS = re.compile(r"(?:汽车|车辆|车子|机动车)[^，,。！!]{0,2}(?:年审|年检|过户)|驾照|驾驶证|行驶证|"
+NOT_OURS = re.compile(r"(?:汽车|车辆|车子|机动车)[^，,。！!]{0,2}(?:年审|年检|过户)|驾照|驾驶证|行驶证|驾校|驾考|学车|"
                       r"(?:狗|猫|宠物)[^，,。！!]{0,6}(?:疫苗|绝育|驱虫)|还款|还贷|房贷|车贷|信用卡|"
                       r"港澳通行证|台湾通行证|护照|签证|住院部|陪护证")
 FOR_SALE = re.compile(r"出售|转让|低价出|便宜出|(?:九|八|七)成新")
@@ -469,7 +479,9 @@ OPENING_HOURS = re.compile(r"几点(?:上班|开门|下班|关门)|(?:周末|周
 # Who someone is by trade (收废品的 in the road) is no trade offered.
 DEALER = re.compile(r"收(?:废品|破烂|旧家电|旧电器)的")
 # Work the sender plans on their own home (家里暖气片想挪个位置，找谁改), unless help is asked for it.
-OWN_PROJECT = re.compile(r"(?:家里|我家|额家|俺家|屋里|自家)[^，,。！!]{0,8}想(?:挪|改|装|换|拆|移|加|打|刷|铺)")
+OWN_PROJECT = re.compile(r"(?:家里|我家|额家|俺家|屋里|自家)[^，,。！!]{0,8}想(?:挪|改|装|换|拆|移|加|打|刷|铺)|"
+                         # or will see to themselves (回头自己买个胶打一下)
+                         r"(?:回头|改天|等会儿?|明天|周末)(?:我|额|俺)?自己(?:买|弄|修|换|补|打|处理|收拾)")
 # The sender's own mistake found out (哦 原来拿反了, 搞了半天是我按错了).
 OWN_MISTAKE = re.compile(r"(?:原来|搞了半天|闹了半天)是?(?:我|额|俺|自己)?[^，,。！!]{0,4}"
                          r"(?:拿反|弄错|搞错|看错|记错|按错|插反|刷反|忘了)")
@@ -788,7 +800,8 @@ def read(classifier: Classifier, norm: str, matched: tuple[str, ...] = ()) -> Re
             "past": (recalled := PAST.search(norm)) is not None and not stated(words, norm[:recalled.start()])
             and STILL.search(norm) is None and not relapse
             and PERSISTENT.search(norm) is None and not overdue,
-            "hypothetical": (supposed := SUPPOSED.search(norm)) is not None and not stated(words, norm[:supposed.start()])
+            "hypothetical": SUPPOSITION_OWNED.search(norm) is not None
+            or (supposed := SUPPOSED.search(norm)) is not None and not stated(words, norm[:supposed.start()])
             and UNSEEN_TO.match(norm, supposed.end()) is None
             # what could happen, then someone asked to see to it (万一掉进去咋办，赶紧找人弄一下) is a call
             and CALL.search(norm, supposed.end()) is None
@@ -923,6 +936,8 @@ def _grammar_reading(classifier: Classifier, plain: str) -> GrammarReading | Non
     norm = UNCLAIMED.sub("无主", FALL.sub("摔跤", OPENING_APOLOGY.sub("", INTERJECTION.sub("", plain))))
     norm = sounded_out(blanked(FIGURATIVE, norm))  # 气得冒烟 is no smoke; 预越 is 预约
     norm = norm.replace("没电梯", "无电梯")  # a building without a lift has no power cut
+    norm = FLAT_BATTERY.sub(r"\1亏电", norm)  # 电瓶车没电了 is a battery run down, no power cut
+    norm = blanked(BOOKING_WAIVED, norm)  # 不用预约直接去 books nothing
     if len(norm) < MIN_CHARS:
         return None
     words = offer_words(classifier)
