@@ -376,3 +376,13 @@ async def test_a_fire_at_the_compound_opposite_a_topic_brought_up_or_a_message_a
         "刚刚那个说电梯困人的 是几号楼的",  # a message above asked about
     ])
     await heard_as(bot, "有人说5号楼着火了 浓烟很大", "fire", "119")
+
+
+async def test_last_nights_cry_asked_about_a_rescue_asked_after_or_a_fire_with_its_outcome_told_is_not_an_emergency(
+        bot):
+    await not_heard_as_emergency(bot, [
+        "昨晚楼下有人喊救命 是咋回事啊",  # yesterday's, asked about
+        "5号楼电梯困人的事处理了吗",  # whether it was seen to
+        "听说东边商场着火了 没伤人",  # its outcome told
+        "刚才车上有个乘客晕倒了 我赶紧开到医院",  # a driver's passenger
+    ])

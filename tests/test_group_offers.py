@@ -886,3 +886,21 @@ async def test_a_supposition_owned_a_proposal_put_to_the_neighbours_or_a_fix_the
         "小区能不能在门口装个快递柜 各位觉得怎么样",
         "卫生间又渗水了 回头自己买点防水胶补一下",  # the sender will see to it
     ])
+
+
+async def test_a_booking_made_already_one_not_ours_a_fault_explained_as_an_inspection_or_kins_school_is_chatter(bot):
+    await unanswered(bot, [
+        "那是市里博物馆的预约 不是咱社区的",  # not ours to book, said so
+        "昨天给我妈预约了体检 明天一早去",  # a booking made already
+        "电梯又停了 说是年检 这个月第二回",  # scheduled work, not a fault
+        "我女儿说她们学校门口的路灯坏了好多天",  # the daughter's school
+        "刚才车上有个乘客晕倒了 我赶紧开到医院",  # a driver's passenger, on the bus
+    ])
+
+
+async def test_the_chat_groups_own_business_or_a_mess_the_neighbours_cleared_up_themselves_is_chatter(bot):
+    await unanswered(bot, [
+        "又有人在群里发小广告了，群主管一下",  # the group's admin asked, not the grid
+        "烧烤的人把竹签子扔了一草坪，我们几个刚才去捡了一大袋",  # cleared up by the sender and friends
+        "有人把装修垃圾倒在花坛边上 咱们几个下午去收拾了",
+    ])

@@ -107,6 +107,8 @@ NOT_A_REQUEST = re.compile(
     r"需要[几\d一二三四五六七八九十两]+(?:个|名|位)(?:人|志愿者)|招募|"
     # a doubt the sender settles themselves (算了 可能是开空调开的), a wish the sender claimed (我认了一个)
     r"算了[，,\s]*(?:可能|应该|估计|大概)是|(?:我|额|俺)(?:也)?认(?:领)?了|"
+    # ... or puts up with (算了 再等等), a fault explained as scheduled work (说是年检), the chat group's own business (群主管一下)
+    r"算了[，,\s]*(?:再等等|等等吧|忍忍|凑合)|说是(?:年检|检修|保养|维保|例行)|(?:群主|群管理员?|管理员)[^，,。！!]{0,3}(?:管一下|管管|踢|移出|删)|"
     # a fright that was not what it seemed (以为房子都要塌了…一看外面下冰雹了)
     r"以为[^。！!]{0,12}(?:原来|其实|结果|一看)|"
     # emergency services seen and asked about (刚才院里来了一辆救护车，咋回事), a wish already claimed (已被…认领)
@@ -151,7 +153,7 @@ CALL = re.compile(r"(?:修|管|处理|弄|清理?|收拾|拉走|换|通|填|补|
                   r"等[^，,。！!]{1,8}才(?:修|管|来|处理|换|有人)|[修弄管治]不好了?[？?]+$")
 # Hearsay as grammar: an answer passed on (问了物业说) and a compound elsewhere (我表哥那边小区, 西安那边的小区, 还是
 # 咱这好). The sender's own case said with it (额家也是, 我刚才也…) makes it a report of theirs again.
-HEARSAY = re.compile(r"问了[^，,。！!]{0,4}说|那边的?(?:小区|院子)|(?:隔壁|对面|旁边)(?:那个|的)小区|(?:姐|妹|哥|弟|妈|爸|姨|叔|舅|同事|朋友|亲戚)家?(?:那边|那儿|那里)|"
+HEARSAY = re.compile(r"问了[^，,。！!]{0,4}说|(?:她|他|你)们(?:学校|单位|公司|厂|医院)|乘客|那边的?(?:小区|院子)|(?:隔壁|对面|旁边)(?:那个|的)小区|(?:姐|妹|哥|弟|妈|爸|姨|叔|舅|同事|朋友|亲戚)家?(?:那边|那儿|那里)|"
                      r"还是咱[^，,。！!]{0,3}好|(?:咱|我们|额们|俺们)[^，,。！!]{0,4}还算好")
 # What the sender asks for after what was heard (听说社区有法律咨询日，我想约一次; 群里说…请社区关注): their own
 # matter, the hearsay only its preface.
@@ -179,6 +181,7 @@ OWN_FAMILY = re.compile(r"(?:让|叫|被)(?:我家|额家)?(?:娃|孩子|儿子|
 # A battery run down (电瓶车没电了, 手机快没电了), and a booking said not to be needed (不用预约, 无需报名).
 FLAT_BATTERY = re.compile(r"(手机|电瓶车?|电动车|电车|车子|汽车|电池|遥控器|充电宝|平板|电脑|耳机|手表|门锁|指纹锁)"
                           r"((?:又|都|快|也|就)?)没电")
+BOOKING_MADE = re.compile(r"(?:预约|约)(?:了|好了|过了|上了|到)(?![吗么没不])")
 BOOKING_WAIVED = re.compile(r"(?:不用|无需|无须|不需要|不必|免|用不着)(?:提前)?(?:预约|报名|登记|挂号)")
 # A utility gone (停电, 停了三回电, 停了一晚上电, 断水) that spoiled something of the sender's (冰箱里的肉全化了,
 # 电脑烧了, 饭都做不成) or came without notice (也不说一声): a fault of a shared supply, whatever of one's own it
@@ -372,7 +375,7 @@ BOOKING_ASKED = re.compile(rf"(?:(?:帮|给)(?:我|额|俺)?(?:家)?{BOOKED_FOR}
                           # one booked for kin, the service named before (免费理发…想给我妈约一个)
                           rf"(?:帮|给)(?:我|额|俺)(?:家)?{BOOKED_FOR}?约一?个(?:号|时间)?$|"
                           # (what a place requires, 还要预约, 好像要预约, 自习室要预约吗, is no booking asked)
-                          r"(?<![要用得需])预约[不吗么]|(?<![的还也都像是得])(?:想|要|我要|额要)预约(?!的|[吗么])|(?:能|可以|想)book|"
+                          r"(?<![要用得需])预约[不吗么]|(?<![的还也都像是得])(?:想|要|我要|额要)预约(?!的|[吗么不])|(?:能|可以|想)book|"
                           # a visit asked for (社保认证能上门不)
                           r"(?:能|可以)(?:不能)?上门[^，,。！!]{0,4}(?:吗|不|么|没)|"
                           # a room of the community's (活动室周六能不能借我用一下), staff asked to come (你们啥时候能来一趟,
@@ -472,7 +475,9 @@ ASKED = re.compile(r"[吗嘛么呢？?]|(?:不|没)(?=$|[，,。！!])|咋|怎�
 # thing put up for sale (出售一台轮椅…有需要的私聊) is no wish, whoever it was bought for.
 NOT_OURS = re.compile(r"(?:汽车|车辆|车子|机动车)[^，,。！!]{0,2}(?:年审|年检|过户)|驾照|驾驶证|行驶证|驾校|驾考|学车|"
                       r"(?:狗|猫|宠物)[^，,。！!]{0,6}(?:疫苗|绝育|驱虫)|还款|还贷|房贷|车贷|信用卡|"
-                      r"港澳通行证|台湾通行证|护照|签证|住院部|陪护证")
+                      r"港澳通行证|台湾通行证|护照|签证|住院部|陪护证|门票|景区|景点|图书馆|博物馆|4S店|"
+                      # said not to be ours (那是图书馆的预约 不是咱社区的)
+                      r"不是(?:咱|我们|额们|俺们)社区")
 FOR_SALE = re.compile(r"出售|转让|低价出|便宜出|(?:九|八|七)成新")
 OPENING_HOURS = re.compile(r"几点(?:上班|开门|下班|关门)|(?:周末|周六|周日|星期[六日天]|礼拜[六日天]|今天|明天|中午|晚上)"
                            r"[^，,。！!]{0,2}(?:开门?|上班|有人)(?:吗|不|没|么)")
@@ -485,6 +490,8 @@ OWN_PROJECT = re.compile(r"(?:家里|我家|额家|俺家|屋里|自家)[^，,�
 # The sender's own mistake found out (哦 原来拿反了, 搞了半天是我按错了).
 OWN_MISTAKE = re.compile(r"(?:原来|搞了半天|闹了半天)是?(?:我|额|俺|自己)?[^，,。！!]{0,4}"
                          r"(?:拿反|弄错|搞错|看错|记错|按错|插反|刷反|忘了)")
+# What the sender and their neighbours cleared up themselves (我们几个今天去捡了两大袋).
+CLEANED_UP = re.compile(r"(?:我|额|俺|咱)们(?:几个)?(?:今天|刚才|刚|已经|早上|下午)?(?:去|都)?(?:捡|清理|打扫|扫|收拾)(?:了|干净)")
 # A home of the sender's kin (我儿子租的房子, 额妹家楼下, 我妈住的那栋楼): somewhere else, unless a building of ours or
 # the compound is named with it (我妈家在5号楼). Neighbours are 王姨, 张叔: only kin the sender calls theirs count.
 KIN_HOME = re.compile(r"(?:我|额|俺)们?(?:的|家)?(?:儿子|闺女|女儿|姑娘|儿媳|女婿|妹妹?|姐姐?|哥哥?|弟弟?|妈妈?|爸爸?|"
@@ -794,7 +801,7 @@ def read(classifier: Classifier, norm: str, matched: tuple[str, ...] = ()) -> Re
                         and not stated(words, norm[:relayed.start()]))
             and OWN_CASE.search(norm) is None and OWN_ASK.search(norm) is None,
             "own_doing": words.find("own_doing", norm) or OWN_FAMILY.search(norm) is not None
-            or OWN_MISTAKE.search(norm) is not None
+            or OWN_MISTAKE.search(norm) is not None or CLEANED_UP.search(norm) is not None
             or OWN_PROJECT.search(norm) is not None and not wants and not help_asked,
             # a time gone by recalled after a problem stated now (路灯全坏了…上回差点摔了) is its yardstick
             "past": (recalled := PAST.search(norm)) is not None and not stated(words, norm[:recalled.start()])
@@ -875,7 +882,7 @@ def read(classifier: Classifier, norm: str, matched: tuple[str, ...] = ()) -> Re
         wish=(words.find("wish_frames", norm) and (facility or place) and words.find("wish_actions", norm)
               or micro_wish or help_asked),
         service=(words.find("service_asks", norm) or SERVICE_ASK.search(norm) is not None)
-        and words.find("service_things", norm) and not_ours is None
+        and words.find("service_things", norm) and not_ours is None and not booking_made(norm)
         and (FIRST_PERSON.search(norm) is not None
              or ASKED.search(norm) is not None and OPENING_HOURS.search(norm) is None),
         persistent=PERSISTENT.search(norm) is not None,
@@ -993,11 +1000,16 @@ def _grammar_reading(classifier: Classifier, plain: str) -> GrammarReading | Non
         return silenced(reading, result, plain, firm)  # a gift made or told of, nothing asked after it
     if kind is None and reading.wish:
         return GrammarReading(Intent.WISH, plain, firm, False, asked)
+    if kind is Intent.APPOINTMENT and not (reading.service or reading.booked) and (
+            booking_made(norm) or NOT_OURS.search(norm) is not None and result.category is None):
+        kind = None  # a booking made already, or one of no service of ours (市图书馆要提前预约)
     if kind in (Intent.WISH, Intent.APPOINTMENT) and BOUGHT.search(norm) is not None and not (
             reading.facility or reading.place or reading.wish or reading.service):
         kind = None  # one's own purchase's after-sales (跟团买的空气炸锅…申请售后) is no wish nor booking
-    if kind is None and (reading.service or cue_weight(classifier, Intent.APPOINTMENT, norm) >= BOOKING_CUE
-                         or reading.booked and not reading.personal):
+    if kind is None and (reading.service or reading.booked and not reading.personal
+                         # a booking's words for what is not ours to book (太白山的门票, 市图书馆要预约) book nothing
+                         or cue_weight(classifier, Intent.APPOINTMENT, norm) >= BOOKING_CUE
+                         and NOT_OURS.search(norm) is None and not booking_made(norm)):
         return GrammarReading(Intent.APPOINTMENT, plain, True, False, asked)
     if kind is None and result.category is not None and LIKENESS.search(norm) is not None:
         # no kind read, and what the classifier's topic words name is only a likeness (工资跟下水道一样 一到手就漏光了)
@@ -1006,6 +1018,12 @@ def _grammar_reading(classifier: Classifier, plain: str) -> GrammarReading | Non
         if topics and not any(word in unliked for word in topics):
             return silenced(reading, result, plain, firm)
     return GrammarReading(kind, plain, firm, False, asked)
+
+
+def booking_made(norm: str) -> bool:
+    """Whether a booking's words tell of one made already (预约了下午的场, 闺女给我预约了个体检) that did not come to
+    nothing (预约了上门 到现在还没来)."""
+    return BOOKING_MADE.search(norm) is not None and OVERDUE.search(norm) is None
 
 
 def silenced(reading: Reading, result: Classification, plain: str, firm: bool) -> GrammarReading:
