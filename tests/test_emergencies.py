@@ -386,3 +386,11 @@ async def test_last_nights_cry_asked_about_a_rescue_asked_after_or_a_fire_with_i
         "听说东边商场着火了 没伤人",  # its outcome told
         "刚才车上有个乘客晕倒了 我赶紧开到医院",  # a driver's passenger
     ])
+
+
+async def test_a_flood_asked_about_or_a_field_under_water_is_not_an_emergency_and_a_home_under_water_is(bot):
+    await not_heard_as_emergency(bot, [
+        "地下室进水了没？我电动车放在里面",  # asked whether it happened
+        "菜地边上那片玉米，今年被水淹了一半，可惜",  # a field, not a home
+    ])
+    await heard_as(bot, "家里进水了 水漫到脚脖子了", "home_flooding", "119")

@@ -904,3 +904,19 @@ async def test_the_chat_groups_own_business_or_a_mess_the_neighbours_cleared_up_
         "烧烤的人把竹签子扔了一草坪，我们几个刚才去捡了一大袋",  # cleared up by the sender and friends
         "有人把装修垃圾倒在花坛边上 咱们几个下午去收拾了",
     ])
+
+
+async def test_traffic_at_a_school_gate_a_cause_found_to_be_ones_own_or_yesterdays_outage_asked_about_is_chatter(bot):
+    await unanswered(bot, [
+        "小学门口送娃的车太多了 天天堵 我都是走着去",  # the school run's traffic
+        "火车站门口又堵了，出租车一长串",
+        "单元门禁卡老是刷不开，后来发现是我卡放钱包里消磁了",  # the cause was the sender's own
+        "我家小子又把客厅墙画得乱七八糟 气死了",  # the sender's own child's doing
+        "昨天晚上整栋楼停电是咋回事啊？",  # yesterday's, asked about
+        "刚才楼下吵吵的咋回事",
+    ])
+
+
+async def test_a_harm_denied_is_chatter_and_one_denied_by_the_owner_of_the_dog_that_did_it_is_not(bot):
+    await unanswered(bot, ["那条黄狗是附近的流浪狗 一直在那 不咬人", "车放在绿化带旁边 不挡路"])
+    await offered(bot, ["主人说它不咬人 结果追着娃咬 能不能管管"])

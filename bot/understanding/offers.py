@@ -100,7 +100,9 @@ NOT_A_REQUEST = re.compile(
     r"纯属幻想|想多了|白日梦|做梦吧|"
     # a nuisance that will pass by itself (过了十五就好了), a notice's outage explained (停电的是5号楼), a notice passed
     # on (转给需要的人) or addressing whoever wants it (想学的报名, 需要的带身份证), a numbered guide (1.找物业 2.…)
-    r"(?:过了|等到?|到了)[^，,。！!]{1,6}就好了|(?:停电|停水|停气|断水|断电)的是|转给(?:需要|家里|身边|有需要)|"
+    r"(?:过了|等到?|到了)[^，,。！!]{1,6}就好了|过(?:几|两|一)(?:天|阵子?|会儿?)就好了|"
+    # venting said to be only that (说说而已, 吐槽一下), a harm denied (不咬人, 不挡路)
+    r"说说而已|随便说说|吐槽一下|发发牢骚|(?<!说)(?<!说它)(?<!说他)不(?:咬人|挡路|碍事|挡道)(?![吗么])|(?:停电|停水|停气|断水|断电)的是|转给(?:需要|家里|身边|有需要)|"
     r"(?:想|要|需要|有意)[^，,。！!]{0,4}的(?:报名|接龙|联系|带|来|私信|找|预约)|(?<!不)(?<!不需)(?:要|需要|得)提前(?!多久|几天|多长)[^，,。！!？?]{0,4}约(?![吗么不没])|(?:^|\s)1[.、．]\D[^。]*\s2[.、．]\D|"
     r"下来了[，,\s]*(?:在|到|去)[^，,。！!]{0,6}领|可以(?:去|到)[^，,。！!]{0,6}领了|"
     # volunteers recruited for an activity (需要五个人 谁有时间, 招募志愿者)
@@ -174,13 +176,16 @@ OWN_CASE = re.compile(r"(?:我|额|俺)们?(?:家|屋里?|的[^，,。！!]{1,3}
 # Damage done by one's own child or pet (让娃用球打碎了) is one's own doing.
 OWN_FAMILY = re.compile(r"(?:让|叫|被)(?:我家|额家)?(?:娃|孩子|儿子|闺女|女儿|小孩|孙子|老伴|狗|猫)"
                         r"[^，,。！!]{0,5}(?:打|弄|摔|踢|咬|撞|碰|划|拆)|"
-                        r"(?:我|额|俺)家的?(?:小子|娃|孩子|儿子|闺女|女儿|小孩|孙子|孙女|狗|猫)把|"
+                        r"(?:我|额|俺)家的?(?:小子|娃|孩子|儿子|闺女|女儿|小孩|孙子|孙女|狗|猫)(?:又|也|都)?把|"
+                        # kin called in to fix it (明儿叫额女婿来换)
+                        r"(?:叫|让)(?:我|额|俺)(?:家)?(?:女婿|儿子|老公|闺女|女儿|孩子|娃|老伴)(?:来|去)?(?:换|修|弄|看)|"
                         # what the sender's own kin did with the sender's things (我妈又把我退货的盒子当垃圾扔了)
                         r"(?:我|额|俺)(?:妈|爸|老公|老婆|媳妇|婆婆|公公|老伴|儿子|闺女|女儿)(?:又|也)?把(?:我|额|俺)的?|"
                         r"(?:吵|打扰|影响|吓)到(?:大家|各位|你们|邻居)")
 # A battery run down (电瓶车没电了, 手机快没电了), and a booking said not to be needed (不用预约, 无需报名).
 FLAT_BATTERY = re.compile(r"(手机|电瓶车?|电动车|电车|车子|汽车|电池|遥控器|充电宝|平板|电脑|耳机|手表|门锁|指纹锁)"
                           r"((?:又|都|快|也|就)?)没电")
+WEATHER_STOPPED = re.compile(r"([雨雪风])(?:也|都|终于|总算)?停了")
 BOOKING_MADE = re.compile(r"(?:预约|约)(?:了|好了|过了|上了|到)(?![吗么没不])")
 BOOKING_WAIVED = re.compile(r"(?:不用|无需|无须|不需要|不必|免|用不着)(?:提前)?(?:预约|报名|登记|挂号)")
 # A utility gone (停电, 停了三回电, 停了一晚上电, 断水) that spoiled something of the sender's (冰箱里的肉全化了,
@@ -207,8 +212,11 @@ NO_NOTICE = re.compile(r"(?:没|不(?!过)|也不|都不|也没|连个)[^，,。
 BUSY = re.compile(r"排(?:了|起)?长?队|排到(?:门口|外面|马路)|排了(?:半天|好久|一上午|一下午)|人太?多|好多人|"
                   r"都满了|满了|满满的|借光|抢光|卖完|没位置|没车位|被(?:人)?骑走|骑光|一辆都没|"
                   # traffic at a junction or a rush hour (下班高峰那个路口天天堵), not a thing someone left in the way
-                  r"(?:路口|高峰|堵车|大道|马路上|路上|上下班|上班|下班|这会儿|上学|放学|送孩子|接孩子|送娃|接娃)"
-                  r"[^，,。！!摆停占放堆]{0,6}堵(?:车|死了?|得慌|了)?")
+                  r"(?:路口|高峰|堵车|大道|马路上|路上|上下班|上班|下班|这会儿|上学|放学|送孩子|接孩子|送娃|接娃|"
+                  r"(?:幼儿园|学校|小学|中学|车站|火车站)门口)"
+                  r"[^，,。！!摆停占放堆]{0,6}堵(?:车|死了?|得慌|了)?|"
+                  # cars too many on a road (游客车太多了 这条路都堵成这样), not one left in the way (被车堵了)
+                  r"车(?:太多|多)了?[^，,。！!摆停占放堆]{0,6}堵|(?<![被让叫])车堵(?:得|了|死)")
 # A promise, said in other words than the rules file's (说上礼拜就来修), or someone already on it (供电局的人已经到了,
 # 物业已经拉了警戒线, 师傅在路上了); it is overdue when nothing came of it.
 PROMISE = re.compile(r"说[^，,。！!]{0,8}(?:来|就|要|会)[^，,。！!]{0,2}(?:修|换|弄|处理|看|收|清)|"
@@ -339,7 +347,7 @@ UNSEEN_TO = re.compile(r"[^，,。！!]{0,4}?(?:再|还|一直|继续)(?:不|没
 WISHED = re.compile(r"就好[了咧啦]|多好|该多好")
 # A problem of long ago (去年电梯坏过一回, 那次停水, 上回楼道漏水…物业来得挺快): a past time or a fault undergone
 # (坏过, not 没坏过 nor 坏过三回了), unless it is said to be so still (到现在还没人修, 又, 这两天).
-PAST = re.compile(r"(?<!可)以前(?!往)|去年|前年|那年|当年|那次|那回|上回|上次|前几年|前两年|前些年|小时候|那时候|当时|(?<![从自])(?:上个月|上周|上礼拜|上星期)(?!就|起|开始)|之前那|"
+PAST = re.compile(r"(?<!可)以前(?!往)|还记得|(?:昨天|昨晚|前天|刚才)[^。！!]{0,12}是?(?:咋|怎么)回事|去年|前年|那年|当年|那次|那回|上回|上次|前几年|前两年|前些年|小时候|那时候|当时|(?<![从自])(?:上个月|上周|上礼拜|上星期)(?!就|起|开始)|之前那|"
                   r"(?<![没未从])(?:坏|漏|堵|停|塌|裂|断|淹|冻|困)过(?![^，,。！!]{0,4}了)")
 STILL = re.compile(r"现在(?!想起|想想|回想)|如今|至今|目前|今天|今儿|今早|今晚|这两天|这几天|这会|这次|这回|这个月|今年|最近|"
                    r"还(?:是|在|没|不|有|那样|这样)|又|一直|依然|仍然|照样|照旧|老是|总是")
@@ -489,7 +497,10 @@ OWN_PROJECT = re.compile(r"(?:家里|我家|额家|俺家|屋里|自家)[^，,�
                          r"(?:回头|改天|等会儿?|明天|周末)(?:我|额|俺)?自己(?:买|弄|修|换|补|打|处理|收拾)")
 # The sender's own mistake found out (哦 原来拿反了, 搞了半天是我按错了).
 OWN_MISTAKE = re.compile(r"(?:原来|搞了半天|闹了半天)是?(?:我|额|俺|自己)?[^，,。！!]{0,4}"
-                         r"(?:拿反|弄错|搞错|看错|记错|按错|插反|刷反|忘了)")
+                         r"(?:拿反|弄错|搞错|看错|记错|按错|插反|刷反|忘了)|"
+                         # the cause found later to be the sender's own (后来发现是我卡消磁了), done by the sender
+                         # (车位又被我自己停歪了)
+                         r"(?:后来|结果|最后)才?发现是(?:我|额|俺|自己)|被(?:我|额|俺)自己")
 # What the sender and their neighbours cleared up themselves (我们几个今天去捡了两大袋).
 CLEANED_UP = re.compile(r"(?:我|额|俺|咱)们(?:几个)?(?:今天|刚才|刚|已经|早上|下午)?(?:去|都)?(?:捡|清理|打扫|扫|收拾)(?:了|干净)")
 # A home of the sender's kin (我儿子租的房子, 额妹家楼下, 我妈住的那栋楼): somewhere else, unless a building of ours or
@@ -944,6 +955,7 @@ def _grammar_reading(classifier: Classifier, plain: str) -> GrammarReading | Non
     norm = sounded_out(blanked(FIGURATIVE, norm))  # 气得冒烟 is no smoke; 预越 is 预约
     norm = norm.replace("没电梯", "无电梯")  # a building without a lift has no power cut
     norm = FLAT_BATTERY.sub(r"\1亏电", norm)  # 电瓶车没电了 is a battery run down, no power cut
+    norm = WEATHER_STOPPED.sub(r"\1住了", norm)  # 雨停了 stops no supply
     norm = blanked(BOOKING_WAIVED, norm)  # 不用预约直接去 books nothing
     if len(norm) < MIN_CHARS:
         return None
