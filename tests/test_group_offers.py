@@ -920,3 +920,20 @@ async def test_traffic_at_a_school_gate_a_cause_found_to_be_ones_own_or_yesterda
 async def test_a_harm_denied_is_chatter_and_one_denied_by_the_owner_of_the_dog_that_did_it_is_not(bot):
     await unanswered(bot, ["那条黄狗是附近的流浪狗 一直在那 不咬人", "车放在绿化带旁边 不挡路"])
     await offered(bot, ["主人说它不咬人 结果追着娃咬 能不能管管"])
+
+
+async def test_a_wrongdoer_caught_a_flood_since_guarded_against_or_a_fault_in_another_district_is_chatter(bot):
+    await unanswered(bot, [
+        "昨晚有人在车棚偷电瓶 被保安抓住了 送派出所了",  # caught and handed over
+        "去年夏天车库淹到轮胎一半 吓死了 今年物业好像加了挡水板",  # a remedy made since
+        "去年我家地下室进水泡坏了一箱书 今年东西全搬上来了",
+        "高新那边有个写字楼 电梯天天坏 物业也不管",  # another district's office block
+    ])
+
+
+async def test_staff_answering_a_resident_or_a_service_offered_to_a_class_of_homes_is_no_booking_asked(bot):
+    await unanswered(bot, [
+        "办残疾证要带户口本 身份证 照片 你先来社区 我们帮你把材料看一下",  # staff's answer
+        "暑假社区有个托管班 双职工家庭的孩子可以报名 上午九点到十二点 有志愿者辅导作业",  # a notice
+    ])
+    await offered(bot, ["独居老人可以申请安装紧急呼叫器吗，去哪预约"])
