@@ -101,10 +101,12 @@ NOT_A_REQUEST = re.compile(
     # a nuisance that will pass by itself (过了十五就好了), a notice's outage explained (停电的是5号楼), a notice passed
     # on (转给需要的人) or addressing whoever wants it (想学的报名, 需要的带身份证), a numbered guide (1.找物业 2.…)
     r"(?:过了|等到?|到了)[^，,。！!]{1,6}就好了|过(?:几|两|一)(?:天|阵子?|会儿?)就好了|"
-    # venting said to be only that (说说而已, 吐槽一下), a harm denied (不咬人, 不挡路)
-    r"说说而已|随便说说|吐槽一下|发发牢骚|"
+    r"(?:停电|停水|停气|断水|断电)的是|转给(?:需要|家里|身边|有需要)|"
+    # venting said to be only that (说说而已, 吐槽一下), a harm denied (不咬人, 不挡路; not in its owner's mouth)
+    r"说说而已|随便说说|吐槽一下|发发牢骚|(?<!说)(?<!说它)(?<!说他)不(?:咬人|挡路|碍事|挡道)(?![吗么])|"
     # staff answering a resident (你先来社区 我们帮你看看), a service offered to a class of residents (双职工家庭的孩子可以报名)
-    r"(?:你|您)(?:先|直接|可以)?(?:来|到)(?:社区|服务站|居委会)|(?:家庭|居民|业主|住户)(?:的孩子|的老人)?可以(?:报名|申请|领取?|参加)(?![^，,。！!]{0,8}[吗么？?])|(?<!说)(?<!说它)(?<!说他)不(?:咬人|挡路|碍事|挡道)(?![吗么])|(?:停电|停水|停气|断水|断电)的是|转给(?:需要|家里|身边|有需要)|"
+    r"(?:你|您)(?:先|直接|可以)?(?:来|到)(?:社区|服务站|居委会)|"
+    r"(?:家庭|居民|业主|住户)(?:的孩子|的老人)?可以(?:报名|申请|领取?|参加)(?![^，,。！!]{0,8}[吗么？?])|"
     r"(?:想|要|需要|有意)[^，,。！!]{0,4}的(?:报名|接龙|联系|带|来|私信|找|预约)|(?<!不)(?<!不需)(?:要|需要|得)提前(?!多久|几天|多长)[^，,。！!？?]{0,4}约(?![吗么不没])|(?:^|\s)1[.、．]\D[^。]*\s2[.、．]\D|"
     r"下来了[，,\s]*(?:在|到|去)[^，,。！!]{0,6}领|可以(?:去|到)[^，,。！!]{0,6}领了|"
     # volunteers recruited for an activity (需要五个人 谁有时间, 招募志愿者)
@@ -156,7 +158,7 @@ CALL = re.compile(r"(?:修|管|处理|弄|清理?|收拾|拉走|换|通|填|补|
                   # (这路就修不好了？)
                   r"等[^，,。！!]{1,8}才(?:修|管|来|处理|换|有人)|[修弄管治]不好了?[？?]+$")
 # Hearsay as grammar: an answer passed on (问了物业说) and a compound elsewhere (我表哥那边小区, 西安那边的小区, 还是
-# 咱这好). The sender's own case said with it (额家也是, 我刚才也…) makes it a report of theirs again.
+# 咱这好), someone else's school or workplace (她们学校门口), a driver's passenger. The sender's own case said with it (额家也是, 我刚才也…) makes it a report of theirs again.
 HEARSAY = re.compile(r"问了[^，,。！!]{0,4}说|(?:她|他|你)们(?:学校|单位|公司|厂|医院)|乘客|那边的?(?:小区|院子)|(?:隔壁|对面|旁边)(?:那个|的)小区|(?:姐|妹|哥|弟|妈|爸|姨|叔|舅|同事|朋友|亲戚)家?(?:那边|那儿|那里)|"
                      r"还是咱[^，,。！!]{0,3}好|(?:咱|我们|额们|俺们)[^，,。！!]{0,4}还算好")
 # What the sender asks for after what was heard (听说社区有法律咨询日，我想约一次; 群里说…请社区关注): their own
@@ -184,10 +186,11 @@ OWN_FAMILY = re.compile(r"(?:让|叫|被)(?:我家|额家)?(?:娃|孩子|儿子|
                         # what the sender's own kin did with the sender's things (我妈又把我退货的盒子当垃圾扔了)
                         r"(?:我|额|俺)(?:妈|爸|老公|老婆|媳妇|婆婆|公公|老伴|儿子|闺女|女儿)(?:又|也)?把(?:我|额|俺)的?|"
                         r"(?:吵|打扰|影响|吓)到(?:大家|各位|你们|邻居)")
-# A battery run down (电瓶车没电了, 手机快没电了), and a booking said not to be needed (不用预约, 无需报名).
+# A battery run down (电瓶车没电了, 手机快没电了) and the weather stopping (雨停了) stop no supply.
 FLAT_BATTERY = re.compile(r"(手机|电瓶车?|电动车|电车|车子|汽车|电池|遥控器|充电宝|平板|电脑|耳机|手表|门锁|指纹锁)"
                           r"((?:又|都|快|也|就)?)没电")
 WEATHER_STOPPED = re.compile(r"([雨雪风])(?:也|都|终于|总算)?停了")
+# A booking made already (预约了下午的场), and one said not to be needed (不用预约, 无需报名).
 BOOKING_MADE = re.compile(r"(?:预约|约)(?:了|好了|过了|上了|到)(?![吗么没不])")
 BOOKING_WAIVED = re.compile(r"(?:不用|无需|无须|不需要|不必|免|用不着)(?:提前)?(?:预约|报名|登记|挂号)")
 # A utility gone (停电, 停了三回电, 停了一晚上电, 断水) that spoiled something of the sender's (冰箱里的肉全化了,
