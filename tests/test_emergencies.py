@@ -376,6 +376,7 @@ async def test_a_fire_at_the_compound_opposite_a_topic_brought_up_or_a_message_a
         "刚刚那个说电梯困人的 是几号楼的",  # a message above asked about
     ])
     await heard_as(bot, "有人说5号楼着火了 浓烟很大", "fire", "119")
+    await heard_as(bot, "楼下老人说起话来含糊 突然晕倒了", "person_down", "120")  # 说起 brings up no emergency's word
 
 
 async def test_last_nights_cry_asked_about_a_rescue_asked_after_or_a_fire_with_its_outcome_told_is_not_an_emergency(
