@@ -699,6 +699,8 @@ class Reading:
     needy: bool  # a want said with a hardship: a micro-wish, whatever a notice's or a sale's words go with it
     wronged: bool  # a wrong someone did: a theft, damage, dumping, a dog set on people
     booked: bool  # a visit, a time or a slot asked of staff
+    not_ours: bool  # a service or booking of someone else's (驾校, 市图书馆, 4S店, 不是咱社区的)
+    booked_already: bool  # a booking made already (预约了下午的场) that did not come to nothing (预约了上门 还没来)
 
 
 _words: tuple[Classifier, OfferWords] | None = None
@@ -853,6 +855,7 @@ def read(classifier: Classifier, norm: str, matched: tuple[str, ...] = ()) -> Re
                and (words.find("shared_things", norm) or words.find("shared_places", norm) or OUTAGE.search(norm)))
     signed_up = SIGNED_UP.search(norm) is not None
     not_ours = NOT_OURS.search(norm)  # a car's, a pet's, a bank's ... service: neither asked of us nor booked
+    booked_already = BOOKING_MADE.search(norm) is not None and OVERDUE.search(norm) is None
     booked = (BOOKING_ASKED.search(norm) is not None or signed_up
               or VISIT_PLANNED.search(norm) is not None
               and (ADDRESSED_STAFF.search(norm) is not None or words.find("service_things", norm)
@@ -900,7 +903,7 @@ def read(classifier: Classifier, norm: str, matched: tuple[str, ...] = ()) -> Re
         wish=(words.find("wish_frames", norm) and (facility or place) and words.find("wish_actions", norm)
               or micro_wish or help_asked),
         service=(words.find("service_asks", norm) or SERVICE_ASK.search(norm) is not None)
-        and words.find("service_things", norm) and not_ours is None and not booking_made(norm)
+        and words.find("service_things", norm) and not_ours is None and not booked_already
         and (FIRST_PERSON.search(norm) is not None
              or ASKED.search(norm) is not None and OPENING_HOURS.search(norm) is None),
         persistent=PERSISTENT.search(norm) is not None,
@@ -908,6 +911,8 @@ def read(classifier: Classifier, norm: str, matched: tuple[str, ...] = ()) -> Re
         booked=booked,
         needy=bool(micro_wish),
         wronged=wrong is not None,
+        not_ours=not_ours is not None,
+        booked_already=booked_already,
     )
 
 
@@ -1020,7 +1025,7 @@ def _grammar_reading(classifier: Classifier, plain: str) -> GrammarReading | Non
     if kind is None and reading.wish:
         return GrammarReading(Intent.WISH, plain, firm, False, asked)
     if kind is Intent.APPOINTMENT and not (reading.service or reading.booked) and (
-            booking_made(norm) or NOT_OURS.search(norm) is not None and result.category is None):
+            reading.booked_already or reading.not_ours and result.category is None):
         kind = None  # a booking made already, or one of no service of ours (市图书馆要提前预约)
     if kind in (Intent.WISH, Intent.APPOINTMENT) and BOUGHT.search(norm) is not None and not (
             reading.facility or reading.place or reading.wish or reading.service):
@@ -1028,7 +1033,7 @@ def _grammar_reading(classifier: Classifier, plain: str) -> GrammarReading | Non
     if kind is None and (reading.service or reading.booked and not reading.personal
                          # a booking's words for what is not ours to book (太白山的门票, 市图书馆要预约) book nothing
                          or cue_weight(classifier, Intent.APPOINTMENT, norm) >= BOOKING_CUE
-                         and NOT_OURS.search(norm) is None and not booking_made(norm)):
+                         and not (reading.not_ours or reading.booked_already)):
         return GrammarReading(Intent.APPOINTMENT, plain, True, False, asked)
     if kind is None and result.category is not None and LIKENESS.search(norm) is not None:
         # no kind read, and what the classifier's topic words name is only a likeness (工资跟下水道一样 一到手就漏光了)
@@ -1037,12 +1042,6 @@ def _grammar_reading(classifier: Classifier, plain: str) -> GrammarReading | Non
         if topics and not any(word in unliked for word in topics):
             return silenced(reading, result, plain, firm)
     return GrammarReading(kind, plain, firm, False, asked)
-
-
-def booking_made(norm: str) -> bool:
-    """Whether a booking's words tell of one made already (预约了下午的场, 闺女给我预约了个体检) that did not come to
-    nothing (预约了上门 到现在还没来)."""
-    return BOOKING_MADE.search(norm) is not None and OVERDUE.search(norm) is None
 
 
 def silenced(reading: Reading, result: Classification, plain: str, firm: bool) -> GrammarReading:
