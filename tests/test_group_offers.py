@@ -937,3 +937,29 @@ async def test_staff_answering_a_resident_or_a_service_offered_to_a_class_of_hom
         "暑假社区有个托管班 双职工家庭的孩子可以报名 上午九点到十二点 有志愿者辅导作业",  # a notice
     ])
     await offered(bot, ["独居老人可以申请安装紧急呼叫器吗，去哪预约"])
+
+
+async def test_help_asked_of_whoever_can_for_an_elder_is_a_micro_wish_and_a_name_recommended_is_not(bot):
+    await offered(bot, [
+        "额想给外孙寄两罐蜂蜜 不会在手机上弄快递 谁能帮帮额",  # whoever can, for an old one
+        "我外公想去扶风给老战友上个坟 家里没车 有没有顺路的可以捎他一趟",  # one going that way
+        "我姥姥想学用微信发语音 跟外地的孙子说话 有没有会弄的年轻人教教她",  # one knowing how
+    ])
+    await unanswered(bot, ["谁能帮忙推荐个靠谱的保洁 给我妈家擦擦玻璃"])  # a name recommended is no help given
+
+
+async def test_a_service_asked_for_a_reason_far_away_or_a_class_sign_up_wanted_is_a_booking(bot):
+    await offered(bot, [
+        "我闺女在外地读书 学校要个户籍证明 社区啥时候能开",  # the reason lies elsewhere, the service is ours
+        "听说社区能办老年优待证 我爸在老家住惯了刚过来 在哪办",
+        "老年大学春季班报名开始没 我想报个国画",  # a class's sign-up asked after and wanted
+        "社区暑假托管班报名开始了吗 娃三年级 想报",
+    ])
+    await unanswered(bot, [
+        "群里说的预约体检的小程序 我试了 挺好用的",  # a service only heard of, nothing asked
+        "老年大学书法班周四上午开课 想报名的直接去社区三楼",  # a notice to whoever wants it
+    ])
+
+
+async def test_a_repair_promised_long_ago_and_never_done_is_offered(bot):
+    await offered(bot, ["单元门禁前年就说要换 一直没换"])

@@ -263,7 +263,7 @@ FIXED = re.compile(r"(?:掏|修|通|弄|清|换|处理)完(?:了)?就(?:好|没|
                    # a remedy made since (现在换了新管子, 今年东西全搬上来了, 今年物业加了挡水板)
                    r"(?:现在|今年|如今|后来)[^，,。！!]{0,4}(?:换了|加了|装了|搬上来了|挪走了|改了)")
 # A promise gone unkept is a complaint again (说来修，一个礼拜了还没来); so is a fault fixed and back (修好了又坏了).
-OVERDUE = re.compile(r"还没|都没|也没|没来|不来|没人来|影子|人影|不见人|没见人|还是那样|还那样|还是老样子|照旧|这都|拖着|还拖")
+OVERDUE = re.compile(r"还没|都没|也没|一直没|没来|不来|没人来|影子|人影|不见人|没见人|还是那样|还那样|还是老样子|照旧|这都|拖着|还拖")
 RELAPSE = re.compile(r"又|还是|结果|没两天|没几天|没过几天|但是|可是|反而|反倒")
 # An exclamation that opens a line (坏了，我忘关煤气了) is about the sender, not a thing.
 INTERJECTION = re.compile(r"^(?:坏了|完了|糟了|惨了|完蛋了)(?:完了)?[，,!！。\s]+")
@@ -418,13 +418,17 @@ VOLUNTEER_ASKED = re.compile(
     r"谁家|哪家)"
     r"[^，,。！!？?]{0,8}?(?:能|愿意|可以|肯|帮|来|陪|教|带|送|捐|辅导|指点|扶|搀)|"
     r"(?:有没有|找个?|求)(?:能|会|愿意|懂)[^，,。！!？?]{1,6}的(?:志愿者|人|老师|党员|好心人|热心人|师傅|叔叔|阿姨|大哥哥|"
-    r"大姐姐|哥哥|姐姐|[，,\s])|"
+    r"大姐姐|哥哥|姐姐|[，,\s]|$)|"
     # whoever has the time or the skill (谁方便帮额买一包, 谁有空能陪他走一圈, 谁会修帮额看看)
-    r"谁(?:有空|方便|有时间|会[^，,。！!？?]{0,2}|懂[^，,。！!？?]{0,2})[^，,。！!？?]{0,3}(?:能|帮|给|陪|送|教|带|扶)")
+    r"谁(?:有空|方便|有时间|会[^，,。！!？?]{0,2}|懂[^，,。！!？?]{0,2})[^，,。！!？?]{0,3}(?:能|帮|给|陪|送|教|带|扶)|"
+    # whoever can, or one going that way or knowing how (谁能帮帮额, 有没有顺路的可以捎她一段, 求会弄的帮一下); a name
+    # recommended or news asked (谁能帮忙推荐个家政) is no help given
+    r"谁(?:能|可以|愿意|肯)(?:帮(?!忙?(?:推荐|介绍|打听|问问))|教|陪|带|送|扶|捎)|"
+    r"(?:有没有|求)[^，,。！!？?]{1,6}的[^，,。！!？?]{0,3}?(?:可以|能|愿意)?(?:帮|捎|陪|教)")
 # A wish marked as one (微心愿：…, 许个小心愿：…), or help asked of a volunteer for an old neighbour (楼下王奶奶电视坏了
 # …有没有会修的党员师傅帮看看): a micro-wish with no hardship named.
 WISH_MARKED = re.compile(r"^(?:微心愿|小心愿|心愿|小愿望|许个小?心愿|一个小愿望|一个小心愿)[:：]")
-ELDER = re.compile(r"奶奶|爷爷|大爷|大妈|老太太|老爷子|老人|老汉|老头|老伴|婆婆|外婆|姥姥|阿婆|老两口|孙子|孙女|外孙|"
+ELDER = re.compile(r"奶奶|爷爷|大爷|大妈|老太太|老爷子|老人|老汉|老头|老伴|婆婆|外婆|姥姥|外公|姥爷|阿婆|老两口|孙子|孙女|外孙|"
                    r"(?:我|额|俺)(?:妈|爸|娘|爹)|老母亲|老父亲|老娘|老爹")
 # Whether anyone knows what is wrong (有没有人知道咋回事 这几天每到晚上就停电): a problem stated, not a question.
 KNOWING = re.compile(r"(?:有没有人|有人|谁|大家)知道")
@@ -455,9 +459,10 @@ OLD_AGE = re.compile(r"[七八九]十[一二三四五六七八九多]?(?:岁|了
 # Things asked for that a neighbour no longer uses (谁家有不用的, 有没有人家有旧的): a micro-wish when it is for a
 # child, an old person or someone in hardship, a neighbourly favour otherwise.
 DONATION_ASKED = re.compile(r"(?:谁家?|有没有人?家?|有人)[^，,。！!？?]{0,8}(?:不用的|闲置的|旧的|多余的|淘汰的|用不上的|"
-                            r"不穿的|穿不上的|穿不了的|穿小的|穿小了的|不要的|用不着的|用不了的)|"
+                            r"不穿的|穿不上的|穿不了的|穿不下的|穿小的|穿小了的|不要的|用不着的|用不了的|闲着的)|"
                             r"(?:谁家?|有没有人家?|有人)[^，,。！!？?]{0,10}旧[^，,。！!？?的]{1,3}$|"
-                            r"(?:不用的|闲置的|旧的|用不上的)[^，,。！!？?]{0,4}(?:能给|送|捐)")
+                            r"(?:不用的|闲置的|旧的|用不上的)[^，,。！!？?]{0,4}(?:能给|送|捐)|"
+                            r"(?:谁家?|有没有人?家?|有人)[^，,。！!？?]{0,8}旧[^，,。！!？?的]{1,3}(?:能给|送)")
 LENT_OR_GIVEN_ON = re.compile(r"借|还你|回头还|用完还|(?:捐|送|寄)给(?![我额俺])|想收|付钱|给钱|"  # a thing borrowed, or
                               r"(?:亲戚|朋友|同事)家?(?:想)?要")  # collected for others
 # A gift made or told of (捐了两件羽绒服…希望有人用得上, 爱心人士给老王送了个轮椅): someone giving, not a wish.
@@ -477,6 +482,8 @@ VISIT_PLANNED = re.compile(
     r"有人值班|有人吧")
 SIGNED_UP = re.compile(r"(?:给|帮)(?:我|额|俺)(?:家)?[^，,。！!]{0,2}(?:报个?名|登记一下|登个记|留个(?:人|号|名额))|"
                        r"(?:我|额|俺)(?:想|要)?报名(?:参加)?[^，,。！!]{0,10}(?:讲座|培训|班|体检|义诊|课)|"
+                       # a class's sign-up asked after and wanted (老年大学秋季班报名开始没 想报书法)
+                       r"(?:班|大学|课|讲座|培训|托管)[^。！!]{0,16}想报(?![警销修案复道价税]|名的)|"
                        r"(?:上门|预约|约的|时间)[^，,。！!]{0,8}改到" + WHEN + r"|改到" + WHEN + r"[^，,。！!]{0,4}(?:上门|过来|来)")
 # When a service is open (社区卫生站周六开门不, 几点上班) is information asked, not a service, unless the sender says
 # their own plan with it (周日开门不 我平时上班).
@@ -485,6 +492,8 @@ FIRST_PERSON = re.compile(r"[我额俺]")
 # question in it, nobody asking or booking for themselves.
 ASKED = re.compile(r"[吗嘛么呢？?]|(?:不|没)(?=$|[，,。！!])|咋|怎么|怎样|如何|哪|几点|几时|啥时候|什么时候|能不能|可不可以|"
                    r"要不要|有没有|多少|啥|想|约|报名|登记|帮|给我|麻烦|请")
+# A question put anywhere in a line (周末社区开门吗 我想去开个证明, 在哪办, 啥时候能办): something is asked.
+ASKS = re.compile(r"[吗嘛？?]|哪|咋|几点|几时|啥时候|什么时候|能不能|可不可以|可以吗|行吗|方便吗|截止")
 # A service for a car or a pet (汽车年审, 狗狗打疫苗), a loan's (还款要预约), a passport's or a ward's is the vehicle
 # office's, a vet's, a bank's, the exit-entry office's or the hospital's, not the community's, asked or booked; and a
 # thing put up for sale (出售一台轮椅…有需要的私聊) is no wish, whoever it was bought for.
@@ -860,10 +869,18 @@ def read(classifier: Classifier, norm: str, matched: tuple[str, ...] = ()) -> Re
               or VISIT_PLANNED.search(norm) is not None
               and (ADDRESSED_STAFF.search(norm) is not None or words.find("service_things", norm)
                    or STAFF_NAMED.search(norm) is not None)) and not_ours is None
+    service = ((words.find("service_asks", norm) or SERVICE_ASK.search(norm) is not None)
+               and words.find("service_things", norm) and not_ours is None and not booked_already
+               and (FIRST_PERSON.search(norm) is not None
+                    or ASKED.search(norm) is not None and OPENING_HOURS.search(norm) is None))
     hard = next((name for name in HARD_MOODS if (said[name] if name in said else words.find(name, norm))
                  and not (name == "resolved" and relapse) and not (name == "asking_neighbours" and (whom or knowing))
                  and not (name == "lost_and_found" and wrong is not None)  # 从楼上丢了个瓶子 is thrown, not lost
-                 and not (micro_wish and name in WISHER_MOODS) and not (booked and name in BOOKER_MOODS)), None)
+                 and not (micro_wish and name in WISHER_MOODS) and not (booked and name in BOOKER_MOODS)
+                 # a service the sender asks for is theirs wherever its reason lies (闺女在西安生娃 医保异地备案能在社区办吗);
+                 # one only heard of is not asked (群里说的预约疫苗的链接 我试了 能用)
+                 and not (service and name == "hearsay" and (wants or ASKS.search(norm) is not None))
+                 and not (signed_up and name == "notice_wording")), None)
     if hard is None and NOT_A_REQUEST.search(norm) and not signed_up:
         hard = "notice_wording"
     soft = next((name for name in SOFT_MOODS if words.find(name, INTENSIFIER.sub(" ", norm))), None)
@@ -902,10 +919,7 @@ def read(classifier: Classifier, norm: str, matched: tuple[str, ...] = ()) -> Re
         # 眼睛不好), or help asked of the community (想让社区帮忙联系个护工)
         wish=(words.find("wish_frames", norm) and (facility or place) and words.find("wish_actions", norm)
               or micro_wish or help_asked),
-        service=(words.find("service_asks", norm) or SERVICE_ASK.search(norm) is not None)
-        and words.find("service_things", norm) and not_ours is None and not booked_already
-        and (FIRST_PERSON.search(norm) is not None
-             or ASKED.search(norm) is not None and OPENING_HOURS.search(norm) is None),
+        service=service,
         persistent=PERSISTENT.search(norm) is not None,
         complaint=overdue or relapse or NO_NOTICE.search(norm) is not None,
         booked=booked,
