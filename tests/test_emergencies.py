@@ -395,3 +395,24 @@ async def test_a_flood_asked_about_or_a_field_under_water_is_not_an_emergency_an
         "菜地边上那片玉米，今年被水淹了一半，可惜",  # a field, not a home
     ])
     await heard_as(bot, "家里进水了 水漫到脚脖子了", "home_flooding", "119")
+
+
+@pytest.mark.parametrize(("text", "number", "code"), [
+    ("谁看见我家乐乐了 八岁 穿红棉袄 下午出去玩到现在没回来 电话手表也打不通", "110", "person_missing"),  # by name
+    ("工地那个坑里掉进去个娃 在下面哭 谁有绳子 快来", "119", "fallen_into_pit"),
+    ("3号楼的王奶奶在家摔倒了 起不来 她儿子在西安 门还锁着", "120", "person_down"),  # where her son is
+    ("河堤下面在往外冒水 还带着沙子 是不是管涌 快叫人", "119", "levee_danger"),
+    ("楼道燃气管那儿一直在滋滋响 我也说不好 麻烦燃气公司来看看", None, "gas_smell"),  # a hiss at the gas
+])
+async def test_a_child_asked_after_by_name_down_a_pit_a_fall_with_kin_away_a_levee_or_a_gas_hiss_is_an_emergency(
+        bot, text, number, code):
+    await heard_as(bot, text, code, number)
+
+
+async def test_a_ball_in_a_pit_a_cat_asked_after_a_levee_rumoured_or_a_fall_in_the_home_village_is_no_emergency(bot):
+    await not_heard_as_emergency(bot, [
+        "娃把球踢到坑里了 谁帮忙捡一下",  # a thing down the pit, not a person
+        "谁看见我家猫了 一早上没回来",  # a pet
+        "那个说决堤的是谁发的 吓死人了",  # a rumour
+        "我妈在老家摔倒了 我得请假回去",  # somewhere else
+    ])

@@ -39,6 +39,9 @@ ANOTHER_PLACE = re.compile(r"(?:南方|北方|外省|国外)(?:那边|那|的)|"
                            r"(?:西安|咸阳|渭南|汉中|延安|榆林|铜川|商洛|安康|杨凌|兰州|天水|北京|上海|广州|深圳|成都|重庆|郑州|"
                            r"武汉|南京|杭州|天津|长沙|太原|银川|西宁|高新|金台|陈仓|岐山|凤翔|眉县|扶风|千阳|陇县|麟游|凤县|太白)"
                            r"(?:区|县)?(?:那|那边|那个|有个|一个|的)")
+# Where the person in trouble's kin are (她女儿在西安, 儿女都在外地) says why nobody is at hand, not where it happens.
+KIN_AWAY = re.compile(r"(?:(?:她|他)(?:的|家)?(?:女儿|儿子|闺女|孩子|娃|子女|儿女|老伴|老公|媳妇|家里人|家人)|儿女|子女|孩子们)"
+                      r"(?:都|也)?(?:在|去了)(?:外地|老家|外省|国外|西安|咸阳|北京|上海|广州|深圳|成都|重庆|兰州)")
 # Hypotheticals and past events are not emergencies: "着火了怎么办" in a safety notice, "上次电梯困人"; nor is one
 # seen on a screen (抖音上看到, 电视剧里), one over with its outcome told (没大事, 出院了, 还好没伤着人), one at the
 # sender's work, far from home or at a relative's or friend's (我们公司, 老家, 西安那个, 我表妹她们楼), a game's, one
@@ -110,9 +113,10 @@ EMERGENCIES = (
     Emergency("fire", "火情", "fire",  # 打不着火 is a stove that will not light
               re.compile(r"(?<![不没])着火|起火|失火|火灾|烧起来|冒烟|冒黑烟|浓烟|烟很大|火苗")),
     Emergency("gas_smell", "燃气泄漏", "gas",
-              # a gas smelt or heard hissing near the gas pipe or meter (天然气管子那块嘶嘶响), unless it is gone (没味了)
+              # a gas smelt or heard hissing near the gas pipe or meter (天然气管子那块嘶嘶响, 燃气表…滋滋声), unless it is gone (没味了)
               re.compile(r"(煤气|燃气|天然气|液化气)(味|泄漏|漏了|漏气)|漏气|有股.{0,4}气味"
-                         r"|(煤气|燃气|天然气|液化气)[^，,。!！?？]{0,8}((?<!没)(?<!没有)味|嘶嘶)"),
+                         r"|(煤气|燃气|天然气|液化气)[^，,。!！?？]{0,8}((?<!没)(?<!没有)味|嘶嘶)"
+                         r"|(煤气|燃气|天然气|液化气)[^，,。!！?？]{0,16}(嘶嘶|滋滋|呲呲|丝丝)"),
               # 漏气 of a tyre, an inflatable or a ball, with no smell spoken of, is no gas leak
               re.compile(r"^(?!.*味).*(?:轮胎|车胎|胎|泳池|充气|气垫|气球|皮球|篮球|足球|游泳圈|气门|打气|气囊)")),
     Emergency("person_missing", "人员走失", "police",
@@ -123,8 +127,11 @@ EMERGENCIES = (
                          # gone in a blink (孙子在院子里玩，一转眼就不见了)
                          r"(老人|老爷子|老太太|孩子|娃|小孩|儿子|女儿|孙子|孙女|外孙)[^。]{0,20}(一转眼|一眨眼|转眼|一扭头|一回头)"
                          r"[^。]{0,3}不见了|"
-                         # asked after by sight (谁看见一个五六岁的男娃…就不见了, 有没有人看见一个老太太…家里人找疯了)
-                         r"(谁|有人)(看见|看到|见)[^。]{0,12}(老人|老太太|老爷子|老汉|娃|孩子|小孩|男孩|女孩)[^。]{0,40}"
+                         # asked after by sight (谁看见一个五六岁的男娃…就不见了, 有没有人看见一个老太太…家里人找疯了,
+                         # 谁看见我家小宇了…到现在没回来)
+                         r"(谁|有人)(看见|看到|见)[^。]{0,12}(老人|老太太|老爷子|老汉|娃|孩子|小孩|男孩|女孩|"
+                         # one of the sender's own by name, told as a person is (十岁, 穿蓝色短袖, 电话也打不通)
+                         r"(?:我|额|俺)家(?!的)(?=[^。]{0,60}(?:岁|穿着?|电话|手机|同学|学校|放学|上学)))[^。]{0,40}"
                          r"(不见了|没回来|走丢|找不到|找疯|到处找|都在找|急疯)|"
                          r"(老人|老爷子|老太太|老汉|老头|老伴|老娘|老爹|老母亲|老父亲|孩子|娃|小孩|儿子|女儿|爷爷|奶奶|外公|"
                          r"姥爷|妈|爸|媳妇|老婆|妻子|丈夫|老公|婆婆|公公|岳母|岳父|丈母娘|老丈人).{0,30}"
@@ -148,6 +155,14 @@ EMERGENCIES = (
     Emergency("person_in_water", "有人落水", "fire",  # 119 does water rescue; a phone dropped in the water is no one
               re.compile(r"(?<!防)溺水|落水|(人|娃|孩子|小孩|老人|老汉|老太太)[^，,。]{0,6}掉(进|到|在)?了?[^，,。]{0,4}"
                          r"(水池|水塘|池子|河|湖|井|水里|水坑)")),
+    Emergency("fallen_into_pit", "有人掉进深坑或井", "fire",  # 119 does rescue from pits and wells
+              # someone, not something they dropped (娃把球掉坑里了), down a pit, a well, a ditch or a manhole
+              re.compile(r"(人|娃|孩子|小孩|小娃|老人|老汉|老太太)[^，,。把]{0,6}掉(进|到|在|下)?(去|了)?[^，,。]{0,4}"
+                         r"(坑|井|沟|洞|窖|下水道)|"
+                         r"(坑|井|沟|洞|窖|下水道)[^，,。]{0,4}掉(进去|下去|进|下)了?(个|一个)?(人|娃|孩子|小孩|小娃|老人)")),
+    Emergency("levee_danger", "堤坝险情", "fire",  # flood-control crews come with the fire service's call
+              # water boiling up at a levee's foot (堤脚在冒水…往外翻沙子), a levee breached or slumping; not one rumoured (说决堤的)
+              re.compile(r"(?<![说传])(?:管涌|决堤|溃堤|溃坝)|(河堤|大堤|堤坝|堤脚|堤上|堤下|堤坡)[^，,。]{0,10}(冒水|渗水|翻沙|垮了|塌了|决口|裂了|裂口)")),
     Emergency("locked_in_car", "儿童被锁车内", "police",
               re.compile(r"(车|suv|越野|轿车)(里|内|上)[^，,。]{0,6}(锁|关)(了|着)?[^，,。]{0,2}(小孩|孩子|娃|宝宝)"
                          r"|(小孩|孩子|娃|宝宝)[^，,。]{0,4}(锁|关)在车(里|内|上)")),
@@ -232,7 +247,7 @@ def emergency_in(text: str) -> Emergency | None:
 
 def emergency_in_plain(plain: str) -> Emergency | None:
     """emergency_in of a text already made plain (plain_text)."""
-    norm = FIRE_LIKENESS.sub(" ", sounded_out(plain))
+    norm = KIN_AWAY.sub(" ", FIRE_LIKENESS.sub(" ", sounded_out(plain)))
     if _NOT_NOW.search(norm) or FIGURATIVE.search(norm):
         return None
     emergency = next((e for e in EMERGENCIES if e.pattern.search(norm)), None)
