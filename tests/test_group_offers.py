@@ -963,3 +963,14 @@ async def test_a_service_asked_for_a_reason_far_away_or_a_class_sign_up_wanted_i
 
 async def test_a_repair_promised_long_ago_and_never_done_is_offered(bot):
     await offered(bot, ["单元门禁前年就说要换 一直没换"])
+
+
+async def test_a_long_line_read_firmly_as_a_report_that_the_evidence_speaks_against_is_chatter_a_terse_one_is_not(bot):
+    await unanswered(bot, [
+        "以前咱楼道天天有人堆纸箱子 后来物业清了几回 现在干净多了",  # told at length, its words a story's
+        "老王家的狗又在单元门口拉屎了 不过他自己马上拿纸收拾干净了 还挺自觉",
+    ])
+    await offered(bot, [
+        "电梯修好了没两天，今天又坏了",  # terse: too few words for the evidence to outweigh the grammar
+        "车棚那排充电口坏了三个了，天天抢位置，物业说报上去了到现在也没人来修",  # at length, and its words a report's
+    ])
