@@ -17,10 +17,11 @@ part's honest figure is --lobo's: the evidence learnt without the part measured.
 
 Figures at each round, and what each batch's writer had seen, are in docs/group-offers-history.md.
 
-Usage: python bench/group_offers.py [--errors | --lobo | --mine]   (--errors: also list the misses of the tuning
+Usage: python bench/group_offers.py [--errors | --lobo | --independent | --mine]   (--errors: also list the misses of the tuning
 half and of the tuned batches on stderr. --lobo: leave-one-batch-out figures of the grammar alone and with evidence
 learnt without the batch measured (from MINED_PARTS, as shipped, and from every other part), from offer_kind's
 decisions, which are the dispatcher's; pooled over the held-out parts that are not blind, and over the blind ones.
+--independent: the batches a third hand labelled afresh, measured by either labels and on the lines both agree on.
 --mine: write config/offer_evidence.yaml afresh from MINED_PARTS)
 """
 
@@ -47,6 +48,7 @@ from config.settings import load_settings
 DATA = Path(__file__).resolve().parents[1] / "tests" / "data" / "group_chat.tsv"
 TUNED_BATCHES = {name: DATA.with_name(f"group_chat_{name}.tsv") for name in ("fresh", "fresh4", "fresh5", "fresh8", "fresh9", "fresh11", "fresh12", "fresh13", "fresh14", "fresh15", "fresh16", "fresh19", "fresh20", "fresh21", "fresh22", "fresh23", "fresh24", "fresh27", "fresh28", "fresh33", "fresh34", "fresh35", "fresh36", "fresh39", "fresh40", "fresh42", "fresh43", "fresh44", "fresh46", "fresh47", "fresh48", "fresh49", "fresh50", "fresh53", "fresh54", "fresh56", "fresh57", "fresh59", "fresh60", "fresh61", "fresh63", "fresh64", "fresh66", "fresh67", "fresh69", "fresh70", "fresh72", "fresh73", "fresh75", "fresh76", "fresh78", "fresh79", "fresh81", "fresh82", "fresh84", "fresh85", "fresh87", "fresh88", "fresh90")}  # tuned on
 HELD_OUT_BATCHES = {name: DATA.with_name(f"group_chat_{name}.tsv") for name in ("fresh2", "fresh3", "fresh6", "fresh7", "fresh10", "fresh17", "fresh18", "fresh25", "fresh26", "fresh29", "fresh30", "fresh31", "fresh32", "fresh37", "fresh38", "fresh41", "fresh45", "fresh51", "fresh52", "fresh55", "fresh58", "fresh62", "fresh65", "fresh68", "fresh71", "fresh74", "fresh77", "fresh80", "fresh83", "fresh86", "fresh89", "fresh91", "fresh92", "fresh93", "fresh94", "fresh95", "fresh96")}  # never printed (but for ~120 lines of fresh25: see the history)
+INDEPENDENT = DATA.parent / "independent"  # batches labelled afresh by a third hand (docs/labelled-batches.md)
 GROUP = "group:JT-TTC-01"  # a demo group bound to 铁塔厂家属院
 BLIND_BATCHES = ("fresh10", "fresh17", "fresh18", "fresh25", "fresh26", "fresh29", "fresh30", "fresh31", "fresh32", "fresh37", "fresh38", "fresh41", "fresh45", "fresh51", "fresh52", "fresh55", "fresh58", "fresh62", "fresh65", "fresh68", "fresh71", "fresh74", "fresh77", "fresh80", "fresh83", "fresh86", "fresh89", "fresh91", "fresh92", "fresh93", "fresh94", "fresh95", "fresh96")  # written by hands that never read the rules or an earlier batch
 UNMINED_BATCHES = ("fresh91", "fresh92", "fresh93", "fresh94", "fresh95", "fresh96")  # the shipped evidence never saw them: measured end to end as residents' text
@@ -94,6 +96,48 @@ def leave_one_batch_out(rows: list[tuple[str, dict[str, str]]], rules: Path) -> 
             figures[held] = tally
         result[regime] = _figures(figures, parts)
     return result
+
+
+def independent_reading(rows: list[tuple[str, dict[str, str]]], rules: Path) -> dict:
+    """For each batch a third hand labelled afresh without seeing any label (INDEPENDENT/group_chat_NAME.tsv: the
+    line's number and its label), the figures by the batch's labels, by the independent reader's and on the lines
+    both call chatter or both call real, and how many lines they agree on; offer_kind's decisions, which are the
+    dispatcher's."""
+    classifier = Classifier(load_rules(rules))
+    result: dict = {}
+    pooled = {regime: {"chatter": 0, "chatter_offered": 0, "real": 0, "real_heard": 0}
+              for regime in ("batch_labels", "independent_labels", "agreed_lines")}
+    for path in sorted(INDEPENDENT.glob("group_chat_*.tsv")):
+        name = path.stem.removeprefix("group_chat_")
+        batch = [row for part, row in rows if part == name]
+        readings = [row["label"] for row in csv.DictReader(path.open(encoding="utf-8"), delimiter="\t")]
+        if len(readings) != len(batch):
+            raise SystemExit(f"{path}: {len(readings)} labels for {len(batch)} lines of {name}; relabel the batch")
+        offered = [offer_kind(classifier, row["text"]) is not None for row in batch]
+        ours = [row["label"] != "chatter" for row in batch]
+        theirs = [label != "chatter" for label in readings]
+        figures = {}
+        for regime, reals in (("batch_labels", ours), ("independent_labels", theirs),
+                              ("agreed_lines", [a if a == b else None for a, b in zip(ours, theirs, strict=True)])):
+            tally = {"chatter": 0, "chatter_offered": 0, "real": 0, "real_heard": 0}
+            for real, was_offered in zip(reals, offered, strict=True):
+                if real is None:
+                    continue
+                key = "real" if real else "chatter"
+                tally[key] += 1
+                tally["real_heard" if real else "chatter_offered"] += was_offered
+                pooled[regime][key] += 1
+                pooled[regime]["real_heard" if real else "chatter_offered"] += was_offered
+            figures[regime] = _pct(tally)
+        figures["agreed"] = f"{sum(a == b for a, b in zip(ours, theirs, strict=True))}/{len(batch)}"
+        result[name] = figures
+    return {**result, "pooled": {regime: _pct(tally) for regime, tally in pooled.items()}}
+
+
+def _pct(tally: dict[str, int]) -> list:
+    """Chatter offered and real heard, in per cent."""
+    return [round(100 * tally["chatter_offered"] / tally["chatter"], 2),
+            round(100 * tally["real_heard"] / tally["real"], 1)]
 
 
 def _figures(tallies: dict[str, dict[str, int]], parts: list[str]) -> dict:
@@ -151,6 +195,9 @@ if __name__ == "__main__":
         write_offer_evidence(target, evidence, "tests/data/group_chat*.tsv but the batches kept unseen (" + ", ".join(
             f"{part}: {sum(p == part for p, _ in lines)} lines" for part in MINED_PARTS) + ")")
         print(json.dumps({"bench": "group_offers_mine", "written": str(target), "words": len(evidence.weights)}))
+    elif "--independent" in sys.argv[1:]:
+        print(json.dumps({"bench": "group_offers_independent", "figures": "[chatter offered %, real heard %]",
+                          **independent_reading(labelled_rows(), load_settings({}).rules_path)}, ensure_ascii=False))
     elif "--lobo" in sys.argv[1:]:
         print(json.dumps({"bench": "group_offers_lobo", "figures": "[chatter offered %, real heard %]",
                           **leave_one_batch_out(labelled_rows(), load_settings({}).rules_path)}, ensure_ascii=False))
