@@ -416,3 +416,12 @@ async def test_a_ball_in_a_pit_a_cat_asked_after_a_levee_rumoured_or_a_fall_in_t
         "那个说决堤的是谁发的 吓死人了",  # a rumour
         "我妈在老家摔倒了 我得请假回去",  # somewhere else
     ])
+
+
+async def test_words_of_their_own_are_not_read_as_an_emergencys_by_their_sound(bot):
+    await not_heard_as_emergency(bot, [
+        "这个月的电费我出 出电费的事别吵了",  # 出电 is no 触电
+        "老人得有人看着 或者给装个呼叫器",  # 着或 is no 着火
+        "单元门口的地砖松了 一踩溅一裤腿泥水",  # 泥水 is no 溺水
+    ])
+    await heard_as(bot, "3号楼有人触店了 倒在配电箱旁边 快叫120", "electric_shock", "120")  # still typed by sound

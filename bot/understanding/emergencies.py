@@ -214,8 +214,10 @@ for _word in SOUNDED:
         _SOUNDED_BY_CHAR.setdefault(_char, []).append((_word, _place))
 
 
-# The commonest characters of grammar: typed as themselves far oftener than for a word that sounds like them.
-GRAMMAR_CHARS = frozenset("是的了在有就也都和不我你他她这那个")
+# The commonest characters of grammar, and characters as common in words of their own (出电费 is paying for power,
+# not 触电; 看着或者 is no 着火; 泥水 is mud, not 溺水): typed as themselves far oftener than for a word that sounds
+# like them.
+GRAMMAR_CHARS = frozenset("是的了在有就也都和不我你他她这那个出或泥")
 
 
 def sounded_out(norm: str) -> str:
