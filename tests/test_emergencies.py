@@ -423,5 +423,8 @@ async def test_words_of_their_own_are_not_read_as_an_emergencys_by_their_sound(b
         "这个月的电费我出 出电费的事别吵了",  # 出电 is no 触电
         "老人得有人看着 或者给装个呼叫器",  # 着或 is no 着火
         "单元门口的地砖松了 一踩溅一裤腿泥水",  # 泥水 is no 溺水
+        "我家娃那个电话手表走时老不准",  # words of their own: 走时 is no 走失,
+        "今天太阳似火 晒死了",  # 似火 no 失火,
+        "楼道灯的开关触点烧了 一按就闪",  # 触点 no 触电
     ])
     await heard_as(bot, "3号楼有人触店了 倒在配电箱旁边 快叫120", "electric_shock", "120")  # still typed by sound

@@ -218,17 +218,22 @@ for _word in SOUNDED:
 # not 触电; 看着或者 is no 着火; 泥水 is mud, not 溺水): typed as themselves far oftener than for a word that sounds
 # like them.
 GRAMMAR_CHARS = frozenset("是的了在有就也都和不我你他她这那个出或泥")
+# Words of their own that sound like an emergency's (走势 and 走时 like 走失, 似火 like 失火, 触点 like 触电, 逆水 like
+# 溺水, 燃起 like 燃气): the commonest such words of jieba's dictionary, typed as meant, never re-read by their sound.
+TYPED_AS_MEANT = frozenset(("走势", "走时", "走石", "燃起", "洛水", "逆水", "落谁", "石火", "似火", "浓艳", "触点", "霉气",
+                            "美气", "互救", "起伙", "起获", "起货", "捆住"))
 
 
 def sounded_out(norm: str) -> str:
     """The text with the emergency and booking words it types by their sound written right: a window as long as the
     word, each character right or read alike by its main reading, at least half of them right, none of the wrong
-    ones a word of grammar (西安是火炉 is no 失火: 是 is far likelier meant than mistyped)."""
+    ones a word of grammar (西安是火炉 is no 失火: 是 is far likelier meant than mistyped), the window no word of its own
+    (TYPED_AS_MEANT)."""
     for at, char in enumerate(norm):
         for word, place in _SOUNDED_BY_CHAR.get(char, ()):
             start = at - place
             window = norm[start:start + len(word)]
-            if (start >= 0 and len(window) == len(word) and window != word
+            if (start >= 0 and len(window) == len(word) and window != word and window not in TYPED_AS_MEANT
                     and sum(a == b for a, b in zip(window, word, strict=True)) * 2 >= len(word)
                     and all(a == b or char_readings(a)[:1] == char_readings(b)[:1] != () and a not in GRAMMAR_CHARS
                             for a, b in zip(window, word, strict=True))):
