@@ -428,3 +428,8 @@ async def test_words_of_their_own_are_not_read_as_an_emergencys_by_their_sound(b
         "楼道灯的开关触点烧了 一按就闪",  # 触点 no 触电
     ])
     await heard_as(bot, "3号楼有人触店了 倒在配电箱旁边 快叫120", "electric_shock", "120")  # still typed by sound
+
+
+async def test_smoke_found_to_be_a_brickworks_or_a_kitchen_fires_tip_is_no_emergency(bot):
+    await not_heard_as_emergency(bot, ["早上看见西边冒烟 原来是人家烧烤店开炉子了", "记住啊 油锅着火千万别泼水 直接盖锅盖"])
+    await heard_as(bot, "楼下冒烟了 原来是车库着火了 快打119", "fire", "119")  # found to be a fire after all
