@@ -412,6 +412,9 @@ async def test_a_child_asked_after_by_name_down_a_pit_a_fall_with_kin_away_a_lev
 async def test_a_ball_in_a_pit_a_cat_asked_after_a_levee_rumoured_or_a_fall_in_the_home_village_is_no_emergency(bot):
     await not_heard_as_emergency(bot, [
         "娃把球踢到坑里了 谁帮忙捡一下",  # a thing down the pit, not a person
+        "有人掉了钥匙在井盖缝里 谁有磁铁",  # keys someone dropped
+        "娃的手机掉洞里了 够不着",  # a child's phone
+        "井盖掉下去了 人差点掉进去",  # a near miss (a report, not an emergency)
         "谁看见我家猫了 一早上没回来",  # a pet
         "那个说决堤的是谁发的 吓死人了",  # a rumour
         "我妈在老家摔倒了 我得请假回去",  # somewhere else

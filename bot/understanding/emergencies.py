@@ -87,7 +87,7 @@ _NOT_NOW = re.compile(r"着火了?怎么办|小心|当心|提示|提醒|科普|�
                       r"(?:幸亏|幸好|还好|好在)[^，,。]{0,3}(?:扑|灭|救|弄)|前几天|前些天|前阵子|容易(?:起火|着火)|"
                       # a near miss (差点着火), the time before (上回), what the internet says (网上说), someone since
                       # saved (后来被救了), a clip seen (看到那个视频) of somewhere unnamed (说是哪个城市)
-                      r"差点儿?(?:着火|起火|烧起来)|上回|网上(?:说|传|都在)|被救|救过来|看[到了过][^，,。]{0,4}视频|"
+                      r"差点儿?(?:着火|起火|烧起来|掉)|上回|网上(?:说|传|都在)|被救|救过来|看[到了过][^，,。]{0,4}视频|"
                       r"(?:哪个|某个|哪座)(?:城市|地方|省|县)|"
                       r"(?:她|他)们(?:小区|楼|那|家)|没再出|"
                       # one only feared (还以为着火了), or over and told (那天晕倒送医院了，现在好了)
@@ -155,14 +155,16 @@ EMERGENCIES = (
                          r"(独居|一个人住)[^。]{0,16}(敲门|叫门)[^。，,]{0,3}(不应|没人应|没反应)")),
     Emergency("electric_shock", "触电", "ambulance",
               re.compile(r"触电|被电(了|到|击|得)|电到人")),
-    Emergency("person_in_water", "有人落水", "fire",  # 119 does water rescue; a phone dropped in the water is no one
-              re.compile(r"(?<!防)溺水|落水|(人|娃|孩子|小孩|老人|老汉|老太太)[^，,。]{0,6}掉(进|到|在)?了?[^，,。]{0,4}"
-                         r"(水池|水塘|池子|河|湖|井|水里|水坑)")),
+    # 119 does water rescue; a phone dropped in the water is no one, nor are keys someone dropped (有人掉了钥匙在井盖缝里)
+    Emergency("person_in_water", "有人落水", "fire",
+              re.compile(r"(?<!防)溺水|落水|(人|娃|孩子|小孩|老人|老汉|老太太)[^，,。把了的]{0,6}掉(?:(?:进|到|在)了?)?"
+                         r"[^，,。了]{0,4}(水池|水塘|池子|河|湖|井|水里|水坑)")),
     Emergency("fallen_into_pit", "有人掉进深坑或井", "fire",  # 119 does rescue from pits and wells
-              # someone, not something they dropped (娃把球掉坑里了), down a pit, a well, a ditch or a manhole
-              re.compile(r"(人|娃|孩子|小孩|小娃|老人|老汉|老太太)[^，,。把]{0,6}掉(进|到|在|下)?(去|了)?[^，,。]{0,4}"
+              # someone, not something of theirs dropped (娃把球掉坑里了, 有人掉了钥匙在井盖缝里, 娃的手机掉洞里了), down a
+              # pit, a well, a ditch or a manhole
+              re.compile(r"(人|娃|孩子|小孩|小娃|老人|老汉|老太太)[^，,。把了的]{0,6}掉(?:(?:进|到|在|下)去?了?)?[^，,。了]{0,4}"
                          r"(坑|井|沟|洞|窖|下水道)|"
-                         r"(坑|井|沟|洞|窖|下水道)[^，,。]{0,4}掉(进去|下去|进|下)了?(个|一个)?(人|娃|孩子|小孩|小娃|老人)")),
+                         r"(坑|井|沟|洞|窖|下水道)[^，,。]{0,4}掉(进去|下去|进|下)(个|一个)?(人|娃|孩子|小孩|小娃|老人)")),
     Emergency("levee_danger", "堤坝险情", "fire",  # flood-control crews come with the fire service's call
               # water boiling up at a levee's foot (堤脚在冒水…往外翻沙子), a levee breached or slumping; not one rumoured (说决堤的)
               re.compile(r"(?<![说传])(?:管涌|决堤|溃堤|溃坝)|(河堤|大堤|堤坝|堤脚|堤上|堤下|堤坡)[^，,。]{0,10}(冒水|渗水|翻沙|垮了|塌了|决口|裂了|裂口)")),
