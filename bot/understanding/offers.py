@@ -548,10 +548,11 @@ LIKENESS = re.compile(r"(?:跟|像|好像|就像|如同|赛过)[^，,。！!]{1,
 MONEY = re.compile(r"费|涨价|价格|价钱|收费|收钱|多少钱|块钱|贵")
 # The evidence's second opinion (config/offer_evidence.yaml) is a probability that a line is a real matter: below
 # VETO_BELOW an offer the grammar did not read firmly is vetoed, below FIRM_VETO_BELOW even a firm one (a firm
-# report told at length below LONG_FIRM_REPORT_VETO_BELOW); from TAKE_FROM a line the grammar neither offered nor silenced is offered, from ASKED_FROM one silenced only for being
-# put as a question (是管道的问题吗, 还有人在里面没). Chosen on the lines' scores learnt without their part, pooled
-# over every part the grammar was not tuned on but the blind batches newer than fresh26, never on those: a veto below
-# 0.1 gave 2.30% chatter offered / 93.3% real heard there, below 0.2 1.81 / 92.67. From OVERRULE_FROM the evidence
+# report told at length below LONG_FIRM_REPORT_VETO_BELOW); from TAKE_FROM a line the grammar neither offered nor
+# silenced is offered, from ASKED_FROM one silenced only for being put as a question (是管道的问题吗, 还有人在里面没).
+# Chosen on the lines' scores learnt without their part, pooled over every part the grammar was not tuned on but the
+# blind batches newer than fresh26, never on those: a veto below 0.1 gave 2.30% chatter offered / 93.3% real heard
+# there, below 0.2 1.81 / 92.67. From OVERRULE_FROM the evidence
 # overrules the grammar's silence itself (a neighbour's leak relayed, 帮邻居说一下…一直往下滴水, read as hearsay): the
 # mood words that silence chatter also open real matters. Chosen on the same parts' scores learnt without their part:
 # from p 0.999 it took 1 more chatter line and 21 more real matters there (1.68% / 93.1% -> 1.70% / 94.2%).
