@@ -974,3 +974,8 @@ async def test_a_long_line_read_firmly_as_a_report_that_the_evidence_speaks_agai
         "电梯修好了没两天，今天又坏了",  # terse: too few words for the evidence to outweigh the grammar
         "车棚那排充电口坏了三个了，天天抢位置，物业说报上去了到现在也没人来修",  # at length, and its words a report's
     ])
+
+
+async def test_a_fault_put_to_the_neighbours_as_a_question_is_offered_when_its_words_are_a_reports(bot):
+    await offered(bot, ["物业app上报修交了一个礼拜了 还是待接单 有人看吗"])
+    await unanswered(bot, ["你们家暖气热不热 我家今天还行"])  # a question about how things are, nothing wrong

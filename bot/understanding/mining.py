@@ -22,6 +22,7 @@ import yaml
 
 from bot.understanding.offers import (
     ASKED_FROM,
+    ASKED_KIND_FROM,
     FIRM_VETO_BELOW,
     LONG_FIRM_REPORT_VETO_BELOW,
     LONG_LINE,
@@ -354,8 +355,9 @@ def write_offer_evidence(path: Path, evidence: MinedEvidence, source: str) -> No
         "# (real) or takes from it (chatter). A line's score is the bias plus the weight of every word in it, each word\n"
         f"# once; as a probability, 1 / (1 + e^-score). Below {VETO_BELOW} it vetoes an offer the grammar did not read\n"
         f"# firmly (below {LONG_FIRM_REPORT_VETO_BELOW} a report read firmly and told in more than {LONG_LINE} characters, below\n"
-        f"# {FIRM_VETO_BELOW} any other firm one); from {TAKE_FROM} it takes a line the grammar read no kind in, from {ASKED_FROM}\n"
-        f"# one the grammar silenced only for being put as a question, and from {OVERRULE_FROM} one it silenced\n"
+        f"# {FIRM_VETO_BELOW} any other firm one); from {TAKE_FROM} it takes a line the grammar read no kind in, from\n"
+        f"# {ASKED_KIND_FROM} one the grammar silenced only for being put as a question ({ASKED_FROM} when it read no kind in\n"
+        f"# it), and from {OVERRULE_FROM} one it silenced\n"
         "# otherwise (a supposition, a denial, hearsay, a home elsewhere, a likeness ...). Edit freely: delete a word\n"
         "# that misleads, change a weight; `python bench/group_offers.py --mine` writes it afresh.\n"
         f"# Mined from {source}.\n"
