@@ -409,7 +409,7 @@ async def test_a_child_asked_after_by_name_down_a_pit_a_fall_with_kin_away_a_lev
     await heard_as(bot, text, code, number)
 
 
-async def test_a_ball_in_a_pit_a_cat_asked_after_a_levee_rumoured_or_a_fall_in_the_home_village_is_no_emergency(bot):
+async def test_a_thing_down_a_pit_a_cat_asked_after_a_levee_rumoured_or_a_fall_in_the_home_village_is_no_emergency(bot):
     await not_heard_as_emergency(bot, [
         "娃把球踢到坑里了 谁帮忙捡一下",  # a thing down the pit, not a person
         "有人掉了钥匙在井盖缝里 谁有磁铁",  # keys someone dropped
