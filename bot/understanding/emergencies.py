@@ -33,15 +33,17 @@ FIRE_LIKENESS = re.compile(r"像[^，,。！!]{0,3}(?:着火|起火|冒烟|失�
 # Laughter typed as an emoji or a WeChat sticker code (the text's normal form keeps no emoji): read as 哈哈.
 LAUGHS = re.compile(r"[😂🤣😆😄😁🤭😅😹]|\[(?:偷笑|破涕为笑|笑哭|呲牙|憨笑|坏笑|奸笑|捂嘴笑)\]")
 # Another city, or another of Baoji's districts and counties, spoken of as where something is (西安那个, 陈仓区那边).
+# Far from here: where someone away is (在外地, 在西安).
+FAR_AWAY = r"外地|老家|西安|咸阳|北京|上海|广州|深圳|成都|重庆|兰州"
 ANOTHER_PLACE = re.compile(r"(?:南方|北方|外省|国外)(?:那边|那|的)|"
                            # (not the sender away: 我在外地赶不回去, 我妈在家摔倒了)
-                           r"(?<![我额俺])在(?:西安|咸阳|北京|上海|广州|深圳|成都|重庆|兰州|外地|老家)|"
+                           rf"(?<![我额俺])在(?:{FAR_AWAY})|"
                            r"(?:西安|咸阳|渭南|汉中|延安|榆林|铜川|商洛|安康|杨凌|兰州|天水|北京|上海|广州|深圳|成都|重庆|郑州|"
                            r"武汉|南京|杭州|天津|长沙|太原|银川|西宁|高新|金台|陈仓|岐山|凤翔|眉县|扶风|千阳|陇县|麟游|凤县|太白)"
                            r"(?:区|县)?(?:那|那边|那个|有个|一个|的)")
 # Where the person in trouble's kin are (她女儿在西安, 儿女都在外地) says why nobody is at hand, not where it happens.
 KIN_AWAY = re.compile(r"(?:(?:她|他)(?:的|家)?(?:女儿|儿子|闺女|孩子|娃|子女|儿女|老伴|老公|媳妇|家里人|家人)|儿女|子女|孩子们)"
-                      r"(?:都|也)?(?:在|去了)(?:外地|老家|外省|国外|西安|咸阳|北京|上海|广州|深圳|成都|重庆|兰州)")
+                      rf"(?:都|也)?(?:在|去了)(?:外省|国外|{FAR_AWAY})")
 # Hypotheticals and past events are not emergencies: "着火了怎么办" in a safety notice, "上次电梯困人"; nor is one
 # seen on a screen (抖音上看到, 电视剧里), one over with its outcome told (没大事, 出院了, 还好没伤着人), one at the
 # sender's work, far from home or at a relative's or friend's (我们公司, 老家, 西安那个, 我表妹她们楼), a game's, one
@@ -106,6 +108,13 @@ _NOT_NOW = re.compile(r"着火了?怎么办|小心|当心|提示|提醒|科普|�
                       r"乘客|"
                       # asked whether it happened (车库进水了没？)
                       r"(?:进水|淹)了?(?:没有?|吗|么)(?:[？?，,\s]|$)")
+def fell_into(who: str, direction: str, places: str) -> str:
+    """A pattern for someone (`who`) fallen into one of `places`: the one who fell, not something of theirs dropped
+    (娃把球掉坑里了, 有人掉了钥匙在井盖缝里, 娃的手机掉洞里了): no 把, 了 or 的 between them and 掉, and 了 only after
+    its `direction` (掉进了)."""
+    return f"({who})[^，,。把了的]{{0,6}}掉(?:{direction})?[^，,。了]{{0,4}}({places})"
+
+
 EMERGENCIES = (
     Emergency("trapped_in_lift", "电梯困人", "lift",
               re.compile(r"电梯里?有人[^。]{0,10}(打不开|出不来|在里[头面边]喊|喊救命)|"
@@ -155,15 +164,13 @@ EMERGENCIES = (
                          r"(独居|一个人住)[^。]{0,16}(敲门|叫门)[^。，,]{0,3}(不应|没人应|没反应)")),
     Emergency("electric_shock", "触电", "ambulance",
               re.compile(r"触电|被电(了|到|击|得)|电到人")),
-    # 119 does water rescue; a phone dropped in the water is no one, nor are keys someone dropped (有人掉了钥匙在井盖缝里)
-    Emergency("person_in_water", "有人落水", "fire",
-              re.compile(r"(?<!防)溺水|落水|(人|娃|孩子|小孩|老人|老汉|老太太)[^，,。把了的]{0,6}掉(?:(?:进|到|在)了?)?"
-                         r"[^，,。了]{0,4}(水池|水塘|池子|河|湖|井|水里|水坑)")),
+    Emergency("person_in_water", "有人落水", "fire",  # 119 does water rescue; a phone dropped in the water is no one
+              re.compile(r"(?<!防)溺水|落水|"
+                         + fell_into("人|娃|孩子|小孩|老人|老汉|老太太", "(?:进|到|在)了?", "水池|水塘|池子|河|湖|井|水里|水坑"))),
     Emergency("fallen_into_pit", "有人掉进深坑或井", "fire",  # 119 does rescue from pits and wells
-              # someone, not something of theirs dropped (娃把球掉坑里了, 有人掉了钥匙在井盖缝里, 娃的手机掉洞里了), down a
-              # pit, a well, a ditch or a manhole
-              re.compile(r"(人|娃|孩子|小孩|小娃|老人|老汉|老太太)[^，,。把了的]{0,6}掉(?:(?:进|到|在|下)去?了?)?[^，,。了]{0,4}"
-                         r"(坑|井|沟|洞|窖|下水道)|"
+              # someone down a pit, a well, a ditch or a manhole
+              re.compile(fell_into("人|娃|孩子|小孩|小娃|老人|老汉|老太太", "(?:进|到|在|下)去?了?", "坑|井|沟|洞|窖|下水道")
+                         + "|"
                          r"(坑|井|沟|洞|窖|下水道)[^，,。]{0,4}掉(进去|下去|进|下)(个|一个)?(人|娃|孩子|小孩|小娃|老人)")),
     Emergency("levee_danger", "堤坝险情", "fire",  # flood-control crews come with the fire service's call
               # water boiling up at a levee's foot (堤脚在冒水…往外翻沙子), a levee breached or slumping; not one rumoured (说决堤的)
