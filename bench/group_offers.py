@@ -85,15 +85,9 @@ def leave_one_batch_out(rows: list[tuple[str, dict[str, str]]], rules: Path) -> 
         for held in parts:
             mined = None if training is None else mined_evidence(rows, tuple(p for p in training if p != held))
             evidence = OfferEvidence() if mined is None else OfferEvidence(dict(mined.weights), mined.bias)
-            tally = {"chatter": 0, "chatter_offered": 0, "real": 0, "real_heard": 0}
-            for part, row in rows:
-                if part != held:
-                    continue
-                offered = offer_kind(classifier, row["text"], evidence) is not None
-                key = "chatter" if row["label"] == "chatter" else "real"
-                tally[key] += 1
-                tally["chatter_offered" if key == "chatter" else "real_heard"] += offered
-            figures[held] = tally
+            batch = [row for part, row in rows if part == held]
+            figures[held] = _tally([row["label"] != "chatter" for row in batch],
+                                   [offer_kind(classifier, row["text"], evidence) is not None for row in batch])
         result[regime] = _figures(figures, parts)
     return result
 
@@ -104,9 +98,9 @@ def independent_reading(rows: list[tuple[str, dict[str, str]]], rules: Path) -> 
     both call chatter or both call real, and how many lines they agree on; offer_kind's decisions, which are the
     dispatcher's."""
     classifier = Classifier(load_rules(rules))
-    result: dict = {}
-    pooled = {regime: {"chatter": 0, "chatter_offered": 0, "real": 0, "real_heard": 0}
-              for regime in ("batch_labels", "independent_labels", "agreed_lines")}
+    regimes = ("batch_labels", "independent_labels", "agreed_lines")
+    tallies: dict[str, dict[str, dict[str, int]]] = {}
+    agreed: dict[str, str] = {}
     for path in sorted(INDEPENDENT.glob("group_chat_*.tsv")):
         name = path.stem.removeprefix("group_chat_")
         batch = [row for part, row in rows if part == name]
@@ -116,42 +110,41 @@ def independent_reading(rows: list[tuple[str, dict[str, str]]], rules: Path) -> 
         offered = [offer_kind(classifier, row["text"]) is not None for row in batch]
         ours = [row["label"] != "chatter" for row in batch]
         theirs = [label != "chatter" for label in readings]
-        figures = {}
-        for regime, reals in (("batch_labels", ours), ("independent_labels", theirs),
-                              ("agreed_lines", [a if a == b else None for a, b in zip(ours, theirs, strict=True)])):
-            tally = {"chatter": 0, "chatter_offered": 0, "real": 0, "real_heard": 0}
-            for real, was_offered in zip(reals, offered, strict=True):
-                if real is None:
-                    continue
-                key = "real" if real else "chatter"
-                tally[key] += 1
-                tally["real_heard" if real else "chatter_offered"] += was_offered
-                pooled[regime][key] += 1
-                pooled[regime]["real_heard" if real else "chatter_offered"] += was_offered
-            figures[regime] = _pct(tally)
-        figures["agreed"] = f"{sum(a == b for a, b in zip(ours, theirs, strict=True))}/{len(batch)}"
-        result[name] = figures
-    return {**result, "pooled": {regime: _pct(tally) for regime, tally in pooled.items()}}
+        both = [a if a == b else None for a, b in zip(ours, theirs, strict=True)]  # None: the readers disagree
+        tallies[name] = {regime: _tally(reals, offered) for regime, reals in zip(regimes, (ours, theirs, both),
+                                                                                    strict=True)}
+        agreed[name] = f"{sum(real is not None for real in both)}/{len(batch)}"
+    pooled = {regime: {key: sum(tally[regime][key] for tally in tallies.values()) for key in _tally([], [])}
+              for regime in regimes}
+    return {**{name: {**{regime: _pct(tally[regime], 2) for regime in regimes}, "agreed": agreed[name]}
+               for name, tally in tallies.items()},
+            "pooled": {regime: _pct(tally, 2) for regime, tally in pooled.items()}}
 
 
-def _pct(tally: dict[str, int]) -> list:
+def _tally(reals: list[bool | None], offered: list[bool]) -> dict[str, int]:
+    """Chatter and real lines (None: left out), and how many of each were offered."""
+    tally = {"chatter": 0, "chatter_offered": 0, "real": 0, "real_heard": 0}
+    for real, was_offered in zip(reals, offered, strict=True):
+        if real is not None:
+            tally["real" if real else "chatter"] += 1
+            tally["real_heard" if real else "chatter_offered"] += was_offered
+    return tally
+
+
+def _pct(tally: dict[str, int], chatter_places: int = 1) -> list:
     """Chatter offered and real heard, in per cent."""
-    return [round(100 * tally["chatter_offered"] / tally["chatter"], 2),
+    return [round(100 * tally["chatter_offered"] / tally["chatter"], chatter_places),
             round(100 * tally["real_heard"] / tally["real"], 1)]
 
 
 def _figures(tallies: dict[str, dict[str, int]], parts: list[str]) -> dict:
     """Per part and pooled over the held-out parts and over all: chatter offered and real heard, in per cent."""
-    def pct(tally: dict[str, int]) -> list:
-        return [round(100 * tally["chatter_offered"] / tally["chatter"], 1),
-                round(100 * tally["real_heard"] / tally["real"], 1)]
-
     def pooled(names: list[str]) -> dict[str, int]:
         return {key: sum(tallies[name][key] for name in names) for key in tallies[names[0]]}
 
     held_out = [p for p in parts if p not in TUNING_PARTS and p not in BLIND_BATCHES]
-    return {**{part: pct(tallies[part]) for part in parts}, "pooled_held_out": pct(pooled(held_out)),
-            "pooled_blind": pct(pooled(list(BLIND_BATCHES))), "pooled_all": pct(pooled(parts))}
+    return {**{part: _pct(tallies[part]) for part in parts}, "pooled_held_out": _pct(pooled(held_out)),
+            "pooled_blind": _pct(pooled(list(BLIND_BATCHES))), "pooled_all": _pct(pooled(parts))}
 
 
 async def run(errors: bool = False) -> dict:

@@ -549,10 +549,10 @@ MONEY = re.compile(r"费|涨价|价格|价钱|收费|收钱|多少钱|块钱|贵
 # The evidence's second opinion (config/offer_evidence.yaml) is a probability that a line is a real matter: below
 # VETO_BELOW an offer the grammar did not read firmly is vetoed, below FIRM_VETO_BELOW even a firm one (a firm
 # report told at length below LONG_FIRM_REPORT_VETO_BELOW); from TAKE_FROM a line the grammar neither offered nor
-# silenced is offered, from ASKED_FROM one silenced only for being put as a question (是管道的问题吗, 还有人在里面没).
-# Chosen on the lines' scores learnt without their part, pooled over every part the grammar was not tuned on but the
-# blind batches newer than fresh26, never on those: a veto below 0.1 gave 2.30% chatter offered / 93.3% real heard
-# there, below 0.2 1.81 / 92.67. From OVERRULE_FROM the evidence
+# silenced is offered, from ASKED_KIND_FROM one silenced only for being put as a question (是管道的问题吗, 还有人在里面没;
+# from ASKED_FROM when the grammar read no kind in it). Chosen on the lines' scores learnt without their part, pooled
+# over every part the grammar was not tuned on but the blind batches newer than fresh26, never on those: a veto below
+# 0.1 gave 2.30% chatter offered / 93.3% real heard there, below 0.2 1.81 / 92.67. From OVERRULE_FROM the evidence
 # overrules the grammar's silence itself (a neighbour's leak relayed, 帮邻居说一下…一直往下滴水, read as hearsay): the
 # mood words that silence chatter also open real matters. Chosen on the same parts' scores learnt without their part:
 # from p 0.999 it took 1 more chatter line and 21 more real matters there (1.68% / 93.1% -> 1.70% / 94.2%).
@@ -960,8 +960,9 @@ def offer_kind(classifier: Classifier, text: str, evidence: OfferEvidence | None
 
 def weighed(reading: GrammarReading, score: float) -> Intent | None:
     """The grammar's kind after the evidence's second opinion (`score`, the log-odds of a real matter): an offer
-    vetoed when the words speak for chatter (a firm one only when they speak for it overwhelmingly), a line the
-    grammar read no kind in, or only asked about, taken as a report when they speak for a real matter."""
+    vetoed when the words speak for chatter (a firm one only when they speak for it overwhelmingly, unless it is a
+    report told at length: veto_below), a line the grammar read no kind in, or only asked about, taken as a report
+    when they speak for a real matter."""
     kind = reading.kind
     if reading.asked:
         return (kind or Intent.REPORT) if score >= log_odds(ASKED_KIND_FROM if kind else ASKED_FROM) else None
