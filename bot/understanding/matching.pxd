@@ -31,7 +31,7 @@ cdef class Piece:
 
 
 cdef class Automaton:
-    cdef public list values
+    cdef public object values
     cdef CharAutomaton _chars
     cdef object _search
 
