@@ -979,3 +979,26 @@ async def test_a_long_line_read_firmly_as_a_report_that_the_evidence_speaks_agai
 async def test_a_fault_put_to_the_neighbours_as_a_question_is_offered_when_its_words_are_a_reports(bot):
     await offered(bot, ["物业app上报修交了一个礼拜了 还是待接单 有人看吗"])
     await unanswered(bot, ["你们家暖气热不热 我家今天还行"])  # a question about how things are, nothing wrong
+
+
+async def test_help_for_a_hand_that_no_longer_writes_the_cold_an_old_age_or_a_thing_lent_in_hardship_is_a_micro_wish(bot):
+    await offered(bot, [
+        "我想托人给乡下的弟弟写封信 我手抖得拿不住笔 谁能帮个忙",  # a hand that no longer writes
+        "天冷了 我这脚冻得很 谁家有不穿的旧棉鞋 四十一码",  # the cold, a thing no longer worn
+        "我爸偏瘫了 离不开轮椅 谁家有闲置的轮椅先借我们用两个月",  # lent, but to someone in hardship
+        "谁家有不骑的儿童自行车 娃上学远 走路得半个钟头",  # no longer ridden, for a child
+        "活了八十年没出过宝鸡 想请个年轻人带额去西安看看",  # an old age told by the years lived
+        "我一个老婆子换不了灯泡 哪位邻居有空帮一下",  # an old woman by her own word
+        "孙女上网课 想要个旧平板 能用就行",  # a used thing wanted for a grandchild
+    ])
+    await unanswered(bot, ["谁家有不用的梯子借我用一下 换个灯泡"])  # a thing lent with no hardship is a favour
+
+
+async def test_a_sign_up_asked_after_or_wanted_for_kin_is_a_booking_and_a_quarrel_word_asked_of_how_it_is_next_door_is_not(bot):
+    await offered(bot, [
+        "下周三的防诈骗讲座还能报名吗 我跟老伴两个人",  # whether the sender may still sign up
+        "社区书法班开始报名没 想给我家老头子报上",  # a class wanted for kin
+        "暖气片摸着冰凉 屋里才十三度 你们家热不热",  # how it is next door asked: no quarrel
+        "物业说中午来修水管 现在天都黑了 还在往下滴",  # a promise kept waiting into the night
+    ])
+    await unanswered(bot, ["下周三社区有防诈骗讲座 想报名的找网格员"])  # a notice to whoever wants it

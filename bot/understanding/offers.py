@@ -264,7 +264,8 @@ FIXED = re.compile(r"(?:掏|修|通|弄|清|换|处理)完(?:了)?就(?:好|没|
                    # a remedy made since (现在换了新管子, 今年东西全搬上来了, 今年物业加了挡水板)
                    r"(?:现在|今年|如今|后来)[^，,。！!]{0,4}(?:换了|加了|装了|搬上来了|挪走了|改了)")
 # A promise gone unkept is a complaint again (说来修，一个礼拜了还没来); so is a fault fixed and back (修好了又坏了).
-OVERDUE = re.compile(r"还没|都没|也没|一直没|没来|不来|没人来|影子|人影|不见人|没见人|还是那样|还那样|还是老样子|照旧|这都|拖着|还拖")
+OVERDUE = re.compile(r"还没|都没|也没|一直没|没来|不来|没人来|影子|人影|不见人|没见人|还是那样|还那样|还是老样子|照旧|这都|拖着|还拖|"
+                     r"天都黑了|都天黑了|都几点了")
 RELAPSE = re.compile(r"又|还是|结果|没两天|没几天|没过几天|但是|可是|反而|反倒")
 # An exclamation that opens a line (坏了，我忘关煤气了) is about the sender, not a thing.
 INTERJECTION = re.compile(r"^(?:坏了|完了|糟了|惨了|完蛋了)(?:完了)?[，,!！。\s]+")
@@ -429,7 +430,7 @@ VOLUNTEER_ASKED = re.compile(
 # A wish marked as one (微心愿：…, 许个小心愿：…), or help asked of a volunteer for an old neighbour (楼下王奶奶电视坏了
 # …有没有会修的党员师傅帮看看): a micro-wish with no hardship named.
 WISH_MARKED = re.compile(r"^(?:微心愿|小心愿|心愿|小愿望|许个小?心愿|一个小愿望|一个小心愿)[:：]")
-ELDER = re.compile(r"奶奶|爷爷|大爷|大妈|老太太|老爷子|老人|老汉|老头|老伴|婆婆|外婆|姥姥|外公|姥爷|阿婆|老两口|孙子|孙女|外孙|"
+ELDER = re.compile(r"奶奶|爷爷|大爷|大妈|老太太|(?:一个|这个|这把)老(?:婆子|太婆)|老爷子|老人|老汉|老头|老伴|婆婆|外婆|姥姥|外公|姥爷|阿婆|老两口|孙子|孙女|外孙|"
                    r"(?:我|额|俺)(?:妈|爸|娘|爹)|老母亲|老父亲|老娘|老爹")
 # Whether anyone knows what is wrong (有没有人知道咋回事 这几天每到晚上就停电): a problem stated, not a question.
 KNOWING = re.compile(r"(?:有没有人|有人|谁|大家)知道")
@@ -455,17 +456,19 @@ TURN = re.compile(r"就是|但是|可是|不过|只是|一看|另外|说个事|�
 INTENSIFIER = re.compile(r"得可怜|得要命")
 BEFORE_NOW = frozenset(("以前", "过去老"))
 # Old age said as a number (八十五了, 七十多岁): a hardship for a micro-wish.
-OLD_AGE = re.compile(r"[七八九]十[一二三四五六七八九多]?(?:岁|了)|[七八九]十多|(?<![\d.])[789]\d多?岁|(?<![\d.])[789]0多了|"
+OLD_AGE = re.compile(r"[七八九]十[一二三四五六七八九多]?(?:岁|了)|活了[七八九]十|[七八九]十多|(?<![\d.])[789]\d多?岁|(?<![\d.])[789]0多了|"
                      r"这个岁数|这把年纪|岁数大了|年纪大了")
 # Things asked for that a neighbour no longer uses (谁家有不用的, 有没有人家有旧的): a micro-wish when it is for a
 # child, an old person or someone in hardship, a neighbourly favour otherwise.
 DONATION_ASKED = re.compile(r"(?:谁家?|有没有人?家?|有人)[^，,。！!？?]{0,8}(?:不用的|闲置的|旧的|多余的|淘汰的|用不上的|"
-                            r"不穿的|穿不上的|穿不了的|穿不下的|穿小的|穿小了的|不要的|用不着的|用不了的|闲着的)|"
+                            r"不穿的|穿不上的|穿不了的|穿不下的|穿小的|穿小了的|不要的|用不着的|用不了的|闲着的|"
+                            r"不(?:再)?[骑戴玩看开坐睡弹]了?的)|"
+                            r"(?:想要|求|缺)(?:个|一个|一[辆台部件双张把])?旧|"
                             r"(?:谁家?|有没有人家?|有人)[^，,。！!？?]{0,10}旧[^，,。！!？?的]{1,3}$|"
                             r"(?:不用的|闲置的|旧的|用不上的)[^，,。！!？?]{0,4}(?:能给|送|捐)|"
                             r"(?:谁家?|有没有人?家?|有人)[^，,。！!？?]{0,8}旧[^，,。！!？?的]{1,3}(?:能给|送)")
-LENT_OR_GIVEN_ON = re.compile(r"借|还你|回头还|用完还|(?:捐|送|寄)给(?![我额俺])|想收|付钱|给钱|"  # a thing borrowed, or
-                              r"(?:亲戚|朋友|同事)家?(?:想)?要")  # collected for others
+LENT = re.compile(r"借|还你|回头还|用完还")  # a thing borrowed: a favour, unless for someone in hardship
+GIVEN_ON = re.compile(r"(?:捐|送|寄)给(?![我额俺])|想收|付钱|给钱|(?:亲戚|朋友|同事)家?(?:想)?要")  # collected for others
 # A gift made or told of (捐了两件羽绒服…希望有人用得上, 爱心人士给老王送了个轮椅): someone giving, not a wish.
 GIVEN = re.compile(r"(?:捐|送)了(?!吗|没|么)|(?:捐|送)出去|送来了|(?:有人|谁家?)用得[上着]")
 CARER = re.compile(r"志愿者|老师|党员|好心人|热心人|爱心人士|大学生")  # who helps a child, not a neighbour's favour
@@ -484,7 +487,10 @@ VISIT_PLANNED = re.compile(
 SIGNED_UP = re.compile(r"(?:给|帮)(?:我|额|俺)(?:家)?[^，,。！!]{0,2}(?:报个?名|登记一下|登个记|留个(?:人|号|名额))|"
                        r"(?:我|额|俺)(?:想|要)?报名(?:参加)?[^，,。！!]{0,10}(?:讲座|培训|班|体检|义诊|课)|"
                        # a class's sign-up asked after and wanted (老年大学秋季班报名开始没 想报书法)
-                       r"(?:班|大学|课|讲座|培训|托管)[^。！!]{0,16}想报(?![警销修案复道价税]|名的)|"
+                       r"(?:班|大学|课|讲座|培训|托管)[^。！!]{0,16}想(?:给[^，,。！!？?]{1,6})?报(?![警销修案复道价税]|名的)|"
+                       # whether the sender may still sign up for one (反诈讲座下周二那场能报名么, 书法班还能报上不)
+                       r"(?:班|课|讲座|培训|体检|义诊|义剪|活动)[^。！!]{0,10}?(?:能|可以|还能|还可以)报(?:名|上)?"
+                       r"(?:吗|么|嘛|不|没|[？?])|"
                        r"(?:上门|预约|约的|时间)[^，,。！!]{0,8}改到" + WHEN + r"|改到" + WHEN + r"[^，,。！!]{0,4}(?:上门|过来|来)")
 # When a service is open (社区卫生站周六开门不, 几点上班) is information asked, not a service, unless the sender says
 # their own plan with it (周日开门不 我平时上班).
@@ -534,6 +540,8 @@ OUR_NEIGHBOURS = re.compile(OURS.pattern + r"|(?<![号第])[0-9一二三四五�
 # matter for the grid; said to the property or the community (物业你们管不管) it is a call.
 QUARREL = re.compile(r"(?<![物社网委])(?:你|你们)(?:家|这人|这个人|咋|怎么|凭啥|凭什么|自己|有本事|还有理|俩|两个)|"
                      r"别(?:吵|争|骂)了")
+# How it is at a neighbour's (你们家热不热, 你家暖气热不热) is asked, not a quarrel with them.
+ASKED_OF_NEIGHBOUR = re.compile(r"你们?家[^，,。！!？?]{0,6}?([\u4e00-\u9fff])不\1")
 ADDRESSED_STAFF = re.compile(r"物业|社区|网格|居委|街道|保安|门卫|师傅|村委|村上|村干部|村长|组长|支书")
 # Staff called by name or title (刘姐, 秦书记, 王主任, 管家).
 STAFF_NAMED = re.compile(r"[\u4e00-\u9fff](?:姐|哥)(?![姐哥妹弟])|书记|主任|管家|服务站|流动办公|办事大厅")
@@ -858,7 +866,7 @@ def read(classifier: Classifier, norm: str, matched: tuple[str, ...] = ()) -> Re
             # what could happen, then someone asked to see to it (万一掉进去咋办，赶紧找人弄一下) is a call
             and CALL.search(norm, supposed.end()) is None
             and not words.find("wish_frames", norm) and WISHED.search(norm) is None}
-    said["quarrel"] = QUARREL.search(norm) is not None and ADDRESSED_STAFF.search(norm) is None
+    said["quarrel"] = QUARREL.search(ASKED_OF_NEIGHBOUR.sub(" ", norm)) is not None and ADDRESSED_STAFF.search(norm) is None
     said["asking_neighbours"] = words.find("asking_neighbours", norm) or ASKED_AROUND.search(norm) is not None
     said["trade"] = words.find("trade", words.blank("shared_things", DEALER.sub("商贩", norm)))
     if any(words.find("shared_things", norm[m.end():m.end() + 4]) for m in ELSEWHERE.finditer(norm)):
@@ -868,11 +876,13 @@ def read(classifier: Classifier, norm: str, matched: tuple[str, ...] = ()) -> Re
     # a want said with a hardship is asked for someone, wherever their kin are or whatever shyness is said with it
     # (我在外地打工…能不能有人帮她买点菜, 想要一副老花镜 她不好意思说)
     volunteer = VOLUNTEER_ASKED.search(norm) is not None
-    donation = DONATION_ASKED.search(norm) is not None and LENT_OR_GIVEN_ON.search(norm) is None
+    things_asked = DONATION_ASKED.search(norm) is not None and GIVEN_ON.search(norm) is None
+    donation = things_asked and LENT.search(norm) is None
     hardship = words.find("hardships", norm) or OLD_AGE.search(norm) is not None
     micro_wish = FOR_SALE.search(norm) is None and (
         WISH_MARKED.search(norm) is not None
-        or (wants or volunteer or donation) and hardship
+        # a thing lent to someone in hardship (中风以后全靠轮椅…谁家有闲置的轮椅能借我们用一段时间) is asked for them too
+        or (wants or volunteer or things_asked) and hardship
         or (volunteer or donation) and ELDER.search(norm) is not None
         or (donation or volunteer and CARER.search(norm) is not None) and CHILD.search(norm) is not None
         or help_asked and hardship)
