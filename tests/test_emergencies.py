@@ -229,6 +229,7 @@ async def test_a_flooded_garage_or_a_bleeding_bite_is_an_emergency(bot, text, nu
 async def test_a_fire_only_feared_or_a_faint_over_and_told_is_not_an_emergency(bot):
     await not_heard_as_emergency(bot, [
         "吓死了 还以为哪里着火了", "额家老汉那天晕倒送医院了 现在好了 谢谢邻居们",
+        "楼下消防车呜呜地开过去了 哪儿着火了",  # a fire asked after, not seen
     ])
 
 

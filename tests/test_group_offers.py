@@ -1002,3 +1002,8 @@ async def test_a_sign_up_asked_after_or_wanted_for_kin_is_a_booking_and_a_quarre
         "物业说中午来修水管 现在天都黑了 还在往下滴",  # a promise kept waiting into the night
     ])
     await unanswered(bot, ["下周三社区有防诈骗讲座 想报名的找网格员"])  # a notice to whoever wants it
+
+
+async def test_a_booking_told_to_someone_else_to_make_is_advice_not_the_senders(bot):
+    await unanswered(bot, ["社保专员礼拜三上午在 你先打电话预约"])
+    await offered(bot, ["礼拜三社保专员在不 我想约个时间过去问问"])

@@ -193,6 +193,9 @@ FLAT_BATTERY = re.compile(r"(手机|电瓶车?|电动车|电车|车子|汽车|�
 WEATHER_STOPPED = re.compile(r"([雨雪风])(?:也|都|终于|总算)?停了")
 # A booking made already (预约了下午的场), and one said not to be needed (不用预约, 无需报名).
 BOOKING_MADE = re.compile(r"(?:预约|约)(?:了|好了|过了|上了|到)(?![吗么没不])")
+# A booking told to someone else to make (律师周四下午在 你先预约, 你直接在手机上约个号): advice, not the sender's.
+BOOKING_ADVISED = re.compile(r"(?<![我额俺])你们?(?:先|就|得|要|可以|最好|直接|赶紧|也)?(?:去|在|到|打电话|上网|用手机|在手机上)?"
+                             r"[^，,。！!？?我额俺]{0,4}?(?:预约|约(?:一下|个|号))(?![吗么没不])")
 BOOKING_WAIVED = re.compile(r"(?:不用|无需|无须|不需要|不必|免|用不着)(?:提前)?(?:预约|报名|登记|挂号)")
 # A utility gone (停电, 停了三回电, 停了一晚上电, 断水) that spoiled something of the sender's (冰箱里的肉全化了,
 # 电脑烧了, 饭都做不成) or came without notice (也不说一声): a fault of a shared supply, whatever of one's own it
@@ -733,7 +736,8 @@ class Reading:
     wronged: bool  # a wrong someone did: a theft, damage, dumping, a dog set on people
     booked: bool  # a visit, a time or a slot asked of staff
     not_ours: bool  # a service or booking of someone else's (驾校, 市图书馆, 4S店, 不是咱社区的)
-    booked_already: bool  # a booking made already (预约了下午的场) that did not come to nothing (预约了上门 还没来)
+    booked_already: bool  # a booking made already (预约了下午的场) that did not come to nothing (预约了上门 还没来), or
+    # one advised to someone else (你先预约)
 
 
 _words: tuple[Classifier, OfferWords] | None = None
@@ -890,7 +894,8 @@ def read(classifier: Classifier, norm: str, matched: tuple[str, ...] = ()) -> Re
                and (words.find("shared_things", norm) or words.find("shared_places", norm) or OUTAGE.search(norm)))
     signed_up = SIGNED_UP.search(norm) is not None
     not_ours = NOT_OURS.search(norm)  # a car's, a pet's, a bank's ... service: neither asked of us nor booked
-    booked_already = BOOKING_MADE.search(norm) is not None and OVERDUE.search(norm) is None
+    booked_already = (BOOKING_MADE.search(norm) is not None and OVERDUE.search(norm) is None
+                      or BOOKING_ADVISED.search(norm) is not None and FIRST_PERSON.search(norm) is None)
     booked = (BOOKING_ASKED.search(norm) is not None or signed_up
               or VISIT_PLANNED.search(norm) is not None
               and (ADDRESSED_STAFF.search(norm) is not None or words.find("service_things", norm)
