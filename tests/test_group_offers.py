@@ -1007,3 +1007,8 @@ async def test_a_sign_up_asked_after_or_wanted_for_kin_is_a_booking_and_a_quarre
 async def test_a_booking_told_to_someone_else_to_make_is_advice_not_the_senders(bot):
     await unanswered(bot, ["社保专员礼拜三上午在 你先打电话预约"])
     await offered(bot, ["礼拜三社保专员在不 我想约个时间过去问问"])
+
+
+async def test_road_works_whose_end_is_asked_after_are_under_way_and_works_past_their_date_are_overdue(bot):
+    await unanswered(bot, ["小区后面那条路啥时候修通 天天绕一大圈", "门口修路 公交站啥时候能恢复啊"])
+    await offered(bot, ["后门那条路说好国庆修通 到现在还没修通 天天绕"])

@@ -339,6 +339,12 @@ PERSISTENT = re.compile(
     # never since (从上个月就没亮过, 打入冬起就不热)
     r"(?:从|自从|打从)[^，,。！!]{1,6}(?:就|起就|开始就)(?:没|不)|打[^，,。！!]{1,4}(?:起|开始)就(?:没|不)")
 # Going on as the sender speaks (人还在楼里, 现在在7号楼, 好多老人围着).
+# Road works under way whose end is asked after (那条路什么时候修好啊 天天绕路, 公交站啥时候恢复 说修路停了): someone is
+# on it already, as with a repair promised; works dragging on past a date (修了半年还没修通) are overdue.
+ROAD_WORKS_ASKED = re.compile(r"(?:(?:条|的|门口|外面|外头|东门|西门|南门|北门)路(?![灯口])|修路|施工|公交站)"
+                              r"[^。！!]{0,12}?(?:啥时候|什么时候|几时|哪天)[^，,。！!？?]{0,4}(?:修好|修通|通车|恢复|完工|弄完|能走)|"
+                              r"(?:啥时候|什么时候|几时|哪天)[^，,。！!？?]{0,4}(?:能)?把[^，,。！!？?]{0,8}路(?![灯口])[^，,。！!？?]{0,2}"
+                              r"(?:修好|修通|弄完)")
 UNDER_WAY = re.compile(r"现在在|正在|还在|这会儿?在|刚刚?在|围着")
 # A fitting named as the sender's home's (我家的门锁, 额家窗户: offers.home_fittings) is their own thing, though a
 # shared thing bears the same name; the building's parts (我家楼顶) and supplies (额家暖气) stay shared.
@@ -835,7 +841,8 @@ def read(classifier: Classifier, norm: str, matched: tuple[str, ...] = ()) -> Re
     """The signals in a normalised message; `matched` are the classifier's keywords found in it, typos forgiven
     (路等 for 路灯), so a shared thing typed wrong still counts."""
     words = offer_words(classifier)
-    promised = words.find("promised", norm) or PROMISE.search(norm) is not None
+    promised = (words.find("promised", norm) or PROMISE.search(norm) is not None
+                or ROAD_WORKS_ASKED.search(norm) is not None)
     overdue = promised and OVERDUE.search(norm) is not None
     whom = WHOM.search(norm) is not None
     wrong = WRONGED.search(norm)
