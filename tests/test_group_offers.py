@@ -1012,3 +1012,13 @@ async def test_a_booking_told_to_someone_else_to_make_is_advice_not_the_senders(
 async def test_road_works_whose_end_is_asked_after_are_under_way_and_works_past_their_date_are_overdue(bot):
     await unanswered(bot, ["小区后面那条路啥时候修通 天天绕一大圈", "门口修路 公交站啥时候能恢复啊"])
     await offered(bot, ["后门那条路说好国庆修通 到现在还没修通 天天绕"])
+
+
+async def test_a_wish_for_the_sender_or_a_programme_watched_is_no_hearsay_and_news_passed_on_is(bot):
+    await offered(bot, [
+        "老伴就爱看新闻联播 电视只剩雪花点了 谁懂电视的帮忙调一下",  # a programme watched, not news passed on
+        "我闺女在北京上班 想给她寄两罐辣子 我不会弄快递 谁能帮我寄一下",  # help for the sender, a far place its reason
+        "想求一副老花镜 看不清药盒上的字了",  # a thing begged for, with a hardship
+        "孙女要考研 想要两本旧的考研资料 谁家有",  # a used thing wanted for a grandchild
+    ])
+    await unanswered(bot, ["新闻联播里说北方好几个城市停暖了"])  # news passed on

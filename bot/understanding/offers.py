@@ -166,7 +166,9 @@ HEARSAY = re.compile(r"问了[^，,。！!]{0,4}说|(?:她|他|你)们(?:学校|
 # matter, the hearsay only its preface.
 # The community's offices as residents name them, asked or addressed.
 OFFICES = r"社区|网格员?|居委会|街道"
-OWN_ASK = re.compile(r"(?:我|额|俺)们?也?想(?:[^，,。！!]{0,6}(?:约|报名|报个名|申请)|请|让|要)|"
+OWN_ASK = re.compile(r"(?:我|额|俺)们?也?想(?:[^，,。！!]{0,6}(?:约|报名|报个名|申请)|请|让|要|学)|"
+                     # help asked for the sender (谁有空教教我, 谁能帮我寄一下), whatever far place it serves
+                     r"(?:谁|有没有人|哪位)[^，,。！!？?]{0,10}(?:教教|教|帮|带|陪)(?:一下)?(?:我|额|俺)(?![家们])|"
                      rf"(?:请|希望|麻烦)(?:{OFFICES}|物业)|"
                      r"(?:社区|网格员?|居委会|物业|门岗|保安)[^，,。！!]{0,2}(?:能不能|能否|可不可以|去看看|来看看|问问|管管)|"
                      # passed on at the neighbour's asking (让我在群里说, 帮邻居说一下)
@@ -444,6 +446,8 @@ ELDER = re.compile(r"奶奶|爷爷|大爷|大妈|老太太|(?:一个|这个|这�
 # Whether anyone knows what is wrong (有没有人知道咋回事 这几天每到晚上就停电): a problem stated, not a question.
 KNOWING = re.compile(r"(?:有没有人|有人|谁|大家)知道")
 POSSIBLE = re.compile(r"能不能|可不可以|能否")  # whether a thing may be done (能不能用医保卡付钱) is no fault
+# A programme watched (就爱看新闻联播) is no news passed on, unless what it said is (新闻联播里说…).
+TV_PROGRAMME = re.compile(r"新闻联播(?![里上]?说|报道)")
 # A utility or service company (燃气公司的, 物业公司) is no workplace elsewhere.
 UTILITY = re.compile(r"(?:燃气|物业|供暖|热力|自来水|供水|电力|供电|电信|移动|联通|保洁|绿化|电梯|运营)公司")
 # A question that is a complaint (这合规吗, 没人撒盐吗) or a request put to staff (物业能修剪一下吗) is not put to the
@@ -472,7 +476,7 @@ OLD_AGE = re.compile(r"[七八九]十[一二三四五六七八九多]?(?:岁|了
 DONATION_ASKED = re.compile(r"(?:谁家?|有没有人?家?|有人)[^，,。！!？?]{0,8}(?:不用的|闲置的|旧的|多余的|淘汰的|用不上的|"
                             r"不穿的|穿不上的|穿不了的|穿不下的|穿小的|穿小了的|不要的|用不着的|用不了的|闲着的|"
                             r"不(?:再)?[骑戴玩看开坐睡弹]了?的)|"
-                            r"(?:想要|求|缺)(?:个|一个|一[辆台部件双张把])?旧|"
+                            r"(?:想要|想求|求|缺)[^，,。！!？?]{0,3}旧|"
                             r"(?:谁家?|有没有人家?|有人)[^，,。！!？?]{0,10}旧[^，,。！!？?的]{1,3}$|"
                             r"(?:不用的|闲置的|旧的|用不上的)[^，,。！!？?]{0,4}(?:能给|送|捐)|"
                             r"(?:谁家?|有没有人?家?|有人)[^，,。！!？?]{0,8}旧[^，,。！!？?的]{1,3}(?:能给|送)")
@@ -858,7 +862,7 @@ def read(classifier: Classifier, norm: str, matched: tuple[str, ...] = ()) -> Re
     unfixed = words.blank("resolved", norm)  # 停了一下又来了 is no relapse for its own 又
     relapse = fixed and (RELAPSE.search(unfixed) or OVERDUE.search(unfixed)) is not None
     said = {"resolved": fixed, "promised": promised and not overdue,
-            "hearsay": (words.find("hearsay", OUTSIDER.sub("外来", blanked(UTILITY, norm)))
+            "hearsay": (words.find("hearsay", OUTSIDER.sub("外来", TV_PROGRAMME.sub(" ", blanked(UTILITY, norm))))
                         or HEARSAY.search(norm) is not None or ANOTHER_PLACE.search(norm) is not None
                         # what someone said after a problem stated in the sender's own words is its witness
                         or (relayed := RELAYED.search(norm)) is not None and OUR_NEIGHBOURS.search(norm) is None
