@@ -1022,3 +1022,11 @@ async def test_a_wish_for_the_sender_or_a_programme_watched_is_no_hearsay_and_ne
         "孙女要考研 想要两本旧的考研资料 谁家有",  # a used thing wanted for a grandchild
     ])
     await unanswered(bot, ["新闻联播里说北方好几个城市停暖了"])  # news passed on
+
+
+async def test_whose_number_to_call_about_a_fault_is_a_call_and_a_stranger_nobody_knows_is_a_worry(bot):
+    await offered(bot, [
+        "单元门的锁坏了 关不上 谁有物业的电话",  # whose number to call: a call
+        "车棚里住了个人 好几天了 也不知道是干啥的",  # a stranger nobody knows
+    ])
+    await unanswered(bot, ["新来的那个邻居是干啥的 天天穿西装"])  # who someone is, asked

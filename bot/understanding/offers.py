@@ -257,7 +257,8 @@ WRONGED = re.compile(r"(?<!差点)(?:被|叫|让)(?:别人|人|谁|贼)(?:给)?[
 HELP_ASKED = re.compile(r"(?:想让|想请|请|麻烦|希望)(?:社区|网格员|居委会|街道)[^，,。！!]{0,4}帮|"
                         rf"(?:{OFFICES})(?:能不能|能否|可不可以|可以|能)帮")
 # Asking whom to turn to about a fault (漏水找谁, 归谁管) is a call, though put to the neighbours.
-WHOM = re.compile(r"找谁|该找|找哪|归谁管|谁负责|哪个部门")
+WHOM = re.compile(r"找谁|该找|找哪|归谁管|谁负责|哪个部门|"
+                  r"谁有[^，,。！!？?]{0,8}(?:电话|号码)|电话(?:是)?多少")  # whose number to call (谁有物业值班电话)
 # An apology that opens a message (不好意思打扰大家，…) is courtesy, not an apology for one's own doing.
 OPENING_APOLOGY = re.compile(r"^(?:不好意思|抱歉)?(?:打扰(?:一下|大家|各位)?了?)?(?<=.)[，,。！!\s]+")
 # A fault over: fixed now or soon after it came (今天好了, 当天就来通了, 很快就换了).
@@ -382,8 +383,9 @@ ASKED_AROUND = re.compile(r"哪家[^，,。！!]{0,6}(?:好|便宜|靠谱|实惠
                           # whether anyone has done it or works there (有换过的没, 群里有退伍的兄弟吗, 有没有在铁路上班的)
                           r"有[^，,。！!]{1,3}过的(?:没|吗|不)|群里有[^，,。！!]{1,8}(?:吗|没|不)|"
                           r"有没有在[^，,。！!]{1,8}(?:上班|工作|做|干)的|"
-                          # who someone is, or only wanting to know (是干啥的, 有懂法的吗, 纯学习)
-                          r"是干(?:啥|什么)的|有懂[^，,。！!]{0,4}的(?:吗|没)|纯学习|纯好奇|纯属好奇")
+                          # who someone is, or only wanting to know (是干啥的, 有懂法的吗, 纯学习); a stranger nobody
+                          # knows (住了人…也不知道是干啥的) is a worry, not a question
+                          r"(?<!知道)是干(?:啥|什么)的|有懂[^，,。！!]{0,4}的(?:吗|没)|纯学习|纯好奇|纯属好奇")
 # Something the sender or their kin owns (我的钱包, 我家孩子的电话手表): their own, unless a building or the
 # compound is what is owned (我家的楼道).
 MINE = re.compile(r"(?:我|额|俺)(?:家(?:孩子|娃|小孩|儿子|闺女|女儿|老人))?的(?![^，,。！!]{0,1}(?:楼|小区|院))")
