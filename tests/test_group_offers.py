@@ -1030,3 +1030,8 @@ async def test_whose_number_to_call_about_a_fault_is_a_call_and_a_stranger_nobod
         "车棚里住了个人 好几天了 也不知道是干啥的",  # a stranger nobody knows
     ])
     await unanswered(bot, ["新来的那个邻居是干啥的 天天穿西装"])  # who someone is, asked
+
+
+async def test_a_dead_tree_over_a_shared_thing_is_a_danger_stated_before_the_worry_it_raises(bot):
+    await offered(bot, ["楼后那棵大杨树枯死了 枝子悬在电线上头 风一刮就怕断"])
+    await unanswered(bot, ["要是哪天楼后的树倒了咋办"])  # the worry alone
