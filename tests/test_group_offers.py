@@ -1035,3 +1035,7 @@ async def test_whose_number_to_call_about_a_fault_is_a_call_and_a_stranger_nobod
 async def test_a_dead_tree_over_a_shared_thing_is_a_danger_stated_before_the_worry_it_raises(bot):
     await offered(bot, ["楼后那棵大杨树枯死了 枝子悬在电线上头 风一刮就怕断"])
     await unanswered(bot, ["要是哪天楼后的树倒了咋办"])  # the worry alone
+
+
+async def test_a_supply_gone_with_no_notice_seen_is_a_complaint(bot):
+    await offered(bot, ["又没水了 咋回事 没看到停水的通知啊"])
