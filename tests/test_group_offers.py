@@ -1039,3 +1039,11 @@ async def test_a_dead_tree_over_a_shared_thing_is_a_danger_stated_before_the_wor
 
 async def test_a_supply_gone_with_no_notice_seen_is_a_complaint(bot):
     await offered(bot, ["又没水了 咋回事 没看到停水的通知啊"])
+
+
+async def test_a_sign_up_asked_ahead_or_a_services_day_asked_with_the_senders_plan_to_go_is_a_booking(bot):
+    await offered(bot, [
+        "下个月的体检能先报上名不 我们老两口",  # a sign-up asked ahead
+        "社区义剪是周几 我带我家老头子去",  # the day asked, with the sender's plan to go
+    ])
+    await unanswered(bot, ["社区义剪是周几啊 好久没见了"])  # asked, no plan of the sender's
