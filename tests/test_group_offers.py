@@ -1047,3 +1047,10 @@ async def test_a_sign_up_asked_ahead_or_a_services_day_asked_with_the_senders_pl
         "社区义剪是周几 我带我家老头子去",  # the day asked, with the sender's plan to go
     ])
     await unanswered(bot, ["社区义剪是周几啊 好久没见了"])  # asked, no plan of the sender's
+
+
+async def test_whether_a_service_can_be_done_here_or_a_certificate_needed_is_asked_wherever_its_reason_lies(bot):
+    await offered(bot, [
+        "要开一张收入证明 我儿子在咸阳贷款要用 明天能去办吗",  # a certificate needed, the reason far away
+        "老年优待证能在社区办吗 我妈刚从老家接过来",  # whether it can be done here
+    ])
