@@ -1054,3 +1054,8 @@ async def test_whether_a_service_can_be_done_here_or_a_certificate_needed_is_ask
         "要开一张收入证明 我儿子在咸阳贷款要用 明天能去办吗",  # a certificate needed, the reason far away
         "老年优待证能在社区办吗 我妈刚从老家接过来",  # whether it can be done here
     ])
+
+
+async def test_neighbours_reminded_to_see_to_their_own_things_is_a_notice(bot):
+    await unanswered(bot, ["后天有雨 晒在楼顶的床单收一收"])
+    await offered(bot, ["楼道里堆满了杂物 物业请清一下"])  # a call to staff to clear a shared place
