@@ -56,7 +56,7 @@ _NOT_NOW = re.compile(r"着火了?怎么办|小心|当心|提示|提醒|科普|�
                       r"已经灭了|扑灭了|(?:隔壁|对面|旁边|附近|别的|其他)(?:那个|那|的|这个)?小区|(?<![我额俺]在)外地|"
                       # a news report, a fire only feared or wondered about (你们就不怕着火吗, 真的会着火吗), a fire
                       # engine gone by to somewhere unknown or a fire asked after (在哪着火了), a compound over there (高新区那边一个小区着火了)
-                      r"报道|(?:怕|会不会|会)(?:着火|起火)|不知道哪[里儿]?(?:着火|起火|出事)|在?哪[里儿边个]?(?:着火|起火)|那边的?(?:有)?一?个?小区|"
+                      r"报道|(?:怕|会不会|会)(?:着火|起火)|不知道哪[里儿]?出事|在?哪[里儿边个]?(?:着火|起火)|那边的?(?:有)?一?个?小区|"
                       # a friend's compound (我朋友在高新那边的小区), the whole city's (全宝鸡好几个小区), a rumour
                       # found false, a warning lest someone fall (别让人踩上摔倒), last week's
                       r"(?:亲戚|朋友|同事|同学)[^，,。]{0,2}在[^，,。]{0,8}(?:小区|那边|楼)|全(?:宝鸡|市|城)|好几个小区|"
