@@ -437,3 +437,12 @@ async def test_words_of_their_own_are_not_read_as_an_emergencys_by_their_sound(b
 async def test_smoke_found_to_be_a_brickworks_or_a_kitchen_fires_tip_is_no_emergency(bot):
     await not_heard_as_emergency(bot, ["早上看见西边冒烟 原来是人家烧烤店开炉子了", "记住啊 油锅着火千万别泼水 直接盖锅盖"])
     await heard_as(bot, "楼下冒烟了 原来是车库着火了 快打119", "fire", "119")  # found to be a fire after all
+
+
+async def test_a_stroke_told_as_a_lasting_condition_is_no_emergency_and_one_happening_now_is(bot):
+    await not_heard_as_emergency(bot, [
+        "我老伴中风了 离不开轮椅 谁家有闲置的轮椅先借我们用一阵",  # a wish told with its reason
+        "额爸中风瘫了好几年了 想申请个上门理发",
+        "我家老汉中风后遗症 下不了楼 想预约上门办社保认证",
+    ])
+    await heard_as(bot, "我老伴突然中风了 嘴歪了说不出话 快来人", "person_down", "120")

@@ -155,8 +155,12 @@ EMERGENCIES = (
                          # someone lying out in the cold or the road, not right (有醉汉躺在门口 冻了一晚上 看着不太对)
                          r"(躺在|倒在|趴在)[^。]{0,10}(一动不动|不动了|不太对|不对劲|没反应|叫不应|冻了一晚上)|"
                          r"叫[^，,。]{0,3}不太?应|嘴唇发紫"),
-              # a sleeper hard to wake every day (平时叫都叫不醒), with nobody down
-              re.compile(r"^(?!.*(?:摔|跌|晕|昏|倒在|没呼吸|没有呼吸|抽搐)).*(?:平时|平常|每天|天天)[^。，,]{0,6}叫不醒")),
+              # a sleeper hard to wake every day (平时叫都叫不醒), or a stroke told as a lasting condition (中风了 离不开轮椅,
+              # 中风瘫了好几年), with nobody down and nothing sudden
+              re.compile(r"^(?!.*(?:摔|跌|晕|昏|倒在|没呼吸|没有呼吸|抽搐)).*(?:平时|平常|每天|天天)[^。，,]{0,6}叫不醒|"
+                         r"^(?!.*(?:摔|跌|晕|昏|倒在|没呼吸|没有呼吸|抽搐|叫不|不省人事|嘴唇发紫|起不来|突然|刚刚?|刚才|"
+                         r"快来|快叫|救命|赶紧|赶快|120|急救)).*(?:中风|脑梗|偏瘫).*(?:轮椅|瘫[了痪在]|卧床|半身不遂|后遗症|"
+                         r"[几好两三四五]年|多年|常年|一直|康复|拐杖|行动不便|下不了楼|出不了门)")),
     Emergency("no_response", "独居老人无应答", "police",  # the police open the door; an ambulance follows
               # not seen for days and not answering the door or the phone (两天没出门了，敲门不应)
               re.compile(r"(两|三|几|好几|一)天(都)?没(出门|出来|见人|露面|下楼|见着)[^。]{0,16}(敲门|叫门|打电话|喊)"
