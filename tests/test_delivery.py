@@ -147,7 +147,7 @@ async def test_the_runner_drains_each_channel_and_stops_cleanly(sessions):
     runner = DeliveryRunner(sessions, [recorder], clock, tick=0.01)
     runner.start()
     await asyncio.wait_for(recorder.hanging.wait(), 10)
-    await runner.stop()  # the fifth send is in flight: cancelled, its row stays leased
+    await runner.stop(grace=0.05)  # the fifth send is in flight: cancelled after the grace, its row stays leased
     states = [(await row(sessions, f"k{n}")).state for n in range(5)]
     assert states == [SendState.FAILED, SendState.SENT, SendState.SENT, SendState.SENT, SendState.SENDING]
     clock.advance(minutes=3)  # past the lease (and the first row's backoff)
