@@ -446,3 +446,13 @@ async def test_a_stroke_told_as_a_lasting_condition_is_no_emergency_and_one_happ
         "我家老汉中风后遗症 下不了楼 想预约上门办社保认证",
     ])
     await heard_as(bot, "我老伴突然中风了 嘴歪了说不出话 快来人", "person_down", "120")
+
+
+async def test_a_fires_paperwork_a_fire_threatened_in_argument_or_one_put_out_is_no_emergency(bot):
+    await not_heard_as_emergency(bot, [
+        "火灾证明找消防开 社区开不了",  # a certificate
+        "嫌灭火器贵？着火了你就知道了",  # threatened in an argument
+        "火灭了 说是楼下饭馆油锅起火",  # put out, its cause told
+        "吓一跳 还好是隔壁单元冒的烟 我们这没事",  # found elsewhere
+    ])
+    await heard_as(bot, "地下车库水漫了 好几辆车的轮胎泡在水里", "garage_flooding", "119")

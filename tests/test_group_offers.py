@@ -1059,3 +1059,41 @@ async def test_whether_a_service_can_be_done_here_or_a_certificate_needed_is_ask
 async def test_neighbours_reminded_to_see_to_their_own_things_is_a_notice(bot):
     await unanswered(bot, ["后天有雨 晒在楼顶的床单收一收"])
     await offered(bot, ["楼道里堆满了杂物 物业请清一下"])  # a call to staff to clear a shared place
+
+
+async def test_a_video_call_is_no_video_watched_and_staff_told_to_hurry_is_a_call(bot):
+    await offered(bot, [
+        "我妈的养老认证能不能视频通话办 她腿不好下不了楼",  # a video call, not a video seen
+        "楼下的路灯坏了一个礼拜了 我刚跟物业视频通话给他们看了",
+        "楼道里的电表箱漏电 我碰了一下手麻 大家千万别碰 物业马上断电",  # staff told to hurry, past a warning
+        "单元门口的充电桩漏电 刚才电了我一下 别让娃碰 物业赶紧看看",  # a child kept away is no damage of one's own
+    ])
+
+
+async def test_a_services_way_told_to_a_neighbour_is_no_booking_and_one_asked_for_is(bot):
+    await unanswered(bot, [
+        "办居住证去派出所 社区不管这个",
+        "老年卡是免费的 带身份证直接去社区就行",
+        "家庭医生签了约的就可以上门 没签的先去签",
+    ])
+    await offered(bot, ["我想约家庭医生上门 社区是免费的吧"])  # the sender's own booking
+
+
+async def test_sign_ups_for_a_visit_a_booking_opening_the_line_and_a_scraped_car_are_heard(bot):
+    await offered(bot, [
+        "我报名 上门安检 5号楼2单元301 周末在家",  # a sign-up for a visit
+        "预约一下下周的心理咨询 家里的事不好意思在群里说",  # a booking first, shyness after it
+        "我的车昨晚停在楼下被人刮了 也没留个电话",  # a wrong someone did
+        "围墙那个豁口得封了 外头的人随便进",  # a gap that must be shut
+    ])
+
+
+async def test_a_wish_told_with_aching_feet_or_cold_to_numbness_is_heard(bot):
+    await offered(bot, [
+        "我在外面扫大街 脚冻得没知觉 谁家有不穿的棉鞋 四十二码",
+        "我是收废品的 一天站到晚 腰疼得很 想要个护腰 谁家有多余的",
+    ])
+
+
+async def test_what_many_compounds_have_is_no_fault_of_ours(bot):
+    await unanswered(bot, ["好多小区的门禁都是摆设"])

@@ -106,6 +106,11 @@ _NOT_NOW = re.compile(r"着火了?怎么办|小心|当心|提示|提醒|科普|�
                       r"没伤(?:人|着人|到人|着)|没(?:有)?人受伤|无人(?:受伤|伤亡)|消防来得快|"
                       # a driver's passenger, on the bus and not at home (车上有个乘客晕倒了)
                       r"乘客|"
+                      # a fire's paperwork or cover (火灾证明, 火灾险), a fire threatened in an argument (着火了你就知道),
+                      # one put out (火灭了) or its cause told (说是电褥子起火), the fire found elsewhere (还好是别的单元)
+                      r"火灾(?:证明|保险|险|隐患|报警器|认定)|(?:着火|起火|失火)了?(?:你|您|大家|他|她)?(?:就|才)知道|"
+                      r"火(?:已经|早就)?灭了|(?:说是|听说是|据说是|原因是)[^，,。！!]{0,12}(?:起火|着火|引起)|"
+                      r"(?:还好|幸好|好在|幸亏)是(?:别的|隔壁|另一|其他|对面)|"
                       # asked whether it happened (车库进水了没？)
                       r"(?:进水|淹)了?(?:没有?|吗|么)(?:[？?，,\s]|$)")
 def fell_into(who: str, direction: str, places: str) -> str:
@@ -212,7 +217,8 @@ EMERGENCIES = (
               # a field or a plot flooded is no home (河滩边的菜地被水淹了一半)
               re.compile(r"(菜地|地里|庄稼|田里|菜园|果园|麦地|苗)[^。]{0,12}水淹")),
     Emergency("garage_flooding", "地库进水", "fire",
-              re.compile(r"(地库|车库|地下室|地下车库)[^。没不未]{0,6}(进水|淹了|被淹)|水[^。]{0,6}漫到[^。]{0,4}(轮胎|车|膝盖)")),
+              re.compile(r"(地库|车库|地下室|地下车库)[^。没不未]{0,6}(进水|淹了|被淹|水漫|漫水|倒灌)|水[^。]{0,6}漫到[^。]{0,4}(轮胎|车|膝盖)|"
+                         r"(轮胎|车轮)[^。]{0,4}泡在水里")),
     Emergency("person_injured", "有人受伤出血", "ambulance",
               re.compile(r"(咬|撞|砸|割|划|扎)[^。]{0,10}(出血了|流血了|流了[^，,。]{0,3}血|血止不住|血流不止|一直流血|"
                          r"满[脸身头手]是血)|血止不住|(出血|流血)[^。]{0,6}快来人|有人(喊)?受伤了")),

@@ -175,13 +175,13 @@ OWN_ASK = re.compile(r"(?:我|额|俺)们?也?想(?:[^，,。！!]{0,6}(?:约|�
                      r"让我[^，,。！!]{0,6}(?:说|问)|帮(?:邻居|她|他)[^，,。！!]{0,4}说一下|报名找谁|在哪报")
 # What someone else said (王姨说, 听楼下说, 大家都说) is hearsay unless it names a place of ours (额妈说3号楼那个扶手
 # …); the sender telling everyone (额给大家说一下) or speaking (听见不, 额说的是) is not someone else.
-RELAYED = re.compile(r"(?<![给跟和对向])(?:大家|人家|别人|有人|群里)都?说|都说|听[^，,。！!]{0,4}(?<![我额俺])说|"
+RELAYED = re.compile(r"(?<![给跟和对向在])(?:大家|人家|别人|有人|群里)都?说|都说|听[^，,。！!]{0,4}(?<![我额俺])说|"
                      r"(?:姐|妹|哥|弟|妈|爸|姨|叔|婶|舅|同事|朋友|亲戚|邻居)们?都?说")
 OWN_CASE = re.compile(r"(?:我|额|俺)们?(?:家|屋里?|的[^，,。！!]{1,3}|刚才|刚|昨晚|今天)[^，,。！!]{0,4}也|"
                       r"[，,。！!]\s*(?:我|额|俺)们?家|"
                       r"[，,。！!]\s*(?:我|额|俺)(?:爸|妈|老伴|儿子|闺女|女儿|孙子|孙女)[^，,。！!]{0,6}(?:就|也|刚)")
 # Damage done by one's own child or pet (让娃用球打碎了) is one's own doing.
-OWN_FAMILY = re.compile(r"(?:让|叫|被)(?:我家|额家)?(?:娃|孩子|儿子|闺女|女儿|小孩|孙子|老伴|狗|猫)"
+OWN_FAMILY = re.compile(r"(?<![别莫嫑])(?:让|叫|被)(?:我家|额家)?(?:娃|孩子|儿子|闺女|女儿|小孩|孙子|老伴|狗|猫)"
                         r"[^，,。！!]{0,5}(?:打|弄|摔|踢|咬|撞|碰|划|拆)|"
                         r"(?:我|额|俺)家的?(?:小子|娃|孩子|儿子|闺女|女儿|小孩|孙子|孙女|狗|猫)(?:又|也|都)?把|"
                         # kin called in to fix it (明儿叫额女婿来换)
@@ -245,7 +245,7 @@ SERVICE_ASK = re.compile(r"(?:在|去|到)(?:哪|哪里|哪儿)儿?[^，,。！!
                          r"(?:能|可以)(?:在|去|到)?(?:社区|服务站|街道|这边|咱这)?去?办(?:吗|不|么|没|[？?])|"
                          r"(?:要|想|得|需要)开(?:个|一个|张|一张|份|一份)[^，,。！!？?]{0,8}证明")
 # A wrong someone did to what is the sender's (电瓶叫人偷了, 车被人划了): a matter for the neighbourhood's safety.
-WRONGED = re.compile(r"(?<!差点)(?:被|叫|让)(?:别人|人|谁|贼)(?:给)?[^，,。！!]{0,6}?(?:偷|撬|划|砸|扎|占|拿走|搬走|"
+WRONGED = re.compile(r"(?<!差点)(?:被|叫|让)(?:别人|人|谁|贼)(?:给)?[^，,。！!]{0,6}?(?:偷|撬|划|砸|扎|占|蹭|刮|拿走|搬走|"
                      r"装了?地锁|锁)|(?<!差点)被(?:偷|盗|撞开|撞坏|撞断|压坏|砸坏)|"
                      r"(?:被|叫)(?:大车|车|货车)[^，,。！!]{0,2}(?:碾|压)|"
                      # a dog set on people (叫狗追了一路, 大黄狗撵人), someone dumping on a shared place
@@ -408,9 +408,9 @@ BOOKING_ASKED = re.compile(rf"(?:(?:帮|给)(?:我|额|俺)?(?:家)?{BOOKED_FOR}
                           # one booked for kin, the service named before (免费理发…想给我妈约一个)
                           rf"(?:帮|给)(?:我|额|俺)(?:家)?{BOOKED_FOR}?约一?个(?:号|时间)?$|"
                           # (what a place requires, 还要预约, 好像要预约, 自习室要预约吗, is no booking asked)
-                          r"(?<![要用得需])预约[不吗么]|(?<![的还也都像是得])(?:想|要|我要|额要)预约(?!的|[吗么不])|(?:能|可以|想)book|"
+                          r"(?<![要用得需])预约[不吗么]|(?<![的还也都像是得])(?:想预约|(?:我|额|俺)?要预约(?=[^，,。！!？?]))(?!的|[吗么不])|(?:能|可以|想)book|"
                           # a visit asked for (社保认证能上门不)
-                          r"(?:能|可以)(?:不能)?上门[^，,。！!]{0,4}(?:吗|不|么|没)|"
+                          r"(?:能|可以)(?:不能)?上门[^，,。！!]{0,4}(?:吗|么|[不没](?![签办有来去做在用要会是给让]))|"
                           # a room of the community's (活动室周六能不能借我用一下), staff asked to come (你们啥时候能来一趟,
                           # 想请社区的人来开个楼栋会)
                           r"(?:活动室|会议室|场地|儿童之家|活动中心)[^，,。！!]{0,8}(?:借|能用|用一下|订一下|预订)|"
@@ -419,7 +419,7 @@ BOOKING_ASKED = re.compile(rf"(?:(?:帮|给)(?:我|额|俺)?(?:家)?{BOOKED_FOR}
                           r"(?:来|到)(?:我|额|俺)?家里?一趟|找个时间(?:去|来|过来|过去)|想约你们来|"
                           # a booking opening the line (约一下给额家安个烟感), a number taken (挂个眼科的号), a visit to
                           # the community asked about (想来社区登记一下 下礼拜一上午可以吗, 想来社区报到 啥时候合适)
-                          r"^约(?:一下|个|一次)|(?:我|额|俺)[^，,。！!]{0,4}(?:想|要)挂个?[^，,。！!]{0,4}号|想请[^，,。！!]{0,12}(?:来家|上门|来一趟|来看|来复诊)|"
+                          r"^约(?:一下|个|一次)|^预约一下|(?:我|额|俺)[^，,。！!]{0,4}(?:想|要)挂个?[^，,。！!]{0,4}号|想请[^，,。！!]{0,12}(?:来家|上门|来一趟|来看|来复诊)|"
                           r"(?:想|要)(?:来|去|过来|过去)(?:社区|服务站|网格)[^。！!]{0,16}"
                           r"(?:可以吗|行吗|行不|方便吗|(?:啥时候|什么时候|哪天)合适)|"
                           # staff asked to come by (明天下午能来一下我家吗), the sender asking to see them (我能去社区找一下…吗)
@@ -435,10 +435,11 @@ VOLUNTEER_ASKED = re.compile(
     r"(?:人|志愿者|老师|党员|好心人|热心人|爱心人士|师傅|叔叔|阿姨|哥哥|姐姐|车友|邻居|大学生|年轻人|小伙子?|有车的?|"
     r"谁家|哪家)"
     r"[^，,。！!？?]{0,8}?(?:能|愿意|可以|肯|帮|来|陪|教|带|送|捐|辅导|指点|扶|搀)|"
-    r"(?:有没有|找个?|求)(?:能|会|愿意|懂)[^，,。！!？?]{1,6}的(?:志愿者|人|老师|党员|好心人|热心人|师傅|叔叔|阿姨|大哥哥|"
+    r"(?:有没有|找个?|求)(?:能|会|愿意|懂)[^，,。！!？?]{1,6}的(?:志愿者|人|老师|党员|好心人|热心人|师傅|叔叔|阿姨|大哥哥|小年轻|年轻人|"
     r"大姐姐|哥哥|姐姐|[，,\s]|$)|"
     # whoever has the time or the skill (谁方便帮额买一包, 谁有空能陪他走一圈, 谁会修帮额看看)
-    r"谁(?:有空|方便|有时间|会[^，,。！!？?]{0,2}|懂[^，,。！!？?]{0,2})[^，,。！!？?]{0,3}(?:能|帮|给|陪|送|教|带|扶)|"
+    r"(?:谁|哪位[^，,。！!？?]{0,4})(?:有空|方便|有时间|会[^，,。！!？?]{0,2}|懂[^，,。！!？?]{0,2})[，,]?[^，,。！!？?]{0,3}"
+    r"(?:能|帮|给|陪|送|教|带|扶|来(?:坐|陪|看|聊))|"
     # whoever can, or one going that way or knowing how (谁能帮帮额, 有没有顺路的可以捎她一段, 求会弄的帮一下); a name
     # recommended or news asked (谁能帮忙推荐个家政) is no help given
     r"谁(?:能|可以|愿意|肯)(?:帮(?!忙?(?:推荐|介绍|打听|问问))|教|陪|带|送|扶|捎)|"
@@ -453,6 +454,8 @@ KNOWING = re.compile(r"(?:有没有人|有人|谁|大家)知道")
 POSSIBLE = re.compile(r"能不能|可不可以|能否")  # whether a thing may be done (能不能用医保卡付钱) is no fault
 # A programme watched (就爱看新闻联播) is no news passed on, unless what it said is (新闻联播里说…).
 TV_PROGRAMME = re.compile(r"新闻联播(?![里上]?说|报道)")
+# A video call (打视频, 微信视频, 视频连线) is no video watched.
+VIDEO_CALL = re.compile(r"(?:打|开|微信|接)视频|视频(?:通话|连线|聊天|电话)")
 # A utility or service company (燃气公司的, 物业公司) is no workplace elsewhere.
 UTILITY = re.compile(r"(?:燃气|物业|供暖|热力|自来水|供水|电力|供电|电信|移动|联通|保洁|绿化|电梯|运营)公司")
 # A question that is a complaint (这合规吗, 没人撒盐吗) or a request put to staff (物业能修剪一下吗) is not put to the
@@ -467,6 +470,9 @@ STAFF_ASKED = re.compile(rf"(?:物业|{OFFICES}|师傅|保安|管家)[^，,。�
                          rf"(?:物业|{OFFICES}|师傅|保安)[^，,。！!]{{0,3}}(?:能不能|能|可以|可不可以)"
                          r"[^，,。！!]{0,6}(?:看|修|处理|清|弄|剪|管)[^，,。！!]{0,4}(?:吗|不|么|呗)[？?]*$|"
                          r"(?:物业|社区|网格员?|管家)[^，,。！!]{0,3}(?:看|管|处理|修|弄)一?下(?:吧|呗|啊)?$|"
+                         # staff told to hurry (物业赶紧断电) or to look into it (物业看看是不是混进来的)
+                         rf"(?:物业|{OFFICES}|保安|门卫|管家)(?:的人)?(?:赶紧|赶快|快点?|马上|立刻|抓紧|尽快)(?:来|去)?[^，,。！!]|"
+                         rf"(?:物业|{OFFICES}|保安|门卫|管家)(?:的人)?(?:去|来|给)?看看(?:是不是|咋回事|怎么回事|吧|呗|$)|"
                          rf"(?:物业|{OFFICES}|保安|管家)[^，,。！!]{{0,3}}(?:能不能|能|可以|可不可以)帮?忙?"
                          r"[^，,。！!]{1,8}(?:吗|不|么|呗)[？?]*$")
 # A pleasantry turning to a problem (就是, 不过, 回来一看), and an intensifier that is no pity (小得可怜).
@@ -503,7 +509,7 @@ VISIT_PLANNED = re.compile(
     r"(?:哪天|几点|啥时候|什么时候)(?:可以|能|方便|合适)?(?:过去|过来|前往|送过去|[去来](?:领|拿|取|办))|(?:几点|啥时候|哪天)(?:在|有人)|在不在|"
     r"有人值班|有人吧")
 SIGNED_UP = re.compile(r"(?:给|帮)(?:我|额|俺)(?:家)?[^，,。！!]{0,2}(?:报个?名|登记一下|登个记|留(?:个(?:人|号|名额)|[一两三四几]个(?:人|号|名额|位置)?))|"
-                       r"(?:我|额|俺)(?:想|要)?报名(?:参加)?[^，,。！!]{0,10}(?:讲座|培训|班|体检|义诊|课)|"
+                       r"(?:我|额|俺)(?:想|要)?报名(?:参加)?[^，,。！!]{0,10}(?:讲座|培训|班|体检|义诊|课|检查|安检|上门|义剪|理发)|"
                        # a class's sign-up asked after and wanted (老年大学秋季班报名开始没 想报书法)
                        r"(?:班|大学|课|讲座|培训|托管)[^。！!]{0,16}想(?:给[^，,。！!？?]{1,6})?报(?![警销修案复道价税]|名的)|"
                        # whether the sender may still sign up for one (反诈讲座下周二那场能报名么, 书法班还能报上不)
@@ -513,6 +519,10 @@ SIGNED_UP = re.compile(r"(?:给|帮)(?:我|额|俺)(?:家)?[^，,。！!]{0,2}(?
                        r"(?:义诊|理发|义剪|体检|讲座|培训|疫苗|认证)[^。！!]{0,12}(?:啥时候|什么时候|几号|哪天|周几|几点)"
                        r"[^。！!]{0,10}(?:我|额|俺)(?:也|想)?(?:带|陪|领)?[^，,。！!？?]{0,6}(?:去|过去|来)|"
                        r"(?:上门|预约|约的|时间)[^，,。！!]{0,8}改到" + WHEN + r"|改到" + WHEN + r"[^，,。！!]{0,4}(?:上门|过来|来)")
+# A service's way told to a neighbour (签了家庭医生就可以约上门, 社区卫生院 要预约 免费, 社区不管这个, 登记一下就行):
+# with no question and nobody speaking for themself, the booking's words book nothing.
+SERVICE_EXPLAINED = re.compile(r"就(?:行|可以|能|好)|(?:先|直接)(?:去|签|打|找|到)|不收钱|不要钱|免费|"
+                               r"(?:社区|咱这|这边)(?:不管|管不了|开不了|办不了|不办)|网上也能|是[^，,。！!]{1,6}(?:开|办)的")
 # When a service is open (社区卫生站周六开门不, 几点上班) is information asked, not a service, unless the sender says
 # their own plan with it (周日开门不 我平时上班).
 FIRST_PERSON = re.compile(r"[我额俺]")
@@ -870,7 +880,7 @@ def read(classifier: Classifier, norm: str, matched: tuple[str, ...] = ()) -> Re
     unfixed = words.blank("resolved", norm)  # 停了一下又来了 is no relapse for its own 又
     relapse = fixed and (RELAPSE.search(unfixed) or OVERDUE.search(unfixed)) is not None
     said = {"resolved": fixed, "promised": promised and not overdue,
-            "hearsay": (words.find("hearsay", OUTSIDER.sub("外来", TV_PROGRAMME.sub(" ", blanked(UTILITY, norm))))
+            "hearsay": (words.find("hearsay", OUTSIDER.sub("外来", VIDEO_CALL.sub(" ", TV_PROGRAMME.sub(" ", blanked(UTILITY, norm)))))
                         or HEARSAY.search(norm) is not None or ANOTHER_PLACE.search(norm) is not None
                         # what someone said after a problem stated in the sender's own words is its witness
                         or (relayed := RELAYED.search(norm)) is not None and OUR_NEIGHBOURS.search(norm) is None
@@ -913,12 +923,14 @@ def read(classifier: Classifier, norm: str, matched: tuple[str, ...] = ()) -> Re
                and (words.find("shared_things", norm) or words.find("shared_places", norm) or OUTAGE.search(norm)))
     signed_up = SIGNED_UP.search(norm) is not None
     not_ours = NOT_OURS.search(norm)  # a car's, a pet's, a bank's ... service: neither asked of us nor booked
+    explained = SERVICE_EXPLAINED.search(norm) is not None and ASKS.search(norm) is None and "想" not in norm
     booked_already = (BOOKING_MADE.search(norm) is not None and OVERDUE.search(norm) is None
-                      or BOOKING_ADVISED.search(norm) is not None and FIRST_PERSON.search(norm) is None)
+                      or (BOOKING_ADVISED.search(norm) is not None or explained) and FIRST_PERSON.search(norm) is None)
     booked = (BOOKING_ASKED.search(norm) is not None or signed_up
               or VISIT_PLANNED.search(norm) is not None
               and (ADDRESSED_STAFF.search(norm) is not None or words.find("service_things", norm)
-                   or STAFF_NAMED.search(norm) is not None)) and not_ours is None
+                   or STAFF_NAMED.search(norm) is not None)) and not_ours is None and not (
+        explained and FIRST_PERSON.search(norm) is None)
     service = ((words.find("service_asks", norm) or SERVICE_ASK.search(norm) is not None)
                and words.find("service_things", norm) and not_ours is None and not booked_already
                and (FIRST_PERSON.search(norm) is not None
