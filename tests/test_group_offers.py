@@ -1097,3 +1097,11 @@ async def test_a_wish_told_with_aching_feet_or_cold_to_numbness_is_heard(bot):
 
 async def test_what_many_compounds_have_is_no_fault_of_ours(bot):
     await unanswered(bot, ["好多小区的门禁都是摆设"])
+
+
+async def test_a_promise_said_every_year_and_never_kept_is_a_complaint_and_a_fire_put_out_is_over(bot):
+    await offered(bot, [
+        "楼后那个护坡年年都说要整 就是不整",  # a promise unkept, though everyone says it
+        "想预约周四的法律咨询 家里的事不好意思群里说 私聊我",  # a booking, whatever chatter's words go with it
+    ])
+    await unanswered(bot, ["火灭了 楼道墙熏黑了一片 消防说是电动车电瓶"])  # over

@@ -230,7 +230,7 @@ BUSY = re.compile(r"排(?:了|起)?长?队|排到(?:门口|外面|马路)|排了
                   r"车(?:太多|多)了?[^，,。！!摆停占放堆]{0,6}堵|(?<![被让叫])车堵(?:得|了|死)")
 # A promise, said in other words than the rules file's (说上礼拜就来修), or someone already on it (供电局的人已经到了,
 # 物业已经拉了警戒线, 师傅在路上了); it is overdue when nothing came of it.
-PROMISE = re.compile(r"说[^，,。！!]{0,8}(?:来|就|要|会)[^，,。！!]{0,2}(?:修|换|弄|处理|看|收|清)|"
+PROMISE = re.compile(r"说[^，,。！!]{0,8}(?:来|就|要|会)[^，,。！!]{0,2}(?:修|换|弄|处理|看|收|清|治|整)|"
                      r"说好(?:的)?[^。！!]{0,6}(?:完工|修好|弄好|结束|来)|"
                      r"说[^。！!]{0,24}?(?:明天|明早|后天|下午|马上|过两天|这两天)就?(?:来|过来|派人)(?:修|换|弄|处理|看)|"
                      r"已经(?:到了|到现场|在现场|在弄|在处理|在抢修|拉了|围起来|封了)|在路上了|"
@@ -274,7 +274,9 @@ FIXED = re.compile(r"(?:掏|修|通|弄|清|换|处理)完(?:了)?就(?:好|没|
                    r"(?:现在|今年|如今|后来)[^，,。！!]{0,4}(?:换了|加了|装了|搬上来了|挪走了|改了)")
 # A promise gone unkept is a complaint again (说来修，一个礼拜了还没来); so is a fault fixed and back (修好了又坏了).
 OVERDUE = re.compile(r"还没|都没|也没|一直没|没来|不来|没人来|影子|人影|不见人|没见人|还是那样|还那样|还是老样子|照旧|这都|拖着|还拖|"
-                     r"天都黑了|都天黑了|都几点了")
+                     r"天都黑了|都天黑了|都几点了|"
+                     # a promise made every year and never kept (每年都说要治理 就是不治)
+                     r"就是不(?:修|治|管|弄|来|换|办|处理|整)|光说不(?:做|干|修|弄)")
 RELAPSE = re.compile(r"又|还是|结果|没两天|没几天|没过几天|但是|可是|反而|反倒")
 # An exclamation that opens a line (坏了，我忘关煤气了) is about the sender, not a thing.
 INTERJECTION = re.compile(r"^(?:坏了|完了|糟了|惨了|完蛋了)(?:完了)?[，,!！。\s]+")
@@ -884,7 +886,8 @@ def read(classifier: Classifier, norm: str, matched: tuple[str, ...] = ()) -> Re
                         or HEARSAY.search(norm) is not None or ANOTHER_PLACE.search(norm) is not None
                         # what someone said after a problem stated in the sender's own words is its witness
                         or (relayed := RELAYED.search(norm)) is not None and OUR_NEIGHBOURS.search(norm) is None
-                        and not stated(words, norm[:relayed.start()]))
+                        and not stated(words, norm[:relayed.start()])
+                        and not overdue)  # a promise everyone says was made and is not kept is the complaint
             and OWN_CASE.search(norm) is None and OWN_ASK.search(norm) is None,
             "own_doing": words.find("own_doing", norm) or OWN_FAMILY.search(norm) is not None
             or OWN_MISTAKE.search(norm) is not None or CLEANED_UP.search(norm) is not None
@@ -1083,7 +1086,7 @@ def _grammar_reading(classifier: Classifier, plain: str) -> GrammarReading | Non
         return silenced(reading, result, plain, firm)  # a fall said to be nothing (膝盖蹭破点皮)
     # chatter's cues (大家注意, 通知) do not silence a micro-wish, nor a call to fix a fault at a shared thing or place
     called = reading.call and reading.state and (reading.facility or reading.place)
-    if not (reading.needy or called) and cue_weight(classifier, CHATTER, without_cues(classifier, Intent.REPORT,
+    if not (reading.needy or called or reading.booked and FIRST_PERSON.search(norm)) and cue_weight(classifier, CHATTER, without_cues(classifier, Intent.REPORT,
                                                                           NO_NOTICE.sub(" ", norm))) >= CHATTER_VETO:
         return silenced(reading, result, plain, firm)
     kind = classified_kind(classifier, result, norm, reading.state or reading.call or reading.persistent)
