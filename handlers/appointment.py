@@ -40,6 +40,20 @@ def _service(ctx: Context) -> Service:
     return next(s for s in ctx.services.catalogue.services if s.code == code)
 
 
+def moved_on(ctx: Context, *kinds: Intent) -> bool:
+    """Whether a private message typed where the booking waits for a pick is a new matter of one of these kinds
+    instead (a report, a wish, another booking): the unfinished booking is put down, the resident is told, and the
+    caller leaves the message to its own intake."""
+    if ctx.in_group or ctx.classification().intent not in kinds:
+        return False
+    service = _service(ctx).name if ctx.state.values.get("service_code") else ""
+    moving = ctx.state.values.get("reschedule")
+    ctx.finish()
+    ctx.reply(f"刚才的{'改约' if moving else '预约'}{f'「{service}」' if service else ''}还没选完，已先放下"
+              + ("，原预约不变" if moving else "") + "；需要时再说「预约」。")
+    return True
+
+
 def _station(ctx: Context) -> Station:
     station = ctx.services.network.station(ctx.state.values["station"])
     assert station is not None
@@ -67,6 +81,8 @@ async def start_appointment(ctx: Context) -> bool:
     body = strip_triggers(ctx, ctx.text)
     service = ctx.services.catalogue.find(body) if body else None
     if service is None:
+        if body:
+            ctx.state.values["said"] = body  # a time said with it (下周二上午) is kept for when the service is known
         ctx.reply("请问要预约哪项服务？回复数字：\n" + ctx.services.catalogue.menu())
         return True
     await take_service(ctx, service, body)
@@ -78,11 +94,11 @@ async def on_service(ctx: Context) -> bool:
     """Takes the service the resident picked."""
     service = ctx.services.catalogue.find(ctx.text) if ctx.text else None
     if service is None:
-        if ctx.in_group:
+        if ctx.in_group or moved_on(ctx, Intent.REPORT, Intent.WISH):
             return False
-        ctx.reply("没有找到这项服务，请回复列表中的数字：\n" + ctx.services.catalogue.menu())
+        ctx.reply("没有找到这项服务，请回复列表中的数字（回复「取消」放弃预约）：\n" + ctx.services.catalogue.menu())
         return True
-    await take_service(ctx, service, "")
+    await take_service(ctx, service, ctx.state.values.get("said", ""))
     return True
 
 
@@ -95,6 +111,7 @@ async def take_service(ctx: Context, service: Service, said: str) -> None:
         return
     station = bookings.home_station(ctx.services, service, await _booker_unit(ctx))
     if station is None:
+        ctx.state.values["said"] = said
         ctx.goto("station")
         ctx.reply(f"预约「{service.name}」。请选择办理地点，回复数字：\n" + _station_menu(stations),
                   buttons=_number_buttons(len(stations)))
@@ -131,11 +148,16 @@ async def on_station(ctx: Context) -> bool:
     else:
         chosen = next((s for s in stations if text and (text in s.name or s.name in text)), None)
     if chosen is None:
-        if ctx.in_group:
+        if ctx.in_group or moved_on(ctx, Intent.REPORT, Intent.WISH, Intent.APPOINTMENT):
             return False
-        ctx.reply("请回复列表中的数字选择办理地点：\n" + _station_menu(stations), buttons=_number_buttons(len(stations)))
+        ctx.reply("请回复列表中的数字选择办理地点（回复「取消」放弃预约）：\n" + _station_menu(stations),
+                  buttons=_number_buttons(len(stations)))
         return True
     ctx.state.values["station"] = chosen.code
+    said = ctx.state.values.get("said", "")
+    if said and read_wish(said, _today(ctx)).said_anything:
+        await show_offers(ctx, said)
+        return True
     ctx.goto("time")
     ctx.reply(f"地点：{chosen.name}。您希望什么时间？例如：明天下午、下周二上午、周三3点。")
     return True
@@ -144,7 +166,7 @@ async def on_station(ctx: Context) -> bool:
 @router.step(FLOW, "time")
 async def on_time(ctx: Context) -> bool:
     """Reads the wanted time and offers the nearest free slots (the list of free ones when it reads no time)."""
-    if not ctx.text:
+    if not ctx.text or not read_wish(ctx.text, _today(ctx)).said_anything and moved_on(ctx, Intent.REPORT, Intent.WISH):
         return False
     if not _change_station(ctx):
         await show_offers(ctx, ctx.text)
@@ -191,7 +213,8 @@ async def on_slot(ctx: Context) -> bool:
     text = ctx.text.strip()
     shown: list[list[Any]] = ctx.state.values.get("offers") or []
     if not (text.isdigit() and 1 <= int(text) <= len(shown)):
-        if not text or (ctx.in_group and not read_wish(text, _today(ctx)).said_anything):
+        if not text or not read_wish(text, _today(ctx)).said_anything and (
+                ctx.in_group or moved_on(ctx, Intent.REPORT, Intent.WISH)):
             return False
         if not _change_station(ctx):
             await show_offers(ctx, text)

@@ -220,3 +220,27 @@ async def test_an_offer_nobody_takes_up_passes_to_the_next_in_line(bot):
     async with bot.services.sessions() as session:
         seats = (await session.scalars(select(SlotSeats).where(SlotSeats.capacity == 1))).all()
     assert [(s.taken, s.held) for s in seats] == [(1, 0)]
+
+
+async def test_a_time_said_before_the_service_is_known_is_kept_and_an_elder_card_is_an_elder_service(bot):
+    menu = await bot.resident("R001", "想约个时间周四下午去社区办点事")
+    assert "回复数字" in menu and "证明开具" in menu, menu
+    offers = await bot.resident("R001", "5")  # 证明开具: the time said first is not asked again
+    assert "为您找到以下时段" in offers and "12月3日（周四）14:" in offers, offers
+    answer = await bot.resident("R002", "我想预约办老年优待证")
+    assert "养老服务" in answer, answer
+
+
+async def test_a_new_report_or_wish_typed_at_a_bookings_list_puts_the_booking_down_and_is_taken_in(bot):
+    stations = await bot.resident("小赵", "我想预约办理残疾证")  # no home: the stations are listed
+    assert "请选择办理地点" in stations, stations
+    answer = await bot.resident("小赵", "楼道灯坏了好几天了 黑咕隆咚的 老人上下楼害怕")
+    assert "「残疾人服务」还没选完，已先放下" in answer and "哪个小区" in answer, answer
+    assert "请回复列表中的数字" not in answer
+    await bot.resident("R001", "我想预约办理残疾证")  # R001's home station: the time is asked
+    answer = await bot.resident("R001", "我想给楼下独居的王奶奶许个微心愿 她想要个助听器")
+    assert "已先放下" in answer and "心愿" in answer, answer
+    assert await bookings(bot) == []
+    still = await bot.resident("R002", "我想预约办理残疾证")
+    assert "什么时间" in still, still
+    assert "回复数字" in await bot.resident("R002", "随便吧")  # not a new matter: the free slots, the booking kept
