@@ -246,7 +246,7 @@ def show_confirmation(ctx: Context) -> None:
         lines.append(f"事项：{values['extras']['service']}；时间：{values['extras'].get('preferred_time') or '未说明'}")
     lines.append(f"地点：{place_name}")
     text = values["text"]
-    lines.append(f"内容：{mask_phones_in(text) if ctx.in_group else text}")
+    lines.append(f"内容：{mask_phones_in(text)}")  # masked in a private chat too: chat windows are seen and forwarded
     if values.get("media"):
         lines.append(f"照片：{len(values['media'])} 张")
     lines.append("回复「确认」提交，「取消」放弃；地点不对请直接告诉我正确的小区和楼栋。")

@@ -10,6 +10,7 @@ from bot.cases.notices import for_residents
 from bot.cases.numbers import AFTER_COMMAND, case_number_in
 from bot.cases.queries import case_events, load_case, visible_cases
 from bot.pipeline.dispatcher import Context, HandlerRouter
+from bot.pipeline.identities import mask_phones_in
 from bot.understanding.classifier import Intent
 from models import Case, CaseEvent, CaseStatus, EventKind
 
@@ -65,7 +66,7 @@ async def show_status(ctx: Context) -> bool:
     events = await case_events(ctx.session, shown.id)
     shared = [e for e in events if e.action is not EventKind.NOTE]  # internal notes stay with staff
     history = [await history_line(ctx, e) for e in shared[-HISTORY_SHOWN:]]
-    lines = [status_line(case), f"内容：{case.text}"]
+    lines = [status_line(case), f"内容：{mask_phones_in(case.text)}"]
     if slot := case.extras.get("appointment"):
         lines.append(f"预约时段：{slot['label']}｜{slot['place']}")
     if shown.assignee is not None:

@@ -9,6 +9,7 @@ from bot.community.common import Refused
 from bot.community.wishes import WishDraft, file_wish, thank, wishes_of
 from bot.community.wording import scrub
 from bot.pipeline.dispatcher import Context, HandlerRouter
+from bot.pipeline.identities import mask_phones_in
 from bot.understanding.classifier import Intent
 from handlers.intake import STARTERS, YES, begin_intake, media_of, on_which_draft, place, strip_triggers
 from models import CaseKind
@@ -64,7 +65,7 @@ def show_confirmation(ctx: Context) -> None:
         lines = ["请确认您的微心愿（群里只显示将公开的内容）：", scrub(values["text"], [ctx.actor.name])]
     else:
         lines = ["请确认您的微心愿：", f"地点：{place_label(directory, directory.unit(values['unit_id']))}",
-                 f"内容：{values['text']}"]
+                 f"内容：{mask_phones_in(values['text'])}"]
     if values.get("media"):
         lines.append(f"照片：{len(values['media'])} 张")
     lines.append("社区审核后在心愿墙公开，不会公开您的姓名、电话和门牌号。")

@@ -38,3 +38,14 @@ async def test_a_phone_in_a_duplicate_and_a_dissatisfied_comment_is_masked_for_t
     assert "13912345678" not in shown and "13612345678" not in shown
     resident_side = "\n".join(r.text for r in await bot.outbox("resident:1"))
     assert "13612345678" not in resident_side
+
+
+async def test_a_phone_the_resident_typed_is_masked_in_what_the_bot_shows_them_in_private_too(bot):
+    confirm = await bot.resident("R001", "#随手拍 3号楼门口路灯坏了 有事打我13812345678")
+    assert "138****5678" in confirm and "13812345678" not in confirm, confirm
+    await bot.resident("R001", "确认")
+    case = await bot.latest_case()
+    detail = await bot.resident("R001", f"查询 {case.id}")
+    assert "138****5678" in detail and "13812345678" not in detail, detail
+    wish = await bot.resident("R001", "#微心愿 想要个助听器 我耳朵背 联系我13912345678")
+    assert "139****5678" in wish and "13912345678" not in wish, wish
