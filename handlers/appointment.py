@@ -18,7 +18,7 @@ from bot.pipeline.dispatcher import Context, Handler, HandlerRouter
 from bot.pipeline.identities import Actor
 from bot.pipeline.messages import Button
 from bot.understanding.classifier import Intent
-from handlers.intake import YES, group_unit, home_unit, strip_triggers
+from handlers.intake import YES, group_unit, home_unit, moved_on, strip_triggers
 from models import SlotSeats, WaitlistEntry, WaitStatus
 
 router = HandlerRouter("appointment")
@@ -40,18 +40,13 @@ def _service(ctx: Context) -> Service:
     return next(s for s in ctx.services.catalogue.services if s.code == code)
 
 
-def moved_on(ctx: Context, *kinds: Intent) -> bool:
-    """Whether a private message typed where the booking waits for a pick is a new matter of one of these kinds
-    instead (a report, a wish, another booking): the unfinished booking is put down, the resident is told, and the
-    caller leaves the message to its own intake."""
-    if ctx.in_group or ctx.classification().intent not in kinds:
-        return False
+def put_down_for(ctx: Context, *kinds: Intent) -> bool:
+    """A new matter of one of these kinds typed where the booking waits for a pick: the booking is put down
+    (handlers/intake.py moved_on), an unfinished move keeping the old booking."""
     service = _service(ctx).name if ctx.state.values.get("service_code") else ""
     moving = ctx.state.values.get("reschedule")
-    ctx.finish()
-    ctx.reply(f"刚才的{'改约' if moving else '预约'}{f'「{service}」' if service else ''}还没选完，已先放下"
-              + ("，原预约不变" if moving else "") + "；需要时再说「预约」。")
-    return True
+    return moved_on(ctx, f"刚才的{'改约' if moving else '预约'}{f'「{service}」' if service else ''}还没选完，已先放下"
+                    + ("，原预约不变" if moving else "") + "；需要时再说「预约」。", *kinds)
 
 
 def _station(ctx: Context) -> Station:
@@ -94,7 +89,7 @@ async def on_service(ctx: Context) -> bool:
     """Takes the service the resident picked."""
     service = ctx.services.catalogue.find(ctx.text) if ctx.text else None
     if service is None:
-        if ctx.in_group or moved_on(ctx, Intent.REPORT, Intent.WISH):
+        if ctx.in_group or put_down_for(ctx, Intent.REPORT, Intent.WISH):
             return False
         ctx.reply("没有找到这项服务，请回复列表中的数字（回复「取消」放弃预约）：\n" + ctx.services.catalogue.menu())
         return True
@@ -148,7 +143,7 @@ async def on_station(ctx: Context) -> bool:
     else:
         chosen = next((s for s in stations if text and (text in s.name or s.name in text)), None)
     if chosen is None:
-        if ctx.in_group or moved_on(ctx, Intent.REPORT, Intent.WISH, Intent.APPOINTMENT):
+        if ctx.in_group or put_down_for(ctx, Intent.REPORT, Intent.WISH, Intent.APPOINTMENT):
             return False
         ctx.reply("请回复列表中的数字选择办理地点（回复「取消」放弃预约）：\n" + _station_menu(stations),
                   buttons=_number_buttons(len(stations)))
@@ -166,7 +161,7 @@ async def on_station(ctx: Context) -> bool:
 @router.step(FLOW, "time")
 async def on_time(ctx: Context) -> bool:
     """Reads the wanted time and offers the nearest free slots (the list of free ones when it reads no time)."""
-    if not ctx.text or not read_wish(ctx.text, _today(ctx)).said_anything and moved_on(ctx, Intent.REPORT, Intent.WISH):
+    if not ctx.text or not read_wish(ctx.text, _today(ctx)).said_anything and put_down_for(ctx, Intent.REPORT, Intent.WISH):
         return False
     if not _change_station(ctx):
         await show_offers(ctx, ctx.text)
@@ -214,7 +209,7 @@ async def on_slot(ctx: Context) -> bool:
     shown: list[list[Any]] = ctx.state.values.get("offers") or []
     if not (text.isdigit() and 1 <= int(text) <= len(shown)):
         if not text or not read_wish(text, _today(ctx)).said_anything and (
-                ctx.in_group or moved_on(ctx, Intent.REPORT, Intent.WISH)):
+                ctx.in_group or put_down_for(ctx, Intent.REPORT, Intent.WISH)):
             return False
         if not _change_station(ctx):
             await show_offers(ctx, text)

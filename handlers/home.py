@@ -9,7 +9,8 @@ from sqlalchemy import update
 from bot.cases.lifecycle import place_label
 from bot.grid.directory import GROUP, Location
 from bot.pipeline.dispatcher import Context, HandlerRouter
-from handlers.intake import YES, buildings_of, group_unit, on_location
+from bot.understanding.classifier import Intent
+from handlers.intake import YES, buildings_of, group_unit, moved_on, on_location
 from models import Resident, UnitLevel
 
 router = HandlerRouter("home")
@@ -72,10 +73,17 @@ def propose(ctx: Context, location: Location) -> None:
     ctx.reply(f"{change}「{label}」。回复「确认」保存，「取消」放弃；不对请直接告诉我正确的小区和楼栋。")
 
 
+async def put_down_for(ctx: Context) -> bool:
+    """A report, wish or booking typed where a home is asked for or awaits its yes, naming no place: the home is put
+    down unsaved (handlers/intake.py moved_on) and the new matter taken in."""
+    return await home_place(ctx, ctx.text) is None and moved_on(
+        ctx, "刚才的住址还没保存，已先放下；需要时再发「我家住 小区楼栋」。", Intent.REPORT, Intent.WISH, Intent.APPOINTMENT)
+
+
 @router.step("home", "place")
 async def on_place(ctx: Context) -> bool:
     """Takes the home the resident named after being asked."""
-    if not ctx.text:
+    if not ctx.text or await put_down_for(ctx):
         return False
     await take_home(ctx, ctx.text)
     return True
@@ -85,7 +93,7 @@ async def on_place(ctx: Context) -> bool:
 async def on_confirm(ctx: Context) -> bool:
     """Saves the home on yes; another place replaces the proposal."""
     if not YES.match(ctx.text):
-        if not ctx.text:
+        if not ctx.text or await put_down_for(ctx):
             return False
         await take_home(ctx, ctx.text)
         return True

@@ -22,6 +22,7 @@ from bot.grid.routing import Responsibility, category_duty
 from bot.pipeline.dispatcher import Context
 from bot.pipeline.identities import mask_phones_in
 from bot.pipeline.messages import Button
+from bot.understanding.classifier import Intent
 from bot.understanding.emergencies import advice, emergency_in
 from bot.understanding.triggers import strip_hashtags
 from models import CaseKind, ChatGroup, UnitLevel
@@ -96,6 +97,17 @@ async def on_which_draft(ctx: Context) -> bool:
         return False
     ctx.reply(f"请回复 {KEEP_OLD} 继续原来的，{TAKE_NEW} 改登记新的" + (f"，{BOTH} 两条都登记" if both else "")
               + "；回复「取消」两条都不提交。")
+    return True
+
+
+def moved_on(ctx: Context, put_down: str, *kinds: Intent) -> bool:
+    """Whether a private message typed where a dialogue waits for an answer (a pick from a list, a place) is a new
+    matter of one of these kinds instead (a report, a wish, a booking): the dialogue is put down, the resident is
+    told in `put_down`'s words, and the caller leaves the message to its own intake."""
+    if ctx.in_group or ctx.classification().intent not in kinds:
+        return False
+    ctx.finish()
+    ctx.reply(put_down)
     return True
 
 

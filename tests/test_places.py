@@ -150,3 +150,17 @@ def test_the_district_file_checks_its_roads_and_landmarks(tmp_path):
     assert "unknown" in problems and "color" in problems
     assert "district.yaml:9: road '北关路': roads belong on a street, not a community" in problems
     assert "alias '广' is shorter than two characters" in problems
+
+
+async def test_a_report_typed_while_a_home_awaits_its_yes_is_taken_in_and_the_home_left_unsaved(bot):
+    assert "登记为「秦机小区5号楼」" in await bot.resident("小周", "我家住秦机小区5号楼")
+    answer = await bot.resident("小周", "楼道灯不亮了 黑咕隆咚的")  # not a place: a report
+    assert "住址还没保存，已先放下" in answer and "哪个小区" in answer, answer
+    assert "没有找到「楼道灯不亮了" not in answer
+    answer = await bot.resident("小周", "秦机小区5号楼")
+    assert "请确认您的问题" in answer and "秦机小区5号楼" in answer, answer
+    async with bot.services.sessions() as session:
+        assert await session.scalar(select(Resident.home_unit_id).where(Resident.display_name == "小周")) is None
+    assert "请告诉我您的住址" in await bot.resident("小王", "改一下我家地址")
+    answer = await bot.resident("小王", "我想预约办理残疾证")  # a booking asked where the home is asked for
+    assert "已先放下" in answer and "残疾人服务" in answer, answer
