@@ -40,7 +40,7 @@ def _service(ctx: Context) -> Service:
     return next(s for s in ctx.services.catalogue.services if s.code == code)
 
 
-def put_down_for(ctx: Context, *kinds: Intent) -> bool:
+def put_down_booking(ctx: Context, *kinds: Intent) -> bool:
     """A new matter of one of these kinds typed where the booking waits for a pick: the booking is put down
     (handlers/intake.py moved_on), an unfinished move keeping the old booking."""
     service = _service(ctx).name if ctx.state.values.get("service_code") else ""
@@ -89,7 +89,7 @@ async def on_service(ctx: Context) -> bool:
     """Takes the service the resident picked."""
     service = ctx.services.catalogue.find(ctx.text) if ctx.text else None
     if service is None:
-        if ctx.in_group or put_down_for(ctx, Intent.REPORT, Intent.WISH):
+        if ctx.in_group or put_down_booking(ctx, Intent.REPORT, Intent.WISH):
             return False
         ctx.reply("没有找到这项服务，请回复列表中的数字（回复「取消」放弃预约）：\n" + ctx.services.catalogue.menu())
         return True
@@ -143,7 +143,7 @@ async def on_station(ctx: Context) -> bool:
     else:
         chosen = next((s for s in stations if text and (text in s.name or s.name in text)), None)
     if chosen is None:
-        if ctx.in_group or put_down_for(ctx, Intent.REPORT, Intent.WISH, Intent.APPOINTMENT):
+        if ctx.in_group or put_down_booking(ctx, Intent.REPORT, Intent.WISH, Intent.APPOINTMENT):
             return False
         ctx.reply("请回复列表中的数字选择办理地点（回复「取消」放弃预约）：\n" + _station_menu(stations),
                   buttons=_number_buttons(len(stations)))
@@ -161,7 +161,8 @@ async def on_station(ctx: Context) -> bool:
 @router.step(FLOW, "time")
 async def on_time(ctx: Context) -> bool:
     """Reads the wanted time and offers the nearest free slots (the list of free ones when it reads no time)."""
-    if not ctx.text or not read_wish(ctx.text, _today(ctx)).said_anything and put_down_for(ctx, Intent.REPORT, Intent.WISH):
+    if not ctx.text or not read_wish(ctx.text, _today(ctx)).said_anything and put_down_booking(
+            ctx, Intent.REPORT, Intent.WISH):
         return False
     if not _change_station(ctx):
         await show_offers(ctx, ctx.text)
@@ -209,7 +210,7 @@ async def on_slot(ctx: Context) -> bool:
     shown: list[list[Any]] = ctx.state.values.get("offers") or []
     if not (text.isdigit() and 1 <= int(text) <= len(shown)):
         if not text or not read_wish(text, _today(ctx)).said_anything and (
-                ctx.in_group or put_down_for(ctx, Intent.REPORT, Intent.WISH)):
+                ctx.in_group or put_down_booking(ctx, Intent.REPORT, Intent.WISH)):
             return False
         if not _change_station(ctx):
             await show_offers(ctx, text)

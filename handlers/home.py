@@ -73,7 +73,7 @@ def propose(ctx: Context, location: Location) -> None:
     ctx.reply(f"{change}「{label}」。回复「确认」保存，「取消」放弃；不对请直接告诉我正确的小区和楼栋。")
 
 
-async def put_down_for(ctx: Context) -> bool:
+async def put_down_home(ctx: Context) -> bool:
     """A report, wish or booking typed where a home is asked for or awaits its yes, naming no place: the home is put
     down unsaved (handlers/intake.py moved_on) and the new matter taken in."""
     return await home_place(ctx, ctx.text) is None and moved_on(
@@ -83,7 +83,7 @@ async def put_down_for(ctx: Context) -> bool:
 @router.step("home", "place")
 async def on_place(ctx: Context) -> bool:
     """Takes the home the resident named after being asked."""
-    if not ctx.text or await put_down_for(ctx):
+    if not ctx.text or await put_down_home(ctx):
         return False
     await take_home(ctx, ctx.text)
     return True
@@ -93,7 +93,7 @@ async def on_place(ctx: Context) -> bool:
 async def on_confirm(ctx: Context) -> bool:
     """Saves the home on yes; another place replaces the proposal."""
     if not YES.match(ctx.text):
-        if not ctx.text or await put_down_for(ctx):
+        if not ctx.text or await put_down_home(ctx):
             return False
         await take_home(ctx, ctx.text)
         return True

@@ -882,7 +882,8 @@ def read(classifier: Classifier, norm: str, matched: tuple[str, ...] = ()) -> Re
     unfixed = words.blank("resolved", norm)  # 停了一下又来了 is no relapse for its own 又
     relapse = fixed and (RELAPSE.search(unfixed) or OVERDUE.search(unfixed)) is not None
     said = {"resolved": fixed, "promised": promised and not overdue,
-            "hearsay": (words.find("hearsay", OUTSIDER.sub("外来", VIDEO_CALL.sub(" ", TV_PROGRAMME.sub(" ", blanked(UTILITY, norm)))))
+            "hearsay": (words.find("hearsay", OUTSIDER.sub("外来", VIDEO_CALL.sub(" ", TV_PROGRAMME.sub(
+                " ", blanked(UTILITY, norm)))))
                         or HEARSAY.search(norm) is not None or ANOTHER_PLACE.search(norm) is not None
                         # what someone said after a problem stated in the sender's own words is its witness
                         or (relayed := RELAYED.search(norm)) is not None and OUR_NEIGHBOURS.search(norm) is None
@@ -1086,8 +1087,10 @@ def _grammar_reading(classifier: Classifier, plain: str) -> GrammarReading | Non
         return silenced(reading, result, plain, firm)  # a fall said to be nothing (膝盖蹭破点皮)
     # chatter's cues (大家注意, 通知) do not silence a micro-wish, nor a call to fix a fault at a shared thing or place
     called = reading.call and reading.state and (reading.facility or reading.place)
-    if not (reading.needy or called or reading.booked and FIRST_PERSON.search(norm)) and cue_weight(classifier, CHATTER, without_cues(classifier, Intent.REPORT,
-                                                                          NO_NOTICE.sub(" ", norm))) >= CHATTER_VETO:
+    # nor a booking the sender makes (预约…私聊我)
+    own_booking = reading.booked and FIRST_PERSON.search(norm) is not None
+    if not (reading.needy or called or own_booking) and cue_weight(
+            classifier, CHATTER, without_cues(classifier, Intent.REPORT, NO_NOTICE.sub(" ", norm))) >= CHATTER_VETO:
         return silenced(reading, result, plain, firm)
     kind = classified_kind(classifier, result, norm, reading.state or reading.call or reading.persistent)
     report_cues = cue_weight(classifier, Intent.REPORT, norm)
