@@ -18,8 +18,17 @@ from bot.pipeline.dispatcher import Context, Handler, HandlerRouter
 from bot.pipeline.identities import Actor
 from bot.pipeline.messages import Button
 from bot.understanding.classifier import Intent
-from handlers.intake import YES, group_unit, home_unit, moved_on, strip_triggers
-from models import SlotSeats, WaitlistEntry, WaitStatus
+from handlers.intake import (
+    STARTERS,
+    YES,
+    begin_intake,
+    draft_waiting,
+    group_unit,
+    home_unit,
+    moved_on,
+    strip_triggers,
+)
+from models import CaseKind, SlotSeats, WaitlistEntry, WaitStatus
 
 router = HandlerRouter("appointment")
 FLOW = "appointment"
@@ -71,17 +80,29 @@ def for_resident_of(ctx: Context) -> dict[str, Any]:
 
 @router.intent(Intent.APPOINTMENT)
 async def start_appointment(ctx: Context) -> bool:
-    """Starts a booking; recognises the service (and a time) from the words, else shows the list."""
-    ctx.start(FLOW, "service", **for_resident_of(ctx))
+    """Starts a booking; recognises the service (and a time) from the words, else shows the list. A described
+    report or wish still waiting is not dropped: the resident is asked which to keep."""
     body = strip_triggers(ctx, ctx.text)
+    if body and draft_waiting(ctx):
+        begin_intake(ctx, CaseKind.APPOINTMENT, "")
+        return True
+    await begin_booking(ctx, body)
+    return True
+
+
+async def begin_booking(ctx: Context, body: str) -> None:
+    """Opens the booking with the resident's words: the service (and a time) they name, else the list."""
+    ctx.start(FLOW, "service", **for_resident_of(ctx))
     service = ctx.services.catalogue.find(body) if body else None
     if service is None:
         if body:
             ctx.state.values["said"] = body  # a time said with it (下周二上午) is kept for when the service is known
         ctx.reply("请问要预约哪项服务？回复数字：\n" + ctx.services.catalogue.menu())
-        return True
+        return
     await take_service(ctx, service, body)
-    return True
+
+
+STARTERS[CaseKind.APPOINTMENT] = begin_booking
 
 
 @router.step(FLOW, "service")

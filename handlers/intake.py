@@ -43,12 +43,19 @@ DRAFT_FLOWS = {CaseKind.REPORT.value, CaseKind.WISH.value}
 KEEP_OLD, TAKE_NEW, BOTH = "1", "2", "3"
 
 
+def draft_waiting(ctx: Context) -> bool:
+    """Whether a described report or wish waits for its place or its yes."""
+    state = ctx.state
+    return state.flow in DRAFT_FLOWS and bool(state.values.get("text")) and state.step not in ("describe", "which_draft")
+
+
 def begin_intake(ctx: Context, kind: CaseKind, prompt: str) -> str | None:
     """Opens the kind's dialogue at its first step; returns the words that came with the trigger, or asks. A new
-    report while a described draft waits is not silently swapped in: the resident is asked which to keep."""
+    report, wish or booking while a described draft waits is not silently swapped in: the resident is asked which
+    to keep."""
     body = strip_triggers(ctx, ctx.text)
     state = ctx.state
-    if body and state.flow in DRAFT_FLOWS and state.values.get("text") and state.step not in ("describe", "which_draft"):
+    if body and draft_waiting(ctx):
         old = state.values["text"]
         state.values["replacement"] = {"kind": kind.value, "text": body, "media": media_of(ctx), "step": state.step}
         both = state.step == "confirm"
@@ -277,11 +284,27 @@ def locate_answer(ctx: Context) -> Location | None:
 
 
 async def on_location(ctx: Context) -> bool:
-    """Takes the place the resident named."""
+    """Takes the place the resident named; a new matter of another kind instead asks which to keep."""
     location = locate_answer(ctx)
     if location is None and ctx.in_group and not ctx.text:
         return False
+    if location is None and another_matter(ctx):
+        return True
     await settle_place(ctx, location, ctx.text)
+    return True
+
+
+MATTERS = {Intent.REPORT: CaseKind.REPORT, Intent.WISH: CaseKind.WISH, Intent.APPOINTMENT: CaseKind.APPOINTMENT}
+
+
+def another_matter(ctx: Context) -> bool:
+    """A private message naming no place where the draft waits for one or for its yes, that reads as a matter of
+    another kind (a booking or a wish after a report): the resident is asked which to keep (begin_intake), not told
+    the words are no place. More words of the draft's own kind are left to the step (就在我家门口 路灯不亮)."""
+    kind = MATTERS.get(ctx.classification().intent) if not ctx.in_group and ctx.text else None
+    if kind is None or kind.value == ctx.state.values.get("kind") or kind not in STARTERS:
+        return False
+    begin_intake(ctx, kind, "")
     return True
 
 
@@ -301,6 +324,8 @@ async def on_confirm(ctx: Context) -> bool:
         return True
     if ctx.in_group:
         return False
+    if another_matter(ctx):
+        return True
     ctx.reply("回复「确认」提交，「取消」放弃；地点不对请直接告诉我正确的小区和楼栋。")
     return True
 

@@ -148,3 +148,19 @@ async def test_a_new_report_while_a_draft_waits_asks_which_to_keep(bot):
     assert "请确认" in answer and "路面塌了" in answer
     await bot.resident("R001", "确认")
     assert [c.text for c in await bot.cases()][-1] == "7号楼门口路面塌了" and len(await bot.cases()) == 3
+
+
+async def test_a_booking_or_a_wish_while_a_report_waits_for_its_place_asks_which_to_keep(bot):
+    assert "哪个小区" in await bot.resident("小钱", "路灯坏了好几天了")  # a new resident: the place is asked
+    answer = await bot.resident("小钱", "我想预约办理残疾证")  # no place: another matter, not "没有找到这个地点"
+    assert "未提交" in answer and "路灯坏了好几天了" in answer and "我想预约办理残疾证" in answer, answer
+    assert "残疾人服务" in await bot.resident("小钱", "2")  # the booking instead; the report dropped
+    assert "请确认" in await bot.resident("R001", "#随手拍 3号楼门口路灯坏了")
+    answer = await bot.resident("R001", "#预约 法律咨询")  # a booking typed explicitly is not swapped in silently
+    assert "未提交" in answer and "两条都登记" in answer, answer
+    answer = await bot.resident("R001", "3")  # both: the report filed, then the booking begun
+    assert "已受理" in answer and "法律咨询" in answer, answer
+    assert [c.text for c in await bot.cases()] == ["3号楼门口路灯坏了"]
+    assert "请确认" in await bot.resident("R002", "#随手拍 5号楼楼道灯坏了")
+    answer = await bot.resident("R002", "想给楼下独居的王奶奶许个微心愿 她想要个助听器")
+    assert "未提交" in answer and "助听器" in answer, answer
