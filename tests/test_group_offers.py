@@ -1105,3 +1105,11 @@ async def test_a_promise_said_every_year_and_never_kept_is_a_complaint_and_a_fir
         "想预约周四的法律咨询 家里的事不好意思群里说 私聊我",  # a booking, whatever chatter's words go with it
     ])
     await unanswered(bot, ["火灭了 楼道墙熏黑了一片 消防说是电动车电瓶"])  # over
+
+
+async def test_a_nuisance_the_sender_says_is_not_here_is_no_report_and_a_hole_filled_is_over(bot):
+    await unanswered(bot, [
+        "东边那个工地半夜还在打桩 吵得很 不过不在咱这 是隔壁街道的",
+        "上回说的那个坑已经补上了 平平整整的",
+    ])
+    await offered(bot, ["东边那个工地半夜还在打桩 吵得很 好几天了"])  # the same nuisance, here
