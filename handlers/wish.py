@@ -11,7 +11,16 @@ from bot.community.wording import scrub
 from bot.pipeline.dispatcher import Context, HandlerRouter
 from bot.pipeline.identities import mask_phones_in
 from bot.understanding.classifier import Intent
-from handlers.intake import STARTERS, YES, begin_intake, media_of, on_which_draft, place, strip_triggers
+from handlers.intake import (
+    STARTERS,
+    YES,
+    another_matter,
+    begin_intake,
+    media_of,
+    on_which_draft,
+    place,
+    strip_triggers,
+)
 from models import CaseKind
 
 router = HandlerRouter("wish")
@@ -76,11 +85,13 @@ def show_confirmation(ctx: Context) -> None:
 
 @router.step("wish", "location")
 async def on_location(ctx: Context) -> bool:
-    """Takes the place the wisher named."""
+    """Takes the place the wisher named; a new matter of another kind instead asks which to keep."""
     location = ctx.services.directory.locate(ctx.text, group_unit=None, home_unit=None) if ctx.text else None
     if location is None:
         if ctx.in_group and not ctx.text:
             return False
+        if another_matter(ctx):
+            return True
         ctx.reply("没有找到这个地点。请写小区名称和楼栋，例如：秦机小区5号楼；或回复「取消」。", private=True)
         return True
     ctx.state.values["unit_id"] = location.unit.id
@@ -106,6 +117,8 @@ async def on_confirm(ctx: Context) -> bool:
         return True
     if ctx.in_group:
         return False
+    if another_matter(ctx):
+        return True
     ctx.reply(CONFIRM_HINT)
     return True
 

@@ -164,3 +164,6 @@ async def test_a_booking_or_a_wish_while_a_report_waits_for_its_place_asks_which
     assert "请确认" in await bot.resident("R002", "#随手拍 5号楼楼道灯坏了")
     answer = await bot.resident("R002", "想给楼下独居的王奶奶许个微心愿 她想要个助听器")
     assert "未提交" in answer and "助听器" in answer, answer
+    assert "请确认您的微心愿" in await bot.resident("R003", "#微心愿 想给楼下独居的李爷爷要个助行器")
+    answer = await bot.resident("R003", "3号楼门口的路灯坏了好几天了 黑得很")  # a report where a wish waits
+    assert "未提交" in answer and "路灯坏了" in answer, answer
