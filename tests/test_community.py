@@ -187,3 +187,12 @@ async def test_registered_claimers_are_loaded_from_the_district_file(bot):
     assert [c.code for c in claimers] == ["P001", "P002", "P003", "P004", "U001", "U002"]
     assert all(c.status is ClaimerStatus.APPROVED for c in claimers)
     assert claimers[0].staff_id is not None and claimers[3].resident_id is not None
+
+
+async def test_who_a_wisher_is_stays_in_the_public_wording_and_their_name_does_not(bot):
+    wish = await make_wish(bot, "R003", "我是独居老人，冬天屋里太冷，想要个电暖器")
+    assert wish.public_text.startswith("我是独居老人"), wish.public_text  # no name: who they are is the wish's reason
+    named = await make_wish(bot, "R003", "我是王秀英，腿脚不好，想要个助行器")
+    assert "王秀英" not in named.public_text and "助行器" in named.public_text, named.public_text
+    answer = await bot.staff("C003", "公开 W1 独居老人想要电暖器｜我是独居老人，冬天屋里太冷，想要个电暖器")
+    assert "已修改 W1 的公开内容" in answer and "个人信息" not in answer, answer  # the reviewer's wording is not refused
