@@ -1113,3 +1113,11 @@ async def test_a_nuisance_the_sender_says_is_not_here_is_no_report_and_a_hole_fi
         "上回说的那个坑已经补上了 平平整整的",
     ])
     await offered(bot, ["东边那个工地半夜还在打桩 吵得很 好几天了"])  # the same nuisance, here
+
+
+async def test_a_breaker_that_keeps_tripping_a_bare_wire_or_grass_grown_tall_is_a_state(bot):
+    await offered(bot, [
+        "我们这个单元的总闸老跳 一晚上停三回",  # keeps tripping
+        "车棚顶上那根电线裸着 下雨天都不敢过去",  # bare
+        "楼后空地的草都一人高了 蚊子多得很",  # overgrown
+    ])
