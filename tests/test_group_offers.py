@@ -1121,3 +1121,8 @@ async def test_a_breaker_that_keeps_tripping_a_bare_wire_or_grass_grown_tall_is_
         "车棚顶上那根电线裸着 下雨天都不敢过去",  # bare
         "楼后空地的草都一人高了 蚊子多得很",  # overgrown
     ])
+
+
+async def test_a_noise_made_at_the_hours_of_rest_disturbs_the_homes_round_it(bot):
+    await offered(bot, ["晚上十点了还在打桩 这谁受得了", "周末一大早就在电钻 不让人睡了"])
+    await unanswered(bot, ["下午三点楼上在打电钻 装修嘛 忍忍就过去了"])  # a working hour, put up with

@@ -358,6 +358,11 @@ UNDER_WAY = re.compile(r"现在在|正在|还在|这会儿?在|刚刚?在|围着
 # shared thing bears the same name; the building's parts (我家楼顶) and supplies (额家暖气) stay shared.
 OWN_HOME = re.compile(r"(?:我|额|俺)们?家的?")
 # A neighbour named by floor (三楼那家, 5楼的) is as shared a place as 楼上.
+# A noise made at the hours of rest: what makes it (电钻, 打桩, 音响, 拖椅子, 咚咚) with a late, early or nap-time hour.
+NOISE = r"电钻|打桩|装修|音响|音乐|喇叭|拖椅子|拖凳子|打鼓|咚咚|唱歌|唱K|聚会|喝酒划拳|划拳|剁|施工|放歌|轰油门|炸街|吵|闹"
+REST_HOURS = (r"凌晨|半夜|深夜|夜里|(?:晚上)?(?:十一|十二|11|12|一|两|1|2)点(?:多|半)?了?还|晚上(?:十|10)点|"
+              r"(?:大早上|一大早|早上[五六5-6]点|[五六5-6]点(?:多)?就)|午休|中午(?:一|1)点")
+RESTLESS = re.compile(rf"(?:{NOISE})[^。！!]{{0,16}}(?:{REST_HOURS})|(?:{REST_HOURS})[^。！!]{{0,16}}(?:{NOISE})")
 NEIGHBOUR = re.compile(r"[一二三四五六七八九十\d]+(?:楼|层)(?:的|那|这)")
 FREQUENCY = re.compile(r"又|天天|每天|一直|总是|老是|老有|总有|经常")
 # Whether the sender states a problem here and now or speaks of one in passing.
@@ -966,7 +971,9 @@ def read(classifier: Classifier, norm: str, matched: tuple[str, ...] = ()) -> Re
     facility = outage or words.find("shared_things", shared) or any(
         words.find("shared_things", word) for word in matched
         if not words.find("personal_things", word) and (word not in norm or word in shared))
-    place = words.find("shared_places", shared) or NEIGHBOUR.search(shared) is not None
+    # a noise at the hours of rest (十一点了还在打电钻, 凌晨一点还在唱) disturbs the homes round it: a place of ours
+    place = (words.find("shared_places", shared) or NEIGHBOUR.search(shared) is not None
+             or RESTLESS.search(norm) is not None)
     nuisance = words.find("nuisances", norm)
     if not (facility or place) and stated_here:
         facility = sounds_like_shared(words, shared)  # a shared thing typed by its sound (电悌, 暖器片)
