@@ -1126,3 +1126,11 @@ async def test_a_breaker_that_keeps_tripping_a_bare_wire_or_grass_grown_tall_is_
 async def test_a_noise_made_at_the_hours_of_rest_disturbs_the_homes_round_it(bot):
     await offered(bot, ["晚上十点了还在打桩 这谁受得了", "周末一大早就在电钻 不让人睡了"])
     await unanswered(bot, ["下午三点楼上在打电钻 装修嘛 忍忍就过去了"])  # a working hour, put up with
+
+
+async def test_a_booking_for_kin_after_hearsay_and_a_problem_after_a_greeting_are_heard(bot):
+    await offered(bot, [
+        "听说服务站能给娃涂氟 想给闺女约一个",  # what was heard is the booking's preface
+        "我家老人想在社区剪个头 听说有免费义剪 要提前登记吗",
+        "早上好各位 天气不错 就是楼下那个下水井又冒了 满地脏水",  # the greeting's cues are not the line
+    ])

@@ -167,6 +167,8 @@ HEARSAY = re.compile(r"问了[^，,。！!]{0,4}说|(?:她|他|你)们(?:学校|
 # The community's offices as residents name them, asked or addressed.
 OFFICES = r"社区|网格员?|居委会|街道"
 OWN_ASK = re.compile(r"(?:我|额|俺)们?也?想(?:[^，,。！!]{0,6}(?:约|报名|报个名|申请)|请|让|要|学)|"
+                     # for the sender's kin (想给孙子约一个, 我家老人想在社区理发)
+                     r"想给[^，,。！!？?]{1,6}(?:约|报名|报个名|申请)|(?:我|额|俺)家[^，,。！!？?]{1,4}想(?:在|去|到|约|要|请)|"
                      # help asked for the sender (谁有空教教我, 谁能帮我寄一下), whatever far place it serves
                      r"(?:谁|有没有人|哪位)[^，,。！!？?]{0,10}(?:教教|教|帮|带|陪)(?:一下)?(?:我|额|俺)(?![家们])|"
                      rf"(?:请|希望|麻烦)(?:{OFFICES}|物业)|"
@@ -1097,7 +1099,8 @@ def _grammar_reading(classifier: Classifier, plain: str) -> GrammarReading | Non
     # nor a booking the sender makes (预约…私聊我)
     own_booking = reading.booked and FIRST_PERSON.search(norm) is not None
     if not (reading.needy or called or own_booking) and cue_weight(
-            classifier, CHATTER, without_cues(classifier, Intent.REPORT, NO_NOTICE.sub(" ", norm))) >= CHATTER_VETO:
+            classifier, CHATTER, without_cues(classifier, Intent.REPORT, NO_NOTICE.sub(" ", after_pleasantry(words, norm)))
+    ) >= CHATTER_VETO:
         return silenced(reading, result, plain, firm)
     kind = classified_kind(classifier, result, norm, reading.state or reading.call or reading.persistent)
     report_cues = cue_weight(classifier, Intent.REPORT, norm)
@@ -1143,6 +1146,13 @@ def _grammar_reading(classifier: Classifier, plain: str) -> GrammarReading | Non
         if topics and not any(word in unliked for word in topics):
             return silenced(reading, result, plain, firm)
     return GrammarReading(kind, plain, firm, False, asked)
+
+
+def after_pleasantry(words: OfferWords, norm: str) -> str:
+    """The text after a pleasantry that turns to a problem (早上好各位 今天天气不错 就是楼下那个下水井又冒了): chatter's cues
+    before the turn are its greeting, not what the line is."""
+    turn = TURN.search(norm)
+    return norm[turn.end():] if turn is not None and stated(words, norm[turn.end():]) else norm
 
 
 def silenced(reading: Reading, result: Classification, plain: str, firm: bool) -> GrammarReading:
