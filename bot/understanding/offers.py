@@ -361,7 +361,7 @@ UNDER_WAY = re.compile(r"现在在|正在|还在|这会儿?在|刚刚?在|围着
 OWN_HOME = re.compile(r"(?:我|额|俺)们?家的?")
 # A neighbour named by floor (三楼那家, 5楼的) is as shared a place as 楼上.
 # A noise made at the hours of rest: what makes it (电钻, 打桩, 音响, 拖椅子, 咚咚) with a late, early or nap-time hour.
-NOISE = r"电钻|打桩|装修|音响|音乐|喇叭|拖椅子|拖凳子|打鼓|咚咚|唱歌|唱K|聚会|喝酒划拳|划拳|剁|施工|放歌|轰油门|炸街|吵|闹"
+NOISE = r"电钻|打桩|装修|音响|音乐|喇叭|拖椅子|拖凳子|打鼓|咚咚|唱歌|唱K|聚会|喝酒划拳|划拳|剁|施工|放歌|轰油门|炸街|吵"
 REST_HOURS = (r"凌晨|半夜|深夜|夜里|(?:晚上)?(?:十一|十二|11|12|一|两|1|2)点(?:多|半)?了?还|晚上(?:十|10)点|"
               r"(?:大早上|一大早|早上[五六5-6]点|[五六5-6]点(?:多)?就)|午休|中午(?:一|1)点")
 RESTLESS = re.compile(rf"(?:{NOISE})[^。！!]{{0,16}}(?:{REST_HOURS})|(?:{REST_HOURS})[^。！!]{{0,16}}(?:{NOISE})")
@@ -934,14 +934,16 @@ def read(classifier: Classifier, norm: str, matched: tuple[str, ...] = ()) -> Re
                and (words.find("shared_things", norm) or words.find("shared_places", norm) or OUTAGE.search(norm)))
     signed_up = SIGNED_UP.search(norm) is not None
     not_ours = NOT_OURS.search(norm)  # a car's, a pet's, a bank's ... service: neither asked of us nor booked
-    explained = SERVICE_EXPLAINED.search(norm) is not None and ASKS.search(norm) is None and "想" not in norm
+    own_words = FIRST_PERSON.search(norm) is not None
+    # a service's way told to a neighbour: no question, no want, nobody speaking for themself
+    explained = (SERVICE_EXPLAINED.search(norm) is not None and ASKS.search(norm) is None and "想" not in norm
+                 and not own_words)
     booked_already = (BOOKING_MADE.search(norm) is not None and OVERDUE.search(norm) is None
-                      or (BOOKING_ADVISED.search(norm) is not None or explained) and FIRST_PERSON.search(norm) is None)
+                      or BOOKING_ADVISED.search(norm) is not None and not own_words or explained)
     booked = (BOOKING_ASKED.search(norm) is not None or signed_up
               or VISIT_PLANNED.search(norm) is not None
               and (ADDRESSED_STAFF.search(norm) is not None or words.find("service_things", norm)
-                   or STAFF_NAMED.search(norm) is not None)) and not_ours is None and not (
-        explained and FIRST_PERSON.search(norm) is None)
+                   or STAFF_NAMED.search(norm) is not None)) and not_ours is None and not explained
     service = ((words.find("service_asks", norm) or SERVICE_ASK.search(norm) is not None)
                and words.find("service_things", norm) and not_ours is None and not booked_already
                and (FIRST_PERSON.search(norm) is not None
