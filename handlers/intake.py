@@ -22,7 +22,7 @@ from bot.grid.routing import Responsibility, category_duty
 from bot.pipeline.dispatcher import Context
 from bot.pipeline.identities import mask_phones_in
 from bot.pipeline.messages import Button
-from bot.understanding.classifier import Intent
+from bot.understanding.classifier import CASE_INTENTS, Intent
 from bot.understanding.emergencies import advice, emergency_in
 from bot.understanding.triggers import strip_hashtags
 from models import CaseKind, ChatGroup, UnitLevel
@@ -294,15 +294,15 @@ async def on_location(ctx: Context) -> bool:
     return True
 
 
-MATTERS = {Intent.REPORT: CaseKind.REPORT, Intent.WISH: CaseKind.WISH, Intent.APPOINTMENT: CaseKind.APPOINTMENT}
-
-
 def another_matter(ctx: Context) -> bool:
     """A private message naming no place where the draft waits for one or for its yes, that reads as a matter of
     another kind (a booking or a wish after a report): the resident is asked which to keep (begin_intake), not told
     the words are no place. More words of the draft's own kind are left to the step (就在我家门口 路灯不亮)."""
-    kind = MATTERS.get(ctx.classification().intent) if not ctx.in_group and ctx.text else None
-    if kind is None or kind.value == ctx.state.values.get("kind") or kind not in STARTERS:
+    intent = ctx.classification().intent if not ctx.in_group and ctx.text else None
+    if intent not in CASE_INTENTS or intent.value == ctx.state.values.get("kind"):
+        return False
+    kind = CaseKind(intent.value)  # the case kinds are the case intents' values
+    if kind not in STARTERS:
         return False
     begin_intake(ctx, kind, "")
     return True
