@@ -113,6 +113,10 @@ _NOT_NOW = re.compile(r"着火了?怎么办|小心|当心|提示|提醒|科普|�
                       r"(?:还好|幸好|好在|幸亏)是(?:别的|隔壁|另一|其他|对面)|"
                       # asked whether it happened (车库进水了没？)
                       r"(?:进水|淹)了?(?:没有?|吗|么)(?:[？?，,\s]|$)")
+# Someone down or not breathing, said with a habit or a lasting condition, is an emergency all the same.
+SOMEONE_DOWN = "摔|跌|晕|昏|倒在|没呼吸|没有呼吸|抽搐"
+
+
 def fell_into(who: str, direction: str, places: str) -> str:
     """A pattern for someone (`who`) fallen into one of `places`: the one who fell, not something of theirs dropped
     (娃把球掉坑里了, 有人掉了钥匙在井盖缝里, 娃的手机掉洞里了): no 把, 了 or 的 between them and 掉, and 了 only after
@@ -162,8 +166,8 @@ EMERGENCIES = (
                          r"叫[^，,。]{0,3}不太?应|嘴唇发紫"),
               # a sleeper hard to wake every day (平时叫都叫不醒), or a stroke told as a lasting condition (中风了 离不开轮椅,
               # 中风瘫了好几年), with nobody down and nothing sudden
-              re.compile(r"^(?!.*(?:摔|跌|晕|昏|倒在|没呼吸|没有呼吸|抽搐)).*(?:平时|平常|每天|天天)[^。，,]{0,6}叫不醒|"
-                         r"^(?!.*(?:摔|跌|晕|昏|倒在|没呼吸|没有呼吸|抽搐|叫不|不省人事|嘴唇发紫|起不来|突然|刚刚?|刚才|"
+              re.compile(rf"^(?!.*(?:{SOMEONE_DOWN})).*(?:平时|平常|每天|天天)[^。，,]{{0,6}}叫不醒|"
+                         rf"^(?!.*(?:{SOMEONE_DOWN}|叫不|不省人事|嘴唇发紫|起不来|突然|刚刚?|刚才|"
                          r"快来|快叫|救命|赶紧|赶快|120|急救)).*(?:中风|脑梗|偏瘫).*(?:轮椅|瘫[了痪在]|卧床|半身不遂|后遗症|"
                          r"[几好两三四五]年|多年|常年|一直|康复|拐杖|行动不便|下不了楼|出不了门)")),
     Emergency("no_response", "独居老人无应答", "police",  # the police open the door; an ambulance follows

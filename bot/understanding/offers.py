@@ -359,12 +359,12 @@ UNDER_WAY = re.compile(r"现在在|正在|还在|这会儿?在|刚刚?在|围着
 # A fitting named as the sender's home's (我家的门锁, 额家窗户: offers.home_fittings) is their own thing, though a
 # shared thing bears the same name; the building's parts (我家楼顶) and supplies (额家暖气) stay shared.
 OWN_HOME = re.compile(r"(?:我|额|俺)们?家的?")
-# A neighbour named by floor (三楼那家, 5楼的) is as shared a place as 楼上.
 # A noise made at the hours of rest: what makes it (电钻, 打桩, 音响, 拖椅子, 咚咚) with a late, early or nap-time hour.
 NOISE = r"电钻|打桩|装修|音响|音乐|喇叭|拖椅子|拖凳子|打鼓|咚咚|唱歌|唱K|聚会|喝酒划拳|划拳|剁|施工|放歌|轰油门|炸街|吵"
 REST_HOURS = (r"凌晨|半夜|深夜|夜里|(?:晚上)?(?:十一|十二|11|12|一|两|1|2)点(?:多|半)?了?还|晚上(?:十|10)点|"
               r"(?:大早上|一大早|早上[五六5-6]点|[五六5-6]点(?:多)?就)|午休|中午(?:一|1)点")
 RESTLESS = re.compile(rf"(?:{NOISE})[^。！!]{{0,16}}(?:{REST_HOURS})|(?:{REST_HOURS})[^。！!]{{0,16}}(?:{NOISE})")
+# A neighbour named by floor (三楼那家, 5楼的) is as shared a place as 楼上.
 NEIGHBOUR = re.compile(r"[一二三四五六七八九十\d]+(?:楼|层)(?:的|那|这)")
 FREQUENCY = re.compile(r"又|天天|每天|一直|总是|老是|老有|总有|经常")
 # Whether the sender states a problem here and now or speaks of one in passing.
@@ -946,7 +946,7 @@ def read(classifier: Classifier, norm: str, matched: tuple[str, ...] = ()) -> Re
                    or STAFF_NAMED.search(norm) is not None)) and not_ours is None and not explained
     service = ((words.find("service_asks", norm) or SERVICE_ASK.search(norm) is not None)
                and words.find("service_things", norm) and not_ours is None and not booked_already
-               and (FIRST_PERSON.search(norm) is not None
+               and (own_words
                     or ASKED.search(norm) is not None and OPENING_HOURS.search(norm) is None))
     hard = next((name for name in HARD_MOODS if (said[name] if name in said else words.find(name, norm))
                  and not (name == "resolved" and relapse) and not (name == "asking_neighbours" and (whom or knowing))
