@@ -69,9 +69,10 @@ def labelled_rows() -> list[tuple[str, dict[str, str]]]:
     return rows
 
 
-def mined_evidence(rows: list[tuple[str, dict[str, str]]], parts: tuple[str, ...]) -> MinedEvidence:
-    """The evidence mined from the lines of these parts."""
-    return mine_offer_evidence([(row["text"], row["label"] != "chatter") for part, row in rows if part in parts])
+def mined_evidence(rows: list[tuple[str, dict[str, str]]], parts: tuple[str, ...], rules: Path) -> MinedEvidence:
+    """The evidence mined from the lines of these parts, those the rules' offer grammar offers weighed more."""
+    return mine_offer_evidence([(row["text"], row["label"] != "chatter") for part, row in rows if part in parts],
+                               Classifier(load_rules(rules)))
 
 
 def leave_one_batch_out(rows: list[tuple[str, dict[str, str]]], rules: Path) -> dict:
@@ -83,7 +84,7 @@ def leave_one_batch_out(rows: list[tuple[str, dict[str, str]]], rules: Path) -> 
     for regime, training in (("grammar", None), ("evidence_as_shipped", MINED_PARTS), ("evidence_from_others", parts)):
         figures = {}
         for held in parts:
-            mined = None if training is None else mined_evidence(rows, tuple(p for p in training if p != held))
+            mined = None if training is None else mined_evidence(rows, tuple(p for p in training if p != held), rules)
             evidence = OfferEvidence() if mined is None else OfferEvidence(dict(mined.weights), mined.bias)
             batch = [row for part, row in rows if part == held]
             figures[held] = _tally([row["label"] != "chatter" for row in batch],
@@ -183,7 +184,7 @@ async def run(errors: bool = False) -> dict:
 if __name__ == "__main__":
     if "--mine" in sys.argv[1:]:
         lines = labelled_rows()
-        evidence = mined_evidence(lines, MINED_PARTS)
+        evidence = mined_evidence(lines, MINED_PARTS, load_settings({}).rules_path)
         target = load_settings({}).rules_path.with_name(EVIDENCE_FILE)
         write_offer_evidence(target, evidence, "tests/data/group_chat*.tsv but the batches kept unseen (" + ", ".join(
             f"{part}: {sum(p == part for p, _ in lines)} lines" for part in MINED_PARTS) + ")")

@@ -1134,3 +1134,23 @@ async def test_a_booking_for_kin_after_hearsay_and_a_problem_after_a_greeting_ar
         "我家老人想在社区剪个头 听说有免费义剪 要提前登记吗",
         "早上好各位 天气不错 就是楼下那个下水井又冒了 满地脏水",  # the greeting's cues are not the line
     ])
+
+
+async def test_a_matter_argued_over_a_sigh_at_the_times_or_where_a_service_is_done_is_chatter(bot):
+    await unanswered(bot, [
+        "楼下车位的事天天吵",  # argued over, no noise
+        "咱楼装电梯的钱这个事都吵了一个月了",
+        "哎这世道什么都没人管 随便吧",  # a sigh with no fault named
+        "办居住证要去派出所的窗口，社区可以帮你先开个证明",  # a service's way told to the one asking
+    ])
+    await offered(bot, [
+        "楼上又在吵 吵得人睡不着",  # a noise
+        "车位被人占了三天了 啥都没人管",  # the sigh after a fault stated
+    ])
+
+
+async def test_a_home_help_booked_through_the_community_and_a_sorting_bin_knocked_over_are_heard(bot):
+    await offered(bot, [
+        "想约个家政 每周来给我妈屋里收拾一下 社区有推荐的吗",  # asked of the community, not the neighbours
+        "可回收的那个桶被人推倒了 纸壳子撒了一地",  # a sorting class, no trade's buying up
+    ])

@@ -133,6 +133,27 @@ def test_offer_evidence_is_learnt_into_a_file_staff_can_read_and_offers_load(tmp
     assert loaded.score(line) == pytest.approx(mined.bias + sum(w for word, w in mined.weights if word in line), abs=1e-6)
 
 
+def test_offer_evidence_learns_most_from_the_lines_the_grammar_offers():
+    from bot.understanding.classifier import Classifier
+    from bot.understanding.mining import grammar_offers, mine_offer_evidence
+    from bot.understanding.offers import OfferEvidence
+    from bot.understanding.rules import load_rules
+    from config.settings import load_settings
+
+    classifier = Classifier(load_rules(load_settings({}).rules_path))
+    offered_chatter = "电梯钱的事说了半年 电梯坏了好几天了也没个结果"  # labelled chatter here, though the grammar offers it
+    assert grammar_offers(classifier, offered_chatter) and not grammar_offers(classifier, "明天眉县拼车，有顺路的吗")
+    lines = [(f"{place}的灯坏了好几天", True) for place in "东西南北中上下左"]
+    lines += [(f"明天{town}拼车，有顺路的吗", False) for town in ["眉县", "岐山", "凤翔", "扶风", "千阳", "陇县"]]
+    lines += [(offered_chatter, False), ("电梯的事说了半年", False)]
+    plain, emphasised = mine_offer_evidence(lines), mine_offer_evidence(lines, classifier)
+
+    def score(mined, text):
+        return OfferEvidence(dict(mined.weights), mined.bias).score(text)
+
+    assert score(emphasised, offered_chatter) < score(plain, offered_chatter)
+
+
 def test_offer_evidence_counts_each_word_once_and_staff_words_longer_than_mined_ones():
     from bot.understanding.offers import OfferEvidence
 

@@ -194,6 +194,7 @@ OWN_FAMILY = re.compile(r"(?<![别莫嫑])(?:让|叫|被)(?:我家|额家)?(?:�
 # A battery run down (电瓶车没电了, 手机快没电了) and the weather stopping (雨停了) stop no supply.
 FLAT_BATTERY = re.compile(r"(手机|电瓶车?|电动车|电车|车子|汽车|电池|遥控器|充电宝|平板|电脑|耳机|手表|门锁|指纹锁)"
                           r"((?:又|都|快|也|就)?)没电")
+NOTHING_HEEDED = re.compile(r"(?:啥|什么|甚么|啥事|什么事)(?:也|都)没人(?:管|问)")
 WEATHER_STOPPED = re.compile(r"([雨雪风])(?:也|都|终于|总算)?停了")
 # A booking made already (预约了下午的场), and one said not to be needed (不用预约, 无需报名).
 BOOKING_MADE = re.compile(r"(?:预约|约)(?:了|好了|过了|上了|到)(?![吗么没不])")
@@ -409,13 +410,15 @@ ELSEWHERE = re.compile(r"(?:单位|公司)里?的?|(?:学校|厂|医院)里?的"
 BOOKED_FOR = r"(?:爸妈|父母|老人|爸|妈|奶奶|爷爷|外婆|外公|姥姥|姥爷|老伴|孩子|娃)"
 BOOKING_ASKED = re.compile(rf"(?:(?:帮|给)(?:我|额|俺)?(?:家)?{BOOKED_FOR}?|帮忙|想|能不?能?|可以|可不可以|要)先?约上?"
                           r"[^，,。！!]{0,14}"
-                          r"(?:上门|来家|到家|到小区|网格员|社区|物业|师傅|时间|评估|安检|办公|咨询|体检|筛查|义诊|义剪|医生|"
+                          r"(?:上门|来家|到家|到小区|网格员|社区|物业|师傅|时间|评估|安检|办公|咨询|体检|筛查|义诊|义剪|医生|家政|保洁|护工|陪诊|"
                           r"疫苗|接种|助浴|理发|律师|调解|号)|"
                           r"(?:跟|和|找)[^，,。！!]{0,8}约个?时间|"
                           r"(?<![就都也])(?:能(?:不能)?|可以|可不可以|怎么|咋个?|在哪)(?:先|提前)?(?:预约|约)|"
                           r"(?:能|可以|可不可以)提前报名|"
                           # one booked for kin, the service named before (免费理发…想给我妈约一个)
                           rf"(?:帮|给)(?:我|额|俺)(?:家)?{BOOKED_FOR}?约一?个(?:号|时间)?$|"
+                          # a service wanted at the community's own desk (想在社区剪个头, 想去服务站量个血压)
+                          r"(?:想|要)(?:在|去|到)(?:社区|服务站|卫生站|服务中心)[^，,。！!？?]{0,6}(?:剪|理|办|开|做|量|测|打|体检|认证)|"
                           # (what a place requires, 还要预约, 好像要预约, 自习室要预约吗, is no booking asked)
                           r"(?<![要用得需])预约[不吗么]|(?<![的还也都像是得])(?:想预约|(?:我|额|俺)?要预约(?=[^，,。！!？?]))(?!的|[吗么不])|(?:能|可以|想)book|"
                           # a visit asked for (社保认证能上门不)
@@ -531,7 +534,9 @@ SIGNED_UP = re.compile(r"(?:给|帮)(?:我|额|俺)(?:家)?[^，,。！!]{0,2}(?
 # A service's way told to a neighbour (签了家庭医生就可以约上门, 社区卫生院 要预约 免费, 社区不管这个, 登记一下就行):
 # with no question and nobody speaking for themself, the booking's words book nothing.
 SERVICE_EXPLAINED = re.compile(r"就(?:行|可以|能|好)|(?:先|直接)(?:去|签|打|找|到)|不收钱|不要钱|免费|"
-                               r"(?:社区|咱这|这边)(?:不管|管不了|开不了|办不了|不办)|网上也能|是[^，,。！!]{1,6}(?:开|办)的")
+                               r"(?:社区|咱这|这边)(?:不管|管不了|开不了|办不了|不办)|网上也能|是[^，,。！!]{1,6}(?:开|办)的|"
+                               # where it is done, what the community can do for the one asking (医保报销要去医保中心，社区可以帮你先看看材料)
+                               r"(?:要|得)(?:去|到)[^，,。！!]{1,6}(?:中心|大厅|窗口|局|所)|(?:可以|能|会)帮你")
 # When a service is open (社区卫生站周六开门不, 几点上班) is information asked, not a service, unless the sender says
 # their own plan with it (周日开门不 我平时上班).
 FIRST_PERSON = re.compile(r"[我额俺]")
@@ -554,6 +559,8 @@ OPENING_HOURS = re.compile(r"几点(?:上班|开门|下班|关门)|(?:周末|周
                            r"[^，,。！!]{0,2}(?:开门?|上班|有人)(?:吗|不|没|么)")
 # Who someone is by trade (收废品的 in the road) is no trade offered.
 DEALER = re.compile(r"收(?:废品|破烂|旧家电|旧电器)的")
+# A rubbish-sorting class (可回收桶, 可回收物) is the compound's bin, not a trade's buying up (回收).
+SORTING_CLASS = re.compile(r"可回收")
 # Work the sender plans on their own home (家里暖气片想挪个位置，找谁改), unless help is asked for it.
 OWN_PROJECT = re.compile(r"(?:家里|我家|额家|俺家|屋里|自家)[^，,。！!]{0,8}想(?:挪|改|装|换|拆|移|加|打|刷|铺)|"
                          # or will see to themselves (回头自己买个胶打一下)
@@ -579,7 +586,9 @@ OUR_NEIGHBOURS = re.compile(OURS.pattern + r"|(?<![号第])[0-9一二三四五�
 # Words put to a neighbour in the second person (你家狗天天叫，你管不管; 你这人咋回事): a quarrel between them, not a
 # matter for the grid; said to the property or the community (物业你们管不管) it is a call.
 QUARREL = re.compile(r"(?<![物社网委])(?:你|你们)(?:家|这人|这个人|咋|怎么|凭啥|凭什么|自己|有本事|还有理|俩|两个)|"
-                     r"别(?:吵|争|骂)了")
+                     r"别(?:吵|争|骂)了|"
+                     # a matter argued over (电梯钱这个事吵了两个月, 停车位天天吵, 吵来吵去没个结果) is no noise
+                     r"(?:事|钱|费|账|车位)[^，,。！!]{0,4}吵(?![死得醒人])|吵(?:出|来吵去)|(?:吵|争)[^，,。！!]{0,4}(?:结果|结论)")
 # How it is at a neighbour's (你们家热不热, 你家暖气热不热) is asked, not a quarrel with them.
 ASKED_OF_NEIGHBOUR = re.compile(r"你们?家[^，,。！!？?]{0,6}?([\u4e00-\u9fff])不\1")
 ADDRESSED_STAFF = re.compile(r"物业|社区|网格|居委|街道|保安|门卫|师傅|村委|村上|村干部|村长|组长|支书")
@@ -912,7 +921,7 @@ def read(classifier: Classifier, norm: str, matched: tuple[str, ...] = ()) -> Re
             and not words.find("wish_frames", norm) and WISHED.search(norm) is None}
     said["quarrel"] = QUARREL.search(ASKED_OF_NEIGHBOUR.sub(" ", norm)) is not None and ADDRESSED_STAFF.search(norm) is None
     said["asking_neighbours"] = words.find("asking_neighbours", norm) or ASKED_AROUND.search(norm) is not None
-    said["trade"] = words.find("trade", words.blank("shared_things", DEALER.sub("商贩", norm)))
+    said["trade"] = words.find("trade", words.blank("shared_things", DEALER.sub("商贩", SORTING_CLASS.sub(" ", norm))))
     if any(words.find("shared_things", norm[m.end():m.end() + 4]) for m in ELSEWHERE.finditer(norm)):
         said["hearsay"] = True  # a thing of the sender's workplace or school is somewhere else
     if KIN_HOME.search(norm) and not OURS.search(norm) and OWN_CASE.search(norm) is None:
@@ -1072,6 +1081,7 @@ def _grammar_reading(classifier: Classifier, plain: str) -> GrammarReading | Non
     norm = FLAT_BATTERY.sub(r"\1亏电", norm)  # 电瓶车没电了 is a battery run down, no power cut
     norm = WEATHER_STOPPED.sub(r"\1住了", norm)  # 雨停了 stops no supply
     norm = blanked(BOOKING_WAIVED, norm)  # 不用预约直接去 books nothing
+    norm = blanked(NOTHING_HEEDED, norm)  # 啥都没人管 is a sigh at the times, no fault of ours named
     if len(norm) < MIN_CHARS:
         return None
     words = offer_words(classifier)
