@@ -203,8 +203,11 @@ async def test_an_emergency_typed_by_its_sound_is_heard(bot, text, code):
 @pytest.mark.parametrize(("text", "code"), [
     ("楼下烧烤摊有人拿刀了 打起来了", "armed_fight"),
     ("快报警 停车场有人在砸车", "cry_for_help"),
+    ("饭馆门口两伙人打起来了 有人抄起砖头就上", "armed_fight"),  # a brick, not a knife
+    ("东门外头有人拿棍子抡人 都见血了", "armed_fight"),
+    ("楼下有个人在撬电动车锁 谁报个警", "cry_for_help"),  # the police asked for now
 ])
-async def test_a_knife_drawn_in_a_fight_or_a_call_to_ring_the_police_is_an_emergency(bot, text, code):
+async def test_a_weapon_drawn_in_a_fight_or_a_call_to_ring_the_police_is_an_emergency(bot, text, code):
     await heard_as(bot, text, code, "110")
 
 

@@ -1154,3 +1154,24 @@ async def test_a_home_help_booked_through_the_community_and_a_sorting_bin_knocke
         "想约个家政 每周来给我妈屋里收拾一下 社区有推荐的吗",  # asked of the community, not the neighbours
         "可回收的那个桶被人推倒了 纸壳子撒了一地",  # a sorting class, no trade's buying up
     ])
+
+
+@pytest.fixture
+async def grammar_alone(database_url, tmp_path):
+    """A district whose rules have no evidence file beside them: the grammar decides alone."""
+    rules = tmp_path / "rules.yaml"
+    shutil.copy(RULES, rules)
+    harness = await Harness.start(database_url, rules_path=rules)
+    yield harness
+    await harness.close()
+
+
+async def test_by_the_grammar_alone_a_fault_seen_to_a_cemeterys_booking_company_sought_or_a_mind_gone_blank_is_chatter(
+        grammar_alone):
+    await unanswered(grammar_alone, [
+        "群里说的5号楼单元门打不开那事，物业已经回复了，师傅一会儿过来",  # being seen to
+        "公墓那边现在要预约才能进 网上约",  # the cemetery's booking, not ours
+        "想找个饭搭子 中午在单位附近吃",  # company sought
+        "脑子停电了 刚才把垃圾拎上楼又拎下来",  # a figure of speech
+    ])
+    await offered(grammar_alone, ["5号楼单元门打不开了 好几天了 物业也不管"])

@@ -1,6 +1,6 @@
 """Emergencies: people trapped in a lift, fire or smoke, a gas smell, someone missing, fallen or unconscious, an
-electric shock, someone in the water, on the ice or about to jump, a child locked in a car, a cry for help, a knife
-fight, sparking wires, a flooded home or garage, someone bleeding. Each kind names the number to call at once
+electric shock, someone in the water, on the ice or about to jump, a child locked in a car, a cry for help, a fight
+with a weapon, sparking wires, a flooded home or garage, someone bleeding. Each kind names the number to call at once
 (configured per district)."""
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ class Emergency:
 
 # Fire or smoke as a figure of speech (气得冒烟, 嗓子冒烟, 钱包着火了): no fire; the offer grammar blanks it too.
 FIGURATIVE = re.compile(r"(?:热|气|急|渴|辣|累|馋|涨)得.{0,6}(?:冒烟|着火)|(?:嗓子|喉咙|脑袋|头)(?:都|快|要)?冒烟|"
-                        r"(?:整个人|心里)(?:都)?着火|"
+                        r"(?:整个人|心里)(?:都)?着火|(?:脑子|大脑|脑袋)[^，,。！!]{0,2}(?:停电|断电|短路|死机)|"
                         # a screen's or a market's heat (评论区都着火了, 股市着火), one explained away (我说的是股市)
                         r"(?:钱包|直播间|评论区|弹幕|热搜|股市|股票|基金|大盘)[^，,。！!]{0,3}着火|我说的是|"
                         r"炒[^，,。！!]{0,6}糊|厨房杀手")
@@ -195,11 +195,13 @@ EMERGENCIES = (
     Emergency("locked_in_home", "儿童被反锁在家", "police",
               re.compile(r"(小孩|孩子|娃|宝宝|小娃)[^，,。]{0,4}(被)?(反锁|锁)在(屋|家|房间|房子|卫生间|厕所|阳台)"
                          r"[^。]{0,24}(钥匙|出不来|打不开|开不了|开不开|一个人|哭|电暖气|煤气|火)")),
-    Emergency("armed_fight", "有人持刀斗殴", "police",
-              re.compile(r"动刀子?了?|持刀|拿着?刀|掏出?刀|砍人|捅人|(打架|斗殴|打起来)[^。]{0,12}(刀|流血|血)|"
-                         r"刀[^。]{0,8}打起来")),
+    Emergency("armed_fight", "有人持械斗殴", "police",
+              # a knife, or a bottle, a brick or a club swung in a fight (拿酒瓶子抡呢)
+              re.compile(r"动刀子?了?|持刀|拿着?刀|掏出?刀|砍人|捅人|(打架|斗殴|打起来)[^。]{0,12}(刀|流血|血|酒瓶|砖头|棍子|棒子|铁棍|铁锹)|"
+                         r"刀[^。]{0,8}打起来|拿着?(?:酒瓶子?|砖头|棍子|棒子|铁棍|铁锹)[^，,。]{0,3}(?:抡|砸人|打人)")),
     Emergency("cry_for_help", "有人呼救", "police",
-              re.compile(r"喊救命|呼救|喊人救|(?:快|赶紧|赶快)(?:报警|打110)")),
+              # the police asked for now (快报警, 谁报个警)
+              re.compile(r"喊救命|呼救|喊人救|(?:快|赶紧|赶快)(?:报警|打110)|谁(?:来|帮忙)?(?:报个警|报一下警|打个110|打一下110)")),
     Emergency("electrical_fire", "电线电箱冒火", "fire",
               re.compile(r"(电线|线|电箱|配电箱|电表箱|变压器|配电室|插座|插头)[^，,。！!]{0,12}"
                          r"(冒火星|冒火花|打火花|火花|冒火|烧黑|烧焦|焦味|糊味)")),
