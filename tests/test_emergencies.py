@@ -191,6 +191,10 @@ async def test_someone_lying_out_a_child_on_the_ice_a_baby_in_any_car_or_a_fathe
     await heard_as(bot, text, code, number)
 
 
+async def test_a_snake_bite_is_an_emergency_for_the_ambulance(bot):
+    await heard_as(bot, "我爸在后院菜地叫蛇咬了一口 手背肿起来了", "person_injured", "120")
+
+
 @pytest.mark.parametrize(("text", "code"), [
     ("电体里困着个老人 出不来了 3号楼", "trapped_in_lift"),  # 电体 read as 电梯
     ("煤起味好大 五单元楼道", "gas_smell"),  # 煤起 read as 煤气
