@@ -1175,3 +1175,9 @@ async def test_by_the_grammar_alone_a_fault_seen_to_a_cemeterys_booking_company_
         "脑子停电了 刚才把垃圾拎上楼又拎下来",  # a figure of speech
     ])
     await offered(grammar_alone, ["5号楼单元门打不开了 好几天了 物业也不管"])
+
+
+async def test_a_booking_asked_for_the_senders_household_is_offered_as_a_booking(bot):
+    answers = await offered(bot, ["能帮我们家约个保洁吗 过年前想把屋里收拾一遍",
+                                  "能不能给我们家约个上门理发 老爷子瘫在床上"])
+    assert all("预约" in answer for answer in answers.values()), answers

@@ -408,7 +408,7 @@ ELSEWHERE = re.compile(r"(?:单位|公司)里?的?|(?:学校|厂|医院)里?的"
 # put as a question or said with why the last visit missed (上次来我不在家).
 # Those a resident books for (给我妈约, 帮额家老人约).
 BOOKED_FOR = r"(?:爸妈|父母|老人|爸|妈|奶奶|爷爷|外婆|外公|姥姥|姥爷|老伴|孩子|娃)"
-BOOKING_ASKED = re.compile(rf"(?:(?:帮|给)(?:我|额|俺)?(?:家)?{BOOKED_FOR}?|帮忙|想|能不?能?|可以|可不可以|要)先?约上?"
+BOOKING_ASKED = re.compile(rf"(?:(?:帮|给)(?:我|额|俺)?们?(?:家)?{BOOKED_FOR}?|帮忙|想|能不?能?|可以|可不可以|要)先?约上?"
                           r"[^，,。！!]{0,14}"
                           r"(?:上门|来家|到家|到小区|网格员|社区|物业|师傅|时间|评估|安检|办公|咨询|体检|筛查|义诊|义剪|医生|家政|保洁|护工|陪诊|"
                           r"疫苗|接种|助浴|理发|律师|调解|号)|"
