@@ -463,3 +463,8 @@ async def test_a_fires_paperwork_a_fire_threatened_in_argument_or_one_put_out_is
         "吓一跳 还好是隔壁单元冒的烟 我们这没事",  # found elsewhere
     ])
     await heard_as(bot, "地下车库水漫了 好几辆车的轮胎泡在水里", "garage_flooding", "119")
+
+
+async def test_a_gas_leak_only_wondered_about_is_no_emergency_and_one_smelt_is(bot):
+    await not_heard_as_emergency(bot, ["新换的燃气表 会不会漏气啊 有点担心", "楼道那根燃气管子锈成那样 怕漏气"])
+    await heard_as(bot, "厨房里一股煤气味 会不会漏气了", "gas_smell")

@@ -138,8 +138,10 @@ EMERGENCIES = (
               re.compile(r"(煤气|燃气|天然气|液化气)(味|泄漏|漏了|漏气)|漏气|有股.{0,4}气味"
                          r"|(煤气|燃气|天然气|液化气)[^，,。!！?？]{0,8}((?<!没)(?<!没有)味|嘶嘶)"
                          r"|(煤气|燃气|天然气|液化气)[^，,。!！?？]{0,16}(嘶嘶|滋滋|呲呲|丝丝)"),
-              # 漏气 of a tyre, an inflatable or a ball, with no smell spoken of, is no gas leak
-              re.compile(r"^(?!.*味).*(?:轮胎|车胎|胎|泳池|充气|气垫|气球|皮球|篮球|足球|游泳圈|气门|打气|气囊)")),
+              # 漏气 of a tyre, an inflatable or a ball, with no smell spoken of, is no gas leak; nor is a leak only wondered
+              # about (会不会漏气啊) with no smell or hiss
+              re.compile(r"^(?!.*味).*(?:轮胎|车胎|胎|泳池|充气|气垫|气球|皮球|篮球|足球|游泳圈|气门|打气|气囊)|"
+                         r"^(?!.*(?:味|嘶嘶|滋滋|呲呲|丝丝)).*(?:会不会|会|怕|担心)(?:漏气|泄漏)")),
     Emergency("person_missing", "人员走失", "police",
               # the person is the one missing, not their things (我妈的手机不见了); 没回来 only when it has lasted
               re.compile(r"(老人|老爷子|老太太|老汉|孩子|娃|小孩|儿子|女儿|孙子|孙女|外孙|爷爷|奶奶|外婆|姥姥|妈|爸)"
