@@ -40,7 +40,7 @@ from pathlib import Path
 from bot.pipeline.messages import Inbound
 from bot.runtime import start
 from bot.understanding.classifier import Classifier
-from bot.understanding.mining import MinedEvidence, mine_offer_evidence, write_offer_evidence
+from bot.understanding.mining import MinedEvidence, grammar_offers, mine_offer_evidence, write_offer_evidence
 from bot.understanding.offers import EVIDENCE_FILE, OfferEvidence, offer_kind
 from bot.understanding.rules import load_rules
 from config.settings import load_settings
@@ -70,22 +70,29 @@ def labelled_rows() -> list[tuple[str, dict[str, str]]]:
     return rows
 
 
-def mined_evidence(rows: list[tuple[str, dict[str, str]]], parts: tuple[str, ...], rules: Path) -> MinedEvidence:
-    """The evidence mined from the lines of these parts, those the rules' offer grammar offers weighed more."""
-    return mine_offer_evidence([(row["text"], row["label"] != "chatter") for part, row in rows if part in parts],
-                               Classifier(load_rules(rules)))
+def grammar_offered(rows: list[tuple[str, dict[str, str]]], classifier: Classifier) -> list[bool]:
+    """For each labelled line whether the offer grammar alone offers it (read once; the evidence weighs those more)."""
+    return [grammar_offers(classifier, row["text"]) for _, row in rows]
+
+
+def mined_evidence(rows: list[tuple[str, dict[str, str]]], parts: tuple[str, ...], offered: list[bool]) -> MinedEvidence:
+    """The evidence mined from the lines of these parts; `offered`: grammar_offered's flags for every row."""
+    chosen = [(row, was) for (part, row), was in zip(rows, offered, strict=True) if part in parts]
+    return mine_offer_evidence([(row["text"], row["label"] != "chatter") for row, _ in chosen],
+                               [was for _, was in chosen])
 
 
 def leave_one_batch_out(rows: list[tuple[str, dict[str, str]]], rules: Path) -> dict:
     """Each part measured with the grammar alone and with evidence mined without it: from the parts the shipped
     evidence is mined from and from every other part; offer_kind's decisions, which are the dispatcher's (bench figures agree)."""
     classifier = Classifier(load_rules(rules))
+    offered = grammar_offered(rows, classifier)
     parts = list(dict.fromkeys(part for part, _ in rows))
     result: dict = {}
     for regime, training in (("grammar", None), ("evidence_as_shipped", MINED_PARTS), ("evidence_from_others", parts)):
         figures = {}
         for held in parts:
-            mined = None if training is None else mined_evidence(rows, tuple(p for p in training if p != held), rules)
+            mined = None if training is None else mined_evidence(rows, tuple(p for p in training if p != held), offered)
             evidence = OfferEvidence() if mined is None else OfferEvidence(dict(mined.weights), mined.bias)
             batch = [row for part, row in rows if part == held]
             figures[held] = _tally([row["label"] != "chatter" for row in batch],
@@ -185,8 +192,9 @@ async def run(errors: bool = False) -> dict:
 if __name__ == "__main__":
     if "--mine" in sys.argv[1:]:
         lines = labelled_rows()
-        evidence = mined_evidence(lines, MINED_PARTS, load_settings({}).rules_path)
-        target = load_settings({}).rules_path.with_name(EVIDENCE_FILE)
+        rules_path = load_settings({}).rules_path
+        evidence = mined_evidence(lines, MINED_PARTS, grammar_offered(lines, Classifier(load_rules(rules_path))))
+        target = rules_path.with_name(EVIDENCE_FILE)
         write_offer_evidence(target, evidence, "tests/data/group_chat*.tsv but the batches kept unseen (" + ", ".join(
             f"{part}: {sum(p == part for p, _ in lines)} lines" for part in MINED_PARTS) + ")")
         print(json.dumps({"bench": "group_offers_mine", "written": str(target), "words": len(evidence.weights)}))

@@ -146,7 +146,8 @@ def test_offer_evidence_learns_most_from_the_lines_the_grammar_offers():
     lines = [(f"{place}的灯坏了好几天", True) for place in "东西南北中上下左"]
     lines += [(f"明天{town}拼车，有顺路的吗", False) for town in ["眉县", "岐山", "凤翔", "扶风", "千阳", "陇县"]]
     lines += [(offered_chatter, False), ("电梯的事说了半年", False)]
-    plain, emphasised = mine_offer_evidence(lines), mine_offer_evidence(lines, classifier)
+    plain = mine_offer_evidence(lines)
+    emphasised = mine_offer_evidence(lines, [grammar_offers(classifier, text) for text, _ in lines])
 
     def score(mined, text):
         return OfferEvidence(dict(mined.weights), mined.bias).score(text)

@@ -141,7 +141,7 @@ EMERGENCIES = (
               # 漏气 of a tyre, an inflatable or a ball, with no smell spoken of, is no gas leak; nor is a leak only wondered
               # about (会不会漏气啊) with no smell or hiss
               re.compile(r"^(?!.*味).*(?:轮胎|车胎|胎|泳池|充气|气垫|气球|皮球|篮球|足球|游泳圈|气门|打气|气囊)|"
-                         r"^(?!.*(?:味|嘶嘶|滋滋|呲呲|丝丝)).*(?:会不会|会|怕|担心)(?:漏气|泄漏)")),
+                         r"^(?!.*(?:味|嘶嘶|滋滋|呲呲|丝丝)).*(?:会|怕|担心)(?:漏气|泄漏)")),
     Emergency("person_missing", "人员走失", "police",
               # the person is the one missing, not their things (我妈的手机不见了); 没回来 only when it has lasted
               re.compile(r"(老人|老爷子|老太太|老汉|孩子|娃|小孩|儿子|女儿|孙子|孙女|外孙|爷爷|奶奶|外婆|姥姥|妈|爸)"

@@ -14,7 +14,7 @@ import math
 import re
 import zlib
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -328,10 +328,10 @@ def evidence_words(norm: str) -> set[str]:
             if " " not in (gram := norm[start:start + size])}
 
 
-def mine_offer_evidence(lines: list[tuple[str, bool]], classifier: Classifier | None = None) -> MinedEvidence:
+def mine_offer_evidence(lines: list[tuple[str, bool]], offered: Sequence[bool] | None = None) -> MinedEvidence:
     """Evidence from labelled group lines (text, real or not): a logistic regression (scikit-learn, the mining
-    extra) over the character n-grams of each normalised line, classes weighed equally, and with a classifier the
-    lines its offer grammar offers weighed EVIDENCE_OFFERED_WEIGHT; strongest words first."""
+    extra) over the character n-grams of each normalised line, classes weighed equally; `offered` says for each line
+    whether the offer grammar offers it (grammar_offers), those weighed EVIDENCE_OFFERED_WEIGHT. Strongest words first."""
     texts = [normalize(text) for text, _ in lines]
     labels = [real for _, real in lines]
     if all(labels) or not any(labels):
@@ -344,8 +344,7 @@ def mine_offer_evidence(lines: list[tuple[str, bool]], classifier: Classifier | 
     vectorizer = CountVectorizer(analyzer=evidence_words, binary=True, min_df=EVIDENCE_MIN_DF)
     features = vectorizer.fit_transform(texts)
     regression = LogisticRegression(C=EVIDENCE_C, class_weight="balanced", max_iter=5000)
-    emphasis = None if classifier is None else [
-        EVIDENCE_OFFERED_WEIGHT if grammar_offers(classifier, text) else 1.0 for text, _ in lines]
+    emphasis = None if offered is None else [EVIDENCE_OFFERED_WEIGHT if was else 1.0 for was in offered]
     regression.fit(features, labels, sample_weight=emphasis)
     weights = [(gram, round(float(weight), 2)) for gram, weight in
                zip(vectorizer.get_feature_names_out(), regression.coef_[0], strict=True)
