@@ -468,3 +468,14 @@ async def test_a_fires_paperwork_a_fire_threatened_in_argument_or_one_put_out_is
 async def test_a_gas_leak_only_wondered_about_is_no_emergency_and_one_smelt_is(bot):
     await not_heard_as_emergency(bot, ["新换的燃气表 会不会漏气啊 有点担心", "楼道那根燃气管子锈成那样 怕漏气"])
     await heard_as(bot, "厨房里一股煤气味 会不会漏气了", "gas_smell")
+
+
+async def test_a_fault_mended_a_fear_a_fires_gravity_one_never_had_or_a_devices_feature_is_no_emergency(bot):
+    await not_heard_as_emergency(bot, [
+        "修好了 燃气表后头那个接头漏气 师傅拧紧了",  # mended
+        "娃走丢最可怕了 出门一定拉紧手",  # the worst fear named
+        "楼道里堆纸箱子 起火了可不是闹着玩的",  # how grave it would be
+        "咱这电梯老归老 从来没困过人",  # never happened here
+        "给我爸买了个手环 摔倒了会自动呼救",  # a device's feature
+    ])
+    await heard_as(bot, "3号楼电梯困人了 里面是个老太太", "trapped_in_lift", "96333")

@@ -1181,3 +1181,8 @@ async def test_a_booking_asked_for_the_senders_household_is_offered_as_a_booking
     answers = await offered(bot, ["能帮我们家约个保洁吗 过年前想把屋里收拾一遍",
                                   "能不能给我们家约个上门理发 老爷子瘫在床上"])
     assert all("预约" in answer for answer in answers.values()), answers
+
+
+async def test_a_repair_waiting_for_its_parts_is_being_seen_to_and_one_overdue_is_a_complaint(bot):
+    await unanswered(bot, ["单元门禁坏了三天了 物业说在等配件", "楼道灯不亮好几天了 说等零件"])
+    await offered(bot, ["电梯说等配件等了一个月了 到现在还没修 老人下不了楼"])
