@@ -621,6 +621,15 @@ MONEY = re.compile(r"费|涨价|价格|价钱|收费|收钱|多少钱|块钱|贵
 # learnt without each line's part, never on fresh91-96: over the blind batches 1.63% -> 1.48% chatter offered with
 # real heard 95.8% unchanged, the held-out half and fresh2, 3, 6, 7 unchanged (0.55% / 92.1%), the tuned parts 1.09% /
 # 96.1% -> 1.01% / 96.0%; 0.5 took 0.05 points more and cost real matters; lines over 25 or 30 characters gained less.
+# A line that is nothing but a fault at a shared thing (3号楼电梯坏了, 楼道灯坏了, 我家暖气不热: bare_fault) is never
+# vetoed: the evidence weighs a line by its words and has none here but the fault's own, which the groups' replies
+# repeat (电梯又坏了？ said after the notice), and its writers' batches hold few terse reports, so it learnt to score
+# them low (楼道灯坏了 p 0.14, 下水道堵了 0.005). On scores learnt without each line's part such lines are 5 chatter
+# and 9 real in the blind batches, 4 of the real vetoed without this in the other parts.
+FAULT_WORDS = re.compile(r"漏水|渗水|返水|冒水|漏雨|个坑|没人[清管修收扫]")
+BARE_FILLER = re.compile(r"[0-9一二三四五六七八九十]+(?:号楼|号|栋|幢|单元|楼|层)|我家|额家|俺家|我们|咱们|咱|楼上|楼下|门口|"
+                         r"小区|院子|这个|那个|好几天|几天|天天|一直|老是|总是|[了又也还都的啦呀啊咧这那里全]")
+NOT_A_WORD = re.compile(r"[\s\W_]")
 VETO_BELOW = 0.2
 FIRM_VETO_BELOW = 0.01
 LONG_FIRM_REPORT_VETO_BELOW = 0.2
@@ -1041,7 +1050,7 @@ def weighed(reading: GrammarReading, score: float) -> Intent | None:
     kind = reading.kind
     if reading.asked:
         return (kind or Intent.REPORT) if score >= log_odds(ASKED_KIND_FROM if kind else ASKED_FROM) else None
-    if kind is not None and score < log_odds(veto_below(reading)):
+    if kind is not None and not reading.bare and score < log_odds(veto_below(reading)):
         return None
     if kind is None and score >= log_odds(TAKE_FROM):
         return Intent.REPORT
@@ -1068,6 +1077,7 @@ class GrammarReading(NamedTuple):
     silenced: bool  # a hard mood (a supposition, a denial, a home elsewhere, a likeness ...) or chatter's cues
     asked: bool = False  # silenced only for being put to the neighbours as a question: the evidence may speak for it
     heard_as: Intent = Intent.REPORT  # silenced: the kind to offer should the evidence overrule the silence
+    bare: bool = False  # nothing but a fault at a shared thing (bare_fault): the evidence does not veto it
 
 
 def grammar_reading(classifier: Classifier, text: str) -> GrammarReading | None:
@@ -1159,7 +1169,20 @@ def _grammar_reading(classifier: Classifier, plain: str) -> GrammarReading | Non
         topics = [word for word in matched if PROBLEM_CHARS.isdisjoint(word) and word in norm]
         if topics and not any(word in unliked for word in topics):
             return silenced(reading, result, plain, firm)
-    return GrammarReading(kind, plain, firm, False, asked)
+    bare = kind is Intent.REPORT and reading.state and (reading.facility or reading.place) and bare_fault(words, norm)
+    return GrammarReading(kind, plain, firm, False, asked, bare=bare)
+
+
+def bare_fault(words: OfferWords, norm: str) -> bool:
+    """Whether the line says nothing but a fault: a shared thing or place, where it is and what is wrong with it
+    (3号楼电梯坏了, 楼道灯坏了好几天了, 我家暖气不热), with no word of anything else for the evidence to weigh."""
+    rest = norm
+    for name in ("shared_things", "shared_places", "problem_states", "nuisances"):
+        rest = words.blank(name, rest)
+    if words.state_finder is not None:
+        rest = replaced(rest, words.state_finder.found(rest))
+    rest = BARE_FILLER.sub(" ", FAULT_WORDS.sub(" ", OUTAGE.sub(" ", rest)))
+    return len(NOT_A_WORD.sub("", rest)) <= 1
 
 
 def after_pleasantry(words: OfferWords, norm: str) -> str:
