@@ -1182,8 +1182,8 @@ async def test_a_repair_waiting_for_its_parts_is_being_seen_to_and_one_overdue_i
 
 
 async def test_by_the_grammar_alone_a_promise_not_kept_and_a_lift_typed_by_its_sound_are_offered(grammar_alone):
-    # With the evidence learnt from 32 more batches these two terse lines score below its veto (p 0.13 and 0.19);
-    # what the grammar reads in them stays as it was, and the evidence's decisions are measured in the bench.
+    # With the evidence learnt from the 64 batches written to learn from these two lines score below its veto (p 0.09
+    # and 0.14); what the grammar reads in them stays as it was, and the evidence's decisions are measured in the bench.
     await offered(grammar_alone, ["物业说师傅在路上了，等了一下午也没来，地下室全是水", "电悌按钮不灵了"])
 
 
