@@ -184,3 +184,22 @@ async def test_staff_write_case_numbers_as_they_like(bot):
     assert "已接单" in await bot.staff("W001", "接单 1号")
     assert "已办结" in await bot.staff("W001", "办结 1号 已修好")
     assert (await bot.case(1)).status.value == "resolved"
+
+
+async def test_the_one_offer_window_reads_the_ledger_by_its_offered_index(engine):
+    """The ledger keeps a row for every message a group carried: the offer window must not scan them all."""
+    from datetime import UTC, datetime
+
+    from sqlalchemy import text
+
+    from bot.pipeline.offers import OFFERED_SINCE
+
+    query = OFFERED_SINCE.params(channel="telegram", chat_id="-100", sender_id="42", since=datetime(2026, 1, 1, tzinfo=UTC))
+    sql = str(query.compile(dialect=engine.dialect, compile_kwargs={"literal_binds": True}))
+    async with engine.connect() as conn:
+        if engine.dialect.name == "postgresql":
+            await conn.execute(text("SET enable_seqscan = off"))  # an empty table: make the index's use visible
+            plan = " ".join(row[0] for row in await conn.exec_driver_sql(f"EXPLAIN {sql}"))
+        else:
+            plan = " ".join(row[-1] for row in await conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {sql}"))
+    assert "ix_inbound_message_offered" in plan

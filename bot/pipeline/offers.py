@@ -5,19 +5,25 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select, update
+from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from models import InboundMessage, InboundStatus
+from models.messaging import offered_filter
 
 _LEDGER = InboundMessage.__table__
 
 
+# Read through ix_inbound_message_offered: the ledger keeps a row for every message a group ever carried.
+OFFERED_SINCE = select(func.count()).select_from(_LEDGER).where(
+    _LEDGER.c.channel == bindparam("channel"), _LEDGER.c.chat_id == bindparam("chat_id"),
+    _LEDGER.c.sender_id == bindparam("sender_id"), offered_filter(), _LEDGER.c.received_at >= bindparam("since"))
+
+
 async def offered_recently(session: AsyncSession, channel: str, chat_id: str, sender_id: str, *, since: datetime) -> bool:
     """Whether this sender was already offered to file something in this chat since `since`."""
-    count = await session.scalar(select(func.count()).select_from(_LEDGER).where(
-        _LEDGER.c.channel == channel, _LEDGER.c.chat_id == chat_id, _LEDGER.c.sender_id == sender_id,
-        _LEDGER.c.status == InboundStatus.OFFERED, _LEDGER.c.received_at >= since))
+    count = await session.scalar(OFFERED_SINCE, {"channel": channel, "chat_id": chat_id, "sender_id": sender_id,
+                                                 "since": since})
     return bool(count)
 
 
@@ -39,6 +45,6 @@ async def lapse_offers(sessions: async_sessionmaker[AsyncSession], now: datetime
     """Drops the words of offers nobody took within `ttl`, as chatter's are never kept; returns how many."""
     async with sessions.begin() as session:
         result = await session.execute(update(_LEDGER).where(
-            _LEDGER.c.status == InboundStatus.OFFERED, _LEDGER.c.text.is_not(None), _LEDGER.c.received_at < now - ttl,
+            offered_filter(), _LEDGER.c.text.is_not(None), _LEDGER.c.received_at < now - ttl,
         ).values(text=None))
     return result.rowcount or 0
