@@ -479,3 +479,22 @@ async def test_a_fault_mended_a_fear_a_fires_gravity_one_never_had_or_a_devices_
         "给我爸买了个手环 摔倒了会自动呼救",  # a device's feature
     ])
     await heard_as(bot, "3号楼电梯困人了 里面是个老太太", "trapped_in_lift", "96333")
+
+
+async def test_advice_a_comparison_a_product_one_seen_to_or_one_at_kins_work_is_no_emergency(bot):
+    await not_heard_as_emergency(bot, [
+        "说个常识 家里闻见燃气味 先关阀门开窗",  # advice given
+        "楼道那堆纸箱子 真着火了咋办",  # a fire's what-if
+        "灭火毯是贵点 不过比着火强",  # a fire compared
+        "这种香薰蜡烛会冒烟吗",  # a product asked after
+        "刚才2号楼的煤气味 燃气公司来人看了 已经处理好了",  # seen to
+        "我闺女单位昨天着火了 人都跑出来了",  # at kin's work
+        "我原单位那电梯困过人 吓死个人",  # a lift that once held someone elsewhere
+        "饭店着火多半是油锅",  # what it usually is
+        "油烧到冒烟再泼辣子",  # cooking
+        "我家壁挂炉已经烧起来了 屋里热乎",  # the heating started
+        "这娃说一句顶十句 我都快气冒烟了",  # a figure of speech
+        "着火那个视频我都不敢看",  # a clip
+    ])
+    await heard_as(bot, "2号楼302着火了 浓烟从窗户往外冒 快打119", "fire", "119")
+    await heard_as(bot, "楼道里一股煤气味 咋办 谁有燃气公司电话", "gas_smell")
