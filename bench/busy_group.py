@@ -1,8 +1,9 @@
 """CPU per group line as one busy group's ledger grows: the labelled group lines (tests/data/group_chat_fresh*.tsv),
-each from a sender of its own, through the dispatcher into one bound group, this process's CPU time and the wall
-time per line measured over each stretch of --stretch lines (the wall time holds PostgreSQL's own work too). The ledger keeps a row for every line a group carried, so a per-line cost that
-grows from the first stretch to the last is a query that reads the ledger without an index (0015_offered_index
-mended the one-offer window's). Prints one JSON line.
+each from a sender of its own, through the dispatcher into one bound group; this process's CPU time and the wall
+time per line measured over each stretch of --stretch lines (the wall time holds PostgreSQL's own work too). The
+ledger keeps a row for every line a group carried, so a per-line cost that grows from the first stretch to the last
+is a query that reads the ledger without an index (0015_offered_index mended the one-offer window's). Prints one
+JSON line.
 Usage: python bench/busy_group.py [--backend sqlite|postgres] [--lines 20000] [--stretch 2000]
 """
 
@@ -60,7 +61,8 @@ async def bench(backend: str, count: int, stretch: int) -> dict:
     await drop_database(url)
     return {"lines": count, "offers": offers, "stretch": stretch, "cpu_ms_per_line_by_stretch": cpu_stretches,
             "wall_ms_per_line_by_stretch": wall_stretches, "cpu_ms_per_line_first": cpu_stretches[0],
-            "cpu_ms_per_line_last": cpu_stretches[-1], "wall_last_over_first": round(wall_stretches[-1] / wall_stretches[0], 2)}
+            "cpu_ms_per_line_last": cpu_stretches[-1],
+            "wall_last_over_first": round(wall_stretches[-1] / wall_stretches[0], 2)}
 
 
 def main() -> None:

@@ -98,8 +98,7 @@ Index("ix_inbound_message_offered", InboundMessage.channel, InboundMessage.chat_
       InboundMessage.received_at, postgresql_where=_OFFERED_SQL, sqlite_where=_OFFERED_SQL)
 
 
-
 def offered_filter() -> TextClause:
-    """The ledger's offered rows, in the words of ix_inbound_message_offered's condition (a bound parameter or an IN
-    list is not matched to a partial index by PostgreSQL's generic plans, nor IN by SQLite)."""
+    """The ledger's offered rows, in the very words of ix_inbound_message_offered's condition: PostgreSQL's generic
+    plans do not match a bound parameter to a partial index's condition, nor SQLite an IN list."""
     return _OFFERED_SQL
