@@ -304,7 +304,12 @@ def naive_bayes_accuracy(train: list[LabelledCase], held: list[LabelledCase]) ->
 # normalised line, each counted once. Its figures were chosen on bench/group_offers.py --lobo's held-out parts.
 EVIDENCE_NGRAMS = (1, 3)
 EVIDENCE_MIN_DF = 2  # seen in one line only it is that line's phrasing, not a way people talk
-EVIDENCE_C = 1.0  # the regression's inverse regularisation
+# The regression's inverse regularisation: with 250 parts to learn from, less of it. Chosen on two splits, each learnt
+# without its parts and the unmined batches: fresh231-254 1.25% / 94.9% (C 1) -> 1.13 / 95.2 (2) -> 1.10 / 95.5 (4)
+# -> 1.05 / 95.7 (8) -> 1.09 / 95.8 (16); fresh159-190 1.09% / 97.6% (1) -> 1.04 / 97.8 (2) -> 0.99 / 98.0 (8). From
+# 4 up the tests' own hand-written lines moved (这栋楼的水时有时无的 vetoed, 收音机的电台不灵了 offered at 4; six at 8),
+# so 2: the unmined fresh199-206 43 -> 44 of 4,031 chatter lines offered, 1,631 -> 1,629 of 1,703 real heard.
+EVIDENCE_C = 2.0
 EVIDENCE_MIN_WEIGHT = 0.05  # lighter words change no decision and only lengthen the file staff read
 # A line the grammar offers counts as this many in the regression: the evidence mostly judges those lines (its veto),
 # so it learns most from them. Chosen on scores learnt in ten folds without each fold's parts (never fresh109-114):
