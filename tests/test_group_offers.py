@@ -1202,8 +1202,8 @@ async def test_by_the_grammar_alone_terse_faults_on_and_off_back_again_borne_out
 
 async def test_by_the_grammar_alone_ones_own_repair_and_parts_awaited_are_chatter_a_scraped_car_and_tall_grass_heard(
         grammar_alone):
-    # The evidence learnt from 48 more batches (fresh207-254) takes the first two (p 0.96 from the 0.9 a line with no
-    # kind read is taken at, and 1.000 over the grammar's silence) and vetoes the last two (p 0.196 and 0.198 under
-    # 0.2); what the grammar reads in them stays as it was, the evidence's decisions are measured in the bench.
+    # The evidence learnt from 48 more batches (fresh207-254) takes the first two (p 0.99 from the 0.9 a line with no
+    # kind read is taken at, and 1.000 over the grammar's silence) and vetoes the last two (p 0.09 and 0.05 under 0.2);
+    # what the grammar reads in them stays as it was, the evidence's decisions are measured in the bench.
     await unanswered(grammar_alone, ["帮我约个师傅上门修热水器", "楼道灯不亮好几天了 说等零件"])
     await offered(grammar_alone, ["我的车昨晚停在楼下被人刮了 也没留个电话", "楼后空地的草都一人高了 蚊子多得很"])

@@ -194,7 +194,8 @@ async def test_the_one_offer_window_reads_the_ledger_by_its_offered_index(engine
 
     from bot.pipeline.offers import OFFERED_SINCE
 
-    query = OFFERED_SINCE.params(channel="telegram", chat_id="-100", sender_id="42", since=datetime(2026, 1, 1, tzinfo=UTC))
+    query = OFFERED_SINCE.params(channel="telegram", chat_id="-100", sender_id="42",
+                                 since=datetime(2026, 1, 1, tzinfo=UTC))
     sql = str(query.compile(dialect=engine.dialect, compile_kwargs={"literal_binds": True}))
     async with engine.connect() as conn:
         if engine.dialect.name == "postgresql":
