@@ -31,7 +31,7 @@ from bot.grid.routing import (
 )
 from bot.pipeline.identities import Actor, mask_phones_in, staff_contact
 from models import Case, CaseEvent, CaseKind, CaseStatus, Staff, StaffRole, UnitLevel
-from models.cases import OPEN_STATUSES, EventKind
+from models.cases import EventKind, open_original_filter
 from models.db import Prepared
 
 S = CaseStatus
@@ -161,11 +161,12 @@ _DUPLICATE_CANDIDATES = (
            CASE_TABLE.c.extras, CASE_TABLE.c.assignee_id, _STAFF.c.code, _STAFF.c.name, _STAFF.c.role, _STAFF.c.unit_id.label("staff_unit_id"),
            _STAFF.c.department)
     .select_from(CASE_TABLE.outerjoin(_STAFF, _STAFF.c.id == CASE_TABLE.c.assignee_id))
-    .where(CASE_TABLE.c.kind == CaseKind.REPORT, CASE_TABLE.c.category_code == bindparam("category_code"),
+    .where(open_original_filter(), CASE_TABLE.c.category_code == bindparam("category_code"),
            CASE_TABLE.c.unit_path >= bindparam("scope_from"),
-           CASE_TABLE.c.unit_path < bindparam("scope_to"), CASE_TABLE.c.created_at >= bindparam("since"),
-           CASE_TABLE.c.status.in_(OPEN_STATUSES), CASE_TABLE.c.duplicate_of_id.is_(None))
-    .order_by(CASE_TABLE.c.created_at.desc()).limit(20)
+           CASE_TABLE.c.unit_path < bindparam("scope_to"), CASE_TABLE.c.created_at >= bindparam("since"))
+    # Newest filed first by id, not created_at: ordered by filing time, both databases walked the category's every
+    # case in the window across the district (ix_case_category_created) rather than the scope's open originals.
+    .order_by(CASE_TABLE.c.id.desc()).limit(20)
 )
 _RAISE_PRIORITY = (update(CASE_TABLE).where(CASE_TABLE.c.id == bindparam("case_id"))
                    .values(priority=CASE_TABLE.c.priority + 1, updated_at=bindparam("now")))
