@@ -109,21 +109,21 @@ class Case(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     kind: Mapped[CaseKind] = mapped_column(_enum(CaseKind))
-    status: Mapped[CaseStatus] = mapped_column(_enum(CaseStatus), index=True)
+    status: Mapped[CaseStatus] = mapped_column(_enum(CaseStatus))  # indexed first in ix_case_sla_next
     text: Mapped[str] = mapped_column(Text)
     media: Mapped[list[dict]] = mapped_column(JSON, default=list)
     category_code: Mapped[str | None] = mapped_column(String(64))
     category_name: Mapped[str | None] = mapped_column(String(64))
     confidence: Mapped[float] = mapped_column(Float, default=0.0)
     keywords: Mapped[list[str]] = mapped_column(JSON, default=list)
-    unit_id: Mapped[int] = mapped_column(ForeignKey("grid_unit.id"), index=True)
+    unit_id: Mapped[int] = mapped_column(ForeignKey("grid_unit.id"))  # indexed first in ix_case_unit_created
     unit_path: Mapped[str] = mapped_column(String(512), index=True)
     place: Mapped[str] = mapped_column(String(256), default="", server_default="")  # the unit as residents say it, at filing time
     reporter_id: Mapped[int] = mapped_column(ForeignKey("resident.id"), index=True)
     source_channel: Mapped[str] = mapped_column(String(16))
     source_chat_id: Mapped[str] = mapped_column(String(128))
     source_is_group: Mapped[bool] = mapped_column(default=False)
-    assignee_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"), index=True)
+    assignee_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))  # indexed first in ix_case_open_assignee
     department: Mapped[str | None] = mapped_column(String(64))
     queue_unit_id: Mapped[int | None] = mapped_column(ForeignKey("grid_unit.id"))
     duplicate_of_id: Mapped[int | None] = mapped_column(ForeignKey("case.id"), index=True)
