@@ -498,3 +498,14 @@ async def test_advice_a_comparison_a_product_one_seen_to_or_one_at_kins_work_is_
     ])
     await heard_as(bot, "2号楼302着火了 浓烟从窗户往外冒 快打119", "fire", "119")
     await heard_as(bot, "楼道里一股煤气味 咋办 谁有燃气公司电话", "gas_smell")
+
+
+async def test_someone_out_cold_a_child_gone_in_a_blink_or_a_neighbour_silent_for_days_is_an_emergency(bot):
+    await heard_as(bot, "车库里有个大爷晕在车里了 车门锁着 怎么拍都拍不醒", "person_down", "120")
+    await heard_as(bot, "有人看见我外孙女没 扎俩小辫 七岁 刚才还在滑梯那 一转眼人没了 找了一个小时了", "person_missing", "110")
+    await heard_as(bot, "对门李奶奶三天没开门了 打电话不接 敲门也没动静", "no_response")
+    await not_heard_as_emergency(bot, [
+        "我家小子早上敲门都敲不醒 天天赖床",  # a sleeper
+        "昨天头晕在家躺了一天 今天好了",  # dizzy, at home
+        "他老伴前年人没了 一个人过",  # died long ago
+    ])
