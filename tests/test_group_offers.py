@@ -1207,3 +1207,18 @@ async def test_by_the_grammar_alone_ones_own_repair_and_parts_awaited_are_chatte
     # what the grammar reads in them stays as it was, the evidence's decisions are measured in the bench.
     await unanswered(grammar_alone, ["帮我约个师傅上门修热水器", "楼道灯不亮好几天了 说等零件"])
     await offered(grammar_alone, ["我的车昨晚停在楼下被人刮了 也没留个电话", "楼后空地的草都一人高了 蚊子多得很"])
+
+
+async def test_a_terse_fault_a_wrong_in_a_shared_space_or_noise_all_night_is_offered_and_ones_own_is_not(bot):
+    await offered(bot, [
+        "9号楼又跳闸了 黑着呢",  # tripped
+        "东门那个井盖翻了",  # flipped over
+        "单元门对讲机没声了",  # no sound
+        "楼道的声控灯一直亮 白天也不灭",  # on all day
+        "小区北门晚上又没锁",  # left unlocked
+        "隔壁又唱K唱到一点",  # singing past midnight
+        "电梯里有人抽烟 一股味",  # smoking in the lift
+        "3单元楼道有人充电瓶车",  # charging a battery bike indoors
+        "楼顶那个风机响了一晚上",  # running all night
+    ])
+    await unanswered(bot, ["我家电脑没声了", "我戒烟了 再也不抽烟", "昨晚KTV唱到两点 嗓子哑了", "我家灯一直亮着 忘关了"])
