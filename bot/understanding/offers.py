@@ -621,7 +621,8 @@ MONEY = re.compile(r"费|涨价|价格|价钱|收费|收钱|多少钱|块钱|贵
 # for (今天又停暖了 屋里冻死人了 p 0.046, 这两天老停气，连个通知都没有 0.047).
 # From OVERRULE_FROM the evidence overrules the grammar's silence itself (a neighbour's leak relayed, 帮邻居说一下…
 # 一直往下滴水, read as hearsay): the mood words that silence chatter also open real matters. Chosen on the same
-# parts' scores learnt without their part: from p 0.999 it took 1 more chatter line and 21 more real matters there (1.68% / 93.1% -> 1.70% / 94.2%).
+# parts' scores learnt without their part: from p 0.999 it took 1 more chatter line and 21 more real matters there
+# (1.68% / 93.1% -> 1.70% / 94.2%).
 # A firm report longer than LONG_LINE characters is vetoed below LONG_FIRM_REPORT_VETO_BELOW: the evidence reads a long
 # line by many words, and a terse one (电梯修好了没两天，今天又坏了) by too few to outweigh the grammar. Chosen on scores
 # learnt without each line's part, never on fresh91-96: over the blind batches 1.63% -> 1.48% chatter offered with
