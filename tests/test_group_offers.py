@@ -1222,3 +1222,8 @@ async def test_a_terse_fault_a_wrong_in_a_shared_space_or_noise_all_night_is_off
         "楼顶那个风机响了一晚上",  # running all night
     ])
     await unanswered(bot, ["我家电脑没声了", "我戒烟了 再也不抽烟", "昨晚KTV唱到两点 嗓子哑了", "我家灯一直亮着 忘关了"])
+
+
+async def test_a_branch_about_to_break_a_barrier_that_will_not_lift_or_someone_climbing_the_wall_is_offered(bot):
+    await offered(bot, ["门口那棵柳树的枝子要断 下面还停着车", "小区门口的感应杆老不抬", "西边围墙有人翻进来了"])
+    await unanswered(bot, ["老家院子里养鸡 天天有蛋吃", "这手机玩得烫手"])  # home elsewhere; one's own thing
