@@ -508,4 +508,5 @@ async def test_someone_out_cold_a_child_gone_in_a_blink_or_a_neighbour_silent_fo
         "我家小子早上敲门都敲不醒 天天赖床",  # a sleeper
         "昨天头晕在家躺了一天 今天好了",  # dizzy, at home
         "他老伴前年人没了 一个人过",  # died long ago
+        "隔壁老人身体好好的 一转眼人没了 唉",  # a death told in grief
     ])
