@@ -8,6 +8,7 @@ from sqlalchemy import select
 
 from models import CaseEvent, CaseStatus, EventKind, WebAudit
 from tests.harness import Harness
+from tests.plans import statement_plan
 from tests.web_rig import WebRig
 
 QINJ = "JT-QINJ-01"  # 秦机小区: grid workers W008 张伟 and W009 孙悦
@@ -117,26 +118,11 @@ async def test_merge_and_split_on_the_web_case_page(database_url: str) -> None:
 
 async def test_the_duplicate_search_reads_the_scopes_open_originals_by_their_index(engine):
     """A popular fault's hundred duplicates and every closed case stay in the table: the search must read only the
-    scope's cases a report can join, in the plan SQLite makes for the statement as sent (its values bound) and in the
-    generic plan PostgreSQL falls back to for a statement prepared and run again and again."""
+    scope's cases a report can join."""
     from datetime import datetime
-
-    from sqlalchemy import text
 
     from bot.cases.lifecycle import _DUPLICATE_CANDIDATES
 
-    compiled = _DUPLICATE_CANDIDATES.compile(dialect=engine.dialect)
-    bound = compiled.construct_params({"category_code": "01", "scope_from": "1/2/", "scope_to": "1/2/~",
-                                       "since": datetime(2026, 1, 1)})
-    values = [bound[name] for name in compiled.positiontup]
-    async with engine.connect() as conn:
-        if engine.dialect.name == "postgresql":
-            await conn.execute(text("SET enable_seqscan = off"))  # an empty table: make the index's use visible
-            await conn.execute(text("SET plan_cache_mode = force_generic_plan"))
-            await conn.exec_driver_sql(f"PREPARE duplicate_candidates AS {compiled}")
-            plan = " ".join(row[0] for row in await conn.exec_driver_sql(
-                "EXPLAIN EXECUTE duplicate_candidates({})".format(", ".join(f"'{value}'" for value in values))))
-        else:
-            plan = " ".join(row[-1] for row in await conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {compiled}",
-                                                                          tuple(values)))
+    plan = await statement_plan(engine, _DUPLICATE_CANDIDATES, {
+        "category_code": "01", "scope_from": "1/2/", "scope_to": "1/2/~", "since": datetime(2026, 1, 1)})
     assert "ix_case_open_originals" in plan, plan

@@ -5,6 +5,7 @@ from sqlalchemy import select
 
 from models import InboundMessage, InboundStatus
 from tests.harness import Harness
+from tests.plans import statement_plan
 
 GROUP = "JT-TTC-01"  # 铁塔厂家属院居民群, grid worker W001 李娟
 
@@ -188,19 +189,10 @@ async def test_staff_write_case_numbers_as_they_like(bot):
 
 async def test_the_one_offer_window_reads_the_ledger_by_its_offered_index(engine):
     """The ledger keeps a row for every message a group carried: the offer window must not scan them all."""
-    from datetime import UTC, datetime
-
-    from sqlalchemy import text
+    from datetime import datetime
 
     from bot.pipeline.offers import OFFERED_SINCE
 
-    query = OFFERED_SINCE.params(channel="telegram", chat_id="-100", sender_id="42",
-                                 since=datetime(2026, 1, 1, tzinfo=UTC))
-    sql = str(query.compile(dialect=engine.dialect, compile_kwargs={"literal_binds": True}))
-    async with engine.connect() as conn:
-        if engine.dialect.name == "postgresql":
-            await conn.execute(text("SET enable_seqscan = off"))  # an empty table: make the index's use visible
-            plan = " ".join(row[0] for row in await conn.exec_driver_sql(f"EXPLAIN {sql}"))
-        else:
-            plan = " ".join(row[-1] for row in await conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {sql}"))
-    assert "ix_inbound_message_offered" in plan
+    plan = await statement_plan(engine, OFFERED_SINCE, {"channel": "telegram", "chat_id": "-100", "sender_id": "42",
+                                                        "since": datetime(2026, 1, 1)})
+    assert "ix_inbound_message_offered" in plan, plan
