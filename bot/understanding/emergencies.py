@@ -132,6 +132,8 @@ _NOT_NOW = re.compile(r"着火了?怎么办|小心|当心|提示|提醒|科普|�
                       r"油[^，,。！!]{0,2}(?:烧|热)到?[^，,。！!]{0,2}冒烟|(?:地暖|暖气|壁挂炉|锅炉|炉子)[^，,。！!]{0,4}烧起来")
 # Someone down or not breathing, said with a habit or a lasting condition, is an emergency all the same.
 SOMEONE_DOWN = "摔|跌|晕|昏|倒在|没呼吸|没有呼吸|抽搐"
+# A blink, in which someone watched was gone (一转眼就不见了).
+BLINK = "一转眼|一眨眼|转眼|一扭头|一回头"
 
 
 def fell_into(who: str, direction: str, places: str) -> str:
@@ -165,10 +167,9 @@ EMERGENCIES = (
                          r"[^的，,。]{0,8}"
                          r"(走丢|走失|跑丢|不见了|找不到了|联系不上|找不到人)|(老人|孩子|娃|小孩|(?<!有)人)丢了(?![一个把串只条台部副])|"
                          # gone in a blink (孙子在院子里玩，一转眼就不见了)
-                         r"(老人|老爷子|老太太|孩子|娃|小孩|儿子|女儿|孙子|孙女|外孙)[^。]{0,20}(一转眼|一眨眼|转眼|一扭头|一回头)"
-                         r"[^。]{0,3}不见了|"
+                         rf"(老人|老爷子|老太太|孩子|娃|小孩|儿子|女儿|孙子|孙女|外孙)[^。]{{0,20}}({BLINK})[^。]{{0,3}}不见了|"
                          # a child's 人没了 is gone from sight; an old person's is as often a death told in grief
-                         r"(孩子|娃|小孩|儿子|女儿|孙子|孙女|外孙)[^。]{0,20}(一转眼|一眨眼|转眼|一扭头|一回头)[^。]{0,3}人没了|"
+                         rf"(孩子|娃|小孩|儿子|女儿|孙子|孙女|外孙)[^。]{{0,20}}({BLINK})[^。]{{0,3}}人没了|"
                          # asked after by sight (谁看见一个五六岁的男娃…就不见了, 有没有人看见一个老太太…家里人找疯了,
                          # 谁看见我家小宇了…到现在没回来)
                          r"(谁|有人)(看见|看到|见)[^。]{0,12}(老人|老太太|老爷子|老汉|娃|孩子|小孩|男孩|女孩|"
