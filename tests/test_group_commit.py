@@ -148,3 +148,42 @@ def test_a_crash_while_answers_wait_for_their_commit_leaves_no_answer_for_lost_r
         answered_total += len(answered)
         lost_total += 24 - len(answered)
     assert answered_total and lost_total  # killed both before and after some answers went out
+
+
+def wal_commits(database: Path) -> tuple[bytes, int]:
+    """The WAL's salt (a new one each time the log restarts) and how many transactions it holds: its frames that end
+    a commit (a non-zero database size in the frame header) under that salt."""
+    wal = (database.parent / f"{database.name}-wal").read_bytes()
+    page_size, salt = int.from_bytes(wal[8:12], "big"), wal[16:24]
+    commits = 0
+    for at in range(32, len(wal) - 24, 24 + page_size):
+        if wal[at + 8:at + 16] != salt:
+            break  # frames left from before the log restarted
+        commits += wal[at + 4:at + 8] != b"\0\0\0\0"
+    return salt, commits
+
+
+async def test_concurrent_confirmations_and_status_queries_share_their_commits(tmp_path):
+    """Filing a case (a new one or a duplicate raising its original's priority) and listing one's cases run on
+    prepared statements only: no ORM transaction of their own, so concurrent ones join one COMMIT."""
+    harness = await Harness.start(f"sqlite+aiosqlite:///{tmp_path}/gridbot.db")
+    database = tmp_path / "gridbot.db"
+    try:
+        await harness.report("先报的居民", "#随手拍 铁塔厂家属院3号楼门口路灯坏了")  # an original for the duplicates
+        names = [f"居民{n}" for n in range(8)]
+        for n, name in enumerate(names):
+            await harness.resident(name, "你好")  # known residents: their next messages register no one
+            await harness.resident(name, f"#随手拍 铁塔厂家属院{3 if n % 2 else n // 2 + 4}号楼门口路灯坏了")
+        salt, before = wal_commits(database)
+        answers = await asyncio.gather(*(harness.resident(name, "确认") for name in names))
+        assert sum("已受理" in answer for answer in answers) == 4 and sum("已并入" in answer for answer in answers) == 4
+        salt_after, after = wal_commits(database)
+        assert salt_after == salt, "the WAL restarted during the test: count again"
+        assert after - before < len(names), f"{after - before} commits for {len(names)} confirmations"
+        statuses = await asyncio.gather(*(harness.resident(name, "我的诉求") for name in names))
+        assert all("#" in status for status in statuses)
+        assert wal_commits(database)[1] - after < len(names)
+        cases = await harness.cases()
+        assert sum(case.duplicate_of_id is not None for case in cases) == 4
+    finally:
+        await harness.close()

@@ -32,7 +32,7 @@ from bot.grid.routing import (
 from bot.pipeline.identities import Actor, mask_phones_in, staff_contact
 from models import Case, CaseEvent, CaseKind, CaseStatus, Staff, StaffRole, UnitLevel
 from models.cases import EventKind, open_original_filter
-from models.db import Prepared
+from models.db import Prepared, PreparedQuery
 
 S = CaseStatus
 
@@ -156,7 +156,7 @@ _STAFF = Staff.__table__
 # A subtree as a range of paths (ids and slashes sort below "~"), which both databases answer from the
 # (category, unit_path, created_at) index; SQLite never uses an index for LIKE 'prefix%' on a plain column.
 PATH_END = "~"
-_DUPLICATE_CANDIDATES = (
+DUPLICATE_CANDIDATES = (
     select(CASE_TABLE.c.id, CASE_TABLE.c.text, CASE_TABLE.c.unit_id, CASE_TABLE.c.keywords, CASE_TABLE.c.status, CASE_TABLE.c.media,
            CASE_TABLE.c.extras, CASE_TABLE.c.assignee_id, _STAFF.c.code, _STAFF.c.name, _STAFF.c.role, _STAFF.c.unit_id.label("staff_unit_id"),
            _STAFF.c.department)
@@ -168,8 +168,11 @@ _DUPLICATE_CANDIDATES = (
     # case in the window across the district (ix_case_category_created) rather than the scope's open originals.
     .order_by(CASE_TABLE.c.id.desc()).limit(20)
 )
-_RAISE_PRIORITY = (update(CASE_TABLE).where(CASE_TABLE.c.id == bindparam("case_id"))
-                   .values(priority=CASE_TABLE.c.priority + 1, updated_at=bindparam("now")))
+# Prepared, as every statement of filing is: through Session.execute either one cost a confirmation more than its
+# case's own insert, and took the transaction out of the group commit (bench/wecom_callback.py).
+_DUPLICATE_CANDIDATES = PreparedQuery(DUPLICATE_CANDIDATES, ("category_code", "scope_from", "scope_to", "since"))
+_RAISE_PRIORITY = Prepared(lambda insert: update(CASE_TABLE).where(CASE_TABLE.c.id == bindparam("case_id")).values(
+    priority=CASE_TABLE.c.priority + 1, updated_at=bindparam("now")), ("case_id", "now"))
 
 
 @dataclass(frozen=True, slots=True)
@@ -188,7 +191,7 @@ async def find_duplicate(
     if draft.category_code is None or draft.kind is not CaseKind.REPORT or window <= timedelta(0):
         return None
     scope = directory.ancestor_at(draft.unit, UnitLevel.GRID) or draft.unit
-    candidates = await session.execute(_DUPLICATE_CANDIDATES, {
+    candidates = await _DUPLICATE_CANDIDATES.execute(session, {
         "category_code": draft.category_code, "scope_from": scope.path, "scope_to": scope.path + PATH_END,
         "since": now - window})
     mine = spot_of(directory, draft.unit.id, draft.text, draft.extras)
@@ -264,7 +267,7 @@ async def file_case(
         original = found.case
         values.update(status=S.DUPLICATE, duplicate_of_id=original.id, resolve_due_at=None)
         case = await _insert_case(session, values, reporter)
-        await session.execute(_RAISE_PRIORITY, {"case_id": original.id, "now": now})
+        await _RAISE_PRIORITY.execute(session, {"case_id": original.id, "now": now})
         await _insert_events(session, [
             _event_row(case, reporter, "filed", None, S.NEW, filed_note, now),
             _event_row(case, None, "linked_duplicate", S.NEW, S.DUPLICATE, f"与 {original.number} 重复，已并入", now),

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Row, bindparam, select
+from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.cases.lifecycle import CASE_TABLE, S
@@ -13,23 +13,23 @@ from bot.grid.directory import UnitRef
 from bot.pipeline.identities import Actor
 from models import Case, CaseEvent
 from models.cases import OPEN_STATUSES
+from models.db import PreparedQuery
 
 
 async def load_case(session: AsyncSession, case_id: int) -> Case | None:
     return await session.get(Case, case_id, populate_existing=True)
 
 
-_LATEST_OF_REPORTER = (
+_LATEST_OF_REPORTER = PreparedQuery(
     select(CASE_TABLE.c.id, CASE_TABLE.c.kind, CASE_TABLE.c.category_name, CASE_TABLE.c.status, CASE_TABLE.c.duplicate_of_id)
     .where(CASE_TABLE.c.reporter_id == bindparam("reporter_id"))
-    .order_by(CASE_TABLE.c.created_at.desc(), CASE_TABLE.c.id.desc()).limit(bindparam("limit"))
-)
+    .order_by(CASE_TABLE.c.created_at.desc(), CASE_TABLE.c.id.desc()).limit(bindparam("limit")), ("reporter_id", "limit"))
 
 
-async def visible_cases(session: AsyncSession, actor: Actor, *, limit: int = 5) -> list[Row[Any]]:
+async def visible_cases(session: AsyncSession, actor: Actor, *, limit: int = 5) -> list[Any]:
     """A resident's own latest cases, as much of each as a status line shows (id, kind, category_name, status,
     duplicate_of_id)."""
-    return list(await session.execute(_LATEST_OF_REPORTER, {"reporter_id": actor.id, "limit": limit}))
+    return await _LATEST_OF_REPORTER.execute(session, {"reporter_id": actor.id, "limit": limit})
 
 
 async def open_cases_of(session: AsyncSession, staff_id: int, *, limit: int = 20) -> list[Case]:
