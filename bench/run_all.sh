@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs the benches and prints one table (bench/table.py) naming the commit and the machine.
 #   bench/run_all.sh            the front door: Telegram polling and webhook, WeCom callbacks, the dispatcher,
-#                               the serve process's memory, a busy group's ledger, the classifier (about 10 minutes)
+#                               the serve process's memory, a busy group's ledger, the classifier (about two minutes)
 #   bench/run_all.sh --all      also the 1,000,000-case benches, the broadcast and the labelled sets (an hour+)
 # Each bench's JSON line is kept in bench/results/<commit>-<time>.jsonl. Run it on a quiet machine: the figures
 # are throughput, and other processes on the cores change them (see "measured under load" in the README).
