@@ -4,15 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Row
-
 from bot.cases.notices import for_residents
 from bot.cases.numbers import AFTER_COMMAND, case_number_in
 from bot.cases.queries import case_events, load_case, visible_cases
 from bot.pipeline.dispatcher import Context, HandlerRouter
 from bot.pipeline.identities import mask_phones_in
 from bot.understanding.classifier import Intent
-from models import Case, CaseEvent, CaseStatus, EventKind
+from models import CaseEvent, CaseStatus, EventKind
 
 router = HandlerRouter("status")
 MY_CASES = r"^(我的诉求|我的单子|/my)[?？。]*$"
@@ -32,7 +30,7 @@ async def history_line(ctx: Context, event: CaseEvent) -> str:
     return line
 
 
-def status_line(case: Case | Row[Any]) -> str:
+def status_line(case: Any) -> str:
     """One case in a list: number, kind, category and status (a Case, or a row with those columns)."""
     label = case.status.label
     if case.status is CaseStatus.DUPLICATE and case.duplicate_of_id:
