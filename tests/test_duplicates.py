@@ -121,8 +121,8 @@ async def test_the_duplicate_search_reads_the_scopes_open_originals_by_their_ind
     scope's cases a report can join."""
     from datetime import datetime
 
-    from bot.cases.lifecycle import DUPLICATE_CANDIDATES
+    from bot.cases.lifecycle import DUPLICATE_CANDIDATES_QUERY
 
-    plan = await statement_plan(engine, DUPLICATE_CANDIDATES, {
+    plan = await statement_plan(engine, DUPLICATE_CANDIDATES_QUERY, {
         "category_code": "01", "scope_from": "1/2/", "scope_to": "1/2/~", "since": datetime(2026, 1, 1)})
     assert "ix_case_open_originals" in plan, plan

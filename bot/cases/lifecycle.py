@@ -156,7 +156,7 @@ _STAFF = Staff.__table__
 # A subtree as a range of paths (ids and slashes sort below "~"), which both databases answer from the
 # (category, unit_path, created_at) index; SQLite never uses an index for LIKE 'prefix%' on a plain column.
 PATH_END = "~"
-DUPLICATE_CANDIDATES = (
+DUPLICATE_CANDIDATES_QUERY = (
     select(CASE_TABLE.c.id, CASE_TABLE.c.text, CASE_TABLE.c.unit_id, CASE_TABLE.c.keywords, CASE_TABLE.c.status, CASE_TABLE.c.media,
            CASE_TABLE.c.extras, CASE_TABLE.c.assignee_id, _STAFF.c.code, _STAFF.c.name, _STAFF.c.role, _STAFF.c.unit_id.label("staff_unit_id"),
            _STAFF.c.department)
@@ -170,7 +170,7 @@ DUPLICATE_CANDIDATES = (
 )
 # Prepared, as every statement of filing is: through Session.execute either one cost a confirmation more than its
 # case's own insert, and took the transaction out of the group commit (bench/wecom_callback.py).
-_DUPLICATE_CANDIDATES = PreparedQuery(DUPLICATE_CANDIDATES, ("category_code", "scope_from", "scope_to", "since"))
+_DUPLICATE_CANDIDATES = PreparedQuery(DUPLICATE_CANDIDATES_QUERY, ("category_code", "scope_from", "scope_to", "since"))
 _RAISE_PRIORITY = Prepared(lambda insert: update(CASE_TABLE).where(CASE_TABLE.c.id == bindparam("case_id")).values(
     priority=CASE_TABLE.c.priority + 1, updated_at=bindparam("now")), ("case_id", "now"))
 
