@@ -187,3 +187,27 @@ async def test_concurrent_confirmations_and_status_queries_share_their_commits(t
         assert sum(case.duplicate_of_id is not None for case in cases) == 4
     finally:
         await harness.close()
+
+
+async def test_concurrent_offers_in_a_group_and_their_answers_share_their_commits(tmp_path):
+    """Offering to file what a resident said in a group, and taking or declining the offer, run on prepared
+    statements only: concurrent ones join one COMMIT."""
+    harness = await Harness.start(f"sqlite+aiosqlite:///{tmp_path}/gridbot.db")
+    database = tmp_path / "gridbot.db"
+    try:
+        names = [f"邻居{n}" for n in range(8)]
+        for name in names:
+            assert await harness.resident(name, "大家早上好", group="JT-TTC-01") == ""  # known residents
+        salt, before = wal_commits(database)
+        offers = await asyncio.gather(*(harness.resident(name, f"{n + 1}号楼门口的路灯坏了好几天了 晚上黑乎乎的",
+                                                         group="JT-TTC-01") for n, name in enumerate(names)))
+        assert all("需要帮您登记" in offer for offer in offers), offers
+        salt_after, after = wal_commits(database)
+        assert salt_after == salt, "the WAL restarted during the test: count again"
+        assert after - before < len(names), f"{after - before} commits for {len(names)} offers"
+        answers = await asyncio.gather(*(harness.resident(name, "登记" if n % 2 else "不用", group="JT-TTC-01")
+                                         for n, name in enumerate(names)))
+        assert sum("不打扰" in answer for answer in answers) == 4
+        assert wal_commits(database)[1] - after < len(names)
+    finally:
+        await harness.close()

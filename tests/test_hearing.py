@@ -191,8 +191,8 @@ async def test_the_one_offer_window_reads_the_ledger_by_its_offered_index(engine
     """The ledger keeps a row for every message a group carried: the offer window must not scan them all."""
     from datetime import datetime
 
-    from bot.pipeline.offers import OFFERED_SINCE
+    from bot.pipeline.offers import OFFERED_SINCE_QUERY
 
-    plan = await statement_plan(engine, OFFERED_SINCE, {"channel": "telegram", "chat_id": "-100", "sender_id": "42",
+    plan = await statement_plan(engine, OFFERED_SINCE_QUERY, {"channel": "telegram", "chat_id": "-100", "sender_id": "42",
                                                         "since": datetime(2026, 1, 1)})
     assert "ix_inbound_message_offered" in plan, plan
