@@ -5,8 +5,6 @@ from __future__ import annotations
 import re
 from collections.abc import Awaitable, Callable
 
-from sqlalchemy import select
-
 from bot.cases.lifecycle import EMERGENCY_PRIORITY, Draft, file_case, place_label
 from bot.grid.directory import (
     HOME,
@@ -19,13 +17,14 @@ from bot.grid.directory import (
     compact,
 )
 from bot.grid.routing import Responsibility, category_duty
+from bot.pipeline.binding import bound_unit_id
 from bot.pipeline.dispatcher import Context
 from bot.pipeline.identities import mask_phones_in
 from bot.pipeline.messages import Button
 from bot.understanding.classifier import CASE_INTENTS, Intent
 from bot.understanding.emergencies import advice, emergency_in
 from bot.understanding.triggers import strip_hashtags
-from models import CaseKind, ChatGroup, UnitLevel
+from models import CaseKind, UnitLevel
 
 YES = re.compile(r"^(确认|确定|是|是的|对|对的|好|好的|提交|没错|嗯|ok|y|yes|1)[!！。.\s]*$", re.IGNORECASE)
 COMMAND_PREFIX = re.compile(r"^/\w+(@\w+)?\s*")
@@ -127,8 +126,7 @@ async def group_unit(ctx: Context) -> UnitRef | None:
     chat_id = ctx.inbound.chat_id if ctx.in_group else ctx.state.values.get("offered_in")
     if not chat_id:
         return None
-    unit_id = await ctx.session.scalar(select(ChatGroup.unit_id).where(
-        ChatGroup.channel == ctx.inbound.channel, ChatGroup.chat_id == chat_id))
+    unit_id = await bound_unit_id(ctx.session, ctx.inbound.channel, chat_id)
     return ctx.services.directory.unit(unit_id) if unit_id is not None else None
 
 

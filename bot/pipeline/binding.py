@@ -4,14 +4,23 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.grid.directory import GridDirectory
 from models import ChatGroup, Identity, Staff, StaffRole
-from models.db import dialect_insert
+from models.db import PreparedQuery, dialect_insert
 
 BINDING_ROLES = (StaffRole.COMMUNITY_SECRETARY, StaffRole.COMMUNITY_STAFF, StaffRole.STREET_OFFICER)
+# Read for a report placed in a group (or offered there): prepared, so that its transaction stays in the group commit.
+_GROUP_UNIT = PreparedQuery(select(ChatGroup.unit_id).where(
+    ChatGroup.channel == bindparam("channel"), ChatGroup.chat_id == bindparam("chat_id")), ("channel", "chat_id"))
+
+
+async def bound_unit_id(session: AsyncSession, channel: str, chat_id: str) -> int | None:
+    """The id of the grid unit a group chat is bound to, or None."""
+    row = await _GROUP_UNIT.first_row(session, {"channel": channel, "chat_id": chat_id})
+    return None if row is None else row.unit_id
 
 
 async def bind_group(
